@@ -1,0 +1,94 @@
+/**
+ * The contracts between the layers of the worker side:
+ *   Replica        in-memory, synchronous: sql.js + change capture + HLC + merge (replica.ts)
+ *   DurableReplica the Replica behind a durable log + snapshots; async, acknowledges a write only
+ *                  after it is in storage (durable-replica.ts). The worker hub and the sync
+ *                  engine only ever talk to a DurableReplica.
+ */
+import type { ChangeSet, SqlValue } from './change-set.js';
+import type { VersionVector } from './version-vector.js';
+
+export type { SqlValue } from './change-set.js';
+
+export type SqlParams = SqlValue[] | Record<string, SqlValue>;
+
+export interface ExecResult {
+  columns: string[];
+  /** One object per row keyed by column name (the last statement's result set). */
+  rows: Record<string, SqlValue>[];
+}
+
+/** A row image of a write to a table that is NOT synced; replayed verbatim at start-up. */
+export type RowWrite =
+  | { op: 'upsert'; table: string; rowid: number; columns: string[]; values: SqlValue[] }
+  | { op: 'delete'; table: string; rowid: number };
+
+/**
+ * What one committed transaction did, emitted by Replica.onCommit right after COMMIT.
+ * Enough to redo the transaction on the previous state (log replay) and to tell others about it.
+ */
+export interface Commit {
+  origin: 'local' | 'remote';
+  /** User tables whose visible content may have changed (drives `change` events and `watch`). */
+  tables: string[];
+  /**
+   * Register changes of synced tables made by this commit: the captured local changes, or the
+   * subset of a remote batch that was new. Replayable with applyChanges({trusted: true}).
+   */
+  changes: ChangeSet | null;
+  /** Writes to non-synced tables, in order. */
+  rows: RowWrite[];
+  /** The schema changed (DDL, enableSync) or something a log record cannot express happened: persist a snapshot. */
+  needsSnapshot: boolean;
+  /** getVersion() after this commit. */
+  version: number;
+}
+
+export interface ApplyOptions {
+  /** Log replay of our own durable records: skip the SKEW check (stamps may be "from the future" after a clock change). */
+  trusted?: boolean;
+}
+
+export interface ApplyResult {
+  /** Register values that were newer than ours and were taken. */
+  applied: number;
+  /** The effective changes (what was new), for forwarding to other peers; null if nothing was new. */
+  changes: ChangeSet | null;
+  tables: string[];
+}
+
+export interface ReplicaOptions {
+  /** Refuse remote stamps more than this far ahead of the local clock (default 5 minutes). */
+  maxClockDriftMs?: number;
+  /** Injectable wall clock (default Date.now) so tests can move time. */
+  now?: () => number;
+  /** Node id to use when the database has none yet (default: random). Stable once stored. */
+  nodeId?: string;
+}
+
+/** The in-memory replica. Every method is synchronous and throws BatteryError. */
+export interface Replica {
+  readonly nodeId: string;
+  /** Runs SQL with change capture; a multi-statement string is one atomic transaction. */
+  exec(sql: string, params?: SqlParams): ExecResult;
+  /** Runs SQL without change capture; refuses (BAD_OP) to write a synced table. */
+  execLocal(sql: string, params?: SqlParams): ExecResult;
+  /** Turns on sync for a table (validates it, installs capture, backfills). Idempotent. */
+  enableSync(table: string): void;
+  syncedTables(): string[];
+  /** Merges a remote (or replayed) change set in one transaction. Throws BAD_OP/SKEW/SCHEMA and changes nothing on error. */
+  applyChanges(changes: ChangeSet, options?: ApplyOptions): ApplyResult;
+  /** Every register whose stamp is above `since[origin]` (all of them for an empty vector). */
+  changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
+  getVector(): VersionVector;
+  /** A counter that grows with every local or merged change. */
+  getVersion(): number;
+  /** Schema fingerprint per synced table: equal fingerprints = safe to merge. */
+  fingerprints(): Record<string, string>;
+  /** Re-applies non-synced row images from the log. */
+  replayRows(rows: RowWrite[]): void;
+  onCommit(listener: (commit: Commit) => void): () => void;
+  /** The database file (sql.js export); everything the replica set up on the connection survives it. */
+  export(): Uint8Array;
+  close(): void;
+}

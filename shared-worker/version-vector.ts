@@ -1,0 +1,36 @@
+/**
+ * A version vector: for each origin node id, the highest hlc of that node's changes this replica
+ * holds (or holds something newer for). Deltas for a peer are the registers whose stamp is above
+ * the peer's entry for their origin.
+ */
+export type VersionVector = Record<string, number>;
+
+/** Entry-wise maximum of two vectors (a new object). */
+export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector {
+  const out: VersionVector = { ...a };
+  for (const [node, hlc] of Object.entries(b)) {
+    if (!(node in out) || out[node]! < hlc) out[node] = hlc;
+  }
+  return out;
+}
+
+/** True when `have` holds everything `need` describes (have[n] >= need[n] for every n). */
+export function covers(have: VersionVector, need: VersionVector): boolean {
+  for (const [node, hlc] of Object.entries(need)) {
+    if ((have[node] ?? 0) < hlc) return false;
+  }
+  return true;
+}
+
+/** The entries of `need` that `have` lacks, or null when `have` covers `need`. */
+export function missingFrom(have: VersionVector, need: VersionVector): VersionVector | null {
+  let out: VersionVector | null = null;
+  for (const [node, hlc] of Object.entries(need)) {
+    if ((have[node] ?? 0) < hlc) (out ??= {})[node] = hlc;
+  }
+  return out;
+}
+
+export function vectorsEqual(a: VersionVector, b: VersionVector): boolean {
+  return covers(a, b) && covers(b, a);
+}
