@@ -92,3 +92,29 @@ export interface Replica {
   export(): Uint8Array;
   close(): void;
 }
+
+/**
+ * The replica behind its durable log. Writes resolve only once their changes are in storage
+ * (writes of one tick share one storage transaction). Reads are served from memory at once.
+ * If storage refuses a write (QUOTA), that write and the others of its group are rejected, the
+ * in-memory state is rolled back to what is durable, and reads keep working.
+ */
+export interface DurableReplica {
+  readonly nodeId: string;
+  exec(sql: string, params?: SqlParams): Promise<ExecResult>;
+  execLocal(sql: string, params?: SqlParams): Promise<ExecResult>;
+  enableSync(table: string): Promise<void>;
+  /** Durable before it resolves; the sync engine moves a peer's acknowledged vector only after. */
+  applyChanges(changes: ChangeSet, options?: ApplyOptions): Promise<ApplyResult>;
+  changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
+  getVector(): VersionVector;
+  getVersion(): number;
+  fingerprints(): Record<string, string>;
+  syncedTables(): string[];
+  /** Called after a commit is durable (local writes: to broadcast; all: change events). */
+  onCommit(listener: (commit: Commit) => void): () => void;
+  /** What we know a peer holds (by its node id), kept across restarts so reconnects send only what it missed. */
+  getPeerVector(peerNodeId: string): VersionVector | undefined;
+  setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void>;
+  close(): Promise<void>;
+}
