@@ -1,0 +1,125 @@
+// One build for the three things the package ships (see DESIGN.md "Layout"):
+//   dist/rtc-battery.js (+ .d.ts)   the page-side library, ESM, self-contained (peerjs, idb-keyval inlined)
+//   dist/battery-worker.js          the SharedWorker / dedicated worker, ESM, self-contained, + the sql.js wasm
+//   dist/server.js (+ .d.ts)        the PeerServer for Node; node builtins and runtime deps stay external
+//
+// An entry whose source file does not exist yet is skipped with a warning instead of failing the
+// whole build: several people write these files in parallel, and the harness must be able to build
+// whatever exists.
+import { existsSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import esbuild from 'rollup-plugin-esbuild';
+import dts from 'rollup-plugin-dts';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import commonjs from '@rollup/plugin-commonjs';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const target = 'es2022';
+
+// sql.js's browser build has no Node `require`s; its emscripten loader fetches
+// `<worker script dir>/sql-wasm-browser.wasm` unless the caller passes `locateFile`.
+// The package exports `./sql-wasm.wasm`, so ship the wasm under both names: the documented one
+// (what a `locateFile`/wasmUrl should point at) and the one the loader falls back to.
+const sqlJsBrowser = fileURLToPath(new URL('./node_modules/sql.js/dist/sql-wasm-browser.js', import.meta.url));
+const sqlWasm = new URL('./node_modules/sql.js/dist/sql-wasm-browser.wasm', import.meta.url);
+
+/** Resolves the bare id 'sql.js' (and its Node build) to the browser build, for browser bundles only. */
+function sqlJsForBrowser() {
+  return {
+    name: 'sql-js-for-browser',
+    resolveId(id) {
+      if (id === 'sql.js' || id === 'sql.js/dist/sql-wasm.js') return sqlJsBrowser;
+      return null;
+    },
+  };
+}
+
+function emitSqlWasm() {
+  return {
+    name: 'emit-sql-wasm',
+    generateBundle() {
+      const source = readFileSync(sqlWasm);
+      this.emitFile({ type: 'asset', fileName: 'sql-wasm.wasm', source });
+      this.emitFile({ type: 'asset', fileName: 'sql-wasm-browser.wasm', source });
+    },
+  };
+}
+
+function exists(path) {
+  if (existsSync(new URL(path, `file://${root}`))) return true;
+  console.warn(`rollup.config: ${path} does not exist yet; its bundle is skipped`);
+  return false;
+}
+
+// Dependencies compiled to ES5 (peerjs's msgpack copy) use top-level `this`; in ESM it is undefined,
+// which their helpers expect. Not ours to fix, and it hides real warnings.
+function onwarn(warning, warn) {
+  if (warning.code === 'THIS_IS_UNDEFINED' && /node_modules/.test(warning.id ?? '')) return;
+  warn(warning);
+}
+
+const browserPlugins = () => [
+  sqlJsForBrowser(),
+  nodeResolve({ browser: true, exportConditions: ['browser', 'module', 'import', 'default'], preferBuiltins: false }),
+  commonjs(),
+  esbuild({ target, tsconfig: 'tsconfig.json' }),
+];
+
+const serverExternal = [
+  ...builtinModules,
+  /^node:/,
+  ...Object.keys(pkg.dependencies ?? {}),
+].map((e) => (typeof e === 'string' ? new RegExp(`^${e.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/.*)?$`) : e));
+
+const configs = [];
+
+if (exists('lib/index.ts')) {
+  configs.push(
+    {
+      input: 'lib/index.ts',
+      output: { file: 'dist/rtc-battery.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
+      plugins: browserPlugins(),
+    },
+    {
+      input: 'lib/index.ts',
+      output: { file: 'dist/rtc-battery.d.ts', format: 'es' },
+      plugins: [dts({ tsconfig: 'tsconfig.json' })],
+    },
+  );
+}
+
+if (exists('shared-worker/worker-entry.ts')) {
+  configs.push({
+    input: 'shared-worker/worker-entry.ts',
+    // One file: a module worker can import chunks, but one file keeps `workerUrl` a single URL to host.
+    output: { file: 'dist/battery-worker.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
+    plugins: [...browserPlugins(), emitSqlWasm()],
+  });
+}
+
+if (exists('peer-server/index.ts')) {
+  configs.push(
+    {
+      input: 'peer-server/index.ts',
+      output: { file: 'dist/server.js', format: 'es', sourcemap: true },
+      external: serverExternal,
+      plugins: [
+        nodeResolve({ preferBuiltins: true, exportConditions: ['node', 'import', 'default'] }),
+        commonjs(),
+        esbuild({ target, tsconfig: 'tsconfig.json' }),
+      ],
+    },
+    {
+      input: 'peer-server/index.ts',
+      output: { file: 'dist/server.d.ts', format: 'es' },
+      external: serverExternal,
+      plugins: [dts({ tsconfig: 'tsconfig.json' })],
+    },
+  );
+}
+
+if (configs.length === 0) throw new Error('rollup.config: no entry exists yet (lib/index.ts, shared-worker/worker-entry.ts, peer-server/index.ts)');
+
+export default configs.map((c) => ({ onwarn, ...c }));
