@@ -1,0 +1,102 @@
+import type { Page } from 'puppeteer-core';
+import type { User } from './browser-session.js';
+import type { ExecResultLike } from './page-globals.js';
+import './page-globals.js';
+
+/** The events of DESIGN.md "Public API" that tabs record into window.batteryEvents. */
+export const BATTERY_EVENTS = [
+  'sync', 'peer-join', 'peer-ready', 'peer-leave', 'connected', 'disconnected',
+  'reconnecting', 'reconnected', 'change', 'leader', 'error',
+] as const;
+
+/** A failure inside a page, with the BatteryError code it carried (if any). */
+export class PageCallError extends Error {
+  constructor(readonly code: string | undefined, message: string) {
+    super(`${code ?? 'no code'}: ${message}`);
+    this.name = 'PageCallError';
+  }
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string | undefined; message: string; name: string };
+
+export function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw new PageCallError(outcome.code, outcome.message);
+}
+
+/** Waits for tab.html's module script to have loaded the bundle (or failed to). */
+export async function waitForLibrary(page: Page): Promise<void> {
+  await page.waitForFunction(() => window.rtcBattery !== undefined || window.batteryLoadError !== undefined, { polling: 50, timeout: 0 });
+  const error = await page.evaluate(() => window.batteryLoadError);
+  if (error) throw new Error(`the bundle did not load in ${page.url()}: ${error}`);
+}
+
+/**
+ * connectBattery(options) in the page; the handle becomes window.db and every event it emits is
+ * appended to window.batteryEvents (errors reduced to {code, message}).
+ */
+export async function connectTab(page: Page, options: Record<string, unknown>): Promise<void> {
+  await waitForLibrary(page);
+  const outcome = await page.evaluate(async (opts, events) => {
+    try {
+      const recorded: { name: string; args: unknown[] }[] = [];
+      window.batteryEvents = recorded;
+      const db = await window.rtcBattery!.connectBattery(opts);
+      window.db = db;
+      for (const name of events) {
+        db.on(name, (...args: unknown[]) => {
+          recorded.push({
+            name,
+            args: args.map((a) =>
+              a instanceof Error ? { code: (a as { code?: string }).code, message: a.message } : a,
+            ),
+          });
+        });
+      }
+      return { ok: true as const, value: null };
+    } catch (e) {
+      const err = e as { code?: string; message?: string; name?: string };
+      return { ok: false as const, code: err?.code, message: String(err?.message ?? e), name: String(err?.name) };
+    }
+  }, options, [...BATTERY_EVENTS]);
+  unwrap(outcome);
+}
+
+/** Opens a tab of `user` and connects it. */
+export async function openBatteryTab(user: User, options: Record<string, unknown>, label?: string): Promise<Page> {
+  const page = await user.openTab('/tab.html', label);
+  await connectTab(page, options);
+  return page;
+}
+
+/** exec in the page; the result, or the error's code and message (never throws for SQL errors). */
+export async function tryExec(page: Page, sql: string, params?: unknown): Promise<Outcome<ExecResultLike>> {
+  return page.evaluate(async (sql, params) => {
+    try {
+      const value = await window.db!.exec(sql, params === null ? undefined : params);
+      return { ok: true as const, value };
+    } catch (e) {
+      const err = e as { code?: string; message?: string; name?: string };
+      return { ok: false as const, code: err?.code, message: String(err?.message ?? e), name: String(err?.name) };
+    }
+  }, sql, params === undefined ? null : params) as Promise<Outcome<ExecResultLike>>;
+}
+
+/** exec in the page; throws PageCallError (with the code) on failure. */
+export async function exec(page: Page, sql: string, params?: unknown): Promise<ExecResultLike> {
+  return unwrap(await tryExec(page, sql, params));
+}
+
+/** Rows of a SELECT, e.g. `await rows(page, 'SELECT id FROM t')`. */
+export async function rows(page: Page, sql: string, params?: unknown): Promise<Record<string, unknown>[]> {
+  return (await exec(page, sql, params)).rows;
+}
+
+export async function isLeader(page: Page): Promise<boolean> {
+  return page.evaluate(() => window.db!.isLeader());
+}
+
+/** Names of the events the tab's handle has emitted so far. */
+export async function eventNames(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window.batteryEvents ?? []).map((e) => e.name));
+}

@@ -1,0 +1,94 @@
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'puppeteer-core';
+import { ConsoleLog } from './console-log.js';
+import { launchBrowser, type LaunchedBrowser } from './launch-browser.js';
+import { startStaticServer, type StaticServer } from './static-server.js';
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** URL layout every page relies on: the built package under /dist/, test pages at the root. */
+export const DEFAULT_MOUNTS: Record<string, string> = {
+  '/dist/': `${repo}dist`,
+  '/bench/': `${repo}bench/browser/pages`,
+  '/': `${repo}spec/browser/pages`,
+};
+
+/** One browser profile = one user: its own IndexedDB, its own SharedWorkers. */
+export interface User {
+  readonly name: string;
+  readonly context: BrowserContext;
+  /** Opens a tab of this user at `path` (default the test tab page) and waits for its load event. */
+  openTab(path?: string, label?: string): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export interface BrowserSession {
+  readonly browser: Browser;
+  readonly origin: string;
+  readonly log: ConsoleLog;
+  newUser(name?: string): Promise<User>;
+  /** Closes every user, the browser, the HTTP server; never throws, safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Chromium + a static server on 127.0.0.1 + console capture. Extra services (the PeerServer for
+ * the mesh tests) are started next to it by their own modules and passed to pages by URL.
+ */
+export async function startBrowserSession(options: { mounts?: Record<string, string> } = {}): Promise<BrowserSession> {
+  const server: StaticServer = await startStaticServer(options.mounts ?? DEFAULT_MOUNTS);
+  let launched: LaunchedBrowser;
+  try {
+    launched = await launchBrowser();
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+  const { browser } = launched;
+  const log = new ConsoleLog();
+  log.attach(browser);
+  const users: User[] = [];
+  let userCount = 0;
+
+  return {
+    browser,
+    origin: server.origin,
+    log,
+    async newUser(name = `user${++userCount}`) {
+      const context = await browser.createBrowserContext();
+      let tabCount = 0;
+      const user: User = {
+        name,
+        context,
+        async openTab(path = '/tab.html', label = `${name}/tab${++tabCount}`) {
+          const page = await context.newPage();
+          log.label(page, label);
+          await page.goto(server.origin + path, { waitUntil: 'load' });
+          return page;
+        },
+        async close() {
+          await context.close().catch(() => {});
+        },
+      };
+      users.push(user);
+      return user;
+    },
+    async close() {
+      for (const user of users) await user.close();
+      await launched.close().catch(() => {});
+      await server.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Kills the renderer process of `page` the hard way (CDP Page.crash), as a tab killed by the OS
+ * or a crash would be. Resolves once puppeteer has seen the crash.
+ */
+export async function crashRenderer(page: Page): Promise<void> {
+  const crashed = new Promise<void>((resolve) => page.once('error', () => resolve()));
+  const session = await page.createCDPSession();
+  // The reply never comes: the process that would send it is gone.
+  session.send('Page.crash').catch(() => {});
+  await crashed;
+}
