@@ -1,0 +1,136 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
+import { AddressCounter, normalizeAddress } from './address-counter.js';
+import { admitConnection, screenMessage, type AdmissionLimits, type Refusal, type RefusalReason } from './admission.js';
+import { redactPeerId, type Logger } from './log.js';
+import type { RoomRegistry } from './room-registry.js';
+import { ScreenedSocket } from './screened-socket.js';
+import { errorMessage, parseClientMessage } from './signaling-protocol.js';
+
+export type RefusalCounts = Record<RefusalReason | 'oversized', number>;
+
+export interface GateConfig extends AdmissionLimits {
+  maxMessageBytes: number;
+  registry: RoomRegistry<unknown>;
+  log: Logger;
+  /** Answer 404 to WebSocket upgrades on other paths (only when the HTTP server is ours). */
+  rejectOtherUpgrades: boolean;
+}
+
+/** How long `closeAll` waits for clients to answer a close frame before cutting their sockets. */
+const CLOSE_GRACE_MS = 1000;
+/** RFC 6455 close codes: 1008 policy violation, 1001 going away. */
+const POLICY_VIOLATION = 1008;
+const GOING_AWAY = 1001;
+
+/**
+ * Everything between an HTTP upgrade and npm `peer`: the limits, the peer-id rule and the
+ * in-room relay rule. `peer` 1.0.2 has no hook for any of these, but it lets us build its
+ * WebSocketServer (`createWebSocketServer`), so we build one in `noServer` mode and feed it only
+ * the upgrades we accept. (In its default `server` mode `ws` would also answer 400 to upgrades on
+ * every other path, which breaks embedding next to another WebSocket endpoint.)
+ *
+ * Message size: `ws`'s `maxPayload` checks each frame's declared length before buffering it and
+ * the total of a fragmented message, then closes with 1009 and emits a RangeError
+ * (WS_ERR_UNSUPPORTED_MESSAGE_LENGTH) on that socket only. `peer` does not set it (the `ws`
+ * default is 100 MiB), so we do.
+ */
+export class SignalingGate {
+  readonly addresses = new AddressCounter();
+  readonly refused: RefusalCounts = { 'bad-id': 0, 'room-full': 0, 'address-limit': 0, 'off-protocol': 0, 'off-room': 0, oversized: 0 };
+  private readonly addressBySocket = new WeakMap<WebSocket, string>();
+  private wss: WebSocketServer | undefined;
+  private wsPath: string | undefined;
+  private closed = false;
+
+  constructor(private readonly config: GateConfig) {}
+
+  /** Handed to `peer`, which calls it once at mount with `{ path: '<mount>peerjs', server }`. */
+  readonly createWebSocketServer = (options: ServerOptions): WebSocketServer => {
+    this.wsPath = options.path;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.config.maxMessageBytes,
+      perMessageDeflate: false,
+      WebSocket: ScreenedSocket,
+    });
+    return this.wss;
+  };
+
+  readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pathname = (req.url ?? '').split('?')[0];
+    const wss = this.wss;
+    if (pathname !== this.wsPath || wss === undefined || this.closed) {
+      if (this.config.rejectOtherUpgrades || (pathname === this.wsPath && this.closed)) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      }
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => this.onSocket(wss, ws as ScreenedSocket, req));
+  };
+
+  /** The remote address a registered client connected from (for log lines). */
+  addressOf(ws: WebSocket | null): string {
+    return (ws && this.addressBySocket.get(ws)) ?? 'unknown';
+  }
+
+  get sockets(): number {
+    return this.addresses.total;
+  }
+
+  /** Stops accepting and closes every signaling socket (1001), cutting those that do not answer. */
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    const clients = [...(this.wss?.clients ?? [])];
+    await Promise.all(clients.map((ws) => closeWithin(ws, CLOSE_GRACE_MS)));
+  }
+
+  private onSocket(wss: WebSocketServer, ws: ScreenedSocket, req: IncomingMessage): void {
+    const address = normalizeAddress(req.socket.remoteAddress);
+    const { registry, log } = this.config;
+    const decision = admitConnection(req.url ?? '', address, registry, this.addresses, this.config);
+    if (!decision.ok) {
+      this.refuse(ws, decision, `from ${address}`);
+      return;
+    }
+    const who = redactPeerId(decision.peerId);
+    this.addresses.increment(address);
+    this.addressBySocket.set(ws, address);
+    ws.screen = (data, isBinary) => {
+      const refusal = screenMessage(parseClientMessage(data, isBinary), decision.roomId);
+      if (refusal === null) return true;
+      this.refuse(ws, refusal, `${who} from ${address}`);
+      return false;
+    };
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
+      this.refused.oversized += 1;
+      log(`closed ${who} from ${address}: message over maxMessageBytes (${this.config.maxMessageBytes})`);
+    });
+    ws.on('close', () => this.addresses.decrement(address));
+    wss.emit('connection', ws, req);
+  }
+
+  private refuse(ws: WebSocket, refusal: Refusal, who: string): void {
+    this.refused[refusal.reason] += 1;
+    this.config.log(`refused ${who}: ${refusal.reason}`);
+    ws.send(errorMessage(refusal.message));
+    ws.close(POLICY_VIOLATION, refusal.reason);
+  }
+}
+
+function closeWithin(ws: WebSocket, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (ws.readyState === ws.CLOSED) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => ws.terminate(), graceMs);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.close(GOING_AWAY, 'server closing');
+  });
+}
