@@ -1,0 +1,47 @@
+/**
+ * Tab liveness through Web Locks. A tab holds `rtc-battery:tab:<tabId>` for its whole life; the
+ * browser releases it when the tab closes, crashes or is discarded. Whoever needs to learn that
+ * (the worker, or tabs relayed through a leader tab in dedicated mode) requests the same lock:
+ * being granted it means the holder is gone. MessagePorts give no such signal (no close event
+ * in Chrome before 2024 and none in Safari), which is why this exists.
+ */
+
+/** The slice of `navigator.locks` used here, so Node tests can pass a fake. */
+export interface LockManagerLike {
+  request(name: string, options: { signal?: AbortSignal; ifAvailable?: boolean }, callback: (lock: unknown) => Promise<unknown> | unknown): Promise<unknown>;
+}
+
+export function tabLockName(tabId: string): string {
+  return `rtc-battery:tab:${tabId}`;
+}
+
+export function locksOf(scope: unknown): LockManagerLike | null {
+  const nav = (scope as { navigator?: { locks?: LockManagerLike } }).navigator;
+  return nav?.locks ?? null;
+}
+
+/** Takes the tab's lock; resolves once it is held. The returned function releases it. */
+export async function holdTabLock(locks: LockManagerLike, tabId: string): Promise<() => void> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await new Promise<void>((granted, fail) => {
+    locks.request(tabLockName(tabId), {}, () => {
+      granted();
+      return held;
+    }).catch(fail);
+  });
+  return release;
+}
+
+/** Calls `onGone` once the tab holding `tabId`'s lock is gone. The returned function cancels. */
+export function whenTabGone(locks: LockManagerLike, tabId: string, onGone: () => void): () => void {
+  const abort = new AbortController();
+  locks
+    .request(tabLockName(tabId), { signal: abort.signal }, () => {
+      if (!abort.signal.aborted) onGone();
+    })
+    .catch(() => {
+      /* aborted on purpose */
+    });
+  return () => abort.abort();
+}
