@@ -1,0 +1,248 @@
+/**
+ * openDurableReplica: the in-memory Replica behind the durable log (DESIGN.md "Persistence").
+ *
+ * Writes run on the replica at once (so their order is the call order) and resolve when the group
+ * commit holding their Commit is stored; DurableReplica.onCommit listeners hear a commit only then.
+ * Reads are served from memory immediately. When storage refuses a group, its callers are rejected
+ * and the replica is rebuilt from storage (snapshot + log) and swapped in, so memory never holds a
+ * write that was not acknowledged; writes made meanwhile wait for the swap.
+ */
+import type { ChangeSet } from './change-set.js';
+import { DurableLog } from './durable-log.js';
+import { BatteryError } from './errors.js';
+import type { KeyValueStore } from './kv-store.js';
+import type {
+  ApplyOptions, ApplyResult, Commit, DurableReplica, ExecResult, Replica, ReplicaOptions, SqlParams,
+} from './replica-types.js';
+import { DEFAULT_SNAPSHOT_THRESHOLDS, type LogStats, type SnapshotThresholds } from './snapshot-policy.js';
+import { loadState, logKeysBetween, peerKey, snapshotWrite, type LoadedState } from './snapshot-store.js';
+import type { VersionVector } from './version-vector.js';
+
+export type CreateReplica = (options: ReplicaOptions & { data?: Uint8Array }) => Promise<Replica>;
+
+export interface OpenDurableReplicaOptions {
+  store: KeyValueStore;
+  createReplica: CreateReplica;
+  replicaOptions?: ReplicaOptions;
+  /** Log size past which a snapshot is taken (see snapshot-policy.ts for the defaults' why). */
+  snapshotEvery?: Partial<SnapshotThresholds>;
+  /** Where start-up repairs are reported (default console.warn). */
+  warn?: (message: string) => void;
+}
+
+/** A DurableReplica plus the knobs tests and benchmarks use. */
+export interface DurableReplicaHandle extends DurableReplica {
+  /** Takes a snapshot now (with the next group). */
+  snapshot(): Promise<void>;
+  logStats(): LogStats & { snapshotSeq: number; lastSeq: number };
+}
+
+export async function openDurableReplica(o: OpenDurableReplicaOptions): Promise<DurableReplicaHandle> {
+  const warn = o.warn ?? ((m: string) => console.warn(m));
+  const { replica, loaded } = await restore(o, warn);
+  try {
+    if (!loaded.meta) {
+      // A new database: its first snapshot makes the node id and the replica's own tables durable
+      // before any log entry refers to them.
+      const data = replica.export();
+      await o.store.write(snapshotWrite({ snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId },
+        data, [...loaded.staleKeys, ...logKeysBetween(1, loaded.lastSeq)]));
+      loaded.meta = { format: 1, snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId };
+      loaded.records = [];
+      loaded.recordBytes = 0;
+    } else if (loaded.staleKeys.length > 0) {
+      // Damaged entries must go before new ones are appended after them, or the next start-up
+      // would stop at the damage and lose the new ones. Deleting needs no quota.
+      await o.store.write({ del: loaded.staleKeys });
+    }
+  } catch (e) {
+    replica.close();
+    throw e;
+  }
+  return new DurableReplicaImpl(o, warn, replica, loaded);
+}
+
+/** Snapshot + log replay into a fresh replica. */
+async function restore(o: OpenDurableReplicaOptions, warn: (m: string) => void): Promise<{ replica: Replica; loaded: LoadedState }> {
+  const loaded = await loadState(o.store, warn);
+  const replica = await o.createReplica({ ...o.replicaOptions, ...(loaded.snapshot ? { data: loaded.snapshot } : {}) });
+  for (const record of loaded.records) {
+    try {
+      if (record.changes) replica.applyChanges(record.changes, { trusted: true });
+      if (record.rows.length > 0) replica.replayRows(record.rows);
+    } catch (e) {
+      // A record that decodes but does not apply is a bug, not damage: refuse to open rather than
+      // drop it (and everything after it) for good. Storage is left untouched for a fixed version.
+      replica.close();
+      throw new BatteryError('WORKER', `log replay failed at entry ${record.seq}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return { replica, loaded };
+}
+
+class DurableReplicaImpl implements DurableReplicaHandle {
+  private replica: Replica;
+  private unsubscribe: () => void;
+  private readonly log: DurableLog;
+  private readonly listeners = new Set<(commit: Commit) => void>();
+  private readonly peers: Map<string, VersionVector>;
+  /** Set while memory is being rolled back to storage after a failed write. */
+  private recovery: Promise<void> | null = null;
+  /** Why the last rollback failed (it is retried by the next write). */
+  private rollbackError: BatteryError | null = null;
+  private closed = false;
+
+  constructor(private readonly o: OpenDurableReplicaOptions, private readonly warn: (m: string) => void, replica: Replica, loaded: LoadedState) {
+    this.replica = replica;
+    this.peers = loaded.peers;
+    this.log = new DurableLog({
+      store: o.store,
+      nodeId: replica.nodeId,
+      snapshotSeq: loaded.meta!.snapshotSeq,
+      lastSeq: loaded.lastSeq,
+      stats: { records: loaded.records.length, bytes: loaded.recordBytes, snapshotBytes: loaded.meta!.snapshotBytes },
+      thresholds: { ...DEFAULT_SNAPSHOT_THRESHOLDS, ...o.snapshotEvery },
+      exportSnapshot: () => this.replica.export(),
+      onDurable: (commits) => this.announce(commits),
+      onFailure: (_error, lost) => { this.recovery = this.startRollBack(lost); },
+    });
+    this.unsubscribe = replica.onCommit((c) => this.log.append(c));
+  }
+
+  get nodeId(): string {
+    return this.replica.nodeId;
+  }
+
+  exec(sql: string, params?: SqlParams): Promise<ExecResult> {
+    return this.write((r) => r.exec(sql, params));
+  }
+
+  execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {
+    return this.write((r) => r.execLocal(sql, params));
+  }
+
+  enableSync(table: string): Promise<void> {
+    return this.write((r) => r.enableSync(table));
+  }
+
+  applyChanges(changes: ChangeSet, options?: ApplyOptions): Promise<ApplyResult> {
+    return this.write((r) => r.applyChanges(changes, options));
+  }
+
+  changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet {
+    return this.replica.changesSince(since, options);
+  }
+
+  getVector(): VersionVector {
+    return this.replica.getVector();
+  }
+
+  getVersion(): number {
+    return this.replica.getVersion();
+  }
+
+  fingerprints(): Record<string, string> {
+    return this.replica.fingerprints();
+  }
+
+  syncedTables(): string[] {
+    return this.replica.syncedTables();
+  }
+
+  onCommit(listener: (commit: Commit) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  getPeerVector(peerNodeId: string): VersionVector | undefined {
+    const v = this.peers.get(peerNodeId);
+    return v && { ...v };
+  }
+
+  async setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void> {
+    await this.ready();
+    const copy = { ...vector };
+    await this.log.put(peerKey(peerNodeId), copy);
+    this.peers.set(peerNodeId, copy);
+  }
+
+  async snapshot(): Promise<void> {
+    await this.ready();
+    await this.log.requestSnapshot();
+  }
+
+  logStats(): LogStats & { snapshotSeq: number; lastSeq: number } {
+    return this.log.getStats();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.recovery?.catch(() => {});
+    await this.log.close();
+    this.unsubscribe();
+    this.replica.close();
+    await this.o.store.close();
+  }
+
+  /**
+   * Runs a write on the replica right away (synchronously, when no rollback is under way) and
+   * resolves once its commit (and everything before it) is durable.
+   */
+  private async write<T>(run: (r: Replica) => T): Promise<T> {
+    if (this.closed || this.recovery || this.rollbackError) await this.ready();
+    const result = run(this.replica);
+    await this.log.barrier();
+    return result;
+  }
+
+  private async ready(): Promise<void> {
+    if (this.closed) throw new BatteryError('CLOSED', 'the database is closed');
+    // A rollback that failed earlier is retried once per waiting call, shared by all of them.
+    if (!this.recovery && this.rollbackError) this.recovery = this.startRollBack([]);
+    if (this.recovery) await this.recovery;
+    if (this.closed) throw new BatteryError('CLOSED', 'the database is closed');
+  }
+
+  private startRollBack(lost: Commit[]): Promise<void> {
+    const p = this.rollBack(lost);
+    p.catch(() => {}); // observed by the writes that wait on it; must not be "unhandled" otherwise
+    return p;
+  }
+
+  /** Rebuilds the replica from storage after a failed write and swaps it in. */
+  private async rollBack(lost: Commit[]): Promise<void> {
+    try {
+      const { replica } = await restore(this.o, this.warn);
+      this.unsubscribe();
+      this.replica.close();
+      this.replica = replica;
+      this.unsubscribe = replica.onCommit((c) => this.log.append(c));
+      this.rollbackError = null;
+      this.log.resume();
+      const tables = [...new Set(lost.flatMap((c) => c.tables))];
+      // Nobody was told about the lost commits, but reads may have seen them: live queries on
+      // those tables must re-run against the rolled-back state.
+      if (tables.length > 0) {
+        this.announce([{ origin: 'local', tables, changes: null, rows: [], needsSnapshot: false, version: replica.getVersion() }]);
+      }
+    } catch (e) {
+      this.rollbackError = e instanceof BatteryError ? e : new BatteryError('WORKER', `rollback failed: ${String(e)}`);
+      throw this.rollbackError;
+    } finally {
+      this.recovery = null;
+    }
+  }
+
+  private announce(commits: Commit[]): void {
+    for (const commit of commits) {
+      for (const listener of [...this.listeners]) {
+        try {
+          listener(commit);
+        } catch (e) {
+          this.warn(`rtc-battery: an onCommit listener threw: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    }
+  }
+}

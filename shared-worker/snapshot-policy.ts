@@ -1,0 +1,39 @@
+/**
+ * When the durable log has grown enough that a fresh snapshot pays for itself.
+ *
+ * Two costs pull in opposite directions: a snapshot is an O(database) export() plus a write of
+ * the whole file, while every log entry after it is replayed one by one at start-up. So:
+ *   - records: start-up replays at most this many entries (one applyChanges each, tens of µs on
+ *     small commits: 2000 keeps replay around 0.1 s) before a snapshot is due;
+ *   - bytes: a snapshot is due once the log holds as many bytes as the last snapshot (but at least
+ *     4 MiB): storage stays under ~2x the database, and each O(database) snapshot is paid for by at
+ *     least as many bytes of writes, so its cost per written byte stays constant as the data grows.
+ * Up to those limits the snapshot waits for an idle moment (nothing pending or in flight) so that
+ * a small write's latency does not depend on the database size; past HARD_FACTOR times the limits
+ * (a write stream with no idle moment) it is taken with the next group regardless.
+ */
+export interface SnapshotThresholds {
+  records: number;
+  bytes: number;
+}
+
+export const DEFAULT_SNAPSHOT_THRESHOLDS: SnapshotThresholds = { records: 2000, bytes: 4 * 1024 * 1024 };
+const HARD_FACTOR = 4;
+
+export interface LogStats {
+  /** Log entries written since the current snapshot. */
+  records: number;
+  /** Their encoded size. */
+  bytes: number;
+  /** Size of the current snapshot. */
+  snapshotBytes: number;
+}
+
+export type SnapshotUrgency = 'none' | 'when-idle' | 'now';
+
+export function snapshotUrgency(stats: LogStats, t: SnapshotThresholds = DEFAULT_SNAPSHOT_THRESHOLDS): SnapshotUrgency {
+  const byteLimit = Math.max(t.bytes, stats.snapshotBytes);
+  if (stats.records >= t.records * HARD_FACTOR || stats.bytes >= byteLimit * HARD_FACTOR) return 'now';
+  if (stats.records >= t.records || stats.bytes >= byteLimit) return 'when-idle';
+  return 'none';
+}
