@@ -100,3 +100,15 @@ export async function isLeader(page: Page): Promise<boolean> {
 export async function eventNames(page: Page): Promise<string[]> {
   return page.evaluate(() => (window.batteryEvents ?? []).map((e) => e.name));
 }
+
+/**
+ * Polls `check` (in Node) every 50 ms until it returns a value other than undefined/false.
+ * No time limit of its own: the test's timeout bounds it.
+ */
+export async function waitUntil<T>(check: () => Promise<T | undefined | false>): Promise<T> {
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

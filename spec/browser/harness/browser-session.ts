@@ -19,6 +19,8 @@ export interface User {
   readonly context: BrowserContext;
   /** Opens a tab of this user at `path` (default the test tab page) and waits for its load event. */
   openTab(path?: string, label?: string): Promise<Page>;
+  /** SharedWorkers currently running for this user (they outlive their last tab briefly). */
+  sharedWorkerCount(): number;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,9 @@ export async function startBrowserSession(options: { mounts?: Record<string, str
           log.label(page, label);
           await page.goto(server.origin + path, { waitUntil: 'load' });
           return page;
+        },
+        sharedWorkerCount() {
+          return context.targets().filter((t) => t.type() === 'shared_worker').length;
         },
         async close() {
           await context.close().catch(() => {});

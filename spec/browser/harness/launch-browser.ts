@@ -40,7 +40,6 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<LaunchedB
       headless: true,
       args: [...CHROMIUM_FLAGS, `--user-data-dir=${userDataDir}`, ...extraArgs],
       // puppeteer adds --headless itself; ours (=new) is listed first and wins.
-      protocolTimeout: 60_000,
     });
   } catch (e) {
     await rm(userDataDir, { recursive: true, force: true });
