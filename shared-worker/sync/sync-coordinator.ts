@@ -1,0 +1,92 @@
+/**
+ * Runs peer sync in the worker: one PeerSession per link the leader tab relays, and the fan-out of
+ * every durable commit to the ready peers that do not hold it yet. Forwarding commits that came
+ * from one peer to the others is what makes a partial mesh (A–B–C) converge.
+ *
+ * `madeAt` of a live batch is the vector of all commits this coordinator saw before it (plus the
+ * replica's vector at start), so a receiver lacking any of those asks for a delta instead of
+ * applying out of causal order. Commits still in flight at start make that vector a little too
+ * high; the cost is one extra need/delta round trip, never a wrong apply.
+ */
+import type { RoomKeys } from '../../lib/room-keys.js';
+import { isEmptyChangeSet } from '../change-set.js';
+import type { PeerLink } from '../peer-link.js';
+import type { DurableReplica } from '../replica-types.js';
+import { mergeVectors } from '../version-vector.js';
+import { vectorOfChanges } from './delta-pieces.js';
+import { PeerSession, type SessionHost } from './peer-session.js';
+import type { SyncEvent } from './sync-events.js';
+import { DEFAULT_SYNC_OPTIONS, type SyncOptions } from './sync-options.js';
+import { realTimers, type SyncTimers } from './sync-timers.js';
+
+export interface SyncCoordinatorOptions {
+  replica: DurableReplica;
+  keys: RoomKeys;
+  /** Our own PeerJS id, `<roomId>-<nodeId>`. */
+  selfPeerId: string;
+  emit: (event: SyncEvent) => void;
+  timers?: SyncTimers;
+  options?: Partial<SyncOptions>;
+}
+
+export interface SyncCoordinator {
+  /** Takes over a fresh link: authenticates it, then syncs over it until it closes. */
+  addLink(link: PeerLink): void;
+  /** Says bye on and closes every link (e.g. on disconnect); the coordinator stays usable. */
+  removeAll(): void;
+  /** removeAll, and stop following the replica. */
+  close(): void;
+  /** Peer ids of the authenticated peers that finished the hello exchange. */
+  peers(): string[];
+  /** Bytes sent after authentication over all current links (benchmarks). */
+  bytesSent(): number;
+}
+
+export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoordinator {
+  const sessions = new Set<PeerSession>();
+  const { replica } = config;
+  let closed = false;
+  let committed = replica.getVector();
+  const host: SessionHost = {
+    replica,
+    keys: config.keys,
+    selfPeerId: config.selfPeerId,
+    timers: config.timers ?? realTimers,
+    options: { ...DEFAULT_SYNC_OPTIONS, ...config.options },
+    emit: (event) => config.emit(event),
+    closed: (session) => sessions.delete(session),
+  };
+
+  const unsubscribe = replica.onCommit((commit) => {
+    if (commit.changes === null || isEmptyChangeSet(commit.changes)) return;
+    const madeAt = committed;
+    committed = mergeVectors(committed, vectorOfChanges(commit.changes));
+    for (const s of sessions) s.sendLive(madeAt, commit.changes);
+  });
+
+  return {
+    addLink(link) {
+      if (closed) return link.close('sync stopped');
+      const session = new PeerSession(link, host);
+      sessions.add(session);
+      session.start();
+    },
+    removeAll() {
+      for (const s of [...sessions]) s.close('disconnect', true);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      unsubscribe();
+      this.removeAll();
+    },
+    peers() {
+      return [...sessions].filter((s) => s.isReady()).map((s) => s.peerId);
+    },
+    bytesSent() {
+      let n = 0;
+      for (const s of sessions) n += s.bytesSent();
+      return n;
+    },
+  };
+}
