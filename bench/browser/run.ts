@@ -1,0 +1,29 @@
+// Browser benchmarks (`npm run bench:browser`, after a build): each prints one line with the
+// ratio of the library's cost to a raw baseline measured in the same Chromium, same run.
+// Run it inside the same network namespace as the tests or not: nothing here opens a peer link.
+import { startBrowserSession } from '../../spec/browser/harness/browser-session.js';
+import { benchPkQuery } from './pk-query.js';
+import { benchChangeLatency } from './change-latency.js';
+import { benchColdStart } from './cold-start.js';
+
+const benches = { 'pk-query': benchPkQuery, 'write-to-change': benchChangeLatency, 'cold-start': benchColdStart };
+const only = process.argv.slice(2);
+
+const session = await startBrowserSession();
+let failed = false;
+try {
+  for (const [name, bench] of Object.entries(benches)) {
+    if (only.length && !only.includes(name)) continue;
+    try {
+      console.log(await bench(session));
+    } catch (e) {
+      failed = true;
+      console.log(`browser ${name}: FAILED ${e instanceof Error ? e.message : String(e)}`);
+      console.log(session.log.dump());
+    }
+    session.log.clear();
+  }
+} finally {
+  await session.close();
+}
+process.exitCode = failed ? 1 : 0;
