@@ -73,7 +73,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     this.writeCount++;
     if (this.writesUntilCrash <= 0) return new Promise<void>(() => {});
     const failure = this.failures.shift();
-    if (failure) return Promise.reject(failure);
+    if (failure) return later(failure);
     let sets: Array<readonly [string, unknown]>;
     try {
       sets = (batch.set ?? []).map(([k, v]) => [k, clone(v)] as const);
@@ -89,15 +89,13 @@ export class MemoryKeyValueStore implements KeyValueStore {
         if (this.data.has(k) && !dels.includes(k)) size -= approximateSize(k) + approximateSize(this.data.get(k));
         size += approximateSize(k) + approximateSize(v);
       }
-      if (size > this.quotaBytes) return Promise.reject(quotaError({ quotaBytes: this.quotaBytes, wouldUse: size }));
+      if (size > this.quotaBytes) return later(quotaError({ quotaBytes: this.quotaBytes, wouldUse: size }));
     }
     // Deletes first, then puts: the order IdbKeyValueStore issues them in one transaction.
     for (const k of dels) this.data.delete(k);
     for (const [k, v] of sets) this.data.set(k, v);
     this.writesUntilCrash--;
-    // Resolve in a later macrotask, as an IndexedDB transaction does: code that forgets to wait
-    // for the write shows up in tests instead of passing by accident.
-    return new Promise((resolve) => setTimeout(resolve, 0));
+    return later();
   }
 
   async close(): Promise<void> {
@@ -107,6 +105,14 @@ export class MemoryKeyValueStore implements KeyValueStore {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
+}
+
+/**
+ * Settles in a later macrotask, as an IndexedDB transaction does: code that forgets to wait for
+ * the write, or that assumes a failure arrives at once, shows up in tests instead of passing.
+ */
+function later(error?: Error): Promise<void> {
+  return new Promise((resolve, reject) => setTimeout(() => (error ? reject(error) : resolve()), 0));
 }
 
 function closedError(): BatteryError {
