@@ -13,6 +13,13 @@ export const DEFAULT_MOUNTS: Record<string, string> = {
   '/': `${repo}spec/browser/pages`,
 };
 
+/**
+ * tsx and vitest compile with esbuild's keepNames, which wraps named functions in `__name(...)`;
+ * functions handed to page.evaluate are serialized with those calls but without the helper.
+ * Given as a string so it is not itself rewritten.
+ */
+const KEEP_NAMES_SHIM = 'globalThis.__name = (fn) => fn;';
+
 /** One browser profile = one user: its own IndexedDB, its own SharedWorkers. */
 export interface User {
   readonly name: string;
@@ -65,6 +72,7 @@ export async function startBrowserSession(options: { mounts?: Record<string, str
         async openTab(path = '/tab.html', label = `${name}/tab${++tabCount}`) {
           const page = await context.newPage();
           log.label(page, label);
+          await page.evaluateOnNewDocument(KEEP_NAMES_SHIM);
           await page.goto(server.origin + path, { waitUntil: 'load' });
           return page;
         },

@@ -59,14 +59,22 @@ export class ConsoleLog {
   }
 
   private watchPage(page: Page): void {
-    page.on('console', (m: ConsoleMessage) => this.add(this.pageName(page), `${m.type()}: ${m.text()}`));
+    page.on('console', (m: ConsoleMessage) => this.add(this.pageName(page), `${m.type()}: ${m.text()}${where(m)}`));
     page.on('pageerror', (e: unknown) => this.add(this.pageName(page), `pageerror: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
     page.on('error', (e: Error) => this.add(this.pageName(page), `page crashed: ${e.message}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) this.add(this.pageName(page), `HTTP ${r.status()} ${r.url()}`);
+    });
     page.on('requestfailed', (r) => this.add(this.pageName(page), `request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
     page.on('workercreated', (w: WebWorker) => this.watchWorker(w, `${this.pageName(page)}/worker#${this.nextWorker++}`));
   }
 
   private watchWorker(worker: WebWorker, name: string): void {
-    worker.on('console', (m: ConsoleMessage) => this.add(name, `${m.type()}: ${m.text()}`));
+    worker.on('console', (m: ConsoleMessage) => this.add(name, `${m.type()}: ${m.text()}${where(m)}`));
   }
+}
+
+function where(m: ConsoleMessage): string {
+  const { url, lineNumber } = m.location();
+  return url ? ` (${url}${lineNumber !== undefined ? `:${lineNumber + 1}` : ''})` : '';
 }
