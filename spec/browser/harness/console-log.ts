@@ -58,6 +58,8 @@ export class ConsoleLog {
     }
   }
 
+  // A page's `console` events already include its dedicated workers' output (with the worker
+  // script as location), so those are not subscribed to separately.
   private watchPage(page: Page): void {
     page.on('console', (m: ConsoleMessage) => this.add(this.pageName(page), `${m.type()}: ${m.text()}${where(m)}`));
     page.on('pageerror', (e: unknown) => this.add(this.pageName(page), `pageerror: ${e instanceof Error ? e.stack ?? e.message : String(e)}`));
@@ -66,7 +68,6 @@ export class ConsoleLog {
       if (r.status() >= 400) this.add(this.pageName(page), `HTTP ${r.status()} ${r.url()}`);
     });
     page.on('requestfailed', (r) => this.add(this.pageName(page), `request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
-    page.on('workercreated', (w: WebWorker) => this.watchWorker(w, `${this.pageName(page)}/worker#${this.nextWorker++}`));
   }
 
   private watchWorker(worker: WebWorker, name: string): void {
