@@ -180,6 +180,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
     this.closed = true;
     await this.recovery?.catch(() => {});
     await this.log.close();
+    await this.recovery?.catch(() => {}); // the final flush may have failed and started one
     this.unsubscribe();
     this.replica.close();
     await this.o.store.close();
@@ -214,6 +215,10 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   private async rollBack(lost: Commit[]): Promise<void> {
     try {
       const { replica } = await restore(this.o, this.warn);
+      if (this.closed) {
+        replica.close(); // close() is under way and closes the current one
+        return;
+      }
       this.unsubscribe();
       this.replica.close();
       this.replica = replica;

@@ -84,6 +84,29 @@ describe('storage refusing writes (QUOTA)', () => {
     await again.close();
   });
 
+  it('does not cache a peer vector that storage refused', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store);
+    await d.setPeerVector('p', { p: 1 });
+    store.failNextWrites(1);
+    await expect(d.setPeerVector('p', { p: 2 })).rejects.toMatchObject({ code: 'QUOTA' });
+    expect(d.getPeerVector('p')).toEqual({ p: 1 });
+    await d.close();
+  });
+
+  it('closes cleanly when the final flush is refused', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store);
+    store.failNextWrites(1);
+    const w = d.exec('put x 1');
+    await d.close();
+    await expect(w).rejects.toMatchObject({ code: 'QUOTA' });
+    await expect(d.exec('get x')).rejects.toMatchObject({ code: 'CLOSED' });
+    const again = await open(store.reopen());
+    expect((await again.exec('get x')).rows).toEqual([]);
+    await again.close();
+  });
+
   it('fails to open a new database on a full disk with QUOTA', async () => {
     await expect(open(new MemoryKeyValueStore({ quotaBytes: 0 }))).rejects.toMatchObject({ code: 'QUOTA' });
   });

@@ -128,6 +128,20 @@ describe('openDurableReplica (with the fake replica)', () => {
     await again.close();
   });
 
+  it('keeps notifying the other listeners when one throws', async () => {
+    const warnings: string[] = [];
+    const d = await open(new MemoryKeyValueStore(), { warnings });
+    const heard: number[] = [];
+    d.onCommit(() => { throw new Error('listener bug'); });
+    const off = d.onCommit((c) => heard.push(c.version));
+    await d.exec('put a 1');
+    off();
+    await d.exec('put b 2');
+    expect(heard).toEqual([1]);
+    expect(warnings).toEqual([expect.stringContaining('listener bug'), expect.stringContaining('listener bug')]);
+    await d.close();
+  });
+
   it('keeps peer vectors across restarts', async () => {
     const store = new MemoryKeyValueStore();
     const d = await open(store);
