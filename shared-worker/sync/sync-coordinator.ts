@@ -67,7 +67,14 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
   return {
     addLink(link) {
       if (closed) return link.close('sync stopped');
-      const session = new PeerSession(link, host);
+      let session: PeerSession;
+      try {
+        session = new PeerSession(link, host);
+      } catch (e) {
+        link.close('cannot authenticate');
+        config.emit({ type: 'error', code: 'AUTH', message: (e as Error).message, peerId: link.remotePeerId });
+        return;
+      }
       sessions.add(session);
       session.start();
     },
