@@ -64,12 +64,13 @@ export class DataConnectionLink implements PeerLink {
 
   close(reason?: string): void {
     if (this.closed) return;
+    // finish first: PeerJS emits 'close' synchronously, which must not overwrite our reason.
+    this.finish(reason);
     try {
       this.connection.close();
     } catch {
       // already torn down by PeerJS
     }
-    this.finish(reason);
   }
 
   onFrame(listener: (frame: Uint8Array) => void): void {

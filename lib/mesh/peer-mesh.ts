@@ -6,8 +6,8 @@
  *
  * Dial rule: the lexicographically smaller peer id dials. If both dial anyway (a stale listing,
  * a peer that restarted), both sides keep the connection dialed by the smaller id, so they agree
- * without talking. A newer connection from a peer that already has an open link replaces it:
- * the remote restarted (same node, new leader tab) and the old link is dead or about to be.
+ * without talking. A newer connection from a smaller id that already has an open link replaces
+ * it: the remote restarted (same node, new leader tab) and the old link is dead or about to be.
  *
  * Signaling: PeerJS drops to `disconnected` when the socket closes and keeps its DataConnections;
  * we call `reconnect()` with backoff. A Peer destroyed before it ever opened (the id is still
@@ -124,6 +124,7 @@ export class PeerMesh {
     if (this.stopped || peer !== this.peer || !peer.open) return;
     for (const member of members) {
       if (member === this.config.selfPeerId || this.links.has(member) || this.pending.has(member)) continue;
+      if (parsePeerId(member)?.roomId !== this.config.roomId) continue;
       if (this.config.selfPeerId < member) this.dial(member);
     }
   }
@@ -214,6 +215,10 @@ export class PeerMesh {
       }
       this.pending.delete(conn.peer);
       ours.close();
+    } else if (this.links.has(conn.peer) && self < conn.peer) {
+      // We are this pair's dialer and our link is up: a larger id dialing us is stale or rogue.
+      conn.close();
+      return;
     }
     this.track(conn, false);
   }

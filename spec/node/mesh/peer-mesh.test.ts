@@ -1,0 +1,278 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PeerMesh, POLL_MS, type MeshConfig } from '../../../lib/mesh/peer-mesh.js';
+import type { DataConnectionLink } from '../../../lib/mesh/data-connection-link.js';
+import { parseSignalingUrl } from '../../../lib/mesh/signaling-url.js';
+import { MAX_FRAME_BYTES } from '../../../lib/framing.js';
+import type { MeshStatus } from '../../../lib/worker-protocol.js';
+import { FakeNetwork } from './fake-peerjs.js';
+
+const ROOM = 'a'.repeat(32);
+const OTHER_ROOM = 'b'.repeat(32);
+const id = (node: string) => `${ROOM}-${node.repeat(16).slice(0, 16)}`;
+
+interface Node {
+  mesh: PeerMesh;
+  statuses: MeshStatus[];
+  links: DataConnectionLink[];
+  frames: Array<{ from: string; bytes: number[] }>;
+}
+
+function startNode(net: FakeNetwork, peerId: string, roomId = ROOM): Node {
+  const config: MeshConfig = { selfPeerId: peerId, roomId, target: parseSignalingUrl('http://127.0.0.1:9/'), iceServers: [] };
+  const node: Node = { statuses: [], links: [], frames: [], mesh: null as unknown as PeerMesh };
+  node.mesh = new PeerMesh(config, { createPeer: net.createPeer, listMembers: (room) => net.listMembers(room), random: () => 0.5 }, {
+    status: (s) => node.statuses.push(s),
+    link: (link) => {
+      node.links.push(link);
+      link.onFrame((f) => node.frames.push({ from: link.remotePeerId, bytes: [...f] }));
+    },
+  });
+  node.mesh.start();
+  return node;
+}
+
+const openLinks = (n: Node) => n.links.filter((l) => !l.isClosed);
+
+describe('PeerMesh', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('registers with the configured id and options (explicit host, no default ICE servers)', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('1'));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(net.peers[0]!.id).toBe(id('1'));
+    expect(net.peers[0]!.options).toEqual({ host: '127.0.0.1', port: 9, path: '/', secure: false, config: { iceServers: [] }, debug: 0 });
+    expect(a.statuses).toEqual([{ signaling: 'connecting' }, { signaling: 'open' }]);
+    a.mesh.stop();
+  });
+
+  it('links two members once, the smaller id dials, and frames flow both ways', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('1'));
+    const b = startNode(net, id('2'));
+    await vi.advanceTimersByTimeAsync(POLL_MS * 2);
+    expect(openLinks(a)).toHaveLength(1);
+    expect(openLinks(b)).toHaveLength(1);
+    expect(openLinks(a)[0]!.initiator).toBe(true);
+    expect(openLinks(b)[0]!.initiator).toBe(false);
+    openLinks(a)[0]!.send(new Uint8Array([1, 2, 3]));
+    openLinks(b)[0]!.send(new Uint8Array([4]));
+    expect(b.frames).toEqual([{ from: id('1'), bytes: [1, 2, 3] }]);
+    expect(a.frames).toEqual([{ from: id('2'), bytes: [4] }]);
+    a.mesh.stop();
+    b.mesh.stop();
+  });
+
+  it('forms a full mesh of three with exactly one link per pair, across many polls', async () => {
+    const net = new FakeNetwork();
+    const nodes = ['3', '1', '2'].map((n) => startNode(net, id(n)));
+    await vi.advanceTimersByTimeAsync(POLL_MS * 10);
+    for (const n of nodes) {
+      expect(n.links).toHaveLength(2);
+      expect(new Set(openLinks(n).map((l) => l.remotePeerId)).size).toBe(2);
+    }
+    for (const n of nodes) n.mesh.stop();
+  });
+
+  it('never dials members of another room, even if a listing names them', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('1'));
+    startNode(net, `${OTHER_ROOM}-${'2'.repeat(16)}`, OTHER_ROOM);
+    const realList = net.listMembers;
+    net.listMembers = async () => [...(await realList(ROOM)), `${OTHER_ROOM}-${'2'.repeat(16)}`];
+    await vi.advanceTimersByTimeAsync(POLL_MS * 3);
+    expect(net.listings).toBeGreaterThan(0);
+    expect(net.peers[0]!.connections).toHaveLength(0);
+    a.mesh.stop();
+  });
+
+  it.each([
+    ['json serialization', { reliable: true, serialization: 'json' }],
+    ['binary serialization', { reliable: true, serialization: 'binary' }],
+    ['an unreliable channel', { reliable: false, serialization: 'raw' }],
+  ])('closes an incoming connection asking for %s at once', async (_label, options) => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('5'));
+    await vi.advanceTimersByTimeAsync(10);
+    const rogue = net.rogueDial(id('1'), id('5'), options);
+    expect(rogue.closed).toBe(true);
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    expect(a.links).toHaveLength(0);
+    a.mesh.stop();
+  });
+
+  it('closes a connection that claims reliable but negotiated an unordered or lossy channel', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('5'));
+    await vi.advanceTimersByTimeAsync(10);
+    const lossy = net.rogueDial(id('1'), id('5'), { reliable: true, serialization: 'raw' }, { ordered: true, maxRetransmits: 0 });
+    const unordered = net.rogueDial(id('2'), id('5'), { reliable: true, serialization: 'raw' }, { ordered: false, maxRetransmits: null });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(lossy.closed).toBe(true);
+    expect(unordered.closed).toBe(true);
+    expect(a.links).toHaveLength(0);
+    a.mesh.stop();
+  });
+
+  it('refuses a connection from an id outside the room or from its own id', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('5'));
+    await vi.advanceTimersByTimeAsync(10);
+    const outsider = net.rogueDial(`${OTHER_ROOM}-${'1'.repeat(16)}`, id('5'), { reliable: true, serialization: 'raw' });
+    const junk = net.rogueDial('not-a-battery-peer', id('5'), { reliable: true, serialization: 'raw' });
+    const self = net.rogueDial(id('5'), id('5'), { reliable: true, serialization: 'raw' });
+    expect([outsider.closed, junk.closed, self.closed]).toEqual([true, true, true]);
+    a.mesh.stop();
+  });
+
+  it('drops a peer that sends text, an empty frame or an oversized frame, and only that peer', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('5'));
+    await vi.advanceTimersByTimeAsync(10);
+    const good = net.rogueDial(id('1'), id('5'), { reliable: true, serialization: 'raw' });
+    const text = net.rogueDial(id('2'), id('5'), { reliable: true, serialization: 'raw' });
+    const empty = net.rogueDial(id('3'), id('5'), { reliable: true, serialization: 'raw' });
+    const big = net.rogueDial(id('4'), id('5'), { reliable: true, serialization: 'raw' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(a.links).toHaveLength(4);
+    text.deliverToOther('hello');
+    empty.deliverToOther(new ArrayBuffer(0));
+    big.deliverToOther(new ArrayBuffer(MAX_FRAME_BYTES + 1));
+    good.deliverToOther(new Uint8Array(MAX_FRAME_BYTES).buffer);
+    expect(openLinks(a).map((l) => l.remotePeerId)).toEqual([id('1')]);
+    expect([text.closed, empty.closed, big.closed, good.closed]).toEqual([true, true, true, false]);
+    expect(a.frames).toHaveLength(1);
+    expect(a.frames[0]!.bytes.length).toBe(MAX_FRAME_BYTES);
+    a.mesh.stop();
+  });
+
+  it('keeps the connection dialed by the smaller id when both sides dial', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('1'));
+    const b = net.createPeer(id('2'), { host: 'h', port: 1, path: '/', secure: false, config: { iceServers: [] }, debug: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    await a.mesh.pollNow(); // a's dial is in flight (not open yet) ...
+    const wrongWay = b.connect(id('1'), { reliable: true, serialization: 'raw' })!; // ... when b dials too
+    expect((wrongWay as unknown as { closed: boolean }).closed).toBe(true);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(openLinks(a)).toHaveLength(1);
+    expect(openLinks(a)[0]!.initiator).toBe(true);
+    a.mesh.stop();
+  });
+
+  it('replaces an open link when a smaller id connects again (its leader tab restarted)', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('5'));
+    await vi.advanceTimersByTimeAsync(10);
+    net.rogueDial(id('1'), id('5'), { reliable: true, serialization: 'raw' });
+    await vi.advanceTimersByTimeAsync(10);
+    const first = a.links[0]!;
+    net.rogueDial(id('1'), id('5'), { reliable: true, serialization: 'raw' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(first.isClosed).toBe(true);
+    expect(openLinks(a)).toHaveLength(1);
+    expect(openLinks(a)[0]).not.toBe(first);
+    a.mesh.stop();
+  });
+
+  it('refuses a larger id dialing while the link this side dialed is up', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('1'));
+    const b = startNode(net, id('2'));
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    const established = openLinks(a)[0]!;
+    const extra = net.rogueDial(id('2'), id('1'), { reliable: true, serialization: 'raw' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(extra.closed).toBe(true);
+    expect(established.isClosed).toBe(false);
+    a.mesh.stop();
+    b.mesh.stop();
+  });
+
+  it('drops a dial that never opens and dials again on a later poll', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('1'));
+    await vi.advanceTimersByTimeAsync(10);
+    // A member the listing shows but whose offers go nowhere (registered elsewhere, unreachable).
+    const ghost = id('2');
+    const realList = net.listMembers;
+    net.listMembers = async (room) => [...(await realList(room)), ghost];
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    const dials = () => net.peers[0]!.connections.filter((c) => c.peer === ghost);
+    expect(dials()).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(dials()[0]!.closed).toBe(true);
+    expect(dials().length).toBeGreaterThan(1);
+    a.mesh.stop();
+  });
+
+  it('reconnects to signaling with growing backoff while links keep carrying frames', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('1'));
+    const b = startNode(net, id('2'));
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    net.stopServer();
+    await vi.advanceTimersByTimeAsync(5_000);
+    const attempts = a.statuses.filter((s) => s.signaling === 'reconnecting').map((s) => s.attempt);
+    expect(attempts).toEqual([1, 2, 3, 4]); // 0.5 + 1 + 2 s elapsed before attempt 4 (jitter fixed at 0)
+    openLinks(a)[0]!.send(new Uint8Array([7]));
+    expect(b.frames).toEqual([{ from: id('1'), bytes: [7] }]);
+    net.startServer();
+    await vi.advanceTimersByTimeAsync(8_000);
+    expect(a.statuses.at(-1)).toEqual({ signaling: 'open' });
+    expect(b.statuses.at(-1)).toEqual({ signaling: 'open' });
+    expect(net.peers).toHaveLength(2); // reconnect() reused the same Peer objects
+    expect(openLinks(a)).toHaveLength(1);
+    a.mesh.stop();
+    b.mesh.stop();
+  });
+
+  it('retries with a new Peer while the previous leader tab still holds the id (unavailable-id)', async () => {
+    const net = new FakeNetwork();
+    const old = startNode(net, id('1'));
+    await vi.advanceTimersByTimeAsync(10);
+    const successor = startNode(net, id('1'));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(successor.statuses.some((s) => s.signaling === 'reconnecting')).toBe(true);
+    expect(successor.statuses.some((s) => s.signaling === 'open')).toBe(false);
+    old.mesh.stop();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(successor.statuses.at(-1)).toEqual({ signaling: 'open' });
+    successor.mesh.stop();
+  });
+
+  it('reports a server refusal as a SIGNALING error and keeps retrying', async () => {
+    const net = new FakeNetwork();
+    net.refusal = 'room is full';
+    const a = startNode(net, id('1'));
+    await vi.advanceTimersByTimeAsync(2_000);
+    const errors = a.statuses.filter((s) => s.signaling === 'error');
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]!.error?.code).toBe('SIGNALING');
+    expect(errors[0]!.error?.message).toMatch(/room is full/);
+    net.refusal = null;
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(a.statuses.at(-1)).toEqual({ signaling: 'open' });
+    a.mesh.stop();
+  });
+
+  it('stop() closes every link and the Peer, and reports nothing afterwards', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('1'));
+    const b = startNode(net, id('2'));
+    await vi.advanceTimersByTimeAsync(POLL_MS);
+    a.mesh.stop();
+    const count = a.statuses.length;
+    expect(a.links.every((l) => l.isClosed)).toBe(true);
+    expect(net.peers[0]!.destroyed).toBe(true);
+    await vi.advanceTimersByTimeAsync(POLL_MS * 3);
+    expect(openLinks(b)).toHaveLength(0);
+    expect(a.statuses).toHaveLength(count);
+    b.mesh.stop();
+  });
+});
