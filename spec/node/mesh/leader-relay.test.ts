@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLeaderRelay } from '../../../lib/mesh/leader-relay.js';
 import type { FetchLike } from '../../../lib/mesh/room-directory.js';
-import type { LeaderToWorker } from '../../../lib/worker-protocol.js';
+import type { LeaderToWorker, WorkerToLeader } from '../../../lib/worker-protocol.js';
 import { FakeNetwork } from './fake-peerjs.js';
 
 const ROOM = 'c'.repeat(32);
@@ -19,8 +19,9 @@ function relayFor(net: FakeNetwork, epoch: number) {
   return { relay, posted };
 }
 
-const start = (epoch: number, selfPeerId: string) =>
-  ({ kind: 'mesh-start', epoch, signalingUrl: URL_, roomId: ROOM, selfPeerId, iceServers: [] }) as const;
+const start = (epoch: number, selfPeerId: string): WorkerToLeader & { kind: 'mesh-start' } => ({
+  kind: 'mesh-start', epoch, signalingUrl: URL_, roomId: ROOM, selfPeerId, iceServers: [],
+});
 
 describe('leader relay', () => {
   beforeEach(() => {
