@@ -181,3 +181,14 @@ export interface WirePort<In = unknown, Out = unknown> {
 }
 
 export type { SqlParams, SqlValue };
+
+/**
+ * Dedicated mode: the hosting tab hands its dedicated worker one MessagePort per tab it relays
+ * (its own included) with this message, the port in `transfer`. SharedWorkers get ports from
+ * `connect` events instead.
+ */
+export interface AttachPortMessage {
+  kind: 'rtc-battery:attach-port';
+}
+
+export const ATTACH_PORT: AttachPortMessage = { kind: 'rtc-battery:attach-port' };

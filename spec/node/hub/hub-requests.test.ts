@@ -62,7 +62,7 @@ describe('hub: hello and requests', () => {
     hub.attach(workerSide as never);
     const client = new WorkerClient(tabSide as never, { timeoutMs: 5_000, onPush: () => {} });
     await expect(client.hello({ ...helloFor('old-tab'), v: PROTOCOL_VERSION + 1 })).rejects.toMatchObject({ code: 'VERSION' });
-    tabSide.post({ kind: 'hello', ...helloFor('old-tab') });
+    tabSide.post(helloFor('old-tab'));
     await settle();
     expect(hub.tabCount).toBe(0);
   });

@@ -1,0 +1,129 @@
+/**
+ * The options of connectBattery(), their defaults, and their validation: a wrong type is a
+ * BatteryError('BAD_OP') naming the option, raised before anything is opened.
+ */
+import { BatteryError } from '../shared-worker/errors.js';
+import type { Durability, RTCIceServerInit } from './worker-protocol.js';
+import type { MeshDriverFactory } from './mesh-driver.js';
+
+export type BatteryMode = 'auto' | 'shared' | 'dedicated';
+
+export interface BatteryOptions {
+  /** One replica (and one IndexedDB database) per dbName. Default 'ledger-default'. */
+  dbName?: string;
+  /** The PeerServer: http(s):// or ws(s)://host:port/path. Used by connect() without a url. */
+  signalingUrl?: string;
+  /** The room secret; it never leaves the browser (see DESIGN.md "Rooms"). */
+  token?: string;
+  iceServers?: RTCIceServerInit[];
+  /** Default: battery-worker.js next to this bundle. */
+  workerUrl?: string | URL;
+  /** Default: sql-wasm.wasm next to this bundle. */
+  wasmUrl?: string | URL;
+  /** 'auto' (default): a SharedWorker where the browser has one, else 'dedicated'. */
+  mode?: BatteryMode;
+  /**
+   * 'strict' (default): a write resolves only after it is in IndexedDB. 'relaxed' is accepted
+   * for forward compatibility and currently behaves like 'strict' (the replica acknowledges
+   * after storage; see the report of this module).
+   */
+  durability?: Durability;
+  /** Refuse peer changes stamped further ahead of local time (default: the replica's, 5 min). */
+  maxClockDriftMs?: number;
+  /** Per request; a request still unanswered then rejects with 'WORKER'. Default 30 000. */
+  requestTimeoutMs?: number;
+  /** @internal The leader tab's PeerJS driver (tests swap it). */
+  meshDriver?: MeshDriverFactory;
+}
+
+export interface ResolvedOptions {
+  dbName: string;
+  signalingUrl?: string;
+  token?: string;
+  iceServers?: RTCIceServerInit[];
+  workerUrl: string;
+  wasmUrl: string;
+  mode: BatteryMode;
+  durability: Durability;
+  maxClockDriftMs?: number;
+  requestTimeoutMs: number;
+  meshDriver?: MeshDriverFactory;
+}
+
+export const DEFAULT_DB_NAME = 'ledger-default';
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+function bad(option: string, expected: string, value: unknown): BatteryError {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value;
+  return new BatteryError('BAD_OP', `connectBattery: option "${option}" must be ${expected} (got ${shown})`, { option });
+}
+
+function optString(o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw bad(key, 'a string', v);
+  return v;
+}
+
+function optUrl(o: Record<string, unknown>, key: string, fallback: () => string): string {
+  const v = o[key];
+  if (v === undefined) return fallback();
+  if (typeof v === 'string' && v.length > 0) return v;
+  if (typeof URL !== 'undefined' && v instanceof URL) return v.href;
+  throw bad(key, 'a URL or a non-empty string', v);
+}
+
+function optPositive(o: Record<string, unknown>, key: string): number | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw bad(key, 'a positive finite number', v);
+  return v;
+}
+
+function oneOf<T extends string>(o: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T): T {
+  const v = o[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !allowed.includes(v as T)) throw bad(key, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`, v);
+  return v as T;
+}
+
+function iceServers(o: Record<string, unknown>): RTCIceServerInit[] | undefined {
+  const v = o.iceServers;
+  if (v === undefined) return undefined;
+  const valid = Array.isArray(v) && v.every((s) => typeof s === 'object' && s !== null
+    && (typeof s.urls === 'string' || (Array.isArray(s.urls) && s.urls.every((u: unknown) => typeof u === 'string'))));
+  if (!valid) throw bad('iceServers', 'an array of {urls: string | string[]}', v);
+  return (v as RTCIceServerInit[]).map((s) => ({
+    urls: s.urls,
+    ...(typeof s.username === 'string' ? { username: s.username } : {}),
+    ...(typeof s.credential === 'string' ? { credential: s.credential } : {}),
+  }));
+}
+
+export function resolveOptions(input: unknown, defaults: { workerUrl: () => string; wasmUrl: () => string }): ResolvedOptions {
+  if (input === undefined || input === null) input = {};
+  if (typeof input !== 'object' || Array.isArray(input)) throw bad('options', 'an object', input);
+  const o = input as Record<string, unknown>;
+  const dbName = optString(o, 'dbName') ?? DEFAULT_DB_NAME;
+  if (dbName.length === 0 || dbName.length > 200) throw bad('dbName', 'a string of 1 to 200 characters', dbName);
+  const meshDriver = o.meshDriver;
+  if (meshDriver !== undefined && typeof meshDriver !== 'function') throw bad('meshDriver', 'a function', meshDriver);
+  const out: ResolvedOptions = {
+    dbName,
+    workerUrl: optUrl(o, 'workerUrl', defaults.workerUrl),
+    wasmUrl: optUrl(o, 'wasmUrl', defaults.wasmUrl),
+    mode: oneOf(o, 'mode', ['auto', 'shared', 'dedicated'] as const, 'auto'),
+    durability: oneOf(o, 'durability', ['strict', 'relaxed'] as const, 'strict'),
+    requestTimeoutMs: optPositive(o, 'requestTimeoutMs') ?? DEFAULT_REQUEST_TIMEOUT_MS,
+  };
+  const signalingUrl = optString(o, 'signalingUrl');
+  const token = optString(o, 'token');
+  const ice = iceServers(o);
+  const drift = optPositive(o, 'maxClockDriftMs');
+  if (signalingUrl !== undefined) out.signalingUrl = signalingUrl;
+  if (token !== undefined) out.token = token;
+  if (ice !== undefined) out.iceServers = ice;
+  if (drift !== undefined) out.maxClockDriftMs = drift;
+  if (meshDriver !== undefined) out.meshDriver = meshDriver as MeshDriverFactory;
+  return out;
+}

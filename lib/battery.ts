@@ -1,0 +1,303 @@
+/**
+ * The Battery handle a tab gets from connectBattery(). Every call is a request to the worker
+ * that holds the replica; the synchronous getters read a cache the worker keeps current (its
+ * state rides on every response and event). In dedicated mode the worker can be replaced while
+ * the handle lives (the hosting tab closed): requests pending on the old one reject with
+ * 'WORKER', and attach() re-registers this tab's watches and leadership with the new one.
+ */
+import { BatteryError, deserializeError } from '../shared-worker/errors.js';
+import type { ExecResult, SqlParams } from '../shared-worker/replica-types.js';
+import { Emitter, type Listener } from './emitter.js';
+import type { MeshDriver, MeshDriverFactory } from './mesh-driver.js';
+import { WatchSet, type WatchCallback } from './watch-set.js';
+import { WorkerClient, type PushMessage } from './worker-client.js';
+import type {
+  BatteryState, HelloMessage, LeaderToWorker, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
+} from './worker-protocol.js';
+
+export interface BatteryEvents {
+  sync: [count: number, peerId: string];
+  'peer-join': [peerId: string];
+  'peer-ready': [peerId: string];
+  'peer-leave': [peerId: string];
+  connected: [];
+  disconnected: [];
+  reconnecting: [attempt: number];
+  reconnected: [];
+  change: [tables: string[]];
+  leader: [];
+  error: [error: BatteryError];
+}
+
+export type BatteryEvent = keyof BatteryEvents;
+
+export interface BatteryInit {
+  hello: HelloMessage;
+  requestTimeoutMs: number;
+  meshDriver: MeshDriverFactory;
+  signalingUrl?: string;
+  token?: string;
+  iceServers?: RTCIceServerInit[];
+  /** Runs once on close(), after the worker was told goodbye (release locks, stop a dedicated host). */
+  onClose?: () => void | Promise<void>;
+}
+
+export class Battery {
+  private readonly events = new Emitter<BatteryEvents>();
+  private readonly watches: WatchSet;
+  private client: WorkerClient | null = null;
+  /** A client still in its hello; detach() fails it too. */
+  private connecting: WorkerClient | null = null;
+  private attached: Promise<void>;
+  private markAttached!: () => void;
+  private nodeId = '';
+  private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false };
+  private leader = false;
+  private epoch = 0;
+  private driver: MeshDriver | null = null;
+  private closed = false;
+
+  /** @internal Use connectBattery(). */
+  constructor(private readonly init: BatteryInit) {
+    this.attached = new Promise((r) => (this.markAttached = r));
+    this.watches = new WatchSet(
+      (req) => this.request(req),
+      (error) => this.events.emit('error', error),
+    );
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  exec(sql: string, params?: SqlParams): Promise<ExecResult> {
+    return this.request({ op: 'exec', sql, ...(params !== undefined ? { params } : {}) });
+  }
+
+  execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {
+    return this.request({ op: 'execLocal', sql, ...(params !== undefined ? { params } : {}) });
+  }
+
+  async enableSync(table: string): Promise<void> {
+    await this.request({ op: 'enableSync', table });
+  }
+
+  /**
+   * Live query: `callback({columns, rows})` runs with the current result as soon as the worker
+   * answers, then whenever a table the statement reads changes (this tab, another tab, a peer)
+   * and the result differs. Returns the unsubscribe function at once. Errors (bad SQL, not a
+   * single read-only statement) go to `onError`, or the `error` event when none is given.
+   */
+  watch(sql: string, params: SqlParams | undefined | null, callback: WatchCallback, onError?: (e: BatteryError) => void): () => void {
+    if (this.closed) throw new BatteryError('WORKER', 'the battery is closed');
+    return this.watches.add(sql, params ?? undefined, callback, onError);
+  }
+
+  async connect(signalingUrl?: string, token?: string): Promise<void> {
+    const url = signalingUrl ?? this.init.signalingUrl;
+    const tok = token ?? this.init.token;
+    await this.request({
+      op: 'connect',
+      ...(url !== undefined ? { signalingUrl: url } : {}),
+      ...(tok !== undefined ? { token: tok } : {}),
+      ...(this.init.iceServers !== undefined ? { iceServers: this.init.iceServers } : {}),
+    });
+  }
+
+  async disconnect(): Promise<void> {
+    await this.request({ op: 'disconnect' });
+  }
+
+  /** Leaves the worker (other tabs keep it), rejects pending calls with 'WORKER', releases this tab's locks. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopLeading();
+    this.watches.clear();
+    this.connecting?.close();
+    this.client?.close();
+    this.client = null;
+    try {
+      await this.init.onClose?.();
+    } finally {
+      this.events.clear();
+    }
+  }
+
+  getNodeId(): string {
+    return this.nodeId;
+  }
+
+  /** A counter that grows with every change the replica takes in (local or merged). */
+  getVersion(): number {
+    return this.state.version;
+  }
+
+  /** The HLC of this replica's newest own change (its entry in the version vector), 0 before any. */
+  getLocalVersion(): number {
+    return this.state.localVersion;
+  }
+
+  getPeers(): string[] {
+    return [...this.state.peers];
+  }
+
+  isConnected(): boolean {
+    return this.state.connected;
+  }
+
+  isLeader(): boolean {
+    return this.leader;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  on<K extends BatteryEvent>(event: K, listener: Listener<BatteryEvents[K]>): void {
+    this.events.on(event, listener);
+  }
+
+  off<K extends BatteryEvent>(event: K, listener: Listener<BatteryEvents[K]>): void {
+    this.events.off(event, listener);
+  }
+
+  // ------------------------------------------------------------------ wiring (connectBattery)
+
+  /** @internal Connects to a (new) worker over `port`: hello, then re-registers watches and leadership. */
+  async attach(port: WirePort<unknown, TabToWorker>): Promise<void> {
+    if (this.closed) throw new BatteryError('WORKER', 'the battery is closed');
+    const client = new WorkerClient(port, {
+      timeoutMs: this.init.requestTimeoutMs,
+      onPush: (m) => this.onPush(client, m),
+      onResponse: (m) => {
+        if (client === this.client) this.state = m.state;
+      },
+    });
+    this.connecting?.fail(new BatteryError('WORKER', 'superseded by a newer worker connection'));
+    this.connecting = client;
+    let welcome;
+    try {
+      welcome = await client.hello(this.init.hello);
+    } finally {
+      if (this.connecting === client) this.connecting = null;
+    }
+    if (this.closed) {
+      client.close();
+      return;
+    }
+    this.client?.fail(new BatteryError('WORKER', 'the worker was replaced'));
+    this.client = client;
+    this.nodeId = welcome.nodeId;
+    this.state = welcome.state;
+    this.markAttached();
+    this.watches.resubscribeAll();
+    if (this.leader) await this.claimLeadership();
+  }
+
+  /** @internal The worker behind the current port is gone: reject what is pending on it. */
+  detach(reason: string): void {
+    this.connecting?.fail(new BatteryError('WORKER', reason));
+    this.connecting = null;
+    const client = this.client;
+    if (!client) return;
+    this.client = null;
+    this.attached = new Promise((r) => (this.markAttached = r));
+    client.fail(new BatteryError('WORKER', reason));
+    if (this.leader) this.driver?.stop();
+  }
+
+  /** @internal This tab holds the leader lock: tell the worker and get the epoch. */
+  async claimLeadership(): Promise<void> {
+    const { epoch } = await this.request({ op: 'claimLeader' });
+    const first = !this.leader;
+    this.leader = true;
+    this.epoch = epoch;
+    this.driver?.stop();
+    this.driver = this.init.meshDriver({
+      epoch,
+      post: (report: LeaderToWorker) => {
+        if (this.epoch === epoch && report.epoch === epoch) this.client?.post(report);
+      },
+    });
+    if (first) this.events.emit('leader');
+  }
+
+  /** @internal Reports an error through the `error` event. */
+  reportError(error: BatteryError): void {
+    this.events.emit('error', error);
+  }
+
+  private stopLeading(): void {
+    this.driver?.stop();
+    this.driver = null;
+    this.leader = false;
+  }
+
+  private async request<K extends RequestOp>(req: Extract<Request, { op: K }>): Promise<ResultOf[K]> {
+    if (this.closed) throw new BatteryError('WORKER', 'the battery is closed');
+    if (!this.client) await this.waitForWorker();
+    return this.client!.request<K>(req);
+  }
+
+  /** Dedicated mode between hosts: wait (bounded by the request timeout) for the next one. */
+  private async waitForWorker(): Promise<void> {
+    const ms = this.init.requestTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        this.attached,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new BatteryError('WORKER', `no worker to serve the request within ${ms} ms`)), ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.closed || !this.client) throw new BatteryError('WORKER', 'the battery is closed');
+  }
+
+  private onPush(from: WorkerClient, m: PushMessage): void {
+    if (from !== this.client || this.closed) return;
+    switch (m.kind) {
+      case 'change':
+        this.state = m.state;
+        this.events.emit('change', m.tables);
+        return;
+      case 'watch-rows':
+        this.watches.deliver(m.watchId, m.result);
+        return;
+      case 'watch-error':
+        this.watches.fail(m.watchId, deserializeError(m.error));
+        return;
+      case 'peer-event': {
+        this.state = m.state;
+        const e = m.event;
+        switch (e.name) {
+          case 'sync': return this.events.emit('sync', e.count, e.peerId);
+          case 'peer-join':
+          case 'peer-ready':
+          case 'peer-leave': return this.events.emit(e.name, e.peerId);
+          case 'reconnecting': return this.events.emit('reconnecting', e.attempt);
+          case 'connected':
+          case 'disconnected':
+          case 'reconnected': return this.events.emit(e.name);
+          default: return;
+        }
+      }
+      case 'error':
+        this.events.emit('error', deserializeError(m.error));
+        return;
+      case 'mesh-start':
+      case 'mesh-stop':
+      case 'link-send':
+      case 'link-close': {
+        if (!this.leader || m.epoch !== this.epoch || !this.driver) return;
+        this.driver.handle(m);
+        return;
+      }
+      default: {
+        const never: never = m;
+        void never;
+      }
+    }
+  }
+}

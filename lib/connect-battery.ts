@@ -1,0 +1,127 @@
+/**
+ * connectBattery(): joins this tab to the replica of `dbName`. In 'shared' mode (the default
+ * where SharedWorker exists) every tab of the origin talks to one SharedWorker; in 'dedicated'
+ * mode the leader tab hosts the replica in a module Worker and relays the other tabs to it
+ * (dedicated-host.ts). Either way the tab first takes its liveness lock (tab-lock.ts), so the
+ * worker can never see a tab whose death it would miss, then says hello, then queues for
+ * leadership.
+ */
+import { BatteryError, isBatteryError } from '../shared-worker/errors.js';
+import { Battery } from './battery.js';
+import { resolveOptions, type BatteryOptions, type ResolvedOptions } from './battery-options.js';
+import { connectDedicated } from './dedicated-host.js';
+import { standForLeader, type Candidacy } from './leader-election.js';
+import { createBrowserLeaderRelay } from './mesh/browser-leader-relay.js';
+import type { MeshDriverFactory } from './mesh-driver.js';
+import { messagePortWire } from './port-adapters.js';
+import { holdTabLock, locksOf } from './tab-lock.js';
+import { PROTOCOL_VERSION, type HelloMessage } from './worker-protocol.js';
+
+let persistenceRequested = false;
+
+/** Asks once per page for persistent storage, so the browser does not evict the replica under pressure. */
+function requestPersistence(): void {
+  if (persistenceRequested) return;
+  persistenceRequested = true;
+  const storage = (globalThis as { navigator?: { storage?: { persist?: () => Promise<boolean> } } }).navigator?.storage;
+  storage?.persist?.().catch(() => {
+    /* refusals are normal (Chrome decides by engagement); nothing to do */
+  });
+}
+
+function newTabId(): string {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  const bytes = new Uint8Array(16);
+  c.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function toBatteryError(e: unknown, code: 'WORKER' = 'WORKER'): BatteryError {
+  return isBatteryError(e) ? (e as BatteryError) : new BatteryError(code, e instanceof Error ? e.message : String(e));
+}
+
+export interface TabContext {
+  options: ResolvedOptions;
+  tabId: string;
+  hello: HelloMessage;
+  meshDriver: MeshDriverFactory;
+  releaseTabLock: () => void;
+}
+
+export async function connectBattery(options?: BatteryOptions): Promise<Battery> {
+  const o = resolveOptions(options, {
+    workerUrl: () => new URL('./battery-worker.js', import.meta.url).href,
+    wasmUrl: () => new URL('./sql-wasm.wasm', import.meta.url).href,
+  });
+  const hasShared = typeof SharedWorker === 'function';
+  const mode = o.mode === 'auto' ? (hasShared ? 'shared' : 'dedicated') : o.mode;
+  if (mode === 'shared' && !hasShared) {
+    throw new BatteryError('WORKER', "this browser has no SharedWorker; use mode 'auto' or 'dedicated'");
+  }
+  requestPersistence();
+  const tabId = newTabId();
+  const locks = locksOf(globalThis);
+  const releaseTabLock = locks ? await holdTabLock(locks, tabId) : () => {};
+  const hello: HelloMessage = {
+    kind: 'hello', v: PROTOCOL_VERSION, tabId, dbName: o.dbName, wasmUrl: o.wasmUrl, durability: o.durability,
+    ...(o.maxClockDriftMs !== undefined ? { maxClockDriftMs: o.maxClockDriftMs } : {}),
+  };
+  const ctx: TabContext = {
+    options: o, tabId, hello, releaseTabLock,
+    meshDriver: o.meshDriver ?? createBrowserLeaderRelay,
+  };
+  const battery = mode === 'shared' ? await connectShared(ctx) : await connectDedicated(ctx);
+  closeOnPageHide(battery);
+  return battery;
+}
+
+async function connectShared(ctx: TabContext): Promise<Battery> {
+  const { options: o } = ctx;
+  const locks = locksOf(globalThis);
+  let candidacy: Candidacy | null = null;
+  const battery = newBattery(ctx, () => {
+    candidacy?.resign();
+    ctx.releaseTabLock();
+  });
+  let worker: SharedWorker;
+  try {
+    worker = new SharedWorker(o.workerUrl, { type: 'module', name: `rtc-battery:${o.dbName}` });
+  } catch (e) {
+    await battery.close();
+    throw new BatteryError('WORKER', `could not start the worker at ${o.workerUrl}: ${toBatteryError(e).message}`);
+  }
+  // A SharedWorker reports a script that fails to load or parse only through `error` on this object.
+  const port = messagePortWire(worker.port, [(fire) => worker.addEventListener('error', fire)]);
+  try {
+    await battery.attach(port);
+  } catch (e) {
+    await battery.close();
+    throw toBatteryError(e);
+  }
+  candidacy = standForLeader(locks, o.dbName, () => {
+    battery.claimLeadership().catch((e) => battery.reportError(toBatteryError(e)));
+  });
+  return battery;
+}
+
+export function newBattery(ctx: TabContext, onClose: () => void | Promise<void>): Battery {
+  const o = ctx.options;
+  return new Battery({
+    hello: ctx.hello,
+    requestTimeoutMs: o.requestTimeoutMs,
+    meshDriver: ctx.meshDriver,
+    onClose,
+    ...(o.signalingUrl !== undefined ? { signalingUrl: o.signalingUrl } : {}),
+    ...(o.token !== undefined ? { token: o.token } : {}),
+    ...(o.iceServers !== undefined ? { iceServers: o.iceServers } : {}),
+  });
+}
+
+/** A closing page says goodbye at once, so leadership and its watches move without waiting for lock cleanup. */
+function closeOnPageHide(battery: Battery): void {
+  const target = globalThis as { addEventListener?: (t: string, l: (e: Event) => void) => void };
+  target.addEventListener?.('pagehide', (e) => {
+    if (!(e as PageTransitionEvent).persisted) void battery.close();
+  });
+}

@@ -1,0 +1,11 @@
+/**
+ * rtc-battery: a SQL database for web apps that syncs peer to peer. Every tab of an origin
+ * shares one SQLite replica; replicas in different browsers merge over WebRTC.
+ */
+export { connectBattery } from './connect-battery.js';
+export { Battery, type BatteryEvents, type BatteryEvent } from './battery.js';
+export type { BatteryOptions, BatteryMode } from './battery-options.js';
+export type { WatchCallback } from './watch-set.js';
+export { BatteryError, isBatteryError, type ErrorCode } from '../shared-worker/errors.js';
+export type { ExecResult, SqlParams, SqlValue } from '../shared-worker/replica-types.js';
+export type { Durability, RTCIceServerInit } from './worker-protocol.js';

@@ -1,0 +1,57 @@
+/**
+ * The bundle entry of dist/battery-worker.js. The same script runs as the per-origin
+ * SharedWorker (`name: 'rtc-battery:<dbName>'`, one port per tab from `connect` events) and, in
+ * dedicated mode, as the module Worker a leader tab hosts (ports handed over with
+ * ATTACH_PORT). Either way one Hub serves the ports; the replica opens on the first hello,
+ * with that tab's wasm URL.
+ */
+import initSqlJs from 'sql.js';
+import { Hub } from './hub.js';
+import { openDurableReplica } from './durable-replica.js';
+import { IdbKeyValueStore } from './idb-kv-store.js';
+import { createReplica } from './replica.js';
+import { noLiveness, type TabLiveness } from './tab-registry.js';
+import { locksOf, whenTabGone } from '../lib/tab-lock.js';
+import { messagePortWire } from '../lib/port-adapters.js';
+import { ATTACH_PORT, type HelloMessage } from '../lib/worker-protocol.js';
+import type { DurableReplica } from './replica-types.js';
+
+/** The few worker globals used here (tsconfig's lib is DOM, which lacks the worker scopes). */
+interface WorkerScope {
+  onconnect?: ((e: MessageEvent) => void) | null;
+  addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
+  addEventListener(type: 'connect', listener: (e: MessageEvent) => void): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+
+async function openReplica(hello: HelloMessage): Promise<DurableReplica> {
+  const sqlJs = await initSqlJs({ locateFile: () => hello.wasmUrl });
+  return openDurableReplica({
+    store: new IdbKeyValueStore(hello.dbName),
+    createReplica: (options) => createReplica({ ...options, sqlJs }),
+    replicaOptions: hello.maxClockDriftMs !== undefined ? { maxClockDriftMs: hello.maxClockDriftMs } : {},
+  });
+}
+
+const locks = locksOf(globalThis);
+const liveness: TabLiveness = locks ? { watch: (tabId, onGone) => whenTabGone(locks, tabId, onGone) } : noLiveness;
+
+const hub = new Hub({
+  openReplica,
+  liveness,
+  log: (message, error) => console.error(`rtc-battery worker: ${message}`, error),
+});
+
+if ('onconnect' in scope) {
+  scope.addEventListener('connect', (e) => {
+    const port = e.ports[0];
+    if (port) hub.attach(messagePortWire(port));
+  });
+} else {
+  scope.addEventListener('message', (e) => {
+    const data = e.data as { kind?: unknown } | null;
+    const port = e.ports[0];
+    if (data && data.kind === ATTACH_PORT.kind && port) hub.attach(messagePortWire(port));
+  });
+}
