@@ -17,7 +17,8 @@ import type { DurableReplica } from './replica-types.js';
 import type { SyncEvent } from './sync/sync-events.js';
 import type { ConnectRequest, MeshStartConfig, MeshStatus, PeerEvent } from '../lib/worker-protocol.js';
 import { parseSignalingUrl } from '../lib/mesh/signaling-url.js';
-import type { RoomKeys } from '../lib/room-keys.js';
+import { deriveRoomKeys, type RoomKeys } from '../lib/room-keys.js';
+import { createSyncCoordinator } from './sync/sync-coordinator.js';
 
 /** The part of the sync helper's coordinator the room drives. */
 export interface SyncCoordinatorLike {
@@ -47,6 +48,12 @@ interface Session {
 export function createSyncPeerRoom(deps: SyncPeerRoomDeps): PeerRoomFactory {
   return (host) => new SyncPeerRoom(host, deps);
 }
+
+/** What the worker entry passes as the hub's `peerRoom`: real HKDF keys, the real sync engine. */
+export const syncPeerRoom: PeerRoomFactory = createSyncPeerRoom({
+  deriveKeys: deriveRoomKeys,
+  createCoordinator: (init) => createSyncCoordinator(init),
+});
 
 class SyncPeerRoom implements PeerRoom {
   private session: Session | null = null;
