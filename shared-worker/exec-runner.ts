@@ -1,0 +1,81 @@
+/**
+ * Runs user SQL statement by statement (the caller holds the transaction): parameter checks,
+ * per-statement policy, result rows as objects for the last statement that returned rows.
+ */
+import type { Statement } from 'sql.js';
+import type { SqlValue } from './change-set.js';
+import { BatteryError } from './errors.js';
+import type { ExecResult, SqlParams } from './replica-types.js';
+import type { SqlDatabase } from './sql-database.js';
+import { stripLiteralsAndComments } from './sql-text.js';
+
+type Bindable = SqlValue[] | Record<string, SqlValue>;
+
+function checkValue(v: unknown, where: string): SqlValue {
+  if (v === null || typeof v === 'string') return v;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new BatteryError('SQL', `parameter ${where} is ${v}; SQLite stores only finite numbers`);
+    return v;
+  }
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'bigint') {
+    // sql.js would bind a bigint as TEXT; a safe one is passed as a number instead.
+    if (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+    throw new BatteryError('SQL', `parameter ${where} is a bigint outside the safe integer range`);
+  }
+  if (v instanceof Uint8Array) return v;
+  const kind = v === undefined ? 'undefined' : typeof v === 'function' ? 'a function' : Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+  throw new BatteryError('SQL', `parameter ${where} is ${kind}; use null, a number, a string or a Uint8Array`);
+}
+
+/** Validates and normalizes exec parameters (array, or object keyed by ':name'/'@name'/'$name'). */
+export function checkParams(params: unknown): Bindable | undefined {
+  if (params === undefined || params === null) return undefined;
+  if (Array.isArray(params)) return params.map((v, i) => checkValue(v, `#${i + 1}`));
+  if (typeof params === 'object' && !(params instanceof Uint8Array)) {
+    const proto = Object.getPrototypeOf(params);
+    if (proto === Object.prototype || proto === null) {
+      const out: Record<string, SqlValue> = {};
+      for (const [k, v] of Object.entries(params as SqlParams)) out[k] = checkValue(v, JSON.stringify(k));
+      return out;
+    }
+  }
+  throw new BatteryError('SQL', 'parameters must be an array or a plain object');
+}
+
+function rowObject(columns: string[], values: SqlValue[]): Record<string, SqlValue> {
+  const row: Record<string, SqlValue> = {};
+  for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i]!;
+  return row;
+}
+
+/**
+ * Runs every statement of `sql`. Array parameters bind to each statement that has a parameter
+ * marker (so "INSERT ... (?); SELECT 1" works); named parameters bind by name wherever they occur.
+ */
+export function runStatements(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult {
+  if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
+  let result: ExecResult = { columns: [], rows: [] };
+  let fallbackColumns: string[] = [];
+  const it = db.raw.iterateStatements(sql);
+  let stmt: Statement | null = null;
+  try {
+    for (const s of it) {
+      stmt = s;
+      const stripped = stripLiteralsAndComments(stmt.getSQL());
+      check(stripped);
+      if (params !== undefined && (!Array.isArray(params) || /[?:@$]/.test(stripped))) stmt.bind(params as never);
+      const columns = stmt.getColumnNames();
+      const rows: Record<string, SqlValue>[] = [];
+      while (stmt.step()) rows.push(rowObject(columns, stmt.get() as SqlValue[]));
+      if (rows.length > 0) result = { columns, rows };
+      else if (columns.length > 0) fallbackColumns = columns;
+      stmt.free();
+      stmt = null;
+    }
+  } finally {
+    if (stmt) stmt.free();
+  }
+  if (result.rows.length === 0 && fallbackColumns.length > 0) result = { columns: fallbackColumns, rows: [] };
+  return result;
+}

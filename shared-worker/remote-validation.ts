@@ -1,0 +1,139 @@
+/**
+ * Checks a change set from a peer (or from storage) completely before anything is written, so a
+ * hostile or corrupt batch is refused as a whole (BAD_OP) and changes nothing.
+ */
+import type { ChangeSet, RowDelta, SqlValue } from './change-set.js';
+import { BatteryError } from './errors.js';
+import { isValidHlc } from './hlc.js';
+import { isInternalName } from './internal-schema.js';
+import { isWellFormedNodeId, NODE_ID_MAX_LENGTH } from './node-id.js';
+import type { SyncedTable } from './synced-table.js';
+
+/** One value: the size SQLite's default SQLITE_MAX_LENGTH (1e9) is far above; 1 MiB keeps a batch's memory bounded. */
+export const MAX_VALUE_BYTES = 1 << 20;
+/** Rows in one batch: the sync engine chunks larger deltas (splitChangeSet); 250k fits a 100k-row bulk insert with room. */
+export const MAX_ROWS_PER_BATCH = 250_000;
+/** Cells in one batch (~10 per row at the row cap). */
+export const MAX_CELLS_PER_BATCH = 2_500_000;
+/** All value bytes of one batch together. */
+export const MAX_BATCH_BYTES = 256 << 20;
+export const MAX_NODES_PER_BATCH = 10_000;
+export const MAX_TABLES_PER_BATCH = 1_000;
+
+export interface ValidatedTable {
+  table: SyncedTable;
+  /** Delta column index -> local non-key column index. */
+  colMap: number[];
+  rows: RowDelta[];
+}
+
+export interface ValidatedBatch {
+  nodes: string[];
+  tables: ValidatedTable[];
+  /** Highest hlc per node id in the batch (moves the version vector and the clock). */
+  maxHlcByNode: Map<string, number>;
+  maxHlc: number;
+}
+
+function bad(message: string, detail?: Record<string, unknown>): never {
+  throw new BatteryError('BAD_OP', `invalid change set: ${message}`, detail);
+}
+
+const utf8 = new TextEncoder();
+
+/** Byte size of a valid value, or -1 if the value is not a SqlValue. */
+function valueBytes(v: unknown): number {
+  if (v === null) return 0;
+  switch (typeof v) {
+    case 'number':
+      return Number.isFinite(v) ? 8 : -1;
+    case 'string':
+      // UTF-8 needs at most 3 bytes per UTF-16 unit: only measure strings that might be too big.
+      return v.length * 3 <= MAX_VALUE_BYTES ? v.length * 3 : utf8.encode(v).length;
+    case 'object':
+      return v instanceof Uint8Array ? v.byteLength : -1;
+    default:
+      return -1;
+  }
+}
+
+export function validateChangeSet(cs: unknown, resolveTable: (name: string) => SyncedTable | undefined): ValidatedBatch {
+  if (typeof cs !== 'object' || cs === null) bad('not an object');
+  const { nodes, tables } = cs as ChangeSet;
+  if (!Array.isArray(nodes) || !Array.isArray(tables)) bad('nodes and tables must be arrays');
+  if (nodes.length > MAX_NODES_PER_BATCH) bad(`more than ${MAX_NODES_PER_BATCH} nodes`);
+  if (tables.length > MAX_TABLES_PER_BATCH) bad(`more than ${MAX_TABLES_PER_BATCH} tables`);
+  nodes.forEach((id, i) => {
+    if (!isWellFormedNodeId(id)) bad(`node ${i} is not a node id (1-${NODE_ID_MAX_LENGTH} chars of [0-9A-Za-z_.:-])`);
+  });
+
+  const maxHlcByNode = new Map<string, number>();
+  let maxHlc = 0;
+  const stamp = (hlc: unknown, node: unknown, where: string) => {
+    if (!isValidHlc(hlc)) bad(`${where}: hlc must be a non-negative safe integer`);
+    if (typeof node !== 'number' || !Number.isInteger(node) || node < 0 || node >= nodes.length) bad(`${where}: node index out of range`);
+    const id = nodes[node]!;
+    if ((maxHlcByNode.get(id) ?? -1) < hlc) maxHlcByNode.set(id, hlc);
+    if (hlc > maxHlc) maxHlc = hlc;
+  };
+  let rowCount = 0;
+  let cellCount = 0;
+  let bytes = 0;
+  const value = (v: unknown, where: string) => {
+    const b = valueBytes(v);
+    if (b < 0) bad(`${where}: values must be null, a finite number, a string or a Uint8Array`);
+    if (b > MAX_VALUE_BYTES) bad(`${where}: value larger than ${MAX_VALUE_BYTES} bytes`);
+    bytes += b;
+  };
+
+  const out: ValidatedTable[] = [];
+  tables.forEach((td, ti) => {
+    if (typeof td !== 'object' || td === null) bad(`table ${ti} is not an object`);
+    const { table: name, columns, rows } = td;
+    if (typeof name !== 'string' || name.length > 1024) bad(`table ${ti}: name must be a string`);
+    if (isInternalName(name)) bad(`table ${ti}: internal tables cannot be written`, { table: name.slice(0, 100) });
+    const table = resolveTable(name);
+    if (!table) bad(`table ${ti} is not a synced table here`, { table: name.slice(0, 100) });
+    if (!Array.isArray(columns) || !Array.isArray(rows)) bad(`table ${ti}: columns and rows must be arrays`);
+    const colMap: number[] = [];
+    const seen = new Set<number>();
+    columns.forEach((c, ci) => {
+      const idx = typeof c === 'string' ? table.colIndex.get(c.toLowerCase()) : undefined;
+      if (idx === undefined) bad(`table ${table.shape.name}: column ${ci} is not a non-key column of the local table`);
+      if (seen.has(idx)) bad(`table ${table.shape.name}: column ${ci} repeats another column`);
+      seen.add(idx);
+      colMap.push(idx);
+    });
+    const k = table.shape.pk.length;
+    rowCount += rows.length;
+    if (rowCount > MAX_ROWS_PER_BATCH) bad(`more than ${MAX_ROWS_PER_BATCH} rows`);
+    rows.forEach((r, ri) => {
+      const where = `table ${table.shape.name} row ${ri}`;
+      if (typeof r !== 'object' || r === null) bad(`${where} is not an object`);
+      const { pk, put, del, cells } = r as RowDelta;
+      if (!Array.isArray(pk) || pk.length !== k) bad(`${where}: primary key must have ${k} value(s)`);
+      for (const v of pk) {
+        if (v === null) bad(`${where}: primary key values cannot be null`);
+        value(v, where);
+      }
+      for (const [label, ref] of [['put', put], ['del', del]] as const) {
+        if (ref === null) continue;
+        if (!Array.isArray(ref) || ref.length !== 2) bad(`${where}: ${label} must be null or [hlc, node]`);
+        stamp(ref[0], ref[1], `${where} ${label}`);
+      }
+      if (!Array.isArray(cells)) bad(`${where}: cells must be an array`);
+      cellCount += cells.length;
+      if (cellCount > MAX_CELLS_PER_BATCH) bad(`more than ${MAX_CELLS_PER_BATCH} cells`);
+      for (const cell of cells) {
+        if (!Array.isArray(cell) || cell.length !== 4) bad(`${where}: a cell must be [column, value, hlc, node]`);
+        const [col, v, hlc, node] = cell as [unknown, SqlValue, unknown, unknown];
+        if (typeof col !== 'number' || !Number.isInteger(col) || col < 0 || col >= colMap.length) bad(`${where}: cell column index out of range`);
+        value(v, where);
+        stamp(hlc, node, `${where} cell`);
+      }
+    });
+    if (bytes > MAX_BATCH_BYTES) bad(`more than ${MAX_BATCH_BYTES} bytes of values`);
+    out.push({ table, colMap, rows });
+  });
+  return { nodes, tables: out, maxHlcByNode, maxHlc };
+}

@@ -1,0 +1,307 @@
+/**
+ * createReplica: the in-memory replica (sql.js + capture triggers + HLC + merge). Every method is
+ * synchronous, runs in one SQLite transaction and throws BatteryError. See capture.ts for how
+ * changes are recorded, merge.ts for how batches are merged, delta.ts for deltas.
+ */
+import type { SqlJsStatic } from 'sql.js';
+import { backfillSql, captureDdl, foldDeletesSql } from './capture.js';
+import type { ChangeSet } from './change-set.js';
+import { changesAt, changesSince } from './delta.js';
+import { BatteryError, isBatteryError } from './errors.js';
+import { runStatements, checkParams } from './exec-runner.js';
+import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock } from './hlc.js';
+import { CaptureMode, createInternalTables, FORMAT_VERSION, readMeta, setCaptureMode, TRIGGER_ERROR_PREFIX, writeMeta } from './internal-schema.js';
+import { mergeBatch } from './merge.js';
+import { assertNodeId, randomNodeId } from './node-id.js';
+import { validateChangeSet } from './remote-validation.js';
+import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SqlParams } from './replica-types.js';
+import { replayRowImages, WriteRecorder } from './row-images.js';
+import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
+import { checkUserStatement } from './sql-policy.js';
+import { stripLiteralsAndComments } from './sql-text.js';
+import { StampStore } from './stamps.js';
+import { inspectSyncableTable, resolveTableName, type TableShape } from './sync-schema.js';
+import { makeSyncedTable, type SyncedTable } from './synced-table.js';
+import { checkVector } from './vector-check.js';
+import type { VersionVector } from './version-vector.js';
+
+export interface CreateReplicaOptions extends ReplicaOptions {
+  /** A database file from export() to reopen. */
+  data?: Uint8Array;
+  /** Where sql.js finds its wasm (browser; ignored once loaded), or an initialized sql.js module. */
+  sqlJs?: SqlJsLoader | SqlJsStatic;
+}
+
+export async function createReplica(options: CreateReplicaOptions = {}): Promise<Replica> {
+  const sql = await loadSqlJs(options.sqlJs);
+  return new SqlReplica(sql, options);
+}
+
+function toBatteryError(e: unknown, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): BatteryError {
+  if (isBatteryError(e)) return e as BatteryError;
+  const message = e instanceof Error ? e.message : String(e);
+  if (message.includes(TRIGGER_ERROR_PREFIX)) return new BatteryError('BAD_OP', message.slice(message.indexOf(TRIGGER_ERROR_PREFIX) + TRIGGER_ERROR_PREFIX.length).trim());
+  return new BatteryError(sqlCode, message);
+}
+
+class SqlReplica implements Replica {
+  readonly nodeId: string;
+  private readonly db: SqlDatabase;
+  private readonly clock: HybridLogicalClock;
+  private readonly stamps: StampStore;
+  private readonly recorder: WriteRecorder;
+  private readonly listeners = new Set<(commit: Commit) => void>();
+  private tables = new Map<string, SyncedTable>();
+  private version = 0;
+  private closed = false;
+
+  constructor(sql: SqlJsStatic, options: CreateReplicaOptions) {
+    this.recorder = new WriteRecorder((t) => this.tables.has(t.toLowerCase()));
+    this.db = new SqlDatabase(sql, options.data, (db) => {
+      // Connection state, set again after every export() (which reopens the connection).
+      db.execRaw('PRAGMA recursive_triggers = ON');
+      db.raw.updateHook(this.recorder.onHook);
+    });
+    this.stamps = new StampStore(this.db);
+    this.clock = new HybridLogicalClock(options.now ?? Date.now, options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS);
+    this.db.execRaw('BEGIN');
+    try {
+      createInternalTables(this.db);
+      const format = Number(readMeta(this.db, 'format'));
+      if (format > FORMAT_VERSION) throw new BatteryError('VERSION', `database format ${format} is newer than this library understands (${FORMAT_VERSION})`);
+      let nodeId = readMeta(this.db, 'node_id');
+      if (typeof nodeId !== 'string') {
+        nodeId = assertNodeId(options.nodeId ?? randomNodeId());
+        writeMeta(this.db, 'node_id', nodeId as string);
+      }
+      this.nodeId = nodeId as string;
+      this.stamps.nodeIndex(this.nodeId);
+      this.db.execRaw('COMMIT');
+    } catch (e) {
+      this.db.execRaw('ROLLBACK');
+      this.db.close();
+      throw toBatteryError(e);
+    }
+    this.loadState();
+  }
+
+  private loadState(): void {
+    this.tables = new Map();
+    for (const [name, tid, shape] of this.db.all('SELECT name, tid, shape FROM _rb_tables ORDER BY tid')) {
+      this.tables.set(String(name).toLowerCase(), makeSyncedTable(JSON.parse(String(shape)) as TableShape, Number(tid)));
+    }
+    this.version = Number(readMeta(this.db, 'version') ?? 0);
+    this.stamps.forget();
+    this.clock.advancePast(this.stamps.maxHlc());
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BatteryError('CLOSED', 'the replica is closed');
+  }
+
+  /** Runs `body` in one transaction; on any error everything (db and caches) is rolled back. */
+  private transaction<T>(mode: CaptureMode, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
+    this.db.execRaw('BEGIN');
+    this.recorder.reset();
+    try {
+      setCaptureMode(this.db, mode, stampId);
+      const out = body();
+      setCaptureMode(this.db, CaptureMode.Forbid);
+      this.db.execRaw('COMMIT');
+      return out;
+    } catch (e) {
+      this.db.execRaw('ROLLBACK');
+      this.db.clearCache();
+      this.loadState();
+      throw toBatteryError(e, sqlCode);
+    }
+  }
+
+  private bumpVersion(): number {
+    this.version++;
+    writeMeta(this.db, 'version', this.version);
+    return this.version;
+  }
+
+  private schemaVersion(): number {
+    return Number(this.db.get('PRAGMA schema_version')![0]);
+  }
+
+  private totalChanges(): number {
+    return Number(this.db.get('SELECT total_changes()')![0]);
+  }
+
+  private emit(commit: Commit): void {
+    for (const l of [...this.listeners]) l(commit);
+  }
+
+  exec(sql: string, params?: SqlParams): ExecResult {
+    return this.runUser(true, sql, params);
+  }
+
+  execLocal(sql: string, params?: SqlParams): ExecResult {
+    return this.runUser(false, sql, params);
+  }
+
+  private runUser(capture: boolean, sql: string, params?: SqlParams): ExecResult {
+    this.assertOpen();
+    const bind = checkParams(params);
+    const schemaBefore = this.schemaVersion();
+    const totalBefore = this.totalChanges();
+    const hlc = capture ? this.clock.tick() : 0;
+    let stampId = 0;
+    let changed = false;
+    let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
+    let schemaChanged = false;
+    let touched: string[] = [];
+    const result = this.transaction(capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, () => {
+      if (capture) {
+        stampId = this.stamps.create(hlc, this.nodeId);
+        setCaptureMode(this.db, CaptureMode.Capture, stampId);
+      }
+      const out = runStatements(this.db, sql, bind, checkUserStatement);
+      schemaChanged = this.schemaVersion() !== schemaBefore;
+      if (schemaChanged) this.recheckSyncedTables();
+      if (capture) {
+        for (const t of this.tables.values()) {
+          if (this.db.get(t.sql.hasDeleted)![0] !== 1) continue;
+          const [restoreDel, toTombs, clear] = foldDeletesSql(t.shape, t.tid);
+          this.db.run(restoreDel!);
+          this.db.run(toTombs!, [stampId]);
+          this.db.run(clear!);
+        }
+        changed = [...this.tables.values()].some((t) => this.db.get(t.sql.changedAt, [stampId])![0] === 1);
+        if (changed) this.stamps.raiseVector(this.nodeId, hlc);
+        else this.stamps.drop(stampId);
+      }
+      images = this.recorder.images(this.db);
+      touched = this.recorder.touched();
+      if (this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
+      if (images.rows.length > 0 && /\bREPLACE\b/i.test(stripLiteralsAndComments(sql))) images.complete = false;
+      if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
+      return out;
+    });
+    if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
+      const changes = changed && this.listeners.size > 0 ? changesAt(this.db, this.stamps, [...this.tables.values()], stampId) : null;
+      this.emit({ origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: schemaChanged || !images.complete, version: this.version });
+    }
+    return result;
+  }
+
+  /** After DDL in user SQL: synced tables must still exist with the shape they were synced with. */
+  private recheckSyncedTables(): void {
+    this.db.clearCache();
+    for (const t of this.tables.values()) {
+      const name = resolveTableName(this.db, t.shape.name);
+      if (name !== t.shape.name) {
+        throw new BatteryError('SCHEMA', `synced table "${t.shape.name}" cannot be dropped or renamed (peers keep syncing it)`, { table: t.shape.name });
+      }
+      const now = inspectSyncableTable(this.db, name);
+      if (now.fingerprint !== t.shape.fingerprint) {
+        throw new BatteryError('SCHEMA', `synced table "${name}" cannot be altered: its columns must stay as they were when sync was enabled`, { table: name });
+      }
+    }
+  }
+
+  enableSync(table: string): void {
+    this.assertOpen();
+    if (typeof table !== 'string') throw new BatteryError('SCHEMA', 'table name must be a string');
+    const existing = this.tables.get(table.toLowerCase());
+    if (existing) return;
+    const shape = inspectSyncableTable(this.db, table);
+    const hlc = this.clock.tick();
+    let stampId = 0;
+    let backfilled = false;
+    this.transaction(CaptureMode.Off, 0, () => {
+      const tid = Number(this.db.get('SELECT coalesce(max(tid), 0) + 1 FROM _rb_tables')![0]);
+      this.db.execRaw(captureDdl(shape, tid));
+      this.db.run('INSERT INTO _rb_tables(name, tid, shape) VALUES (?, ?, ?)', [shape.name, tid, JSON.stringify(shape)]);
+      stampId = this.stamps.create(hlc, this.nodeId);
+      this.db.run(backfillSql(shape, tid), [stampId]);
+      backfilled = Number(this.db.get('SELECT changes()')![0]) > 0;
+      if (backfilled) this.stamps.raiseVector(this.nodeId, hlc);
+      else this.stamps.drop(stampId);
+      this.bumpVersion();
+      this.tables.set(shape.name.toLowerCase(), makeSyncedTable(shape, tid));
+    }, 'SCHEMA');
+    const changes = backfilled && this.listeners.size > 0 ? changesAt(this.db, this.stamps, [this.tables.get(shape.name.toLowerCase())!], stampId) : null;
+    this.emit({ origin: 'local', tables: [shape.name], changes, rows: [], needsSnapshot: true, version: this.version });
+  }
+
+  syncedTables(): string[] {
+    return [...this.tables.values()].map((t) => t.shape.name);
+  }
+
+  applyChanges(changes: ChangeSet, options?: ApplyOptions): ApplyResult {
+    this.assertOpen();
+    const batch = validateChangeSet(changes, (name) => this.tables.get(name.toLowerCase()));
+    if (!options?.trusted) this.clock.checkSkew(batch.maxHlc);
+    let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
+    let touched: string[] = [];
+    const totalBefore = this.totalChanges();
+    const merged = this.transaction(CaptureMode.Off, 0, () => {
+      const r = mergeBatch(this.db, this.stamps, batch);
+      for (const [node, hlc] of batch.maxHlcByNode) this.stamps.raiseVector(node, hlc);
+      images = this.recorder.images(this.db);
+      touched = this.recorder.touched();
+      if (this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
+      if (r.applied > 0 || images.rows.length > 0) this.bumpVersion();
+      return r;
+    }, 'BAD_OP');
+    this.clock.advancePast(batch.maxHlc);
+    const tables = [...new Set([...merged.tables, ...touched])];
+    if (merged.applied > 0 || images.rows.length > 0) {
+      this.emit({ origin: 'remote', tables, changes: merged.changes, rows: images.rows, needsSnapshot: !images.complete, version: this.version });
+    }
+    return { applied: merged.applied, changes: merged.changes, tables };
+  }
+
+  changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet {
+    this.assertOpen();
+    checkVector(since);
+    let tables = [...this.tables.values()];
+    if (options?.tables) {
+      const wanted = new Set(options.tables.map((t) => String(t).toLowerCase()));
+      tables = tables.filter((t) => wanted.has(t.shape.name.toLowerCase()));
+    }
+    return changesSince(this.db, this.stamps, tables, since);
+  }
+
+  getVector(): VersionVector {
+    this.assertOpen();
+    return this.stamps.vector();
+  }
+
+  getVersion(): number {
+    return this.version;
+  }
+
+  fingerprints(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const t of this.tables.values()) out[t.shape.name] = t.shape.fingerprint;
+    return out;
+  }
+
+  replayRows(rows: RowWrite[]): void {
+    this.assertOpen();
+    if (!Array.isArray(rows)) throw new BatteryError('BAD_OP', 'rows must be an array');
+    this.transaction(CaptureMode.Forbid, 0, () => replayRowImages(this.db, rows, (t) => this.tables.has(t.toLowerCase())), 'BAD_OP');
+  }
+
+  onCommit(listener: (commit: Commit) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  export(): Uint8Array {
+    this.assertOpen();
+    return this.db.exportBytes();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    this.db.close();
+  }
+}

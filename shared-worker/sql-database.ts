@@ -1,0 +1,115 @@
+/**
+ * sql.js loading and one connection with a prepared-statement cache.
+ *
+ * Quirk: sql.js `Database.export()` closes the SQLite connection and opens a new one on the same
+ * file. Every prepared statement is freed, registered functions and the update hook are gone and
+ * connection pragmas (recursive_triggers!) are back to their defaults. `exportBytes()` therefore
+ * drops our statement cache and calls `configure` again, so callers never see the difference.
+ */
+import initSqlJs from 'sql.js';
+import type { Database, SqlJsStatic, Statement } from 'sql.js';
+import type { SqlValue } from './change-set.js';
+
+/** How to find the wasm in the browser (Node resolves it next to the sql.js package by itself). */
+export interface SqlJsLoader {
+  locateFile?: (file: string) => string;
+  wasmBinary?: ArrayBuffer | Uint8Array;
+}
+
+let sqlModule: Promise<SqlJsStatic> | null = null;
+
+/**
+ * The sql.js module, loaded once per process/worker (the first caller's loader options win).
+ * An already initialized module (what initSqlJs resolved to) is used as it is.
+ */
+export function loadSqlJs(loader?: SqlJsLoader | SqlJsStatic): Promise<SqlJsStatic> {
+  if (loader && 'Database' in loader) return Promise.resolve(loader);
+  if (!sqlModule) {
+    const config: Record<string, unknown> = {};
+    if (loader?.locateFile) config.locateFile = loader.locateFile;
+    if (loader?.wasmBinary) config.wasmBinary = loader.wasmBinary;
+    sqlModule = initSqlJs(config).catch((e: unknown) => {
+      sqlModule = null;
+      throw e;
+    });
+  }
+  return sqlModule;
+}
+
+export type Row = SqlValue[];
+export type BindValues = SqlValue[] | Record<string, SqlValue>;
+
+export class SqlDatabase {
+  readonly raw: Database;
+  private readonly cache = new Map<string, Statement>();
+
+  constructor(sql: SqlJsStatic, data: Uint8Array | undefined, private readonly configure: (db: SqlDatabase) => void) {
+    this.raw = data ? new sql.Database(data) : new sql.Database();
+    this.configure(this);
+  }
+
+  /** A cached prepared statement (reset, bindings cleared by the caller's next bind). */
+  prepare(sql: string): Statement {
+    let stmt = this.cache.get(sql);
+    if (!stmt) {
+      stmt = this.raw.prepare(sql);
+      this.cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  run(sql: string, params?: BindValues): void {
+    const stmt = this.prepare(sql);
+    try {
+      if (params) stmt.bind(params as never);
+      stmt.step();
+    } finally {
+      stmt.reset();
+    }
+  }
+
+  get(sql: string, params?: BindValues): Row | undefined {
+    const stmt = this.prepare(sql);
+    try {
+      if (params) stmt.bind(params as never);
+      return stmt.step() ? (stmt.get() as Row) : undefined;
+    } finally {
+      stmt.reset();
+    }
+  }
+
+  all(sql: string, params?: BindValues): Row[] {
+    const stmt = this.prepare(sql);
+    const rows: Row[] = [];
+    try {
+      if (params) stmt.bind(params as never);
+      while (stmt.step()) rows.push(stmt.get() as Row);
+    } finally {
+      stmt.reset();
+    }
+    return rows;
+  }
+
+  /** One-off SQL (DDL, BEGIN/COMMIT); not cached. */
+  execRaw(sql: string): void {
+    this.raw.run(sql);
+  }
+
+  /** Frees cached statements (needed before DDL that drops what they reference, and on close). */
+  clearCache(): void {
+    for (const stmt of this.cache.values()) stmt.free();
+    this.cache.clear();
+  }
+
+  exportBytes(): Uint8Array {
+    this.clearCache();
+    const bytes = this.raw.export();
+    this.configure(this);
+    return bytes;
+  }
+
+  close(): void {
+    this.clearCache();
+    this.raw.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * One synced table as the replica sees it: its shape, its capture tables and the SQL the merge
+ * and delta code run against them. Names are spliced only through quoteIdent, and only names
+ * read from the local schema (never names that arrived from a peer).
+ */
+import { captureNames, type CaptureNames } from './capture.js';
+import { quoteIdent } from './sql-text.js';
+import type { TableShape } from './sync-schema.js';
+
+export interface SyncedTable {
+  readonly shape: TableShape;
+  readonly tid: number;
+  readonly names: CaptureNames;
+  /** Lower-cased non-key column name -> index into shape.cols. */
+  readonly colIndex: Map<string, number>;
+  readonly sql: SyncedTableSql;
+}
+
+export interface SyncedTableSql {
+  /** pk... -> rid, ver, put, del, s0..s(n-1) */
+  selectLive: string;
+  /** pk... -> ver, put, del, s0.., v0.. */
+  selectTomb: string;
+  /** rid -> current values of the non-key columns */
+  selectValues: string;
+  /** pk..., cols... -> rowid */
+  insertRow: string;
+  /** rid */
+  deleteRow: string;
+  /** rid, ver, put, del, s0.. */
+  insertClock: string;
+  /** ver, put, del, s0.., rid */
+  updateClock: string;
+  /** rid */
+  deleteClock: string;
+  /** pk..., ver, put, del, s0.., v0.. */
+  upsertTomb: string;
+  /** pk... */
+  deleteTomb: string;
+  hasTombs: string;
+  hasDeleted: string;
+  /** ?1 = stamp id: did anything get stamped with it? */
+  changedAt: string;
+  /** Delta rows in the layout put, del, s0.., pk.., values.. (live rows, then tombstones). */
+  liveSince: string;
+  tombSince: string;
+  liveAt: string;
+  tombAt: string;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+export function makeSyncedTable(shape: TableShape, tid: number): SyncedTable {
+  const names = captureNames(tid);
+  const { clock, tomb } = names;
+  const T = quoteIdent(shape.name);
+  const k = shape.pk.length;
+  const n = shape.cols.length;
+  const pkCols = shape.pk.map((c) => quoteIdent(c.name));
+  const cols = shape.cols.map((c) => quoteIdent(c.name));
+  const s = range(n).map((i) => `s${i}`);
+  const kk = range(k).map((i) => `k${i}`);
+  const vv = range(n).map((i) => `v${i}`);
+  const q = (m: number) => range(m).map(() => '?').join(', ');
+  const pkWhere = pkCols.map((c) => `t.${c} = ?`).join(' AND ');
+  const tombWhere = kk.map((c) => `${c} = ?`).join(' AND ');
+  const regs = ['put', 'del', ...s];
+  const liveSelect = `SELECT ${[...regs.map((r) => `c.${r}`), ...pkCols.map((c) => `t.${c}`), ...cols.map((c) => `t.${c}`)].join(', ')} FROM ${clock} c JOIN ${T} t ON t.rowid = c.rid`;
+  const tombSelect = `SELECT ${[...regs, ...kk, ...vv].join(', ')} FROM ${tomb}`;
+  const sql: SyncedTableSql = {
+    selectLive: `SELECT c.rid, c.ver, ${regs.map((r) => `c.${r}`).join(', ')} FROM ${T} t JOIN ${clock} c ON c.rid = t.rowid WHERE ${pkWhere}`,
+    selectTomb: `SELECT ver, ${[...regs, ...vv].join(', ')} FROM ${tomb} WHERE ${tombWhere}`,
+    selectValues: `SELECT ${n ? cols.join(', ') : 'NULL'} FROM ${T} WHERE rowid = ?`,
+    insertRow: `INSERT INTO ${T}(${[...pkCols, ...cols].join(', ')}) VALUES (${q(k + n)}) RETURNING rowid`,
+    deleteRow: `DELETE FROM ${T} WHERE rowid = ?`,
+    insertClock: `INSERT INTO ${clock}(rid, ver, ${regs.join(', ')}) VALUES (${q(2 + regs.length)})`,
+    updateClock: `UPDATE ${clock} SET ver = ?, ${regs.map((r) => `${r} = ?`).join(', ')} WHERE rid = ?`,
+    deleteClock: `DELETE FROM ${clock} WHERE rid = ?`,
+    upsertTomb: `INSERT OR REPLACE INTO ${tomb}(${[...kk, 'ver', ...regs, ...vv].join(', ')}) VALUES (${q(k + 1 + regs.length + n)})`,
+    deleteTomb: `DELETE FROM ${tomb} WHERE ${tombWhere}`,
+    hasTombs: `SELECT EXISTS (SELECT 1 FROM ${tomb})`,
+    hasDeleted: `SELECT EXISTS (SELECT 1 FROM ${names.deleted})`,
+    changedAt: `SELECT EXISTS (SELECT 1 FROM ${clock} WHERE ver = ?1) OR EXISTS (SELECT 1 FROM ${tomb} WHERE ver = ?1)`,
+    liveSince: `${liveSelect} WHERE c.ver >= ? ORDER BY c.rid`,
+    tombSince: `${tombSelect} WHERE ver >= ? ORDER BY ${kk.join(', ')}`,
+    liveAt: `${liveSelect} WHERE c.ver = ?`,
+    tombAt: `${tombSelect} WHERE ver = ?`,
+  };
+  const colIndex = new Map(shape.cols.map((c, i) => [c.name.toLowerCase(), i]));
+  return { shape, tid, names, colIndex, sql };
+}
+
+/** `UPDATE T SET <only these columns> WHERE rowid = ?` (user triggers `UPDATE OF c` stay precise). */
+export function updateCellsSql(table: SyncedTable, colIdx: number[]): string {
+  const sets = colIdx.map((i) => `${quoteIdent(table.shape.cols[i]!.name)} = ?`).join(', ');
+  return `UPDATE ${quoteIdent(table.shape.name)} SET ${sets} WHERE rowid = ?`;
+}
