@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isBatteryError } from '../../../shared-worker/errors.js';
 import { createBatteryServer, type BatteryServer } from '../../../peer-server/index.js';
+import { serverUrl } from '../../../peer-server/listen.js';
 import { normalizePath } from '../../../peer-server/options.js';
 import { LogTap, openPeer, peerIdIn, relayWorks, roomId, startServer, type SignalingClient } from './helpers.js';
 
@@ -106,6 +107,11 @@ describe('createBatteryServer', () => {
     expect(normalizePath('')).toBe('/');
     expect(normalizePath('signal')).toBe('/signal/');
     expect(normalizePath('/a/b')).toBe('/a/b/');
+  });
+
+  it('brackets IPv6 hosts in the URL', () => {
+    expect(serverUrl('::1', 9000, '/')).toBe('http://[::1]:9000/');
+    expect(serverUrl('127.0.0.1', 9000, '/s/')).toBe('http://127.0.0.1:9000/s/');
   });
 });
 
