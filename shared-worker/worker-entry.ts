@@ -10,6 +10,7 @@ import { Hub } from './hub.js';
 import { openDurableReplica } from './durable-replica.js';
 import { IdbKeyValueStore } from './idb-kv-store.js';
 import { createReplica } from './replica.js';
+import { syncPeerRoom } from './sync-peer-room.js';
 import { noLiveness, type TabLiveness } from './tab-registry.js';
 import { locksOf, whenTabGone } from '../lib/tab-lock.js';
 import { messagePortWire } from '../lib/port-adapters.js';
