@@ -16,7 +16,6 @@ import { locksOf, whenTabGone } from '../lib/tab-lock.js';
 import { messagePortWire } from '../lib/port-adapters.js';
 import { ATTACH_PORT, type HelloMessage } from '../lib/worker-protocol.js';
 import type { DurableReplica } from './replica-types.js';
-import { syncPeerRoom } from './sync-peer-room.js';
 
 /** The few worker globals used here (tsconfig's lib is DOM, which lacks the worker scopes). */
 interface WorkerScope {
