@@ -87,6 +87,10 @@ export class SignalingGate {
   }
 
   private onSocket(wss: WebSocketServer, ws: ScreenedSocket, req: IncomingMessage): void {
+    // A socket emitting 'error' with no listener throws and takes the process down. Admitted
+    // sockets get `peer`'s listener, but a refused one can still hit maxPayload (or a bad frame)
+    // while its close is in flight, so every socket gets one here first.
+    ws.on('error', () => {});
     const address = normalizeAddress(req.socket.remoteAddress);
     const { registry, log } = this.config;
     const decision = admitConnection(req.url ?? '', address, registry, this.addresses, this.config);

@@ -167,3 +167,24 @@ describe('message size', () => {
     expect(t.tap.lines.some((l) => /message over maxMessageBytes \(1024\)/.test(l))).toBe(true);
   });
 });
+
+describe('refused sockets', () => {
+  it('survive a refused client that sends an oversized or malformed message before it is closed', async () => {
+    const t = await setup({ maxMessageBytes: 1024, maxPeersPerRoom: 2 });
+    const room = roomId();
+    const a = await peer(t, peerIdIn(room));
+    const a2 = await peer(t, peerIdIn(room));
+    for (const id of ['bad-id', peerIdIn(room)]) {
+      for (const data of ['x'.repeat(4096), 'not json']) {
+        const c = new SignalingClient(t.server.url, id);
+        // Sent from the 'open' handler itself, so it leaves before the client has read the
+        // server's ERROR and close frame (which would make `send` a no-op).
+        c.ws.once('open', () => c.ws.send(data));
+        expect((await c.next()).type).toBe('ERROR');
+        await c.closed;
+      }
+    }
+    expect(await relayWorks(a, a2)).toBe(true);
+    expect(t.server.stats().refused).toMatchObject({ 'bad-id': 2, 'room-full': 2 });
+  });
+});
