@@ -63,6 +63,9 @@ export class SignalingGate {
     const wss = this.wss;
     if (pathname !== this.wsPath || wss === undefined || this.closed) {
       if (this.config.rejectOtherUpgrades || (pathname === this.wsPath && this.closed)) {
+        // Node's HTTP server drops its socket error listener on upgrade; a reset while we
+        // answer must not become an uncaught 'error'.
+        socket.on('error', () => socket.destroy());
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       }
       return;
