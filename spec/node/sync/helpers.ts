@@ -12,7 +12,7 @@ export async function ticks(n = 20): Promise<void> {
 }
 
 export function nodeIdOf(i: number): string {
-  return (0xa0 + i).toString(16).padStart(2, '0').repeat(8);
+  return `a${i.toString(16).padStart(15, '0')}`;
 }
 
 export async function roomFor(token: string): Promise<{ keys: RoomKeys; peerId: (node: string) => string }> {

@@ -1,0 +1,59 @@
+/**
+ * A peer that knows the token but speaks whatever the test wants: it authenticates properly on a
+ * fresh link to `target`, then sends arbitrary (validly sealed) messages or raw frames.
+ */
+import { FrameWriter } from '../../../lib/framing.js';
+import { PeerAuthenticator } from '../../../lib/peer-auth.js';
+import { PROTOCOL_VERSION } from '../../../lib/peer-protocol.js';
+import type { RoomKeys } from '../../../lib/room-keys.js';
+import { openSealedChannel } from '../../../lib/sealed-channel.js';
+import { peerIdFor } from '../../../shared-worker/peer-link.js';
+import { createLinkPair } from './memory-link.js';
+import type { TestNode } from './net.js';
+import type { ReplicaKit } from './replica-kit.js';
+
+export interface RoguePeer {
+  peerId: string;
+  nodeId: string;
+  send(message: unknown, options?: { skipHello?: boolean }): Promise<void>;
+  sendRawFrame(frame: Uint8Array): Promise<void>;
+  closed(): boolean;
+}
+
+export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: string, _kit?: ReplicaKit): Promise<RoguePeer> {
+  const peerId = peerIdFor(keys.roomId, nodeId);
+  const pair = createLinkPair(peerId, target.peerId);
+  const auth = new PeerAuthenticator(pair.a, keys, peerId);
+  let resolveAuth!: (r: Awaited<ReturnType<PeerAuthenticator['handle']>>) => void;
+  const done = new Promise<Awaited<ReturnType<PeerAuthenticator['handle']>>>((r) => (resolveAuth = r));
+  let chain = Promise.resolve();
+  pair.a.onFrame((f) => {
+    chain = chain.then(async () => {
+      const r = await auth.handle(f).catch(() => null);
+      if (r) resolveAuth(r);
+    });
+  });
+  target.sync.addLink(pair.b);
+  auth.start();
+  const result = (await done)!;
+  const channel = await openSealedChannel(keys.encKey, result, true);
+  const writer = new FrameWriter(pair.a, channel);
+  let helloSent = false;
+  return {
+    peerId,
+    nodeId,
+    async send(message, options) {
+      if (!helloSent && !options?.skipHello) {
+        helloSent = true;
+        await writer.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId, fingerprints: target.replica.fingerprints(), vector: {} });
+        // The (empty) answer to the target's hello: until it arrives, live batches wait.
+        await writer.send({ t: 'delta', changes: { nodes: [], tables: [] }, last: true });
+      }
+      await writer.send(message);
+    },
+    async sendRawFrame(frame) {
+      pair.a.send(frame);
+    },
+    closed: () => pair.a.closed,
+  };
+}

@@ -1,0 +1,4 @@
+import { memoryKit } from './replica-kit.js';
+import { syncSuite } from './sync-suite.js';
+
+syncSuite(memoryKit);
