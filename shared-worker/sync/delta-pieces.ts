@@ -31,6 +31,8 @@ export function orderedPieces(cs: ChangeSet, pieceRows: number, maxUnsplitRows: 
   for (let i = 1; i < units.length && sorted; i++) sorted = units[i - 1]!.hlc <= units[i]!.hlc;
   if (!sorted) units.sort((a, b) => a.hlc - b.hlc);
   const pieces: ChangeSet[] = [];
+  // Pieces of several groups never need splitting; only a single oversized group does.
+  const target = Math.min(pieceRows, maxUnsplitRows);
   let start = 0;
   while (start < units.length) {
     let end = start;
@@ -38,9 +40,9 @@ export function orderedPieces(cs: ChangeSet, pieceRows: number, maxUnsplitRows: 
     while (end < units.length) {
       let groupEnd = end + 1;
       while (groupEnd < units.length && units[groupEnd]!.hlc === units[end]!.hlc) groupEnd++;
-      if (end > start && groupEnd - start > pieceRows) break;
+      if (end > start && groupEnd - start > target) break;
       end = groupEnd;
-      if (end - start >= pieceRows) break;
+      if (end - start >= target) break;
     }
     for (let s = start; s < end; s += maxUnsplitRows) pieces.push(build(cs, units, s, Math.min(end, s + maxUnsplitRows)));
     start = end;

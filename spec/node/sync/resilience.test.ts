@@ -1,0 +1,104 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RoomKeys } from '../../../lib/room-keys.js';
+import { FakeTimers } from './fake-timers.js';
+import { nodeIdOf, roomFor, ticks, until } from './helpers.js';
+import { MemoryReplica } from './memory-replica.js';
+import { connect, errorsOf, makeNode, readyCount } from './net.js';
+
+let keys: RoomKeys;
+beforeAll(async () => {
+  keys = (await roomFor('resilience')).keys;
+});
+
+function replica(i: number): MemoryReplica {
+  const r = new MemoryReplica(nodeIdOf(i));
+  r.defineTable('t', ['v', 'w']);
+  return r;
+}
+
+describe('sync resilience', () => {
+  it('a delta cut off after its first piece loses nothing: the reconnect sends the rest', async () => {
+    const a = makeNode('a', replica(1), keys, { options: { pieceRows: 1 } });
+    // row1 written early and updated late, row2 in between: a delta in row order would carry the
+    // late update first, and a receiver cut off there would claim to hold row2 already.
+    await a.replica.put('t', 'row1', { v: 'early', w: 'early' });
+    await a.replica.put('t', 'row2', { v: 'middle', w: 'middle' });
+    await a.replica.put('t', 'row1', { v: 'late' });
+    const bReplica = replica(2);
+    const b = makeNode('b', bReplica, keys);
+    let pairRef: ReturnType<typeof connect> | null = null;
+    const apply = bReplica.applyChanges.bind(bReplica);
+    let applies = 0;
+    bReplica.applyChanges = async (cs) => {
+      const r = await apply(cs);
+      if (++applies === 1) pairRef?.close('cut after the first piece');
+      return r;
+    };
+    pairRef = connect(a, b);
+    await until(() => pairRef!.a.closed);
+    await ticks();
+    expect(applies).toBe(1);
+    expect(b.replica.dump('t').length).toBeLessThan(2);
+    connect(b, a);
+    await until(() => JSON.stringify(b.replica.dump('t')) === JSON.stringify(a.replica.dump('t')));
+    expect(b.replica.dump('t')).toEqual([JSON.stringify([['row1'], ['late', 'early']]), JSON.stringify([['row2'], ['middle', 'middle']])]);
+  });
+
+  it('pipelines a large delta in pieces, each applied (and acknowledged) as it arrives', async () => {
+    const a = makeNode('a', replica(1), keys, { options: { pieceRows: 500 } });
+    for (let batch = 0; batch < 10; batch++) {
+      await a.replica.write('t', Array.from({ length: 500 }, (_, i) => [[`k${batch}-${i}`], { v: 'x'.repeat(50), w: i }]));
+    }
+    const b = makeNode('b', replica(2), keys);
+    connect(a, b);
+    await until(() => b.replica.dump('t').length === 5000);
+    expect(b.replica.applyCalls).toBe(10);
+    expect(b.events.filter((e) => e.type === 'sync').length).toBe(10);
+    await until(() => a.replica.getPeerVector(b.replica.nodeId)?.[a.replica.nodeId] === a.replica.getVector()[a.replica.nodeId]);
+  });
+
+  it('closes a silent link after the missed heartbeats (peer-leave) and keeps a quiet healthy one', async () => {
+    const timers = new FakeTimers();
+    const a = makeNode('a', replica(1), keys, { timers });
+    const b = makeNode('b', replica(2), keys, { timers });
+    const c = makeNode('c', replica(3), keys, { timers });
+    const ab = connect(a, b);
+    const ac = connect(a, c);
+    await until(() => readyCount(a, b) === 1 && readyCount(a, c) === 1 && readyCount(b, a) === 1 && readyCount(c, a) === 1);
+    await ticks();
+    ab.intercept = (from, f) => (from === 'b' ? [] : [f]); // b goes silent
+    for (let i = 0; i < 8; i++) {
+      timers.advance(1_500);
+      await ticks(10);
+    }
+    expect(ab.a.closed).toBe(true);
+    expect(a.events).toContainEqual({ type: 'peer-leave', peerId: b.peerId });
+    expect(ac.a.closed).toBe(false);
+    expect(a.sync.peers()).toEqual([c.peerId]);
+    expect(errorsOf(a)).toEqual([]);
+  });
+
+  it('removeAll says bye: the other side sees peer-leave at once', async () => {
+    const a = makeNode('a', replica(1), keys);
+    const b = makeNode('b', replica(2), keys);
+    const pair = connect(a, b);
+    await until(() => readyCount(b, a) === 1 && readyCount(a, b) === 1);
+    a.sync.removeAll();
+    await until(() => pair.a.closed);
+    expect(b.events).toContainEqual({ type: 'peer-leave', peerId: a.peerId });
+    expect(a.events).toContainEqual({ type: 'peer-leave', peerId: b.peerId });
+    expect(errorsOf(b)).toEqual([]);
+  });
+
+  it('a QUOTA refusal from the replica is reported and closes only that link', async () => {
+    const a = makeNode('a', replica(1), keys);
+    const b = makeNode('b', replica(2), keys);
+    connect(a, b);
+    await until(() => readyCount(b, a) === 1 && readyCount(a, b) === 1);
+    const { BatteryError } = await import('../../../shared-worker/errors.js');
+    b.replica.failNextApply = new BatteryError('QUOTA', 'storage full');
+    await a.replica.put('t', 'k', { v: 'x' });
+    await until(() => errorsOf(b, 'QUOTA').length === 1);
+    expect(b.replica.dump('t')).toEqual([]);
+  });
+});
