@@ -9,6 +9,7 @@
 /** The slice of `navigator.locks` used here, so Node tests can pass a fake. */
 export interface LockManagerLike {
   request(name: string, options: { signal?: AbortSignal; ifAvailable?: boolean }, callback: (lock: unknown) => Promise<unknown> | unknown): Promise<unknown>;
+  query?(): Promise<{ held?: Array<{ name?: string }> }>;
 }
 
 export function tabLockName(tabId: string): string {
@@ -44,4 +45,30 @@ export function whenTabGone(locks: LockManagerLike, tabId: string, onGone: () =>
       /* aborted on purpose */
     });
   return () => abort.abort();
+}
+
+/**
+ * whenTabGone for a tab that may not hold its lock: our own tabs take it before hello, but a
+ * raw client (a test page, an older bundle) may not, and watching an unheld lock would report
+ * it dead at once. Such a tab is watched only if `query()` shows the lock held; otherwise it
+ * leaves by `bye` alone (reported through `unwatched`).
+ */
+export function whenLockedTabGone(locks: LockManagerLike, tabId: string, onGone: () => void, unwatched?: (tabId: string) => void): () => void {
+  if (!locks.query) return whenTabGone(locks, tabId, onGone);
+  let cancelled = false;
+  let cancel = () => {};
+  locks.query().then(
+    (state) => {
+      if (cancelled) return;
+      if (state.held?.some((l) => l.name === tabLockName(tabId))) cancel = whenTabGone(locks, tabId, onGone);
+      else unwatched?.(tabId);
+    },
+    () => {
+      if (!cancelled) cancel = whenTabGone(locks, tabId, onGone);
+    },
+  );
+  return () => {
+    cancelled = true;
+    cancel();
+  };
 }

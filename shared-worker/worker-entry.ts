@@ -12,7 +12,7 @@ import { IdbKeyValueStore } from './idb-kv-store.js';
 import { createReplica } from './replica.js';
 import { syncPeerRoom } from './sync-peer-room.js';
 import { noLiveness, type TabLiveness } from './tab-registry.js';
-import { locksOf, whenTabGone } from '../lib/tab-lock.js';
+import { locksOf, whenLockedTabGone } from '../lib/tab-lock.js';
 import { messagePortWire } from '../lib/port-adapters.js';
 import { ATTACH_PORT, type HelloMessage } from '../lib/worker-protocol.js';
 import type { DurableReplica } from './replica-types.js';
@@ -36,7 +36,13 @@ async function openReplica(hello: HelloMessage): Promise<DurableReplica> {
 }
 
 const locks = locksOf(globalThis);
-const liveness: TabLiveness = locks ? { watch: (tabId, onGone) => whenTabGone(locks, tabId, onGone) } : noLiveness;
+const liveness: TabLiveness = locks
+  ? {
+    watch: (tabId, onGone) => whenLockedTabGone(locks, tabId, onGone, (id) => {
+      console.warn(`rtc-battery worker: tab ${id} holds no liveness lock; it is forgotten only when it says bye`);
+    }),
+  }
+  : noLiveness;
 
 const hub = new Hub({
   openReplica,
