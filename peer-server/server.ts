@@ -9,6 +9,7 @@ import { consoleLogger, redactPeerId } from './log.js';
 import { resolveOptions, type BatteryServerOptions } from './options.js';
 import { RoomRegistry } from './room-registry.js';
 import { SignalingGate, type RefusalCounts } from './signaling-gate.js';
+import { createTimerScope } from './timer-scope.js';
 
 export interface BatteryServerStats {
   /** Registered peer ids (what the room endpoint lists). */
@@ -26,10 +27,9 @@ export interface BatteryServer {
   readonly port: number;
   readonly host: string;
   /**
-   * Closes every signaling socket and, if the HTTP server is ours, the server. On an embedded
-   * server the routes stay mounted but answer 503. (npm `peer` 1.0.2 also starts two
-   * self-rescheduling sweep timers per mount, 300 ms and 1 s, with no way to stop them; they
-   * keep a Node process alive, which is why the CLI exits explicitly.)
+   * Closes every signaling socket, stops `peer`'s sweep timers and, if the HTTP server is ours,
+   * closes it: afterwards nothing of this server keeps the process alive. On an embedded server
+   * the routes stay mounted but answer 503.
    */
   close(): Promise<void>;
   stats(): BatteryServerStats;
@@ -54,8 +54,8 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     server.on('request', app);
   }
 
-  // Listen before mounting `peer`: its sweep timers start at mount and cannot be stopped, so a
-  // busy port must fail before they exist (the CLI then exits without forcing it).
+  // Listen before mounting `peer`, whose sweep timers start at mount: a busy port then fails
+  // with nothing to undo.
   let address: AddressInfo;
   try {
     address = server.listening ? (server.address() as AddressInfo) : await listen(server, resolved.port, resolved.host);
@@ -95,7 +95,9 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
   peerApp.on('error', () => {});
 
   app.use(resolved.path, createHttpRoutes(registry, () => closed));
-  app.use(resolved.path, peerApp); // `peer` creates its WebSocketServer here, on 'mount'
+  // `peer` creates its WebSocketServer and starts its sweeps here, on 'mount'.
+  const peerTimers = createTimerScope();
+  peerTimers.run(() => app.use(resolved.path, peerApp));
   server.on('upgrade', gate.onUpgrade);
 
   const host = address.address;
@@ -109,6 +111,7 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
       closed = true;
       server.off('upgrade', gate.onUpgrade);
       await gate.closeAll();
+      peerTimers.stop();
       registry.clear();
       if (attachedRequestHandler) server.off('request', app);
       if (ownsServer) await closeHttpServer(server);

@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -12,8 +14,12 @@ import { LogTap, openPeer, peerIdIn, relayWorks, roomId, startServer, type Signa
 const servers: BatteryServer[] = [];
 const clients: SignalingClient[] = [];
 const httpServers: Server[] = [];
+const children: ChildProcess[] = [];
 
 afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); // only if a test failed
+  }
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await Promise.all(servers.splice(0).map((s) => s.close()));
   for (const h of httpServers.splice(0)) {
@@ -85,6 +91,19 @@ describe('createBatteryServer', () => {
     expect((await a.closed).code).toBe(1001);
     await expect(fetch(`${s.url}health`)).rejects.toThrow();
     await s.close(); // idempotent
+  });
+
+  it('a process that closes its server exits by itself (nothing, not even peer`s sweeps, outlives close)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'spec/node/peer-server/fixtures/create-and-close.ts'], {
+      cwd: new URL('../../../', import.meta.url),
+    });
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += String(d)));
+    child.stderr.on('data', (d: Buffer) => (out += String(d)));
+    const [code] = await once(child, 'close');
+    expect(out).toBe('closed\n');
+    expect(code).toBe(0);
   });
 
   it('refuses invalid options with a SIGNALING error', async () => {
