@@ -15,8 +15,13 @@ export const PROTOCOL_VERSION = 1;
 export type PeerMessage =
   /** First message on a sealed link: who we are, what we sync and what we hold. */
   | { t: 'hello'; protocol: number; nodeId: string; fingerprints: Record<string, string>; vector: VersionVector }
-  /** A piece of a delta answer (to hello or need), in stamp order; `last` ends the answer. */
-  | { t: 'delta'; changes: ChangeSet; last: boolean }
+  /**
+   * A piece of a delta answer (to hello or need), in stamp order; `last` ends the answer and
+   * carries `upTo`, the sender's vector when it computed the delta: having applied every piece,
+   * the receiver holds all the sender held then (for the tables they share), even where the
+   * registers behind an entry were superseded and never sent.
+   */
+  | { t: 'delta'; changes: ChangeSet; last: boolean; upTo: VersionVector | null }
   /** A committed batch, made on top of `madeAt`, pushed to ready peers as it happens. */
   | { t: 'live'; madeAt: VersionVector; changes: ChangeSet }
   /** "I lack what your live batch was made on: send me everything since this." */
@@ -187,9 +192,10 @@ export function validatePeerMessage(raw: unknown): PeerMessage {
       return { t: type, protocol: raw.protocol, nodeId: nodeId(raw.nodeId, 'hello.nodeId'), fingerprints: fingerprints(raw.fingerprints), vector: validateVector(raw.vector, 'hello.vector') };
     }
     case 'delta':
-      expectKeys(raw, ['t', 'changes', 'last'], 'delta');
+      expectKeys(raw, ['t', 'changes', 'last', 'upTo'], 'delta');
       if (typeof raw.last !== 'boolean') throw new Invalid('delta.last must be a boolean');
-      return { t: type, changes: validateChangeSet(raw.changes), last: raw.last };
+      if (raw.last !== (raw.upTo !== null)) throw new Invalid('delta.upTo must be a vector on the last piece and null before');
+      return { t: type, changes: validateChangeSet(raw.changes), last: raw.last, upTo: raw.last ? validateVector(raw.upTo, 'delta.upTo') : null };
     case 'live':
       expectKeys(raw, ['t', 'madeAt', 'changes'], 'live');
       return { t: type, madeAt: validateVector(raw.madeAt, 'live.madeAt'), changes: validateChangeSet(raw.changes) };

@@ -54,6 +54,12 @@ export class PeerSession {
   private common: ReadonlySet<string> = new Set();
   /** What the peer is known to hold: its hello, its acks, and what it sent us. */
   private remoteVector: VersionVector = {};
+  /**
+   * What we hold of the peer's state: its complete deltas' `upTo`, and the madeAt + stamps of its
+   * live batches we applied. Our replica's own vector can lack entries whose registers were all
+   * superseded (never sent), and live batches would then ask for deltas forever.
+   */
+  private heldFromPeer: VersionVector = {};
   remoteNodeId: string | null = null;
 
   constructor(
@@ -161,8 +167,9 @@ export class PeerSession {
       case 'delta':
         if (this.deltasAwaited === 0) throw new BatteryError('BAD_OP', 'delta that nobody asked for');
         await this.apply(msg.changes);
-        if (msg.last) {
+        if (msg.upTo !== null) {
           this.deltasAwaited--;
+          this.heldFromPeer = mergeVectors(this.heldFromPeer, msg.upTo);
           this.ack();
         }
         return;
@@ -170,12 +177,13 @@ export class PeerSession {
         // A delta we are waiting for holds this batch already (the peer committed it before it
         // answered); applying it now could put it ahead of changes it was made on.
         if (this.deltasAwaited > 0) return;
-        if (!covers(this.host.replica.getVector(), msg.madeAt)) {
+        if (!covers(this.known(), msg.madeAt)) {
           this.deltasAwaited++;
-          this.send({ t: 'need', since: this.host.replica.getVector() });
+          this.send({ t: 'need', since: this.known() });
           return;
         }
         await this.apply(msg.changes);
+        this.heldFromPeer = mergeVectors(mergeVectors(this.heldFromPeer, msg.madeAt), vectorOfChanges(msg.changes));
         this.ack();
         return;
       case 'need':
@@ -223,12 +231,21 @@ export class PeerSession {
     this.host.emit({ type: 'peer-ready', peerId: this.peerId });
   }
 
+  /** Our vector as far as this peer's batches are concerned. */
+  private known(): VersionVector {
+    return mergeVectors(this.host.replica.getVector(), this.heldFromPeer);
+  }
+
   private sendDelta(since: VersionVector): void {
     const { replica, options } = this.host;
+    const upTo = replica.getVector();
     const cs = this.common.size === 0 ? EMPTY_CHANGE_SET : replica.changesSince(since, { tables: [...this.common] });
     const pieces = orderedPieces(restrictToTables(cs, this.common), options.pieceRows, options.maxUnsplitRows);
     if (pieces.length === 0) pieces.push(EMPTY_CHANGE_SET);
-    pieces.forEach((changes, i) => this.send({ t: 'delta', changes, last: i === pieces.length - 1 }));
+    pieces.forEach((changes, i) => {
+      const last = i === pieces.length - 1;
+      this.send({ t: 'delta', changes, last, upTo: last ? upTo : null });
+    });
   }
 
   private async apply(changes: ChangeSet): Promise<void> {
@@ -242,7 +259,7 @@ export class PeerSession {
   }
 
   private ack(): void {
-    this.send({ t: 'ack', vector: this.host.replica.getVector() });
+    this.send({ t: 'ack', vector: this.known() });
   }
 
   private async onAck(vector: VersionVector): Promise<void> {

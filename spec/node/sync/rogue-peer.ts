@@ -47,7 +47,7 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
         helloSent = true;
         await writer.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId, fingerprints: target.replica.fingerprints(), vector: {} });
         // The (empty) answer to the target's hello: until it arrives, live batches wait.
-        await writer.send({ t: 'delta', changes: { nodes: [], tables: [] }, last: true });
+        await writer.send({ t: 'delta', changes: { nodes: [], tables: [] }, last: true, upTo: {} });
       }
       await writer.send(message);
     },
