@@ -52,7 +52,7 @@ const scenario = fc.integer({ min: 2, max: 5 }).chain((n) =>
   fc.record({
     n: fc.constant(n),
     starts: fc.array(fc.constantFrom(1_000_000, 1_000_000, 1_000_500, 2_000_000), { minLength: n, maxLength: n }),
-    cmds: fc.array(cmd(n), { minLength: 5, maxLength: 40 }),
+    cmds: fc.array(cmd(n), { minLength: 5, maxLength: 30 }),
   }),
 );
 
@@ -110,8 +110,8 @@ async function run(s: { n: number; starts: number[]; cmds: Cmd[] }): Promise<voi
 describe('replica convergence (property)', () => {
   it('any delivery order with duplicates and stale vectors converges after a full exchange', async () => {
     console.log(`convergence property seed: ${SEED} (set FC_SEED to change)`);
-    await fc.assert(fc.asyncProperty(scenario, run), { seed: SEED, numRuns: 250 });
-  });
+    await fc.assert(fc.asyncProperty(scenario, run), { seed: SEED, numRuns: 200 });
+  }, 300_000); // generous: the machine is shared with other suites; no timing is asserted
 
   it('a replica rebuilt from any other replica\'s full delta equals it (state is a function of registers)', async () => {
     await fc.assert(
@@ -144,5 +144,5 @@ describe('replica convergence (property)', () => {
       }),
       { seed: SEED + 1, numRuns: 100 },
     );
-  });
+  }, 300_000);
 });
