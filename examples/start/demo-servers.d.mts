@@ -1,0 +1,18 @@
+// Types for the browser tests, which import demo-servers.mjs from TypeScript.
+export declare const REPO_ROOT: string;
+export declare const HOST: string;
+export declare function demoMounts(root?: string): Record<string, string>;
+export declare function newRoomToken(): string;
+export interface DemoServers {
+  siteUrl: string;
+  signalingUrl: string;
+  signaling: { url: string; port: number; close(): Promise<void>; stats(): { peers: number; rooms: number } };
+  roomUrl(token?: string): string;
+  close(): Promise<void>;
+}
+export declare function startDemoServers(options?: {
+  port?: number;
+  signalingPort?: number;
+  root?: string;
+  log?: (line: string) => void;
+}): Promise<DemoServers>;
