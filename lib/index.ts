@@ -9,3 +9,4 @@ export type { WatchCallback } from './watch-set.js';
 export { BatteryError, isBatteryError, type ErrorCode } from '../shared-worker/errors.js';
 export type { ExecResult, SqlParams, SqlValue } from '../shared-worker/replica-types.js';
 export type { Durability, RTCIceServerInit } from './worker-protocol.js';
+export { Ledger, type LedgerConfig, type LedgerEvent, type LedgerEvents } from './ledger.js';
