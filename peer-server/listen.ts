@@ -19,17 +19,19 @@ export function listen(server: HttpServer, port: number, host: string): Promise<
   });
 }
 
+/** The errno code ends the message too, so callers (and people searching logs) can match it. */
 export function listenError(err: NodeJS.ErrnoException, port: number, host: string): BatteryError {
   const where = `${host}:${port}`;
+  const code = err.code ? ` (${err.code})` : '';
   const detail = { port, host, cause: err.code ?? 'unknown' };
   switch (err.code) {
     case 'EADDRINUSE':
-      return new BatteryError('SIGNALING', `cannot listen on ${where}: the port is already in use`, detail);
+      return new BatteryError('SIGNALING', `cannot listen on ${where}: the port is already in use${code}`, detail);
     case 'EACCES':
-      return new BatteryError('SIGNALING', `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`, detail);
+      return new BatteryError('SIGNALING', `cannot listen on ${where}: permission denied, ports below 1024 need privileges${code}`, detail);
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
-      return new BatteryError('SIGNALING', `cannot listen on ${where}: no such address on this machine`, detail);
+      return new BatteryError('SIGNALING', `cannot listen on ${where}: no such address on this machine${code}`, detail);
     default:
       return new BatteryError('SIGNALING', `cannot listen on ${where}: ${err.message}`, detail);
   }

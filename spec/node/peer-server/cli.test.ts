@@ -85,7 +85,7 @@ describe('rtc-battery-server CLI', () => {
     const err = collect(child.stderr);
     const out = collect(child.stdout);
     expect(await exitOf(child)).toBe(1);
-    expect(err.text()).toBe(`rtc-battery-server: cannot listen on 127.0.0.1:${running.server.port}: the port is already in use\n`);
+    expect(err.text()).toBe(`rtc-battery-server: cannot listen on 127.0.0.1:${running.server.port}: the port is already in use (EADDRINUSE)\n`);
     expect(out.text()).toBe('');
     // The server holding the port is unaffected.
     expect((await fetch(`${running.server.url}health`)).status).toBe(200);
