@@ -14,6 +14,8 @@ import type { RowWrite } from './replica-types.js';
 
 export interface LogRecord {
   seq: number;
+  /** The database's getVersion() right after this commit (see durable-replica.ts for why). */
+  version: number;
   changes: ChangeSet | null;
   rows: RowWrite[];
 }
@@ -53,17 +55,18 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
   const rows = r.rows.map((w) => (w.op === 'upsert'
     ? [1, w.table, w.rowid, w.columns, w.values.map(v)]
     : [0, w.table, w.rowid]));
-  return encode([FORMAT, r.seq, changes, rows], { extensionCodec: codec });
+  return encode([FORMAT, r.seq, r.version, changes, rows], { extensionCodec: codec });
 }
 
 /** Decodes and checks an entry; throws (any Error) when it is damaged or of an unknown format. */
 export function decodeLogRecord(bytes: Uint8Array): LogRecord {
-  const top = arr(decode(bytes, { extensionCodec: codec }), 4);
+  const top = arr(decode(bytes, { extensionCodec: codec }), 5);
   if (top[0] !== FORMAT) throw new Error(`unknown log record format ${String(top[0])}`);
   const seq = int(top[1]);
-  const changes = top[2] === null ? null : decodeChanges(top[2]);
-  const rows = arr(top[3]).map(decodeRowWrite);
-  return { seq, changes, rows };
+  const version = int(top[2]);
+  const changes = top[3] === null ? null : decodeChanges(top[3]);
+  const rows = arr(top[4]).map(decodeRowWrite);
+  return { seq, version, changes, rows };
 }
 
 function decodeChanges(x: unknown): ChangeSet {

@@ -28,7 +28,8 @@ export interface DurableLogOptions {
   /** Keys to delete with the next snapshot (entries found stale at start-up). */
   staleKeys?: string[];
   thresholds: SnapshotThresholds;
-  exportSnapshot(): Uint8Array;
+  /** The replica's export() and the database version it stands at. */
+  exportSnapshot(): { data: Uint8Array; version: number };
   onDurable(commits: Commit[]): void;
   /** A group failed: the log is suspended until resume(); `lost` are the commits rejected with it. */
   onFailure(error: BatteryError, lost: Commit[]): void;
@@ -53,6 +54,8 @@ export class DurableLog {
   private staleKeys: string[];
   private suspended = false;
   private closed = false;
+  /** The pending "snapshot when idle" check, while one is scheduled. */
+  private idleCheck: Promise<void> | null = null;
 
   constructor(private readonly o: DurableLogOptions) {
     this.snapshotSeq = o.snapshotSeq;
@@ -108,6 +111,16 @@ export class DurableLog {
     left.reject(new BatteryError('CLOSED', 'the database was closed before this write was stored'));
   }
 
+  /** Resolves when nothing is pending, in flight or scheduled (background snapshots included). */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      if (this.suspended || this.closed) return;
+      if (this.idleCheck) await this.idleCheck;
+      else if (!isEmpty(this.pending) || this.inFlight) await this.barrier().catch(() => {});
+      else return;
+    }
+  }
+
   /** Log size since the last snapshot (benchmarks and tests read it). */
   getStats(): LogStats & { snapshotSeq: number; lastSeq: number } {
     return { ...this.stats, snapshotSeq: this.snapshotSeq, lastSeq: this.lastSeq };
@@ -134,17 +147,17 @@ export class DurableLog {
     let nextLastSeq = this.lastSeq;
     try {
       if (group.snapshot) {
-        const snapshot = this.o.exportSnapshot();
-        batch = snapshotWrite({ snapshotSeq: this.lastSeq, snapshotBytes: snapshot.byteLength, nodeId: this.o.nodeId }, snapshot,
+        const { data, version } = this.o.exportSnapshot();
+        batch = snapshotWrite({ snapshotSeq: this.lastSeq, snapshotBytes: data.byteLength, nodeId: this.o.nodeId, version }, data,
           [...this.staleKeys, ...logKeysBetween(this.snapshotSeq + 1, this.lastSeq)]);
         nextSnapshotSeq = this.lastSeq;
-        nextStats = { records: 0, bytes: 0, snapshotBytes: snapshot.byteLength };
+        nextStats = { records: 0, bytes: 0, snapshotBytes: data.byteLength };
       } else {
         batch = { set: [] };
         nextStats = { ...this.stats };
         for (const c of group.commits) {
           if (!c.changes && c.rows.length === 0) continue; // nothing a replay could redo
-          const bytes = encodeLogRecord({ seq: ++nextLastSeq, changes: c.changes, rows: c.rows });
+          const bytes = encodeLogRecord({ seq: ++nextLastSeq, version: c.version, changes: c.changes, rows: c.rows });
           batch.set!.push([logKey(nextLastSeq), bytes]);
           nextStats.records++;
           nextStats.bytes += bytes.byteLength;
@@ -182,10 +195,13 @@ export class DurableLog {
     const urgency = snapshotUrgency(this.stats, this.o.thresholds);
     if (urgency === 'now') {
       void this.requestSnapshot();
-    } else if (urgency === 'when-idle') {
-      setTimeout(() => {
-        if (!this.inFlight && !this.suspended && !this.closed && isEmpty(this.pending) && snapshotUrgency(this.stats, this.o.thresholds) !== 'none') void this.requestSnapshot();
-      }, 0);
+    } else if (urgency === 'when-idle' && !this.idleCheck) {
+      this.idleCheck = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
+        this.idleCheck = null;
+        const idle = !this.inFlight && !this.suspended && !this.closed && isEmpty(this.pending);
+        if (idle && snapshotUrgency(this.stats, this.o.thresholds) !== 'none') return this.requestSnapshot();
+        return undefined;
+      }).catch(() => {}); // a failed snapshot is handled like any failed group (onFailure)
     }
   }
 }

@@ -6,6 +6,12 @@
  * Reads are served from memory immediately. When storage refuses a group, its callers are rejected
  * and the replica is rebuilt from storage (snapshot + log) and swapped in, so memory never holds a
  * write that was not acknowledged; writes made meanwhile wait for the swap.
+ *
+ * getVersion() across restarts: a replay does not always move the replica's counter as the
+ * original commit did (replayRows of a non-synced write does not count, while the exec did), so
+ * the version would go backwards after a restart. Every log entry and snapshot therefore records
+ * the version it stands at, and this layer reports the replica's counter plus the offset that
+ * makes the last replayed entry's version come out exact (versionOffset; 0 until a replay differs).
  */
 import type { ChangeSet } from './change-set.js';
 import { DurableLog } from './durable-log.js';
@@ -35,19 +41,22 @@ export interface DurableReplicaHandle extends DurableReplica {
   /** Takes a snapshot now (with the next group). */
   snapshot(): Promise<void>;
   logStats(): LogStats & { snapshotSeq: number; lastSeq: number };
+  /** Resolves once nothing is pending, being written or scheduled (background snapshots included). */
+  settled(): Promise<void>;
 }
 
 export async function openDurableReplica(o: OpenDurableReplicaOptions): Promise<DurableReplicaHandle> {
   const warn = o.warn ?? ((m: string) => console.warn(m));
-  const { replica, loaded } = await restore(o, warn);
+  const { replica, loaded, versionOffset } = await restore(o, warn);
   try {
     if (!loaded.meta) {
       // A new database: its first snapshot makes the node id and the replica's own tables durable
       // before any log entry refers to them.
       const data = replica.export();
-      await o.store.write(snapshotWrite({ snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId },
+      const version = replica.getVersion() + versionOffset;
+      await o.store.write(snapshotWrite({ snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId, version },
         data, [...loaded.staleKeys, ...logKeysBetween(1, loaded.lastSeq)]));
-      loaded.meta = { format: 1, snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId };
+      loaded.meta = { format: 1, snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId, version };
       loaded.records = [];
       loaded.recordBytes = 0;
     } else if (loaded.staleKeys.length > 0) {
@@ -59,13 +68,21 @@ export async function openDurableReplica(o: OpenDurableReplicaOptions): Promise<
     replica.close();
     throw e;
   }
-  return new DurableReplicaImpl(o, warn, replica, loaded);
+  return new DurableReplicaImpl(o, warn, replica, loaded, versionOffset);
+}
+
+interface Restored {
+  replica: Replica;
+  loaded: LoadedState;
+  /** What to add to replica.getVersion() to get the version storage recorded. */
+  versionOffset: number;
 }
 
 /** Snapshot + log replay into a fresh replica. */
-async function restore(o: OpenDurableReplicaOptions, warn: (m: string) => void): Promise<{ replica: Replica; loaded: LoadedState }> {
+async function restore(o: OpenDurableReplicaOptions, warn: (m: string) => void): Promise<Restored> {
   const loaded = await loadState(o.store, warn);
   const replica = await o.createReplica({ ...o.replicaOptions, ...(loaded.snapshot ? { data: loaded.snapshot } : {}) });
+  let versionOffset = loaded.meta ? loaded.meta.version - replica.getVersion() : 0;
   for (const record of loaded.records) {
     try {
       if (record.changes) replica.applyChanges(record.changes, { trusted: true });
@@ -76,8 +93,9 @@ async function restore(o: OpenDurableReplicaOptions, warn: (m: string) => void):
       replica.close();
       throw new BatteryError('WORKER', `log replay failed at entry ${record.seq}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    versionOffset = record.version - replica.getVersion();
   }
-  return { replica, loaded };
+  return { replica, loaded, versionOffset };
 }
 
 class DurableReplicaImpl implements DurableReplicaHandle {
@@ -92,7 +110,13 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   private rollbackError: BatteryError | null = null;
   private closed = false;
 
-  constructor(private readonly o: OpenDurableReplicaOptions, private readonly warn: (m: string) => void, replica: Replica, loaded: LoadedState) {
+  constructor(
+    private readonly o: OpenDurableReplicaOptions,
+    private readonly warn: (m: string) => void,
+    replica: Replica,
+    loaded: LoadedState,
+    private versionOffset: number,
+  ) {
     this.replica = replica;
     this.peers = loaded.peers;
     this.log = new DurableLog({
@@ -102,11 +126,15 @@ class DurableReplicaImpl implements DurableReplicaHandle {
       lastSeq: loaded.lastSeq,
       stats: { records: loaded.records.length, bytes: loaded.recordBytes, snapshotBytes: loaded.meta!.snapshotBytes },
       thresholds: { ...DEFAULT_SNAPSHOT_THRESHOLDS, ...o.snapshotEvery },
-      exportSnapshot: () => this.replica.export(),
+      exportSnapshot: () => ({ data: this.replica.export(), version: this.getVersion() }),
       onDurable: (commits) => this.announce(commits),
       onFailure: (_error, lost) => { this.recovery = this.startRollBack(lost); },
     });
-    this.unsubscribe = replica.onCommit((c) => this.log.append(c));
+    this.unsubscribe = this.subscribe(replica);
+  }
+
+  private subscribe(replica: Replica): () => void {
+    return replica.onCommit((c) => this.log.append({ ...c, version: c.version + this.versionOffset }));
   }
 
   get nodeId(): string {
@@ -138,7 +166,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   getVersion(): number {
-    return this.replica.getVersion();
+    return this.replica.getVersion() + this.versionOffset;
   }
 
   fingerprints(): Record<string, string> {
@@ -173,6 +201,11 @@ class DurableReplicaImpl implements DurableReplicaHandle {
 
   logStats(): LogStats & { snapshotSeq: number; lastSeq: number } {
     return this.log.getStats();
+  }
+
+  async settled(): Promise<void> {
+    await this.recovery?.catch(() => {});
+    await this.log.whenIdle();
   }
 
   async close(): Promise<void> {
@@ -214,7 +247,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   /** Rebuilds the replica from storage after a failed write and swaps it in. */
   private async rollBack(lost: Commit[]): Promise<void> {
     try {
-      const { replica } = await restore(this.o, this.warn);
+      const { replica, versionOffset } = await restore(this.o, this.warn);
       if (this.closed) {
         replica.close(); // close() is under way and closes the current one
         return;
@@ -222,14 +255,15 @@ class DurableReplicaImpl implements DurableReplicaHandle {
       this.unsubscribe();
       this.replica.close();
       this.replica = replica;
-      this.unsubscribe = replica.onCommit((c) => this.log.append(c));
+      this.versionOffset = versionOffset;
+      this.unsubscribe = this.subscribe(replica);
       this.rollbackError = null;
       this.log.resume();
       const tables = [...new Set(lost.flatMap((c) => c.tables))];
       // Nobody was told about the lost commits, but reads may have seen them: live queries on
       // those tables must re-run against the rolled-back state.
       if (tables.length > 0) {
-        this.announce([{ origin: 'local', tables, changes: null, rows: [], needsSnapshot: false, version: replica.getVersion() }]);
+        this.announce([{ origin: 'local', tables, changes: null, rows: [], needsSnapshot: false, version: this.getVersion() }]);
       }
     } catch (e) {
       this.rollbackError = e instanceof BatteryError ? e : new BatteryError('WORKER', `rollback failed: ${String(e)}`);

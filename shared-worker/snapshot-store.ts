@@ -1,6 +1,6 @@
 /**
  * The durable layout of one database in its KeyValueStore, and reading it back at start-up:
- *   meta              {format, snapshotSeq, snapshotBytes, nodeId}: which snapshot is current
+ *   meta              {format, snapshotSeq, snapshotBytes, nodeId, version}: which snapshot is current
  *   snap              the replica's export() covering every log entry with seq <= snapshotSeq
  *   log:<seq>         one encoded LogRecord per commit after the snapshot (durable-log-record.ts)
  *   peer:<nodeId>     what we know a peer holds (its version vector)
@@ -23,6 +23,8 @@ export interface SnapshotMeta {
   snapshotSeq: number;
   snapshotBytes: number;
   nodeId: string;
+  /** The database's getVersion() at the snapshot (see durable-replica.ts for why it is kept). */
+  version: number;
 }
 
 export interface LoadedState {
@@ -118,7 +120,7 @@ function checkMeta(x: unknown): SnapshotMeta | null {
   if (x === undefined) return null;
   const m = x as Partial<SnapshotMeta>;
   if (typeof m !== 'object' || m === null || m.format !== META_FORMAT || !Number.isSafeInteger(m.snapshotSeq)
-    || typeof m.nodeId !== 'string' || typeof m.snapshotBytes !== 'number') {
+    || typeof m.nodeId !== 'string' || typeof m.snapshotBytes !== 'number' || !Number.isSafeInteger(m.version)) {
     throw new BatteryError('VERSION', 'storage holds a database in a format this version cannot read', { meta: x as Record<string, unknown> });
   }
   return m as SnapshotMeta;

@@ -36,6 +36,7 @@ const rowWrite: fc.Arbitrary<RowWrite> = fc.oneof(
 );
 const logRecord: fc.Arbitrary<LogRecord> = fc.record({
   seq: fc.nat(),
+  version: fc.nat(),
   changes: fc.option(changeSet, { nil: null }),
   rows: fc.array(rowWrite, { maxLength: 5 }),
 });
@@ -54,6 +55,7 @@ describe('durable log record encoding', () => {
   it('keeps -0 distinct from 0 in keys, cells and row images', () => {
     const r: LogRecord = {
       seq: 1,
+      version: 1,
       changes: { nodes: ['n'], tables: [{ table: 't', columns: ['c'], rows: [{ pk: [-0], put: [1, 0], del: null, cells: [[0, -0, 1, 0]] }] }] },
       rows: [{ op: 'upsert', table: 'u', rowid: 1, columns: ['a', 'b'], values: [-0, 0] }],
     };
@@ -65,10 +67,10 @@ describe('durable log record encoding', () => {
   });
 
   it('detects damaged entries instead of replaying them', () => {
-    const good = encodeLogRecord({ seq: 7, changes: null, rows: [{ op: 'delete', table: 't', rowid: 3 }] });
+    const good = encodeLogRecord({ seq: 7, version: 3, changes: null, rows: [{ op: 'delete', table: 't', rowid: 3 }] });
     expect(() => decodeLogRecord(good.subarray(0, good.length - 2))).toThrow();
     expect(() => decodeLogRecord(new Uint8Array([0xc1]))).toThrow();
-    const wrongShape = new Uint8Array([0x94, 0x01, 0x07, 0xc0, 0x91, 0x93, 0x05, 0xa1, 0x74, 0x03]); // [1,7,nil,[[5,"t",3]]]
+    const wrongShape = new Uint8Array([0x95, 0x01, 0x07, 0x03, 0xc0, 0x91, 0x93, 0x05, 0xa1, 0x74, 0x03]); // [1,7,3,nil,[[5,"t",3]]]
     expect(() => decodeLogRecord(wrongShape)).toThrow(/row write/);
   });
 

@@ -3,7 +3,7 @@ import { MemoryKeyValueStore } from '../../../shared-worker/memory-kv-store.js';
 import { logKey } from '../../../shared-worker/durable-log-record.js';
 import type { Commit, Replica } from '../../../shared-worker/replica-types.js';
 import { createFakeReplica, dumpFake, fakeStats } from './fake-replica.js';
-import { open, settle } from './durable-helpers.js';
+import { open } from './durable-helpers.js';
 
 /** Reaches the in-memory replica behind the handle (tests only). */
 function inner(d: unknown): Replica {
@@ -53,7 +53,7 @@ describe('openDurableReplica (with the fake replica)', () => {
     const d = await open(store);
     const writes = store.writeCount;
     await expect(d.exec('put a 1; boom')).rejects.toMatchObject({ code: 'SQL' });
-    await settle();
+    await d.settled();
     expect(store.writeCount).toBe(writes);
     expect((await d.exec('get a')).rows).toEqual([]);
     await d.close();
@@ -102,11 +102,11 @@ describe('openDurableReplica (with the fake replica)', () => {
     const d = await open(store, { snapshotEvery: { records: 10, bytes: 1 << 30 } });
     const exportsBefore = fakeStats.exports;
     for (let i = 0; i < 9; i++) await d.exec(`put k${i} ${i}`);
-    await settle();
+    await d.settled();
     expect(fakeStats.exports).toBe(exportsBefore);
     await d.exec('put k9 9'); // the 10th entry: due when idle
     expect(fakeStats.exports).toBe(exportsBefore); // not on this write's path
-    await settle();
+    await d.settled();
     expect(fakeStats.exports).toBe(exportsBefore + 1);
     expect(d.logStats()).toMatchObject({ records: 0, snapshotSeq: 10 });
     expect(await store.keys('log:')).toEqual([]);
