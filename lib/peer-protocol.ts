@@ -48,7 +48,8 @@ export const PEER_LIMITS = {
   maxReasonLength: 1_024,
 } as const;
 
-const NODE_ID = /^[0-9A-Za-z_-]+$/;
+// Same shape as shared-worker/node-id.ts accepts from remotes.
+const NODE_ID = /^[0-9A-Za-z_.:-]+$/;
 
 class Invalid extends BatteryError {
   constructor(message: string) {

@@ -78,7 +78,7 @@ describe('convergence under random writes and link flaps', () => {
           for (const n of nodes) n.sync.close();
         }
       }),
-      { seed: SEED, numRuns: 40, endOnFailure: true },
+      { seed: SEED, numRuns: 100, endOnFailure: true },
     );
   });
 });
