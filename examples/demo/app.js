@@ -1,0 +1,138 @@
+// The demo page: one room per URL fragment, a notes table synced between everyone who opens the
+// same URL, a raw SQL editor, and a log of what the sync layer does.
+import { connectBattery } from '/dist/rtc-battery.js';
+import { dbNameFor, roomTokenFromUrl, shortPeer, signalingUrl } from './room.js';
+import { createSyncLog } from './sync-log.js';
+import { renderResults } from './results-table.js';
+import { mountNotesPanel, NOTES_SCHEMA } from './notes-panel.js';
+
+const $ = (id) => document.getElementById(id);
+const log = createSyncLog($('sync-log'));
+const describeError = (e) => `${e?.code ? `[${e.code}] ` : ''}${e?.message ?? String(e)}`;
+
+const token = roomTokenFromUrl();
+// A new #token typed into the address bar is a different room, hence a different database.
+addEventListener('hashchange', () => location.reload());
+$('share-url').value = location.href;
+$('copy').addEventListener('click', async () => {
+  try {
+    await navigator.clipboard.writeText($('share-url').value);
+    $('copy').textContent = 'Copied';
+  } catch {
+    $('share-url').select(); // clipboard needs a secure context; let the user copy by hand
+    $('copy').textContent = 'Press Ctrl+C';
+  }
+  setTimeout(() => ($('copy').textContent = 'Copy'), 1500);
+});
+
+let signaling = 'offline'; // offline | connecting | connected | reconnecting | error
+
+function showStatus(db) {
+  const peers = db.getPeers().length;
+  const status = $('peer-status');
+  // Another tab may hold the connection (it leads), so the handle's flag is the truth here.
+  const state = db.isConnected() ? 'connected' : signaling === 'connected' ? 'connecting' : signaling;
+  status.dataset.state = state;
+  status.dataset.peers = String(peers);
+  const text = {
+    offline: 'offline',
+    connecting: 'connecting…',
+    reconnecting: 'reconnecting…',
+    error: 'signaling unreachable',
+    connected: peers === 0 ? 'connected · no peers yet' : `${peers} ${peers === 1 ? 'peer' : 'peers'} connected`,
+  }[state];
+  $('peer-text').textContent = text;
+  status.title = db.getPeers().map(shortPeer).join(', ') || 'no peers';
+  const role = $('role');
+  role.dataset.role = db.isLeader() ? 'leader' : 'follower';
+  role.textContent = db.isLeader() ? 'tab: leader' : 'tab: follower';
+}
+
+function wireEvents(db) {
+  db.on('connected', () => { signaling = 'connected'; log.add('connected to the signaling server', 'ok'); showStatus(db); });
+  db.on('disconnected', () => { signaling = 'offline'; log.add('disconnected from the signaling server', 'warn'); showStatus(db); });
+  db.on('reconnecting', (attempt) => { signaling = 'reconnecting'; log.add(`reconnecting (attempt ${attempt})`, 'warn'); showStatus(db); });
+  db.on('reconnected', () => { signaling = 'connected'; log.add('reconnected', 'ok'); showStatus(db); });
+  db.on('peer-join', (p) => { log.add(`peer ${shortPeer(p)} joined`); showStatus(db); });
+  db.on('peer-ready', (p) => { log.add(`peer ${shortPeer(p)} ready (authenticated, encrypted)`, 'ok'); showStatus(db); });
+  db.on('peer-leave', (p) => { log.add(`peer ${shortPeer(p)} left`, 'warn'); showStatus(db); });
+  db.on('sync', (count, p) => log.add(`synced ${count} ${count === 1 ? 'change' : 'changes'} from peer ${shortPeer(p)}`, 'sync'));
+  db.on('leader', () => { log.add('this tab is now the leader (it holds the peer connections)'); showStatus(db); });
+  db.on('error', (e) => log.add(describeError(e), 'error'));
+  // Peers and leadership can change without an event reaching this tab (another tab leads).
+  setInterval(() => showStatus(db), 1000);
+}
+
+function mountSqlEditor(db) {
+  const input = $('sql-input');
+  const error = $('sql-error');
+  const run = async () => {
+    const sql = input.value.trim();
+    if (!sql) return;
+    $('run').disabled = true;
+    const started = performance.now();
+    try {
+      const result = await db.exec(sql);
+      error.hidden = true;
+      renderResults($('results'), result);
+      const ms = (performance.now() - started).toFixed(1);
+      $('sql-meta').textContent = result.columns.length ? `${result.rows.length} ${result.rows.length === 1 ? 'row' : 'rows'} · ${ms} ms` : `done · ${ms} ms`;
+    } catch (e) {
+      error.textContent = describeError(e);
+      error.dataset.code = e?.code ?? '';
+      error.hidden = false;
+      $('sql-meta').textContent = '';
+    } finally {
+      $('run').disabled = false;
+    }
+  };
+  $('run').addEventListener('click', run);
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      void run();
+    }
+  });
+  return run;
+}
+
+async function main() {
+  const dbName = await dbNameFor(token);
+  $('db-name').textContent = dbName;
+  log.add('opening the local database…');
+  const db = await connectBattery({ dbName });
+  window.demo = { db, token, dbName }; // for the console and the browser tests
+  $('node-id').textContent = db.getNodeId();
+  wireEvents(db);
+  await db.exec(NOTES_SCHEMA);
+  await db.enableSync('notes');
+  log.add(`database ready: node ${db.getNodeId().slice(0, 6)}, table notes synced`, 'ok');
+  mountNotesPanel({
+    db, list: $('notes-list'), form: $('note-form'), input: $('note-input'), count: $('notes-count'),
+    onError: (e) => log.add(describeError(e), 'error'),
+  });
+  const runQuery = mountSqlEditor(db);
+  await runQuery();
+  showStatus(db);
+
+  const url = await signalingUrl();
+  signaling = 'connecting';
+  showStatus(db);
+  log.add(`joining the room via ${url}`);
+  try {
+    await db.connect(url, token);
+  } catch (e) {
+    signaling = 'error';
+    log.add(`could not join the room: ${describeError(e)}`, 'error');
+  }
+  showStatus(db);
+  document.body.dataset.ready = 'true';
+}
+
+main().catch((e) => {
+  log.add(`start-up failed: ${describeError(e)}`, 'error');
+  $('peer-text').textContent = 'failed to start';
+  $('peer-status').dataset.state = 'error';
+  document.body.dataset.ready = 'failed';
+  console.error(e);
+});
