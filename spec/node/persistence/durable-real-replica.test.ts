@@ -36,6 +36,9 @@ describe('openDurableReplica over the real replica', () => {
     await d.exec(ITEMS);
     await d.enableSync('items');
     await d.exec(NOTES);
+    // A user trigger writes a non-synced table whenever a row arrives, locally or from a peer:
+    // replay must neither lose nor double those writes.
+    await d.exec("CREATE TABLE audit(what TEXT); CREATE TRIGGER items_audit AFTER INSERT ON items BEGIN INSERT INTO audit VALUES ('+' || NEW.id); END");
     // Everything below lands in the log, after the DDL snapshot.
     await d.exec('INSERT INTO items VALUES (?, ?, ?, ?)', ['a', 'Ä ☃ 𝄞', 1, new Uint8Array([0, 1, 255])]);
     await d.exec('INSERT INTO items VALUES (?, ?, ?, ?), (?, ?, ?, ?)', ['b', null, 2 ** 53 + 2, null, 'c', '', -7, new Uint8Array(0)]);
@@ -53,12 +56,13 @@ describe('openDurableReplica over the real replica', () => {
     await d.applyChanges(remote.changesSince({}));
     await d.exec("UPDATE items SET title = 'local edit of remote row' WHERE id = 'r'");
     expect(d.logStats().records).toBeGreaterThanOrEqual(8); // the log, not a snapshot, carries them
-    const before = await state(d, ['items', 'notes']);
+    const before = await state(d, ['items', 'notes', 'audit']);
+    expect(before.rows).toContain('"+r"'); // the trigger fired for the remote row
     await d.close();
     remote.close();
 
     const again = await open(store.reopen());
-    expect(await state(again, ['items', 'notes'])).toEqual(before);
+    expect(await state(again, ['items', 'notes', 'audit'])).toEqual(before);
     await again.close();
   });
 
