@@ -56,12 +56,20 @@ describe.each(MODES)('bad input from a page (mode %s)', (mode) => {
   it('parameters of the wrong type are a SQL error', async () => {
     const [tab1, tab2] = await setup();
     // Values SQLite cannot bind, including ones structured clone cannot carry to the worker.
-    expectFailure(await settle(tab1, "db.exec('SELECT ?', [{ nested: 1 }])"), 'SQL');
-    expectFailure(await settle(tab1, "db.exec('SELECT ?', [() => 1])"), 'SQL');
-    expectFailure(await settle(tab2, "db.exec('SELECT ?', [Symbol('s')])"), 'SQL');
-    expectFailure(await settle(tab2, "db.exec('SELECT ?', 'not an array or object')"), 'SQL');
-    expectFailure(await settle(tab1, "db.exec(42)"), 'SQL');
+    const calls: Array<[Page, string]> = [
+      [tab1, "db.exec('SELECT ?', [{ nested: 1 }])"],
+      [tab1, "db.exec('SELECT ?', [() => 1])"],
+      [tab2, "db.exec('SELECT ?', [Symbol('s')])"],
+      [tab2, "db.exec('SELECT ?', 'not an array or object')"],
+      [tab1, 'db.exec(42)'],
+    ];
+    const outcomes = [];
+    for (const [tab, call] of calls) outcomes.push({ call, ...(await settle(tab, call)) });
     await expectStillServing(tab1, tab2, 'after-params');
+    // All at once, so a failure shows every case.
+    expect(outcomes.map((o) => ({ call: o.call, ok: o.ok, code: o.ok ? undefined : o.code })), JSON.stringify(outcomes, null, 1))
+      .toEqual(calls.map(([, call]) => ({ call, ok: false, code: 'SQL' })));
+    for (const outcome of outcomes) expectFailure(outcome, 'SQL');
   });
 
   it('enableSync on a table that cannot merge safely is a SCHEMA error', async () => {

@@ -27,16 +27,21 @@ describe.each(MODES)('leader election (mode %s)', (mode) => {
       await exec(tabs[0]!, 'CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)');
       await exec(tabs[1]!, "INSERT INTO notes VALUES ('before', 'written before the leader left')");
 
+      const log = session().log;
       const oldLeader = await soleLeader(tabs);
+      log.add('test', `tab${tabs.indexOf(oldLeader) + 1} is leader; it will be ${how}`);
       const survivors = tabs.filter((t) => t !== oldLeader);
       if (how === 'closed') await oldLeader.close();
       else await crashRenderer(oldLeader);
 
+      log.add('test', 'waiting for exactly one surviving tab to report isLeader()');
       const newLeader = await soleLeader(survivors);
+      log.add('test', `tab${tabs.indexOf(newLeader) + 1} is leader; waiting for its leader event`);
       await newLeader.waitForFunction(() => window.batteryEvents!.some((e) => e.name === 'leader'), { polling: 50, timeout: 0 });
       const follower = survivors.find((t) => t !== newLeader)!;
       expect(await eventNames(follower)).not.toContain('leader');
 
+      log.add('test', 'writing from the follower');
       await exec(follower, "INSERT INTO notes VALUES ('after', 'written after')");
       for (const tab of survivors) {
         expect(await rows(tab, 'SELECT id FROM notes ORDER BY id')).toEqual([{ id: 'after' }, { id: 'before' }]);

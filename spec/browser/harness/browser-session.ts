@@ -1,3 +1,6 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { ConsoleLog } from './console-log.js';
@@ -45,12 +48,31 @@ export interface BrowserSession {
  * the mesh tests) are started next to it by their own modules and passed to pages by URL.
  */
 export async function startBrowserSession(options: { mounts?: Record<string, string> } = {}): Promise<BrowserSession> {
-  const server: StaticServer = await startStaticServer(options.mounts ?? DEFAULT_MOUNTS);
+  // Serve a copy of dist/ taken now: a rebuild in the same tree while the suite runs (people work
+  // in parallel here) would otherwise hand a tab a half-written bundle.
+  const snapshot = await mkdtemp(join(tmpdir(), 'rtc-battery-dist-'));
+  const mounts = { ...(options.mounts ?? DEFAULT_MOUNTS) };
+  if (mounts['/dist/']) {
+    await cp(mounts['/dist/'], snapshot, { recursive: true }).catch(async (e: unknown) => {
+      await rm(snapshot, { recursive: true, force: true });
+      throw new Error(`cannot copy ${mounts['/dist/']} (run \`npm run build\` first): ${String(e)}`);
+    });
+    mounts['/dist/'] = snapshot;
+  }
+  const removeSnapshot = () => rm(snapshot, { recursive: true, force: true });
+  let server: StaticServer;
   let launched: LaunchedBrowser;
+  try {
+    server = await startStaticServer(mounts);
+  } catch (e) {
+    await removeSnapshot();
+    throw e;
+  }
   try {
     launched = await launchBrowser();
   } catch (e) {
     await server.close();
+    await removeSnapshot();
     throw e;
   }
   const { browser } = launched;
@@ -90,6 +112,7 @@ export async function startBrowserSession(options: { mounts?: Record<string, str
       for (const user of users) await user.close();
       await launched.close().catch(() => {});
       await server.close().catch(() => {});
+      await removeSnapshot().catch(() => {});
     },
   };
 }

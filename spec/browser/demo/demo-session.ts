@@ -1,0 +1,83 @@
+/**
+ * One Chromium and the servers of `npm start` (examples/start/demo-servers.mjs: the PeerServer,
+ * the static site with /config.json) on port 0, per test file. Users are browser contexts. The
+ * browser's console is printed for a failed test, as the harness's useBrowserSession does.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { ConsoleLog } from '../harness/console-log.js';
+import { launchBrowser, type LaunchedBrowser } from '../harness/launch-browser.js';
+import { startDemoServers, type DemoServers } from '../../../examples/start/demo-servers.mjs';
+
+export const OUTPUT_DIR = fileURLToPath(new URL('../../../.test-output/', import.meta.url));
+
+export interface DemoSession {
+  servers: DemoServers;
+  log: ConsoleLog;
+  /** A fresh browser profile (its own IndexedDB and SharedWorkers). */
+  newUser(name: string): Promise<DemoUser>;
+}
+
+export interface DemoUser {
+  context: BrowserContext;
+  open(url: string, label?: string): Promise<Page>;
+}
+
+export function useDemoSession(extraMounts?: Record<string, string>): () => DemoSession {
+  let launched: LaunchedBrowser | undefined;
+  let servers: DemoServers | undefined;
+  let session: DemoSession | undefined;
+  const log = new ConsoleLog();
+
+  beforeAll(async () => {
+    mkdirSync(OUTPUT_DIR, { recursive: true });
+    servers = await startDemoServers({ port: 0, signalingPort: 0, ...(extraMounts ? { extraMounts } : {}) });
+    launched = await launchBrowser();
+    log.attach(launched.browser);
+    const browser = launched.browser;
+    const s = servers;
+    session = {
+      servers: s,
+      log,
+      async newUser(name) {
+        const context = await browser.createBrowserContext();
+        let tabs = 0;
+        return {
+          context,
+          async open(url, label = `${name}/tab${++tabs}`) {
+            const page = await context.newPage();
+            log.label(page, label);
+            await page.goto(url, { waitUntil: 'load' });
+            return page;
+          },
+        };
+      },
+    };
+  });
+  afterAll(async () => {
+    await launched?.close();
+    await servers?.close();
+  });
+  beforeEach((ctx) => {
+    log.clear();
+    ctx.onTestFailed(() => {
+      console.log(`--- browser console for "${ctx.task.name}" ---\n${log.dump()}`);
+    });
+  });
+  return () => {
+    if (!session) throw new Error('useDemoSession(): not started (used outside a test?)');
+    return session;
+  };
+}
+
+/** Waits (no time limit of its own) for the page's `document.body.dataset.ready`; throws if it says 'failed'. */
+export async function waitForReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.body?.dataset.ready, { polling: 50, timeout: 0 });
+  const state = await page.evaluate(() => document.body.dataset.ready);
+  if (state !== 'true') {
+    const log = await page.evaluate(() => document.getElementById('sync-log')?.textContent ?? '');
+    throw new Error(`page ${page.url()} failed to start: ${log}`);
+  }
+}
