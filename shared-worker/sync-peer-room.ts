@@ -36,6 +36,8 @@ export interface CoordinatorInit {
 export interface SyncPeerRoomDeps {
   deriveKeys(token: string): Promise<RoomKeys>;
   createCoordinator(init: CoordinatorInit): SyncCoordinatorLike;
+  /** Runs a task after the current one (default setTimeout 0); tests pass a synchronous one. */
+  schedule?: (task: () => void) => void;
 }
 
 interface Session {
@@ -64,10 +66,14 @@ class SyncPeerRoom implements PeerRoom {
   private readonly ready = new Set<string>();
   private readonly linksByPeer = new Map<string, Set<PeerLink>>();
 
+  private readonly schedule: (task: () => void) => void;
+
   constructor(
     private readonly host: PeerRoomHost,
     private readonly deps: SyncPeerRoomDeps,
-  ) {}
+  ) {
+    this.schedule = deps.schedule ?? ((task) => void setTimeout(task, 0));
+  }
 
   async connect(options: Omit<ConnectRequest, 'op'>): Promise<void> {
     // One connect at a time: a second call waits, then compares against what the first set up.
@@ -138,7 +144,14 @@ class SyncPeerRoom implements PeerRoom {
   onLeaderChange(leader: LeaderHandle | null): void {
     // The hub already closed the previous leader's links (their close reaches the coordinator).
     this.setSignaling(false);
-    if (leader && this.session) leader.startMesh(this.session.mesh);
+    if (!leader || !this.session) return;
+    // The hub reports a new leader while it is still answering that tab's `claimLeader`; a
+    // mesh-start posted now would reach the tab before the epoch it is tagged with, and the tab
+    // drops it (lib/battery.ts only forwards commands once its driver for that epoch exists).
+    // One macrotask later the response is already on the same (ordered) port.
+    this.schedule(() => {
+      if (this.session && this.host.leader() === leader) leader.startMesh(this.session.mesh);
+    });
   }
 
   onLink(link: PeerLink): void {

@@ -50,7 +50,9 @@ function setup() {
     reportError: (e) => errors.push(e),
     leader: () => leader,
   };
+  const scheduled: Array<() => void> = [];
   const room = createSyncPeerRoom({
+    schedule: (task) => void scheduled.push(task),
     deriveKeys: async (token) => ({ roomId: ROOM_OF(token) }) as RoomKeys,
     createCoordinator: (init) => {
       const c = { init, links: [] as PeerLink[], closed: false };
@@ -63,6 +65,15 @@ function setup() {
     setLeader(epoch: number | null) {
       leader = epoch === null ? null : makeLeader(epoch);
       room.onLeaderChange(leader);
+      for (const task of scheduled.splice(0)) task();
+    },
+    /** A leader change whose deferred mesh-start has not run yet. */
+    setLeaderDeferred(epoch: number) {
+      leader = makeLeader(epoch);
+      room.onLeaderChange(leader);
+      return () => {
+        for (const task of scheduled.splice(0)) task();
+      };
     },
   };
 }
@@ -165,6 +176,21 @@ describe('SyncPeerRoom', () => {
     t.room.onMeshStatus({ signaling: 'open' });
     expect(t.meshStarts.map((s) => s.epoch)).toEqual([1, 2]);
     expect(t.events).toEqual([{ name: 'connected' }, { name: 'disconnected' }, { name: 'reconnected' }]);
+  });
+
+  it('sends mesh-start to a new leader only after the current task (its claimLeader answer goes first)', async () => {
+    const t = setup();
+    t.setLeader(1);
+    await t.room.connect({ signalingUrl: URL_, token: 'abc' });
+    const runDeferred = t.setLeaderDeferred(2);
+    expect(t.meshStarts.map((s) => s.epoch)).toEqual([1]);
+    runDeferred();
+    expect(t.meshStarts.map((s) => s.epoch)).toEqual([1, 2]);
+    // Superseded before the task ran: only the newest leader is started.
+    const stale = t.setLeaderDeferred(3);
+    t.setLeader(4);
+    stale();
+    expect(t.meshStarts.map((s) => s.epoch)).toEqual([1, 2, 4]);
   });
 
   it('disconnect stops the mesh, closes links and the coordinator, and says peer-leave and disconnected', async () => {
