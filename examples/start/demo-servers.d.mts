@@ -15,4 +15,5 @@ export declare function startDemoServers(options?: {
   signalingPort?: number;
   root?: string;
   log?: (line: string) => void;
+  extraMounts?: Record<string, string>;
 }): Promise<DemoServers>;

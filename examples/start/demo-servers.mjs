@@ -27,7 +27,8 @@ export function newRoomToken() {
 /**
  * Starts the PeerServer, then the static site. If the second fails, the first is closed again,
  * so a failure leaves nothing running.
- * @param {{ port?: number, signalingPort?: number, root?: string, log?: (line: string) => void }} [options]
+ * @param {{ port?: number, signalingPort?: number, root?: string, log?: (line: string) => void, extraMounts?: Record<string, string> }} [options]
+ *   extraMounts: more URL prefix → directory pairs (tests serve their own pages or a Vite build).
  */
 export async function startDemoServers(options = {}) {
   const root = options.root ?? REPO_ROOT;
@@ -37,7 +38,7 @@ export async function startDemoServers(options = {}) {
   let site;
   try {
     site = await startStaticSite({
-      mounts: demoMounts(root),
+      mounts: { ...demoMounts(root), ...options.extraMounts },
       // The page learns where the PeerServer is from here, never from a hard-coded host.
       routes: { '/config.json': () => ({ signalingUrl: signaling.url }) },
       port: options.port ?? 8080,

@@ -81,3 +81,11 @@ export async function waitForReady(page: Page): Promise<void> {
     throw new Error(`page ${page.url()} failed to start: ${log}`);
   }
 }
+
+/**
+ * Waits until `selector` matches. waitForSelector polls with requestAnimationFrame/mutations,
+ * which background tabs may not deliver; an interval poll works in any tab.
+ */
+export async function waitForSelector(page: Page, selector: string): Promise<void> {
+  await page.waitForFunction((s) => document.querySelector(s) !== null, { polling: 50, timeout: 0 }, selector);
+}

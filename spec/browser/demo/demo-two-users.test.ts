@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
-import { OUTPUT_DIR, useDemoSession, waitForReady } from './demo-session.js';
+import { OUTPUT_DIR, useDemoSession, waitForReady, waitForSelector } from './demo-session.js';
 
 // The demo as two people use it: the same room URL in two browser profiles, a note added through
 // the form in one shows up in the other's list without a reload (the list is a `watch`), and the
@@ -44,7 +44,7 @@ describe('the demo site with two users in one room', () => {
 
     // Both pages learned the signaling URL from /config.json and joined the same room.
     for (const page of [alice, bob]) {
-      await page.waitForSelector('#peer-status[data-state="connected"][data-peers="1"]', { polling: 50, timeout: 0 } as never);
+      await waitForSelector(page, '#peer-status[data-state="connected"][data-peers="1"]');
       expect(await page.$eval('#peer-text', (e) => e.textContent)).toBe('1 peer connected');
       expect(await page.$eval('#share-url', (e) => (e as HTMLInputElement).value)).toBe(url);
     }
@@ -73,7 +73,7 @@ describe('the demo site with two users in one room', () => {
 
     // A failing query shows its error inline, with its code.
     await runSql(bob, 'SELECT * FROM no_such_table');
-    await bob.waitForSelector('#sql-error:not([hidden])', { polling: 50, timeout: 0 } as never);
+    await waitForSelector(bob, '#sql-error:not([hidden])');
     expect(await bob.$eval('#sql-error', (e) => e.textContent)).toMatch(/^\[SQL\] .*no such table/);
 
     await alice.setViewport({ width: 1280, height: 900 });
