@@ -2,7 +2,7 @@ import type { Page } from 'puppeteer-core';
 import type { BrowserSession } from '../../spec/browser/harness/browser-session.js';
 import { exec, openBatteryTab } from '../../spec/browser/harness/battery-tab.js';
 import '../../spec/browser/harness/page-globals.js';
-import { median, ratioLine } from './stats.js';
+import { detail, median, ratioLine } from './stats.js';
 
 const WRITES_PER_ROUND = 200;
 const ROUNDS = 5; // the first of each kind is a warm-up and dropped
@@ -70,6 +70,7 @@ export async function benchChangeLatency(session: BrowserSession): Promise<strin
       battery.push(await roundInA(a, 'battery', round));
       raw.push(await roundInA(a, 'raw', round));
     }
+    detail('write-to-change', { battery, raw });
     return ratioLine(
       'write-to-change',
       ['battery write in A -> change in B', median(battery.slice(1))],

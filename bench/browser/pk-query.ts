@@ -2,7 +2,7 @@ import type { Page } from 'puppeteer-core';
 import type { BrowserSession } from '../../spec/browser/harness/browser-session.js';
 import { exec, openBatteryTab } from '../../spec/browser/harness/battery-tab.js';
 import '../../spec/browser/harness/page-globals.js';
-import { median, ratioLine } from './stats.js';
+import { detail, median, ratioLine } from './stats.js';
 
 const ROWS = 10_000;
 const OPS_PER_ROUND = 500;
@@ -51,6 +51,7 @@ export async function benchPkQuery(session: BrowserSession): Promise<string> {
       battery.push(await batteryRound(page));
       raw.push(await rawRound(page));
     }
+    detail('pk-query', { battery, raw });
     return ratioLine(
       'pk-query',
       ['battery exec', median(battery.slice(1))],

@@ -9,7 +9,7 @@ import { benchColdStart } from './cold-start.js';
 const benches = { 'pk-query': benchPkQuery, 'write-to-change': benchChangeLatency, 'cold-start': benchColdStart };
 const only = process.argv.slice(2);
 
-const session = await startBrowserSession();
+const session = await startBrowserSession({ crossOriginIsolated: true });
 let failed = false;
 try {
   for (const [name, bench] of Object.entries(benches)) {

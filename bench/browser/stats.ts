@@ -10,3 +10,11 @@ export function ratioLine(name: string, subject: [string, number], baseline: [st
   const fmt = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(3));
   return `browser ${name}: ${subject[0]} ${fmt(subject[1])} ${unit}, ${baseline[0]} ${fmt(baseline[1])} ${unit}, ratio ${ratio.toFixed(2)} (goal <= ${goal}) ${ratio <= goal ? 'ok' : 'OVER'}`;
 }
+
+/** With BENCH_VERBOSE=1, the samples behind a line go to stderr. */
+export function detail(name: string, samples: Record<string, number[]>): void {
+  if (!process.env.BENCH_VERBOSE) return;
+  for (const [kind, values] of Object.entries(samples)) {
+    console.error(`  ${name} ${kind}: ${values.map((v) => v.toFixed(3)).join(' ')}`);
+  }
+}

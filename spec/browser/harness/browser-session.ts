@@ -47,7 +47,13 @@ export interface BrowserSession {
  * Chromium + a static server on 127.0.0.1 + console capture. Extra services (the PeerServer for
  * the mesh tests) are started next to it by their own modules and passed to pages by URL.
  */
-export async function startBrowserSession(options: { mounts?: Record<string, string> } = {}): Promise<BrowserSession> {
+export interface SessionOptions {
+  mounts?: Record<string, string>;
+  /** Serve with COOP/COEP so pages get 5 µs timers (benchmarks). */
+  crossOriginIsolated?: boolean;
+}
+
+export async function startBrowserSession(options: SessionOptions = {}): Promise<BrowserSession> {
   // Serve a copy of dist/ taken now: a rebuild in the same tree while the suite runs (people work
   // in parallel here) would otherwise hand a tab a half-written bundle.
   const snapshot = await mkdtemp(join(tmpdir(), 'rtc-battery-dist-'));
@@ -63,7 +69,7 @@ export async function startBrowserSession(options: { mounts?: Record<string, str
   let server: StaticServer;
   let launched: LaunchedBrowser;
   try {
-    server = await startStaticServer(mounts);
+    server = await startStaticServer(mounts, { crossOriginIsolated: options.crossOriginIsolated ?? false });
   } catch (e) {
     await removeSnapshot();
     throw e;

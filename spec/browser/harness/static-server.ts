@@ -27,7 +27,12 @@ export interface StaticServer {
  * Serves directories on 127.0.0.1 at an ephemeral port. `mounts` maps a URL prefix ending in '/'
  * to a directory; the longest matching prefix wins. No caching, so a rebuilt bundle is picked up.
  */
-export async function startStaticServer(mounts: Record<string, string>): Promise<StaticServer> {
+export async function startStaticServer(mounts: Record<string, string>, options: { crossOriginIsolated?: boolean } = {}): Promise<StaticServer> {
+  // Cross-origin isolation raises performance.now() resolution from 100 µs to 5 µs in Chromium;
+  // the benchmarks time sub-millisecond hops and need it.
+  const isolation: Record<string, string> = options.crossOriginIsolated
+    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' }
+    : {};
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const server: Server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -49,6 +54,7 @@ export async function startStaticServer(mounts: Record<string, string>): Promise
         'content-type': MIME[extname(file)] ?? 'application/octet-stream',
         'content-length': info.size,
         'cache-control': 'no-store',
+        ...isolation,
       });
       if (req.method === 'HEAD') res.end();
       else createReadStream(file).pipe(res);

@@ -1,0 +1,271 @@
+// P2P benchmarks in Chromium (`npm run build && npx tsx bench/browser/p2p-bench.ts`): two users
+// in one room, ratios against raw RTCDataChannels opened between the same two pages in the same
+// run. Peer connections need a network interface with an address, so on Linux as root this
+// script re-runs itself inside the private network namespace of DESIGN.md "Testing WebRTC here".
+//
+//   initial sync: 100k rows to an empty peer until queryable, vs the same number of bytes over a
+//                 raw DataChannel (both measured from "start" to "all there"); bytes per row
+//   write→watch:  a 1-row write on A until B's watch sees it, vs half a raw DataChannel ping-pong
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'puppeteer-core';
+import { startBrowserSession, type BrowserSession, type User } from '../../spec/browser/harness/browser-session.js';
+import { connectTab, exec } from '../../spec/browser/harness/battery-tab.js';
+import { startPeerServer, type TestPeerServer } from '../../spec/browser/harness/peer-server.js';
+import { NOTES_SCHEMA } from '../../spec/browser/p2p/room-tabs.js';
+import { median, ratioLine } from './stats.js';
+
+const ROWS = 100_000;
+const LATENCY_SAMPLES = 41; // the first is a warm-up and dropped
+const TOKEN = 'p2p-bench-room';
+
+declare global {
+  interface Window {
+    capturedPcs?: RTCPeerConnection[];
+    raw?: { pc: RTCPeerConnection; dc?: RTCDataChannel; createdAt: number };
+  }
+}
+
+/** Keeps every RTCPeerConnection the page creates, so their stats can be read afterwards. */
+function capturePeerConnections(): void {
+  const Original = window.RTCPeerConnection;
+  const captured: RTCPeerConnection[] = [];
+  window.capturedPcs = captured;
+  const Patched = function (this: unknown, ...args: ConstructorParameters<typeof RTCPeerConnection>) {
+    const pc = new Original(...args);
+    captured.push(pc);
+    return pc;
+  } as unknown as typeof RTCPeerConnection;
+  Patched.prototype = Original.prototype;
+  Object.setPrototypeOf(Patched, Original);
+  window.RTCPeerConnection = Patched;
+}
+
+async function openBenchTab(user: User, session: BrowserSession, server: TestPeerServer, label: string): Promise<Page> {
+  const page = await user.context.newPage();
+  session.log.label(page, label);
+  await page.evaluateOnNewDocument(capturePeerConnections);
+  await page.goto(`${session.origin}/tab.html`, { waitUntil: 'load' });
+  await connectTab(page, { dbName: 'p2p-bench', mode: 'shared', signalingUrl: server.url, token: TOKEN, iceServers: [] });
+  await exec(page, NOTES_SCHEMA);
+  await page.evaluate(() => window.db!.enableSync('notes'));
+  return page;
+}
+
+async function connect(page: Page): Promise<void> {
+  await page.evaluate(() => (window.db as unknown as { connect(): Promise<void> }).connect());
+}
+
+/** Payload and wire bytes received by the page's peer connections (data channels / DTLS transport). */
+async function bytesReceived(page: Page): Promise<{ payload: number; wire: number }> {
+  return page.evaluate(async () => {
+    let payload = 0;
+    let wire = 0;
+    for (const pc of window.capturedPcs ?? []) {
+      const stats = await pc.getStats();
+      stats.forEach((s: { type: string; bytesReceived?: number }) => {
+        if (s.type === 'data-channel') payload += s.bytesReceived ?? 0;
+        if (s.type === 'transport') wire += s.bytesReceived ?? 0;
+      });
+    }
+    return { payload, wire };
+  });
+}
+
+// ------------------------------------------------------------------ raw DataChannel baseline
+
+async function rawConnect(a: Page, b: Page): Promise<{ setupMs: number }> {
+  const gather = `new Promise((r) => { if (pc.iceGatheringState === 'complete') r(); else pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r(); })`;
+  const offer = await a.evaluate(async (gather) => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    window.raw = { pc, createdAt: performance.now() };
+    const dc = pc.createDataChannel('raw', { ordered: true });
+    dc.binaryType = 'arraybuffer';
+    window.raw.dc = dc;
+    await pc.setLocalDescription(await pc.createOffer());
+    await eval(gather);
+    return pc.localDescription!.toJSON();
+  }, gather);
+  const answer = await b.evaluate(async (offer, gather) => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    window.raw = { pc, createdAt: performance.now() };
+    pc.ondatachannel = (e) => {
+      e.channel.binaryType = 'arraybuffer';
+      window.raw!.dc = e.channel;
+    };
+    await pc.setRemoteDescription(offer);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await eval(gather);
+    return pc.localDescription!.toJSON();
+  }, offer, gather);
+  const setupMs = await a.evaluate(async (answer) => {
+    await window.raw!.pc.setRemoteDescription(answer);
+    const dc = window.raw!.dc!;
+    if (dc.readyState !== 'open') await new Promise((r) => (dc.onopen = r));
+    return performance.now() - window.raw!.createdAt;
+  }, answer);
+  await b.waitForFunction(() => window.raw?.dc?.readyState === 'open', { polling: 20, timeout: 0 });
+  return { setupMs };
+}
+
+/** A sends `total` bytes in 64 KiB messages with bufferedAmount back-pressure; B acks the last byte. */
+async function rawTransfer(a: Page, b: Page, total: number): Promise<number> {
+  await b.evaluate((total) => {
+    const dc = window.raw!.dc!;
+    let got = 0;
+    dc.onmessage = (e) => {
+      got += (e.data as ArrayBuffer).byteLength;
+      if (got >= total) dc.send(new Uint8Array([1]));
+    };
+  }, total);
+  return a.evaluate(async (total) => {
+    const dc = window.raw!.dc!;
+    const chunk = new Uint8Array(64 * 1024);
+    dc.bufferedAmountLowThreshold = 256 * 1024;
+    const acked = new Promise<number>((r) => (dc.onmessage = () => r(performance.now())));
+    const t0 = performance.now();
+    let sent = 0;
+    while (sent < total) {
+      if (dc.bufferedAmount > 1024 * 1024) await new Promise((r) => (dc.onbufferedamountlow = r));
+      const n = Math.min(chunk.byteLength, total - sent);
+      dc.send(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+      sent += n;
+    }
+    return (await acked) - t0;
+  }, total);
+}
+
+async function rawHalfRtt(a: Page, b: Page, samples: number): Promise<number> {
+  await b.evaluate(() => {
+    const dc = window.raw!.dc!;
+    dc.onmessage = (e) => dc.send(e.data as ArrayBuffer);
+  });
+  return a.evaluate(async (samples) => {
+    const dc = window.raw!.dc!;
+    const out: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const back = new Promise<void>((r) => (dc.onmessage = () => r()));
+      const t0 = performance.now();
+      dc.send(new Uint8Array([i & 255]));
+      await back;
+      out.push((performance.now() - t0) / 2);
+    }
+    out.shift();
+    out.sort((x, y) => x - y);
+    return out[out.length >> 1]!;
+  }, samples);
+}
+
+// ------------------------------------------------------------------ the library
+
+async function batteryInitialSync(b: Page): Promise<{ totalMs: number; afterReadyMs: number }> {
+  return b.evaluate(async (rows) => {
+    const db = window.db as unknown as {
+      connect(): Promise<void>;
+      on(e: string, cb: () => void): void;
+      watch(sql: string, params: unknown[], cb: (r: { rows: Array<{ c: number }> }) => void): unknown;
+    };
+    let readyAt = 0;
+    db.on('peer-ready', () => (readyAt ||= performance.now()));
+    const done = new Promise<number>((resolve) => {
+      void db.watch('SELECT count(*) AS c FROM notes', [], (r) => {
+        if (r.rows[0]?.c === rows) resolve(performance.now());
+      });
+    });
+    const t0 = performance.now();
+    await db.connect();
+    const t1 = await done;
+    return { totalMs: t1 - t0, afterReadyMs: t1 - readyAt };
+  }, ROWS);
+}
+
+async function batteryWriteToWatch(a: Page, b: Page, samples: number): Promise<number> {
+  await b.evaluate(() => {
+    const seen: Record<number, number> = {};
+    (window as unknown as { seen: Record<number, number> }).seen = seen;
+    void (window.db as unknown as { watch(s: string, p: unknown[], cb: (r: { rows: Array<{ n: number }> }) => void): unknown }).watch(
+      "SELECT n FROM notes WHERE id = 'latency'",
+      [],
+      (r) => {
+        const n = r.rows[0]?.n;
+        if (typeof n === 'number' && seen[n] === undefined) seen[n] = performance.timeOrigin + performance.now();
+      },
+    );
+  });
+  const out: number[] = [];
+  for (let k = 1; k <= samples; k++) {
+    const t0 = await a.evaluate(async (k) => {
+      const t = performance.timeOrigin + performance.now();
+      await window.db!.exec("INSERT INTO notes VALUES ('latency', 'ping', ?) ON CONFLICT(id) DO UPDATE SET n = excluded.n", [k]);
+      return t;
+    }, k);
+    await b.waitForFunction((k) => (window as unknown as { seen: Record<number, number> }).seen[k] !== undefined, { polling: 5, timeout: 0 }, k);
+    const t1 = await b.evaluate((k) => (window as unknown as { seen: Record<number, number> }).seen[k]!, k);
+    out.push(t1 - t0);
+  }
+  out.shift();
+  return median(out);
+}
+
+export async function benchP2p(session: BrowserSession, server: TestPeerServer): Promise<string[]> {
+  const a = await openBenchTab(await session.newUser('bench-a'), session, server, 'bench-a');
+  const b = await openBenchTab(await session.newUser('bench-b'), session, server, 'bench-b');
+  await exec(
+    a,
+    `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${ROWS})
+     INSERT INTO notes SELECT printf('row-%06d', i), printf('body text %06d', i), i FROM c`,
+  );
+  await connect(a);
+  const sync = await batteryInitialSync(b);
+  const bytes = await bytesReceived(b);
+
+  const raw = await rawConnect(a, b);
+  const rawMs = await rawTransfer(a, b, bytes.payload);
+  const lines = [
+    ratioLine('p2p initial-sync (connect->queryable)', [`battery ${ROWS} rows`, sync.totalMs], [`raw setup+${bytes.payload} B`, raw.setupMs + rawMs], 'ms', 2.0),
+    ratioLine('p2p initial-sync (peer-ready->queryable)', [`battery ${ROWS} rows`, sync.afterReadyMs], [`raw ${bytes.payload} B`, rawMs], 'ms', 2.0),
+    `browser p2p bytes-per-row: data-channel payload ${(bytes.payload / ROWS).toFixed(1)} B/row, DTLS transport ${(bytes.wire / ROWS).toFixed(1)} B/row (goal <= 100) ${bytes.wire / ROWS <= 100 ? 'ok' : 'OVER'}`,
+  ];
+  const latency = await batteryWriteToWatch(a, b, LATENCY_SAMPLES);
+  const halfRtt = await rawHalfRtt(a, b, LATENCY_SAMPLES);
+  lines.push(ratioLine('p2p write->remote-watch', ['battery median', latency], ['raw half ping-pong', halfRtt], 'ms', 10));
+  return lines;
+}
+
+// ------------------------------------------------------------------ entry
+
+const NETNS = [
+  'ip link set lo up',
+  'ip link add v0 type veth peer name v1',
+  'ip addr add 198.51.100.1/24 dev v0',
+  'ip link set v1 up',
+  'ip link set v0 up',
+  'ip route add default dev v0',
+].join('; ');
+
+async function main(): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  const canNetns = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v unshare && command -v ip'], { stdio: 'ignore' }).status === 0;
+  if (!process.env.P2P_BENCH_IN_NETNS && canNetns) {
+    const child = spawn('unshare', ['-n', 'sh', '-c', `${NETNS}; exec env P2P_BENCH_IN_NETNS=1 npx tsx '${self}'`], { stdio: 'inherit' });
+    child.on('exit', (code) => process.exit(code ?? 1));
+    return;
+  }
+  const server = await startPeerServer({ log: () => {} });
+  const session = await startBrowserSession();
+  let failed = false;
+  try {
+    for (const line of await benchP2p(session, server)) console.log(line);
+  } catch (e) {
+    failed = true;
+    console.log(`browser p2p: FAILED ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    console.log(session.log.dump());
+  } finally {
+    await session.close();
+    await server.close();
+  }
+  // npm `peer` keeps two sweep timers alive that cannot be stopped (see peer-server/server.ts).
+  process.exit(failed ? 1 : 0);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
