@@ -6,14 +6,25 @@
  * 'WORKER', and attach() re-registers this tab's watches and leadership with the new one.
  */
 import { BatteryError, deserializeError } from '../shared-worker/errors.js';
+import { checkParams } from '../shared-worker/exec-runner.js';
 import type { ExecResult, SqlParams } from '../shared-worker/replica-types.js';
 import { Emitter, type Listener } from './emitter.js';
 import type { MeshDriver, MeshDriverFactory } from './mesh-driver.js';
 import { WatchSet, type WatchCallback } from './watch-set.js';
 import { WorkerClient, type PushMessage } from './worker-client.js';
 import type {
-  BatteryState, HelloMessage, LeaderToWorker, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
+  BatteryState, HelloMessage, LeaderToWorker, WelcomeMessage, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
 } from './worker-protocol.js';
+
+/**
+ * Checked in the tab, before postMessage: a function or Symbol would otherwise fail structured
+ * clone with a DataCloneError instead of a BatteryError. Same rules (and 'SQL' code) as the replica.
+ */
+function sqlAndParams(sql: unknown, params: unknown): { sql: string; params?: SqlParams } {
+  if (typeof sql !== 'string') throw new BatteryError('SQL', `sql must be a string (got ${typeof sql})`);
+  const checked = checkParams(params);
+  return checked === undefined ? { sql } : { sql, params: checked };
+}
 
 export interface BatteryEvents {
   sync: [count: number, peerId: string];
@@ -55,6 +66,8 @@ export class Battery {
   private leader = false;
   private epoch = 0;
   private driver: MeshDriver | null = null;
+  /** The worker connection that granted the current epoch. */
+  private epochClient: WorkerClient | null = null;
   private closed = false;
 
   /** @internal Use connectBattery(). */
@@ -68,12 +81,12 @@ export class Battery {
 
   // ------------------------------------------------------------------ public API
 
-  exec(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.request({ op: 'exec', sql, ...(params !== undefined ? { params } : {}) });
+  async exec(sql: string, params?: SqlParams): Promise<ExecResult> {
+    return this.request({ op: 'exec', ...sqlAndParams(sql, params) });
   }
 
-  execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.request({ op: 'execLocal', sql, ...(params !== undefined ? { params } : {}) });
+  async execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {
+    return this.request({ op: 'execLocal', ...sqlAndParams(sql, params) });
   }
 
   async enableSync(table: string): Promise<void> {
@@ -88,7 +101,9 @@ export class Battery {
    */
   watch(sql: string, params: SqlParams | undefined | null, callback: WatchCallback, onError?: (e: BatteryError) => void): () => void {
     if (this.closed) throw new BatteryError('WORKER', 'the battery is closed');
-    return this.watches.add(sql, params ?? undefined, callback, onError);
+    if (typeof callback !== 'function') throw new BatteryError('BAD_OP', 'watch(sql, params, callback): callback must be a function');
+    const checked = sqlAndParams(sql, params ?? undefined);
+    return this.watches.add(checked.sql, checked.params, callback, onError);
   }
 
   async connect(signalingUrl?: string, token?: string): Promise<void> {
@@ -163,7 +178,7 @@ export class Battery {
   // ------------------------------------------------------------------ wiring (connectBattery)
 
   /** @internal Connects to a (new) worker over `port`: hello, then re-registers watches and leadership. */
-  async attach(port: WirePort<unknown, TabToWorker>): Promise<void> {
+  async attach(port: WirePort<unknown, TabToWorker>): Promise<WelcomeMessage | null> {
     if (this.closed) throw new BatteryError('WORKER', 'the battery is closed');
     const client = new WorkerClient(port, {
       timeoutMs: this.init.requestTimeoutMs,
@@ -182,7 +197,7 @@ export class Battery {
     }
     if (this.closed) {
       client.close();
-      return;
+      return null;
     }
     this.client?.fail(new BatteryError('WORKER', 'the worker was replaced'));
     this.client = client;
@@ -190,7 +205,8 @@ export class Battery {
     this.state = welcome.state;
     this.markAttached();
     this.watches.resubscribeAll();
-    if (this.leader) await this.claimLeadership();
+    if (this.leader) await this.claimEpoch();
+    return welcome;
   }
 
   /** @internal The worker behind the current port is gone: reject what is pending on it. */
@@ -205,20 +221,39 @@ export class Battery {
     if (this.leader) this.driver?.stop();
   }
 
-  /** @internal This tab holds the leader lock: tell the worker and get the epoch. */
-  async claimLeadership(): Promise<void> {
-    const { epoch } = await this.request({ op: 'claimLeader' });
-    const first = !this.leader;
+  /**
+   * @internal This tab holds the leader lock. It is the leader from now on (isLeader(), the
+   * `leader` event); the worker is told and answers with the epoch that its mesh driver uses.
+   */
+  async becomeLeader(): Promise<void> {
+    if (this.closed || this.leader) return;
     this.leader = true;
+    this.events.emit('leader');
+    await this.claimEpoch();
+  }
+
+  /** Gets an epoch from the current worker, once per worker; without one, attach() claims it. */
+  private async claimEpoch(): Promise<void> {
+    const client = this.client;
+    if (!client || this.epochClient === client) return;
+    this.epochClient = client;
+    let epoch: number;
+    try {
+      ({ epoch } = await client.request({ op: 'claimLeader' }));
+    } catch (e) {
+      if (this.epochClient === client) this.epochClient = null;
+      if (client === this.client && !this.closed) throw e;
+      return; // that worker is gone; the next attach claims again
+    }
+    if (!this.leader || this.closed || client !== this.client) return;
     this.epoch = epoch;
     this.driver?.stop();
     this.driver = this.init.meshDriver({
       epoch,
       post: (report: LeaderToWorker) => {
-        if (this.epoch === epoch && report.epoch === epoch) this.client?.post(report);
+        if (this.epoch === epoch && report.epoch === epoch && this.client === client) client.post(report);
       },
     });
-    if (first) this.events.emit('leader');
   }
 
   /** @internal Reports an error through the `error` event. */

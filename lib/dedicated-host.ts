@@ -98,7 +98,7 @@ export async function connectDedicated(ctx: TabContext): Promise<Battery> {
     });
     attach(openPort(), tabId);
     firstAttach.then(
-      () => battery.claimLeadership().catch((e) => battery.reportError(toBatteryError(e))),
+      () => battery.becomeLeader().catch((e) => battery.reportError(toBatteryError(e))),
       () => {},
     );
   };

@@ -21,12 +21,12 @@ export function locksOf(scope: unknown): LockManagerLike | null {
   return nav?.locks ?? null;
 }
 
-/** Takes the tab's lock; resolves once it is held. The returned function releases it. */
-export async function holdTabLock(locks: LockManagerLike, tabId: string): Promise<() => void> {
+/** Takes lock `name` for as long as the caller lives; resolves once held. The returned function releases it. */
+export async function holdLock(locks: LockManagerLike, name: string): Promise<() => void> {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   await new Promise<void>((granted, fail) => {
-    locks.request(tabLockName(tabId), {}, () => {
+    locks.request(name, {}, () => {
       granted();
       return held;
     }).catch(fail);
@@ -34,17 +34,27 @@ export async function holdTabLock(locks: LockManagerLike, tabId: string): Promis
   return release;
 }
 
-/** Calls `onGone` once the tab holding `tabId`'s lock is gone. The returned function cancels. */
-export function whenTabGone(locks: LockManagerLike, tabId: string, onGone: () => void): () => void {
+/** Takes the tab's lock; resolves once it is held. The returned function releases it. */
+export function holdTabLock(locks: LockManagerLike, tabId: string): Promise<() => void> {
+  return holdLock(locks, tabLockName(tabId));
+}
+
+/** Calls `onFree` once whoever holds lock `name` has let go of it (or died). The returned function cancels. */
+export function whenLockFree(locks: LockManagerLike, name: string, onFree: () => void): () => void {
   const abort = new AbortController();
   locks
-    .request(tabLockName(tabId), { signal: abort.signal }, () => {
-      if (!abort.signal.aborted) onGone();
+    .request(name, { signal: abort.signal }, () => {
+      if (!abort.signal.aborted) onFree();
     })
     .catch(() => {
       /* aborted on purpose */
     });
   return () => abort.abort();
+}
+
+/** Calls `onGone` once the tab holding `tabId`'s lock is gone. The returned function cancels. */
+export function whenTabGone(locks: LockManagerLike, tabId: string, onGone: () => void): () => void {
+  return whenLockFree(locks, tabLockName(tabId), onGone);
 }
 
 /**

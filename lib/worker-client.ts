@@ -71,7 +71,14 @@ export class WorkerClient {
         }, timeoutMs);
       }
       this.pending.set(id, p);
-      this.port.post({ kind: 'request', id, req });
+      try {
+        this.port.post({ kind: 'request', id, req });
+      } catch (e) {
+        // DataCloneError: something in the request cannot be structured-cloned.
+        this.pending.delete(id);
+        if (p.timer !== null) clearTimeout(p.timer);
+        reject(new BatteryError('BAD_OP', `${req.op}: the request cannot be sent to the worker (${e instanceof Error ? e.message : String(e)})`));
+      }
     });
   }
 

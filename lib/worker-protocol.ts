@@ -120,6 +120,12 @@ export interface WelcomeMessage {
   v: number;
   nodeId: string;
   state: BatteryState;
+  /**
+   * A Web Lock the worker holds for its lifetime: a tab that is granted it knows the worker died
+   * (a SharedWorker can die with a crashed renderer it shared a process with, and its ports then
+   * stay silent).
+   */
+  workerLock?: string;
 }
 
 export interface RefusedMessage {

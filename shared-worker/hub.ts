@@ -26,6 +26,8 @@ export interface HubOptions {
   openReplica(hello: HelloMessage): Promise<DurableReplica>;
   liveness?: TabLiveness;
   peerRoom?: PeerRoomFactory;
+  /** The Web Lock this worker holds while it lives, announced in `welcome` (see WelcomeMessage). */
+  workerLock?: string;
   /** Diagnostics sink (the worker's console); silent by default. */
   log?: (message: string, error?: unknown) => void;
 }
@@ -141,7 +143,10 @@ export class Hub {
     this.open(hello).then(
       (replica) => {
         if (this.tabs.get(hello.tabId)?.port !== port) return;
-        port.post({ kind: 'welcome', v: PROTOCOL_VERSION, nodeId: replica.nodeId, state: this.state() });
+        port.post({
+          kind: 'welcome', v: PROTOCOL_VERSION, nodeId: replica.nodeId, state: this.state(),
+          ...(this.options.workerLock !== undefined ? { workerLock: this.options.workerLock } : {}),
+        });
       },
       (e) => {
         session.refused = true;

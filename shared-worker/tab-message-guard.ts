@@ -4,6 +4,7 @@
  * ever sees messages that passed parseTabMessage. Failures are BatteryError('BAD_OP').
  */
 import { BatteryError } from './errors.js';
+import { checkParams as checkReplicaParams } from './exec-runner.js';
 import type {
   Request, RTCIceServerInit, SqlParams, TabToWorker, LeaderToWorker, MeshStatus,
 } from '../lib/worker-protocol.js';
@@ -43,16 +44,11 @@ function int(o: Obj, key: string): number {
   return v;
 }
 
-function isSqlValue(v: unknown): boolean {
-  return v === null || typeof v === 'string' || v instanceof Uint8Array || (typeof v === 'number' && !Number.isNaN(v));
-}
-
+/** Parameter values follow the replica's rules (exec-runner.ts), so a bad value is a 'SQL' error wherever it is caught. */
 export function checkParams(p: unknown): SqlParams | undefined {
-  if (p === undefined) return undefined;
-  const values = Array.isArray(p) ? p : Object.values(obj(p, 'params'));
-  if (values.length > LIMITS.params) throw bad('too many params');
-  if (!values.every(isSqlValue)) throw bad('params must be null, numbers, strings or Uint8Arrays');
-  return p as SqlParams;
+  if (p === undefined || p === null) return undefined;
+  if (typeof p === 'object' && Object.keys(p).length > LIMITS.params) throw bad('too many params');
+  return checkReplicaParams(p);
 }
 
 function checkIceServers(x: unknown): RTCIceServerInit[] | undefined {

@@ -12,7 +12,7 @@ import { IdbKeyValueStore } from './idb-kv-store.js';
 import { createReplica } from './replica.js';
 import { syncPeerRoom } from './sync-peer-room.js';
 import { noLiveness, type TabLiveness } from './tab-registry.js';
-import { locksOf, whenLockedTabGone } from '../lib/tab-lock.js';
+import { holdLock, locksOf, whenLockedTabGone } from '../lib/tab-lock.js';
 import { messagePortWire } from '../lib/port-adapters.js';
 import { ATTACH_PORT, type HelloMessage } from '../lib/worker-protocol.js';
 import type { DurableReplica } from './replica-types.js';
@@ -26,7 +26,13 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 
+const locks = locksOf(globalThis);
+const workerLock = `rtc-battery:worker:${crypto.randomUUID()}`;
+// Held before any tab is welcomed (openReplica waits for it), released only by this worker's death.
+const workerLockHeld = locks ? holdLock(locks, workerLock) : Promise.resolve(() => {});
+
 async function openReplica(hello: HelloMessage): Promise<DurableReplica> {
+  await workerLockHeld;
   const sqlJs = await initSqlJs({ locateFile: () => hello.wasmUrl });
   return openDurableReplica({
     store: new IdbKeyValueStore(hello.dbName),
@@ -35,7 +41,6 @@ async function openReplica(hello: HelloMessage): Promise<DurableReplica> {
   });
 }
 
-const locks = locksOf(globalThis);
 const liveness: TabLiveness = locks
   ? {
     watch: (tabId, onGone) => whenLockedTabGone(locks, tabId, onGone, (id) => {
@@ -48,6 +53,7 @@ const hub = new Hub({
   openReplica,
   liveness,
   peerRoom: syncPeerRoom,
+  ...(locks ? { workerLock } : {}),
   log: (message, error) => console.error(`rtc-battery worker: ${message}`, error),
 });
 

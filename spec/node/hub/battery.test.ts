@@ -119,7 +119,7 @@ describe('Battery handle', () => {
     let leaderEvents = 0;
     db.on('leader', () => leaderEvents++);
     expect(db.isLeader()).toBe(false);
-    await db.claimLeadership();
+    await db.becomeLeader();
     expect(db.isLeader()).toBe(true);
     expect(leaderEvents).toBe(1);
     await db.connect();

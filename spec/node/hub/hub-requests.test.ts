@@ -76,7 +76,7 @@ describe('hub: hello and requests', () => {
     await expect(client.hello({ ...helloFor('x'), dbName: 'other' })).rejects.toMatchObject({ code: 'BAD_OP' });
   });
 
-  it('answers a request sent before hello with WORKER, and a malformed request with BAD_OP', async () => {
+  it('answers a request sent before hello with WORKER, and a malformed request with BAD_OP (SQL for bad params)', async () => {
     const { hub, connectTab } = await makeHub();
     const [tabSide, workerSide] = memoryPortPair();
     hub.attach(workerSide as never);
@@ -84,7 +84,8 @@ describe('hub: hello and requests', () => {
     await expect(client.request({ op: 'exec', sql: 'SELECT 1' })).rejects.toMatchObject({ code: 'WORKER' });
     const tab = await connectTab();
     await expect(tab.client.request({ op: 'exec', sql: 42 } as never)).rejects.toMatchObject({ code: 'BAD_OP' });
-    await expect(tab.client.request({ op: 'exec', sql: 'SELECT ?', params: [{ nested: true }] } as never)).rejects.toMatchObject({ code: 'BAD_OP' });
+    // a parameter value SQLite cannot bind is the caller's SQL error, as in the replica
+    await expect(tab.client.request({ op: 'exec', sql: 'SELECT ?', params: [{ nested: true }] } as never)).rejects.toMatchObject({ code: 'SQL' });
     await expect(tab.client.request({ op: 'drop-everything' } as never)).rejects.toMatchObject({ code: 'BAD_OP' });
   });
 
