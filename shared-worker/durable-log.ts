@@ -25,8 +25,6 @@ export interface DurableLogOptions {
   snapshotSeq: number;
   lastSeq: number;
   stats: LogStats;
-  /** Keys to delete with the next snapshot (entries found stale at start-up). */
-  staleKeys?: string[];
   thresholds: SnapshotThresholds;
   /** The replica's export() and the database version it stands at. */
   exportSnapshot(): { data: Uint8Array; version: number };
@@ -51,7 +49,6 @@ export class DurableLog {
   private snapshotSeq: number;
   private lastSeq: number;
   private stats: LogStats;
-  private staleKeys: string[];
   private suspended = false;
   private closed = false;
   /** The pending "snapshot when idle" check, while one is scheduled. */
@@ -61,7 +58,6 @@ export class DurableLog {
     this.snapshotSeq = o.snapshotSeq;
     this.lastSeq = o.lastSeq;
     this.stats = { ...o.stats };
-    this.staleKeys = [...(o.staleKeys ?? [])];
   }
 
   /** Adds a commit to the group being gathered. */
@@ -149,7 +145,7 @@ export class DurableLog {
       if (group.snapshot) {
         const { data, version } = this.o.exportSnapshot();
         batch = snapshotWrite({ snapshotSeq: this.lastSeq, snapshotBytes: data.byteLength, nodeId: this.o.nodeId, version }, data,
-          [...this.staleKeys, ...logKeysBetween(this.snapshotSeq + 1, this.lastSeq)]);
+          logKeysBetween(this.snapshotSeq + 1, this.lastSeq));
         nextSnapshotSeq = this.lastSeq;
         nextStats = { records: 0, bytes: 0, snapshotBytes: data.byteLength };
       } else {
@@ -176,7 +172,6 @@ export class DurableLog {
       this.o.onFailure(error, [...group.commits, ...behind.commits]);
       return;
     }
-    if (group.snapshot) this.staleKeys = [];
     this.snapshotSeq = nextSnapshotSeq;
     this.lastSeq = nextLastSeq;
     this.stats = nextStats;

@@ -7,6 +7,15 @@ import { BatteryError, isBatteryError } from './errors.js';
 import type { KeyValueStore, KeyValueWrite } from './kv-store.js';
 
 export interface IdbKeyValueStoreOptions {
+  /**
+   * The durability hint of every transaction. 'strict': the browser flushes to disk before the
+   * transaction completes, so an acknowledged write also survives an OS crash or power loss;
+   * 'relaxed': it completes once the OS has the data (a killed tab or worker still loses nothing).
+   * Unset: the browser's default, which Chrome changed from strict to relaxed in Chrome 121
+   * (developer.chrome.com/blog/indexeddb-durability-mode-now-defaults-to-relaxed); Firefox and
+   * Safari default to relaxed.
+   */
+  durability?: IDBTransactionDurability;
   /** Replaces idb-keyval's createStore (tests wrap the object store to simulate a full disk). */
   useStore?: UseStore;
 }
@@ -16,7 +25,9 @@ export class IdbKeyValueStore implements KeyValueStore {
   private closed = false;
 
   constructor(readonly dbName: string, options: IdbKeyValueStoreOptions = {}) {
-    this.store = options.useStore ?? createStore(`rtc-battery:${dbName}`, 'kv');
+    const name = `rtc-battery:${dbName}`;
+    this.store = options.useStore
+      ?? (options.durability ? createStoreWithDurability(name, 'kv', options.durability) : createStore(name, 'kv'));
   }
 
   get<T = unknown>(key: string): Promise<T | undefined> {
@@ -63,6 +74,21 @@ export class IdbKeyValueStore implements KeyValueStore {
     if (this.closed) return Promise.reject(new BatteryError('CLOSED', 'the key-value store is closed'));
     return op().catch((e: unknown) => { throw toStoreError(e); });
   }
+}
+
+/** idb-keyval's createStore, plus the transaction options it has no parameter for. */
+function createStoreWithDurability(dbName: string, storeName: string, durability: IDBTransactionDurability): UseStore {
+  let dbp: Promise<IDBDatabase> | undefined;
+  const getDB = (): Promise<IDBDatabase> => {
+    if (dbp) return dbp;
+    const request = indexedDB.open(dbName);
+    request.onupgradeneeded = () => request.result.createObjectStore(storeName);
+    const opened = promisifyRequest(request);
+    dbp = opened;
+    opened.then((db) => { db.onclose = () => { dbp = undefined; }; }, () => { dbp = undefined; });
+    return opened;
+  };
+  return (txMode, callback) => getDB().then((db) => callback(db.transaction(storeName, txMode, { durability }).objectStore(storeName)));
 }
 
 function keysAbove(s: IDBObjectStore, prefix: string): Promise<string[]> {

@@ -49,6 +49,30 @@ describe('IdbKeyValueStore specifics', () => {
     await b.close();
   });
 
+  it('passes the durability hint to every transaction when one is set', async () => {
+    const seen: Array<IDBTransactionOptions | undefined> = [];
+    const original = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, names: string | string[], mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
+      // (fake-indexeddb opens its versionchange transaction through the same method)
+      if (this.name === 'rtc-battery:durable-strict' && mode !== 'versionchange') seen.push(options);
+      return original.call(this, names, mode, options);
+    } as typeof original;
+    try {
+      const strict = new IdbKeyValueStore('durable-strict', { durability: 'strict' });
+      await strict.write({ set: [['k', 1]] });
+      expect(await strict.get('k')).toBe(1);
+      await strict.close();
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      expect(seen).toEqual(seen.map(() => ({ durability: 'strict' })));
+      // The same database opened without a hint sees the data (one database per dbName either way).
+      const plain = new IdbKeyValueStore('durable-strict');
+      expect(await plain.get('k')).toBe(1);
+      await plain.close();
+    } finally {
+      IDBDatabase.prototype.transaction = original;
+    }
+  });
+
   it('maps every known spelling of a full disk to QUOTA and anything else to WORKER', () => {
     expect(toStoreError(new DOMException('x', 'QuotaExceededError')).code).toBe('QUOTA');
     // An aborted transaction's `error` as old Firefox reports it.
