@@ -13,7 +13,7 @@
  *
  * One exec's changes share one hlc, so a huge single exec is one piece; only above
  * `maxUnsplitRows` rows is such a group split by rows (then a link lost mid-group can leave that
- * gap; documented limit, 250k rows by default).
+ * gap; documented limit, 50k rows by default, see sync-options.ts).
  */
 import type { ChangeSet, RowDelta, TableDelta } from '../change-set.js';
 import type { VersionVector } from '../version-vector.js';

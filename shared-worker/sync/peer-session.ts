@@ -34,7 +34,10 @@ export interface SessionHost {
   readonly timers: SyncTimers;
   readonly options: SyncOptions;
   emit(event: SyncEvent): void;
-  closed(session: PeerSession): void;
+  /** The hello exchange finished (the coordinator emits peer-ready, once per peer). */
+  ready(session: PeerSession): void;
+  /** The link is gone (the coordinator emits peer-leave when it was the peer's last ready link). */
+  closed(session: PeerSession, wasReady: boolean): void;
 }
 
 type State = 'auth' | 'hello' | 'ready' | 'closed';
@@ -117,8 +120,7 @@ export class PeerSession {
     } else {
       this.link.close(reason);
     }
-    if (wasReady) this.host.emit({ type: 'peer-leave', peerId: this.peerId });
-    this.host.closed(this);
+    this.host.closed(this, wasReady);
   }
 
   private fail(e: unknown): void {
@@ -228,7 +230,7 @@ export class PeerSession {
     this.deltasAwaited = 1;
     this.sendDelta(msg.vector);
     this.state = 'ready';
-    this.host.emit({ type: 'peer-ready', peerId: this.peerId });
+    this.host.ready(this);
   }
 
   /** Our vector as far as this peer's batches are concerned. */

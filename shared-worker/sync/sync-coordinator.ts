@@ -44,6 +44,8 @@ export interface SyncCoordinator {
 
 export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoordinator {
   const sessions = new Set<PeerSession>();
+  /** Ready sessions per remote peer id: tabs hear peer-ready / peer-leave once per peer, not per link. */
+  const readyLinks = new Map<string, Set<PeerSession>>();
   const { replica } = config;
   let closed = false;
   let committed = replica.getVector();
@@ -54,7 +56,25 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
     timers: config.timers ?? realTimers,
     options: { ...DEFAULT_SYNC_OPTIONS, ...config.options },
     emit: (event) => config.emit(event),
-    closed: (session) => sessions.delete(session),
+    ready: (session) => {
+      let set = readyLinks.get(session.peerId);
+      if (!set) readyLinks.set(session.peerId, (set = new Set()));
+      set.add(session);
+      if (set.size === 1) return config.emit({ type: 'peer-ready', peerId: session.peerId });
+      // Both sides dialed at once: keep the link dialed by the smaller peer id (both sides agree).
+      const dialerOf = (s: PeerSession) => (s.link.initiator ? config.selfPeerId : s.peerId);
+      const keep = config.selfPeerId < session.peerId ? config.selfPeerId : session.peerId;
+      for (const s of [...set]) if (dialerOf(s) !== keep && set.size > 1) s.close('duplicate link', true);
+    },
+    closed: (session, wasReady) => {
+      sessions.delete(session);
+      const set = readyLinks.get(session.peerId);
+      if (!wasReady || !set?.delete(session)) return;
+      if (set.size === 0) {
+        readyLinks.delete(session.peerId);
+        config.emit({ type: 'peer-leave', peerId: session.peerId });
+      }
+    },
   };
 
   const unsubscribe = replica.onCommit((commit) => {
@@ -63,6 +83,10 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
     committed = mergeVectors(committed, vectorOfChanges(commit.changes));
     for (const s of sessions) s.sendLive(madeAt, commit.changes);
   });
+
+  function removeAll(): void {
+    for (const s of [...sessions]) s.close('disconnect', true);
+  }
 
   return {
     addLink(link) {
@@ -78,17 +102,15 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
       sessions.add(session);
       session.start();
     },
-    removeAll() {
-      for (const s of [...sessions]) s.close('disconnect', true);
-    },
+    removeAll,
     close() {
       if (closed) return;
       closed = true;
       unsubscribe();
-      this.removeAll();
+      removeAll();
     },
     peers() {
-      return [...sessions].filter((s) => s.isReady()).map((s) => s.peerId);
+      return [...readyLinks.keys()];
     },
     bytesSent() {
       let n = 0;

@@ -6,23 +6,31 @@ export interface SyncOptions {
   authTimeoutMs: number;
   /** A ping goes out this often once authenticated. */
   pingIntervalMs: number;
-  /** Silence for this many ping intervals closes the link (9 s with the defaults). */
+  /**
+   * Silence for this many ping intervals closes the link (30 s with the defaults). Generous on
+   * purpose: sql.js applies a delta piece synchronously, and a worker busy applying a 50k-row
+   * piece (~5 s measured in Node on a loaded 2-core box, bench/sync-bench.ts) answers no pings;
+   * a tight window would drop the link and resend the same piece forever.
+   */
   missedPingsAllowed: number;
   /**
    * Target rows per delta piece. ~2000 rows of a few short columns encode to 100–200 KB, i.e. a
    * few full 64 KiB frames per piece, while the receiver applies the previous piece.
    */
   pieceRows: number;
-  /** A single same-stamp batch is only split above this many rows (see delta-pieces.ts). */
+  /**
+   * A single same-stamp batch (one exec) is only split above this many rows (see delta-pieces.ts:
+   * a link lost inside a split batch can leave a gap). Bounded so one apply stays short (above).
+   */
   maxUnsplitRows: number;
   framing: FramingLimits;
 }
 
 export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
   authTimeoutMs: AUTH_TIMEOUT_MS,
-  pingIntervalMs: 3_000,
-  missedPingsAllowed: 3,
+  pingIntervalMs: 5_000,
+  missedPingsAllowed: 6,
   pieceRows: 2_000,
-  maxUnsplitRows: 250_000,
+  maxUnsplitRows: 50_000,
   framing: DEFAULT_FRAMING_LIMITS,
 };

@@ -67,15 +67,39 @@ describe('sync resilience', () => {
     await until(() => readyCount(a, b) === 1 && readyCount(a, c) === 1 && readyCount(b, a) === 1 && readyCount(c, a) === 1);
     await ticks();
     ab.intercept = (from, f) => (from === 'b' ? [] : [f]); // b goes silent
+    // Defaults: a ping every 5 s, closed after 30 s of silence.
+    for (let i = 0; i < 19; i++) {
+      timers.advance(1_500);
+      await ticks(5);
+    }
+    expect(ab.a.closed).toBe(false);
     for (let i = 0; i < 8; i++) {
       timers.advance(1_500);
-      await ticks(10);
+      await ticks(5);
     }
     expect(ab.a.closed).toBe(true);
     expect(a.events).toContainEqual({ type: 'peer-leave', peerId: b.peerId });
     expect(ac.a.closed).toBe(false);
     expect(a.sync.peers()).toEqual([c.peerId]);
     expect(errorsOf(a)).toEqual([]);
+  });
+
+  it('two links between the same peers (both dialed): one survives, one peer-ready and no peer-leave', async () => {
+    const a = makeNode('a', replica(1), keys);
+    const b = makeNode('b', replica(2), keys);
+    const ab = connect(a, b);
+    const ba = connect(b, a);
+    await until(() => ab.a.closed !== ba.a.closed);
+    // The survivor is the link dialed by the smaller peer id, on both sides.
+    expect(ab.a.closed).toBe(a.peerId > b.peerId);
+    await a.replica.put('t', 'k', { v: 'over the survivor' });
+    await until(() => b.replica.dump('t').length === 1);
+    for (const [n, other] of [[a, b], [b, a]] as const) {
+      expect(readyCount(n, other)).toBe(1);
+      expect(n.events.filter((e) => e.type === 'peer-leave')).toEqual([]);
+      expect(n.sync.peers()).toEqual([other.peerId]);
+      expect(errorsOf(n)).toEqual([]);
+    }
   });
 
   it('removeAll says bye: the other side sees peer-leave at once', async () => {
