@@ -8,12 +8,14 @@
 import { BatteryError, deserializeError } from '../shared-worker/errors.js';
 import { checkParams } from '../shared-worker/exec-runner.js';
 import type { ExecResult, SqlParams } from '../shared-worker/replica-types.js';
+import { emitPeerEvent, type BatteryEvent, type BatteryEvents } from './battery-events.js';
 import { Emitter, type Listener } from './emitter.js';
-import type { MeshDriver, MeshDriverFactory } from './mesh-driver.js';
+import { Leadership } from './leadership.js';
+import type { MeshDriverFactory } from './mesh-driver.js';
 import { WatchSet, type WatchCallback } from './watch-set.js';
 import { WorkerClient, type PushMessage } from './worker-client.js';
 import type {
-  BatteryState, HelloMessage, LeaderToWorker, WelcomeMessage, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
+  BatteryState, HelloMessage, WelcomeMessage, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
 } from './worker-protocol.js';
 
 /**
@@ -26,21 +28,7 @@ function sqlAndParams(sql: unknown, params: unknown): { sql: string; params?: Sq
   return checked === undefined ? { sql } : { sql, params: checked };
 }
 
-export interface BatteryEvents {
-  sync: [count: number, peerId: string];
-  'peer-join': [peerId: string];
-  'peer-ready': [peerId: string];
-  'peer-leave': [peerId: string];
-  connected: [];
-  disconnected: [];
-  reconnecting: [attempt: number];
-  reconnected: [];
-  change: [tables: string[]];
-  leader: [];
-  error: [error: BatteryError];
-}
-
-export type BatteryEvent = keyof BatteryEvents;
+export type { BatteryEvents, BatteryEvent } from './battery-events.js';
 
 export interface BatteryInit {
   hello: HelloMessage;
@@ -63,16 +51,13 @@ export class Battery {
   private markAttached!: () => void;
   private nodeId = '';
   private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false };
-  private leader = false;
-  private epoch = 0;
-  private driver: MeshDriver | null = null;
-  /** The worker connection that granted the current epoch. */
-  private epochClient: WorkerClient | null = null;
+  private readonly leadership: Leadership;
   private closed = false;
 
   /** @internal Use connectBattery(). */
   constructor(private readonly init: BatteryInit) {
     this.attached = new Promise((r) => (this.markAttached = r));
+    this.leadership = new Leadership(init.meshDriver, () => this.client);
     this.watches = new WatchSet(
       (req) => this.request(req),
       (error) => this.events.emit('error', error),
@@ -125,7 +110,7 @@ export class Battery {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stopLeading();
+    this.leadership.end();
     this.watches.clear();
     this.connecting?.close();
     this.client?.close();
@@ -160,7 +145,7 @@ export class Battery {
   }
 
   isLeader(): boolean {
-    return this.leader;
+    return this.leadership.isLeader;
   }
 
   get isClosed(): boolean {
@@ -205,7 +190,7 @@ export class Battery {
     this.state = welcome.state;
     this.markAttached();
     this.watches.resubscribeAll();
-    if (this.leader) await this.claimEpoch();
+    await this.leadership.claim();
     return welcome;
   }
 
@@ -218,53 +203,22 @@ export class Battery {
     this.client = null;
     this.attached = new Promise((r) => (this.markAttached = r));
     client.fail(new BatteryError('WORKER', reason));
-    if (this.leader) this.driver?.stop();
+    this.leadership.workerLost();
   }
 
   /**
    * @internal This tab holds the leader lock. It is the leader from now on (isLeader(), the
-   * `leader` event); the worker is told and answers with the epoch that its mesh driver uses.
+   * `leader` event); the worker is told and answers with the epoch its mesh driver uses.
    */
   async becomeLeader(): Promise<void> {
-    if (this.closed || this.leader) return;
-    this.leader = true;
+    if (this.closed || !this.leadership.begin()) return;
     this.events.emit('leader');
-    await this.claimEpoch();
-  }
-
-  /** Gets an epoch from the current worker, once per worker; without one, attach() claims it. */
-  private async claimEpoch(): Promise<void> {
-    const client = this.client;
-    if (!client || this.epochClient === client) return;
-    this.epochClient = client;
-    let epoch: number;
-    try {
-      ({ epoch } = await client.request({ op: 'claimLeader' }));
-    } catch (e) {
-      if (this.epochClient === client) this.epochClient = null;
-      if (client === this.client && !this.closed) throw e;
-      return; // that worker is gone; the next attach claims again
-    }
-    if (!this.leader || this.closed || client !== this.client) return;
-    this.epoch = epoch;
-    this.driver?.stop();
-    this.driver = this.init.meshDriver({
-      epoch,
-      post: (report: LeaderToWorker) => {
-        if (this.epoch === epoch && report.epoch === epoch && this.client === client) client.post(report);
-      },
-    });
+    await this.leadership.claim();
   }
 
   /** @internal Reports an error through the `error` event. */
   reportError(error: BatteryError): void {
     this.events.emit('error', error);
-  }
-
-  private stopLeading(): void {
-    this.driver?.stop();
-    this.driver = null;
-    this.leader = false;
   }
 
   private async request<K extends RequestOp>(req: Extract<Request, { op: K }>): Promise<ResultOf[K]> {
@@ -303,32 +257,19 @@ export class Battery {
       case 'watch-error':
         this.watches.fail(m.watchId, deserializeError(m.error));
         return;
-      case 'peer-event': {
+      case 'peer-event':
         this.state = m.state;
-        const e = m.event;
-        switch (e.name) {
-          case 'sync': return this.events.emit('sync', e.count, e.peerId);
-          case 'peer-join':
-          case 'peer-ready':
-          case 'peer-leave': return this.events.emit(e.name, e.peerId);
-          case 'reconnecting': return this.events.emit('reconnecting', e.attempt);
-          case 'connected':
-          case 'disconnected':
-          case 'reconnected': return this.events.emit(e.name);
-          default: return;
-        }
-      }
+        emitPeerEvent(this.events, m.event);
+        return;
       case 'error':
         this.events.emit('error', deserializeError(m.error));
         return;
       case 'mesh-start':
       case 'mesh-stop':
       case 'link-send':
-      case 'link-close': {
-        if (!this.leader || m.epoch !== this.epoch || !this.driver) return;
-        this.driver.handle(m);
+      case 'link-close':
+        this.leadership.command(from, m);
         return;
-      }
       default: {
         const never: never = m;
         void never;

@@ -1,0 +1,44 @@
+/**
+ * The Battery handle's events (DESIGN.md "Public API", the Ledger README's table) and how a
+ * PeerRoom's events become them.
+ */
+import type { BatteryError } from '../shared-worker/errors.js';
+import type { Emitter } from './emitter.js';
+import type { PeerEvent } from './worker-protocol.js';
+
+export interface BatteryEvents {
+  sync: [count: number, peerId: string];
+  'peer-join': [peerId: string];
+  'peer-ready': [peerId: string];
+  'peer-leave': [peerId: string];
+  connected: [];
+  disconnected: [];
+  reconnecting: [attempt: number];
+  reconnected: [];
+  change: [tables: string[]];
+  leader: [];
+  error: [error: BatteryError];
+}
+
+export type BatteryEvent = keyof BatteryEvents;
+
+export function emitPeerEvent(events: Emitter<BatteryEvents>, e: PeerEvent): void {
+  switch (e.name) {
+    case 'sync':
+      return events.emit('sync', e.count, e.peerId);
+    case 'peer-join':
+    case 'peer-ready':
+    case 'peer-leave':
+      return events.emit(e.name, e.peerId);
+    case 'reconnecting':
+      return events.emit('reconnecting', e.attempt);
+    case 'connected':
+    case 'disconnected':
+    case 'reconnected':
+      return events.emit(e.name);
+    default: {
+      const never: never = e;
+      void never;
+    }
+  }
+}
