@@ -26,7 +26,10 @@ describe('the Ledger README Usage section', () => {
 
     const aliceNode = await alice.evaluate(() => (window as unknown as UsageWindow).runUsage());
     const bobNode = await bob.evaluate(() => (window as unknown as UsageWindow).runUsage());
-    const linesOf = (label: string) => log.lines.filter((l) => l.includes(`[${label}] log: `)).map((l) => l.split(' log: ')[1]!);
+    // What the page console.logged; the harness appends each line's source location, cut here.
+    const linesOf = (label: string) => log.lines
+      .filter((l) => l.includes(`[${label}] log: `))
+      .map((l) => l.split(' log: ')[1]!.replace(/ \(https?:\/\/[^)]*\)$/, ''));
     const waitForLine = async (label: string, pattern: RegExp) => {
       for (;;) {
         const line = linesOf(label).find((l) => pattern.test(l));
