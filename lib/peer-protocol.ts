@@ -77,7 +77,7 @@ function boundedString(v: unknown, max: number, what: string): string {
 
 function nodeId(v: unknown, what: string): string {
   const s = boundedString(v, PEER_LIMITS.maxNodeIdLength, what);
-  if (!NODE_ID.test(s)) throw new Invalid(`${what} is not a node id`);
+  if (!NODE_ID.test(s) || s === '__proto__') throw new Invalid(`${what} is not a node id`);
   return s;
 }
 
@@ -165,6 +165,8 @@ function fingerprints(v: unknown): Record<string, string> {
   if (keys.length > PEER_LIMITS.maxTables) throw new Invalid('too many fingerprints');
   const out: Record<string, string> = {};
   for (const k of keys) {
+    // Used as a plain-object key: "__proto__" would silently vanish (or worse) instead of being compared.
+    if (k === '__proto__') throw new Invalid('fingerprint table name __proto__');
     boundedString(k, PEER_LIMITS.maxNameLength, 'fingerprint table');
     out[k] = boundedString(v[k], PEER_LIMITS.maxFingerprintLength, `fingerprint of ${k.slice(0, 40)}`);
   }

@@ -19,7 +19,7 @@ import type { RoomKeys } from '../../lib/room-keys.js';
 import { openSealedChannel } from '../../lib/sealed-channel.js';
 import { EMPTY_CHANGE_SET, isEmptyChangeSet, type ChangeSet } from '../change-set.js';
 import { BatteryError, isBatteryError } from '../errors.js';
-import type { PeerLink } from '../peer-link.js';
+import { parsePeerId, type PeerLink } from '../peer-link.js';
 import type { DurableReplica } from '../replica-types.js';
 import { covers, mergeVectors, type VersionVector } from '../version-vector.js';
 import { orderedPieces, restrictToTables, vectorOfChanges } from './delta-pieces.js';
@@ -206,6 +206,9 @@ export class PeerSession {
 
   private onHello(msg: Extract<PeerMessage, { t: 'hello' }>): void {
     if (this.state !== 'hello') throw new BatteryError('BAD_OP', 'second hello');
+    // Peer ids are `<roomId>-<replica node id>`: a hello for another node would file its vector
+    // (and our acks) under the wrong name.
+    if (parsePeerId(this.peerId)?.nodeId !== msg.nodeId) throw new BatteryError('BAD_OP', `hello from node ${msg.nodeId} on the link of ${this.peerId}`);
     const ours = this.host.replica.fingerprints();
     const theirs = msg.fingerprints;
     const common = new Set<string>();

@@ -43,6 +43,8 @@ describe('validatePeerMessage', () => {
     ['hello with an unsafe vector entry', hello({ vector: { [N]: 2 ** 60 } })],
     ['hello with a string vector entry', hello({ vector: { [N]: '1' } })],
     ['hello with an extra field', hello({ admin: true })],
+    ['a vector keyed __proto__', hello({ vector: JSON.parse('{"__proto__": 1}') })],
+    ['fingerprints keyed __proto__', hello({ fingerprints: JSON.parse('{"__proto__": "x"}') })],
     ['delta without last', { t: 'delta', changes: cs(), upTo: null }],
     ['delta with a string last', { t: 'delta', changes: cs(), last: 'yes', upTo: null }],
     ['delta without changes', { t: 'delta', last: true, upTo: {} }],

@@ -143,6 +143,8 @@ export function syncSuite(kit: ReplicaKit): void {
         ['AUTH', (r) => r.sendRawFrame(new Uint8Array(100).fill(0).map((_, i) => (i < 12 ? [0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1][i]! : i)))],
         ['SKEW', (r) => r.send({ t: 'live', madeAt: {}, changes: { nodes: [r.nodeId], tables: [{ table: 'notes', columns: ['body', 'n'], rows: [{ pk: ['future'], put: [kit.hlcAt(Date.now() + 3_600_000), 0], del: null, cells: [[0, 'from the future', kit.hlcAt(Date.now() + 3_600_000), 0]] }] }] } })],
         ['BAD_OP', (r) => r.send({ t: 'live', madeAt: {}, changes: { nodes: [r.nodeId], tables: [{ table: 'notes', columns: ['no_such_column'], rows: [{ pk: ['y'], put: [kit.hlcAt(Date.now()), 0], del: null, cells: [[0, 'v', kit.hlcAt(Date.now()), 0]] }] }] } })],
+        ['BAD_OP', (r) => r.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId: 'ffffffffffffffff', fingerprints: {}, vector: {} }, { skipHello: true })],
+        ['BAD_OP', (r) => r.send({ t: 'need', since: {} }, { skipHello: true })],
         ['VERSION', (r) => r.send({ t: 'hello', protocol: PROTOCOL_VERSION + 1, nodeId: r.nodeId, fingerprints: {}, vector: {} }, { skipHello: true })],
       ];
       let i = 0;
