@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DB_NAME, DEFAULT_REQUEST_TIMEOUT_MS, resolveOptions } from '../../../lib/battery-options.js';
+
+const defaults = { workerUrl: () => 'http://127.0.0.1/dist/battery-worker.js', wasmUrl: () => 'http://127.0.0.1/dist/sql-wasm.wasm' };
+
+describe('connectBattery options', () => {
+  it('fills in the documented defaults', () => {
+    expect(resolveOptions(undefined, defaults)).toEqual({
+      dbName: DEFAULT_DB_NAME, workerUrl: defaults.workerUrl(), wasmUrl: defaults.wasmUrl(),
+      mode: 'auto', durability: 'strict', requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    });
+    expect(DEFAULT_DB_NAME).toBe('ledger-default');
+    expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(30_000);
+  });
+
+  it('keeps given values and turns URL objects into strings', () => {
+    const o = resolveOptions({
+      dbName: 'app', signalingUrl: 'ws://127.0.0.1:9000/peer', token: 'secret', iceServers: [{ urls: 'stun:127.0.0.1', username: 'u' }],
+      workerUrl: new URL('http://127.0.0.1/w.js'), mode: 'dedicated', durability: 'relaxed', maxClockDriftMs: 1000, requestTimeoutMs: 5,
+    }, defaults);
+    expect(o).toMatchObject({
+      dbName: 'app', signalingUrl: 'ws://127.0.0.1:9000/peer', token: 'secret', iceServers: [{ urls: 'stun:127.0.0.1', username: 'u' }],
+      workerUrl: 'http://127.0.0.1/w.js', mode: 'dedicated', durability: 'relaxed', maxClockDriftMs: 1000, requestTimeoutMs: 5,
+    });
+  });
+
+  it.each([
+    ['dbName', 42],
+    ['dbName', ''],
+    ['signalingUrl', {}],
+    ['token', 7],
+    ['iceServers', 'stun:x'],
+    ['iceServers', [{ url: 'stun:x' }]],
+    ['workerUrl', 3],
+    ['wasmUrl', ''],
+    ['mode', 'worker'],
+    ['durability', 'eventual'],
+    ['maxClockDriftMs', -1],
+    ['requestTimeoutMs', 'soon'],
+    ['requestTimeoutMs', Infinity],
+  ])('refuses %s = %j with BAD_OP naming it', (option, value) => {
+    let error: unknown;
+    try {
+      resolveOptions({ [option]: value }, defaults);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ name: 'BatteryError', code: 'BAD_OP', detail: { option } });
+    expect((error as Error).message).toContain(option);
+  });
+
+  it('refuses options that are not an object', () => {
+    expect(() => resolveOptions('ledger', defaults)).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
+  });
+});
