@@ -16,20 +16,17 @@
 import type { ChangeSet } from './change-set.js';
 import { DurableLog } from './durable-log.js';
 import { BatteryError } from './errors.js';
-import type { KeyValueStore } from './kv-store.js';
 import type {
-  ApplyOptions, ApplyResult, Commit, DurableReplica, ExecResult, Replica, ReplicaOptions, SqlParams,
+  ApplyOptions, ApplyResult, Commit, DurableReplica, ExecResult, Replica, SqlParams,
 } from './replica-types.js';
 import { DEFAULT_SNAPSHOT_THRESHOLDS, type LogStats, type SnapshotThresholds } from './snapshot-policy.js';
-import { loadState, logKeysBetween, peerKey, snapshotWrite, type LoadedState } from './snapshot-store.js';
+import { repairAtOpen, restore, type RestoreOptions } from './snapshot-restore.js';
+import { peerKey, type LoadedState } from './snapshot-store.js';
 import type { VersionVector } from './version-vector.js';
 
-export type CreateReplica = (options: ReplicaOptions & { data?: Uint8Array }) => Promise<Replica>;
+export type { CreateReplica } from './snapshot-restore.js';
 
-export interface OpenDurableReplicaOptions {
-  store: KeyValueStore;
-  createReplica: CreateReplica;
-  replicaOptions?: ReplicaOptions;
+export interface OpenDurableReplicaOptions extends RestoreOptions {
   /** Log size past which a snapshot is taken (see snapshot-policy.ts for the defaults' why). */
   snapshotEvery?: Partial<SnapshotThresholds>;
   /** Where start-up repairs are reported (default console.warn). */
@@ -47,55 +44,14 @@ export interface DurableReplicaHandle extends DurableReplica {
 
 export async function openDurableReplica(o: OpenDurableReplicaOptions): Promise<DurableReplicaHandle> {
   const warn = o.warn ?? ((m: string) => console.warn(m));
-  const { replica, loaded, versionOffset } = await restore(o, warn);
+  const restored = await restore(o, warn);
   try {
-    if (!loaded.meta) {
-      // A new database: its first snapshot makes the node id and the replica's own tables durable
-      // before any log entry refers to them.
-      const data = replica.export();
-      const version = replica.getVersion() + versionOffset;
-      await o.store.write(snapshotWrite({ snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId, version },
-        data, [...loaded.staleKeys, ...logKeysBetween(1, loaded.lastSeq)]));
-      loaded.meta = { format: 1, snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId, version };
-      loaded.records = [];
-      loaded.recordBytes = 0;
-    } else if (loaded.staleKeys.length > 0) {
-      // Damaged entries must go before new ones are appended after them, or the next start-up
-      // would stop at the damage and lose the new ones. Deleting needs no quota.
-      await o.store.write({ del: loaded.staleKeys });
-    }
+    await repairAtOpen(o.store, restored);
   } catch (e) {
-    replica.close();
+    restored.replica.close();
     throw e;
   }
-  return new DurableReplicaImpl(o, warn, replica, loaded, versionOffset);
-}
-
-interface Restored {
-  replica: Replica;
-  loaded: LoadedState;
-  /** What to add to replica.getVersion() to get the version storage recorded. */
-  versionOffset: number;
-}
-
-/** Snapshot + log replay into a fresh replica. */
-async function restore(o: OpenDurableReplicaOptions, warn: (m: string) => void): Promise<Restored> {
-  const loaded = await loadState(o.store, warn);
-  const replica = await o.createReplica({ ...o.replicaOptions, ...(loaded.snapshot ? { data: loaded.snapshot } : {}) });
-  let versionOffset = loaded.meta ? loaded.meta.version - replica.getVersion() : 0;
-  for (const record of loaded.records) {
-    try {
-      if (record.changes) replica.applyChanges(record.changes, { trusted: true });
-      if (record.rows.length > 0) replica.replayRows(record.rows);
-    } catch (e) {
-      // A record that decodes but does not apply is a bug, not damage: refuse to open rather than
-      // drop it (and everything after it) for good. Storage is left untouched for a fixed version.
-      replica.close();
-      throw new BatteryError('WORKER', `log replay failed at entry ${record.seq}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    versionOffset = record.version - replica.getVersion();
-  }
-  return { replica, loaded, versionOffset };
+  return new DurableReplicaImpl(o, warn, restored.replica, restored.loaded, restored.versionOffset);
 }
 
 class DurableReplicaImpl implements DurableReplicaHandle {
