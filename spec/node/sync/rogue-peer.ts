@@ -2,7 +2,7 @@
  * A peer that knows the token but speaks whatever the test wants: it authenticates properly on a
  * fresh link to `target`, then sends arbitrary (validly sealed) messages or raw frames.
  */
-import { FrameWriter } from '../../../lib/framing.js';
+import { FrameReader, FrameWriter } from '../../../lib/framing.js';
 import { PeerAuthenticator } from '../../../lib/peer-auth.js';
 import { PROTOCOL_VERSION } from '../../../lib/peer-protocol.js';
 import type { RoomKeys } from '../../../lib/room-keys.js';
@@ -18,6 +18,8 @@ export interface RoguePeer {
   send(message: unknown, options?: { skipHello?: boolean }): Promise<void>;
   sendRawFrame(frame: Uint8Array): Promise<void>;
   closed(): boolean;
+  /** Every message the target sent after authentication, decoded. */
+  received: unknown[];
 }
 
 export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: string, _kit?: ReplicaKit): Promise<RoguePeer> {
@@ -27,10 +29,20 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
   let resolveAuth!: (r: Awaited<ReturnType<PeerAuthenticator['handle']>>) => void;
   const done = new Promise<Awaited<ReturnType<PeerAuthenticator['handle']>>>((r) => (resolveAuth = r));
   let chain = Promise.resolve();
+  let reader: FrameReader | null = null;
+  const received: unknown[] = [];
   pair.a.onFrame((f) => {
     chain = chain.then(async () => {
+      if (reader) {
+        const m = await reader.push(f).catch(() => null);
+        if (m) received.push(m.message);
+        return;
+      }
       const r = await auth.handle(f).catch(() => null);
-      if (r) resolveAuth(r);
+      if (r) {
+        reader = new FrameReader(await openSealedChannel(keys.encKey, r, true));
+        resolveAuth(r);
+      }
     });
   });
   target.sync.addLink(pair.b);
@@ -55,5 +67,6 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
       pair.a.send(frame);
     },
     closed: () => pair.a.closed,
+    received,
   };
 }
