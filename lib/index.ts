@@ -4,7 +4,6 @@
  */
 export { connectBattery } from './connect-battery.js';
 export { Battery, type BatteryEvents, type BatteryEvent } from './battery.js';
-export { Ledger, type LedgerConfig, type LedgerEvent, type LedgerEvents } from './ledger.js';
 export type { BatteryOptions, BatteryMode } from './battery-options.js';
 export type { WatchCallback } from './watch-set.js';
 export { BatteryError, isBatteryError, type ErrorCode } from '../shared-worker/errors.js';
