@@ -50,6 +50,11 @@ export async function startStaticSite({ mounts, routes = {}, port, host }) {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
+    if (prefixes.includes(`${path}/`)) {
+      // `/notes-app` → `/notes-app/`, so the page's relative URLs resolve inside its folder.
+      res.writeHead(301, { location: `${path}/` }).end();
+      return;
+    }
     const prefix = prefixes.find((p) => path.startsWith(p));
     if (!prefix) {
       res.writeHead(404).end('not found');
@@ -64,7 +69,6 @@ export async function startStaticSite({ mounts, routes = {}, port, host }) {
     try {
       let info = await stat(file);
       if (info.isDirectory()) {
-        // `/notes-app` → `/notes-app/` so the page's relative URLs resolve inside its folder.
         if (!path.endsWith('/')) {
           res.writeHead(301, { location: `${path}/` }).end();
           return;
