@@ -138,6 +138,7 @@ export class PeerSession {
       const result = await this.auth.handle(frame);
       if (result === null || this.isClosed()) return;
       const channel = await openSealedChannel(this.host.keys.encKey, result, this.link.initiator);
+      if (this.isClosed()) return; // the link went away while the keys were derived
       this.writer = new FrameWriter(this.link, channel, this.host.options.framing);
       this.reader = new FrameReader(channel, this.host.options.framing);
       this.state = 'hello';

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RoomKeys } from '../../../lib/room-keys.js';
+import { durableKit } from './durable-kit.js';
 import { nodeIdOf, roomFor, ticks } from './helpers.js';
 import type { LinkPair } from './memory-link.js';
-import { MemoryReplica } from './memory-replica.js';
 import { connect, errorsOf, makeNode, type TestNode } from './net.js';
+import { memoryKit, type KitReplica, type ReplicaKit } from './replica-kit.js';
 
 // Fixed so a failure replays exactly; change it to explore, and put a failing one back here.
 const SEED = 424242;
@@ -30,16 +31,17 @@ beforeAll(async () => {
 
 let run = 0;
 
-describe('convergence under random writes and link flaps', () => {
-  it(`3 replicas end with identical tables once every link is up (fast-check seed ${SEED})`, async () => {
+describe.each<{ kit: ReplicaKit; numRuns: number; name: string }>([
+  { kit: memoryKit, numRuns: 100, name: memoryKit.name },
+  { kit: durableKit, numRuns: 15, name: durableKit.name },
+])('convergence under random writes and link flaps over $name', ({ kit, numRuns }) => {
+  it(`3 replicas end with identical tables once every link is up (fast-check seed ${SEED}, ${numRuns} runs)`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(cmd, { minLength: 5, maxLength: 40 }), fc.integer({ min: 1, max: 4 }), async (cmds, pieceRows) => {
         run++;
-        const nodes: TestNode<MemoryReplica>[] = [0, 1, 2].map((i) => {
-          const r = new MemoryReplica(nodeIdOf(run * 10 + i));
-          r.defineTable('t', ['v', 'w']);
-          return makeNode(`n${i}`, r, keys, { options: { pieceRows } });
-        });
+        const kits: KitReplica[] = [];
+        for (let i = 0; i < 3; i++) kits.push(await kit.create(nodeIdOf(run * 10 + i), { t: ['v', 'w'] }));
+        const nodes: TestNode[] = kits.map((k, i) => makeNode(`n${i}`, k.replica, keys, { options: { pieceRows } }));
         const links: Array<LinkPair | null> = [null, null, null];
         const up = (p: number) => {
           if (links[p] && !links[p]!.a.closed) return;
@@ -50,10 +52,10 @@ describe('convergence under random writes and link flaps', () => {
           for (const c of cmds) {
             switch (c.k) {
               case 'write':
-                await nodes[c.node]!.replica.put('t', `k${c.key}`, { [c.col]: c.value });
+                await kits[c.node]!.upsert('t', [[`k${c.key}`, { [c.col]: c.value }]]);
                 break;
               case 'delete':
-                await nodes[c.node]!.replica.remove('t', `k${c.key}`);
+                await kits[c.node]!.remove('t', [`k${c.key}`]);
                 break;
               case 'toggle':
                 if (links[c.pair] && !links[c.pair]!.a.closed) links[c.pair]!.close('flap');
@@ -65,20 +67,18 @@ describe('convergence under random writes and link flaps', () => {
             }
           }
           PAIRS.forEach((_, p) => up(p));
-          const same = () => {
-            const d = nodes.map((n) => JSON.stringify(n.replica.dump('t')));
-            return d[1] === d[0] && d[2] === d[0];
-          };
-          // Bounded by scheduler turns, not time, so a divergence fails (and shrinks) instead of hanging.
+          const dumps = () => Promise.all(kits.map(async (k) => JSON.stringify(await k.dump('t'))));
+          const same = async () => new Set(await dumps()).size === 1;
+          // Bounded by scheduler turns, not time, so a divergence fails (and prints) instead of hanging.
           let turns = 0;
-          while (!same() && turns++ < 2_000) await ticks(1);
-          expect(same()).toBe(true);
+          while (!(await same()) && turns++ < 2_000) await ticks(1);
+          expect(await dumps()).toEqual(Array(3).fill((await dumps())[0]));
           for (const n of nodes) expect(errorsOf(n)).toEqual([]);
         } finally {
           for (const n of nodes) n.sync.close();
         }
       }),
-      { seed: SEED, numRuns: 100, endOnFailure: true },
+      { seed: SEED, numRuns, endOnFailure: true },
     );
   });
 });
