@@ -15,7 +15,7 @@ import { encodeLogRecord, logKey } from './durable-log-record.js';
 import { BatteryError, isBatteryError } from './errors.js';
 import type { KeyValueStore, KeyValueWrite } from './kv-store.js';
 import type { Commit } from './replica-types.js';
-import { snapshotUrgency, type LogStats, type SnapshotThresholds } from './snapshot-policy.js';
+import { snapshotUrgency, type LogStats, type SnapshotThresholds, type SnapshotUrgency } from './snapshot-policy.js';
 import { logKeysBetween, snapshotWrite } from './snapshot-store.js';
 
 export interface DurableLogOptions {
@@ -51,6 +51,8 @@ export class DurableLog {
   private stats: LogStats;
   private suspended = false;
   private closed = false;
+  /** After an optional snapshot was refused: the log size at which to try again. */
+  private snapshotRetryAt: { records: number; bytes: number } | null = null;
   /** The pending "snapshot when idle" check, while one is scheduled. */
   private idleCheck: Promise<void> | null = null;
 
@@ -137,44 +139,30 @@ export class DurableLog {
     const group = this.pending;
     this.pending = newGroup();
     this.inFlight = group;
-    let batch: KeyValueWrite;
-    let nextStats: LogStats;
-    let nextSnapshotSeq = this.snapshotSeq;
-    let nextLastSeq = this.lastSeq;
-    try {
-      if (group.snapshot) {
-        const { data, version } = this.o.exportSnapshot();
-        batch = snapshotWrite({ snapshotSeq: this.lastSeq, snapshotBytes: data.byteLength, nodeId: this.o.nodeId, version }, data,
-          logKeysBetween(this.snapshotSeq + 1, this.lastSeq));
-        nextSnapshotSeq = this.lastSeq;
-        nextStats = { records: 0, bytes: 0, snapshotBytes: data.byteLength };
-      } else {
-        batch = { set: [] };
-        nextStats = { ...this.stats };
-        for (const c of group.commits) {
-          if (!c.changes && c.rows.length === 0) continue; // nothing a replay could redo
-          const bytes = encodeLogRecord({ seq: ++nextLastSeq, version: c.version, changes: c.changes, rows: c.rows });
-          batch.set!.push([logKey(nextLastSeq), bytes]);
-          nextStats.records++;
-          nextStats.bytes += bytes.byteLength;
+    // A snapshot no commit of the group needs (thresholds, snapshot()) is optional: if storage
+    // refuses it (a full disk refuses a big write first), the group is written as log entries
+    // instead, and the next try waits until the log has grown by another threshold.
+    const required = group.commits.some((c) => c.needsSnapshot);
+    let asSnapshot = group.snapshot;
+    let commit: () => void;
+    for (;;) {
+      try {
+        const prepared = asSnapshot ? this.snapshotBatch() : this.logBatch(group.commits);
+        prepared.batch.set!.push(...group.sets);
+        if (prepared.batch.set!.length > 0 || (prepared.batch.del ?? []).length > 0) await this.o.store.write(prepared.batch);
+        commit = prepared.commit;
+        break;
+      } catch (e) {
+        if (asSnapshot && !required) {
+          asSnapshot = false;
+          this.snapshotRetryAt = { records: this.stats.records + this.o.thresholds.records, bytes: this.stats.bytes + this.o.thresholds.bytes };
+          continue;
         }
+        this.fail(group, toBatteryError(e));
+        return;
       }
-      batch.set!.push(...group.sets);
-      await this.o.store.write(batch);
-    } catch (e) {
-      this.inFlight = null;
-      const error = toBatteryError(e);
-      const behind = this.pending;
-      this.pending = newGroup();
-      this.suspended = true;
-      group.reject(error);
-      behind.reject(error);
-      this.o.onFailure(error, [...group.commits, ...behind.commits]);
-      return;
     }
-    this.snapshotSeq = nextSnapshotSeq;
-    this.lastSeq = nextLastSeq;
-    this.stats = nextStats;
+    commit();
     this.inFlight = null;
     try {
       if (group.commits.length > 0) this.o.onDurable(group.commits);
@@ -184,19 +172,66 @@ export class DurableLog {
     }
   }
 
+  /** The group's commits as log entries; `commit` moves the bookkeeping once they are stored. */
+  private logBatch(commits: Commit[]): { batch: KeyValueWrite; commit: () => void } {
+    const set: Array<[string, unknown]> = [];
+    const stats = { ...this.stats };
+    let lastSeq = this.lastSeq;
+    for (const c of commits) {
+      if (!c.changes && c.rows.length === 0) continue; // nothing a replay could redo
+      const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows });
+      set.push([logKey(lastSeq), bytes]);
+      stats.records++;
+      stats.bytes += bytes.byteLength;
+    }
+    return { batch: { set }, commit: () => { this.lastSeq = lastSeq; this.stats = stats; } };
+  }
+
+  /** A snapshot of the replica now, replacing every log entry since the previous one. */
+  private snapshotBatch(): { batch: KeyValueWrite; commit: () => void } {
+    const { data, version } = this.o.exportSnapshot();
+    const batch = snapshotWrite({ snapshotSeq: this.lastSeq, snapshotBytes: data.byteLength, nodeId: this.o.nodeId, version }, data,
+      logKeysBetween(this.snapshotSeq + 1, this.lastSeq));
+    return {
+      batch,
+      commit: () => {
+        this.snapshotSeq = this.lastSeq;
+        this.stats = { records: 0, bytes: 0, snapshotBytes: data.byteLength };
+        this.snapshotRetryAt = null;
+      },
+    };
+  }
+
+  /** The group and the one gathering behind it (its commits ran on top) are refused. */
+  private fail(group: Group, error: BatteryError): void {
+    this.inFlight = null;
+    const behind = this.pending;
+    this.pending = newGroup();
+    this.suspended = true;
+    group.reject(error);
+    behind.reject(error);
+    this.o.onFailure(error, [...group.commits, ...behind.commits]);
+  }
+
+  private snapshotDue(): SnapshotUrgency {
+    const retry = this.snapshotRetryAt;
+    if (retry && this.stats.records < retry.records && this.stats.bytes < retry.bytes) return 'none';
+    return snapshotUrgency(this.stats, this.o.thresholds);
+  }
+
   private afterWrite(): void {
     if (!isEmpty(this.pending)) this.schedule();
     if (this.closed) return;
-    const urgency = snapshotUrgency(this.stats, this.o.thresholds);
+    const urgency = this.snapshotDue();
     if (urgency === 'now') {
       void this.requestSnapshot();
     } else if (urgency === 'when-idle' && !this.idleCheck) {
       this.idleCheck = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
         this.idleCheck = null;
         const idle = !this.inFlight && !this.suspended && !this.closed && isEmpty(this.pending);
-        if (idle && snapshotUrgency(this.stats, this.o.thresholds) !== 'none') return this.requestSnapshot();
+        if (idle && this.snapshotDue() !== 'none') return this.requestSnapshot();
         return undefined;
-      }).catch(() => {}); // a failed snapshot is handled like any failed group (onFailure)
+      }).catch(() => {});
     }
   }
 }

@@ -25,6 +25,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
   private closed = false;
   private failures: Error[] = [];
   private writesUntilCrash = Infinity;
+  private refuse: ((batch: KeyValueWrite) => boolean) | null = null;
 
   constructor(options: MemoryKeyValueStoreOptions = {}) {
     this.data = options.data ?? new Map();
@@ -34,6 +35,11 @@ export class MemoryKeyValueStore implements KeyValueStore {
   /** The next `count` writes reject with `error` (default QUOTA) and change nothing. */
   failNextWrites(count = 1, error: Error = quotaError()): void {
     for (let i = 0; i < count; i++) this.failures.push(error);
+  }
+
+  /** Every write for which `predicate` holds rejects with QUOTA (null: stop refusing). */
+  refuseWrites(predicate: ((batch: KeyValueWrite) => boolean) | null): void {
+    this.refuse = predicate;
   }
 
   /** After `writes` more successful writes, every later write is dropped and never settles. */
@@ -72,7 +78,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     if (this.closed) return Promise.reject(closedError());
     this.writeCount++;
     if (this.writesUntilCrash <= 0) return new Promise<void>(() => {});
-    const failure = this.failures.shift();
+    const failure = this.failures.shift() ?? (this.refuse?.(batch) ? quotaError({ refused: true }) : undefined);
     if (failure) return later(failure);
     let sets: Array<readonly [string, unknown]>;
     try {

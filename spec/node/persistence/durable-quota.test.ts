@@ -3,7 +3,9 @@ import { createStore, type UseStore } from 'idb-keyval';
 import { describe, expect, it } from 'vitest';
 import { IdbKeyValueStore } from '../../../shared-worker/idb-kv-store.js';
 import { MemoryKeyValueStore } from '../../../shared-worker/memory-kv-store.js';
-import type { Commit } from '../../../shared-worker/replica-types.js';
+import type { KeyValueWrite } from '../../../shared-worker/kv-store.js';
+import type { Commit, Replica } from '../../../shared-worker/replica-types.js';
+import { dumpFake } from './fake-replica.js';
 import { open, settle } from './durable-helpers.js';
 
 describe('storage refusing writes (QUOTA)', () => {
@@ -81,6 +83,37 @@ describe('storage refusing writes (QUOTA)', () => {
     await d.close();
     const again = await open(new IdbKeyValueStore('quota-db'));
     expect([(await again.exec('get a')).rows.length, (await again.exec('get b')).rows.length, (await again.exec('get c')).rows.length]).toEqual([1, 0, 1]);
+    await again.close();
+  });
+
+  it('writes the log instead when storage refuses an optional snapshot, and tries again later', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store, { snapshotEvery: { records: 3, bytes: 1 << 30 } });
+    let refused = 0;
+    const isSnapshot = (b: KeyValueWrite) => {
+      const snap = (b.set ?? []).some(([k]) => k === 'snap');
+      if (snap) refused++;
+      return snap;
+    };
+    store.refuseWrites(isSnapshot);
+    for (let i = 0; i < 20; i++) await d.exec(`put k${i} ${i}`); // hard threshold (12) passed: snapshots tried
+    await d.settled();
+    expect(d.logStats().snapshotSeq).toBe(0);
+    expect((await store.keys('log:')).length).toBe(20);
+    expect(refused).toBeGreaterThan(0); // snapshots were tried ...
+    expect(refused).toBeLessThan(10); // ... but not after every write (backoff by a threshold)
+    // A snapshot the commit itself needs (DDL) cannot fall back: refused and rolled back.
+    await expect(d.exec('ddl; put d 1')).rejects.toMatchObject({ code: 'QUOTA' });
+    expect((await d.exec('get d')).rows).toEqual([]);
+    store.refuseWrites(null);
+    for (let i = 20; i < 24; i++) await d.exec(`put k${i} ${i}`);
+    await d.settled();
+    expect(d.logStats().snapshotSeq).toBeGreaterThan(0); // retried once the log grew again
+    const before = dumpFake((d as unknown as { replica: Replica }).replica);
+    await d.close();
+    const again = await open(store.reopen());
+    expect(dumpFake((again as unknown as { replica: Replica }).replica)).toEqual(before);
+    expect((await again.exec('get k19')).rows).toHaveLength(1);
     await again.close();
   });
 
