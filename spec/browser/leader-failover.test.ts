@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { useBrowserSession } from './harness/vitest-session.js';
 import { crashRenderer } from './harness/browser-session.js';
-import { eventNames, exec, isLeader, openBatteryTab, rows, waitUntil } from './harness/battery-tab.js';
+import { eventNames, exec, isLeader, openBatteryTab, openBatteryTabs, rows, waitUntil } from './harness/battery-tab.js';
 import { MODES, tabOptions } from './harness/modes.js';
 
 /** Waits until exactly one of `tabs` reports isLeader() and returns it. */
@@ -19,11 +19,7 @@ describe.each(MODES)('leader election (mode %s)', (mode) => {
   for (const how of ['closed', 'crashed'] as const) {
     it(`when the leader tab is ${how}, another tab becomes leader and every tab keeps working`, async () => {
       const user = await session().newUser();
-      const tabs = [
-        await openBatteryTab(user, tabOptions(mode)),
-        await openBatteryTab(user, tabOptions(mode)),
-        await openBatteryTab(user, tabOptions(mode)),
-      ];
+      const tabs = await openBatteryTabs(user, 3, tabOptions(mode));
       await exec(tabs[0]!, 'CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)');
       await exec(tabs[1]!, "INSERT INTO notes VALUES ('before', 'written before the leader left')");
 

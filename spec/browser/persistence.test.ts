@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { useBrowserSession } from './harness/vitest-session.js';
 import { crashRenderer } from './harness/browser-session.js';
-import { connectTab, exec, openBatteryTab, rows, waitUntil } from './harness/battery-tab.js';
+import { connectTab, exec, openBatteryTab, openBatteryTabs, rows, waitUntil } from './harness/battery-tab.js';
 import { MODES, tabOptions } from './harness/modes.js';
 
 /** ids in `table`, ascending. */
@@ -15,11 +15,7 @@ describe.each(MODES)('the replica survives tabs going away (mode %s)', (mode) =>
 
   it('reloading every tab, then closing them all, keeps the data', async () => {
     const user = await session().newUser();
-    const tabs = [
-      await openBatteryTab(user, tabOptions(mode)),
-      await openBatteryTab(user, tabOptions(mode)),
-      await openBatteryTab(user, tabOptions(mode)),
-    ];
+    const tabs = await openBatteryTabs(user, 3, tabOptions(mode));
     await exec(tabs[0]!, 'CREATE TABLE items (id INTEGER PRIMARY KEY NOT NULL, label TEXT)');
     await exec(tabs[0]!, 'CREATE TABLE scratch (k TEXT, v TEXT)'); // not synced: a different log path
     await tabs[0]!.evaluate(() => window.db!.enableSync('items'));

@@ -69,6 +69,13 @@ export async function openBatteryTab(user: User, options: Record<string, unknown
   return page;
 }
 
+/** Opens `count` tabs of `user`, one after the other (the first becomes leader), all connected. */
+export async function openBatteryTabs(user: User, count: number, options: Record<string, unknown>): Promise<Page[]> {
+  const tabs: Page[] = [];
+  for (let i = 0; i < count; i++) tabs.push(await openBatteryTab(user, options));
+  return tabs;
+}
+
 /** exec in the page; the result, or the error's code and message (never throws for SQL errors). */
 export async function tryExec(page: Page, sql: string, params?: unknown): Promise<Outcome<ExecResultLike>> {
   return page.evaluate(async (sql, params) => {

@@ -39,6 +39,8 @@ export interface BrowserSession {
   readonly origin: string;
   readonly log: ConsoleLog;
   newUser(name?: string): Promise<User>;
+  /** `count` users (browser contexts), e.g. the peers of a mesh test. */
+  newUsers(count: number): Promise<User[]>;
   /** Closes every user, the browser, the HTTP server; never throws, safe to call twice. */
   close(): Promise<void>;
 }
@@ -87,7 +89,7 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
   const users: User[] = [];
   let userCount = 0;
 
-  return {
+  const session: BrowserSession = {
     browser,
     origin: server.origin,
     log,
@@ -114,6 +116,11 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
       users.push(user);
       return user;
     },
+    async newUsers(count) {
+      const created: User[] = [];
+      for (let i = 0; i < count; i++) created.push(await session.newUser());
+      return created;
+    },
     async close() {
       for (const user of users) await user.close();
       await launched.close().catch(() => {});
@@ -121,6 +128,7 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
       await removeSnapshot().catch(() => {});
     },
   };
+  return session;
 }
 
 /**
