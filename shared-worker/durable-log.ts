@@ -4,9 +4,9 @@
  * in a later macrotask; only then are its commits announced and its callers resolved. Groups are
  * written one after another, never concurrently, so the log order is the commit order.
  *
- * A group that must snapshot (DDL, enableSync, or a log grown past its thresholds) writes the
- * replica's export() instead of its entries: the export, taken when the group is written, covers
- * exactly the durable state plus the group's commits.
+ * A group that snapshots (needed by DDL/enableSync; optional when the log passed its thresholds)
+ * writes the replica's export() instead of its entries: the export, taken when the group is
+ * written, covers exactly the durable state plus the group's commits.
  *
  * When a write fails, that group and the one gathering behind it (its commits ran on top of the
  * failed ones) are rejected, and onFailure tells the owner to roll memory back to what is durable.

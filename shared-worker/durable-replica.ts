@@ -208,10 +208,13 @@ class DurableReplicaImpl implements DurableReplicaHandle {
         replica.close(); // close() is under way and closes the current one
         return;
       }
+      // Callers may have seen the version move on with the lost commits: it keeps growing from
+      // there (a gap is fine; going back is not), and storage records it from now on.
+      const floor = this.getVersion() + 1;
       this.unsubscribe();
       this.replica.close();
       this.replica = replica;
-      this.versionOffset = versionOffset;
+      this.versionOffset = Math.max(versionOffset, floor - replica.getVersion());
       this.unsubscribe = this.subscribe(replica);
       this.rollbackError = null;
       this.log.resume();

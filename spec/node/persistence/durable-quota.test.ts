@@ -20,6 +20,7 @@ describe('storage refusing writes (QUOTA)', () => {
     const a = d.exec('put lost1 x');
     const b = d.execLocal('note 7 lost too');
     const read = d.exec('get kept');
+    const versionWithLost = d.getVersion();
     await expect(a).rejects.toMatchObject({ code: 'QUOTA' });
     await expect(b).rejects.toMatchObject({ code: 'QUOTA' });
     await expect(read).rejects.toMatchObject({ code: 'QUOTA' }); // it read state that never became durable
@@ -28,14 +29,17 @@ describe('storage refusing writes (QUOTA)', () => {
     expect((await d.exec('get lost1')).rows).toEqual([]);
     expect((await d.exec('get kept')).rows).toEqual([{ k: 'kept', v: '1' }]);
     expect(d.getVector()).toEqual({ [d.nodeId]: 1 });
-    // Listeners never heard the refused commits, only a "re-read these tables" notice.
+    // Listeners never heard the refused commits, only a "re-read these tables" notice, and the
+    // version did not go back below what callers may have seen.
     expect(heard.map((c) => [c.tables.sort(), c.changes])).toEqual([[['kv', 'notes'], null]]);
+    expect(d.getVersion()).toBeGreaterThan(versionWithLost);
 
     // Still full: the next write is refused as well, and nothing sticks.
     await expect(d.exec('put lost2 y')).rejects.toMatchObject({ code: 'QUOTA' });
 
     store.quotaBytes = Infinity; // space freed
     await d.exec('put after 2');
+    const versionAfter = d.getVersion();
     expect((await d.exec('get after')).rows).toHaveLength(1);
     await d.close();
 
@@ -44,6 +48,7 @@ describe('storage refusing writes (QUOTA)', () => {
       expect((await again.exec(`get ${k}`)).rows).toHaveLength(n);
     }
     expect(again.getVector()).toEqual(d.getVector());
+    expect(again.getVersion()).toBe(versionAfter);
     await again.close();
   });
 
