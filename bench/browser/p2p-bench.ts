@@ -26,25 +26,49 @@ declare global {
   }
 }
 
-/** Keeps every RTCPeerConnection the page creates, so their stats can be read afterwards. */
-function capturePeerConnections(): void {
+/**
+ * Keeps every RTCPeerConnection the page creates, so their stats can be read afterwards. A string,
+ * not a function: tsx compiles with keepNames, and its `__name` helper does not exist in the page.
+ */
+const CAPTURE_PEER_CONNECTIONS = `(() => {
   const Original = window.RTCPeerConnection;
-  const captured: RTCPeerConnection[] = [];
+  const captured = [];
   window.capturedPcs = captured;
-  const Patched = function (this: unknown, ...args: ConstructorParameters<typeof RTCPeerConnection>) {
+  function Patched(...args) {
     const pc = new Original(...args);
     captured.push(pc);
     return pc;
-  } as unknown as typeof RTCPeerConnection;
+  }
   Patched.prototype = Original.prototype;
   Object.setPrototypeOf(Patched, Original);
   window.RTCPeerConnection = Patched;
+})();`;
+
+/**
+ * Runs `body` (an async function source) in the page without holding a CDP call open for its
+ * whole duration (puppeteer's protocolTimeout is 60 s; syncing 100k rows may take longer), then
+ * waits for its result with polling. Sources are strings for the same keepNames reason as above.
+ */
+async function inBackground<T>(page: Page, body: string, arg: unknown): Promise<T> {
+  await page.evaluate(`(() => {
+    const w = window;
+    w.benchJob = undefined;
+    (${body})(${JSON.stringify(arg)}).then(
+      (value) => { w.benchJob = { ok: true, value }; },
+      (e) => { w.benchJob = { ok: false, error: String(e && e.stack || e) }; },
+    );
+  })()`);
+  // Polled from here: a waitForFunction is one CDP call, also bound by the 60 s protocolTimeout.
+  while (!(await page.evaluate('window.benchJob !== undefined'))) await new Promise((r) => setTimeout(r, 50));
+  const job = (await page.evaluate('window.benchJob')) as { ok: boolean; value?: T; error?: string };
+  if (!job.ok) throw new Error(job.error);
+  return job.value as T;
 }
 
 async function openBenchTab(user: User, session: BrowserSession, server: TestPeerServer, label: string): Promise<Page> {
   const page = await user.context.newPage();
   session.log.label(page, label);
-  await page.evaluateOnNewDocument(capturePeerConnections);
+  await page.evaluateOnNewDocument(CAPTURE_PEER_CONNECTIONS);
   await page.goto(`${session.origin}/tab.html`, { waitUntil: 'load' });
   await connectTab(page, { dbName: 'p2p-bench', mode: 'shared', signalingUrl: server.url, token: TOKEN, iceServers: [] });
   await exec(page, NOTES_SCHEMA);
@@ -159,24 +183,20 @@ async function rawHalfRtt(a: Page, b: Page, samples: number): Promise<number> {
 // ------------------------------------------------------------------ the library
 
 async function batteryInitialSync(b: Page): Promise<{ totalMs: number; afterReadyMs: number }> {
-  return b.evaluate(async (rows) => {
-    const db = window.db as unknown as {
-      connect(): Promise<void>;
-      on(e: string, cb: () => void): void;
-      watch(sql: string, params: unknown[], cb: (r: { rows: Array<{ c: number }> }) => void): unknown;
-    };
+  return inBackground(b, `async (rows) => {
+    const db = window.db;
     let readyAt = 0;
-    db.on('peer-ready', () => (readyAt ||= performance.now()));
-    const done = new Promise<number>((resolve) => {
+    db.on('peer-ready', () => { if (!readyAt) readyAt = performance.now(); });
+    const done = new Promise((resolve) => {
       void db.watch('SELECT count(*) AS c FROM notes', [], (r) => {
-        if (r.rows[0]?.c === rows) resolve(performance.now());
+        if (r.rows[0] && r.rows[0].c === rows) resolve(performance.now());
       });
     });
     const t0 = performance.now();
     await db.connect();
     const t1 = await done;
     return { totalMs: t1 - t0, afterReadyMs: t1 - readyAt };
-  }, ROWS);
+  }`, ROWS);
 }
 
 async function batteryWriteToWatch(a: Page, b: Page, samples: number): Promise<number> {
@@ -210,11 +230,13 @@ async function batteryWriteToWatch(a: Page, b: Page, samples: number): Promise<n
 export async function benchP2p(session: BrowserSession, server: TestPeerServer): Promise<string[]> {
   const a = await openBenchTab(await session.newUser('bench-a'), session, server, 'bench-a');
   const b = await openBenchTab(await session.newUser('bench-b'), session, server, 'bench-b');
-  await exec(
-    a,
-    `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ${ROWS})
-     INSERT INTO notes SELECT printf('row-%06d', i), printf('body text %06d', i), i FROM c`,
-  );
+  const insertMs = await inBackground<number>(a, `async (rows) => {
+    const t0 = performance.now();
+    await window.db.exec("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < " + rows + ") " +
+      "INSERT INTO notes SELECT printf('row-%06d', i), printf('body text %06d', i), i FROM c");
+    return performance.now() - t0;
+  }`, ROWS);
+  console.log(`(setup: ${ROWS} rows inserted on A in ${insertMs.toFixed(0)} ms)`);
   await connect(a);
   const sync = await batteryInitialSync(b);
   const bytes = await bytesReceived(b);
