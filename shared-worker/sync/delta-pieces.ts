@@ -24,30 +24,77 @@ interface Unit {
   row: RowDelta;
 }
 
-export function orderedPieces(cs: ChangeSet, pieceRows: number, maxUnsplitRows: number): ChangeSet[] {
+export interface PieceLimits {
+  /** Target rows per piece (whole hlc groups are packed up to it). */
+  pieceRows: number;
+  /** A single hlc group is split only above this many rows... */
+  maxUnsplitRows: number;
+  /** ...or above this many (estimated, pessimistic) bytes, so a piece always fits a message. */
+  maxPieceBytes: number;
+}
+
+export function orderedPieces(cs: ChangeSet, limits: PieceLimits): ChangeSet[] {
   const units = toUnits(cs);
   if (units.length === 0) return [];
   let sorted = true;
   for (let i = 1; i < units.length && sorted; i++) sorted = units[i - 1]!.hlc <= units[i]!.hlc;
   if (!sorted) units.sort((a, b) => a.hlc - b.hlc);
-  const pieces: ChangeSet[] = [];
+  const { maxUnsplitRows, maxPieceBytes } = limits;
   // Pieces of several groups never need splitting; only a single oversized group does.
-  const target = Math.min(pieceRows, maxUnsplitRows);
-  let start = 0;
-  while (start < units.length) {
-    let end = start;
-    // Take whole hlc groups until the piece is full; always at least one group.
-    while (end < units.length) {
-      let groupEnd = end + 1;
-      while (groupEnd < units.length && units[groupEnd]!.hlc === units[end]!.hlc) groupEnd++;
-      if (end > start && groupEnd - start > target) break;
-      end = groupEnd;
-      if (end - start >= target) break;
+  const target = Math.min(limits.pieceRows, maxUnsplitRows);
+  const pieces: ChangeSet[] = [];
+  let from = 0;
+  let bytes = 0;
+  const flush = (to: number) => {
+    if (to > from) pieces.push(build(cs, units, from, to));
+    from = to;
+    bytes = 0;
+  };
+  let i = 0;
+  while (i < units.length) {
+    let g = i;
+    let groupBytes = 0;
+    while (g < units.length && units[g]!.hlc === units[i]!.hlc) groupBytes += estimateBytes(units[g++]!.row);
+    if (i > from && (g - from > target || bytes + groupBytes > maxPieceBytes)) flush(i);
+    if (g - i > maxUnsplitRows || groupBytes > maxPieceBytes) {
+      // One exec bigger than a message: split it by rows (the documented gap risk, above).
+      let chunkBytes = 0;
+      for (let u = i; u < g; u++) {
+        const b = estimateBytes(units[u]!.row);
+        if (u > from && (u - from >= maxUnsplitRows || chunkBytes + b > maxPieceBytes)) {
+          flush(u);
+          chunkBytes = 0;
+        }
+        chunkBytes += b;
+      }
+      flush(g);
+    } else {
+      bytes += groupBytes;
+      if (g - from >= target || bytes >= maxPieceBytes) flush(g);
     }
-    for (let s = start; s < end; s += maxUnsplitRows) pieces.push(build(cs, units, s, Math.min(end, s + maxUnsplitRows)));
-    start = end;
+    i = g;
   }
+  flush(units.length);
   return pieces;
+}
+
+/**
+ * An upper bound of a row's msgpack size: map + its 4 keys (18), key array header (5), put and
+ * del as [uint64, uint32] (2 × 15), cells array header (5); per cell an array of 4 with column,
+ * hlc and node (20); text counted at 3 bytes per UTF-16 unit. Node and column lists come on top,
+ * hence the piece limit is half the message cap.
+ */
+export function estimateBytes(row: RowDelta): number {
+  let n = 58;
+  for (const v of row.pk) n += valueBytes(v);
+  for (const c of row.cells) n += 20 + valueBytes(c[1]);
+  return n;
+}
+
+function valueBytes(v: unknown): number {
+  if (typeof v === 'string') return 5 + 3 * v.length;
+  if (v instanceof Uint8Array) return 5 + v.length;
+  return 9;
 }
 
 function toUnits(cs: ChangeSet): Unit[] {

@@ -105,7 +105,10 @@ export class PeerSession {
     if (this.state !== 'ready') return;
     const mine = restrictToTables(changes, this.common);
     if (isEmptyChangeSet(mine) || covers(this.remoteVector, vectorOfChanges(mine))) return;
-    this.send({ t: 'live', madeAt, changes: mine });
+    // Usually one message; a batch too big for one is sent in stamp-ordered pieces, all made at
+    // the same madeAt (none of them depends on another).
+    const pieces = orderedPieces(mine, { ...this.host.options, pieceRows: Number.MAX_SAFE_INTEGER });
+    for (const changes of pieces) this.send({ t: 'live', madeAt, changes });
   }
 
   close(reason: string, sayBye: boolean): void {
@@ -246,7 +249,7 @@ export class PeerSession {
     const { replica, options } = this.host;
     const upTo = replica.getVector();
     const cs = this.common.size === 0 ? EMPTY_CHANGE_SET : replica.changesSince(since, { tables: [...this.common] });
-    const pieces = orderedPieces(restrictToTables(cs, this.common), options.pieceRows, options.maxUnsplitRows);
+    const pieces = orderedPieces(restrictToTables(cs, this.common), options);
     if (pieces.length === 0) pieces.push(EMPTY_CHANGE_SET);
     pieces.forEach((changes, i) => {
       const last = i === pieces.length - 1;

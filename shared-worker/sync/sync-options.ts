@@ -23,6 +23,11 @@ export interface SyncOptions {
    * a link lost inside a split batch can leave a gap). Bounded so one apply stays short (above).
    */
   maxUnsplitRows: number;
+  /**
+   * Estimated bytes per delta piece or live message at most: half the receiver's message cap
+   * (64 MiB), since the estimate is an upper bound but a peer may run other limits.
+   */
+  maxPieceBytes: number;
   framing: FramingLimits;
 }
 
@@ -32,5 +37,6 @@ export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
   missedPingsAllowed: 6,
   pieceRows: 2_000,
   maxUnsplitRows: 50_000,
+  maxPieceBytes: DEFAULT_FRAMING_LIMITS.maxMessageBytes / 2,
   framing: DEFAULT_FRAMING_LIMITS,
 };

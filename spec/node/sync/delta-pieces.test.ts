@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ChangeSet, RowDelta } from '../../../shared-worker/change-set.js';
-import { orderedPieces, restrictToTables, vectorOfChanges } from '../../../shared-worker/sync/delta-pieces.js';
+import { encode } from '@msgpack/msgpack';
+import { estimateBytes, orderedPieces, restrictToTables, vectorOfChanges } from '../../../shared-worker/sync/delta-pieces.js';
 
 const SEED = 20261123;
 
@@ -40,7 +41,7 @@ describe('orderedPieces', () => {
   it(`keeps every register and makes every prefix of pieces closed under "hlc <=" (seed ${SEED})`, () => {
     fc.assert(
       fc.property(changeSetArb, fc.integer({ min: 1, max: 10 }), (cs, pieceRows) => {
-        const pieces = orderedPieces(cs, pieceRows, 1_000);
+        const pieces = orderedPieces(cs, { pieceRows, maxUnsplitRows: 1_000, maxPieceBytes: 1e9 });
         expect(registers({ nodes: cs.nodes, tables: pieces.flatMap((p) => p.tables) })).toEqual(registers(cs));
         for (let k = 1; k < pieces.length; k++) {
           const before = vectorOfChanges({ nodes: cs.nodes, tables: pieces.slice(0, k).flatMap((p) => p.tables) });
@@ -59,9 +60,29 @@ describe('orderedPieces', () => {
     const rows = (n: number, hlc: number): RowDelta[] => Array.from({ length: n }, (_, i) => ({ pk: [`${hlc}-${i}`], put: [hlc, 0], del: null, cells: [[0, i, hlc, 0]] }));
     const cs: ChangeSet = { nodes: ['n'], tables: [{ table: 't', columns: ['v'], rows: [...rows(3, 1), ...rows(3, 2), ...rows(10, 3), ...rows(1, 4)] }] };
     const sizes = (p: ChangeSet[]) => p.map((x) => x.tables.reduce((n, t) => n + t.rows.length, 0));
-    expect(sizes(orderedPieces(cs, 6, 100))).toEqual([6, 10, 1]);
-    expect(sizes(orderedPieces(cs, 6, 4))).toEqual([3, 3, 4, 4, 2, 1]);
-    expect(orderedPieces({ nodes: [], tables: [] }, 6, 100)).toEqual([]);
+    expect(sizes(orderedPieces(cs, { pieceRows: 6, maxUnsplitRows: 100, maxPieceBytes: 1e9 }))).toEqual([6, 10, 1]);
+    expect(sizes(orderedPieces(cs, { pieceRows: 6, maxUnsplitRows: 4, maxPieceBytes: 1e9 }))).toEqual([3, 3, 4, 4, 2, 1]);
+    // By size: every row here is estimated at 58 + (5 + 3 × 3) for the key + 20 + 9 for the cell = 101 bytes.
+    expect(sizes(orderedPieces(cs, { pieceRows: 100, maxUnsplitRows: 100, maxPieceBytes: 6 * 101 }))).toEqual([6, 6, 4, 1]);
+    expect(sizes(orderedPieces(cs, { pieceRows: 100, maxUnsplitRows: 100, maxPieceBytes: 6 * 101 - 1 }))).toEqual([3, 3, 5, 5, 1]);
+    expect(orderedPieces({ nodes: [], tables: [] }, { pieceRows: 6, maxUnsplitRows: 100, maxPieceBytes: 1e9 })).toEqual([]);
+  });
+
+  it(`estimateBytes is an upper bound of the encoded row (seed ${SEED})`, () => {
+    const value = fc.oneof(fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.string({ unit: 'binary' }), fc.uint8Array());
+    const stampArb = fc.tuple(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: 2 ** 32 - 1 }));
+    const rowArb2 = fc.record({
+      pk: fc.array(value, { minLength: 1, maxLength: 3 }),
+      put: fc.option(stampArb, { nil: null }),
+      del: fc.option(stampArb, { nil: null }),
+      cells: fc.array(fc.tuple(fc.nat({ max: 2 ** 32 - 1 }), value, fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.nat({ max: 2 ** 32 - 1 }))),
+    });
+    fc.assert(
+      fc.property(rowArb2, (row) => {
+        expect(encode(row).length).toBeLessThanOrEqual(estimateBytes(row as RowDelta));
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
   });
 
   it('restrictToTables keeps only the named tables', () => {

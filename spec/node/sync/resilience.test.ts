@@ -57,6 +57,18 @@ describe('sync resilience', () => {
     await until(() => a.replica.getPeerVector(b.replica.nodeId)?.[a.replica.nodeId] === a.replica.getVector()[a.replica.nodeId]);
   });
 
+  it('a live batch larger than a message is sent in pieces, all applied', async () => {
+    const a = makeNode('a', replica(1), keys, { options: { maxPieceBytes: 4_000 } });
+    const b = makeNode('b', replica(2), keys);
+    connect(a, b);
+    await until(() => readyCount(b, a) === 1 && readyCount(a, b) === 1);
+    const before = b.replica.applyCalls;
+    await a.replica.write('t', Array.from({ length: 100 }, (_, i) => [[`big-${i}`], { v: 'y'.repeat(40), w: i }]));
+    await until(() => b.replica.dump('t').length === 100);
+    expect(b.replica.applyCalls - before).toBeGreaterThan(5);
+    expect(errorsOf(b)).toEqual([]);
+  });
+
   it('closes a silent link after the missed heartbeats (peer-leave) and keeps a quiet healthy one', async () => {
     const timers = new FakeTimers();
     const a = makeNode('a', replica(1), keys, { timers });
