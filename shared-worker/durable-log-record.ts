@@ -8,7 +8,7 @@
  * strings and bytes are native msgpack; -0 would come back as 0 (msgpack encodes it as an
  * integer), so it travels as an extension.
  */
-import { decode, encode, ExtensionCodec } from '@msgpack/msgpack';
+import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
 import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from './change-set.js';
 import type { RowWrite } from './replica-types.js';
 
@@ -33,6 +33,12 @@ codec.register({
   decode: () => -0,
 });
 
+// One encoder/decoder for the module: reuses its working buffer. Encoder.encode returns an exact
+// copy; the package's encode() returns a view on a >= 2 KiB buffer, and IndexedDB's structured
+// clone stores a view's WHOLE buffer, so each small entry would cost 2 KiB of disk.
+const encoder = new Encoder({ extensionCodec: codec });
+const decoder = new Decoder({ extensionCodec: codec });
+
 /** Sequence keys are zero-padded so that the store's key order is the log order. */
 export const LOG_PREFIX = 'log:';
 const SEQ_DIGITS = 12;
@@ -55,12 +61,12 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
   const rows = r.rows.map((w) => (w.op === 'upsert'
     ? [1, w.table, w.rowid, w.columns, w.values.map(v)]
     : [0, w.table, w.rowid]));
-  return encode([FORMAT, r.seq, r.version, changes, rows], { extensionCodec: codec });
+  return encoder.encode([FORMAT, r.seq, r.version, changes, rows]);
 }
 
 /** Decodes and checks an entry; throws (any Error) when it is damaged or of an unknown format. */
 export function decodeLogRecord(bytes: Uint8Array): LogRecord {
-  const top = arr(decode(bytes, { extensionCodec: codec }), 5);
+  const top = arr(decoder.decode(bytes), 5);
   if (top[0] !== FORMAT) throw new Error(`unknown log record format ${String(top[0])}`);
   const seq = int(top[1]);
   const version = int(top[2]);

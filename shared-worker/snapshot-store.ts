@@ -89,6 +89,8 @@ export async function loadState(store: KeyValueStore, warn: (msg: string) => voi
 
 /** The write that installs a snapshot: meta + snap, and every log entry it covers deleted. */
 export function snapshotWrite(meta: Omit<SnapshotMeta, 'format'>, snapshot: Uint8Array, coveredKeys: string[]): KeyValueWrite {
+  // Structured clone (IndexedDB) stores a view's whole underlying buffer: store exact bytes only.
+  if (snapshot.byteOffset !== 0 || snapshot.buffer.byteLength !== snapshot.byteLength) snapshot = snapshot.slice();
   return {
     del: coveredKeys,
     set: [[META_KEY, { format: META_FORMAT, ...meta } satisfies SnapshotMeta], [SNAPSHOT_KEY, snapshot]],

@@ -52,6 +52,12 @@ describe('durable log record encoding', () => {
     }), { seed: SEED, numRuns: 300 });
   });
 
+  it('encodes into a buffer of exactly its own size (IndexedDB stores a view\'s whole buffer)', () => {
+    const bytes = encodeLogRecord({ seq: 1, version: 1, changes: null, rows: [{ op: 'delete', table: 't', rowid: 1 }] });
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+  });
+
   it('keeps -0 distinct from 0 in keys, cells and row images', () => {
     const r: LogRecord = {
       seq: 1,
