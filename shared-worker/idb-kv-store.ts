@@ -67,7 +67,7 @@ export class IdbKeyValueStore implements KeyValueStore {
     this.closed = true;
     // idb-keyval keeps the connection open and exposes no close(); the database handle is
     // reachable from any transaction. close() waits for running transactions to finish.
-    await this.store('readonly', (s) => s.transaction.db.close());
+    await this.store('readonly', (s) => s.transaction.db.close()).catch(() => {}); // never opened: nothing to close
   }
 
   private guard<T>(op: () => Promise<T>): Promise<T> {
