@@ -22,6 +22,10 @@ export async function connectDedicated(ctx: TabContext): Promise<Battery> {
     throw new BatteryError('WORKER', 'dedicated mode needs Worker and BroadcastChannel');
   }
   const locks = locksOf(globalThis);
+  if (!locks) {
+    // Without a lock, every tab would host its own worker on the same IndexedDB database.
+    throw new BatteryError('WORKER', 'dedicated mode needs the Web Locks API to pick the hosting tab');
+  }
   const channel: ChannelLike = new BroadcastChannel(relayChannelName(o.dbName)) as unknown as ChannelLike;
   let candidacy: Candidacy | null = null;
   let worker: Worker | null = null;
@@ -61,12 +65,12 @@ export async function connectDedicated(ctx: TabContext): Promise<Battery> {
     if (closed || host === currentHost || host === tabId) return;
     battery.detach('the tab hosting the database changed');
     stopWatchingHost?.();
-    stopWatchingHost = locks ? whenTabGone(locks, host, () => {
+    stopWatchingHost = whenTabGone(locks, host, () => {
       if (currentHost === host) {
         currentHost = null;
         battery.detach('the tab hosting the database closed');
       }
-    }) : null;
+    });
     attach(followerPort(channel, tabId, host), host);
   };
 
@@ -88,7 +92,7 @@ export async function connectDedicated(ctx: TabContext): Promise<Battery> {
       return messagePortWire(mc.port1, [(fire) => w.addEventListener('error', fire)]);
     };
     relay = new HostRelay(channel, tabId, (relayedTab) => {
-      if (locks && !relayedTabWatches.has(relayedTab)) {
+      if (!relayedTabWatches.has(relayedTab)) {
         relayedTabWatches.set(relayedTab, whenTabGone(locks, relayedTab, () => {
           relayedTabWatches.delete(relayedTab);
           relay?.forget(relayedTab);
