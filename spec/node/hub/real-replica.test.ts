@@ -41,6 +41,27 @@ describe('hub over the real DurableReplica', () => {
     await hub.close();
   });
 
+  it('refuses watches that write, without writing, and finds tables through views', async () => {
+    const { hub } = await realHub();
+    const db = newTestBattery('w');
+    await attachTo(db, hub);
+    await db.exec('CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT); CREATE VIEW v AS SELECT body FROM notes');
+    await db.enableSync('notes');
+    const errors: string[] = [];
+    db.watch("INSERT INTO notes VALUES ('x', 'y')", null, () => errors.push('called'), (e) => errors.push(e.code));
+    db.watch("SELECT 1; DELETE FROM notes", null, () => errors.push('called'), (e) => errors.push(e.code));
+    const seen: ExecResult[] = [];
+    db.watch('SELECT body FROM v', null, (r) => seen.push(r));
+    await settle(10);
+    expect(errors).toEqual(['BAD_OP', 'BAD_OP']);
+    expect((await db.exec('SELECT count(*) AS n FROM notes')).rows).toEqual([{ n: 0 }]);
+    await db.exec("INSERT INTO notes VALUES ('1', 'through the view')");
+    await settle(10);
+    expect(seen.at(-1)!.rows).toEqual([{ body: 'through the view' }]);
+    await db.close();
+    await hub.close();
+  });
+
   it('a new worker on the same storage sees every acknowledged write (dedicated-mode host change)', async () => {
     const { hub, store } = await realHub();
     const db = newTestBattery('t');
