@@ -28,6 +28,7 @@ try {
   servers = await startDemoServers({
     port: options.port,
     signalingPort: options.signalingPort,
+    iceServers: options.iceServers,
     log: options.quiet ? () => {} : (line) => console.log(`[signaling] ${line}`),
   });
 } catch (err) {

@@ -1,7 +1,7 @@
 // The demo page: one room per URL fragment, a notes table synced between everyone who opens the
 // same URL, a raw SQL editor, and a log of what the sync layer does.
 import { connectBattery } from '/dist/rtc-battery.js';
-import { dbNameFor, roomTokenFromUrl, shortPeer, signalingUrl } from './room.js';
+import { dbNameFor, loadConfig, roomTokenFromUrl, shortPeer } from './room.js';
 import { createSyncLog } from './sync-log.js';
 import { renderResults } from './results-table.js';
 import { mountNotesPanel, NOTES_SCHEMA } from './notes-panel.js';
@@ -100,7 +100,8 @@ async function main() {
   const dbName = await dbNameFor(token);
   $('db-name').textContent = dbName;
   log.add('opening the local database…');
-  const db = await connectBattery({ dbName });
+  const config = await loadConfig();
+  const db = await connectBattery({ dbName, iceServers: config.iceServers });
   window.demo = { db, token, dbName }; // for the console and the browser tests
   $('node-id').textContent = db.getNodeId();
   wireEvents(db);
@@ -115,7 +116,7 @@ async function main() {
   await runQuery();
   showStatus(db);
 
-  const url = await signalingUrl();
+  const url = config.signalingUrl;
   signaling = 'connecting';
   showStatus(db);
   log.add(`joining the room via ${url}`);

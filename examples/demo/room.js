@@ -26,22 +26,23 @@ export async function dbNameFor(token) {
 }
 
 /**
- * Where the PeerServer is: `?signal=<url>` wins, then `/config.json` (written by `npm start`),
- * then the same host on port 9000 (the server's default).
+ * Where the PeerServer is and which ICE servers to use: `?signal=<url>` wins, then `/config.json`
+ * (written by `npm start`), then the same host on port 9000 (the server's default).
+ * @returns {Promise<{ signalingUrl: string, iceServers: RTCIceServer[] }>}
  */
-export async function signalingUrl() {
-  const fromQuery = new URLSearchParams(location.search).get('signal');
-  if (fromQuery) return fromQuery;
+export async function loadConfig() {
+  let config = {};
   try {
     const response = await fetch('config.json', { cache: 'no-store' });
-    if (response.ok) {
-      const config = await response.json();
-      if (typeof config.signalingUrl === 'string') return config.signalingUrl;
-    }
+    if (response.ok) config = await response.json();
   } catch {
     // no config route: a plain static host
   }
-  return `${location.protocol}//${location.hostname}:9000/`;
+  const fromQuery = new URLSearchParams(location.search).get('signal');
+  return {
+    signalingUrl: fromQuery || (typeof config.signalingUrl === 'string' ? config.signalingUrl : `${location.protocol}//${location.hostname}:9000/`),
+    iceServers: Array.isArray(config.iceServers) ? config.iceServers : [],
+  };
 }
 
 /** `<roomId>-<nodeId>` → the first 6 characters of the node id, enough to tell peers apart. */

@@ -16,4 +16,5 @@ export declare function startDemoServers(options?: {
   root?: string;
   log?: (line: string) => void;
   extraMounts?: Record<string, string>;
+  iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>;
 }): Promise<DemoServers>;

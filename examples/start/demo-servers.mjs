@@ -27,7 +27,7 @@ export function newRoomToken() {
 /**
  * Starts the PeerServer, then the static site. If the second fails, the first is closed again,
  * so a failure leaves nothing running.
- * @param {{ port?: number, signalingPort?: number, root?: string, log?: (line: string) => void, extraMounts?: Record<string, string> }} [options]
+ * @param {{ port?: number, signalingPort?: number, root?: string, log?: (line: string) => void, extraMounts?: Record<string, string>, iceServers?: object[] }} [options]
  *   extraMounts: more URL prefix → directory pairs (tests serve their own pages or a Vite build).
  */
 export async function startDemoServers(options = {}) {
@@ -40,7 +40,7 @@ export async function startDemoServers(options = {}) {
     site = await startStaticSite({
       mounts: { ...demoMounts(root), ...options.extraMounts },
       // The page learns where the PeerServer is from here, never from a hard-coded host.
-      routes: { '/config.json': () => ({ signalingUrl: signaling.url }) },
+      routes: { '/config.json': () => ({ signalingUrl: signaling.url, iceServers: options.iceServers ?? [] }) },
       port: options.port ?? 8080,
       host: HOST,
     });

@@ -1,4 +1,5 @@
-// Command line and environment of `npm start`. Flags win over the environment.
+// Command line and environment of `npm start`. Flags win over the environment; an empty
+// variable counts as unset.
 import { parseArgs } from 'node:util';
 
 export const USAGE = `Usage: npm start -- [options]     (or: node examples/start.mjs [options])
@@ -9,6 +10,8 @@ the URL to open (with a fresh room token after the #).
 Options:
   --port <n>             demo site port (env PORT, default 8080; 0 = any free port)
   --signaling-port <n>   PeerServer port (env SIGNALING_PORT, default 9000; 0 = any free port)
+  --ice-servers <json>   STUN/TURN servers for the demo page, e.g. '[{"urls":"stun:stun.example:3478"}]'
+                         (env ICE_SERVERS; default none: peers connect on one machine or network only)
   --no-build             never run the build, even if dist/ looks stale
   --quiet                do not log signaling joins/leaves
   --help                 show this text
@@ -19,7 +22,19 @@ function port(name, text) {
   return Number(text);
 }
 
-/** @returns {{ help: true } | { help: false, port: number, signalingPort: number, build: boolean, quiet: boolean }} */
+function iceServers(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('--ice-servers expects JSON, e.g. \'[{"urls":"stun:stun.example:3478"}]\'');
+  }
+  const ok = Array.isArray(value) && value.every((s) => s && (typeof s.urls === 'string' || (Array.isArray(s.urls) && s.urls.every((u) => typeof u === 'string'))));
+  if (!ok) throw new Error('--ice-servers expects an array of {"urls": string | string[], "username"?, "credential"?}');
+  return value;
+}
+
+/** @returns {{ help: true } | { help: false, port: number, signalingPort: number, iceServers: object[], build: boolean, quiet: boolean }} */
 export function parseStartOptions(argv, env = process.env) {
   const { values } = parseArgs({
     args: argv,
@@ -28,6 +43,7 @@ export function parseStartOptions(argv, env = process.env) {
     options: {
       port: { type: 'string' },
       'signaling-port': { type: 'string' },
+      'ice-servers': { type: 'string' },
       'no-build': { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -36,8 +52,9 @@ export function parseStartOptions(argv, env = process.env) {
   if (values.help) return { help: true };
   return {
     help: false,
-    port: port('--port', values.port ?? env.PORT ?? '8080'),
-    signalingPort: port('--signaling-port', values['signaling-port'] ?? env.SIGNALING_PORT ?? '9000'),
+    port: port('--port', values.port ?? (env.PORT || '8080')),
+    signalingPort: port('--signaling-port', values['signaling-port'] ?? (env.SIGNALING_PORT || '9000')),
+    iceServers: iceServers(values['ice-servers'] ?? (env.ICE_SERVERS || '[]')),
     build: !values['no-build'],
     quiet: Boolean(values.quiet),
   };

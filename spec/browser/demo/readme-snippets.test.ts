@@ -90,6 +90,7 @@ describe('README.md code', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    expect(await alice.evaluate(() => (window as unknown as SnippetWindow).db.getPeers().length)).toBe(1);
+    // peer-join comes first; getPeers() lists a peer once its connection is authenticated.
+    await alice.waitForFunction(() => (window as unknown as SnippetWindow).db.getPeers().length === 1, { polling: 50, timeout: 0 });
   });
 });

@@ -65,7 +65,8 @@ describe('examples/start.mjs (npm start)', () => {
       expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
       expect(await page.text()).toContain('RTC Battery');
 
-      const config = (await (await fetch(new URL('/config.json', url))).json()) as { signalingUrl: string };
+      const config = (await (await fetch(new URL('/config.json', url))).json()) as { signalingUrl: string; iceServers: unknown[] };
+      expect(config.iceServers).toEqual([]); // nothing goes to third-party STUN servers unless asked
       const signaling = new URL(config.signalingUrl);
       expect(signaling.hostname).toBe('127.0.0.1');
       expect(run.stdout()).toContain(config.signalingUrl);
@@ -91,12 +92,15 @@ describe('examples/start.mjs (npm start)', () => {
     }
   });
 
-  it('takes its ports from the environment too', async () => {
+  it('takes its ports and ICE servers from the environment too', async () => {
     const { port, server } = await occupiedPort();
     server.close();
-    const run = start([], { PORT: String(port), SIGNALING_PORT: '0' });
+    const ice = [{ urls: 'stun:stun.example:3478' }];
+    const run = start([], { PORT: String(port), SIGNALING_PORT: '0', ICE_SERVERS: JSON.stringify(ice) });
     try {
-      expect((await openUrl(run)).port).toBe(String(port));
+      const url = await openUrl(run);
+      expect(url.port).toBe(String(port));
+      expect(((await (await fetch(new URL('/config.json', url))).json()) as { iceServers: unknown }).iceServers).toEqual(ice);
       run.child.kill('SIGTERM');
       expect((await run.exit).code).toBe(0);
     } finally {
@@ -120,9 +124,12 @@ describe('examples/start.mjs (npm start)', () => {
     }
   });
 
-  it('refuses a bad port argument with exit code 2', async () => {
+  it('refuses bad arguments with exit code 2', async () => {
     const run = start(['--port', 'eighty']);
     expect(await run.exit).toEqual({ code: 2, signal: null });
     expect(run.stderr()).toMatch(/^npm start: --port expects a port number/);
+    const ice = start(['--ice-servers', '{"urls":"stun:x"}']);
+    expect(await ice.exit).toEqual({ code: 2, signal: null });
+    expect(ice.stderr()).toMatch(/^npm start: --ice-servers expects an array/);
   });
 });
