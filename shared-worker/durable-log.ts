@@ -76,10 +76,15 @@ export class DurableLog {
     return this.pending.promise;
   }
 
-  /** Resolves once everything appended so far is durable (at once when nothing is outstanding). */
+  /**
+   * Resolves once everything appended so far is durable (at once when nothing is outstanding).
+   * A group that only snapshots holds nothing memory has and storage lacks, so reads do not
+   * wait behind it: a background snapshot of a big database takes a while to write.
+   */
   barrier(): Promise<void> {
-    if (!isEmpty(this.pending)) return this.pending.promise;
-    return this.inFlight?.promise ?? Promise.resolve();
+    if (carriesWrites(this.pending)) return this.pending.promise;
+    if (this.inFlight && carriesWrites(this.inFlight)) return this.inFlight.promise;
+    return Promise.resolve();
   }
 
   /** Makes the next group a snapshot (and starts one now if nothing else is pending). */
@@ -87,6 +92,12 @@ export class DurableLog {
     this.pending.snapshot = true;
     this.schedule();
     return this.pending.promise;
+  }
+
+  /** Resolves when the next outstanding group (pending, else in flight) has been written. */
+  private drained(): Promise<void> {
+    if (!isEmpty(this.pending)) return this.pending.promise;
+    return this.inFlight?.promise ?? Promise.resolve();
   }
 
   /** Lets groups be written again after the owner has rolled memory back (see onFailure). */
@@ -99,7 +110,7 @@ export class DurableLog {
   async close(): Promise<void> {
     while (!isEmpty(this.pending) || this.inFlight) {
       if (this.suspended) break; // a failed group: nothing outstanding can be written any more
-      await this.barrier().catch(() => {});
+      await this.drained().catch(() => {});
     }
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
@@ -114,7 +125,7 @@ export class DurableLog {
     for (;;) {
       if (this.suspended || this.closed) return;
       if (this.idleCheck) await this.idleCheck;
-      else if (!isEmpty(this.pending) || this.inFlight) await this.barrier().catch(() => {});
+      else if (!isEmpty(this.pending) || this.inFlight) await this.drained().catch(() => {});
       else return;
     }
   }
@@ -244,6 +255,10 @@ function newGroup(): Group {
   // callers that do wait still see the rejection through `promise`.
   promise.catch(() => {});
   return { commits: [], sets: [], snapshot: false, promise, resolve, reject };
+}
+
+function carriesWrites(g: Group): boolean {
+  return g.commits.length > 0 || g.sets.length > 0;
 }
 
 function isEmpty(g: Group): boolean {

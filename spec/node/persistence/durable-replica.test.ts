@@ -205,3 +205,29 @@ describe('openDurableReplica (with the fake replica)', () => {
     expect(await store.reopen().keys()).toEqual(keys);
   });
 });
+
+describe('reads and background snapshots', () => {
+  it('answers a read at once while a snapshot-only group is being written', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store);
+    await d.exec('put a 1');
+    // Hold every write that stores a snapshot until released.
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    const write = store.write.bind(store);
+    store.write = async (batch) => {
+      if ((batch.set ?? []).some(([k]) => k === 'snap')) await held;
+      return write(batch);
+    };
+    let snapshotDone = false;
+    const snap = d.snapshot().then(() => { snapshotDone = true; });
+    await new Promise((r) => setTimeout(r, 5)); // the snapshot group is in flight (held)
+    expect((await d.exec('get a')).rows).toEqual([{ k: 'a', v: '1' }]);
+    expect(snapshotDone).toBe(false);
+    const w = d.exec('put b 2'); // a write gathers behind it and waits its turn
+    release();
+    await Promise.all([snap, w]);
+    expect(d.logStats()).toMatchObject({ snapshotSeq: 1, records: 1 });
+    await d.close();
+  });
+});
