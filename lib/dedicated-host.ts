@@ -9,7 +9,7 @@
  */
 import { BatteryError } from '../shared-worker/errors.js';
 import type { Battery } from './battery.js';
-import { newBattery, toBatteryError, type TabContext } from './connect-battery.js';
+import { newBattery, toBatteryError, type TabContext } from './tab-context.js';
 import { standForLeader, type Candidacy } from './leader-election.js';
 import { messagePortWire } from './port-adapters.js';
 import { followerPort, HostRelay, isEnvelope, relayChannelName, type ChannelLike } from './relay-channel.js';
