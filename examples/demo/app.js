@@ -82,6 +82,7 @@ function mountSqlEditor(db) {
       error.dataset.code = e?.code ?? '';
       error.hidden = false;
       $('sql-meta').textContent = '';
+      $('results').replaceChildren(); // a stale table under an error reads as this query's result
     } finally {
       $('run').disabled = false;
     }

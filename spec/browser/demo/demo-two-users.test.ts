@@ -78,7 +78,14 @@ describe('the demo site with two users in one room', () => {
 
     await alice.setViewport({ width: 1280, height: 900 });
     await alice.screenshot({ path: join(OUTPUT_DIR, 'demo-alice-1280.png'), fullPage: true });
-    await bob.setViewport({ width: 390, height: 844, isMobile: true });
+    // (isMobile would make puppeteer reload the page; the width is what the layout responds to.)
+    await bob.setViewport({ width: 390, height: 844 });
     await bob.screenshot({ path: join(OUTPUT_DIR, 'demo-bob-390.png'), fullPage: true });
+
+    // A reload keeps the notes (IndexedDB) and rejoins the room.
+    await bob.reload({ waitUntil: 'load' });
+    await waitForReady(bob);
+    await waitForNote(bob, 'Bob was here');
+    await waitForSelector(bob, '#peer-status[data-state="connected"][data-peers="1"]');
   });
 });
