@@ -52,11 +52,13 @@ class SqlReplica implements Replica {
   private readonly recorder: WriteRecorder;
   private readonly listeners = new Set<(commit: Commit) => void>();
   private tables = new Map<string, SyncedTable>();
+  /** Canonical names of synced tables (what the update hook reports), for a fast exact lookup. */
+  private syncedNames = new Set<string>();
   private version = 0;
   private closed = false;
 
   constructor(sql: SqlJsStatic, options: CreateReplicaOptions) {
-    this.recorder = new WriteRecorder((t) => this.tables.has(t.toLowerCase()));
+    this.recorder = new WriteRecorder((t) => this.syncedNames.has(t) || this.tables.has(t.toLowerCase()));
     this.db = new SqlDatabase(sql, options.data, (db) => {
       // Connection state, set again after every export() (which reopens the connection).
       db.execRaw('PRAGMA recursive_triggers = ON');
@@ -90,6 +92,7 @@ class SqlReplica implements Replica {
     for (const [name, tid, shape] of this.db.all('SELECT name, tid, shape FROM _rb_tables ORDER BY tid')) {
       this.tables.set(String(name).toLowerCase(), makeSyncedTable(JSON.parse(String(shape)) as TableShape, Number(tid)));
     }
+    this.syncedNames = new Set([...this.tables.values()].map((t) => t.shape.name));
     this.version = Number(readMeta(this.db, 'version') ?? 0);
     this.stamps.forget();
     this.clock.advancePast(this.stamps.maxHlc());
@@ -131,21 +134,50 @@ class SqlReplica implements Replica {
     return Number(this.db.get('SELECT total_changes()')![0]);
   }
 
+  private hasUserTriggers(): boolean {
+    return this.db.get("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name NOT LIKE '\\_rb\\_%' ESCAPE '\\')")![0] === 1;
+  }
+
   private emit(commit: Commit): void {
     for (const l of [...this.listeners]) l(commit);
   }
 
   exec(sql: string, params?: SqlParams): ExecResult {
-    return this.runUser(true, sql, params);
+    this.assertOpen();
+    const bind = checkParams(params);
+    return this.runUser(true, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
   }
 
   execLocal(sql: string, params?: SqlParams): ExecResult {
-    return this.runUser(false, sql, params);
-  }
-
-  private runUser(capture: boolean, sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
+    return this.runUser(false, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
+  }
+
+  /**
+   * One statement run once per parameter row, as ONE exec (one transaction, one stamp). Not part
+   * of the Replica contract: bulk loads and the benchmarks use it.
+   */
+  execMany(sql: string, paramRows: SqlParams[]): void {
+    this.assertOpen();
+    const rows = paramRows.map((p) => checkParams(p));
+    this.runUser(true, sql, () => {
+      const stmt = this.db.raw.prepare(sql);
+      try {
+        checkUserStatement(stripLiteralsAndComments(stmt.getSQL()));
+        for (const p of rows) {
+          if (p) stmt.bind(p as never);
+          while (stmt.step());
+          stmt.reset();
+        }
+      } finally {
+        stmt.free();
+      }
+      return { columns: [], rows: [] };
+    });
+  }
+
+  private runUser(capture: boolean, sql: string, run: () => ExecResult): ExecResult {
     const schemaBefore = this.schemaVersion();
     const totalBefore = this.totalChanges();
     const hlc = capture ? this.clock.tick() : 0;
@@ -159,7 +191,7 @@ class SqlReplica implements Replica {
         stampId = this.stamps.create(hlc, this.nodeId);
         setCaptureMode(this.db, CaptureMode.Capture, stampId);
       }
-      const out = runStatements(this.db, sql, bind, checkUserStatement);
+      const out = run();
       schemaChanged = this.schemaVersion() !== schemaBefore;
       if (schemaChanged) this.recheckSyncedTables();
       if (capture) {
@@ -223,6 +255,7 @@ class SqlReplica implements Replica {
       else this.stamps.drop(stampId);
       this.bumpVersion();
       this.tables.set(shape.name.toLowerCase(), makeSyncedTable(shape, tid));
+      this.syncedNames.add(shape.name);
     }, 'SCHEMA');
     const changes = backfilled && this.listeners.size > 0 ? changesAt(this.db, this.stamps, [this.tables.get(shape.name.toLowerCase())!], stampId) : null;
     this.emit({ origin: 'local', tables: [shape.name], changes, rows: [], needsSnapshot: true, version: this.version });
@@ -239,12 +272,21 @@ class SqlReplica implements Replica {
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     const totalBefore = this.totalChanges();
+    // Without user triggers a merge writes only synced and internal tables: no row images to
+    // take, so the update hook (a JS call per written row) can stay off.
+    const quiet = !this.hasUserTriggers();
     const merged = this.transaction(CaptureMode.Off, 0, () => {
-      const r = mergeBatch(this.db, this.stamps, batch);
+      if (quiet) this.db.raw.updateHook(null);
+      let r;
+      try {
+        r = mergeBatch(this.db, this.stamps, batch, { ownRowids: quiet });
+      } finally {
+        if (quiet) this.db.raw.updateHook(this.recorder.onHook);
+      }
       for (const [node, hlc] of batch.maxHlcByNode) this.stamps.raiseVector(node, hlc);
       images = this.recorder.images(this.db);
       touched = this.recorder.touched();
-      if (this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
+      if (!quiet && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
       if (r.applied > 0 || images.rows.length > 0) this.bumpVersion();
       return r;
     }, 'BAD_OP');

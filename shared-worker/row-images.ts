@@ -27,8 +27,9 @@ export class WriteRecorder {
 
   readonly onHook = (op: HookOp, dbName: string, table: string, rowid: number): void => {
     this.count++;
-    if (dbName !== 'main') return;
-    if (isInternalName(table)) return;
+    // Most events are our own clock rows: test the cheap things first (this runs per row).
+    if (table.charCodeAt(0) === 95 /* _ */ && table.startsWith('_rb_')) return;
+    if (dbName !== 'main' || isInternalName(table)) return;
     if (this.isSynced(table)) {
       this.tablesTouched.add(table);
       return;

@@ -21,6 +21,8 @@ export interface TableShape {
   /** Non-key columns in table order: the cells. */
   cols: ColumnShape[];
   fingerprint: string;
+  /** The key is an INTEGER PRIMARY KEY, i.e. the rowid itself. */
+  rowidAlias?: boolean;
 }
 
 function refuse(table: string, why: string, what: string): never {
@@ -96,7 +98,7 @@ export function inspectSyncableTable(db: SqlDatabase, name: string): TableShape 
   const toShape = (r: unknown[]): ColumnShape => ({ name: String(r[1]), type: String(r[2]), notNull: r[3] === 1 || Number(r[4]) > 0 });
   const pk = keyed.map(toShape);
   const cols = info.filter((r) => Number(r[4]) === 0).map(toShape);
-  return { name: table, pk, cols, fingerprint: fingerprintOf(info.map((r) => [String(r[1]), normalizeType(String(r[2])), r[3] === 1 || Number(r[4]) > 0, Number(r[4])])) };
+  return { name: table, pk, cols, rowidAlias, fingerprint: fingerprintOf(info.map((r) => [String(r[1]), normalizeType(String(r[2])), r[3] === 1 || Number(r[4]) > 0, Number(r[4])])) };
 }
 
 function normalizeType(type: string): string {

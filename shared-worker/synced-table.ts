@@ -25,6 +25,10 @@ export interface SyncedTableSql {
   selectValues: string;
   /** pk..., cols... -> rowid */
   insertRow: string;
+  /** rowid, pk..., cols... (rowid chosen by the merge: no RETURNING needed) */
+  insertRowAt: string;
+  maxRowid: string;
+  hasLive: string;
   /** rid */
   deleteRow: string;
   /** rid, ver, put, del, s0.. */
@@ -68,10 +72,15 @@ export function makeSyncedTable(shape: TableShape, tid: number): SyncedTable {
   const liveSelect = `SELECT ${[...regs.map((r) => `c.${r}`), ...pkCols.map((c) => `t.${c}`), ...cols.map((c) => `t.${c}`)].join(', ')} FROM ${clock} c JOIN ${T} t ON t.rowid = c.rid`;
   const tombSelect = `SELECT ${[...regs, ...kk, ...vv].join(', ')} FROM ${tomb}`;
   const sql: SyncedTableSql = {
-    selectLive: `SELECT c.rid, c.ver, ${regs.map((r) => `c.${r}`).join(', ')} FROM ${T} t JOIN ${clock} c ON c.rid = t.rowid WHERE ${pkWhere}`,
+    // A scalar subquery, not a JOIN: for a join SQLite 3.38+ may build a Bloom filter over the
+    // clock table on every execution, which made this per-row lookup ~8x slower (measured).
+    selectLive: `SELECT rid, ver, ${regs.join(', ')} FROM ${clock} WHERE rid = (SELECT t.rowid FROM ${T} t WHERE ${pkWhere})`,
     selectTomb: `SELECT ver, ${[...regs, ...vv].join(', ')} FROM ${tomb} WHERE ${tombWhere}`,
     selectValues: `SELECT ${n ? cols.join(', ') : 'NULL'} FROM ${T} WHERE rowid = ?`,
     insertRow: `INSERT INTO ${T}(${[...pkCols, ...cols].join(', ')}) VALUES (${q(k + n)}) RETURNING rowid`,
+    insertRowAt: `INSERT INTO ${T}(rowid, ${[...pkCols, ...cols].join(', ')}) VALUES (${q(1 + k + n)})`,
+    maxRowid: `SELECT coalesce(max(rowid), 0) FROM ${T}`,
+    hasLive: `SELECT EXISTS (SELECT 1 FROM ${clock})`,
     deleteRow: `DELETE FROM ${T} WHERE rowid = ?`,
     insertClock: `INSERT INTO ${clock}(rid, ver, ${regs.join(', ')}) VALUES (${q(2 + regs.length)})`,
     updateClock: `UPDATE ${clock} SET ver = ?, ${regs.map((r) => `${r} = ?`).join(', ')} WHERE rid = ?`,

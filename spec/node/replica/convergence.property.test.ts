@@ -20,7 +20,7 @@ const value = fc.oneof(fc.constant(null), fc.constantFrom('x', 'y', 'z', ''), fc
 const key = fc.constantFrom(...KEYS);
 
 type Write = { sql: string; params: unknown[] };
-const write: fc.Arbitrary<Write> = fc.oneof(
+const write = fc.oneof<fc.Arbitrary<Write>[]>(
   fc.tuple(key, value, fc.integer({ min: 0, max: 9 })).map(([k, a, b]) => ({ sql: 'INSERT OR REPLACE INTO kv VALUES (?, ?, ?)', params: [k, a, b] })),
   fc.tuple(key, value).map(([k, a]) => ({ sql: 'INSERT INTO kv VALUES (?, ?, 0) ON CONFLICT(id) DO UPDATE SET a = excluded.a', params: [k, a] })),
   fc.tuple(key, value).map(([k, a]) => ({ sql: 'UPDATE kv SET a = ? WHERE id = ?', params: [a, k] })),

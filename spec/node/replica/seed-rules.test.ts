@@ -93,3 +93,30 @@ describe('replica merge: seed rules', () => {
     expect(dump(a)).toBe(dump(b));
   });
 });
+
+describe('replica merge: batches with repeated keys', () => {
+  it('a key repeated in one batch (also 5 vs "5" in a TEXT key) merges into one row, as applied one by one', async () => {
+    const { r: b } = await syncedReplica('bbbb');
+    const { r: c } = await syncedReplica('cccc');
+    const H = 1_700_000_000_000 * 1024;
+    const cs = {
+      nodes: ['peer1', 'peer2'],
+      tables: [
+        {
+          table: 'items',
+          columns: ['title', 'qty'],
+          rows: [
+            { pk: [5], put: [H, 0] as [number, number], del: null, cells: [[0, 'first', H, 0], [1, 1, H, 0]] as never },
+            { pk: ['5'], put: [H + 1, 1] as [number, number], del: null, cells: [[0, 'second', H + 1, 1]] as never },
+            { pk: ['x'], put: [H, 0] as [number, number], del: null, cells: [[0, 'x1', H, 0]] as never },
+            { pk: ['x'], put: null, del: [H + 5, 1] as [number, number], cells: [] },
+          ],
+        },
+      ],
+    };
+    b.applyChanges(cs);
+    for (const row of cs.tables[0]!.rows) c.applyChanges({ nodes: cs.nodes, tables: [{ ...cs.tables[0]!, rows: [row] }] });
+    expect(b.exec('SELECT * FROM items').rows).toEqual([{ id: '5', title: 'second', qty: 1, note: null }]);
+    expect(dump(b)).toBe(dump(c));
+  });
+});
