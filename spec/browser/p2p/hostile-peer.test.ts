@@ -6,7 +6,7 @@ import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec } from '../harness/battery-tab.js';
 import { startPeerServer, type TestPeerServer } from '../harness/peer-server.js';
 import { deriveRoomKeys } from '../../../lib/room-keys.js';
-import { events, notes, openRoomTab, waitForEvent, waitForResult } from './room-tabs.js';
+import { events, notes, openRoomTab, waitForEvent, waitForResult, waitUntil } from './room-tabs.js';
 
 const peerJsScript = readFileSync(fileURLToPath(new URL('../../../node_modules/peerjs/dist/peerjs.min.js', import.meta.url)), 'utf8');
 
@@ -122,10 +122,7 @@ describe('a hostile peer that knows the room id but not the token', () => {
     await attack(evil, server.port, roomId, aliceId, 'unreliable', { reliable: false, serialization: 'raw' }, 'silent');
 
     // Every connection that opened gets closed by alice; none needs a deadline here.
-    await evil.waitForFunction(
-      () => window.attempts!.filter((a) => a.opened).every((a) => a.closed) && window.attempts!.filter((a) => a.opened).length >= 5,
-      { polling: 50, timeout: 0 },
-    );
+    await waitUntil(evil, () => window.attempts!.filter((a) => a.opened).every((a) => a.closed) && window.attempts!.filter((a) => a.opened).length >= 5);
     // Bob keeps syncing with alice throughout.
     await exec(bob, "INSERT INTO notes VALUES ('b1', 'bob after the attack', 2)");
     await waitForResult(alice, "SELECT id FROM notes WHERE id = 'b1'", [{ id: 'b1' }]);

@@ -47,12 +47,31 @@ export async function disconnectRoom(page: Page): Promise<void> {
   });
 }
 
+/**
+ * page.waitForFunction without a deadline. Each call is one CDP request, which puppeteer bounds
+ * by its protocolTimeout (60 s in launch-browser.ts) even with `timeout: 0`; so wait in slices
+ * of 20 s and start again. Only the vitest timeout bounds the whole wait.
+ */
+export async function waitUntil<A extends unknown[]>(page: Page, predicate: (...args: A) => unknown, ...args: A): Promise<void> {
+  for (;;) {
+    try {
+      await page.waitForFunction(predicate as (...a: unknown[]) => unknown, { polling: 50, timeout: 20_000 }, ...args);
+      return;
+    } catch (e) {
+      const err = e as { name?: string; message?: string };
+      if (err?.name === 'TimeoutError' || /timed out/i.test(String(err?.message))) continue;
+      throw e;
+    }
+  }
+}
+
 /** Waits until `sql` returns exactly `expected` (JSON-equal) in `page`; returns nothing on success. */
 export async function waitForResult(page: Page, sql: string, expected: unknown): Promise<void> {
   const want = JSON.stringify(expected);
   try {
-    await page.waitForFunction(
-      async (sql, want) => {
+    await waitUntil(
+      page,
+      async (sql: string, want: string) => {
         try {
           const r = await window.db!.exec(sql);
           return JSON.stringify(r.rows) === want;
@@ -60,7 +79,6 @@ export async function waitForResult(page: Page, sql: string, expected: unknown):
           return false;
         }
       },
-      { polling: 50, timeout: 0 },
       sql,
       want,
     );
@@ -72,9 +90,9 @@ export async function waitForResult(page: Page, sql: string, expected: unknown):
 
 /** Waits until the tab's handle has emitted `name` (optionally with a first argument). */
 export async function waitForEvent(page: Page, name: string, firstArg?: unknown): Promise<void> {
-  await page.waitForFunction(
-    (name, arg, hasArg) => (window.batteryEvents ?? []).some((e) => e.name === name && (!hasArg || e.args[0] === arg)),
-    { polling: 50, timeout: 0 },
+  await waitUntil(
+    page,
+    (name: string, arg: unknown, hasArg: boolean) => (window.batteryEvents ?? []).some((e) => e.name === name && (!hasArg || e.args[0] === arg)),
     name,
     firstArg ?? null,
     firstArg !== undefined,

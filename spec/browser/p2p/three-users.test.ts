@@ -3,14 +3,14 @@ import type { Page } from 'puppeteer-core';
 import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec } from '../harness/battery-tab.js';
 import { startPeerServer, type TestPeerServer } from '../harness/peer-server.js';
-import { connectRoom, disconnectRoom, notes, openRoomTab, waitForResult } from './room-tabs.js';
+import { connectRoom, disconnectRoom, notes, openRoomTab, waitForResult, waitUntil } from './room-tabs.js';
 
 async function peersOf(page: Page): Promise<number> {
   return page.evaluate(() => (window.db as unknown as { getPeers(): string[] }).getPeers().length);
 }
 
 async function waitForPeers(page: Page, count: number): Promise<void> {
-  await page.waitForFunction((n) => (window.db as unknown as { getPeers(): string[] }).getPeers().length === n, { polling: 50, timeout: 0 }, count);
+  await waitUntil(page, (n: number) => (window.db as unknown as { getPeers(): string[] }).getPeers().length === n, count);
 }
 
 /** Polls until every page shows the same notes table and `ready(table)` holds; returns that table. */
