@@ -26,8 +26,12 @@ export type PeerMessage =
   | { t: 'live'; madeAt: VersionVector; changes: ChangeSet }
   /** "I lack what your live batch was made on: send me everything since this." */
   | { t: 'need'; since: VersionVector }
-  /** What the sender holds after applying: the receiver persists it as the sender's peer vector. */
-  | { t: 'ack'; vector: VersionVector }
+  /**
+   * Sent after each data message (delta piece or live batch) is handled: what the sender now
+   * holds (persisted by the receiver as its peer vector), and how many data messages it has
+   * handled on this link so far (paces the other side, see send-window.ts).
+   */
+  | { t: 'ack'; vector: VersionVector; handled: number }
   | { t: 'ping'; n: number }
   | { t: 'pong'; n: number }
   | { t: 'bye'; reason: string };
@@ -174,7 +178,7 @@ function fingerprints(v: unknown): Record<string, string> {
 }
 
 function counter(v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Invalid('ping counter must be a non-negative integer');
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Invalid('a counter must be a non-negative integer');
   return v;
 }
 
@@ -206,8 +210,8 @@ export function validatePeerMessage(raw: unknown): PeerMessage {
       expectKeys(raw, ['t', 'since'], 'need');
       return { t: type, since: validateVector(raw.since, 'need.since') };
     case 'ack':
-      expectKeys(raw, ['t', 'vector'], 'ack');
-      return { t: type, vector: validateVector(raw.vector, 'ack.vector') };
+      expectKeys(raw, ['t', 'vector', 'handled'], 'ack');
+      return { t: type, vector: validateVector(raw.vector, 'ack.vector'), handled: counter(raw.handled) };
     case 'ping':
     case 'pong':
       expectKeys(raw, ['t', 'n'], type);

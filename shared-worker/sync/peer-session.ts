@@ -2,9 +2,10 @@
  * One authenticated link to one peer: handshake, hello, delta streaming, live batches, acks and
  * heartbeats. The coordinator (sync-coordinator.ts) owns the sessions and feeds them commits.
  *
- * Two queues keep it responsive: `inbound` authenticates, reassembles and opens frames in order
- * (and answers pings at once), `handling` applies messages in order. A delta piece is opened
- * while the previous one is being applied and made durable.
+ * Three queues keep it responsive: `inbound` authenticates, reassembles and opens frames in order
+ * (and handles pings and acks at once), `handling` applies messages in order (a delta piece is
+ * opened while the previous one is being applied and made durable), `outbound` sends delta pieces
+ * and live batches in order, at most `sendWindow` ahead of the peer's acks (send-window.ts).
  *
  * Any error closes THIS link only, with one `error` event naming the peer: AUTH (challenge or a
  * sealed frame failed), BAD_OP (malformed/oversized input, or applyChanges refused it), SKEW (the
@@ -21,8 +22,11 @@ import { EMPTY_CHANGE_SET, isEmptyChangeSet, type ChangeSet } from '../change-se
 import { BatteryError, isBatteryError } from '../errors.js';
 import { parsePeerId, type PeerLink } from '../peer-link.js';
 import type { DurableReplica } from '../replica-types.js';
-import { covers, mergeVectors, type VersionVector } from '../version-vector.js';
+import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../version-vector.js';
 import { orderedPieces, restrictToTables, vectorOfChanges } from './delta-pieces.js';
+import { compareSchemas } from './compare-schemas.js';
+import { Heartbeat } from './heartbeat.js';
+import { SendWindow } from './send-window.js';
 import type { SyncEvent } from './sync-events.js';
 import type { SyncOptions } from './sync-options.js';
 import type { SyncTimers } from './sync-timers.js';
@@ -49,9 +53,13 @@ export class PeerSession {
   private reader: FrameReader | null = null;
   private inbound: Promise<void> = Promise.resolve();
   private handling: Promise<void> = Promise.resolve();
-  private timer: unknown = null;
-  private lastHeard: number;
-  private pings = 0;
+  /** Delta pieces and live batches, in order, paced by the peer's acks. */
+  private outbound: Promise<void> = Promise.resolve();
+  private readonly window: SendWindow;
+  /** Data messages from the peer handled so far (sent back in every ack). */
+  private handled = 0;
+  private authTimer: unknown = null;
+  private readonly heartbeat: Heartbeat;
   /** Delta answers (to our hello and our needs) not yet finished; live batches wait for them. */
   private deltasAwaited = 0;
   private common: ReadonlySet<string> = new Set();
@@ -64,13 +72,18 @@ export class PeerSession {
    */
   private heldFromPeer: VersionVector = {};
   remoteNodeId: string | null = null;
+  private persisted = false;
 
   constructor(
     readonly link: PeerLink,
     private readonly host: SessionHost,
   ) {
     this.auth = new PeerAuthenticator(link, host.keys, host.selfPeerId);
-    this.lastHeard = host.timers.now();
+    this.window = new SendWindow(host.options.sendWindow);
+    const { timers, options } = host;
+    this.heartbeat = new Heartbeat(timers, options.pingIntervalMs, options.missedPingsAllowed, (n) => this.send({ t: 'ping', n }), () =>
+      this.close('heartbeat timeout', false),
+    );
   }
 
   get peerId(): string {
@@ -96,7 +109,7 @@ export class PeerSession {
       this.inbound = this.inbound.then(() => this.onFrame(frame)).catch((e) => this.fail(e));
     });
     this.link.onClose((reason) => this.close(reason ?? 'link closed', false));
-    this.timer = this.host.timers.setTimeout(() => this.fail(new BatteryError('AUTH', 'peer did not authenticate in time')), this.host.options.authTimeoutMs);
+    this.authTimer = this.host.timers.setTimeout(() => this.fail(new BatteryError('AUTH', 'peer did not authenticate in time')), this.host.options.authTimeoutMs);
     this.auth.start();
   }
 
@@ -108,14 +121,16 @@ export class PeerSession {
     // Usually one message; a batch too big for one is sent in stamp-ordered pieces, all made at
     // the same madeAt (none of them depends on another).
     const pieces = orderedPieces(mine, { ...this.host.options, pieceRows: Number.MAX_SAFE_INTEGER });
-    for (const changes of pieces) this.send({ t: 'live', madeAt, changes });
+    this.sendData(() => pieces.map((changes): PeerMessage => ({ t: 'live', madeAt, changes })));
   }
 
   close(reason: string, sayBye: boolean): void {
     if (this.state === 'closed') return;
     const wasReady = this.state === 'ready';
     this.state = 'closed';
-    if (this.timer !== null) this.host.timers.clearTimeout(this.timer);
+    this.window.close();
+    this.host.timers.clearTimeout(this.authTimer);
+    this.heartbeat.stop();
     if (sayBye && this.writer) {
       const writer = this.writer;
       const hangUp = () => this.link.close(reason);
@@ -136,7 +151,7 @@ export class PeerSession {
 
   private async onFrame(frame: Uint8Array): Promise<void> {
     if (this.state === 'closed') return;
-    this.lastHeard = this.host.timers.now();
+    this.heartbeat.heard();
     if (this.state === 'auth') {
       const result = await this.auth.handle(frame);
       if (result === null || this.isClosed()) return;
@@ -145,8 +160,8 @@ export class PeerSession {
       this.writer = new FrameWriter(this.link, channel, this.host.options.framing);
       this.reader = new FrameReader(channel, this.host.options.framing);
       this.state = 'hello';
-      this.host.timers.clearTimeout(this.timer);
-      this.scheduleHeartbeat();
+      this.host.timers.clearTimeout(this.authTimer);
+      this.heartbeat.start();
       const { replica } = this.host;
       this.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId: replica.nodeId, fingerprints: replica.fingerprints(), vector: replica.getVector() });
       return;
@@ -156,12 +171,26 @@ export class PeerSession {
     const msg = validatePeerMessage(decoded.message);
     if (msg.t === 'ping') return this.send({ t: 'pong', n: msg.n });
     if (msg.t === 'pong') return;
+    // Acks pace our sending: handled on arrival, not behind our own (slow) applies.
+    if (msg.t === 'ack') return this.onAck(msg.vector, msg.handled);
     this.handling = this.handling.then(() => this.handle(msg)).catch((e) => this.fail(e));
   }
 
   private send(msg: PeerMessage): void {
     if (this.state === 'closed' || this.writer === null) return;
     this.writer.send(msg).catch((e) => this.fail(e));
+  }
+
+  /** Queues data messages behind earlier ones; `make` runs when their turn comes. */
+  private sendData(make: () => PeerMessage[]): void {
+    this.outbound = this.outbound
+      .then(async () => {
+        for (const msg of make()) {
+          if (!(await this.window.acquire())) return;
+          this.send(msg);
+        }
+      })
+      .catch((e) => this.fail(e));
   }
 
   private async handle(msg: PeerMessage): Promise<void> {
@@ -176,17 +205,16 @@ export class PeerSession {
         if (msg.upTo !== null) {
           this.deltasAwaited--;
           this.heldFromPeer = mergeVectors(this.heldFromPeer, msg.upTo);
-          this.ack();
         }
-        return;
+        return this.ack();
       case 'live':
         // A delta we are waiting for holds this batch already (the peer committed it before it
         // answered); applying it now could put it ahead of changes it was made on.
-        if (this.deltasAwaited > 0) return;
+        if (this.deltasAwaited > 0) return this.ack();
         if (!covers(this.known(), msg.madeAt)) {
           this.deltasAwaited++;
           this.send({ t: 'need', since: this.known() });
-          return;
+          return this.ack();
         }
         await this.apply(msg.changes);
         this.heldFromPeer = mergeVectors(mergeVectors(this.heldFromPeer, msg.madeAt), vectorOfChanges(msg.changes));
@@ -195,7 +223,7 @@ export class PeerSession {
       case 'need':
         return this.sendDelta(msg.since);
       case 'ack':
-        return this.onAck(msg.vector);
+        return; // handled on arrival (onFrame)
       case 'bye':
         return this.close(`peer left: ${msg.reason}`, false);
       case 'ping':
@@ -213,16 +241,8 @@ export class PeerSession {
     // Peer ids are `<roomId>-<replica node id>`: a hello for another node would file its vector
     // (and our acks) under the wrong name.
     if (parsePeerId(this.peerId)?.nodeId !== msg.nodeId) throw new BatteryError('BAD_OP', `hello from node ${msg.nodeId} on the link of ${this.peerId}`);
-    const ours = this.host.replica.fingerprints();
-    const theirs = msg.fingerprints;
-    const common = new Set<string>();
-    const excluded: string[] = [];
-    for (const t of new Set([...Object.keys(ours), ...Object.keys(theirs)])) {
-      if (Object.hasOwn(ours, t) && Object.hasOwn(theirs, t) && ours[t] === theirs[t]) common.add(t);
-      else excluded.push(t);
-    }
+    const { common, excluded } = compareSchemas(this.host.replica.fingerprints(), msg.fingerprints);
     if (excluded.length > 0) {
-      excluded.sort();
       this.host.emit({
         type: 'error',
         code: 'SCHEMA',
@@ -246,14 +266,16 @@ export class PeerSession {
   }
 
   private sendDelta(since: VersionVector): void {
-    const { replica, options } = this.host;
-    const upTo = replica.getVector();
-    const cs = this.common.size === 0 ? EMPTY_CHANGE_SET : replica.changesSince(since, { tables: [...this.common] });
-    const pieces = orderedPieces(restrictToTables(cs, this.common), options);
-    if (pieces.length === 0) pieces.push(EMPTY_CHANGE_SET);
-    pieces.forEach((changes, i) => {
-      const last = i === pieces.length - 1;
-      this.send({ t: 'delta', changes, last, upTo: last ? upTo : null });
+    this.sendData(() => {
+      const { replica, options } = this.host;
+      const upTo = replica.getVector();
+      const cs = this.common.size === 0 ? EMPTY_CHANGE_SET : replica.changesSince(since, { tables: [...this.common] });
+      const pieces = orderedPieces(restrictToTables(cs, this.common), options);
+      if (pieces.length === 0) pieces.push(EMPTY_CHANGE_SET);
+      return pieces.map((changes, i): PeerMessage => {
+        const last = i === pieces.length - 1;
+        return { t: 'delta', changes, last, upTo: last ? upTo : null };
+      });
     });
   }
 
@@ -268,29 +290,20 @@ export class PeerSession {
   }
 
   private ack(): void {
-    this.send({ t: 'ack', vector: this.known() });
+    this.send({ t: 'ack', vector: this.known(), handled: ++this.handled });
   }
 
-  private async onAck(vector: VersionVector): Promise<void> {
-    this.remoteVector = mergeVectors(this.remoteVector, vector);
-    try {
-      await this.host.replica.setPeerVector(this.remoteNodeId!, this.remoteVector);
-    } catch (e) {
+  private onAck(vector: VersionVector, handled: number): void {
+    if (this.state !== 'ready') throw new BatteryError('BAD_OP', 'ack before hello');
+    this.window.acknowledge(handled);
+    const merged = mergeVectors(this.remoteVector, vector);
+    if (vectorsEqual(merged, this.remoteVector) && this.persisted) return;
+    this.remoteVector = merged;
+    this.persisted = true;
+    this.host.replica.setPeerVector(this.remoteNodeId!, merged).catch((e: unknown) => {
       // Losing this only costs a larger delta after the next reconnect; keep the link.
       const err = isBatteryError(e) ? e : new BatteryError('QUOTA', String(e));
       this.host.emit({ type: 'error', code: err.code, message: `could not persist the vector of ${this.peerId}: ${err.message}`, peerId: this.peerId });
-    }
-  }
-
-  private scheduleHeartbeat(): void {
-    const { timers, options } = this.host;
-    this.timer = timers.setTimeout(() => {
-      if (this.state === 'closed') return;
-      if (timers.now() - this.lastHeard > options.pingIntervalMs * options.missedPingsAllowed) {
-        return this.close('heartbeat timeout', false);
-      }
-      this.send({ t: 'ping', n: this.pings++ });
-      this.scheduleHeartbeat();
-    }, options.pingIntervalMs);
+    });
   }
 }

@@ -28,6 +28,8 @@ export interface SyncOptions {
    * (64 MiB), since the estimate is an upper bound but a peer may run other limits.
    */
   maxPieceBytes: number;
+  /** Data messages (delta pieces, live batches) in flight before the sender waits for acks. */
+  sendWindow: number;
   framing: FramingLimits;
 }
 
@@ -38,5 +40,6 @@ export const DEFAULT_SYNC_OPTIONS: SyncOptions = {
   pieceRows: 2_000,
   maxUnsplitRows: 50_000,
   maxPieceBytes: DEFAULT_FRAMING_LIMITS.maxMessageBytes / 2,
+  sendWindow: 8,
   framing: DEFAULT_FRAMING_LIMITS,
 };

@@ -29,9 +29,11 @@ describe('causal order of live batches', () => {
     await rogue.send({ t: 'delta', changes: missing, last: false, upTo: null });
     await rogue.send({ t: 'delta', changes: batch, last: true, upTo: { [other]: now - 10, [rogue.nodeId]: now } });
     await until(() => r.dump('t').length === 2);
+    // One ack per data message: our empty hello-delta, the deferred live batch, the two pieces.
     const acks = () => rogue.received.filter((m) => (m as { t: string }).t === 'ack');
-    await until(() => acks().length === 2); // the (empty) rogue hello-delta's, then this delta's
-    expect(acks()[1]).toEqual({ t: 'ack', vector: { [other]: now - 10, [rogue.nodeId]: now } });
+    await until(() => acks().length === 4);
+    expect(acks().map((a) => (a as { handled: number }).handled)).toEqual([1, 2, 3, 4]);
+    expect(acks()[3]).toEqual({ t: 'ack', vector: { [other]: now - 10, [rogue.nodeId]: now }, handled: 4 });
     // Covered now: the next live batch applies directly.
     await rogue.send({ t: 'live', madeAt: { [other]: now - 10, [rogue.nodeId]: now }, changes: { ...batch, tables: [{ ...batch.tables[0]!, rows: [{ pk: ['next'], put: [now + 1, 0], del: null, cells: [] }] }] } });
     await until(() => r.dump('t').length === 3);

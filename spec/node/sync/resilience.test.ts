@@ -138,3 +138,28 @@ describe('sync resilience', () => {
     expect(b.replica.dump('t')).toEqual([]);
   });
 });
+
+describe('flow control', () => {
+  it('a sender keeps at most sendWindow data messages ahead of a stalled receiver', async () => {
+    const a = makeNode('a', replica(1), keys, { options: { pieceRows: 10, sendWindow: 3 } });
+    for (let i = 0; i < 30; i++) await a.replica.put('t', `k${i}`, { v: 'x' });
+    const slow = replica(2);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const apply = slow.applyChanges.bind(slow);
+    slow.applyChanges = async (cs) => {
+      await gate;
+      return apply(cs);
+    };
+    const b = makeNode('b', slow, keys);
+    const pair = connect(a, b);
+    await until(() => readyCount(b, a) === 1 && readyCount(a, b) === 1);
+    await ticks(50);
+    // challenge + proof + hello + 3 pieces (one frame each) + the ack of b's empty delta:
+    // the other 27 rows wait for b's acks.
+    expect(pair.a.sent.length).toBe(7);
+    release();
+    await until(() => b.replica.dump('t').length === 30);
+    expect(errorsOf(a)).toEqual([]);
+  });
+});
