@@ -1,4 +1,4 @@
-// A shared todo list in ~60 lines: the Ledger facade, one synced table, one live query.
+// A shared todo list in ~70 lines: the Ledger facade, one synced table, one live query.
 // Everyone who opens this page with the same #token edits the same list.
 import { Ledger } from '/dist/rtc-battery.js';
 
@@ -8,7 +8,11 @@ if (!token) {
   history.replaceState(null, '', `#${token}`);
 }
 
-const db = new Ledger({ dbName: `todos-${token.slice(0, 8)}` });
+// Where the signaling server is (and any STUN/TURN servers): /config.json from `npm start`, or ?signal=<url>.
+const config = await fetch('/config.json').then((r) => r.json()).catch(() => ({}));
+const signal = new URLSearchParams(location.search).get('signal') ?? config.signalingUrl;
+
+const db = new Ledger({ dbName: `todos-${token.slice(0, 8)}`, iceServers: config.iceServers ?? [] });
 window.ledger = db;
 await db.init();
 await db.exec(`CREATE TABLE IF NOT EXISTS todos (
@@ -55,13 +59,13 @@ document.getElementById('add').addEventListener('submit', async (event) => {
   await db.exec('INSERT INTO todos (id, title) VALUES (?, ?)', [crypto.randomUUID(), title]);
 });
 
-// Sync: the signaling server's URL comes from `npm start` (/config.json) or ?signal=<url>.
 const status = document.getElementById('status');
-const showPeers = () => (status.textContent = `${db.getPeers().length} peer(s) connected`);
+const showPeers = () => {
+  const n = db.getPeers().length;
+  status.textContent = n === 0 ? 'online, no peers yet' : `${n} ${n === 1 ? 'peer' : 'peers'} connected`;
+};
 for (const event of ['peer-ready', 'peer-leave', 'connected']) db.on(event, showPeers);
 db.on('error', (e) => (status.textContent = `${e.code}: ${e.message}`));
-const signal = new URLSearchParams(location.search).get('signal')
-  ?? (await fetch('/config.json').then((r) => r.json()).catch(() => ({}))).signalingUrl;
 if (signal) {
   await db.connect(signal, token).catch((e) => (status.textContent = `offline (${e.code}: ${e.message})`));
   showPeers();

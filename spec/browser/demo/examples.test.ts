@@ -37,6 +37,7 @@ describe('examples/', () => {
     const ann = await (await session().newUser('ann')).open(url, 'ann');
     const ben = await (await session().newUser('ben')).open(url, 'ben');
     await Promise.all([waitForBodyReady(ann), waitForBodyReady(ben)]);
+    await ann.waitForFunction(() => document.getElementById('status')?.textContent === '1 peer connected', { polling: 50, timeout: 0 });
     await ann.type('#title', 'buy milk');
     await ann.keyboard.press('Enter');
     await waitForSelector(ann, '#todos li[data-id]');
