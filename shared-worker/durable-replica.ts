@@ -15,6 +15,7 @@
  */
 import type { ChangeSet } from './change-set.js';
 import { DurableLog } from './durable-log.js';
+import { exceedsReplayLimits } from './durable-log-limits.js';
 import { BatteryError } from './errors.js';
 import type {
   ApplyOptions, ApplyResult, Commit, DurableReplica, ExecResult, Replica, SqlParams,
@@ -90,7 +91,11 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   private subscribe(replica: Replica): () => void {
-    return replica.onCommit((c) => this.log.append({ ...c, version: c.version + this.versionOffset }));
+    return replica.onCommit((c) => this.log.append({
+      ...c,
+      version: c.version + this.versionOffset,
+      needsSnapshot: c.needsSnapshot || (c.changes !== null && exceedsReplayLimits(c.changes)),
+    }));
   }
 
   get nodeId(): string {

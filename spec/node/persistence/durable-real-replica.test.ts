@@ -96,6 +96,23 @@ describe('openDurableReplica over the real replica', () => {
     await again.close();
   });
 
+  it('persists a commit too big for the replay caps (a 2 MiB value) by a snapshot, so the database still opens', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store);
+    await d.exec(ITEMS);
+    await d.enableSync('items');
+    const big = new Uint8Array(2 << 20).map((_, i) => i % 251);
+    await d.exec('INSERT INTO items VALUES (?, ?, ?, ?)', ['big', 'b', 1, big]);
+    expect(d.logStats()).toMatchObject({ records: 0 }); // not a log entry
+    await d.exec("INSERT INTO items VALUES ('small', 's', 2, NULL)");
+    await d.close();
+    const again = await open(store.reopen());
+    const rows = (await again.exec('SELECT id, data FROM items ORDER BY id')).rows;
+    expect(rows.map((r) => r.id)).toEqual(['big', 'small']);
+    expect(rows[0]!.data).toEqual(big);
+    await again.close();
+  });
+
   it('rolls back a write refused with QUOTA: absent in memory and after reopen; later writes work', async () => {
     const store = new MemoryKeyValueStore();
     const d = await open(store);
