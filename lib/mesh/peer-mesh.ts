@@ -4,9 +4,11 @@
  * handed out as a PeerLink once its channel is open and checked. Everything above the link
  * (authentication, encryption, sync) happens in the worker; this file only keeps connections up.
  *
- * Dial rule: the lexicographically smaller peer id dials. If both dial anyway (a stale listing,
- * a peer that restarted), both sides keep the connection dialed by the smaller id, so they agree
- * without talking. A newer connection from a smaller id that already has an open link replaces
+ * Dial rule: the lexicographically smaller peer id dials; and a peer that just (re)registered
+ * dials every member of its first listing, so a newcomer is linked at once instead of waiting up
+ * to one poll period (3 s) for the smaller ids to list it. If both dial (that first listing, a
+ * stale listing, a peer that restarted), both sides keep the connection dialed by the smaller id,
+ * so they agree without talking. A newer connection from a smaller id that already has an open link replaces
  * it: the remote restarted (same node, new leader tab) and the old link is dead or about to be.
  *
  * Signaling: PeerJS drops to `disconnected` when the socket closes and keeps its DataConnections;
@@ -68,6 +70,8 @@ export class PeerMesh {
   private retryTimer: unknown = null;
   private pollTimer: unknown = null;
   private linkSeq = 0;
+  /** Set on every signaling open: the next listing dials every member (see the dial rule). */
+  private dialAllOnNextListing = false;
   private readonly links = new Map<string, DataConnectionLink>();
   private readonly pending = new Map<string, DataConnectionLike>();
   private readonly timers: MeshTimers;
@@ -122,10 +126,12 @@ export class PeerMesh {
       return;
     }
     if (this.stopped || peer !== this.peer || !peer.open) return;
+    const dialAll = this.dialAllOnNextListing;
+    this.dialAllOnNextListing = false;
     for (const member of members) {
       if (member === this.config.selfPeerId || this.links.has(member) || this.pending.has(member)) continue;
       if (parsePeerId(member)?.roomId !== this.config.roomId) continue;
-      if (this.config.selfPeerId < member) this.dial(member);
+      if (dialAll || this.config.selfPeerId < member) this.dial(member);
     }
   }
 
@@ -149,6 +155,7 @@ export class PeerMesh {
     this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.handlers.status({ signaling: 'open' });
+    this.dialAllOnNextListing = true;
     this.schedulePoll(0);
   }
 

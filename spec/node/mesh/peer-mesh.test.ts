@@ -68,6 +68,22 @@ describe('PeerMesh', () => {
     b.mesh.stop();
   });
 
+  it('a newcomer dials the members of its first listing at once, even with a larger id', async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('1'));
+    await vi.advanceTimersByTimeAsync(POLL_MS * 2 + POLL_MS / 2); // mid-way between two of a's polls
+    const b = startNode(net, id('2'));
+    await vi.advanceTimersByTimeAsync(10); // far less than a's poll period
+    expect(openLinks(b)).toHaveLength(1);
+    expect(openLinks(b)[0]!.initiator).toBe(true);
+    expect(openLinks(a)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(POLL_MS * 3); // a's later polls add nothing
+    expect(a.links).toHaveLength(1);
+    expect(b.links).toHaveLength(1);
+    a.mesh.stop();
+    b.mesh.stop();
+  });
+
   it('forms a full mesh of three with exactly one link per pair, across many polls', async () => {
     const net = new FakeNetwork();
     const nodes = ['3', '1', '2'].map((n) => startNode(net, id(n)));
