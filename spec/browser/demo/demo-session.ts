@@ -1,9 +1,12 @@
 /**
  * One Chromium and the servers of `npm start` (examples/start/demo-servers.mjs: the PeerServer,
- * the static site with /config.json) on port 0, per test file. Users are browser contexts. The
+ * the static site with /config.json) on port 0, per test file, serving a snapshot of dist/. Users are browser contexts. The
  * browser's console is printed for a failed test, as the harness's useBrowserSession does.
  */
 import { mkdirSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
@@ -12,6 +15,7 @@ import { launchBrowser, type LaunchedBrowser } from '../harness/launch-browser.j
 import { startDemoServers, type DemoServers } from '../../../examples/start/demo-servers.mjs';
 
 export const OUTPUT_DIR = fileURLToPath(new URL('../../../.test-output/', import.meta.url));
+const DIST = fileURLToPath(new URL('../../../dist/', import.meta.url));
 
 export interface DemoSession {
   servers: DemoServers;
@@ -29,11 +33,15 @@ export function useDemoSession(extraMounts?: Record<string, string>): () => Demo
   let launched: LaunchedBrowser | undefined;
   let servers: DemoServers | undefined;
   let session: DemoSession | undefined;
+  let snapshot: string | undefined;
   const log = new ConsoleLog();
 
   beforeAll(async () => {
     mkdirSync(OUTPUT_DIR, { recursive: true });
-    servers = await startDemoServers({ port: 0, signalingPort: 0, ...(extraMounts ? { extraMounts } : {}) });
+    // Pages get a copy of dist/ taken now, as in the harness: others rebuild it while suites run.
+    snapshot = await mkdtemp(join(tmpdir(), 'rtc-battery-demo-dist-'));
+    await cp(DIST, snapshot, { recursive: true });
+    servers = await startDemoServers({ port: 0, signalingPort: 0, extraMounts: { ...extraMounts, '/dist/': snapshot } });
     launched = await launchBrowser();
     log.attach(launched.browser);
     const browser = launched.browser;
@@ -59,6 +67,7 @@ export function useDemoSession(extraMounts?: Record<string, string>): () => Demo
   afterAll(async () => {
     await launched?.close();
     await servers?.close();
+    if (snapshot) await rm(snapshot, { recursive: true, force: true });
   });
   beforeEach((ctx) => {
     log.clear();
