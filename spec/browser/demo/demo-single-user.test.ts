@@ -16,6 +16,18 @@ describe('the demo site for one user', () => {
     expect(await page.$eval('#peer-text', (e) => e.textContent)).toBe('connected · no peers yet');
   });
 
+  it('Copy puts the share URL on the clipboard', async () => {
+    const { servers } = session();
+    const user = await session().newUser('frank');
+    await user.context.overridePermissions(new URL(servers.siteUrl).origin, ['clipboard-read', 'clipboard-write', 'clipboard-sanitized-write']);
+    const url = servers.roomUrl();
+    const page = await user.open(url);
+    await waitForReady(page);
+    await page.click('#copy');
+    await page.waitForFunction(() => document.getElementById('copy')?.textContent === 'Copied', { polling: 50, timeout: 0 });
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(url);
+  });
+
   it('a second tab of the same user shares the notes and is a follower', async () => {
     const { servers } = session();
     const user = await session().newUser('dave');
