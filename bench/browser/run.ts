@@ -15,7 +15,8 @@ try {
   for (const [name, bench] of Object.entries(benches)) {
     if (only.length && !only.includes(name)) continue;
     try {
-      console.log(await bench(session));
+      const lines = await bench(session);
+      for (const line of Array.isArray(lines) ? lines : [lines]) console.log(line);
     } catch (e) {
       failed = true;
       console.log(`browser ${name}: FAILED ${e instanceof Error ? e.message : String(e)}`);

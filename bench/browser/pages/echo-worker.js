@@ -1,7 +1,21 @@
 // The raw baseline the browser benchmarks divide by: a SharedWorker that does nothing but move
 // messages. `echo` answers the sender with a result shaped like an exec result; `relay` forwards
-// to every other connected tab.
+// to every other connected tab; `relay-durable` first commits one small IndexedDB put (what the
+// library must do before it may announce a write) and then relays.
 const ports = new Set();
+let store = null;
+function openStore() {
+  store ??= new Promise((resolve, reject) => {
+    const req = indexedDB.open('bench-relay', 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('log');
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  return store;
+}
+function relay(from, tables) {
+  for (const other of ports) if (other !== from) other.postMessage({ kind: 'change', tables });
+}
 onconnect = (event) => {
   const port = event.ports[0];
   ports.add(port);
@@ -9,7 +23,13 @@ onconnect = (event) => {
     if (data.kind === 'echo') {
       port.postMessage({ kind: 'response', id: data.id, ok: true, result: { columns: ['v'], rows: [{ v: data.reply }] } });
     } else if (data.kind === 'relay') {
-      for (const other of ports) if (other !== port) other.postMessage({ kind: 'change', tables: data.tables });
+      relay(port, data.tables);
+    } else if (data.kind === 'relay-durable') {
+      openStore().then((db) => {
+        const tx = db.transaction('log', 'readwrite');
+        tx.objectStore('log').put(data.row, data.key);
+        tx.oncomplete = () => relay(port, data.tables);
+      });
     } else if (data.kind === 'bye') {
       ports.delete(port);
     }
