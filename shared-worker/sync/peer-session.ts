@@ -62,6 +62,10 @@ export class PeerSession {
   private readonly heartbeat: Heartbeat;
   /** Delta answers (to our hello and our needs) not yet finished; live batches wait for them. */
   private deltasAwaited = 0;
+  /** A delta answer of ours is still queued or being sent... */
+  private deltaQueued = false;
+  /** ...or was, up to this count of data messages sent. */
+  private deltaSentAt = 0;
   private common: ReadonlySet<string> = new Set();
   /** What the peer is known to hold: its hello, its acks, and what it sent us. */
   private remoteVector: VersionVector = {};
@@ -182,13 +186,14 @@ export class PeerSession {
   }
 
   /** Queues data messages behind earlier ones; `make` runs when their turn comes. */
-  private sendData(make: () => PeerMessage[]): void {
+  private sendData(make: () => PeerMessage[], sent?: () => void): void {
     this.outbound = this.outbound
       .then(async () => {
         for (const msg of make()) {
           if (!(await this.window.acquire())) return;
           this.send(msg);
         }
+        sent?.();
       })
       .catch((e) => this.fail(e));
   }
@@ -221,6 +226,9 @@ export class PeerSession {
         this.ack();
         return;
       case 'need':
+        // An honest peer asks only after it handled (and acked) the last piece of our previous
+        // answer (it drops live batches until then); more would make us rescan on demand.
+        if (this.deltaQueued || !this.deltaAcked()) throw new BatteryError('BAD_OP', 'need before our previous delta was acknowledged');
         return this.sendDelta(msg.since);
       case 'ack':
         return; // handled on arrival (onFrame)
@@ -266,6 +274,7 @@ export class PeerSession {
   }
 
   private sendDelta(since: VersionVector): void {
+    this.deltaQueued = true;
     this.sendData(() => {
       const { replica, options } = this.host;
       const upTo = replica.getVector();
@@ -276,7 +285,14 @@ export class PeerSession {
         const last = i === pieces.length - 1;
         return { t: 'delta', changes, last, upTo: last ? upTo : null };
       });
+    }, () => {
+      this.deltaQueued = false;
+      this.deltaSentAt = this.window.sentCount();
     });
+  }
+
+  private deltaAcked(): boolean {
+    return this.window.ackedCount() >= this.deltaSentAt;
   }
 
   private async apply(changes: ChangeSet): Promise<void> {

@@ -31,6 +31,14 @@ export class SendWindow {
     this.wake();
   }
 
+  sentCount(): number {
+    return this.sent;
+  }
+
+  ackedCount(): number {
+    return this.acked;
+  }
+
   close(): void {
     this.closed = true;
     this.wake();

@@ -145,6 +145,8 @@ export function syncSuite(kit: ReplicaKit): void {
         ['BAD_OP', (r) => r.send({ t: 'live', madeAt: {}, changes: { nodes: [r.nodeId], tables: [{ table: 'notes', columns: ['no_such_column'], rows: [{ pk: ['y'], put: [kit.hlcAt(Date.now()), 0], del: null, cells: [[0, 'v', kit.hlcAt(Date.now()), 0]] }] }] } })],
         ['BAD_OP', (r) => r.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId: 'ffffffffffffffff', fingerprints: {}, vector: {} }, { skipHello: true })],
         ['BAD_OP', (r) => r.send({ t: 'need', since: {} }, { skipHello: true })],
+        // A need before acknowledging the answer to its hello (this rogue never acks).
+        ['BAD_OP', (r) => r.send({ t: 'need', since: {} })],
         ['VERSION', (r) => r.send({ t: 'hello', protocol: PROTOCOL_VERSION + 1, nodeId: r.nodeId, fingerprints: {}, vector: {} }, { skipHello: true })],
       ];
       let i = 0;
