@@ -3,9 +3,9 @@
  * order (changes through applyChanges({trusted}), non-synced rows through replayRows). Used at
  * open and again to roll memory back after a refused write.
  */
-import { BatteryError } from './errors.js';
 import type { KeyValueStore } from './kv-store.js';
 import type { Replica, ReplicaOptions } from './replica-types.js';
+import { replayRecords } from './snapshot-replay.js';
 import { loadState, logKeysBetween, snapshotWrite, type LoadedState } from './snapshot-store.js';
 
 export type CreateReplica = (options: ReplicaOptions & { data?: Uint8Array }) => Promise<Replica>;
@@ -27,19 +27,17 @@ export interface Restored {
 export async function restore(o: RestoreOptions, warn: (m: string) => void): Promise<Restored> {
   const loaded = await loadState(o.store, warn);
   const replica = await o.createReplica({ ...o.replicaOptions, ...(loaded.snapshot ? { data: loaded.snapshot } : {}) });
-  let versionOffset = loaded.meta ? loaded.meta.version - replica.getVersion() : 0;
-  for (const record of loaded.records) {
-    try {
-      if (record.changes) replica.applyChanges(record.changes, { trusted: true });
-      if (record.rows.length > 0) replica.replayRows(record.rows);
-    } catch (e) {
-      // A record that decodes but does not apply is a bug, not damage: refuse to open rather than
-      // drop it (and everything after it) for good. Storage is left untouched for a fixed version.
-      replica.close();
-      throw new BatteryError('WORKER', `log replay failed at entry ${record.seq}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    versionOffset = record.version - replica.getVersion();
+  try {
+    replayRecords(replica, loaded.records);
+  } catch (e) {
+    // A record that decodes but does not apply is a bug, not damage: refuse to open rather than
+    // drop it (and everything after it) for good. Storage is left untouched for a fixed version.
+    replica.close();
+    throw e;
   }
+  const last = loaded.records[loaded.records.length - 1];
+  const versionOffset = last ? last.version - replica.getVersion()
+    : loaded.meta ? loaded.meta.version - replica.getVersion() : 0;
   return { replica, loaded, versionOffset };
 }
 
