@@ -18,10 +18,10 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const target = 'es2022';
 
-// sql.js's browser build has no Node `require`s; its emscripten loader fetches
-// `<worker script dir>/sql-wasm-browser.wasm` unless the caller passes `locateFile`.
-// The package exports `./sql-wasm.wasm`, so ship the wasm under both names: the documented one
-// (what a `locateFile`/wasmUrl should point at) and the one the loader falls back to.
+// sql.js's browser build has no Node `require`s. Its emscripten loader would fetch
+// `<worker script dir>/sql-wasm-browser.wasm`, but the worker always passes `locateFile` with the
+// tab's wasmUrl (default: `sql-wasm.wasm` next to the library bundle), so the wasm ships once,
+// under the name the package exports (`./sql-wasm.wasm`).
 const sqlJsBrowser = fileURLToPath(new URL('./node_modules/sql.js/dist/sql-wasm-browser.js', import.meta.url));
 const sqlWasm = new URL('./node_modules/sql.js/dist/sql-wasm-browser.wasm', import.meta.url);
 
@@ -42,7 +42,6 @@ function emitSqlWasm() {
     generateBundle() {
       const source = readFileSync(sqlWasm);
       this.emitFile({ type: 'asset', fileName: 'sql-wasm.wasm', source });
-      this.emitFile({ type: 'asset', fileName: 'sql-wasm-browser.wasm', source });
     },
   };
 }
