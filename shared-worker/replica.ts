@@ -4,7 +4,7 @@
  * changes are recorded, merge.ts for how batches are merged, delta.ts for deltas.
  */
 import type { SqlJsStatic } from 'sql.js';
-import { backfillSql, captureDdl, foldDeletesSql } from './capture.js';
+import { backfillSql, captureDdl, foldDeletesSql, foldUpdatesSql } from './capture.js';
 import type { ChangeSet } from './change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError, isBatteryError } from './errors.js';
@@ -134,6 +134,20 @@ class SqlReplica implements Replica {
     return Number(this.db.get('SELECT total_changes()')![0]);
   }
 
+  private unsyncedCache: { schema: number; synced: number; answer: boolean } | null = null;
+
+  /** Does the main database hold a user table that is not synced (one row images must cover)? */
+  private hasUnsyncedTables(schemaVersion: number): boolean {
+    const c = this.unsyncedCache;
+    if (c && c.schema === schemaVersion && c.synced === this.tables.size) return c.answer;
+    const userTables = Number(
+      this.db.get("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE '\\_rb\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")![0],
+    );
+    const answer = userTables > this.tables.size;
+    this.unsyncedCache = { schema: schemaVersion, synced: this.tables.size, answer };
+    return answer;
+  }
+
   private hasUserTriggers(): boolean {
     return this.db.get("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name NOT LIKE '\\_rb\\_%' ESCAPE '\\')")![0] === 1;
   }
@@ -186,7 +200,11 @@ class SqlReplica implements Replica {
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let schemaChanged = false;
     let touched: string[] = [];
-    const result = this.transaction(capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, () => {
+    // Row images are only needed for non-synced user tables; without any, the update hook (a JS
+    // call per written row, clock rows included) stays off. Tables created by this call are
+    // covered by the snapshot that DDL asks for.
+    const hooked = this.hasUnsyncedTables(schemaBefore);
+    const runBody = () => {
       if (capture) {
         stampId = this.stamps.create(hlc, this.nodeId);
         setCaptureMode(this.db, CaptureMode.Capture, stampId);
@@ -196,22 +214,33 @@ class SqlReplica implements Replica {
       if (schemaChanged) this.recheckSyncedTables();
       if (capture) {
         for (const t of this.tables.values()) {
+          if (t.sql.hasUpdated && this.db.get(t.sql.hasUpdated)![0] === 1) this.db.execRaw(foldUpdatesSql(t.shape, t.tid));
           if (this.db.get(t.sql.hasDeleted)![0] !== 1) continue;
           const [restoreDel, toTombs, clear] = foldDeletesSql(t.shape, t.tid);
           this.db.run(restoreDel!);
           this.db.run(toTombs!, [stampId]);
           this.db.run(clear!);
         }
-        changed = [...this.tables.values()].some((t) => this.db.get(t.sql.changedAt, [stampId])![0] === 1);
+        const changedTables = [...this.tables.values()].filter((t) => this.db.get(t.sql.changedAt, [stampId])![0] === 1);
+        changed = changedTables.length > 0;
         if (changed) this.stamps.raiseVector(this.nodeId, hlc);
         else this.stamps.drop(stampId);
+        touched = changedTables.map((t) => t.shape.name);
       }
       images = this.recorder.images(this.db);
-      touched = this.recorder.touched();
-      if (this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
+      touched = [...new Set([...touched, ...this.recorder.touched()])];
+      if (hooked && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
       if (images.rows.length > 0 && /\bREPLACE\b/i.test(stripLiteralsAndComments(sql))) images.complete = false;
       if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
       return out;
+    };
+    const result = this.transaction(capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, () => {
+      if (!hooked) this.db.raw.updateHook(null);
+      try {
+        return runBody();
+      } finally {
+        if (!hooked) this.db.raw.updateHook(this.recorder.onHook);
+      }
     });
     if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
       const changes = changed && this.listeners.size > 0 ? changesAt(this.db, this.stamps, [...this.tables.values()], stampId) : null;

@@ -43,6 +43,8 @@ export interface SyncedTableSql {
   deleteTomb: string;
   hasTombs: string;
   hasDeleted: string;
+  /** Pending update-log entries (empty string for tables without non-key columns). */
+  hasUpdated: string;
   /** ?1 = stamp id: did anything get stamped with it? */
   changedAt: string;
   /** Delta rows in the layout put, del, s0.., pk.., values.. (live rows, then tombstones). */
@@ -89,6 +91,7 @@ export function makeSyncedTable(shape: TableShape, tid: number): SyncedTable {
     deleteTomb: `DELETE FROM ${tomb} WHERE ${tombWhere}`,
     hasTombs: `SELECT EXISTS (SELECT 1 FROM ${tomb})`,
     hasDeleted: `SELECT EXISTS (SELECT 1 FROM ${names.deleted})`,
+    hasUpdated: n ? `SELECT EXISTS (SELECT 1 FROM ${names.updated})` : '',
     changedAt: `SELECT EXISTS (SELECT 1 FROM ${clock} WHERE ver = ?1) OR EXISTS (SELECT 1 FROM ${tomb} WHERE ver = ?1)`,
     liveSince: `${liveSelect} WHERE c.ver >= ? ORDER BY c.rid`,
     tombSince: `${tombSelect} WHERE ver >= ? ORDER BY ${kk.join(', ')}`,
