@@ -104,6 +104,29 @@ describe('mutual link authentication', () => {
     expect(errorsOf(a, 'AUTH').length).toBe(1);
   });
 
+  it('a reflected proof fails: the prover role is inside the MAC', async () => {
+    // An attacker without the token mirrors our own nonce back as its challenge, then returns
+    // our proof as its own: same nonces, same peer ids, only the role differs.
+    const a = makeNode('a', replica(1), keys);
+    const attackerId = `${keys.roomId}-${nodeIdOf(7)}`;
+    const pair = createLinkPair(a.peerId, attackerId);
+    pair.intercept = (from, f) => {
+      if (from !== 'a') return [f];
+      if (f.length === CHALLENGE) {
+        const mirrored = f.slice();
+        mirrored.set(new TextEncoder().encode(attackerId), 34);
+        queueMicrotask(() => pair.inject('b', mirrored));
+      }
+      if (f.length === PROOF) queueMicrotask(() => pair.inject('b', f.slice()));
+      return [f];
+    };
+    a.sync.addLink(pair.a);
+    await until(() => pair.a.closed);
+    expect(pair.a.sent.map((f) => f.length)).toEqual([CHALLENGE, PROOF]);
+    expect(errorsOf(a, 'AUTH')[0]!.message).toMatch(/wrong proof/);
+    expect(a.sync.peers()).toEqual([]);
+  });
+
   it('drops a link whose challenge is malformed', async () => {
     const a = makeNode('a', replica(1), keys);
     const pair = createLinkPair(a.peerId, `${keys.roomId}-${nodeIdOf(9)}`);
