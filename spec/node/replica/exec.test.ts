@@ -150,6 +150,33 @@ describe('exec / execLocal', () => {
     expect(() => b.exec('SELECT 1')).toThrow(expect.objectContaining({ code: 'CLOSED' }));
   });
 
+  it('a user trigger fired by a merge writes non-synced rows, reported as row images of the remote commit', async () => {
+    const { r: a } = await syncedReplica('aaaa');
+    const { r: b } = await syncedReplica('bbbb');
+    b.exec('CREATE TABLE audit(n INTEGER PRIMARY KEY, what TEXT)');
+    b.exec("CREATE TRIGGER items_audit AFTER INSERT ON items BEGIN INSERT INTO audit(what) VALUES ('got ' || NEW.id); END");
+    const commits: Commit[] = [];
+    b.onCommit((c) => commits.push(c));
+    a.exec("INSERT INTO items VALUES ('x', 'X', 1, NULL)");
+    b.applyChanges(a.changesSince({}));
+    expect(commits).toHaveLength(1);
+    expect(commits[0]).toMatchObject({ origin: 'remote', rows: [{ op: 'upsert', table: 'audit', values: [1, 'got x'] }] });
+    expect(commits[0]!.tables.sort()).toEqual(['audit', 'items']);
+  });
+
+  it('execMany runs one statement per parameter row as one exec with one stamp', async () => {
+    const { r } = await syncedReplica('aaaa');
+    const bulk = r as typeof r & { execMany(sql: string, rows: unknown[][]): void };
+    const commits: Commit[] = [];
+    r.onCommit((c) => commits.push(c));
+    bulk.execMany('INSERT INTO items VALUES (?, ?, ?, NULL)', [['a', 'A', 1], ['b', 'B', 2]]);
+    expect(commits).toHaveLength(1);
+    expect(commits[0]!.changes!.tables[0]!.rows).toHaveLength(2);
+    expect(() => bulk.execMany('INSERT INTO items VALUES (?, ?, ?, NULL)', [['c', 'C', 3], ['a', 'dup', 4]])).toThrow(expect.objectContaining({ code: 'SQL' }));
+    expect(() => bulk.execMany('DELETE FROM _rb_meta', [[]])).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
+    expect(r.exec('SELECT id FROM items ORDER BY id').rows).toEqual([{ id: 'a' }, { id: 'b' }]);
+  });
+
   it('changesSince filters by table and by vector', async () => {
     const { r: a } = await syncedReplica('aaaa');
     a.exec('CREATE TABLE other(id INTEGER PRIMARY KEY, v)');
