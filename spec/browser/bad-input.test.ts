@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { useBrowserSession } from './harness/vitest-session.js';
-import { exec, openBatteryTab, rows, tryExec, type Outcome } from './harness/battery-tab.js';
+import { exec, openBatteryTab, rows, settle, tryExec, type Outcome } from './harness/battery-tab.js';
 import { MODES, tabOptions } from './harness/modes.js';
-
-/** Runs `call` against window.db in the page and reports how it settled, with the error's code. */
-async function settle(page: Page, call: string): Promise<Outcome<unknown>> {
-  return page.evaluate(async (source) => {
-    try {
-      const value: unknown = await new Function('db', `return (${source})`)(window.db);
-      return { ok: true as const, value: JSON.parse(JSON.stringify(value ?? null)) as unknown };
-    } catch (e) {
-      const err = e as { code?: string; message?: string; name?: string };
-      return { ok: false as const, code: err?.code, message: String(err?.message ?? e), name: String(err?.name) };
-    }
-  }, call);
-}
 
 function expectFailure(outcome: Outcome<unknown>, code: string): void {
   expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: false, code, name: 'BatteryError' });

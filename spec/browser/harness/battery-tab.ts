@@ -76,17 +76,26 @@ export async function openBatteryTabs(user: User, count: number, options: Record
   return tabs;
 }
 
-/** exec in the page; the result, or the error's code and message (never throws for SQL errors). */
-export async function tryExec(page: Page, sql: string, params?: unknown): Promise<Outcome<ExecResultLike>> {
-  return page.evaluate(async (sql, params) => {
+/**
+ * Evaluates `expression` in the page with `db` bound to the tab's handle, awaits it, and reports
+ * how it settled: the (JSON-copied) value, or the error's code, message and name.
+ */
+export async function settle(page: Page, expression: string): Promise<Outcome<unknown>> {
+  return page.evaluate(async (source) => {
     try {
-      const value = await window.db!.exec(sql, params === null ? undefined : params);
-      return { ok: true as const, value };
+      const value: unknown = await new Function('db', `return (${source})`)(window.db);
+      return { ok: true as const, value: JSON.parse(JSON.stringify(value ?? null)) as unknown };
     } catch (e) {
       const err = e as { code?: string; message?: string; name?: string };
       return { ok: false as const, code: err?.code, message: String(err?.message ?? e), name: String(err?.name) };
     }
-  }, sql, params === undefined ? null : params) as Promise<Outcome<ExecResultLike>>;
+  }, expression);
+}
+
+/** exec in the page; the result, or the error's code and message (never throws for SQL errors). */
+export async function tryExec(page: Page, sql: string, params?: unknown): Promise<Outcome<ExecResultLike>> {
+  const args = params === undefined ? JSON.stringify(sql) : `${JSON.stringify(sql)}, ${JSON.stringify(params)}`;
+  return settle(page, `db.exec(${args})`) as Promise<Outcome<ExecResultLike>>;
 }
 
 /** exec in the page; throws PageCallError (with the code) on failure. */
