@@ -1,13 +1,15 @@
 /**
  * Every message two authenticated peers exchange (after framing.ts has opened and decoded it),
  * and the one gate remote input passes: validatePeerMessage checks every field's type and bound
- * and throws BatteryError('BAD_OP'). Change sets are checked for shape here (indexes in range,
+ * and throws BatteryError('BAD_OP'). On the wire, change sets travel in the compact form of
+ * wire-changes.ts (encodePeerMessage); everywhere else they are ChangeSets. Change sets are checked for shape here (indexes in range,
  * values of the allowed kinds and sizes); their content (tables, columns, stamps) is checked by
  * replica.applyChanges against the local schema and clock.
  */
 import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from '../shared-worker/change-set.js';
 import { BatteryError } from '../shared-worker/errors.js';
 import type { VersionVector } from '../shared-worker/version-vector.js';
+import { fromWire, toWire } from './wire-changes.js';
 
 /** Bumped on any incompatible change of these messages; a mismatch closes the link with VERSION. */
 export const PROTOCOL_VERSION = 1;
@@ -202,10 +204,10 @@ export function validatePeerMessage(raw: unknown): PeerMessage {
       expectKeys(raw, ['t', 'changes', 'last', 'upTo'], 'delta');
       if (typeof raw.last !== 'boolean') throw new Invalid('delta.last must be a boolean');
       if (raw.last !== (raw.upTo !== null)) throw new Invalid('delta.upTo must be a vector on the last piece and null before');
-      return { t: type, changes: validateChangeSet(raw.changes), last: raw.last, upTo: raw.last ? validateVector(raw.upTo, 'delta.upTo') : null };
+      return { t: type, changes: validateChangeSet(fromWire(raw.changes)), last: raw.last, upTo: raw.last ? validateVector(raw.upTo, 'delta.upTo') : null };
     case 'live':
       expectKeys(raw, ['t', 'madeAt', 'changes'], 'live');
-      return { t: type, madeAt: validateVector(raw.madeAt, 'live.madeAt'), changes: validateChangeSet(raw.changes) };
+      return { t: type, madeAt: validateVector(raw.madeAt, 'live.madeAt'), changes: validateChangeSet(fromWire(raw.changes)) };
     case 'need':
       expectKeys(raw, ['t', 'since'], 'need');
       return { t: type, since: validateVector(raw.since, 'need.since') };
@@ -223,6 +225,26 @@ export function validatePeerMessage(raw: unknown): PeerMessage {
     default: {
       const unknownType: never = type;
       throw new Invalid(`unknown type ${JSON.stringify(unknownType).slice(0, 40)}`);
+    }
+  }
+}
+
+/** What goes to the encoder: the message with its change set in wire form. */
+export function encodePeerMessage(msg: PeerMessage): unknown {
+  switch (msg.t) {
+    case 'delta':
+    case 'live':
+      return { ...msg, changes: toWire(msg.changes) };
+    case 'hello':
+    case 'need':
+    case 'ack':
+    case 'ping':
+    case 'pong':
+    case 'bye':
+      return msg;
+    default: {
+      const unknownType: never = msg;
+      return unknownType;
     }
   }
 }

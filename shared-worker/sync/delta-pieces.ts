@@ -15,8 +15,22 @@
  * `maxUnsplitRows` rows is such a group split by rows (then a link lost mid-group can leave that
  * gap; documented limit, 50k rows by default, see sync-options.ts).
  */
-import type { ChangeSet, RowDelta, TableDelta } from '../change-set.js';
+import type { PeerMessage } from '../../lib/peer-protocol.js';
+import { EMPTY_CHANGE_SET, type ChangeSet, type RowDelta, type TableDelta } from '../change-set.js';
+import type { DurableReplica } from '../replica-types.js';
 import type { VersionVector } from '../version-vector.js';
+
+/** Everything above `since` in the shared tables, as delta messages; the last one says up to where. */
+export function deltaAnswer(replica: DurableReplica, since: VersionVector, common: ReadonlySet<string>, limits: PieceLimits): PeerMessage[] {
+  const upTo = replica.getVector();
+  const cs = common.size === 0 ? EMPTY_CHANGE_SET : replica.changesSince(since, { tables: [...common] });
+  const pieces = orderedPieces(restrictToTables(cs, common), limits);
+  if (pieces.length === 0) pieces.push(EMPTY_CHANGE_SET);
+  return pieces.map((changes, i) => {
+    const last = i === pieces.length - 1;
+    return { t: 'delta', changes, last, upTo: last ? upTo : null };
+  });
+}
 
 interface Unit {
   hlc: number;

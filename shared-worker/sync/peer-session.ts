@@ -15,15 +15,15 @@
  */
 import { FrameReader, FrameWriter } from '../../lib/framing.js';
 import { PeerAuthenticator } from '../../lib/peer-auth.js';
-import { PROTOCOL_VERSION, validatePeerMessage, type PeerMessage } from '../../lib/peer-protocol.js';
+import { encodePeerMessage, PROTOCOL_VERSION, validatePeerMessage, type PeerMessage } from '../../lib/peer-protocol.js';
 import type { RoomKeys } from '../../lib/room-keys.js';
 import { openSealedChannel } from '../../lib/sealed-channel.js';
-import { EMPTY_CHANGE_SET, isEmptyChangeSet, type ChangeSet } from '../change-set.js';
+import { isEmptyChangeSet, type ChangeSet } from '../change-set.js';
 import { BatteryError, isBatteryError } from '../errors.js';
 import { parsePeerId, type PeerLink } from '../peer-link.js';
 import type { DurableReplica } from '../replica-types.js';
 import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../version-vector.js';
-import { orderedPieces, restrictToTables, vectorOfChanges } from './delta-pieces.js';
+import { deltaAnswer, orderedPieces, restrictToTables, vectorOfChanges } from './delta-pieces.js';
 import { compareSchemas } from './compare-schemas.js';
 import { Heartbeat } from './heartbeat.js';
 import { SendWindow } from './send-window.js';
@@ -182,7 +182,7 @@ export class PeerSession {
 
   private send(msg: PeerMessage): void {
     if (this.state === 'closed' || this.writer === null) return;
-    this.writer.send(msg).catch((e) => this.fail(e));
+    this.writer.send(encodePeerMessage(msg)).catch((e) => this.fail(e));
   }
 
   /** Queues data messages behind earlier ones; `make` runs when their turn comes. */
@@ -275,17 +275,7 @@ export class PeerSession {
 
   private sendDelta(since: VersionVector): void {
     this.deltaQueued = true;
-    this.sendData(() => {
-      const { replica, options } = this.host;
-      const upTo = replica.getVector();
-      const cs = this.common.size === 0 ? EMPTY_CHANGE_SET : replica.changesSince(since, { tables: [...this.common] });
-      const pieces = orderedPieces(restrictToTables(cs, this.common), options);
-      if (pieces.length === 0) pieces.push(EMPTY_CHANGE_SET);
-      return pieces.map((changes, i): PeerMessage => {
-        const last = i === pieces.length - 1;
-        return { t: 'delta', changes, last, upTo: last ? upTo : null };
-      });
-    }, () => {
+    this.sendData(() => deltaAnswer(this.host.replica, since, this.common, this.host.options), () => {
       this.deltaQueued = false;
       this.deltaSentAt = this.window.sentCount();
     });

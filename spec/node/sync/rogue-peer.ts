@@ -4,7 +4,7 @@
  */
 import { FrameReader, FrameWriter } from '../../../lib/framing.js';
 import { PeerAuthenticator } from '../../../lib/peer-auth.js';
-import { PROTOCOL_VERSION } from '../../../lib/peer-protocol.js';
+import { encodePeerMessage, PROTOCOL_VERSION, type PeerMessage } from '../../../lib/peer-protocol.js';
 import type { RoomKeys } from '../../../lib/room-keys.js';
 import { openSealedChannel } from '../../../lib/sealed-channel.js';
 import { peerIdFor } from '../../../shared-worker/peer-link.js';
@@ -59,9 +59,9 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
         helloSent = true;
         await writer.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId, fingerprints: target.replica.fingerprints(), vector: {} });
         // The (empty) answer to the target's hello: until it arrives, live batches wait.
-        await writer.send({ t: 'delta', changes: { nodes: [], tables: [] }, last: true, upTo: {} });
+        await writer.send(encodePeerMessage({ t: 'delta', changes: { nodes: [], tables: [] }, last: true, upTo: {} }));
       }
-      await writer.send(message);
+      await writer.send(encodePeerMessage(message as PeerMessage));
     },
     async sendRawFrame(frame) {
       pair.a.send(frame);
