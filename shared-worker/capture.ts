@@ -105,10 +105,10 @@ export function captureDdl(shape: TableShape, tid: number): string {
      DELETE FROM ${clock} WHERE rid = OLD.rowid;`;
   const cellUpdates = shape.cols.map((c, i) => `s${i} = CASE WHEN ${changed(c)} THEN ${S} ELSE s${i} END`);
 
-  // Three UPDATE triggers with cheap, mutually exclusive WHEN clauses (cheapest test first):
+  // Two UPDATE triggers with mutually exclusive WHEN clauses (each WHEN costs every update):
   //   _upd  same key, same rowid (the common case): log which cells changed (see foldUpdatesSql);
-  //   _mov  same key, new rowid (UPDATE ... SET rowid): move the clock row, stamp changed cells;
-  //   _key  key changed: the old key is deleted, the new key inserted.
+  //   _chg  same key, new rowid (UPDATE ... SET rowid): move the clock row, stamp changed cells;
+  //         key changed: the old key is deleted, the new key inserted.
   // Never "SET rid = rid" in the hot path: assigning the rowid makes SQLite delete and re-insert.
   return `
     CREATE TABLE ${clock}(rid INTEGER PRIMARY KEY, ver INTEGER NOT NULL, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') : ''});
@@ -126,19 +126,15 @@ export function captureDdl(shape: TableShape, tid: number): string {
         SELECT OLD.rowid, ${shape.cols.map(changed).join(', ')}
         FROM _rb_ctx WHERE CASE mode WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) ELSE (${anyChanged}) END;` : forbid}
     END;
-    CREATE TRIGGER ${clock}_mov AFTER UPDATE ON ${T} WHEN OLD.rowid <> NEW.rowid AND ${active} AND ${sameKey} BEGIN
+    CREATE TRIGGER ${clock}_chg AFTER UPDATE ON ${T} WHEN (OLD.rowid <> NEW.rowid OR NOT (${sameKey})) AND ${active} BEGIN
       ${forbid}
       ${foldUpdates}
       UPDATE ${clock} SET rid = NEW.rowid,
         ver = CASE WHEN ${anyChanged} THEN ${S} ELSE ver END,
         put = CASE WHEN ${anyChanged} THEN ${S} ELSE put END${n ? ',\n        ' + cellUpdates.join(',\n        ') : ''}
-        WHERE rid = OLD.rowid;
-    END;
-    CREATE TRIGGER ${clock}_key AFTER UPDATE ON ${T} WHEN NOT (${sameKey}) AND ${active} BEGIN
-      ${forbid}
-      ${foldUpdates}
-      ${logDeleted}
-      ${newClockRow}
+        WHERE rid = OLD.rowid AND ${sameKey};
+      ${logDeleted.replace(/WHERE rid = OLD\.rowid;/g, `WHERE rid = OLD.rowid AND NOT (${sameKey});`)}
+      ${newClockRow.replace(`WHERE ${guard};`, `WHERE ${guard} AND NOT (${sameKey});`).replace(`WHERE ${tombMatch('NEW')};`, `WHERE ${tombMatch('NEW')} AND NOT (${sameKey});`)}
     END;
     CREATE TRIGGER ${clock}_del AFTER DELETE ON ${T} WHEN ${active} BEGIN
       ${forbid}
