@@ -23,9 +23,9 @@ export interface BatteryOptions {
   /** 'auto' (default): a SharedWorker where the browser has one, else 'dedicated'. */
   mode?: BatteryMode;
   /**
-   * 'strict' (default): a write resolves only after it is in IndexedDB. 'relaxed' is accepted
-   * for forward compatibility and currently behaves like 'strict' (the replica acknowledges
-   * after storage; see the report of this module).
+   * The IndexedDB durability hint. Either way a write resolves only after its IndexedDB
+   * transaction completed. 'strict' (default): the browser flushes to disk first, so it also
+   * survives an OS crash or power loss. 'relaxed': complete once the OS has the data.
    */
   durability?: Durability;
   /** Refuse peer changes stamped further ahead of local time (default: the replica's, 5 min). */

@@ -33,9 +33,17 @@ const workerLockHeld = locks ? holdLock(locks, workerLock) : Promise.resolve(() 
 
 async function openReplica(hello: HelloMessage): Promise<DurableReplica> {
   await workerLockHeld;
+  // One writer per database: two hosts appending to one log would reuse sequence keys and lose
+  // writes. SharedWorkers are already one per dbName, but in dedicated mode the next leader's
+  // worker can start while the previous host's worker is still shutting down; it waits here
+  // until the browser releases the lock with that worker.
+  if (locks) await holdLock(locks, `rtc-battery:store:${hello.dbName}`);
   const sqlJs = await initSqlJs({ locateFile: () => hello.wasmUrl });
   return openDurableReplica({
-    store: new IdbKeyValueStore(hello.dbName),
+    // 'strict' asks IndexedDB to flush to disk before a transaction completes (survives power
+    // loss); 'relaxed' completes once the OS has the data. Either way a write is acknowledged
+    // only after its transaction completes, so a killed tab or worker loses nothing.
+    store: new IdbKeyValueStore(hello.dbName, { durability: hello.durability }),
     createReplica: (options) => createReplica({ ...options, sqlJs }),
     replicaOptions: hello.maxClockDriftMs !== undefined ? { maxClockDriftMs: hello.maxClockDriftMs } : {},
   });
