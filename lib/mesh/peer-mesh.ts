@@ -59,6 +59,13 @@ export const POLL_MS = 3_000;
 /** ICE with host candidates completes in well under a second; 15 s covers slow TURN relays. */
 export const CONNECT_TIMEOUT_MS = 15_000;
 
+/**
+ * Open plus negotiating connections at most. The server caps a room at 32 peers by default
+ * (peer-server/options.ts); 64 leaves room for a bigger configured room and for replacements in
+ * flight, while a flood of offers from ids that will never authenticate cannot grow without bound.
+ */
+export const MAX_CONNECTIONS = 64;
+
 /** Errors that mean "this server refuses us" rather than "the socket went away". */
 const REFUSALS = new Set(['server-error', 'invalid-id', 'invalid-key', 'ssl-unavailable', 'browser-incompatible']);
 
@@ -209,7 +216,8 @@ export class PeerMesh {
 
   private onIncoming(conn: DataConnectionLike): void {
     const self = this.config.selfPeerId;
-    if (!offerIsAcceptable(conn) || conn.peer === self || parsePeerId(conn.peer)?.roomId !== this.config.roomId) {
+    const full = this.links.size + this.pending.size >= MAX_CONNECTIONS && !this.links.has(conn.peer) && !this.pending.has(conn.peer);
+    if (full || !offerIsAcceptable(conn) || conn.peer === self || parsePeerId(conn.peer)?.roomId !== this.config.roomId) {
       conn.close();
       return;
     }

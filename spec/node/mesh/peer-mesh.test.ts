@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PeerMesh, POLL_MS, type MeshConfig } from '../../../lib/mesh/peer-mesh.js';
+import { MAX_CONNECTIONS, PeerMesh, POLL_MS, type MeshConfig } from '../../../lib/mesh/peer-mesh.js';
 import type { DataConnectionLink } from '../../../lib/mesh/data-connection-link.js';
 import { parseSignalingUrl } from '../../../lib/mesh/signaling-url.js';
 import { MAX_FRAME_BYTES } from '../../../lib/framing.js';
@@ -143,6 +143,22 @@ describe('PeerMesh', () => {
     const junk = net.rogueDial('not-a-battery-peer', id('5'), { reliable: true, serialization: 'raw' });
     const self = net.rogueDial(id('5'), id('5'), { reliable: true, serialization: 'raw' });
     expect([outsider.closed, junk.closed, self.closed]).toEqual([true, true, true]);
+    a.mesh.stop();
+  });
+
+  it(`refuses new connections beyond ${MAX_CONNECTIONS} open or negotiating ones`, async () => {
+    const net = new FakeNetwork();
+    const a = startNode(net, id('f'));
+    await vi.advanceTimersByTimeAsync(10);
+    const dials = Array.from({ length: MAX_CONNECTIONS + 3 }, (_, i) =>
+      net.rogueDial(`${ROOM}-${i.toString(16).padStart(16, '0')}`, id('f'), { reliable: true, serialization: 'raw' }),
+    );
+    expect(dials.filter((c) => c.closed)).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(openLinks(a)).toHaveLength(MAX_CONNECTIONS);
+    openLinks(a)[0]!.close('gone');
+    const after = net.rogueDial(`${ROOM}-${'e'.repeat(16)}`, id('f'), { reliable: true, serialization: 'raw' });
+    expect(after.closed).toBe(false);
     a.mesh.stop();
   });
 
