@@ -3,10 +3,12 @@
  *   1. initial sync of 100k rows (written in 100 execs of 1000) from a real durable replica to an
  *      empty one — authentication, hello, stamp-ordered delta pieces, encrypt, frame, reassemble,
  *      decrypt, validate, apply + durable log — against a plain msgpack encode + transfer of the
- *      same change set through the same kind of link in the same 64 KiB frames, then decode;
+ *      same change set (its in-memory form) through the same kind of link in the same 64 KiB
+ *      frames, then decode;
  *   2. the same sync against applying that change set directly to an empty durable replica (no
  *      network): what the sync engine adds on top of the replica's own merge cost;
- *   3. bytes on the wire per row, against the plain msgpack bytes of the same change set.
+ *   3. bytes on the wire per row (compact wire form, sealed, framed, plus the handshake and acks),
+ *      against the plain msgpack bytes of the same change set.
  * Medians of interleaved runs; prints one ratio per line and returns the lines.
  */
 import { decode, encode } from '@msgpack/msgpack';
