@@ -1,37 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_CONNECTIONS, PeerMesh, POLL_MS, type MeshConfig } from '../../../lib/mesh/peer-mesh.js';
-import type { DataConnectionLink } from '../../../lib/mesh/data-connection-link.js';
-import { parseSignalingUrl } from '../../../lib/mesh/signaling-url.js';
+import { MAX_CONNECTIONS, POLL_MS } from '../../../lib/mesh/peer-mesh.js';
 import { MAX_FRAME_BYTES } from '../../../lib/framing.js';
-import type { MeshStatus } from '../../../lib/worker-protocol.js';
 import { FakeNetwork } from './fake-peerjs.js';
-
-const ROOM = 'a'.repeat(32);
-const OTHER_ROOM = 'b'.repeat(32);
-const id = (node: string) => `${ROOM}-${node.repeat(16).slice(0, 16)}`;
-
-interface Node {
-  mesh: PeerMesh;
-  statuses: MeshStatus[];
-  links: DataConnectionLink[];
-  frames: Array<{ from: string; bytes: number[] }>;
-}
-
-function startNode(net: FakeNetwork, peerId: string, roomId = ROOM): Node {
-  const config: MeshConfig = { selfPeerId: peerId, roomId, target: parseSignalingUrl('http://127.0.0.1:9/'), iceServers: [] };
-  const node: Node = { statuses: [], links: [], frames: [], mesh: null as unknown as PeerMesh };
-  node.mesh = new PeerMesh(config, { createPeer: net.createPeer, listMembers: (room) => net.listMembers(room), random: () => 0.5 }, {
-    status: (s) => node.statuses.push(s),
-    link: (link) => {
-      node.links.push(link);
-      link.onFrame((f) => node.frames.push({ from: link.remotePeerId, bytes: [...f] }));
-    },
-  });
-  node.mesh.start();
-  return node;
-}
-
-const openLinks = (n: Node) => n.links.filter((l) => !l.isClosed);
+import { id, openLinks, OTHER_ROOM, ROOM, startNode } from './mesh-nodes.js';
 
 describe('PeerMesh', () => {
   beforeEach(() => {
@@ -240,56 +211,6 @@ describe('PeerMesh', () => {
     await vi.advanceTimersByTimeAsync(20_000);
     expect(dials()[0]!.closed).toBe(true);
     expect(dials().length).toBeGreaterThan(1);
-    a.mesh.stop();
-  });
-
-  it('reconnects to signaling with growing backoff while links keep carrying frames', async () => {
-    const net = new FakeNetwork();
-    const a = startNode(net, id('1'));
-    const b = startNode(net, id('2'));
-    await vi.advanceTimersByTimeAsync(POLL_MS);
-    net.stopServer();
-    await vi.advanceTimersByTimeAsync(5_000);
-    const attempts = a.statuses.filter((s) => s.signaling === 'reconnecting').map((s) => s.attempt);
-    expect(attempts).toEqual([1, 2, 3, 4]); // 0.5 + 1 + 2 s elapsed before attempt 4 (jitter fixed at 0)
-    openLinks(a)[0]!.send(new Uint8Array([7]));
-    expect(b.frames).toEqual([{ from: id('1'), bytes: [7] }]);
-    net.startServer();
-    await vi.advanceTimersByTimeAsync(8_000);
-    expect(a.statuses.at(-1)).toEqual({ signaling: 'open' });
-    expect(b.statuses.at(-1)).toEqual({ signaling: 'open' });
-    expect(net.peers).toHaveLength(2); // reconnect() reused the same Peer objects
-    expect(openLinks(a)).toHaveLength(1);
-    a.mesh.stop();
-    b.mesh.stop();
-  });
-
-  it('retries with a new Peer while the previous leader tab still holds the id (unavailable-id)', async () => {
-    const net = new FakeNetwork();
-    const old = startNode(net, id('1'));
-    await vi.advanceTimersByTimeAsync(10);
-    const successor = startNode(net, id('1'));
-    await vi.advanceTimersByTimeAsync(2_000);
-    expect(successor.statuses.some((s) => s.signaling === 'reconnecting')).toBe(true);
-    expect(successor.statuses.some((s) => s.signaling === 'open')).toBe(false);
-    old.mesh.stop();
-    await vi.advanceTimersByTimeAsync(20_000);
-    expect(successor.statuses.at(-1)).toEqual({ signaling: 'open' });
-    successor.mesh.stop();
-  });
-
-  it('reports a server refusal as a SIGNALING error and keeps retrying', async () => {
-    const net = new FakeNetwork();
-    net.refusal = 'room is full';
-    const a = startNode(net, id('1'));
-    await vi.advanceTimersByTimeAsync(2_000);
-    const errors = a.statuses.filter((s) => s.signaling === 'error');
-    expect(errors.length).toBeGreaterThan(0);
-    expect(errors[0]!.error?.code).toBe('SIGNALING');
-    expect(errors[0]!.error?.message).toMatch(/room is full/);
-    net.refusal = null;
-    await vi.advanceTimersByTimeAsync(20_000);
-    expect(a.statuses.at(-1)).toEqual({ signaling: 'open' });
     a.mesh.stop();
   });
 
