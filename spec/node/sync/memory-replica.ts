@@ -54,14 +54,12 @@ export class MemoryReplica implements DurableReplica {
   /** A local write of one exec: upserts (values by column) and deletes, stamped with one hlc. */
   async write(table: string, puts: Array<[pk: SqlValue[], values: Record<string, SqlValue>]>, deletes: SqlValue[][] = []): Promise<void> {
     const hlc = (this.lastHlc = Math.max(this.lastHlc + 1, this.now()));
-    const stamp = { hlc, node: this.nodeId };
     const cs: ChangeSet = { nodes: [this.nodeId], tables: [{ table, columns: this.tables.get(table)!.columns, rows: [] }] };
     for (const [pk, values] of puts) {
       const cells: CellChange[] = Object.entries(values).map(([c, v]) => [cs.tables[0]!.columns.indexOf(c), v, hlc, 0]);
       cs.tables[0]!.rows.push({ pk, put: [hlc, 0], del: null, cells });
     }
     for (const pk of deletes) cs.tables[0]!.rows.push({ pk, put: null, del: [hlc, 0], cells: [] });
-    void stamp;
     const eff = this.merge(cs);
     await this.commit('local', eff);
   }
