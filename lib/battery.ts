@@ -53,6 +53,8 @@ export class Battery {
   private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false };
   private readonly leadership: Leadership;
   private closed = false;
+  /** The room this handle asked to join (until disconnect), re-sent to a replacement worker. */
+  private room: { signalingUrl?: string; token?: string; iceServers?: RTCIceServerInit[] } | null = null;
 
   /** @internal Use connectBattery(). */
   constructor(private readonly init: BatteryInit) {
@@ -94,15 +96,17 @@ export class Battery {
   async connect(signalingUrl?: string, token?: string): Promise<void> {
     const url = signalingUrl ?? this.init.signalingUrl;
     const tok = token ?? this.init.token;
-    await this.request({
-      op: 'connect',
+    const room = {
       ...(url !== undefined ? { signalingUrl: url } : {}),
       ...(tok !== undefined ? { token: tok } : {}),
       ...(this.init.iceServers !== undefined ? { iceServers: this.init.iceServers } : {}),
-    });
+    };
+    await this.request({ op: 'connect', ...room });
+    this.room = room;
   }
 
   async disconnect(): Promise<void> {
+    this.room = null;
     await this.request({ op: 'disconnect' });
   }
 
@@ -190,6 +194,13 @@ export class Battery {
     this.state = welcome.state;
     this.markAttached();
     this.watches.resubscribeAll();
+    // A replacement worker (dedicated mode: the hosting leader tab closed) starts outside the
+    // room; rejoin it. The worker's room treats a repeat of the same connect as a no-op.
+    if (this.room) {
+      this.request({ op: 'connect', ...this.room }).catch((e: unknown) => {
+        if (!this.closed) this.events.emit('error', e instanceof BatteryError ? e : new BatteryError('SIGNALING', String(e)));
+      });
+    }
     await this.leadership.claim();
     return welcome;
   }
