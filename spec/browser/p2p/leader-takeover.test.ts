@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec, isLeader } from '../harness/battery-tab.js';
+import { MODES } from '../harness/modes.js';
 import { startPeerServer, type TestPeerServer } from '../harness/peer-server.js';
 import { openRoomTab, waitForEvent, waitForResult, waitUntil } from './room-tabs.js';
 
@@ -34,10 +35,9 @@ async function stopWriting(page: Page): Promise<number> {
   });
 }
 
-// Shared mode only: in dedicated mode the closing leader tab takes the replica's worker with it,
-// and the handle does not yet re-send connect() to the worker the next leader starts (reported).
-describe('the leader tab closes while a peer keeps writing', () => {
-  const mode = 'shared';
+// In dedicated mode the closing leader tab also takes the replica's worker with it: the next
+// leader starts a new one from IndexedDB, and the handle rejoins the room through it.
+describe.each(MODES)('the leader tab closes while a peer keeps writing (mode %s)', (mode) => {
   const session = useBrowserSession();
   let server: TestPeerServer;
   beforeAll(async () => {
