@@ -9,7 +9,7 @@
  *      network): what the sync engine adds on top of the replica's own merge cost;
  *   3. bytes on the wire per row (compact wire form, sealed, framed, plus the handshake and acks),
  *      against the plain msgpack bytes of the same change set.
- * Medians of interleaved runs; prints one ratio per line and returns the lines.
+ * Medians of 3 interleaved runs; one ratio per line (returned to bench/run.ts, printed when run alone).
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { pathToFileURL } from 'node:url';
@@ -136,8 +136,8 @@ export async function run(): Promise<string[]> {
     `sync initial-sync-vs-apply: sync ${median(syncMs).toFixed(0)} ms, direct applyChanges of the same rows ${median(applyMs).toFixed(0)} ms, ratio ${(median(syncMs) / median(applyMs)).toFixed(2)}`,
     `sync wire-bytes-per-row: ${(wire / ROWS).toFixed(1)} B/row on the wire (both directions, auth + hello + acks included), plain msgpack ${(plainBytes / ROWS).toFixed(1)} B/row, ratio ${(wire / plainBytes).toFixed(3)}`,
   ];
-  for (const l of lines) console.log(l);
   return lines;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();
+// bench/run.ts prints what run() returns; run directly, print here.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) for (const l of await run()) console.log(l);

@@ -14,8 +14,9 @@ export interface SyncOptions {
    */
   missedPingsAllowed: number;
   /**
-   * Target rows per delta piece. ~2000 rows of a few short columns encode to 100–200 KB, i.e. a
-   * few full 64 KiB frames per piece, while the receiver applies the previous piece.
+   * Target rows per delta piece. 2000 rows of a few short columns are ~110 KB in the wire form
+   * (56 B/row in bench/sync-bench.ts), i.e. two 64 KiB frames, while the receiver applies the
+   * previous piece.
    */
   pieceRows: number;
   /**
