@@ -2,9 +2,9 @@
  * Every message two authenticated peers exchange (after framing.ts has opened and decoded it),
  * and the one gate remote input passes: validatePeerMessage checks every field's type and bound
  * and throws BatteryError('BAD_OP'). On the wire, change sets travel in the compact form of
- * wire-changes.ts (encodePeerMessage); everywhere else they are ChangeSets. Change sets are checked for shape here (indexes in range,
- * values of the allowed kinds and sizes); their content (tables, columns, stamps) is checked by
- * replica.applyChanges against the local schema and clock.
+ * wire-changes.ts (encodePeerMessage); everywhere else they are ChangeSets. Change sets are
+ * checked for shape here (indexes in range, values of the allowed kinds and sizes); their content
+ * (tables, columns, stamps) is checked by replica.applyChanges against the local schema and clock.
  */
 import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from '../shared-worker/change-set.js';
 import { BatteryError } from '../shared-worker/errors.js';
