@@ -9,6 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import initSqlJs from 'sql.js';
 import type { Database } from 'sql.js';
 import { createReplica } from '../shared-worker/replica.js';
@@ -16,7 +18,7 @@ import type { Replica } from '../shared-worker/replica-types.js';
 import type { SqlValue } from '../shared-worker/change-set.js';
 
 const ROWS = 100_000;
-const RUNS = 3;
+const RUNS = 5;
 const DDL = 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT)';
 const INSERT = 'INSERT INTO t VALUES (?, ?, ?, ?)';
 const UPDATE = 'UPDATE t SET b = ? WHERE id = ?';
@@ -36,8 +38,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+// Collect garbage before each measurement, so one side does not pay for the other's garbage
+// (the synced side builds large change sets between measurements).
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
 /** CPU milliseconds spent in f. */
 function time(f: () => void): number {
+  collectGarbage();
   const t0 = process.cpuUsage();
   f();
   const d = process.cpuUsage(t0);
