@@ -65,12 +65,12 @@ async function inBackground<T>(page: Page, body: string, arg: unknown): Promise<
   return job.value as T;
 }
 
-async function openBenchTab(user: User, session: BrowserSession, server: TestPeerServer, label: string): Promise<Page> {
+async function openBenchTab(user: User, session: BrowserSession, server: TestPeerServer, label: string, durability = 'strict'): Promise<Page> {
   const page = await user.context.newPage();
   session.log.label(page, label);
   await page.evaluateOnNewDocument(CAPTURE_PEER_CONNECTIONS);
   await page.goto(`${session.origin}/tab.html`, { waitUntil: 'load' });
-  await connectTab(page, { dbName: 'p2p-bench', mode: 'shared', signalingUrl: server.url, token: TOKEN, iceServers: [] });
+  await connectTab(page, { dbName: 'p2p-bench', mode: 'shared', signalingUrl: server.url, token: `${TOKEN}-${durability}`, iceServers: [], durability });
   await exec(page, NOTES_SCHEMA);
   await page.evaluate(() => window.db!.enableSync('notes'));
   return page;
@@ -251,6 +251,14 @@ export async function benchP2p(session: BrowserSession, server: TestPeerServer):
   const latency = await batteryWriteToWatch(a, b, LATENCY_SAMPLES);
   const halfRtt = await rawHalfRtt(a, b, LATENCY_SAMPLES);
   lines.push(ratioLine('p2p write->remote-watch', ['battery median', latency], ['raw half ping-pong', halfRtt], 'ms', 10));
+  // The same with durability 'relaxed' on both sides (IndexedDB's relaxed commit hint), in its own room.
+  const ra = await openBenchTab(await session.newUser('bench-ra'), session, server, 'bench-ra', 'relaxed');
+  const rb = await openBenchTab(await session.newUser('bench-rb'), session, server, 'bench-rb', 'relaxed');
+  await connect(ra);
+  await connect(rb);
+  await rb.waitForFunction(() => (window.db as unknown as { getPeers(): string[] }).getPeers().length === 1, { polling: 20, timeout: 30_000 });
+  const relaxed = await batteryWriteToWatch(ra, rb, LATENCY_SAMPLES);
+  lines.push(ratioLine('p2p write->remote-watch (relaxed durability)', ['battery median', relaxed], ['raw half ping-pong', halfRtt], 'ms', 10));
   return lines;
 }
 
