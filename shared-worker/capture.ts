@@ -24,6 +24,7 @@
  * the file keep working after export()/reopen with nothing registered on the connection).
  */
 import { CaptureMode, TRIGGER_ERROR_PREFIX } from './internal-schema.js';
+import type { SqlDatabase } from './sql-database.js';
 import { quoteIdent, quoteString } from './sql-text.js';
 import type { TableShape } from './sync-schema.js';
 
@@ -171,8 +172,21 @@ export function foldDeletesSql(shape: TableShape, tid: number): string[] {
   ];
 }
 
-/** enableSync's backfill: every existing row gets a clock row stamped with stamp id ?1. */
-export function backfillSql(shape: TableShape, tid: number): string {
+/** Creates the capture tables and triggers of a table, registers it, returns its tid. */
+export function installCapture(db: SqlDatabase, shape: TableShape): number {
+  const tid = Number(db.get('SELECT coalesce(max(tid), 0) + 1 FROM _rb_tables')![0]);
+  db.execRaw(captureDdl(shape, tid));
+  db.run('INSERT INTO _rb_tables(name, tid, shape) VALUES (?, ?, ?)', [shape.name, tid, JSON.stringify(shape)]);
+  return tid;
+}
+
+/** enableSync's backfill: every existing row gets a clock row stamped `stampId`. True if any row. */
+export function backfill(db: SqlDatabase, shape: TableShape, tid: number, stampId: number): boolean {
+  db.run(backfillSql(shape, tid), [stampId]);
+  return Number(db.get('SELECT changes()')![0]) > 0;
+}
+
+function backfillSql(shape: TableShape, tid: number): string {
   const { clock } = captureNames(tid);
   const n = shape.cols.length;
   const s = range(n).map((i) => `s${i}`);

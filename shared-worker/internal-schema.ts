@@ -10,6 +10,7 @@
  *                stamp (8 + node), and v grows with every new stamp, so "changed since" is a range.
  *   _rb_tables   synced tables: name, tid (suffix of their per-table tables), shape as JSON
  */
+import { BatteryError } from './errors.js';
 import type { SqlDatabase } from './sql-database.js';
 
 export const INTERNAL_PREFIX = '_rb_';
@@ -57,4 +58,27 @@ export function writeMeta(db: SqlDatabase, key: string, value: string | number):
 
 export function setCaptureMode(db: SqlDatabase, mode: CaptureMode, stampId = 0): void {
   db.run('UPDATE _rb_ctx SET mode = ?, v = ?', [mode, stampId]);
+}
+
+/**
+ * Creates our tables if missing (a fresh file, or one made by plain SQLite), refuses files from a
+ * newer format and returns the node id: the stored one, else `newNodeId()` stored for good.
+ */
+export function openInternalState(db: SqlDatabase, newNodeId: () => string): string {
+  db.execRaw('BEGIN');
+  try {
+    createInternalTables(db);
+    const format = Number(readMeta(db, 'format'));
+    if (format > FORMAT_VERSION) throw new BatteryError('VERSION', `database format ${format} is newer than this library understands (${FORMAT_VERSION})`);
+    let nodeId = readMeta(db, 'node_id');
+    if (typeof nodeId !== 'string') {
+      nodeId = newNodeId();
+      writeMeta(db, 'node_id', nodeId as string);
+    }
+    db.execRaw('COMMIT');
+    return nodeId as string;
+  } catch (e) {
+    db.execRaw('ROLLBACK');
+    throw e;
+  }
 }

@@ -5,6 +5,14 @@
  * file. Every prepared statement is freed, registered functions and the update hook are gone and
  * connection pragmas (recursive_triggers!) are back to their defaults. `exportBytes()` therefore
  * drops our statement cache and calls `configure` again, so callers never see the difference.
+ *
+ * Every connection runs with `locking_mode = EXCLUSIVE` and `journal_mode = MEMORY`. The file
+ * lives in Emscripten's in-memory FS and this connection is its only user, so shared locks buy
+ * nothing, yet by default every transaction re-reads the header and creates, writes and deletes
+ * a journal file through JS FS calls. Measured (Node, CPU time): a primary-key SELECT through
+ * exec() 175 -> 89 µs, a raw prepared SELECT 6.0 -> 1.2 µs, a one-row write 327 -> 265 µs. A crash
+ * mid-transaction cannot leave a torn file behind either: the file dies with the worker, and
+ * durability comes from IndexedDB (snapshot + log), never from this file.
  */
 import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
@@ -36,15 +44,31 @@ export function loadSqlJs(loader?: SqlJsLoader | SqlJsStatic): Promise<SqlJsStat
   return sqlModule;
 }
 
+/** How many user statements stay prepared (user SQL text is unbounded, the cache must not be). */
+const USER_CACHE_LIMIT = 64;
+
+/** A user statement kept prepared; `markers`: its text has parameter markers (see exec-runner). */
+export interface UserStatement {
+  stmt: Statement;
+  markers: boolean;
+}
+
 export type Row = SqlValue[];
 export type BindValues = SqlValue[] | Record<string, SqlValue>;
 
 export class SqlDatabase {
   readonly raw: Database;
   private readonly cache = new Map<string, Statement>();
+  /** By SQL text, least recently used first; null: that text is not worth keeping prepared. */
+  private readonly userCache = new Map<string, UserStatement | null>();
 
   constructor(sql: SqlJsStatic, data: Uint8Array | undefined, private readonly configure: (db: SqlDatabase) => void) {
     this.raw = data ? new sql.Database(data) : new sql.Database();
+    this.setUp();
+  }
+
+  private setUp(): void {
+    this.raw.run('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY');
     this.configure(this);
   }
 
@@ -90,6 +114,26 @@ export class SqlDatabase {
     return rows;
   }
 
+  /**
+   * The cached entry for user SQL `sql`, made by `make` on a miss (a throw caches nothing).
+   * Bounded: past USER_CACHE_LIMIT the least recently used entry is freed.
+   */
+  userStatement(sql: string, make: () => UserStatement | null): UserStatement | null {
+    let entry = this.userCache.get(sql);
+    if (entry !== undefined) {
+      this.userCache.delete(sql);
+    } else {
+      entry = make();
+      if (this.userCache.size >= USER_CACHE_LIMIT) {
+        const [oldest, old] = this.userCache.entries().next().value!;
+        old?.stmt.free();
+        this.userCache.delete(oldest);
+      }
+    }
+    this.userCache.set(sql, entry);
+    return entry;
+  }
+
   /** One-off SQL (DDL, BEGIN/COMMIT); not cached. */
   execRaw(sql: string): void {
     this.raw.run(sql);
@@ -99,12 +143,14 @@ export class SqlDatabase {
   clearCache(): void {
     for (const stmt of this.cache.values()) stmt.free();
     this.cache.clear();
+    for (const entry of this.userCache.values()) entry?.stmt.free();
+    this.userCache.clear();
   }
 
   exportBytes(): Uint8Array {
     this.clearCache();
     const bytes = this.raw.export();
-    this.configure(this);
+    this.setUp();
     return bytes;
   }
 

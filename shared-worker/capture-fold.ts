@@ -1,0 +1,20 @@
+/**
+ * The end of a capturing exec: fold the per-exec update and delete logs into clock rows and
+ * tombstones (capture.ts explains why they are logs), then report which tables got a register
+ * stamped with this exec's stamp id.
+ */
+import { foldDeletesSql, foldUpdatesSql } from './capture.js';
+import type { SqlDatabase } from './sql-database.js';
+import type { SyncedTable } from './synced-table.js';
+
+export function foldCapturedChanges(db: SqlDatabase, tables: SyncedTable[], stampId: number): SyncedTable[] {
+  for (const t of tables) {
+    if (t.sql.hasUpdated && db.get(t.sql.hasUpdated)![0] === 1) db.execRaw(foldUpdatesSql(t.shape, t.tid));
+    if (db.get(t.sql.hasDeleted)![0] !== 1) continue;
+    const [restoreDel, toTombs, clear] = foldDeletesSql(t.shape, t.tid);
+    db.run(restoreDel!);
+    db.run(toTombs!, [stampId]);
+    db.run(clear!);
+  }
+  return tables.filter((t) => db.get(t.sql.changedAt, [stampId])![0] === 1);
+}
