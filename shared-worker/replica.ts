@@ -4,13 +4,16 @@
  * changes are recorded, merge.ts for how batches are merged, delta.ts for deltas.
  */
 import type { SqlJsStatic } from 'sql.js';
-import { backfillSql, captureDdl, foldDeletesSql, foldUpdatesSql } from './capture.js';
+import { backfill, installCapture } from './capture.js';
+import { foldCapturedChanges } from './capture-fold.js';
 import type { ChangeSet } from './change-set.js';
 import { changesAt, changesSince } from './delta.js';
-import { BatteryError, isBatteryError } from './errors.js';
-import { runLoneSelect, runStatements, checkParams } from './exec-runner.js';
+import { BatteryError } from './errors.js';
+import { checkParams, runForEachRow, runLoneSelect, runStatements } from './exec-runner.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock } from './hlc.js';
-import { CaptureMode, createInternalTables, FORMAT_VERSION, readMeta, setCaptureMode, TRIGGER_ERROR_PREFIX, writeMeta } from './internal-schema.js';
+import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
+import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
+import { toBatteryError } from './sql-errors.js';
 import { mergeBatch } from './merge.js';
 import { assertNodeId, randomNodeId } from './node-id.js';
 import { validateChangeSet } from './remote-validation.js';
@@ -20,7 +23,7 @@ import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
 import { stripLiteralsAndComments } from './sql-text.js';
 import { StampStore } from './stamps.js';
-import { inspectSyncableTable, resolveTableName, type TableShape } from './sync-schema.js';
+import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
 import { checkVector } from './vector-check.js';
 import type { VersionVector } from './version-vector.js';
@@ -35,13 +38,6 @@ export interface CreateReplicaOptions extends ReplicaOptions {
 export async function createReplica(options: CreateReplicaOptions = {}): Promise<Replica> {
   const sql = await loadSqlJs(options.sqlJs);
   return new SqlReplica(sql, options);
-}
-
-function toBatteryError(e: unknown, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): BatteryError {
-  if (isBatteryError(e)) return e as BatteryError;
-  const message = e instanceof Error ? e.message : String(e);
-  if (message.includes(TRIGGER_ERROR_PREFIX)) return new BatteryError('BAD_OP', message.slice(message.indexOf(TRIGGER_ERROR_PREFIX) + TRIGGER_ERROR_PREFIX.length).trim());
-  return new BatteryError(sqlCode, message);
 }
 
 class SqlReplica implements Replica {
@@ -66,21 +62,10 @@ class SqlReplica implements Replica {
     });
     this.stamps = new StampStore(this.db);
     this.clock = new HybridLogicalClock(options.now ?? Date.now, options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS);
-    this.db.execRaw('BEGIN');
     try {
-      createInternalTables(this.db);
-      const format = Number(readMeta(this.db, 'format'));
-      if (format > FORMAT_VERSION) throw new BatteryError('VERSION', `database format ${format} is newer than this library understands (${FORMAT_VERSION})`);
-      let nodeId = readMeta(this.db, 'node_id');
-      if (typeof nodeId !== 'string') {
-        nodeId = assertNodeId(options.nodeId ?? randomNodeId());
-        writeMeta(this.db, 'node_id', nodeId as string);
-      }
-      this.nodeId = nodeId as string;
+      this.nodeId = openInternalState(this.db, () => assertNodeId(options.nodeId ?? randomNodeId()));
       this.stamps.nodeIndex(this.nodeId);
-      this.db.execRaw('COMMIT');
     } catch (e) {
-      this.db.execRaw('ROLLBACK');
       this.db.close();
       throw toBatteryError(e);
     }
@@ -136,20 +121,13 @@ class SqlReplica implements Replica {
 
   private unsyncedCache: { schema: number; synced: number; answer: boolean } | null = null;
 
-  /** Does the main database hold a user table that is not synced (one row images must cover)? */
+  /** Does the main database hold a user table that is not synced (one row images must cover)? Cached per schema. */
   private hasUnsyncedTables(schemaVersion: number): boolean {
     const c = this.unsyncedCache;
     if (c && c.schema === schemaVersion && c.synced === this.tables.size) return c.answer;
-    const userTables = Number(
-      this.db.get("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE '\\_rb\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")![0],
-    );
-    const answer = userTables > this.tables.size;
+    const answer = countUserTables(this.db) > this.tables.size;
     this.unsyncedCache = { schema: schemaVersion, synced: this.tables.size, answer };
     return answer;
-  }
-
-  private hasUserTriggers(): boolean {
-    return this.db.get("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name NOT LIKE '\\_rb\\_%' ESCAPE '\\')")![0] === 1;
   }
 
   private emit(commit: Commit): void {
@@ -184,20 +162,7 @@ class SqlReplica implements Replica {
   execMany(sql: string, paramRows: SqlParams[]): void {
     this.assertOpen();
     const rows = paramRows.map((p) => checkParams(p));
-    this.runUser(true, sql, () => {
-      const stmt = this.db.raw.prepare(sql);
-      try {
-        checkUserStatement(stripLiteralsAndComments(stmt.getSQL()));
-        for (const p of rows) {
-          if (p) stmt.bind(p as never);
-          while (stmt.step());
-          stmt.reset();
-        }
-      } finally {
-        stmt.free();
-      }
-      return { columns: [], rows: [] };
-    });
+    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, checkUserStatement));
   }
 
   private runUser(capture: boolean, sql: string, run: () => ExecResult): ExecResult {
@@ -220,17 +185,12 @@ class SqlReplica implements Replica {
       }
       const out = run();
       schemaChanged = this.schemaVersion() !== schemaBefore;
-      if (schemaChanged) this.recheckSyncedTables();
+      if (schemaChanged) {
+        this.db.clearCache();
+        recheckSyncedTables(this.db, [...this.tables.values()]);
+      }
       if (capture) {
-        for (const t of this.tables.values()) {
-          if (t.sql.hasUpdated && this.db.get(t.sql.hasUpdated)![0] === 1) this.db.execRaw(foldUpdatesSql(t.shape, t.tid));
-          if (this.db.get(t.sql.hasDeleted)![0] !== 1) continue;
-          const [restoreDel, toTombs, clear] = foldDeletesSql(t.shape, t.tid);
-          this.db.run(restoreDel!);
-          this.db.run(toTombs!, [stampId]);
-          this.db.run(clear!);
-        }
-        const changedTables = [...this.tables.values()].filter((t) => this.db.get(t.sql.changedAt, [stampId])![0] === 1);
+        const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId);
         changed = changedTables.length > 0;
         if (changed) this.stamps.raiseVector(this.nodeId, hlc);
         else this.stamps.drop(stampId);
@@ -258,21 +218,6 @@ class SqlReplica implements Replica {
     return result;
   }
 
-  /** After DDL in user SQL: synced tables must still exist with the shape they were synced with. */
-  private recheckSyncedTables(): void {
-    this.db.clearCache();
-    for (const t of this.tables.values()) {
-      const name = resolveTableName(this.db, t.shape.name);
-      if (name !== t.shape.name) {
-        throw new BatteryError('SCHEMA', `synced table "${t.shape.name}" cannot be dropped or renamed (peers keep syncing it)`, { table: t.shape.name });
-      }
-      const now = inspectSyncableTable(this.db, name);
-      if (now.fingerprint !== t.shape.fingerprint) {
-        throw new BatteryError('SCHEMA', `synced table "${name}" cannot be altered: its columns must stay as they were when sync was enabled`, { table: name });
-      }
-    }
-  }
-
   enableSync(table: string): void {
     this.assertOpen();
     if (typeof table !== 'string') throw new BatteryError('SCHEMA', 'table name must be a string');
@@ -283,12 +228,9 @@ class SqlReplica implements Replica {
     let stampId = 0;
     let backfilled = false;
     this.transaction(CaptureMode.Off, 0, () => {
-      const tid = Number(this.db.get('SELECT coalesce(max(tid), 0) + 1 FROM _rb_tables')![0]);
-      this.db.execRaw(captureDdl(shape, tid));
-      this.db.run('INSERT INTO _rb_tables(name, tid, shape) VALUES (?, ?, ?)', [shape.name, tid, JSON.stringify(shape)]);
+      const tid = installCapture(this.db, shape);
       stampId = this.stamps.create(hlc, this.nodeId);
-      this.db.run(backfillSql(shape, tid), [stampId]);
-      backfilled = Number(this.db.get('SELECT changes()')![0]) > 0;
+      backfilled = backfill(this.db, shape, tid, stampId);
       if (backfilled) this.stamps.raiseVector(this.nodeId, hlc);
       else this.stamps.drop(stampId);
       this.bumpVersion();
@@ -312,7 +254,7 @@ class SqlReplica implements Replica {
     const totalBefore = this.totalChanges();
     // Without user triggers a merge writes only synced and internal tables: no row images to
     // take, so the update hook (a JS call per written row) can stay off.
-    const quiet = !this.hasUserTriggers();
+    const quiet = !hasUserTriggers(this.db);
     const merged = this.transaction(CaptureMode.Off, 0, () => {
       if (quiet) this.db.raw.updateHook(null);
       let r;
