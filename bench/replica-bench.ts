@@ -79,6 +79,8 @@ export async function run(): Promise<string[]> {
     const updates = rows.map((r, i) => [i * 7, r[0]!]).sort(() => Math.random() - 0.5);
 
     const plain = new SQL.Database();
+    // The same connection settings the replica uses (sql-database.ts), so only capture differs.
+    plain.run('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY');
     plain.run(DDL);
     const synced = await syncedReplica();
     // Interleave: alternate which side goes first so drift and GC hit both alike.
