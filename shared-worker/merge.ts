@@ -9,6 +9,7 @@
 import type { CellChange, ChangeSet, RowDelta, SqlValue } from './change-set.js';
 import { ChangeSetBuilder } from './delta.js';
 import type { ValidatedBatch, ValidatedTable } from './remote-validation.js';
+import { CaptureMode, setCaptureMode } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 import { compareStamps, type Stamp, type StampStore } from './stamps.js';
 import { updateCellsSql, type SyncedTable } from './synced-table.js';
@@ -41,8 +42,27 @@ function isUniqueViolation(e: unknown): boolean {
   return /UNIQUE constraint failed/.test(e instanceof Error ? e.message : String(e));
 }
 
+/**
+ * The capture mode during a merge. Normally Off; for a brand-new row whose registers all carry
+ * one stamp (a remote insert) the merge switches to Capture with that stamp id and lets the
+ * insert trigger write the clock row: one statement per row instead of two. Only with ownRowids
+ * (no user triggers, which would otherwise be captured with a remote stamp).
+ */
+class MergeMode {
+  private mode: CaptureMode = CaptureMode.Off;
+  private v = 0;
+  constructor(private readonly db: SqlDatabase) {}
+  set(mode: CaptureMode, v = 0): void {
+    if (mode === this.mode && v === this.v) return;
+    setCaptureMode(this.db, mode, v);
+    this.mode = mode;
+    this.v = v;
+  }
+}
+
 export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: ValidatedBatch, options: MergeOptions): MergeResult {
   const out = new ChangeSetBuilder();
+  const mode = new MergeMode(db);
   const interned = new Map<string, number>();
   // Batches usually carry few distinct stamps (one per exec at the origin): remember the last.
   let last: Stamp | null = null;
@@ -62,12 +82,13 @@ export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: Validated
   let applied = 0;
   const touched: string[] = [];
   for (const vt of batch.tables) {
-    const taken = new TableMerge(db, stamps, batch.nodes, vt.table, intern, out, options).run(vt);
+    const taken = new TableMerge(db, stamps, batch.nodes, vt.table, intern, out, options, mode).run(vt);
     if (taken > 0) {
       applied += taken;
       if (!touched.includes(vt.table.shape.name)) touched.push(vt.table.shape.name);
     }
   }
+  mode.set(CaptureMode.Off);
   const changes = out.build();
   return { applied, changes: changes.tables.length > 0 ? changes : null, tables: touched };
 }
@@ -93,7 +114,8 @@ class TableMerge {
     private readonly table: SyncedTable,
     private readonly intern: (s: Stamp) => number,
     private readonly out: ChangeSetBuilder,
-    options: MergeOptions,
+    private readonly options: MergeOptions,
+    private readonly mode: MergeMode,
   ) {
     this.n = table.shape.cols.length;
     this.hasTombs = db.get(table.sql.hasTombs)![0] === 1;
@@ -201,6 +223,17 @@ class TableMerge {
   private write(pk: SqlValue[], rid: number, ver: number, visible: boolean, knownNew: boolean): boolean {
     const { db, regs, vals, valTaken, n } = this;
     const sql = this.table.sql;
+    if (rid === 0 && visible && this.options.ownRowids && this.uniform(ver)) {
+      this.mode.set(CaptureMode.Capture, ver);
+      try {
+        this.insertRow(pk);
+      } catch (e) {
+        if (knownNew && isUniqueViolation(e)) return false;
+        throw e;
+      }
+      return true;
+    }
+    this.mode.set(CaptureMode.Off);
     if (rid > 0 && visible) {
       const changed: number[] = [];
       for (let col = 0; col < n; col++) if (valTaken[col]) changed.push(col);
@@ -227,6 +260,14 @@ class TableMerge {
       db.run(sql.upsertTomb, [...pk, ver, ...regs, ...vals] as SqlValue[]);
       this.hasTombs = true;
     }
+    return true;
+  }
+
+  /** put and every cell carry stamp id v, no delete: what the insert trigger writes for stamp v. */
+  private uniform(v: number): boolean {
+    const { regs } = this;
+    if (regs[0] !== v || regs[1] !== null) return false;
+    for (let i = 2; i < regs.length; i++) if (regs[i] !== v) return false;
     return true;
   }
 
