@@ -8,6 +8,7 @@
  */
 import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from '../shared-worker/change-set.js';
 import { BatteryError } from '../shared-worker/errors.js';
+import { NODE_ID_PATTERN } from '../shared-worker/peer-link.js';
 import type { VersionVector } from '../shared-worker/version-vector.js';
 import { fromWire, toWire } from './wire-changes.js';
 
@@ -41,8 +42,8 @@ export type PeerMessage =
 export type PeerMessageType = PeerMessage['t'];
 
 export const PEER_LIMITS = {
-  /** Node ids are 16 hex chars (peer-link.ts); allow a little room for other replica id formats. */
-  maxNodeIdLength: 64,
+  /** Node ids are 16 lowercase hex chars (NODE_ID_PATTERN, peer-link.ts). */
+  maxNodeIdLength: 16,
   maxVectorEntries: 100_000,
   maxTables: 1_000,
   maxNameLength: 256,
@@ -54,8 +55,6 @@ export const PEER_LIMITS = {
   maxReasonLength: 1_024,
 } as const;
 
-// Same shape as shared-worker/node-id.ts accepts from remotes.
-const NODE_ID = /^[0-9A-Za-z_.:-]+$/;
 
 class Invalid extends BatteryError {
   constructor(message: string) {
@@ -83,7 +82,9 @@ function boundedString(v: unknown, max: number, what: string): string {
 
 function nodeId(v: unknown, what: string): string {
   const s = boundedString(v, PEER_LIMITS.maxNodeIdLength, what);
-  if (!NODE_ID.test(s) || s === '__proto__') throw new Invalid(`${what} is not a node id`);
+  // Exactly what a peer id can carry (16 lowercase hex): only such nodes can ever join a room, and
+  // ids like `constructor` or `__proto__` would otherwise meet Object.prototype in a vector.
+  if (!NODE_ID_PATTERN.test(s)) throw new Invalid(`${what} is not a node id (16 lowercase hex chars)`);
   return s;
 }
 

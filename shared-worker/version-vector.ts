@@ -5,11 +5,21 @@
  */
 export type VersionVector = Record<string, number>;
 
+/**
+ * A vector's entry for `node`, undefined when it has none. Own keys only: a node id such as
+ * `constructor` or `toString` must not read Object.prototype's function instead (it compares as
+ * NaN, so a vector would "cover" any stamp of that node, and merges would skip it).
+ */
+export function entryOf(v: VersionVector, node: string): number | undefined {
+  return Object.hasOwn(v, node) ? v[node] : undefined;
+}
+
 /** Entry-wise maximum of two vectors (a new object). */
 export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector {
   const out: VersionVector = { ...a };
   for (const [node, hlc] of Object.entries(b)) {
-    if (!(node in out) || out[node]! < hlc) out[node] = hlc;
+    const have = entryOf(out, node);
+    if (have === undefined || have < hlc) out[node] = hlc;
   }
   return out;
 }
@@ -17,7 +27,7 @@ export function mergeVectors(a: VersionVector, b: VersionVector): VersionVector 
 /** True when `have` holds everything `need` describes (have[n] >= need[n] for every n). */
 export function covers(have: VersionVector, need: VersionVector): boolean {
   for (const [node, hlc] of Object.entries(need)) {
-    if ((have[node] ?? 0) < hlc) return false;
+    if ((entryOf(have, node) ?? 0) < hlc) return false;
   }
   return true;
 }
@@ -26,7 +36,7 @@ export function covers(have: VersionVector, need: VersionVector): boolean {
 export function missingFrom(have: VersionVector, need: VersionVector): VersionVector | null {
   let out: VersionVector | null = null;
   for (const [node, hlc] of Object.entries(need)) {
-    if ((have[node] ?? 0) < hlc) (out ??= {})[node] = hlc;
+    if ((entryOf(have, node) ?? 0) < hlc) (out ??= {})[node] = hlc;
   }
   return out;
 }

@@ -18,7 +18,7 @@
 import type { PeerMessage } from '../../lib/peer-protocol.js';
 import { EMPTY_CHANGE_SET, type ChangeSet, type RowDelta, type TableDelta } from '../change-set.js';
 import type { DurableReplica } from '../replica-types.js';
-import type { VersionVector } from '../version-vector.js';
+import { entryOf, type VersionVector } from '../version-vector.js';
 
 /** Everything above `since` in the shared tables, as delta messages; the last one says up to where. */
 export function deltaAnswer(replica: DurableReplica, since: VersionVector, common: ReadonlySet<string>, limits: PieceLimits): PeerMessage[] {
@@ -172,7 +172,9 @@ export function vectorOfChanges(cs: ChangeSet): VersionVector {
   }
   const out: VersionVector = {};
   cs.nodes.forEach((n, i) => {
-    if (max[i]! >= 0 && (out[n] === undefined || out[n]! < max[i]!)) out[n] = max[i]!;
+    if (max[i]! < 0) return;
+    const have = entryOf(out, n);
+    if (have === undefined || have < max[i]!) out[n] = max[i]!;
   });
   return out;
 }

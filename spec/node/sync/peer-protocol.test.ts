@@ -44,7 +44,13 @@ describe('validatePeerMessage', () => {
     ['hello without protocol', hello({ protocol: undefined })],
     ['hello with a bad node id', hello({ nodeId: 'has space' })],
     ['hello with an empty node id', hello({ nodeId: '' })],
-    ['hello with an overlong node id', hello({ nodeId: 'a'.repeat(65) })],
+    ['hello with an overlong node id', hello({ nodeId: 'a'.repeat(17) })],
+    ['hello with node id constructor', hello({ nodeId: 'constructor' })],
+    ['hello with an upper-case node id', hello({ nodeId: 'A1A1A1A1A1A1A1A1' })],
+    ['a vector keyed constructor', hello({ vector: { constructor: 5 } })],
+    ['a vector keyed toString', { t: 'ack', vector: { toString: 7 }, handled: 1 }],
+    ['a vector keyed hasOwnProperty', { t: 'need', since: { hasOwnProperty: 1 } }],
+    ['a vector keyed by a short id', { t: 'live', madeAt: { n1: 1 }, changes: wire() }],
     ['hello with a non-string fingerprint', hello({ fingerprints: { t: 1 } })],
     ['hello with an array vector', hello({ vector: [1] })],
     ['hello with a negative vector entry', hello({ vector: { [N]: -1 } })],
@@ -87,6 +93,9 @@ describe('validatePeerMessage', () => {
   it.each([
     ['changes without nodes', { tables: [] }],
     ['changes with a bad node id', cs([], [1])],
+    ['changes from node constructor', cs([table([row()])], ['constructor'])],
+    ['changes from node toString', cs([table([row()])], ['toString'])],
+    ['changes from a node id that is not 16 hex chars', cs([table([row()])], ['n1'])],
     ['changes with an extra field', { nodes: [], tables: [], sql: 'DROP TABLE t' }],
     ['tables not an array', cs({} as unknown as unknown[])],
     ['a table without a name', cs([{ columns: [], rows: [] }])],
@@ -127,7 +136,7 @@ describe('validatePeerMessage', () => {
     fc.assert(
       fc.property(fc.array(rowArb, { maxLength: 8 }), fc.boolean(), (rows, sameStamps) => {
         const changes = {
-          nodes: ['n0', 'n1', 'n2'],
+          nodes: ['a000000000000000', 'a000000000000001', 'a000000000000002'],
           tables: [{ table: 't', columns: ['a', 'b', 'c'], rows: rows.map((r) => (sameStamps && r.put ? { ...r, cells: r.cells.map((c) => [c[0], c[1], r.put![0], r.put![1]]) } : r)) }],
         } as ChangeSet;
         const wireForm = decode(encode(toWire(changes)));
