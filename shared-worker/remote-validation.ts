@@ -67,22 +67,24 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
     if (!isWellFormedNodeId(id)) bad(`node ${i} is not a node id (1-${NODE_ID_MAX_LENGTH} chars of [0-9A-Za-z_.:-])`);
   });
 
-  const maxHlcByNode = new Map<string, number>();
+  // Per node index, the highest hlc seen. Messages are built only on failure: this loop runs for
+  // every value of every row, so it allocates nothing per value.
+  const maxByIdx: number[] = new Array(nodes.length).fill(-1);
   let maxHlc = 0;
-  const stamp = (hlc: unknown, node: unknown, where: string) => {
-    if (!isValidHlc(hlc)) bad(`${where}: hlc must be a non-negative safe integer`);
-    if (typeof node !== 'number' || !Number.isInteger(node) || node < 0 || node >= nodes.length) bad(`${where}: node index out of range`);
-    const id = nodes[node]!;
-    if ((maxHlcByNode.get(id) ?? -1) < hlc) maxHlcByNode.set(id, hlc);
+  let where = (): string => '';
+  const stamp = (hlc: unknown, node: unknown, what: string) => {
+    if (typeof hlc !== 'number' || !isValidHlc(hlc)) bad(`${where()} ${what}: hlc must be a non-negative safe integer`);
+    if (typeof node !== 'number' || !Number.isInteger(node) || node < 0 || node >= nodes.length) bad(`${where()} ${what}: node index out of range`);
+    if (maxByIdx[node]! < hlc) maxByIdx[node] = hlc;
     if (hlc > maxHlc) maxHlc = hlc;
   };
   let rowCount = 0;
   let cellCount = 0;
   let bytes = 0;
-  const value = (v: unknown, where: string) => {
+  const value = (v: unknown) => {
     const b = valueBytes(v);
-    if (b < 0) bad(`${where}: values must be null, a finite number, a string or a Uint8Array`);
-    if (b > MAX_VALUE_BYTES) bad(`${where}: value larger than ${MAX_VALUE_BYTES} bytes`);
+    if (b < 0) bad(`${where()}: values must be null, a finite number, a string or a Uint8Array`);
+    if (b > MAX_VALUE_BYTES) bad(`${where()}: value larger than ${MAX_VALUE_BYTES} bytes`);
     bytes += b;
   };
 
@@ -107,33 +109,42 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
     const k = table.shape.pk.length;
     rowCount += rows.length;
     if (rowCount > MAX_ROWS_PER_BATCH) bad(`more than ${MAX_ROWS_PER_BATCH} rows`);
-    rows.forEach((r, ri) => {
-      const where = `table ${table.shape.name} row ${ri}`;
-      if (typeof r !== 'object' || r === null) bad(`${where} is not an object`);
+    for (let ri = 0; ri < rows.length; ri++) {
+      where = () => `table ${table.shape.name} row ${ri}`;
+      const r = rows[ri];
+      if (typeof r !== 'object' || r === null) bad(`${where()} is not an object`);
       const { pk, put, del, cells } = r as RowDelta;
-      if (!Array.isArray(pk) || pk.length !== k) bad(`${where}: primary key must have ${k} value(s)`);
-      for (const v of pk) {
-        if (v === null) bad(`${where}: primary key values cannot be null`);
-        value(v, where);
+      if (!Array.isArray(pk) || pk.length !== k) bad(`${where()}: primary key must have ${k} value(s)`);
+      for (let i = 0; i < k; i++) {
+        if (pk[i] === null) bad(`${where()}: primary key values cannot be null`);
+        value(pk[i]);
       }
-      for (const [label, ref] of [['put', put], ['del', del]] as const) {
-        if (ref === null) continue;
-        if (!Array.isArray(ref) || ref.length !== 2) bad(`${where}: ${label} must be null or [hlc, node]`);
-        stamp(ref[0], ref[1], `${where} ${label}`);
+      if (put !== null) {
+        if (!Array.isArray(put) || put.length !== 2) bad(`${where()}: put must be null or [hlc, node]`);
+        stamp(put[0], put[1], 'put');
       }
-      if (!Array.isArray(cells)) bad(`${where}: cells must be an array`);
+      if (del !== null) {
+        if (!Array.isArray(del) || del.length !== 2) bad(`${where()}: del must be null or [hlc, node]`);
+        stamp(del[0], del[1], 'del');
+      }
+      if (!Array.isArray(cells)) bad(`${where()}: cells must be an array`);
       cellCount += cells.length;
       if (cellCount > MAX_CELLS_PER_BATCH) bad(`more than ${MAX_CELLS_PER_BATCH} cells`);
-      for (const cell of cells) {
-        if (!Array.isArray(cell) || cell.length !== 4) bad(`${where}: a cell must be [column, value, hlc, node]`);
-        const [col, v, hlc, node] = cell as [unknown, SqlValue, unknown, unknown];
-        if (typeof col !== 'number' || !Number.isInteger(col) || col < 0 || col >= colMap.length) bad(`${where}: cell column index out of range`);
-        value(v, where);
-        stamp(hlc, node, `${where} cell`);
+      for (let ci = 0; ci < cells.length; ci++) {
+        const cell = cells[ci];
+        if (!Array.isArray(cell) || cell.length !== 4) bad(`${where()}: a cell must be [column, value, hlc, node]`);
+        const col = cell[0] as unknown;
+        if (typeof col !== 'number' || !Number.isInteger(col) || col < 0 || col >= colMap.length) bad(`${where()}: cell column index out of range`);
+        value(cell[1]);
+        stamp(cell[2], cell[3], 'cell');
       }
-    });
+    }
     if (bytes > MAX_BATCH_BYTES) bad(`more than ${MAX_BATCH_BYTES} bytes of values`);
     out.push({ table, colMap, rows });
+  });
+  const maxHlcByNode = new Map<string, number>();
+  maxByIdx.forEach((hlc, i) => {
+    if (hlc >= 0 && (maxHlcByNode.get(nodes[i]!) ?? -1) < hlc) maxHlcByNode.set(nodes[i]!, hlc);
   });
   return { nodes, tables: out, maxHlcByNode, maxHlc };
 }
