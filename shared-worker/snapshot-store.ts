@@ -43,15 +43,20 @@ export interface LoadedState {
 }
 
 export async function loadState(store: KeyValueStore, warn: (msg: string) => void): Promise<LoadedState> {
-  const meta = checkMeta(await store.get(META_KEY));
-  const snapshot = meta ? await store.get<Uint8Array>(SNAPSHOT_KEY) : null;
+  // All reads at once (meta and snap in one transaction, so they agree): each serial IndexedDB
+  // round trip adds to a cold start. Nothing writes meanwhile: the caller holds the store.
+  const [[rawMeta, rawSnapshot], logKeys, peers] = await Promise.all([
+    store.getMany<unknown>([META_KEY, SNAPSHOT_KEY]), store.keys(LOG_PREFIX), loadPeers(store),
+  ]);
+  const meta = checkMeta(rawMeta);
+  const snapshot = meta ? rawSnapshot : null;
   if (meta && !(snapshot instanceof Uint8Array)) {
     throw new BatteryError('WORKER', 'storage holds a snapshot pointer but no snapshot; refusing to open a partial database');
   }
   const snapshotSeq = meta?.snapshotSeq ?? 0;
   const staleKeys: string[] = [];
   const live: Array<{ key: string; seq: number }> = [];
-  for (const key of await store.keys(LOG_PREFIX)) {
+  for (const key of logKeys) {
     const seq = seqOfLogKey(key);
     if (seq === null || seq <= snapshotSeq) staleKeys.push(key);
     else live.push({ key, seq });
@@ -84,7 +89,7 @@ export async function loadState(store: KeyValueStore, warn: (msg: string) => voi
     warn(`rtc-battery: dropped ${dropped} damaged log entr${dropped === 1 ? 'y' : 'ies'} from ${live[damagedAt]!.key} on`);
   }
   const lastSeq = records.length > 0 ? records[records.length - 1]!.seq : snapshotSeq;
-  return { meta, snapshot: snapshot ?? null, records, recordBytes, lastSeq, staleKeys, dropped, peers: await loadPeers(store) };
+  return { meta, snapshot: (snapshot as Uint8Array | undefined) ?? null, records, recordBytes, lastSeq, staleKeys, dropped, peers };
 }
 
 /** The write that installs a snapshot: meta + snap, and every log entry it covers deleted. */
