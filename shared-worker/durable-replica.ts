@@ -66,6 +66,8 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   /** Why the last rollback failed (it is retried by the next write). */
   private rollbackError: BatteryError | null = null;
   private closed = false;
+  /** No stamp at or below this may be issued again (see rollBack). */
+  private clockFloor = 0;
 
   constructor(
     private readonly o: OpenDurableReplicaOptions,
@@ -207,8 +209,14 @@ class DurableReplicaImpl implements DurableReplicaHandle {
 
   /** Rebuilds the replica from storage after a failed write and swaps it in. */
   private async rollBack(lost: Commit[]): Promise<void> {
+    // The refused commits' stamps may already have reached a peer or a reader: the rebuilt
+    // replica, whose clock only knows the stamps in storage, must never hand them out again, or
+    // two different writes would share a stamp and replicas diverge with equal vectors. Every
+    // stamp the current replica issued or took is in its vector (writes wait for this rollback,
+    // so none is issued meanwhile); clockFloor also remembers floors of earlier rollbacks.
     try {
-      const { replica, versionOffset } = await restore(this.o, this.warn);
+      for (const hlc of Object.values(this.replica.getVector())) if (hlc > this.clockFloor) this.clockFloor = hlc;
+      const { replica, versionOffset } = await restore({ ...this.o, replicaOptions: { ...this.o.replicaOptions, clockFloor: this.clockFloor } }, this.warn);
       if (this.closed) {
         replica.close(); // close() is under way and closes the current one
         return;

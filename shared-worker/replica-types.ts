@@ -64,6 +64,12 @@ export interface ReplicaOptions {
   now?: () => number;
   /** Node id to use when the database has none yet (default: random). Stable once stored. */
   nodeId?: string;
+  /**
+   * An hlc the clock must start past (besides every stamp stored in the database). The durable
+   * layer passes the newest stamp the replica it replaces may have handed out, so a replica
+   * rebuilt from storage after a refused write never reuses that write's stamp.
+   */
+  clockFloor?: number;
 }
 
 /** The in-memory replica. Every method is synchronous and throws BatteryError. */

@@ -10,7 +10,7 @@ import type { ChangeSet } from './change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from './errors.js';
 import { checkParams, runForEachRow, runLoneSelect, runStatements } from './exec-runner.js';
-import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock } from './hlc.js';
+import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
 import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
 import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
 import { toBatteryError } from './sql-errors.js';
@@ -54,6 +54,7 @@ class SqlReplica implements Replica {
   private closed = false;
 
   constructor(sql: SqlJsStatic, options: CreateReplicaOptions) {
+    if (options.clockFloor !== undefined && !isValidHlc(options.clockFloor)) throw new BatteryError('SQL', 'clockFloor must be a non-negative safe integer');
     this.recorder = new WriteRecorder((t) => this.syncedNames.has(t) || this.tables.has(t.toLowerCase()));
     this.db = new SqlDatabase(sql, options.data, (db) => {
       // Connection state, set again after every export() (which reopens the connection).
@@ -70,6 +71,7 @@ class SqlReplica implements Replica {
       throw toBatteryError(e);
     }
     this.loadState();
+    if (options.clockFloor !== undefined) this.clock.advancePast(options.clockFloor);
   }
 
   private loadState(): void {
