@@ -3,18 +3,22 @@
  * tombstones (capture.ts explains why they are logs), then report which tables got a register
  * stamped with this exec's stamp id.
  */
-import { foldDeletesSql, foldUpdatesSql } from './capture.js';
+import { adoptTombstonesSql, foldDeletesSql, foldUpdatesSql } from './capture.js';
 import type { SqlDatabase } from './sql-database.js';
 import type { SyncedTable } from './synced-table.js';
 
 export function foldCapturedChanges(db: SqlDatabase, tables: SyncedTable[], stampId: number): SyncedTable[] {
   for (const t of tables) {
     if (t.sql.hasUpdated && db.get(t.sql.hasUpdated)![0] === 1) db.execRaw(foldUpdatesSql(t.shape, t.tid));
-    if (db.get(t.sql.hasDeleted)![0] !== 1) continue;
-    const [restoreDel, toTombs, clear] = foldDeletesSql(t.shape, t.tid);
-    db.run(restoreDel!);
-    db.run(toTombs!, [stampId]);
-    db.run(clear!);
+    if (db.get(t.sql.hasDeleted)![0] === 1) {
+      const [restoreDel, toTombs, clear] = foldDeletesSql(t.shape, t.tid);
+      db.run(restoreDel!);
+      db.run(toTombs!, [stampId]);
+      db.run(clear!);
+    }
+    if (db.get(t.sql.hasTombs)![0] === 1) {
+      for (const sql of adoptTombstonesSql(t.shape, t.tid)) db.run(sql, [stampId]);
+    }
   }
   return tables.filter((t) => db.get(t.sql.changedAt, [stampId])![0] === 1);
 }

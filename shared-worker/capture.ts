@@ -120,7 +120,9 @@ export function captureDdl(shape: TableShape, tid: number): string {
     CREATE TABLE ${deleted}(seq INTEGER PRIMARY KEY, ${kDecl.join(', ')}${n ? ', ' + vDecl.join(', ') : ''}, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') : ''});
 
     CREATE TRIGGER ${clock}_ins AFTER INSERT ON ${T} WHEN ${active} BEGIN
-      ${newClockRow}
+      INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
+        SELECT NEW.rowid, v, v, NULL${n ? ', ' + sCols.map(() => 'v').join(', ') : ''}
+        FROM _rb_ctx WHERE CASE mode WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) ELSE 1 END;
     END;
     CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${active} AND ${sameKey} BEGIN
       ${n ? `INSERT INTO ${updated}(rid, ${range(n).map((i) => `m${i}`).join(', ')})
@@ -169,6 +171,26 @@ export function foldDeletesSql(shape: TableShape, tid: number): string[] {
        WHERE seq IN (SELECT max(seq) FROM ${deleted} GROUP BY ${kList}) AND NOT EXISTS (SELECT 1 FROM ${T} t WHERE ${join})`,
     // A WHERE clause keeps SQLite from the truncate optimization, which the update hook does not see.
     `DELETE FROM ${deleted} WHERE seq > 0`,
+  ];
+}
+
+/**
+ * End-of-exec, when tombstones exist: a key inserted by this exec (clock ver = ?1) that has a
+ * tombstone was deleted before; its clock row takes over the tombstone's delete register and the
+ * tombstone goes. Done here, once per exec through the ver index, instead of two tombstone
+ * probes in the insert trigger for every inserted row. Runs after foldDeletesSql, which may have
+ * replaced the tombstone of a key inserted and deleted again within the exec.
+ */
+export function adoptTombstonesSql(shape: TableShape, tid: number): string[] {
+  const { clock, tomb } = captureNames(tid);
+  const T = quoteIdent(shape.name);
+  const join = shape.pk.map((c, i) => `x.k${i} = t.${quoteIdent(c.name)}`).join(' AND ');
+  const kList = shape.pk.map((_, i) => `k${i}`).join(', ');
+  const pkList = shape.pk.map((c) => `t.${quoteIdent(c.name)}`).join(', ');
+  return [
+    `UPDATE ${clock} SET del = d.del FROM (SELECT c.rid AS rid, x.del AS del FROM ${clock} c JOIN ${T} t ON t.rowid = c.rid JOIN ${tomb} x ON ${join} WHERE c.ver = ?1) AS d
+       WHERE ${clock}.rid = d.rid`,
+    `DELETE FROM ${tomb} WHERE (${kList}) IN (SELECT ${pkList} FROM ${clock} c JOIN ${T} t ON t.rowid = c.rid WHERE c.ver = ?1)`,
   ];
 }
 
