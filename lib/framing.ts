@@ -10,9 +10,11 @@
  * A sender never interleaves messages (one queue, in seal order), so a well-behaved peer has at
  * most one partial message at a time; the reassembly caps exist for the other kind of peer.
  */
-import { decode, encode } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { BatteryError } from '../shared-worker/errors.js';
+import { negativeZeroCodec } from '../shared-worker/msgpack-negative-zero.js';
 import type { PeerLink } from '../shared-worker/peer-link.js';
+import { checkMsgpackShape } from './msgpack-guard.js';
 import type { SealedChannel } from './sealed-channel.js';
 
 export const FRAME_HEADER_BYTES = 12;
@@ -37,7 +39,11 @@ export const DEFAULT_FRAMING_LIMITS: FramingLimits = {
   highWaterBytes: 1024 * 1024,
 };
 
-/** msgpack decoder bounds: a hostile length prefix must not allocate before the data is there. */
+/**
+ * msgpack decoder bounds: a hostile length prefix must not allocate before the data is there.
+ * These bound each header alone; checkMsgpackShape (msgpack-guard.ts) bounds them together.
+ * Extensions: only the empty -0 marker (msgpack-negative-zero.ts).
+ */
 const DECODE_LIMITS = {
   maxStrLength: 16 * 1024 * 1024,
   maxBinLength: 16 * 1024 * 1024,
@@ -45,6 +51,9 @@ const DECODE_LIMITS = {
   maxMapLength: 1024 * 1024,
   maxExtLength: 0,
 };
+// Encoder.encode returns a copy, so a message stays intact while it waits to be sealed.
+const encoder = new Encoder({ extensionCodec: negativeZeroCodec });
+const decoder = new Decoder({ ...DECODE_LIMITS, extensionCodec: negativeZeroCodec });
 
 function badFrame(message: string, detail?: Record<string, unknown>): never {
   throw new BatteryError('BAD_OP', message, detail);
@@ -82,7 +91,7 @@ export class FrameWriter {
 
   private async write(message: unknown): Promise<void> {
     if (this.closed) throw new BatteryError('CLOSED', 'link closed');
-    const sealed = await this.channel.seal(encode(message));
+    const sealed = await this.channel.seal(encoder.encode(message));
     const payload = this.limits.maxFrameBytes - FRAME_HEADER_BYTES;
     const count = Math.max(1, Math.ceil(sealed.length / payload));
     const id = this.nextMessageId;
@@ -139,8 +148,9 @@ export class FrameReader {
     const sealed = this.reassemble(frame);
     if (sealed === null) return null;
     const plain = await this.channel.open(sealed);
+    checkMsgpackShape(plain); // before decode: it preallocates every array/map header it reads
     try {
-      return { message: decode(plain, DECODE_LIMITS) };
+      return { message: decoder.decode(plain) };
     } catch (e) {
       badFrame(`undecodable message: ${(e as Error).message}`);
     }

@@ -8,10 +8,13 @@
  *     piece are mostly 1–5 bytes,
  *   - a cell stamped exactly like its row's `put` (every cell an insert wrote) is [column, value]
  *     instead of [column, value, hlc, node].
+ *   - a -0 value (key or cell) is sent as the marker of msgpack-negative-zero.ts, which the
+ *     framing's codec writes as an extension: plain msgpack would turn it into 0 on the way.
  * fromWire only rebuilds the shape; validateChangeSet (peer-protocol.ts) checks every value.
  */
 import type { CellChange, ChangeSet, RowDelta, StampRef } from '../shared-worker/change-set.js';
 import { BatteryError } from '../shared-worker/errors.js';
+import { markNegativeZero } from '../shared-worker/msgpack-negative-zero.js';
 
 type WireStamp = [offset: number, node: number] | null;
 type WireCell = [column: number, value: unknown] | [column: number, value: unknown, offset: number, node: number];
@@ -37,8 +40,11 @@ export function toWire(cs: ChangeSet): WireChangeSet {
       t.columns,
       t.rows.map((r): WireRow => {
         const put = r.put;
-        const cells = r.cells.map((c): WireCell => (put && c[2] === put[0] && c[3] === put[1] ? [c[0], c[1]] : [c[0], c[1], c[2] - base, c[3]]));
-        return [r.pk, stamp(r.put), stamp(r.del), cells];
+        const cells = r.cells.map((c): WireCell => {
+          const value = markNegativeZero(c[1]);
+          return put && c[2] === put[0] && c[3] === put[1] ? [c[0], value] : [c[0], value, c[2] - base, c[3]];
+        });
+        return [r.pk.map(markNegativeZero), stamp(r.put), stamp(r.del), cells];
       }),
     ]),
   ];

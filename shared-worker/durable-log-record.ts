@@ -6,10 +6,11 @@
  * is checked field by field on the way back in, since a damaged entry must be detected, not
  * replayed). Every SqlValue round-trips exactly: integers, doubles (incl. ±Infinity, beyond 2^53),
  * strings and bytes are native msgpack; -0 would come back as 0 (msgpack encodes it as an
- * integer), so it travels as an extension.
+ * integer), so it travels as an extension (msgpack-negative-zero.ts).
  */
-import { Decoder, Encoder, ExtensionCodec } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from './change-set.js';
+import { markNegativeZero, negativeZeroCodec, type NegativeZero } from './msgpack-negative-zero.js';
 import type { RowWrite } from './replica-types.js';
 
 export interface LogRecord {
@@ -21,17 +22,7 @@ export interface LogRecord {
 }
 
 const FORMAT = 1;
-const NEGATIVE_ZERO_EXT = 0;
-
-class NegativeZero {}
-const NEG_ZERO = new NegativeZero();
-
-const codec = new ExtensionCodec();
-codec.register({
-  type: NEGATIVE_ZERO_EXT,
-  encode: (v: unknown) => (v instanceof NegativeZero ? new Uint8Array(0) : null),
-  decode: () => -0,
-});
+const codec = negativeZeroCodec;
 
 // One encoder/decoder for the module: reuses its working buffer. Encoder.encode returns an exact
 // copy; the package's encode() returns a view on a >= 2 KiB buffer, and IndexedDB's structured
@@ -109,7 +100,7 @@ function decodeRowWrite(x: unknown): RowWrite {
 }
 
 function v(x: SqlValue): SqlValue | NegativeZero {
-  return Object.is(x, -0) ? NEG_ZERO : x;
+  return markNegativeZero(x);
 }
 
 function stamp(x: unknown): StampRef {

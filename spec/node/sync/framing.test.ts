@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { Decoder } from '@msgpack/msgpack';
 import { FRAME_HEADER_BYTES, FrameReader, FrameWriter, MAX_FRAME_BYTES } from '../../../lib/framing.js';
+import { encodePeerMessage, validatePeerMessage, type PeerMessage } from '../../../lib/peer-protocol.js';
 import { deriveRoomKeys } from '../../../lib/room-keys.js';
 import { openSealedChannel, type SealedChannel } from '../../../lib/sealed-channel.js';
 import { createLinkPair } from './memory-link.js';
@@ -121,6 +123,41 @@ describe('framing', () => {
     const r2 = new FrameReader(recv);
     await r2.push(frame(1, 0, 3));
     await expect(r2.push(frame(1, 1, 4))).rejects.toMatchObject({ code: 'BAD_OP' });
+  });
+
+  it('refuses nested array headers before decoding them (the decoder preallocates each one)', async () => {
+    const [send, recv] = await channels();
+    // 200 nested headers announcing 65535 elements each, in 600 bytes: decoded, that is 13 M
+    // preallocated array slots (3000 of them were 1.5 GB of heap).
+    const crafted = new Uint8Array(600).map((_, i) => [0xdc, 0xff, 0xff][i % 3]!);
+    const sealed = await send.seal(crafted);
+    const f = frame(1, 0, 1, sealed.length);
+    f.set(sealed, FRAME_HEADER_BYTES);
+    const decodes = vi.spyOn(Decoder.prototype, 'decode');
+    try {
+      await expect(new FrameReader(recv).push(f)).rejects.toMatchObject({ code: 'BAD_OP', message: expect.stringContaining('elements') });
+      expect(decodes).not.toHaveBeenCalled();
+    } finally {
+      decodes.mockRestore();
+    }
+  });
+
+  it('carries -0 in keys and cells as -0 (plain msgpack turns it into 0)', async () => {
+    const [send, recv] = await channels();
+    const pair = createLinkPair('a', 'b');
+    const writer = new FrameWriter(pair.a, send);
+    const reader = new FrameReader(recv);
+    const N = 'a1a1a1a1a1a1a1a1';
+    const msg: PeerMessage = {
+      t: 'live', madeAt: {},
+      changes: { nodes: [N], tables: [{ table: 't', columns: ['v', 'w'], rows: [{ pk: [-0], put: [5, 0], del: null, cells: [[0, -0, 5, 0], [1, -0, 4, 0]] }] }] },
+    };
+    await writer.send(encodePeerMessage(msg));
+    const got = validatePeerMessage((await reader.push(pair.a.sent[0]!))!.message);
+    const row = (got as Extract<PeerMessage, { t: 'live' }>).changes.tables[0]!.rows[0]!;
+    expect(Object.is(row.pk[0], -0)).toBe(true);
+    expect(row.cells.map((c) => Object.is(c[1], -0))).toEqual([true, true]);
+    expect(got).toEqual(msg);
   });
 
   it('a complete message that fails to open is AUTH, not silently dropped', async () => {

@@ -2,7 +2,7 @@
  * A peer that knows the token but speaks whatever the test wants: it authenticates properly on a
  * fresh link to `target`, then sends arbitrary (validly sealed) messages or raw frames.
  */
-import { FrameReader, FrameWriter } from '../../../lib/framing.js';
+import { FRAME_HEADER_BYTES, FrameReader, FrameWriter } from '../../../lib/framing.js';
 import { PeerAuthenticator } from '../../../lib/peer-auth.js';
 import { encodePeerMessage, PROTOCOL_VERSION, type PeerMessage } from '../../../lib/peer-protocol.js';
 import type { RoomKeys } from '../../../lib/room-keys.js';
@@ -17,6 +17,8 @@ export interface RoguePeer {
   nodeId: string;
   send(message: unknown, options?: { skipHello?: boolean }): Promise<void>;
   sendRawFrame(frame: Uint8Array): Promise<void>;
+  /** Seals `plain` as one message (any bytes, not necessarily msgpack) and sends it as one frame. */
+  sendPlaintext(plain: Uint8Array, options?: { skipHello?: boolean }): Promise<void>;
   closed(): boolean;
   /** Every message the target sent after authentication, decoded. */
   received: unknown[];
@@ -51,17 +53,25 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
   const channel = await openSealedChannel(keys.encKey, result, true);
   const writer = new FrameWriter(pair.a, channel);
   let helloSent = false;
+  let rawMessages = 0;
   return {
     peerId,
     nodeId,
     async send(message, options) {
-      if (!helloSent && !options?.skipHello) {
-        helloSent = true;
-        await writer.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId, fingerprints: target.replica.fingerprints(), vector: {} });
-        // The (empty) answer to the target's hello: until it arrives, live batches wait.
-        await writer.send(encodePeerMessage({ t: 'delta', changes: { nodes: [], tables: [] }, last: true, upTo: {} }));
-      }
+      await sayHello(options);
       await writer.send(encodePeerMessage(message as PeerMessage));
+    },
+    async sendPlaintext(plain, options) {
+      await sayHello(options);
+      // writer.send resolved after sealing, so this seal is next in the channel's order.
+      const sealed = await channel.seal(plain);
+      const frame = new Uint8Array(FRAME_HEADER_BYTES + sealed.length);
+      const view = new DataView(frame.buffer);
+      view.setUint32(0, 0xfffffff0 + rawMessages++);
+      view.setUint32(4, 0);
+      view.setUint32(8, 1);
+      frame.set(sealed, FRAME_HEADER_BYTES);
+      pair.a.send(frame);
     },
     async sendRawFrame(frame) {
       pair.a.send(frame);
@@ -69,4 +79,12 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
     closed: () => pair.a.closed,
     received,
   };
+
+  async function sayHello(options?: { skipHello?: boolean }): Promise<void> {
+    if (helloSent || options?.skipHello) return;
+    helloSent = true;
+    await writer.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId, fingerprints: target.replica.fingerprints(), vector: {} });
+    // The (empty) answer to the target's hello: until it arrives, live batches wait.
+    await writer.send(encodePeerMessage({ t: 'delta', changes: { nodes: [], tables: [] }, last: true, upTo: {} }));
+  }
 }

@@ -165,6 +165,8 @@ export function syncSuite(kit: ReplicaKit): void {
       const cases: Array<[code: string, send: (r: Awaited<ReturnType<typeof openRoguePeer>>) => Promise<void>]> = [
         ['BAD_OP', (r) => r.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [{ table: 'notes', columns: ['body'], rows: [{ pk: ['x'], put: [1, 5], del: null, cells: [] }] }] } })],
         ['BAD_OP', (r) => r.sendRawFrame(new Uint8Array(70_000))],
+        // 3000 nested array headers of 65535 elements each in 9 KB (see msgpack-guard.ts).
+        ['BAD_OP', (r) => r.sendPlaintext(new Uint8Array(9000).map((_, i) => [0xdc, 0xff, 0xff][i % 3]!))],
         ['AUTH', (r) => r.sendRawFrame(new Uint8Array(100).fill(0).map((_, i) => (i < 12 ? [0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1][i]! : i)))],
         ['SKEW', (r) => r.send({ t: 'live', madeAt: {}, changes: { nodes: [r.nodeId], tables: [{ table: 'notes', columns: ['body', 'n'], rows: [{ pk: ['future'], put: [kit.hlcAt(Date.now() + 3_600_000), 0], del: null, cells: [[0, 'from the future', kit.hlcAt(Date.now() + 3_600_000), 0]] }] }] } })],
         ['BAD_OP', (r) => r.send({ t: 'live', madeAt: {}, changes: { nodes: [r.nodeId], tables: [{ table: 'notes', columns: ['no_such_column'], rows: [{ pk: ['y'], put: [kit.hlcAt(Date.now()), 0], del: null, cells: [[0, 'v', kit.hlcAt(Date.now()), 0]] }] }] } })],
