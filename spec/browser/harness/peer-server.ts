@@ -4,6 +4,7 @@
  * port, which is what the signaling-outage tests need: clients keep the URL they were given.
  */
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 const serverBundle = fileURLToPath(new URL('../../../dist/server.js', import.meta.url));
 
@@ -70,5 +71,24 @@ export async function startPeerServer(options: Record<string, unknown> = {}): Pr
       await start();
     },
     close: stop,
+  };
+}
+
+/**
+ * Registers the hooks of one PeerServer per test file (started before the first test, closed after
+ * the last, even when tests fail), like useBrowserSession: `const server = usePeerServer(); ... server().url`.
+ */
+export function usePeerServer(options: Record<string, unknown> = {}): () => TestPeerServer {
+  let server: TestPeerServer | undefined;
+  beforeAll(async () => {
+    server = await startPeerServer(options);
+  });
+  afterAll(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  return () => {
+    if (!server) throw new Error('usePeerServer(): the server is not running (used outside a test?)');
+    return server;
   };
 }

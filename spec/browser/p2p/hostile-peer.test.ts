@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec } from '../harness/battery-tab.js';
-import { startPeerServer, type TestPeerServer } from '../harness/peer-server.js';
+import { usePeerServer } from '../harness/peer-server.js';
 import { deriveRoomKeys } from '../../../lib/room-keys.js';
 import { events, notes, openRoomTab, waitForEvent, waitForResult, waitUntil } from './room-tabs.js';
 
@@ -91,19 +91,13 @@ async function attack(page: Page, port: number, roomId: string, target: string, 
 
 describe('a hostile peer that knows the room id but not the token', () => {
   const session = useBrowserSession();
-  let server: TestPeerServer;
-  beforeAll(async () => {
-    server = await startPeerServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const server = usePeerServer();
 
   it('is closed with nothing applied; bad channels are refused; malformed and oversized frames drop only that peer', async () => {
     const token = 'hostile-test-room';
     const { roomId } = await deriveRoomKeys(token);
-    const alice = await openRoomTab(await session().newUser('alice'), { signalingUrl: server.url, token }, 'alice');
-    const bob = await openRoomTab(await session().newUser('bob'), { signalingUrl: server.url, token }, 'bob');
+    const alice = await openRoomTab(await session().newUser('alice'), { signalingUrl: server().url, token }, 'alice');
+    const bob = await openRoomTab(await session().newUser('bob'), { signalingUrl: server().url, token }, 'bob');
     await waitForEvent(alice, 'peer-ready');
     await exec(alice, "INSERT INTO notes VALUES ('a1', 'alice', 1)");
     await waitForResult(bob, 'SELECT id FROM notes', [{ id: 'a1' }]);
@@ -113,13 +107,13 @@ describe('a hostile peer that knows the room id but not the token', () => {
     const evil = await (await session().newUser('mallory')).openTab('/tab.html', 'mallory');
     await evil.addScriptTag({ content: peerJsScript });
     const raw = { reliable: true, serialization: 'raw' };
-    await attack(evil, server.port, roomId, aliceId, 'silent', raw, 'silent');
-    await attack(evil, server.port, roomId, aliceId, 'garbage', raw, 'garbage');
-    await attack(evil, server.port, roomId, aliceId, 'oversized', raw, 'oversized');
-    await attack(evil, server.port, roomId, aliceId, 'text', raw, 'text');
-    await attack(evil, server.port, roomId, aliceId, 'forged', raw, 'forged');
-    await attack(evil, server.port, roomId, aliceId, 'json', { reliable: true, serialization: 'json' }, 'silent');
-    await attack(evil, server.port, roomId, aliceId, 'unreliable', { reliable: false, serialization: 'raw' }, 'silent');
+    await attack(evil, server().port, roomId, aliceId, 'silent', raw, 'silent');
+    await attack(evil, server().port, roomId, aliceId, 'garbage', raw, 'garbage');
+    await attack(evil, server().port, roomId, aliceId, 'oversized', raw, 'oversized');
+    await attack(evil, server().port, roomId, aliceId, 'text', raw, 'text');
+    await attack(evil, server().port, roomId, aliceId, 'forged', raw, 'forged');
+    await attack(evil, server().port, roomId, aliceId, 'json', { reliable: true, serialization: 'json' }, 'silent');
+    await attack(evil, server().port, roomId, aliceId, 'unreliable', { reliable: false, serialization: 'raw' }, 'silent');
 
     // Every connection that opened gets closed by alice; none needs a deadline here.
     await waitUntil(evil, () => window.attempts!.filter((a) => a.opened).every((a) => a.closed) && window.attempts!.filter((a) => a.opened).length >= 5);

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec, isLeader } from '../harness/battery-tab.js';
 import { MODES } from '../harness/modes.js';
-import { startPeerServer, type TestPeerServer } from '../harness/peer-server.js';
+import { usePeerServer } from '../harness/peer-server.js';
 import { openRoomTab, waitForEvent, waitForResult, waitUntil } from './room-tabs.js';
 
 declare global {
@@ -39,20 +39,14 @@ async function stopWriting(page: Page): Promise<number> {
 // leader starts a new one from IndexedDB, and the handle rejoins the room through it.
 describe.each(MODES)('the leader tab closes while a peer keeps writing (mode %s)', (mode) => {
   const session = useBrowserSession();
-  let server: TestPeerServer;
-  beforeAll(async () => {
-    server = await startPeerServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const server = usePeerServer();
 
   it("the user's remaining tab takes over the mesh and the writes arrive", async () => {
     const token = 'takeover-room';
     const alice = await session().newUser('alice');
-    const tab1 = await openRoomTab(alice, { signalingUrl: server.url, token, mode }, 'alice/tab1');
-    const tab2 = await openRoomTab(alice, { signalingUrl: server.url, token, mode }, 'alice/tab2');
-    const bob = await openRoomTab(await session().newUser('bob'), { signalingUrl: server.url, token, mode }, 'bob');
+    const tab1 = await openRoomTab(alice, { signalingUrl: server().url, token, mode }, 'alice/tab1');
+    const tab2 = await openRoomTab(alice, { signalingUrl: server().url, token, mode }, 'alice/tab2');
+    const bob = await openRoomTab(await session().newUser('bob'), { signalingUrl: server().url, token, mode }, 'bob');
     await waitForEvent(tab2, 'peer-ready');
     await waitForEvent(bob, 'peer-ready');
 

@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec } from '../harness/battery-tab.js';
-import { startPeerServer, type TestPeerServer } from '../harness/peer-server.js';
+import { usePeerServer } from '../harness/peer-server.js';
 import { events, notes, openRoomTab, waitForEvent, waitForResult } from './room-tabs.js';
 
 describe('room isolation', () => {
   const session = useBrowserSession();
-  let server: TestPeerServer;
-  beforeAll(async () => {
-    server = await startPeerServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const server = usePeerServer();
 
   it('a wrong token and another room learn nothing, and their writes never appear', async () => {
-    const url = server.url;
+    const url = server().url;
     const alice = await openRoomTab(await session().newUser('alice'), { signalingUrl: url, token: 'the-right-token' }, 'alice');
     const bob = await openRoomTab(await session().newUser('bob'), { signalingUrl: url, token: 'the-right-token' }, 'bob');
     const mallory = await openRoomTab(await session().newUser('mallory'), { signalingUrl: url, token: 'the-right-token!' }, 'mallory');

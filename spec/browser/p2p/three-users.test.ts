@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
 import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec } from '../harness/battery-tab.js';
-import { startPeerServer, type TestPeerServer } from '../harness/peer-server.js';
+import { usePeerServer } from '../harness/peer-server.js';
 import { connectRoom, disconnectRoom, notes, openRoomTab, waitForResult, waitUntil } from './room-tabs.js';
 
 async function peersOf(page: Page): Promise<number> {
@@ -25,18 +25,12 @@ async function converge(pages: Page[], ready: (rows: unknown[]) => boolean): Pro
 
 describe('three users', () => {
   const session = useBrowserSession();
-  let server: TestPeerServer;
-  beforeAll(async () => {
-    server = await startPeerServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const server = usePeerServer();
 
   it('converge after concurrent writes to the same rows and cells and one going offline and back', async () => {
     const token = 'three-users-secret';
     const [u1, u2, u3] = await Promise.all(
-      ['u1', 'u2', 'u3'].map(async (name) => openRoomTab(await session().newUser(name), { signalingUrl: server.url, token }, name)),
+      ['u1', 'u2', 'u3'].map(async (name) => openRoomTab(await session().newUser(name), { signalingUrl: server().url, token }, name)),
     );
     const pages = [u1!, u2!, u3!];
     await Promise.all(pages.map((p) => waitForPeers(p, 2)));

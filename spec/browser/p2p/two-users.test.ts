@@ -1,24 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec } from '../harness/battery-tab.js';
 import { MODES } from '../harness/modes.js';
-import { startPeerServer, type TestPeerServer } from '../harness/peer-server.js';
+import { usePeerServer } from '../harness/peer-server.js';
 import { events, openRoomTab, waitForEvent, waitForResult } from './room-tabs.js';
 
 describe.each(MODES)('two users in one room (mode %s)', (mode) => {
   const session = useBrowserSession();
-  let server: TestPeerServer;
-  beforeAll(async () => {
-    server = await startPeerServer();
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const server = usePeerServer();
 
   it('sync inserts, updates and deletes both ways, with peer-join, peer-ready and sync events', async () => {
     const token = 'two-users-room-secret';
-    const alice = await openRoomTab(await session().newUser('alice'), { signalingUrl: server.url, token, mode }, 'alice');
-    const bob = await openRoomTab(await session().newUser('bob'), { signalingUrl: server.url, token, mode }, 'bob');
+    const alice = await openRoomTab(await session().newUser('alice'), { signalingUrl: server().url, token, mode }, 'alice');
+    const bob = await openRoomTab(await session().newUser('bob'), { signalingUrl: server().url, token, mode }, 'bob');
     await waitForEvent(alice, 'peer-ready');
     await waitForEvent(bob, 'peer-ready');
 
