@@ -10,6 +10,7 @@ import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } 
 import { BatteryError } from '../shared-worker/errors.js';
 import { NODE_ID_PATTERN } from '../shared-worker/peer-link.js';
 import type { VersionVector } from '../shared-worker/version-vector.js';
+import { MAX_VALUE_BYTES } from '../shared-worker/value-limits.js';
 import { fromWire, toWire } from './wire-changes.js';
 
 /** Bumped on any incompatible change of these messages; a mismatch closes the link with VERSION. */
@@ -50,8 +51,8 @@ export const PEER_LIMITS = {
   maxFingerprintLength: 1_024,
   maxColumns: 2_000,
   maxKeyColumns: 64,
-  /** Per value; the frame reassembly cap (64 MiB) bounds the whole message. */
-  maxValueBytes: 8 * 1024 * 1024,
+  /** Per value: the one cap of shared-worker/value-limits.ts; the frame reassembly cap (64 MiB) bounds the whole message. */
+  maxValueBytes: MAX_VALUE_BYTES,
   maxReasonLength: 1_024,
 } as const;
 

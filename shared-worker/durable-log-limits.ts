@@ -1,16 +1,16 @@
 /**
  * Whether a commit's changes can be replayed from the log at all. Replay goes through
  * applyChanges, which checks every batch against the caps for hostile peer input
- * (remote-validation.ts) even for our own trusted records; a local exec is not held to those caps
- * (a 2 MiB blob in a synced table, a 300k-row insert). Logging such a commit would make the
- * database fail to open, so it is persisted by a snapshot instead (needsSnapshot).
+ * (remote-validation.ts) even for our own trusted records. A local exec is held to the per-value
+ * cap (value-limits.ts: it refuses a bigger value in a synced table) but not to the batch caps
+ * (a 300k-row insert). Logging such a commit would make the database fail to open, so it is
+ * persisted by a snapshot instead (needsSnapshot).
  */
 import type { ChangeSet, SqlValue } from './change-set.js';
 import {
-  MAX_BATCH_BYTES, MAX_CELLS_PER_BATCH, MAX_NODES_PER_BATCH, MAX_ROWS_PER_BATCH, MAX_TABLES_PER_BATCH, MAX_VALUE_BYTES,
+  MAX_BATCH_BYTES, MAX_CELLS_PER_BATCH, MAX_NODES_PER_BATCH, MAX_ROWS_PER_BATCH, MAX_TABLES_PER_BATCH,
 } from './remote-validation.js';
-
-const utf8 = new TextEncoder();
+import { MAX_VALUE_BYTES, valueBytes } from './value-limits.js';
 
 /** Totals of a change set, in the units the replay caps are stated in. */
 export interface ReplaySize {
@@ -43,12 +43,4 @@ export function exceedsReplayLimits(cs: ChangeSet): boolean {
   if (cs.nodes.length > MAX_NODES_PER_BATCH || cs.tables.length > MAX_TABLES_PER_BATCH) return true;
   const s = replaySize(cs);
   return s.rows > MAX_ROWS_PER_BATCH || s.cells > MAX_CELLS_PER_BATCH || s.bytes > MAX_BATCH_BYTES || s.maxValue > MAX_VALUE_BYTES;
-}
-
-/** Bytes a value counts for (as remote-validation measures it: UTF-8 for strings). */
-function valueBytes(v: SqlValue): number {
-  if (v === null) return 0;
-  if (typeof v === 'number') return 8;
-  if (typeof v === 'string') return v.length * 3 <= MAX_VALUE_BYTES ? v.length * 3 : utf8.encode(v).length;
-  return v.byteLength;
 }

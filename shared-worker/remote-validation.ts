@@ -8,9 +8,8 @@ import { isValidHlc } from './hlc.js';
 import { isInternalName } from './internal-schema.js';
 import { isWellFormedNodeId, NODE_ID_MAX_LENGTH } from './node-id.js';
 import type { SyncedTable } from './synced-table.js';
+import { MAX_VALUE_BYTES, valueBytes } from './value-limits.js';
 
-/** One value: the size SQLite's default SQLITE_MAX_LENGTH (1e9) is far above; 1 MiB keeps a batch's memory bounded. */
-export const MAX_VALUE_BYTES = 1 << 20;
 /** Rows in one batch: the sync engine chunks larger deltas (splitChangeSet); 250k fits a 100k-row bulk insert with room. */
 export const MAX_ROWS_PER_BATCH = 250_000;
 /** Cells in one batch (~10 per row at the row cap). */
@@ -39,22 +38,10 @@ function bad(message: string, detail?: Record<string, unknown>): never {
   throw new BatteryError('BAD_OP', `invalid change set: ${message}`, detail);
 }
 
-const utf8 = new TextEncoder();
-
-/** Byte size of a valid value, or -1 if the value is not a SqlValue. */
-function valueBytes(v: unknown): number {
-  if (v === null) return 0;
-  switch (typeof v) {
-    case 'number':
-      return Number.isFinite(v) ? 8 : -1;
-    case 'string':
-      // UTF-8 needs at most 3 bytes per UTF-16 unit: only measure strings that might be too big.
-      return v.length * 3 <= MAX_VALUE_BYTES ? v.length * 3 : utf8.encode(v).length;
-    case 'object':
-      return v instanceof Uint8Array ? v.byteLength : -1;
-    default:
-      return -1;
-  }
+/** Byte size of a valid value (value-limits.ts), or -1 if the value is not a SqlValue. */
+function sizeOf(v: unknown): number {
+  if (v === null || typeof v === 'string' || v instanceof Uint8Array) return valueBytes(v);
+  return typeof v === 'number' && Number.isFinite(v) ? 8 : -1;
 }
 
 export function validateChangeSet(cs: unknown, resolveTable: (name: string) => SyncedTable | undefined): ValidatedBatch {
@@ -82,7 +69,7 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
   let cellCount = 0;
   let bytes = 0;
   const value = (v: unknown) => {
-    const b = valueBytes(v);
+    const b = sizeOf(v);
     if (b < 0) bad(`${where()}: values must be null, a finite number, a string or a Uint8Array`);
     if (b > MAX_VALUE_BYTES) bad(`${where()}: value larger than ${MAX_VALUE_BYTES} bytes`);
     bytes += b;

@@ -26,6 +26,7 @@ import { StampStore } from './stamps.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
 import { checkVector } from './vector-check.js';
+import { assertChangesWithinCap, assertStampWithinCap } from './value-cap.js';
 import type { VersionVector } from './version-vector.js';
 
 export interface CreateReplicaOptions extends ReplicaOptions {
@@ -176,6 +177,7 @@ class SqlReplica implements Replica {
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let schemaChanged = false;
     let touched: string[] = [];
+    let changes: ChangeSet | null = null;
     // Row images are only needed for non-synced user tables; without any, the update hook (a JS
     // call per written row, clock rows included) stays off. Tables created by this call are
     // covered by the snapshot that DDL asks for.
@@ -194,8 +196,16 @@ class SqlReplica implements Replica {
       if (capture) {
         const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId);
         changed = changedTables.length > 0;
-        if (changed) this.stamps.raiseVector(this.nodeId, hlc);
-        else this.stamps.drop(stampId);
+        if (changed) {
+          this.stamps.raiseVector(this.nodeId, hlc);
+          // A value no peer would accept is refused here, before COMMIT (value-cap.ts).
+          if (this.listeners.size > 0) {
+            changes = changesAt(this.db, this.stamps, changedTables, stampId);
+            assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
+          } else {
+            assertStampWithinCap(this.db, changedTables, stampId);
+          }
+        } else this.stamps.drop(stampId);
         touched = changedTables.map((t) => t.shape.name);
       }
       images = this.recorder.images(this.db);
@@ -214,7 +224,6 @@ class SqlReplica implements Replica {
       }
     });
     if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
-      const changes = changed && this.listeners.size > 0 ? changesAt(this.db, this.stamps, [...this.tables.values()], stampId) : null;
       this.emit({ origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: schemaChanged || !images.complete, version: this.version });
     }
     return result;
@@ -233,10 +242,13 @@ class SqlReplica implements Replica {
       const tid = installCapture(this.db, shape);
       stampId = this.stamps.create(hlc, this.nodeId);
       backfilled = backfill(this.db, shape, tid, stampId);
-      if (backfilled) this.stamps.raiseVector(this.nodeId, hlc);
-      else this.stamps.drop(stampId);
+      const synced = makeSyncedTable(shape, tid);
+      if (backfilled) {
+        this.stamps.raiseVector(this.nodeId, hlc);
+        assertStampWithinCap(this.db, [synced], stampId, 'SCHEMA');
+      } else this.stamps.drop(stampId);
       this.bumpVersion();
-      this.tables.set(shape.name.toLowerCase(), makeSyncedTable(shape, tid));
+      this.tables.set(shape.name.toLowerCase(), synced);
       this.syncedNames.add(shape.name);
     }, 'SCHEMA');
     const changes = backfilled && this.listeners.size > 0 ? changesAt(this.db, this.stamps, [this.tables.get(shape.name.toLowerCase())!], stampId) : null;

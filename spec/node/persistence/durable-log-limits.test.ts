@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeSet, SqlValue } from '../../../shared-worker/change-set.js';
 import { exceedsReplayLimits, replaySize } from '../../../shared-worker/durable-log-limits.js';
-import { MAX_VALUE_BYTES } from '../../../shared-worker/remote-validation.js';
+import { MAX_VALUE_BYTES } from '../../../shared-worker/value-limits.js';
 
 function oneCell(value: SqlValue, pk: SqlValue = 'k'): ChangeSet {
   return { nodes: ['n'], tables: [{ table: 't', columns: ['c'], rows: [{ pk: [pk], put: [1, 0], del: null, cells: [[0, value, 1, 0]] }] }] };

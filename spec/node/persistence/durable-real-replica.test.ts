@@ -96,20 +96,23 @@ describe('openDurableReplica over the real replica', () => {
     await again.close();
   });
 
-  it('persists a commit too big for the replay caps (a 2 MiB value) by a snapshot, so the database still opens', async () => {
+  it('refuses a value over the cap in a synced table (SQL, nothing stored) and keeps one in a non-synced table across reopen', async () => {
     const store = new MemoryKeyValueStore();
     const d = await open(store);
     await d.exec(ITEMS);
     await d.enableSync('items');
+    await d.exec('CREATE TABLE blobs(k TEXT, data BLOB)');
     const big = new Uint8Array(2 << 20).map((_, i) => i % 251);
-    await d.exec('INSERT INTO items VALUES (?, ?, ?, ?)', ['big', 'b', 1, big]);
-    expect(d.logStats()).toMatchObject({ records: 0 }); // not a log entry
+    const stats = d.logStats();
+    await expect(d.exec("INSERT INTO items VALUES ('small', 's', 2, NULL); INSERT INTO items VALUES (?, ?, ?, ?)", ['big', 'b', 1, big]))
+      .rejects.toMatchObject({ code: 'SQL', detail: { table: 'items', column: 'data' } });
+    expect(d.logStats()).toEqual(stats); // nothing reached storage
+    await d.exec('INSERT INTO blobs VALUES (?, ?)', ['big', big]);
     await d.exec("INSERT INTO items VALUES ('small', 's', 2, NULL)");
     await d.close();
     const again = await open(store.reopen());
-    const rows = (await again.exec('SELECT id, data FROM items ORDER BY id')).rows;
-    expect(rows.map((r) => r.id)).toEqual(['big', 'small']);
-    expect(rows[0]!.data).toEqual(big);
+    expect((await again.exec('SELECT id FROM items ORDER BY id')).rows).toEqual([{ id: 'small' }]);
+    expect((await again.exec('SELECT data FROM blobs')).rows).toEqual([{ data: big }]);
     await again.close();
   });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../../shared-worker/change-set.js';
 import { hlcFromMs } from '../../../shared-worker/hlc.js';
-import { MAX_ROWS_PER_BATCH, MAX_VALUE_BYTES } from '../../../shared-worker/remote-validation.js';
+import { MAX_ROWS_PER_BATCH } from '../../../shared-worker/remote-validation.js';
+import { MAX_VALUE_BYTES } from '../../../shared-worker/value-limits.js';
 import { syncedReplica } from './replica-helpers.js';
 
 const NOW = 1_700_000_000_000;
