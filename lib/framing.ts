@@ -65,6 +65,7 @@ export class FrameWriter {
   private nextMessageId = 0;
   private drainWaiters: Array<() => void> = [];
   private closed = false;
+  private queued = 0;
   private readonly limits: FramingLimits;
   /** Bytes handed to the link so far (frames + headers): what the benchmark reports per row. */
   bytesSent = 0;
@@ -84,9 +85,15 @@ export class FrameWriter {
 
   /** Queues a message; resolves once all its frames are handed to the link (rejects if the link closed). */
   send(message: unknown): Promise<void> {
-    const run = this.tail.then(() => this.write(message));
+    this.queued++;
+    const run = this.tail.then(() => this.write(message)).finally(() => { this.queued--; });
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** Messages queued and not yet handed to the link in full (a peer that stops reading grows this). */
+  queuedMessages(): number {
+    return this.queued;
   }
 
   private async write(message: unknown): Promise<void> {

@@ -46,6 +46,21 @@ export interface SessionHost {
 
 type State = 'auth' | 'hello' | 'ready' | 'closed';
 
+/**
+ * Messages a peer may have queued with us beyond its send window: its hello, one need, a bye,
+ * and one message crossing our ack. An honest sender waits for our acks after `sendWindow` data
+ * messages (send-window.ts); one that does not would make us hold every decoded message.
+ */
+const RECEIVE_MARGIN = 4;
+
+/**
+ * Messages we may have waiting in the writer for a peer that does not read: our data (at most
+ * sendWindow), acks of its data (at most its window), a need, a ping, a pong, hello and bye.
+ * Pings and pongs are coalesced (one of each at most), so only a peer that stops reading while
+ * it keeps sending data can reach this.
+ */
+const writeQueueLimit = (sendWindow: number) => 4 * sendWindow + 16;
+
 export class PeerSession {
   private state: State = 'auth';
   private readonly auth: PeerAuthenticator;
@@ -77,6 +92,10 @@ export class PeerSession {
   private heldFromPeer: VersionVector = {};
   remoteNodeId: string | null = null;
   private persisted = false;
+  /** Messages from the peer queued for (or in) `handle`: bounded by its send window. */
+  private queued = 0;
+  /** A ping or pong of ours is still waiting in the writer: another would say nothing new. */
+  private readonly heartbeatQueued = { ping: false, pong: false };
 
   constructor(
     readonly link: PeerLink,
@@ -85,7 +104,7 @@ export class PeerSession {
     this.auth = new PeerAuthenticator(link, host.keys, host.selfPeerId);
     this.window = new SendWindow(host.options.sendWindow);
     const { timers, options } = host;
-    this.heartbeat = new Heartbeat(timers, options.pingIntervalMs, options.missedPingsAllowed, (n) => this.send({ t: 'ping', n }), () =>
+    this.heartbeat = new Heartbeat(timers, options.pingIntervalMs, options.missedPingsAllowed, (n) => this.sendHeartbeat({ t: 'ping', n }), () =>
       this.close('heartbeat timeout', false),
     );
   }
@@ -173,16 +192,39 @@ export class PeerSession {
     const decoded = await this.reader!.push(frame);
     if (decoded === null || this.isClosed()) return;
     const msg = validatePeerMessage(decoded.message);
-    if (msg.t === 'ping') return this.send({ t: 'pong', n: msg.n });
+    if (msg.t === 'ping') return this.sendHeartbeat({ t: 'pong', n: msg.n });
     if (msg.t === 'pong') return;
     // Acks pace our sending: handled on arrival, not behind our own (slow) applies.
     if (msg.t === 'ack') return this.onAck(msg.vector, msg.handled);
-    this.handling = this.handling.then(() => this.handle(msg)).catch((e) => this.fail(e));
+    const limit = this.host.options.sendWindow + RECEIVE_MARGIN;
+    if (++this.queued > limit) {
+      throw new BatteryError('BAD_OP', `peer sent more than ${limit} messages ahead of our acks (it ignores the send window)`, { limit: 'sendWindow' });
+    }
+    this.handling = this.handling
+      .then(() => this.handle(msg))
+      .finally(() => { this.queued--; })
+      .catch((e) => this.fail(e));
   }
 
-  private send(msg: PeerMessage): void {
-    if (this.state === 'closed' || this.writer === null) return;
-    this.writer.send(encodePeerMessage(msg)).catch((e) => this.fail(e));
+  private send(msg: PeerMessage): Promise<void> | null {
+    if (this.state === 'closed' || this.writer === null) return null;
+    const limit = writeQueueLimit(this.host.options.sendWindow);
+    if (this.writer.queuedMessages() >= limit) {
+      this.fail(new BatteryError('BAD_OP', `peer does not read: ${limit} messages wait to be sent to it`, { limit: 'writeQueue' }));
+      return null;
+    }
+    const written = this.writer.send(encodePeerMessage(msg));
+    written.catch((e) => this.fail(e));
+    return written;
+  }
+
+  private sendHeartbeat(msg: Extract<PeerMessage, { t: 'ping' | 'pong' }>): void {
+    if (this.heartbeatQueued[msg.t]) return;
+    const written = this.send(msg);
+    if (written === null) return;
+    this.heartbeatQueued[msg.t] = true;
+    const done = () => { this.heartbeatQueued[msg.t] = false; };
+    written.then(done, done);
   }
 
   /** Queues data messages behind earlier ones; `make` runs when their turn comes. */

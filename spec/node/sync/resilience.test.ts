@@ -4,6 +4,8 @@ import { FakeTimers } from './fake-timers.js';
 import { nodeIdOf, roomFor, ticks, until } from './helpers.js';
 import { MemoryReplica } from './memory-replica.js';
 import { connect, errorsOf, makeNode, readyCount } from './net.js';
+import { openRoguePeer } from './rogue-peer.js';
+import type { PeerLink } from '../../../shared-worker/peer-link.js';
 
 let keys: RoomKeys;
 beforeAll(async () => {
@@ -161,5 +163,88 @@ describe('flow control', () => {
     release();
     await until(() => b.replica.dump('t').length === 30);
     expect(errorsOf(a)).toEqual([]);
+  });
+});
+
+describe('a peer that ignores flow control', () => {
+  const WINDOW = 8;
+  let hlc = 1_000;
+  const liveBatch = (nodeId: string, i: number) => {
+    hlc++;
+    return { t: 'live', madeAt: {}, changes: { nodes: [nodeId], tables: [{ table: 't', columns: ['v', 'w'], rows: [{ pk: [`k${i}`], put: [hlc, 0], del: null, cells: [[0, 'x'.repeat(1000), hlc, 0]] }] }] } };
+  };
+
+  /** The target's end of the link, reporting a full send buffer while `stalled` (the peer reads nothing). */
+  function stallable() {
+    const state = { stalled: true, drains: [] as Array<() => void> };
+    const wrap = (link: PeerLink): PeerLink => ({
+      ...link,
+      send: (f) => link.send(f),
+      bufferedAmount: () => (state.stalled ? 1e12 : link.bufferedAmount()),
+      onDrain: (l) => { state.drains.push(l); link.onDrain(l); },
+      onFrame: (l) => link.onFrame(l),
+      onClose: (l) => link.onClose(l),
+      close: (r) => link.close(r),
+    });
+    const release = () => {
+      state.stalled = false;
+      for (const l of state.drains) l();
+    };
+    return { wrap, release };
+  }
+
+  it('more data messages than sendWindow ahead of our acks: BAD_OP, only that link closes', async () => {
+    const slow = replica(1);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const apply = slow.applyChanges.bind(slow);
+    let applies = 0;
+    slow.applyChanges = async (cs) => {
+      applies++;
+      await gate;
+      return apply(cs);
+    };
+    const t = makeNode('t', slow, keys, { options: { sendWindow: WINDOW } });
+    const honest = makeNode('h', replica(2), keys);
+    connect(t, honest);
+    await until(() => readyCount(t, honest) === 1);
+    const rogue = await openRoguePeer(t, keys, nodeIdOf(9));
+    const sends: Array<Promise<void>> = [];
+    for (let i = 0; i < 300; i++) sends.push(rogue.send(liveBatch(rogue.nodeId, i)));
+    await Promise.allSettled(sends);
+    await until(() => rogue.closed());
+    expect(errorsOf(t).filter((e) => e.peerId === rogue.peerId).map((e) => [e.code, e.detail])).toEqual([['BAD_OP', { limit: 'sendWindow' }]]);
+    release();
+    await ticks(20);
+    // What was queued before the refusal is at most the window and its margin.
+    expect(applies).toBeLessThanOrEqual(WINDOW + 4);
+    expect(t.sync.peers()).toEqual([honest.peerId]);
+  });
+
+  it('a peer that pings without reading gets one queued pong, not one per ping', async () => {
+    const t = makeNode('t', replica(1), keys);
+    const link = stallable();
+    const rogue = await openRoguePeer(t, keys, nodeIdOf(9), undefined, { wrapTargetLink: link.wrap });
+    for (let n = 0; n < 500; n++) await rogue.send({ t: 'ping', n });
+    await ticks(20);
+    expect(rogue.closed()).toBe(false);
+    link.release();
+    await until(() => rogue.received.some((m) => (m as { t: string }).t === 'pong'));
+    await ticks(20);
+    expect(rogue.received.filter((m) => (m as { t: string }).t === 'pong').length).toBe(1);
+    expect(errorsOf(t)).toEqual([]);
+  });
+
+  it('a peer that sends data but never reads our acks is closed once the writer queue is full (BAD_OP)', async () => {
+    const t = makeNode('t', replica(1), keys);
+    const link = stallable();
+    const rogue = await openRoguePeer(t, keys, nodeIdOf(9), undefined, { wrapTargetLink: link.wrap });
+    // One at a time, each handled before the next: the receive window never fills; the acks pile up.
+    for (let i = 0; i < 200 && !rogue.closed(); i++) {
+      await rogue.send(liveBatch(rogue.nodeId, i)).catch(() => {}); // CLOSED once refused
+      await ticks(2);
+    }
+    expect(rogue.closed()).toBe(true);
+    expect(errorsOf(t).map((e) => [e.code, e.detail])).toEqual([['BAD_OP', { limit: 'writeQueue' }]]);
   });
 });

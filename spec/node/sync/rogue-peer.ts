@@ -7,7 +7,7 @@ import { PeerAuthenticator } from '../../../lib/peer-auth.js';
 import { encodePeerMessage, PROTOCOL_VERSION, type PeerMessage } from '../../../lib/peer-protocol.js';
 import type { RoomKeys } from '../../../lib/room-keys.js';
 import { openSealedChannel } from '../../../lib/sealed-channel.js';
-import { peerIdFor } from '../../../shared-worker/peer-link.js';
+import { peerIdFor, type PeerLink } from '../../../shared-worker/peer-link.js';
 import { createLinkPair } from './memory-link.js';
 import type { TestNode } from './net.js';
 import type { ReplicaKit } from './replica-kit.js';
@@ -24,7 +24,12 @@ export interface RoguePeer {
   received: unknown[];
 }
 
-export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: string, _kit?: ReplicaKit): Promise<RoguePeer> {
+export interface RogueOptions {
+  /** What the target gets instead of its end of the link (e.g. one that reports a full buffer). */
+  wrapTargetLink?: (link: PeerLink) => PeerLink;
+}
+
+export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: string, _kit?: ReplicaKit, options: RogueOptions = {}): Promise<RoguePeer> {
   const peerId = peerIdFor(keys.roomId, nodeId);
   const pair = createLinkPair(peerId, target.peerId);
   const auth = new PeerAuthenticator(pair.a, keys, peerId);
@@ -47,12 +52,12 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
       }
     });
   });
-  target.sync.addLink(pair.b);
+  target.sync.addLink(options.wrapTargetLink ? options.wrapTargetLink(pair.b) : pair.b);
   auth.start();
   const result = (await done)!;
   const channel = await openSealedChannel(keys.encKey, result, true);
   const writer = new FrameWriter(pair.a, channel);
-  let helloSent = false;
+  let hello: Promise<void> | null = null;
   let rawMessages = 0;
   return {
     peerId,
@@ -80,11 +85,13 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
     received,
   };
 
-  async function sayHello(options?: { skipHello?: boolean }): Promise<void> {
-    if (helloSent || options?.skipHello) return;
-    helloSent = true;
-    await writer.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId, fingerprints: target.replica.fingerprints(), vector: {} });
-    // The (empty) answer to the target's hello: until it arrives, live batches wait.
-    await writer.send(encodePeerMessage({ t: 'delta', changes: { nodes: [], tables: [] }, last: true, upTo: {} }));
+  /** Hello and the (empty) answer to the target's hello, queued before anything else (once). */
+  function sayHello(options?: { skipHello?: boolean }): Promise<void> {
+    if (hello || options?.skipHello) return hello ?? Promise.resolve();
+    // Queued synchronously: concurrent sends must not get ahead of them. Until the delta
+    // arrives, the target acknowledges live batches without applying them.
+    const h = writer.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId, fingerprints: target.replica.fingerprints(), vector: {} });
+    hello = Promise.all([h, writer.send(encodePeerMessage({ t: 'delta', changes: { nodes: [], tables: [] }, last: true, upTo: {} }))]).then(() => undefined);
+    return hello;
   }
 }
