@@ -41,6 +41,7 @@ export interface DurableReplicaHandle extends DurableReplica {
   logStats(): LogStats & { snapshotSeq: number; lastSeq: number };
   /** Resolves once nothing is pending, being written or scheduled (background snapshots included). */
   settled(): Promise<void>;
+  whenDurable(): Promise<void>;
 }
 
 export async function openDurableReplica(o: OpenDurableReplicaOptions): Promise<DurableReplicaHandle> {
@@ -164,6 +165,21 @@ class DurableReplicaImpl implements DurableReplicaHandle {
 
   logStats(): LogStats & { snapshotSeq: number; lastSeq: number } {
     return this.log.getStats();
+  }
+
+  async whenDurable(): Promise<void> {
+    if (this.closed) throw new BatteryError('CLOSED', 'the database is closed');
+    if (this.recovery || this.rollbackError) {
+      // Memory still holds refused writes (or a rebuild failed): not durable; wait until it is.
+      await this.ready();
+      throw new BatteryError('QUOTA', 'storage refused writes that memory held; they were rolled back');
+    }
+    try {
+      await this.log.barrier(); // the group holding every commit so far (rejects with its error)
+    } catch (e) {
+      await this.ready().catch(() => {});
+      throw e;
+    }
   }
 
   async settled(): Promise<void> {

@@ -119,6 +119,14 @@ export interface DurableReplica {
   syncedTables(): string[];
   /** Called after a commit is durable (local writes: to broadcast; all: change events). */
   onCommit(listener: (commit: Commit) => void): () => void;
+  /**
+   * Resolves once everything memory holds right now is durable. Rejects if storage refuses part of
+   * it, only after memory was rolled back to storage (so reading again reads what is stored).
+   * Whatever a peer is told (hello vector, delta, ack) is read from memory and sent only after
+   * this resolves: memory can hold writes not yet stored, and a refused one must never leave.
+   * Absent = memory is always durable.
+   */
+  whenDurable?(): Promise<void>;
   /** What we know a peer holds (by its node id), kept across restarts so reconnects send only what it missed. */
   getPeerVector(peerNodeId: string): VersionVector | undefined;
   setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void>;

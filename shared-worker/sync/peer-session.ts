@@ -25,6 +25,7 @@ import type { DurableReplica } from '../replica-types.js';
 import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../version-vector.js';
 import { deltaAnswer, orderedPieces, restrictToTables, vectorOfChanges } from './delta-pieces.js';
 import { compareSchemas } from './compare-schemas.js';
+import { durableRead } from './durable-read.js';
 import { Heartbeat } from './heartbeat.js';
 import { SendWindow } from './send-window.js';
 import type { SyncEvent } from './sync-events.js';
@@ -186,7 +187,8 @@ export class PeerSession {
       this.host.timers.clearTimeout(this.authTimer);
       this.heartbeat.start();
       const { replica } = this.host;
-      this.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId: replica.nodeId, fingerprints: replica.fingerprints(), vector: replica.getVector() });
+      const { fingerprints, vector } = await durableRead(replica, () => ({ fingerprints: replica.fingerprints(), vector: replica.getVector() }));
+      this.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId: replica.nodeId, fingerprints, vector });
       return;
     }
     const decoded = await this.reader!.push(frame);
@@ -228,10 +230,10 @@ export class PeerSession {
   }
 
   /** Queues data messages behind earlier ones; `make` runs when their turn comes. */
-  private sendData(make: () => PeerMessage[], sent?: () => void): void {
+  private sendData(make: () => PeerMessage[] | Promise<PeerMessage[]>, sent?: () => void): void {
     this.outbound = this.outbound
       .then(async () => {
-        for (const msg of make()) {
+        for (const msg of await make()) {
           if (!(await this.window.acquire())) return;
           this.send(msg);
         }
@@ -258,15 +260,16 @@ export class PeerSession {
         // A delta we are waiting for holds this batch already (the peer committed it before it
         // answered); applying it now could put it ahead of changes it was made on.
         if (this.deltasAwaited > 0) return this.ack();
-        if (!covers(this.known(), msg.madeAt)) {
+        const known = await this.known();
+        if (this.isClosed()) return;
+        if (!covers(known, msg.madeAt)) {
           this.deltasAwaited++;
-          this.send({ t: 'need', since: this.known() });
+          this.send({ t: 'need', since: known });
           return this.ack();
         }
         await this.apply(msg.changes);
         this.heldFromPeer = mergeVectors(mergeVectors(this.heldFromPeer, msg.madeAt), vectorOfChanges(msg.changes));
-        this.ack();
-        return;
+        return this.ack();
       case 'need':
         // An honest peer asks only after it handled (and acked) the last piece of our previous
         // answer (it drops live batches until then); more would make us rescan on demand.
@@ -310,14 +313,15 @@ export class PeerSession {
     this.host.ready(this);
   }
 
-  /** Our vector as far as this peer's batches are concerned. */
-  private known(): VersionVector {
-    return mergeVectors(this.host.replica.getVector(), this.heldFromPeer);
+  /** Our vector as far as this peer's batches are concerned (what storage holds: durable-read.ts). */
+  private known(): Promise<VersionVector> {
+    return durableRead(this.host.replica, () => mergeVectors(this.host.replica.getVector(), this.heldFromPeer));
   }
 
   private sendDelta(since: VersionVector): void {
     this.deltaQueued = true;
-    this.sendData(() => deltaAnswer(this.host.replica, since, this.common, this.host.options), () => {
+    const { replica, options } = this.host;
+    this.sendData(() => durableRead(replica, () => deltaAnswer(replica, since, this.common, options)), () => {
       this.deltaQueued = false;
       this.deltaSentAt = this.window.sentCount();
     });
@@ -337,8 +341,9 @@ export class PeerSession {
     if (result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
   }
 
-  private ack(): void {
-    this.send({ t: 'ack', vector: this.known(), handled: ++this.handled });
+  private async ack(): Promise<void> {
+    const vector = await this.known();
+    this.send({ t: 'ack', vector, handled: ++this.handled });
   }
 
   private onAck(vector: VersionVector, handled: number): void {

@@ -37,6 +37,7 @@ export class MemoryReplica implements DurableReplica {
   private readonly peerVectors = new Map<string, VersionVector>();
   private readonly listeners = new Set<(c: Commit) => void>();
   private lastHlc = 0;
+  private lastCommit: Promise<void> = Promise.resolve();
   private version = 0;
   applyCalls = 0;
   failNextApply: BatteryError | null = null;
@@ -205,8 +206,15 @@ export class MemoryReplica implements DurableReplica {
   private async commit(origin: 'local' | 'remote', changes: ChangeSet | null): Promise<void> {
     this.version++;
     const commit: Commit = { origin, tables: changes ? changes.tables.map((t) => t.table) : [], changes, rows: [], needsSnapshot: false, version: this.version };
-    await Promise.resolve(); // "after the commit is durable"
+    const durable = Promise.resolve(); // "after the commit is durable"
+    this.lastCommit = durable;
+    await durable;
     for (const l of this.listeners) l(commit);
+  }
+
+  /** Memory is ahead of "storage" until the last commit's microtask (this one never refuses). */
+  whenDurable(): Promise<void> {
+    return this.lastCommit;
   }
 }
 
