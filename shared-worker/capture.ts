@@ -79,7 +79,9 @@ export function captureDdl(shape: TableShape, tid: number): string {
   const foldUpdates = foldUpdatesSql(shape, tid);
   const S = '(SELECT v FROM _rb_ctx)';
   const sCols = range(n).map((i) => `s${i}`);
-  const kDecl = shape.pk.map((c, i) => `k${i} ${affinityOf(c.type)}`);
+  // INT, not INTEGER: a one-column tombstone key declared INTEGER would be a rowid alias, which
+  // refuses the text and real keys an `id INT PRIMARY KEY` table may hold (datatype mismatch).
+  const kDecl = shape.pk.map((c, i) => `k${i} ${affinityOf(c.type) === 'INTEGER' ? 'INT' : affinityOf(c.type)}`);
   const vDecl = shape.cols.map((c, i) => `v${i} ${affinityOf(c.type)}`);
   const kList = range(k).map((i) => `k${i}`).join(', ');
   const vList = range(n).map((i) => `v${i}`);

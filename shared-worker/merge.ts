@@ -134,6 +134,13 @@ class TableMerge {
     return applied;
   }
 
+  /**
+   * Identity of a key within this batch, by JS type and value. Exact because remote validation
+   * admits canonical keys only (key-affinity.ts): no key SQLite's affinity would convert, so two
+   * keys name the same row iff they have the same type and value (5 and 5.0 are one JS number,
+   * as they are one SQLite key; 5 and '5' can both appear only in a key without affinity, where
+   * they are two rows).
+   */
   private keyOf(pk: SqlValue[]): string {
     let key = '';
     for (const v of pk) key += (v instanceof Uint8Array ? 'b' + Array.from(v).join(',') : typeof v === 'string' ? 's' + v : 'n' + String(v)) + '\u0001';
@@ -211,8 +218,9 @@ class TableMerge {
 
     const visible = cur[0] !== null && (cur[1] === null || compareStamps(cur[0], cur[1]) > 0);
     if (!this.write(row.pk, rid, ver, visible, knownNew)) {
-      // The "new key" shortcut missed a key that equals an earlier one only after type affinity
-      // (5 vs '5' in a TEXT key): merge this row again, the careful way.
+      // The "new key" shortcut met a key already in the table. Canonical keys (key-affinity.ts)
+      // make this unreachable; if it happens anyway, merge this row again, the careful way.
+      // (Tombstone writes cannot detect it: canonical keys are what keeps them right.)
       this.outRows.pop();
       return this.mergeRow(row, colMap, true);
     }

@@ -6,6 +6,7 @@ import type { ChangeSet, RowDelta, SqlValue } from './change-set.js';
 import { BatteryError } from './errors.js';
 import { isValidHlc } from './hlc.js';
 import { isInternalName } from './internal-schema.js';
+import { keyAffinities, nonCanonicalKey } from './key-affinity.js';
 import { isWellFormedNodeId, NODE_ID_MAX_LENGTH } from './node-id.js';
 import type { SyncedTable } from './synced-table.js';
 import { MAX_VALUE_BYTES, valueBytes } from './value-limits.js';
@@ -94,6 +95,8 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
       colMap.push(idx);
     });
     const k = table.shape.pk.length;
+    const affinities = keyAffinities(table.shape.pk);
+    const rowid = table.shape.rowidAlias === true;
     rowCount += rows.length;
     if (rowCount > MAX_ROWS_PER_BATCH) bad(`more than ${MAX_ROWS_PER_BATCH} rows`);
     for (let ri = 0; ri < rows.length; ri++) {
@@ -105,6 +108,9 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
       for (let i = 0; i < k; i++) {
         if (pk[i] === null) bad(`${where()}: primary key values cannot be null`);
         value(pk[i]);
+        // Only keys as SQLite stores them: the merge compares keys by JS type (key-affinity.ts).
+        const why = nonCanonicalKey(affinities[i]!, pk[i]!, rowid);
+        if (why !== null) bad(`${where()}: key value ${i}: ${why}`);
       }
       if (put !== null) {
         if (!Array.isArray(put) || put.length !== 2) bad(`${where()}: put must be null or [hlc, node]`);

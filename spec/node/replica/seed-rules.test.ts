@@ -95,7 +95,8 @@ describe('replica merge: seed rules', () => {
 });
 
 describe('replica merge: batches with repeated keys', () => {
-  it('a key repeated in one batch (also 5 vs "5" in a TEXT key) merges into one row, as applied one by one', async () => {
+  // (5 for "5" in a TEXT key is refused as BAD_OP now: key-affinity.test.ts.)
+  it('a key repeated in one batch merges into one row, as applied one by one', async () => {
     const { r: b } = await syncedReplica('bbbb');
     const { r: c } = await syncedReplica('cccc');
     const H = 1_700_000_000_000 * 1024;
@@ -106,7 +107,7 @@ describe('replica merge: batches with repeated keys', () => {
           table: 'items',
           columns: ['title', 'qty'],
           rows: [
-            { pk: [5], put: [H, 0] as [number, number], del: null, cells: [[0, 'first', H, 0], [1, 1, H, 0]] as never },
+            { pk: ['5'], put: [H, 0] as [number, number], del: null, cells: [[0, 'first', H, 0], [1, 1, H, 0]] as never },
             { pk: ['5'], put: [H + 1, 1] as [number, number], del: null, cells: [[0, 'second', H + 1, 1]] as never },
             { pk: ['x'], put: [H, 0] as [number, number], del: null, cells: [[0, 'x1', H, 0]] as never },
             { pk: ['x'], put: null, del: [H + 5, 1] as [number, number], cells: [] },
