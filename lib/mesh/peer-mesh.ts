@@ -8,8 +8,14 @@
  * dials every member of its first listing, so a newcomer is linked at once instead of waiting up
  * to one poll period (3 s) for the smaller ids to list it. If both dial (that first listing, a
  * stale listing, a peer that restarted), both sides keep the connection dialed by the smaller id,
- * so they agree without talking. A newer connection from a smaller id that already has an open link replaces
- * it: the remote restarted (same node, new leader tab) and the old link is dead or about to be.
+ * so they agree without talking.
+ *
+ * A newer connection from a smaller id that already has an open link (the remote restarted: same
+ * node, new leader tab) does NOT replace that link here: this side cannot tell it from someone
+ * who only knows the room id, since authentication happens in the worker. Both links are handed
+ * out; the sync layer closes the older one once the newer has authenticated and said hello
+ * (sync-coordinator.ts), and a newer one that fails authentication is closed, leaving the working
+ * link alone. At most MAX_LINKS_PER_PEER open links per remote: one more is refused.
  *
  * Signaling: PeerJS drops to `disconnected` when the socket closes and keeps its DataConnections;
  * we call `reconnect()` with backoff. A Peer destroyed before it ever opened (the id is still
@@ -66,6 +72,9 @@ export const CONNECT_TIMEOUT_MS = 15_000;
  */
 export const MAX_CONNECTIONS = 64;
 
+/** Open links to one remote: the working one and one candidate replacing it (see the dial rule). */
+export const MAX_LINKS_PER_PEER = 2;
+
 /** Errors that mean "this server refuses us" rather than "the socket went away". */
 const REFUSALS = new Set(['server-error', 'invalid-id', 'invalid-key', 'ssl-unavailable', 'browser-incompatible']);
 
@@ -79,7 +88,8 @@ export class PeerMesh {
   private linkSeq = 0;
   /** Set on every signaling open: the next listing dials every member (see the dial rule). */
   private dialAllOnNextListing = false;
-  private readonly links = new Map<string, DataConnectionLink>();
+  /** Open links by remote peer id, oldest first (two while a replacement authenticates). */
+  private readonly links = new Map<string, DataConnectionLink[]>();
   private readonly pending = new Map<string, DataConnectionLike>();
   private readonly timers: MeshTimers;
   private readonly random: () => number;
@@ -110,15 +120,21 @@ export class PeerMesh {
     this.timers.clearTimeout(this.pollTimer);
     for (const conn of this.pending.values()) conn.close();
     this.pending.clear();
-    for (const link of [...this.links.values()]) link.close('mesh stopped');
+    for (const link of [...this.links.values()].flat()) link.close('mesh stopped');
     this.links.clear();
     this.peer?.destroy();
     this.peer = null;
   }
 
-  /** Open links by remote peer id (for tests and the relay's bookkeeping). */
+  /** The newest open link by remote peer id (for tests and the relay's bookkeeping). */
   openLinks(): ReadonlyMap<string, DataConnectionLink> {
-    return this.links;
+    return new Map([...this.links].map(([remote, links]) => [remote, links[links.length - 1]!]));
+  }
+
+  private linkCount(): number {
+    let n = 0;
+    for (const l of this.links.values()) n += l.length;
+    return n;
   }
 
   /** Runs one room listing now (also scheduled every pollMs while signaling is open). */
@@ -216,8 +232,9 @@ export class PeerMesh {
 
   private onIncoming(conn: DataConnectionLike): void {
     const self = this.config.selfPeerId;
-    const full = this.links.size + this.pending.size >= MAX_CONNECTIONS && !this.links.has(conn.peer) && !this.pending.has(conn.peer);
-    if (full || !offerIsAcceptable(conn) || conn.peer === self || parsePeerId(conn.peer)?.roomId !== this.config.roomId) {
+    const full = this.linkCount() + this.pending.size >= MAX_CONNECTIONS && !this.links.has(conn.peer) && !this.pending.has(conn.peer);
+    const crowded = (this.links.get(conn.peer)?.length ?? 0) >= MAX_LINKS_PER_PEER;
+    if (full || crowded || !offerIsAcceptable(conn) || conn.peer === self || parsePeerId(conn.peer)?.roomId !== this.config.roomId) {
       conn.close();
       return;
     }
@@ -266,11 +283,18 @@ export class PeerMesh {
         conn.close();
         return;
       }
-      this.links.get(remote)?.close('replaced by a newer connection');
+      const open = this.links.get(remote) ?? [];
+      if (open.length >= MAX_LINKS_PER_PEER) {
+        conn.close();
+        return;
+      }
+      // An open link to this remote stays: the sync layer retires it once this one authenticates.
       const link = new DataConnectionLink(`l${++this.linkSeq}-${conn.connectionId}`, conn, channel, initiator);
-      this.links.set(remote, link);
+      this.links.set(remote, [...open, link]);
       link.onClose(() => {
-        if (this.links.get(remote) === link) this.links.delete(remote);
+        const left = (this.links.get(remote) ?? []).filter((l) => l !== link);
+        if (left.length > 0) this.links.set(remote, left);
+        else this.links.delete(remote);
       });
       this.handlers.link(link);
     });

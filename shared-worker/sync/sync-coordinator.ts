@@ -65,6 +65,10 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
       const dialerOf = (s: PeerSession) => (s.link.initiator ? config.selfPeerId : s.peerId);
       const keep = config.selfPeerId < session.peerId ? config.selfPeerId : session.peerId;
       for (const s of [...set]) if (dialerOf(s) !== keep && set.size > 1) s.close('duplicate link', true);
+      // The same side dialed again (its leader tab restarted): the link that just authenticated
+      // replaces the older one, which is dead or about to be. Only now, after authentication: the
+      // mesh hands out such a link without closing the old one (lib/mesh/peer-mesh.ts).
+      if (set.has(session)) for (const s of [...set]) if (s !== session) s.close('replaced by a newer link', true);
     },
     closed: (session, wasReady) => {
       sessions.delete(session);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_CONNECTIONS, POLL_MS } from '../../../lib/mesh/peer-mesh.js';
+import { MAX_CONNECTIONS, MAX_LINKS_PER_PEER, POLL_MS } from '../../../lib/mesh/peer-mesh.js';
 import { MAX_FRAME_BYTES } from '../../../lib/framing.js';
 import { FakeNetwork } from './fake-peerjs.js';
 import { id, openLinks, OTHER_ROOM, ROOM, startNode } from './mesh-nodes.js';
@@ -168,19 +168,33 @@ describe('PeerMesh', () => {
     a.mesh.stop();
   });
 
-  it('replaces an open link when a smaller id connects again (its leader tab restarted)', async () => {
+  it('a smaller id connecting again does not close the open link: both are handed out, the worker retires one after auth', async () => {
     const net = new FakeNetwork();
     const a = startNode(net, id('5'));
     await vi.advanceTimersByTimeAsync(10);
     net.rogueDial(id('1'), id('5'), { reliable: true, serialization: 'raw' });
     await vi.advanceTimersByTimeAsync(10);
     const first = a.links[0]!;
+    // Its leader tab restarted, or someone who knows only the room id: the mesh cannot tell.
     net.rogueDial(id('1'), id('5'), { reliable: true, serialization: 'raw' });
     await vi.advanceTimersByTimeAsync(10);
-    expect(first.isClosed).toBe(true);
-    expect(openLinks(a)).toHaveLength(1);
-    expect(openLinks(a)[0]).not.toBe(first);
+    expect(first.isClosed).toBe(false);
+    expect(openLinks(a)).toHaveLength(2);
+    expect(a.mesh.openLinks().get(id('1'))).toBe(a.links[1]);
+    // A third while two are open is refused: the working link is never pushed out.
+    const third = net.rogueDial(id('1'), id('5'), { reliable: true, serialization: 'raw' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(third.closed).toBe(true);
+    expect(openLinks(a)).toHaveLength(MAX_LINKS_PER_PEER);
+    // The worker closes the older one once the newer has authenticated: a slot is free again.
+    first.close('replaced by a newer link');
+    await vi.advanceTimersByTimeAsync(10);
+    expect(openLinks(a)).toEqual([a.links[1]]);
+    net.rogueDial(id('1'), id('5'), { reliable: true, serialization: 'raw' });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(openLinks(a)).toHaveLength(2);
     a.mesh.stop();
+    expect(openLinks(a)).toEqual([]);
   });
 
   it('refuses a larger id dialing while the link this side dialed is up', async () => {

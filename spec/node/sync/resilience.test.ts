@@ -116,6 +116,40 @@ describe('sync resilience', () => {
     }
   });
 
+  it('a second link dialed by the same side (its tab restarted) replaces the first only once it is authenticated', async () => {
+    const a = makeNode('a', replica(1), keys);
+    const b = makeNode('b', replica(2), keys);
+    const first = connect(a, b);
+    await until(() => readyCount(b, a) === 1 && readyCount(a, b) === 1);
+    // a restarted: a fresh node with a's id dials b again.
+    const a2 = makeNode('a2', replica(1), keys);
+    const second = connect(a2, b);
+    await until(() => first.a.closed);
+    expect(second.a.closed).toBe(false);
+    await a2.replica.put('t', 'k', { v: 'over the new link' });
+    await until(() => b.replica.dump('t').length === 1);
+    expect(b.events.filter((e) => e.type === 'peer-leave')).toEqual([]);
+    expect(b.sync.peers()).toEqual([a.peerId]);
+    expect(errorsOf(b)).toEqual([]);
+  });
+
+  it('a second link from the same id that fails authentication leaves the working link alone', async () => {
+    const a = makeNode('a', replica(1), keys);
+    const b = makeNode('b', replica(2), keys);
+    const first = connect(a, b);
+    await until(() => readyCount(b, a) === 1 && readyCount(a, b) === 1);
+    // Someone who knows the room id (not the token) connects under a's peer id.
+    const guessed = { ...(await roomFor('not the token')).keys, roomId: keys.roomId };
+    const impostor = makeNode('impostor', replica(1), guessed);
+    const fake = connect(impostor, b);
+    await until(() => fake.a.closed);
+    expect(first.a.closed).toBe(false);
+    await a.replica.put('t', 'k', { v: 'still over the first link' });
+    await until(() => b.replica.dump('t').length === 1);
+    expect(b.events.filter((e) => e.type === 'peer-leave')).toEqual([]);
+    expect(b.sync.peers()).toEqual([a.peerId]);
+  });
+
   it('removeAll says bye: the other side sees peer-leave at once', async () => {
     const a = makeNode('a', replica(1), keys);
     const b = makeNode('b', replica(2), keys);
