@@ -32,7 +32,10 @@ export function keyAffinities(pk: ColumnShape[]): Affinity[] {
  * which holds integers only. Call only with a valid non-null SqlValue.
  */
 export function nonCanonicalKey(affinity: Affinity, v: SqlValue, rowid = false): string | null {
-  if (rowid) return typeof v === 'number' && Number.isSafeInteger(v) ? null : 'an INTEGER PRIMARY KEY holds integers only';
+  if (rowid) {
+    // Any integral double in int64 range is stored as that integer (sql.js hands big ones over as doubles).
+    return typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63 ? null : 'an INTEGER PRIMARY KEY holds 64-bit integers only';
+  }
   switch (affinity) {
     case 'TEXT':
       return typeof v === 'number' ? 'a number in a TEXT key column would be stored as text' : null;

@@ -73,11 +73,11 @@ describe('canonical keys (key affinity)', () => {
     r.exec('CREATE TABLE t_rowid(id INTEGER PRIMARY KEY, v)');
     r.enableSync('t_rowid');
     const row = (pk: SqlValue): RowDelta => ({ pk: [pk], put: [H + 1, 0], del: null, cells: [] });
-    for (const [table, pk] of [['t_int', '5'], ['t_num', ' 1e3 '], ['t_real', '.5'], ['t_rowid', '7'], ['t_rowid', 2.5], ['t_rowid', 'x']] as const) {
+    for (const [table, pk] of [['t_int', '5'], ['t_num', ' 1e3 '], ['t_real', '.5'], ['t_rowid', '7'], ['t_rowid', 2.5], ['t_rowid', 'x'], ['t_rowid', 2 ** 63]] as const) {
       expect(() => r.applyChanges(batch(table, [row(pk)])), `${table} ${JSON.stringify(pk)}`).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
     }
     // Canonical values pass: text that is not a number stays text in a numeric key.
-    for (const [table, pk] of [['t_int', '5a'], ['t_num', '0x10'], ['t_any', '5'], ['t_any', 5], ['t_rowid', 7]] as const) {
+    for (const [table, pk] of [['t_int', '5a'], ['t_num', '0x10'], ['t_any', '5'], ['t_any', 5], ['t_rowid', 7], ['t_rowid', 2 ** 53 + 2], ['t_rowid', -(2 ** 63)]] as const) {
       expect(r.applyChanges(batch(table, [row(pk)])).applied, `${table} ${JSON.stringify(pk)}`).toBe(1);
     }
   });
