@@ -112,7 +112,8 @@ describe('openDurableReplica over the real replica', () => {
     await d.close();
     const again = await open(store.reopen());
     expect((await again.exec('SELECT id FROM items ORDER BY id')).rows).toEqual([{ id: 'small' }]);
-    expect((await again.exec('SELECT data FROM blobs')).rows).toEqual([{ data: big }]);
+    const [kept] = (await again.exec('SELECT data FROM blobs')).rows;
+    expect(Buffer.compare(kept!.data as Uint8Array, big)).toBe(0); // (toEqual walks 2M elements for seconds)
     await again.close();
   });
 
