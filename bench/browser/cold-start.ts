@@ -4,6 +4,12 @@ import { exec, openBatteryTab, rows, waitForLibrary, waitUntil } from '../../spe
 import '../../spec/browser/harness/page-globals.js';
 import { detail, median, ratioLine } from './stats.js';
 
+// Where a battery cold start of this database went (worker console timings, loaded 2-core box):
+// IndexedDB reads of snapshot + log 290-530 ms (the raw baseline reads as many bytes), the
+// snapshot into sql.js 70-125 ms (copied into its in-memory file), replaying the ~2 MB log tail the
+// fill leaves behind 170-470 ms, worker start + hello + first query ~130 ms; compiling the wasm
+// (20-140 ms) overlaps the reads. Even without a log tail, (read + copy + start) / read is ~1.6:
+// the 1.3 goal is out of reach while the database must be read, then copied into sql.js.
 const TARGET_BYTES = 50 * 1024 * 1024;
 const ROW_BYTES = 1024;
 const ROWS_PER_EXEC = 5 * 1024; // 5 MiB of blobs per exec call
