@@ -82,17 +82,29 @@ export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: Validated
   const out = new ChangeSetBuilder();
   const mode = new MergeMode(db);
   const interned = new Map<string, number>();
-  // Batches usually carry few distinct stamps (one per exec at the origin): remember the last.
+  // Batches usually carry few distinct stamps (one per exec at the origin): remember the last
+  // two. Two, not one: a row inserted by one exec and updated by another alternates between two
+  // stamps within each row, and every miss builds and hashes a string key. With only the last
+  // remembered this closure was ~0.15 s self time of a 100k-row apply (CPU profile); apply/plain
+  // insert went 2.55x -> 2.34x (medians of 3 runs of 5 on a noisy machine).
   let last: Stamp | null = null;
   let lastV = 0;
+  let prev: Stamp | null = null;
+  let prevV = 0;
   const intern = (s: Stamp): number => {
     if (last !== null && last.hlc === s.hlc && last.node === s.node) return lastV;
-    const key = `${s.hlc}/${s.node}`;
-    let v = interned.get(key);
-    if (v === undefined) {
-      v = stamps.intern(s.hlc, s.node);
-      interned.set(key, v);
+    let v: number | undefined;
+    if (prev !== null && prev.hlc === s.hlc && prev.node === s.node) v = prevV;
+    else {
+      const key = `${s.hlc}/${s.node}`;
+      v = interned.get(key);
+      if (v === undefined) {
+        v = stamps.intern(s.hlc, s.node);
+        interned.set(key, v);
+      }
     }
+    prev = last;
+    prevV = lastV;
     last = s;
     lastV = v;
     return v;
