@@ -19,69 +19,75 @@ function refuse(message: string): never {
   throw new BatteryError('BAD_OP', `malformed message: ${message}`);
 }
 
-/** Throws BAD_OP unless `bytes` holds one msgpack value whose headers the data can back. */
+/**
+ * Throws BAD_OP unless `bytes` holds one msgpack value whose headers the data can back.
+ * Runs once per message, over headers only (string/bin/ext bodies are skipped by length): no
+ * closures, no DataView, multi-byte lengths read straight from the bytes.
+ */
 export function checkMsgpackShape(bytes: Uint8Array, maxDepth = MAX_MSGPACK_DEPTH): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.length;
-  /** Elements still owed by each open container, innermost last; the bottom is the top-level value. */
-  const open: number[] = [1];
+  /** Elements still owed by each open container, innermost at `depth`; the bottom is the top-level value. */
+  const open = new Array<number>(maxDepth + 2).fill(0);
+  let depth = 0;
+  open[0] = 1;
   /** Sum of `open`: every one of them needs at least a byte. */
   let owed = 1;
   let pos = 0;
-  const need = (n: number) => {
-    if (n > end - pos) refuse('truncated');
-  };
-  const skip = (n: number) => {
-    need(n);
-    pos += n;
-  };
-  const u8 = () => (need(1), view.getUint8(pos++));
-  const u16 = () => (need(2), (pos += 2), view.getUint16(pos - 2));
-  const u32 = () => (need(4), (pos += 4), view.getUint32(pos - 4));
-  const container = (elements: number) => {
-    if (elements === 0) return;
-    if (open.length > maxDepth) refuse(`nested deeper than ${maxDepth}`);
-    owed += elements;
-    if (owed > end - pos) refuse(`headers announce ${owed} elements with ${end - pos} bytes left`);
-    open.push(elements);
-  };
 
-  while (open.length > 0) {
-    if (open[open.length - 1] === 0) {
-      open.pop();
+  while (depth >= 0) {
+    if (open[depth] === 0) {
+      depth--;
       continue;
     }
-    open[open.length - 1]!--;
+    open[depth]!--;
     owed--;
-    const b = u8();
+    if (pos >= end) refuse('truncated');
+    const b = bytes[pos++]!;
     if (b <= 0x7f || b >= 0xe0) continue; // fixint
-    if (b <= 0x8f) container(2 * (b & 0x0f)); // fixmap
-    else if (b <= 0x9f) container(b & 0x0f); // fixarray
-    else if (b <= 0xbf) skip(b & 0x1f); // fixstr
+    /** Bytes of a body to skip, or elements of a container to open (-1: neither). */
+    let skip = 0;
+    let elements = -1;
+    if (b <= 0x8f) elements = 2 * (b & 0x0f); // fixmap
+    else if (b <= 0x9f) elements = b & 0x0f; // fixarray
+    else if (b <= 0xbf) skip = b & 0x1f; // fixstr
     else {
+      // Length prefixes: 1, 2 or 4 bytes, big-endian.
+      let lenBytes = 0;
       switch (b) {
         case 0xc0: case 0xc2: case 0xc3: break; // nil, false, true
-        case 0xc4: case 0xd9: skip(u8()); break; // bin8, str8
-        case 0xc5: case 0xda: skip(u16()); break; // bin16, str16
-        case 0xc6: case 0xdb: skip(u32()); break; // bin32, str32
-        case 0xc7: skip(u8() + 1); break; // ext8: length, type, data
-        case 0xc8: skip(u16() + 1); break;
-        case 0xc9: skip(u32() + 1); break;
-        case 0xcc: case 0xd0: skip(1); break;
-        case 0xcd: case 0xd1: skip(2); break;
-        case 0xca: case 0xce: case 0xd2: skip(4); break;
-        case 0xcb: case 0xcf: case 0xd3: skip(8); break;
-        case 0xd4: skip(2); break; // fixext 1..16: type + data
-        case 0xd5: skip(3); break;
-        case 0xd6: skip(5); break;
-        case 0xd7: skip(9); break;
-        case 0xd8: skip(17); break;
-        case 0xdc: container(u16()); break; // array16
-        case 0xdd: container(u32()); break; // array32
-        case 0xde: container(2 * u16()); break; // map16
-        case 0xdf: container(2 * u32()); break; // map32
+        case 0xc4: case 0xd9: case 0xc7: lenBytes = 1; break; // bin8, str8, ext8
+        case 0xc5: case 0xda: case 0xc8: case 0xdc: case 0xde: lenBytes = 2; break; // bin16, str16, ext16, array16, map16
+        case 0xc6: case 0xdb: case 0xc9: case 0xdd: case 0xdf: lenBytes = 4; break; // bin32, str32, ext32, array32, map32
+        case 0xcc: case 0xd0: skip = 1; break;
+        case 0xcd: case 0xd1: skip = 2; break;
+        case 0xca: case 0xce: case 0xd2: skip = 4; break;
+        case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+        case 0xd4: skip = 2; break; // fixext 1..16: type + data
+        case 0xd5: skip = 3; break;
+        case 0xd6: skip = 5; break;
+        case 0xd7: skip = 9; break;
+        case 0xd8: skip = 17; break;
         default: refuse(`unknown msgpack byte 0x${b.toString(16)}`); // 0xc1
       }
+      if (lenBytes > 0) {
+        if (lenBytes > end - pos) refuse('truncated');
+        let n = bytes[pos]!;
+        if (lenBytes >= 2) n = n * 256 + bytes[pos + 1]!;
+        if (lenBytes === 4) n = (n * 256 + bytes[pos + 2]!) * 256 + bytes[pos + 3]!;
+        pos += lenBytes;
+        if (b === 0xdc || b === 0xdd) elements = n; // array16, array32
+        else if (b === 0xde || b === 0xdf) elements = 2 * n; // map16, map32
+        else skip = b === 0xc7 || b === 0xc8 || b === 0xc9 ? n + 1 : n; // ext: length, type, data
+      }
+    }
+    if (elements > 0) {
+      if (depth >= maxDepth) refuse(`nested deeper than ${maxDepth}`);
+      owed += elements;
+      if (owed > end - pos) refuse(`headers announce ${owed} elements with ${end - pos} bytes left`);
+      open[++depth] = elements;
+    } else if (skip > 0) {
+      if (skip > end - pos) refuse('truncated');
+      pos += skip;
     }
   }
   if (pos !== end) refuse(`${end - pos} bytes after the message`);
