@@ -59,7 +59,11 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
   // every value of every row, so it allocates nothing per value.
   const maxByIdx: number[] = new Array(nodes.length).fill(-1);
   let maxHlc = 0;
-  let where = (): string => '';
+  // Where a failure is (built only on failure): the current table and row, read by one function
+  // made once per batch, not a closure per row.
+  let whereTable: string | null = null;
+  let whereRow = 0;
+  const where = (): string => (whereTable === null ? '' : `table ${whereTable} row ${whereRow}`);
   const stamp = (hlc: unknown, node: unknown, what: string) => {
     if (typeof hlc !== 'number' || !isValidHlc(hlc)) bad(`${where()} ${what}: hlc must be a non-negative safe integer`);
     if (typeof node !== 'number' || !Number.isInteger(node) || node < 0 || node >= nodes.length) bad(`${where()} ${what}: node index out of range`);
@@ -100,7 +104,8 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
     rowCount += rows.length;
     if (rowCount > MAX_ROWS_PER_BATCH) bad(`more than ${MAX_ROWS_PER_BATCH} rows`);
     for (let ri = 0; ri < rows.length; ri++) {
-      where = () => `table ${table.shape.name} row ${ri}`;
+      whereTable = table.shape.name;
+      whereRow = ri;
       const r = rows[ri];
       if (typeof r !== 'object' || r === null) bad(`${where()} is not an object`);
       const { pk, put, del, cells } = r as RowDelta;
