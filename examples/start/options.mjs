@@ -10,7 +10,8 @@ the URL to open (with a fresh room token after the #).
 Options:
   --port <n>             demo site port (env PORT, default 8080; 0 = any free port)
   --signaling-port <n>   PeerServer port (env SIGNALING_PORT, default 9000; 0 = any free port)
-  --ice-servers <json>   STUN/TURN servers for the demo page, e.g. '[{"urls":"stun:stun.example:3478"}]'
+  --ice-servers <json>   STUN/TURN servers for the demo page, an RTCIceServer[] as JSON
+                         (format and a coturn example: README, "STUN and TURN")
                          (env ICE_SERVERS; default none: peers connect on one machine or network only)
   --no-build             never run the build, even if dist/ looks stale
   --quiet                do not log signaling joins/leaves
@@ -27,7 +28,7 @@ function iceServers(text) {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new Error('--ice-servers expects JSON, e.g. \'[{"urls":"stun:stun.example:3478"}]\'');
+    throw new Error('--ice-servers expects an RTCIceServer[] as JSON (see README, "STUN and TURN")');
   }
   const ok = Array.isArray(value) && value.every((s) => s && (typeof s.urls === 'string' || (Array.isArray(s.urls) && s.urls.every((u) => typeof u === 'string'))));
   if (!ok) throw new Error('--ice-servers expects an array of {"urls": string | string[], "username"?, "credential"?}');

@@ -95,7 +95,7 @@ describe('examples/start.mjs (npm start)', () => {
   it('takes its ports and ICE servers from the environment too', async () => {
     const { port, server } = await occupiedPort();
     server.close();
-    const ice = [{ urls: 'stun:stun.example:3478' }];
+    const ice = [{ urls: 'placeholder.invalid:3478', username: 'u' }];
     const run = start([], { PORT: String(port), SIGNALING_PORT: '0', ICE_SERVERS: JSON.stringify(ice) });
     try {
       const url = await openUrl(run);
