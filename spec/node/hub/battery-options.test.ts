@@ -15,11 +15,11 @@ describe('connectBattery options', () => {
 
   it('keeps given values and turns URL objects into strings', () => {
     const o = resolveOptions({
-      dbName: 'app', signalingUrl: 'ws://127.0.0.1:9000/peer', token: 'secret', iceServers: [{ urls: 'stun:127.0.0.1', username: 'u' }],
+      dbName: 'app', signalingUrl: 'ws://127.0.0.1:9000/peer', token: 'secret', iceServers: [{ urls: 'placeholder.invalid', username: 'u' }],
       workerUrl: new URL('http://127.0.0.1/w.js'), mode: 'dedicated', durability: 'relaxed', maxClockDriftMs: 1000, requestTimeoutMs: 5,
     }, defaults);
     expect(o).toMatchObject({
-      dbName: 'app', signalingUrl: 'ws://127.0.0.1:9000/peer', token: 'secret', iceServers: [{ urls: 'stun:127.0.0.1', username: 'u' }],
+      dbName: 'app', signalingUrl: 'ws://127.0.0.1:9000/peer', token: 'secret', iceServers: [{ urls: 'placeholder.invalid', username: 'u' }],
       workerUrl: 'http://127.0.0.1/w.js', mode: 'dedicated', durability: 'relaxed', maxClockDriftMs: 1000, requestTimeoutMs: 5,
     });
   });
@@ -29,8 +29,8 @@ describe('connectBattery options', () => {
     ['dbName', ''],
     ['signalingUrl', {}],
     ['token', 7],
-    ['iceServers', 'stun:x'],
-    ['iceServers', [{ url: 'stun:x' }]],
+    ['iceServers', 'not-an-array'],
+    ['iceServers', [{ url: 'x' }]],
     ['workerUrl', 3],
     ['wasmUrl', ''],
     ['mode', 'worker'],
