@@ -13,7 +13,7 @@ describe('parseTabMessage (the worker boundary)', () => {
       { kind: 'request', id: 3, req: { op: 'enableSync', table: 'notes' } },
       { kind: 'request', id: 4, req: { op: 'watch', watchId: 'w', sql: 'SELECT 1' } },
       { kind: 'request', id: 5, req: { op: 'unwatch', watchId: 'w' } },
-      { kind: 'request', id: 6, req: { op: 'connect', signalingUrl: 'ws://127.0.0.1:9/p', token: 't', iceServers: [{ urls: ['stun:127.0.0.1'] }] } },
+      { kind: 'request', id: 6, req: { op: 'connect', signalingUrl: 'ws://127.0.0.1:9/p', token: 't', iceServers: [{ urls: ['placeholder.invalid'] }] } },
       { kind: 'request', id: 7, req: { op: 'disconnect' } },
       { kind: 'request', id: 8, req: { op: 'claimLeader' } },
       { kind: 'bye' },
