@@ -6,7 +6,6 @@
 //   initial sync: 100k rows to an empty peer until queryable, vs the same number of bytes over a
 //                 raw DataChannel (both measured from "start" to "all there"); bytes per row
 //   write→watch:  a 1-row write on A until B's watch sees it, vs half a raw DataChannel ping-pong
-import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'puppeteer-core';
 import { startBrowserSession, type BrowserSession, type User } from '../../spec/browser/harness/browser-session.js';
@@ -14,6 +13,7 @@ import { connectTab, exec } from '../../spec/browser/harness/battery-tab.js';
 import { startPeerServer, type TestPeerServer } from '../../spec/browser/harness/peer-server.js';
 import { NOTES_SCHEMA } from '../../spec/browser/p2p/room-tabs.js';
 import { median, ratioLine } from './stats.js';
+import { runInPrivateNetwork } from '../../spec/browser/harness/private-network.mjs';
 
 const ROWS = 100_000;
 const LATENCY_SAMPLES = 41; // the first is a warm-up and dropped
@@ -264,21 +264,11 @@ export async function benchP2p(session: BrowserSession, server: TestPeerServer):
 
 // ------------------------------------------------------------------ entry
 
-const NETNS = [
-  'ip link set lo up',
-  'ip link add v0 type veth peer name v1',
-  'ip addr add 198.51.100.1/24 dev v0',
-  'ip link set v1 up',
-  'ip link set v0 up',
-  'ip route add default dev v0',
-].join('; ');
-
 async function main(): Promise<void> {
-  const self = fileURLToPath(import.meta.url);
-  const canNetns = process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v unshare && command -v ip'], { stdio: 'ignore' }).status === 0;
-  if (!process.env.P2P_BENCH_IN_NETNS && canNetns) {
-    const child = spawn('unshare', ['-n', 'sh', '-c', `${NETNS}; exec env P2P_BENCH_IN_NETNS=1 npx tsx '${self}'`], { stdio: 'inherit' });
-    child.on('exit', (code) => process.exit(code ?? 1));
+  if (!process.env.P2P_BENCH_IN_NETNS) {
+    // Re-run this file inside the private network namespace (WebRTC needs a non-loopback interface).
+    process.env.P2P_BENCH_IN_NETNS = '1';
+    runInPrivateNetwork(['npx', 'tsx', fileURLToPath(import.meta.url)], { label: 'p2p-bench' });
     return;
   }
   const server = await startPeerServer({ log: () => {} });

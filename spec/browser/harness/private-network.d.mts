@@ -1,0 +1,1 @@
+export function runInPrivateNetwork(argv: string[], options?: { cwd?: string; label?: string }): void;
