@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { createBatteryServer, type BatteryServer, type BatteryServerOptions } from '../../../peer-server/index.js';
@@ -122,4 +123,32 @@ export async function relayWorks(a: SignalingClient, b: SignalingClient): Promis
   a.send({ type: 'OFFER', dst: b.id, payload });
   const got = await b.next();
   return got.type === 'OFFER' && got.src === a.id && got.dst === b.id && JSON.stringify(got.payload) === JSON.stringify(payload);
+}
+
+/**
+ * Per-test server and clients, closed after each test (even when it fails):
+ * `const { setup, peer } = useSignalingFixture();` then `const t = await setup(); await peer(t, id)`.
+ */
+export function useSignalingFixture(): {
+  setup(options?: BatteryServerOptions): Promise<TestServer>;
+  peer(t: TestServer, id: string): Promise<SignalingClient>;
+} {
+  let running: TestServer | undefined;
+  const clients: SignalingClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await running?.server.close();
+    running = undefined;
+  });
+  return {
+    async setup(options = {}) {
+      running = await startServer(options);
+      return running;
+    },
+    async peer(t, id) {
+      const c = await openPeer(t.server, id);
+      clients.push(c);
+      return c;
+    },
+  };
 }

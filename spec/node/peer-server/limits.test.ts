@@ -1,35 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { BatteryServerOptions } from '../../../peer-server/index.js';
+import { describe, expect, it } from 'vitest';
 import {
   listRoom,
-  openPeer,
   peerIdIn,
   refusedPeer,
   relayWorks,
   roomId,
   SignalingClient,
-  startServer,
-  type TestServer,
+  useSignalingFixture,
 } from './helpers.js';
 
-let running: TestServer | undefined;
-const clients: SignalingClient[] = [];
-
-async function setup(options: BatteryServerOptions = {}): Promise<TestServer> {
-  running = await startServer(options);
-  return running;
-}
-async function peer(t: TestServer, id: string): Promise<SignalingClient> {
-  const c = await openPeer(t.server, id);
-  clients.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await running?.server.close();
-  running = undefined;
-});
+const { setup, peer } = useSignalingFixture();
 
 describe('peer id rule', () => {
   it('refuses every id that is not <32 hex room>-<16 hex node>, with a message the client surfaces', async () => {

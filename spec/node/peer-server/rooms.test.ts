@@ -1,24 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { listRoom, openPeer, peerIdIn, relayWorks, roomId, SignalingClient, startServer, type TestServer } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import {
+  listRoom,
+  peerIdIn,
+  relayWorks,
+  roomId,
+  SignalingClient,
+  useSignalingFixture,
+} from './helpers.js';
 
-let running: TestServer | undefined;
-const clients: SignalingClient[] = [];
-
-async function setup(): Promise<TestServer> {
-  running = await startServer();
-  return running;
-}
-async function peer(t: TestServer, id: string): Promise<SignalingClient> {
-  const c = await openPeer(t.server, id);
-  clients.push(c);
-  return c;
-}
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await running?.server.close();
-  running = undefined;
-});
+const { setup, peer } = useSignalingFixture();
 
 describe('room membership and relay', () => {
   it('lists both peers of a room and relays an OFFER between them', async () => {
