@@ -4,6 +4,7 @@
  * `link-drain {consumed, bufferedAmount}`; bytes posted but not yet consumed count as buffered,
  * so a sender that respects bufferedAmount() cannot flood the tab's message queue either.
  */
+import { LinkListeners } from './link-listeners.js';
 import type { PeerLink } from './peer-link.js';
 
 /**
@@ -13,15 +14,11 @@ import type { PeerLink } from './peer-link.js';
 export const RELAY_HIGH_WATER = 1 << 20;
 export const RELAY_LOW_WATER = 256 << 10;
 
-export class RelayedLink implements PeerLink {
+export class RelayedLink extends LinkListeners implements PeerLink {
   private sent = 0;
   private consumed = 0;
   private leaderBuffered = 0;
   private aboveHigh = false;
-  private closed = false;
-  private readonly frameListeners: Array<(frame: Uint8Array) => void> = [];
-  private readonly drainListeners: Array<() => void> = [];
-  private readonly closeListeners: Array<(reason?: string) => void> = [];
 
   constructor(
     readonly id: string,
@@ -31,7 +28,9 @@ export class RelayedLink implements PeerLink {
       send(linkId: string, bytes: Uint8Array): void;
       close(linkId: string, reason?: string): void;
     },
-  ) {}
+  ) {
+    super();
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -54,23 +53,11 @@ export class RelayedLink implements PeerLink {
     this.finish(reason);
   }
 
-  onFrame(listener: (frame: Uint8Array) => void): void {
-    this.frameListeners.push(listener);
-  }
-
-  onDrain(listener: () => void): void {
-    this.drainListeners.push(listener);
-  }
-
-  onClose(listener: (reason?: string) => void): void {
-    this.closeListeners.push(listener);
-  }
-
   // ------------------------------------------------ called by the hub on leader messages
 
   deliver(frame: Uint8Array): void {
     if (this.closed) return;
-    for (const l of this.frameListeners) l(frame);
+    this.emitFrame(frame);
   }
 
   reportDrain(consumed: number, bufferedAmount: number): void {
@@ -79,14 +66,12 @@ export class RelayedLink implements PeerLink {
     this.leaderBuffered = bufferedAmount;
     if (this.aboveHigh && this.bufferedAmount() < RELAY_LOW_WATER) {
       this.aboveHigh = false;
-      for (const l of this.drainListeners) l();
+      this.emitDrain();
     }
   }
 
   /** The leader reported the connection closed, or the leader itself went away. */
   finish(reason?: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const l of this.closeListeners) l(reason);
+    this.markClosed(reason);
   }
 }

@@ -7,6 +7,7 @@
  * MAX_FRAME_BYTES closes this link (and only this one) before it reaches the worker.
  */
 import { MAX_FRAME_BYTES } from '../framing.js';
+import { LinkListeners } from '../../shared-worker/link-listeners.js';
 import type { PeerLink } from '../../shared-worker/peer-link.js';
 import type { DataChannelLike, DataConnectionLike } from './peerjs-seam.js';
 
@@ -21,14 +22,10 @@ export const CHANNEL_LOW_WATER = 256 * 1024;
  */
 export const CHANNEL_HARD_LIMIT = 8 * 1024 * 1024;
 
-export class DataConnectionLink implements PeerLink {
+export class DataConnectionLink extends LinkListeners implements PeerLink {
   readonly remotePeerId: string;
   private readonly held: Uint8Array[] = [];
   private heldBytes = 0;
-  private closed = false;
-  private readonly frameListeners: Array<(frame: Uint8Array) => void> = [];
-  private readonly drainListeners: Array<() => void> = [];
-  private readonly closeListeners: Array<(reason?: string) => void> = [];
 
   constructor(
     readonly id: string,
@@ -36,6 +33,7 @@ export class DataConnectionLink implements PeerLink {
     private readonly channel: DataChannelLike,
     readonly initiator: boolean,
   ) {
+    super();
     this.remotePeerId = connection.peer;
     channel.bufferedAmountLowThreshold = CHANNEL_LOW_WATER;
     channel.addEventListener('bufferedamountlow', () => this.onLow());
@@ -73,18 +71,6 @@ export class DataConnectionLink implements PeerLink {
     }
   }
 
-  onFrame(listener: (frame: Uint8Array) => void): void {
-    this.frameListeners.push(listener);
-  }
-
-  onDrain(listener: () => void): void {
-    this.drainListeners.push(listener);
-  }
-
-  onClose(listener: (reason?: string) => void): void {
-    this.closeListeners.push(listener);
-  }
-
   private transmit(frame: Uint8Array): void {
     try {
       this.channel.send(frame);
@@ -102,7 +88,7 @@ export class DataConnectionLink implements PeerLink {
       this.transmit(frame);
       if (this.closed) return;
     }
-    for (const l of this.drainListeners) l();
+    this.emitDrain();
   }
 
   private onData(data: unknown): void {
@@ -114,14 +100,13 @@ export class DataConnectionLink implements PeerLink {
     if (frame.byteLength === 0 || frame.byteLength > MAX_FRAME_BYTES) {
       return this.close(`malformed frame: ${frame.byteLength} bytes (limit ${MAX_FRAME_BYTES})`);
     }
-    for (const l of this.frameListeners) l(frame);
+    this.emitFrame(frame);
   }
 
   private finish(reason?: string): void {
     if (this.closed) return;
-    this.closed = true;
     this.held.length = 0;
     this.heldBytes = 0;
-    for (const l of this.closeListeners) l(reason);
+    this.markClosed(reason);
   }
 }
