@@ -15,6 +15,13 @@
  *               because only then do we know whether a key was deleted for good or deleted and
  *               inserted again (INSERT OR REPLACE, DELETE + INSERT in one exec, key changes).
  *
+ * Inserted rows get no trigger: an AFTER INSERT trigger writing the clock row cost ~0.5-0.9x of
+ * a plain insert (its sub-program, the _rb_ctx read, one more b-tree append per row). The replica
+ * collects their rowids from sql.js's update hook instead (insert-capture.ts) and writes their
+ * clock rows in one statement at the end of the exec (materializeInsertsSql). Until then such a
+ * row has no clock row; the delete and key/rowid-change triggers treat a missing clock row as
+ * "inserted by this exec": registers all this exec's stamp, no delete register.
+ *
  * Rowid stability: clock rows follow a row through `UPDATE ... SET rowid` (the update trigger
  * moves them) and INSERT OR REPLACE (with recursive_triggers=ON, which the connection always sets,
  * the replaced row fires the delete trigger). VACUUM may renumber rowids of tables without an
@@ -70,8 +77,7 @@ export function affinityOf(declaredType: string): 'INTEGER' | 'TEXT' | 'BLOB' | 
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/** DDL creating the per-table capture tables and triggers. */
-export function captureDdl(shape: TableShape, tid: number): string {
+function captureParts(shape: TableShape, tid: number): { tables: string; triggers: string } {
   const { clock, tomb, deleted, updated } = captureNames(tid);
   const T = quoteIdent(shape.name);
   const n = shape.cols.length;
@@ -98,14 +104,18 @@ export function captureDdl(shape: TableShape, tid: number): string {
   // statement per row costs ~0.3 us); SQLite evaluates such table-independent terms first.
   const guard = `(SELECT CASE mode WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) ELSE 1 END FROM _rb_ctx)`;
   const forbid = `SELECT RAISE(ABORT, ${message}) FROM _rb_ctx WHERE mode = ${CaptureMode.Forbid};`;
-  const newClockRow = `INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
+  // Both take a condition, so the key-change trigger can run them only when the key changed.
+  const newClockRow = (when: string) => `INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
        SELECT NEW.rowid, v, v, (SELECT del FROM ${tomb} WHERE ${tombMatch('NEW')})${n ? ', ' + sCols.map(() => 'v').join(', ') : ''}
-       FROM _rb_ctx WHERE ${guard};
-     DELETE FROM ${tomb} WHERE ${tombMatch('NEW')};`;
-  const logDeleted = `INSERT INTO ${deleted}(${kList}${n ? ', ' + vList.join(', ') : ''}, put, del${n ? ', ' + sCols.join(', ') : ''})
-       SELECT ${pkOf('OLD').join(', ')}${n ? ', ' + colsOf('OLD').join(', ') : ''}, put, del${n ? ', ' + sCols.join(', ') : ''}
-       FROM ${clock} WHERE rid = OLD.rowid;
-     DELETE FROM ${clock} WHERE rid = OLD.rowid;`;
+       FROM _rb_ctx WHERE ${guard} AND ${when};
+     DELETE FROM ${tomb} WHERE ${tombMatch('NEW')} AND ${when};`;
+  // A row without a clock row was inserted by this exec (see the header): its registers are
+  // this exec's stamp, with no delete register.
+  const reg = (r: string) => `CASE WHEN c.rid IS NULL THEN x.v ELSE c.${r} END`;
+  const logDeleted = (when: string) => `INSERT INTO ${deleted}(${kList}${n ? ', ' + vList.join(', ') : ''}, put, del${n ? ', ' + sCols.join(', ') : ''})
+       SELECT ${pkOf('OLD').join(', ')}${n ? ', ' + colsOf('OLD').join(', ') : ''}, ${reg('put')}, c.del${n ? ', ' + sCols.map(reg).join(', ') : ''}
+       FROM _rb_ctx x LEFT JOIN ${clock} c ON c.rid = OLD.rowid WHERE ${when};
+     DELETE FROM ${clock} WHERE rid = OLD.rowid AND ${when};`;
   const cellUpdates = shape.cols.map((c, i) => `s${i} = CASE WHEN ${changed(c)} THEN ${S} ELSE s${i} END`);
 
   // Two UPDATE triggers with mutually exclusive WHEN clauses (each WHEN costs every update):
@@ -113,19 +123,14 @@ export function captureDdl(shape: TableShape, tid: number): string {
   //   _chg  same key, new rowid (UPDATE ... SET rowid): move the clock row, stamp changed cells;
   //         key changed: the old key is deleted, the new key inserted.
   // Never "SET rid = rid" in the hot path: assigning the rowid makes SQLite delete and re-insert.
-  return `
+  const tables = `
     CREATE TABLE ${clock}(rid INTEGER PRIMARY KEY, ver INTEGER NOT NULL, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') : ''});
     CREATE INDEX ${clock}_ver ON ${clock}(ver);
     CREATE TABLE ${tomb}(${kDecl.join(', ')}, ver INTEGER NOT NULL, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') + ', ' + vDecl.join(', ') : ''}, PRIMARY KEY(${kList}));
     CREATE INDEX ${tomb}_ver ON ${tomb}(ver);
     ${n ? `CREATE TABLE ${updated}(rid INTEGER NOT NULL, ${range(n).map((i) => `m${i} INTEGER`).join(', ')});` : ''}
-    CREATE TABLE ${deleted}(seq INTEGER PRIMARY KEY, ${kDecl.join(', ')}${n ? ', ' + vDecl.join(', ') : ''}, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') : ''});
-
-    CREATE TRIGGER ${clock}_ins AFTER INSERT ON ${T} WHEN ${active} BEGIN
-      INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
-        SELECT NEW.rowid, v, v, NULL${n ? ', ' + sCols.map(() => 'v').join(', ') : ''}
-        FROM _rb_ctx WHERE CASE mode WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) ELSE 1 END;
-    END;
+    CREATE TABLE ${deleted}(seq INTEGER PRIMARY KEY, ${kDecl.join(', ')}${n ? ', ' + vDecl.join(', ') : ''}, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') : ''});`;
+  const triggers = `
     CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${active} AND ${sameKey} BEGIN
       ${n ? `INSERT INTO ${updated}(rid, ${range(n).map((i) => `m${i}`).join(', ')})
         SELECT OLD.rowid, ${shape.cols.map(changed).join(', ')}
@@ -134,19 +139,54 @@ export function captureDdl(shape: TableShape, tid: number): string {
     CREATE TRIGGER ${clock}_chg AFTER UPDATE ON ${T} WHEN (OLD.rowid <> NEW.rowid OR NOT (${sameKey})) AND ${active} BEGIN
       ${forbid}
       ${foldUpdates}
+      INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
+        SELECT NEW.rowid, v, v, NULL${n ? ', ' + sCols.map(() => 'v').join(', ') : ''} FROM _rb_ctx
+        WHERE ${sameKey} AND NOT EXISTS (SELECT 1 FROM ${clock} WHERE rid = OLD.rowid);
       UPDATE ${clock} SET rid = NEW.rowid,
         ver = CASE WHEN ${anyChanged} THEN ${S} ELSE ver END,
         put = CASE WHEN ${anyChanged} THEN ${S} ELSE put END${n ? ',\n        ' + cellUpdates.join(',\n        ') : ''}
         WHERE rid = OLD.rowid AND ${sameKey};
-      ${logDeleted.replace(/WHERE rid = OLD\.rowid;/g, `WHERE rid = OLD.rowid AND NOT (${sameKey});`)}
-      ${newClockRow.replace(`WHERE ${guard};`, `WHERE ${guard} AND NOT (${sameKey});`).replace(`WHERE ${tombMatch('NEW')};`, `WHERE ${tombMatch('NEW')} AND NOT (${sameKey});`)}
+      ${logDeleted(`NOT (${sameKey})`)}
+      ${newClockRow(`NOT (${sameKey})`)}
     END;
     CREATE TRIGGER ${clock}_del AFTER DELETE ON ${T} WHEN ${active} BEGIN
       ${forbid}
       ${foldUpdates}
-      ${logDeleted}
+      ${logDeleted('1')}
     END;
   `;
+  return { tables, triggers };
+}
+
+/** DDL creating the per-table capture tables and triggers. */
+export function captureDdl(shape: TableShape, tid: number): string {
+  const { tables, triggers } = captureParts(shape, tid);
+  return tables + triggers;
+}
+
+/** The names of every capture trigger a table has had (format 1 also had `_ins`). */
+export function captureTriggerNames(tid: number): string[] {
+  const { clock } = captureNames(tid);
+  return ['ins', 'upd', 'chg', 'del'].map((t) => `${clock}_${t}`);
+}
+
+/** Replaces a table's capture triggers with this version's (opening a file of an older format). */
+export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid: number): void {
+  db.execRaw(captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n') + captureParts(shape, tid).triggers);
+}
+
+/**
+ * End-of-exec: clock rows for the rows this exec inserted (?2: their rowids as a JSON array, from
+ * the update hook; ?1: the stamp id). OR IGNORE: a rowid listed twice, or one whose row got a clock
+ * row from a trigger meanwhile (key or rowid change). `checked` joins the table, for an exec that
+ * also deleted rows or changed rowids, so a listed rowid with no row (anymore) gets nothing.
+ */
+export function materializeInsertsSql(shape: TableShape, tid: number, checked: boolean): string {
+  const { clock } = captureNames(tid);
+  const n = shape.cols.length;
+  const s = range(n).map((i) => `s${i}`);
+  const from = checked ? `json_each(?2) j JOIN ${quoteIdent(shape.name)} t ON t.rowid = j.value` : 'json_each(?2) j';
+  return `INSERT OR IGNORE INTO ${clock}(rid, ver, put, del${n ? ', ' + s.join(', ') : ''}) SELECT j.value, ?1, ?1, NULL${n ? ', ' + s.map(() => '?1').join(', ') : ''} FROM ${from}`;
 }
 
 /**

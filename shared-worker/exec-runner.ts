@@ -72,6 +72,7 @@ export function runStatements(db: SqlDatabase, sql: string, params: Bindable | u
       else if (columns.length > 0) fallbackColumns = columns;
       stmt.free();
       stmt = null;
+      db.forgetTableNames();
     }
   } finally {
     if (stmt) stmt.free();
@@ -119,15 +120,21 @@ export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | u
   }
 }
 
+/** Statements that write rows but never change the schema (see update-hook.ts). */
+const ROW_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'SELECT', 'WITH', 'VALUES']);
+
 /** One statement run once per parameter row (execMany); the caller holds the transaction. */
 export function runForEachRow(db: SqlDatabase, sql: string, rows: Array<Bindable | undefined>, check: (stripped: string) => void): ExecResult {
   const stmt = db.raw.prepare(sql);
   try {
-    check(stripLiteralsAndComments(stmt.getSQL()));
+    const stripped = stripLiteralsAndComments(stmt.getSQL());
+    check(stripped);
+    const mayChangeSchema = !ROW_WRITES.has(firstKeyword(stripped));
     for (const p of rows) {
       if (p) stmt.bind(p as never);
       while (stmt.step());
       stmt.reset();
+      if (mayChangeSchema) db.forgetTableNames();
     }
   } finally {
     stmt.free();

@@ -14,7 +14,8 @@ import { BatteryError } from './errors.js';
 import type { SqlDatabase } from './sql-database.js';
 
 export const INTERNAL_PREFIX = '_rb_';
-export const FORMAT_VERSION = 1;
+/** 2: inserts are captured through the update hook, not a trigger (capture-migration.ts). */
+export const FORMAT_VERSION = 2;
 
 /** What the capture triggers do; stored in _rb_ctx.mode. */
 export const CaptureMode = {

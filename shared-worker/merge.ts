@@ -9,7 +9,7 @@
 import type { CellChange, ChangeSet, RowDelta, SqlValue } from './change-set.js';
 import { ChangeSetBuilder } from './delta.js';
 import type { ValidatedBatch, ValidatedTable } from './remote-validation.js';
-import { CaptureMode, setCaptureMode } from './internal-schema.js';
+import { materializeInsertsSql } from './capture.js';
 import type { SqlDatabase } from './sql-database.js';
 import { compareStamps, type Stamp, type StampStore } from './stamps.js';
 import { updateCellsSql, type SyncedTable } from './synced-table.js';
@@ -60,27 +60,8 @@ function isUniqueViolation(e: unknown): boolean {
   return /UNIQUE constraint failed/.test(e instanceof Error ? e.message : String(e));
 }
 
-/**
- * The capture mode during a merge. Normally Off; for a brand-new row whose registers all carry
- * one stamp (a remote insert) the merge switches to Capture with that stamp id and lets the
- * insert trigger write the clock row: one statement per row instead of two. Only with ownRowids
- * (no user triggers, which would otherwise be captured with a remote stamp).
- */
-class MergeMode {
-  private mode: CaptureMode = CaptureMode.Off;
-  private v = 0;
-  constructor(private readonly db: SqlDatabase) {}
-  set(mode: CaptureMode, v = 0): void {
-    if (mode === this.mode && v === this.v) return;
-    setCaptureMode(this.db, mode, v);
-    this.mode = mode;
-    this.v = v;
-  }
-}
-
 export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: ValidatedBatch, options: MergeOptions): MergeResult {
   const out = new ChangeSetBuilder();
-  const mode = new MergeMode(db);
   const interned = new Map<string, number>();
   // Batches usually carry few distinct stamps (one per exec at the origin): remember the last
   // two. Two, not one: a row inserted by one exec and updated by another alternates between two
@@ -112,13 +93,12 @@ export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: Validated
   let applied = 0;
   const touched: string[] = [];
   for (const vt of batch.tables) {
-    const taken = new TableMerge(db, stamps, batch.nodes, vt.table, intern, out, options, mode).run(vt);
+    const taken = new TableMerge(db, stamps, batch.nodes, vt.table, intern, out, options).run(vt);
     if (taken > 0) {
       applied += taken;
       if (!touched.includes(vt.table.shape.name)) touched.push(vt.table.shape.name);
     }
   }
-  mode.set(CaptureMode.Off);
   const changes = out.build();
   return { applied, changes: changes.tables.length > 0 ? changes : null, tables: touched };
 }
@@ -144,6 +124,12 @@ class TableMerge {
    * cost ~3.8 us, mostly sql.js's bind/step/reset round trip).
    */
   private readonly pendingClock: SqlValue[] = [];
+  /**
+   * Rowids of new rows whose registers all carry stamp id uniformVer and no delete (a remote
+   * insert): their clock rows take one statement for all of them, as a local exec's inserts do.
+   */
+  private readonly uniformRids: number[] = [];
+  private uniformVer = 0;
   private readonly clockBatch: number;
   /** Of the row being merged: registers taken so far and the highest stamp id among its registers. */
   private taken = 0;
@@ -157,7 +143,6 @@ class TableMerge {
     private readonly intern: (s: Stamp) => number,
     private readonly out: ChangeSetBuilder,
     private readonly options: MergeOptions,
-    private readonly mode: MergeMode,
   ) {
     this.n = table.shape.cols.length;
     this.hasTombs = db.get(table.sql.hasTombs)![0] === 1;
@@ -170,8 +155,12 @@ class TableMerge {
     this.clockBatch = options.ownRowids ? Math.max(1, Math.min(CLOCK_BATCH, Math.floor(MAX_PARAMS / (4 + this.n)))) : 1;
   }
 
-  /** Writes the clock rows held in pendingClock. */
+  /** Writes the clock rows held in pendingClock and uniformRids. */
   private flushClock(): void {
+    if (this.uniformRids.length > 0) {
+      this.db.run(materializeInsertsSql(this.table.shape, this.table.tid, false), [this.uniformVer, JSON.stringify(this.uniformRids)]);
+      this.uniformRids.length = 0;
+    }
     const width = 4 + this.n;
     const rows = this.pendingClock.length / width;
     if (rows === 0) return;
@@ -294,16 +283,18 @@ class TableMerge {
     const { db, regs, vals, valTaken, n } = this;
     const sql = this.table.sql;
     if (rid === 0 && visible && this.options.ownRowids && this.uniform(ver)) {
-      this.mode.set(CaptureMode.Capture, ver);
+      let newRid: number;
       try {
-        this.insertRow(pk);
+        newRid = this.insertRow(pk);
       } catch (e) {
         if (knownNew && isUniqueViolation(e)) return false;
         throw e;
       }
+      if (this.uniformVer !== ver) this.flushClock();
+      this.uniformVer = ver;
+      this.uniformRids.push(newRid);
       return true;
     }
-    this.mode.set(CaptureMode.Off);
     if (rid > 0 && visible) {
       const changed: number[] = [];
       for (let col = 0; col < n; col++) if (valTaken[col]) changed.push(col);
@@ -334,7 +325,7 @@ class TableMerge {
     return true;
   }
 
-  /** put and every cell carry stamp id v, no delete: what the insert trigger writes for stamp v. */
+  /** put and every cell carry stamp id v, no delete: what a local insert's clock row holds. */
   private uniform(v: number): boolean {
     const { regs } = this;
     if (regs[0] !== v || regs[1] !== null) return false;

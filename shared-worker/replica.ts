@@ -6,6 +6,8 @@
 import type { SqlJsStatic } from 'sql.js';
 import { backfill, installCapture } from './capture.js';
 import { foldCapturedChanges } from './capture-fold.js';
+import { migrateCaptureFormat } from './capture-migration.js';
+import { InsertCapture } from './insert-capture.js';
 import type { ChangeSet } from './change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from './errors.js';
@@ -47,6 +49,7 @@ class SqlReplica implements Replica {
   private readonly clock: HybridLogicalClock;
   private readonly stamps: StampStore;
   private readonly recorder: WriteRecorder;
+  private readonly inserts = new InsertCapture();
   private readonly listeners = new Set<(commit: Commit) => void>();
   private tables = new Map<string, SyncedTable>();
   /** Canonical names of synced tables (what the update hook reports), for a fast exact lookup. */
@@ -56,16 +59,20 @@ class SqlReplica implements Replica {
 
   constructor(sql: SqlJsStatic, options: CreateReplicaOptions) {
     if (options.clockFloor !== undefined && !isValidHlc(options.clockFloor)) throw new BatteryError('SQL', 'clockFloor must be a non-negative safe integer');
-    this.recorder = new WriteRecorder((t) => this.syncedNames.has(t) || this.tables.has(t.toLowerCase()));
+    this.recorder = new WriteRecorder(
+      (t) => this.syncedNames.has(t) || this.tables.has(t.toLowerCase()),
+      (op, t, rowid) => this.inserts.note(op, this.syncedNames.has(t) ? t : this.tables.get(t.toLowerCase())!.shape.name, rowid),
+    );
     this.db = new SqlDatabase(sql, options.data, (db) => {
       // Connection state, set again after every export() (which reopens the connection).
       db.execRaw('PRAGMA recursive_triggers = ON');
-      db.raw.updateHook(this.recorder.onHook);
     });
+    this.db.listenToWrites(this.recorder.onHook);
     this.stamps = new StampStore(this.db);
     this.clock = new HybridLogicalClock(options.now ?? Date.now, options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS);
     try {
       this.nodeId = openInternalState(this.db, () => assertNodeId(options.nodeId ?? randomNodeId()));
+      migrateCaptureFormat(this.db);
       this.stamps.nodeIndex(this.nodeId);
     } catch (e) {
       this.db.close();
@@ -94,9 +101,12 @@ class SqlReplica implements Replica {
   private transaction<T>(mode: CaptureMode, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
     this.db.execRaw('BEGIN');
     this.recorder.reset();
+    this.inserts.begin(mode);
     try {
       setCaptureMode(this.db, mode, stampId);
       const out = body();
+      // Inserts have no trigger to refuse them (insert-capture.ts): refused here, rolled back below.
+      if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
       setCaptureMode(this.db, CaptureMode.Forbid);
       this.db.execRaw('COMMIT');
       return out;
@@ -178,9 +188,9 @@ class SqlReplica implements Replica {
     let schemaChanged = false;
     let touched: string[] = [];
     let changes: ChangeSet | null = null;
-    // Row images are only needed for non-synced user tables; without any, the update hook (a JS
-    // call per written row, clock rows included) stays off. Tables created by this call are
-    // covered by the snapshot that DDL asks for.
+    // The update hook stays on (it collects the rowids of inserts, insert-capture.ts), but its
+    // count is only compared with total_changes() when row images matter: with non-synced user
+    // tables. Tables created by this call are covered by the snapshot that DDL asks for.
     const hooked = this.hasUnsyncedTables(schemaBefore);
     const runBody = () => {
       if (capture) {
@@ -194,7 +204,7 @@ class SqlReplica implements Replica {
         recheckSyncedTables(this.db, [...this.tables.values()]);
       }
       if (capture) {
-        const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId);
+        const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId, this.inserts);
         changed = changedTables.length > 0;
         if (changed) {
           this.stamps.raiseVector(this.nodeId, hlc);
@@ -215,14 +225,7 @@ class SqlReplica implements Replica {
       if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
       return out;
     };
-    const result = this.transaction(capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, () => {
-      if (!hooked) this.db.raw.updateHook(null);
-      try {
-        return runBody();
-      } finally {
-        if (!hooked) this.db.raw.updateHook(this.recorder.onHook);
-      }
-    });
+    const result = this.transaction(capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, runBody);
     if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
       this.emit({ origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: schemaChanged || !images.complete, version: this.version });
     }
@@ -270,12 +273,12 @@ class SqlReplica implements Replica {
     // take, so the update hook (a JS call per written row) can stay off.
     const quiet = !hasUserTriggers(this.db);
     const merged = this.transaction(CaptureMode.Off, 0, () => {
-      if (quiet) this.db.raw.updateHook(null);
+      if (quiet) this.db.pauseWriteListener();
       let r;
       try {
         r = mergeBatch(this.db, this.stamps, batch, { ownRowids: quiet });
       } finally {
-        if (quiet) this.db.raw.updateHook(this.recorder.onHook);
+        if (quiet) this.db.resumeWriteListener();
       }
       for (const [node, hlc] of batch.maxHlcByNode) this.stamps.raiseVector(node, hlc);
       images = this.recorder.images(this.db);

@@ -9,13 +9,13 @@
  * REPLACE in the SQL, makes the commit ask for a snapshot instead (`complete = false`).
  */
 import type { SqlValue } from './change-set.js';
+import type { HookOp } from './insert-capture.js';
 import { BatteryError } from './errors.js';
 import { isInternalName } from './internal-schema.js';
 import type { RowWrite } from './replica-types.js';
 import type { SqlDatabase } from './sql-database.js';
 import { quoteIdent } from './sql-text.js';
 
-type HookOp = 'insert' | 'update' | 'delete';
 
 export class WriteRecorder {
   /** Every hook event (any table), compared with total_changes(). */
@@ -23,7 +23,11 @@ export class WriteRecorder {
   private events: Array<[op: HookOp, table: string, rowid: number]> = [];
   private tablesTouched = new Set<string>();
 
-  constructor(private readonly isSynced: (table: string) => boolean) {}
+  constructor(
+    private readonly isSynced: (table: string) => boolean,
+    /** Events on synced tables go here (insert-capture.ts) instead of becoming row images. */
+    private readonly onSynced: (op: HookOp, table: string, rowid: number) => void,
+  ) {}
 
   readonly onHook = (op: HookOp, dbName: string, table: string, rowid: number): void => {
     this.count++;
@@ -32,6 +36,7 @@ export class WriteRecorder {
     if (dbName !== 'main' || isInternalName(table)) return;
     if (this.isSynced(table)) {
       this.tablesTouched.add(table);
+      this.onSynced(op, table, rowid);
       return;
     }
     this.events.push([op, table, rowid]);

@@ -17,6 +17,7 @@
 import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
 import type { SqlValue } from './change-set.js';
+import { UpdateHook, type UpdateListener } from './update-hook.js';
 
 /** How to find the wasm in the browser (Node resolves it next to the sql.js package by itself). */
 export interface SqlJsLoader {
@@ -62,14 +63,47 @@ export class SqlDatabase {
   /** By SQL text, least recently used first; null: that text is not worth keeping prepared. */
   private readonly userCache = new Map<string, UserStatement | null>();
 
-  constructor(sql: SqlJsStatic, data: Uint8Array | undefined, private readonly configure: (db: SqlDatabase) => void) {
+  private hook: UpdateHook | null = null;
+  private hookOn = false;
+
+  constructor(
+    private readonly sql: SqlJsStatic,
+    data: Uint8Array | undefined,
+    private readonly configure: (db: SqlDatabase) => void,
+  ) {
     this.raw = data ? new sql.Database(data) : new sql.Database();
     this.setUp();
   }
 
   private setUp(): void {
     this.raw.run('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY');
+    if (this.hook && this.hookOn) this.hook.install(this.raw);
     this.configure(this);
+  }
+
+  /** Calls `listener` for every row written from now on (update-hook.ts), also after export(). */
+  listenToWrites(listener: UpdateListener): void {
+    if (this.hook) throw new Error('listenToWrites: already listening');
+    this.hook = new UpdateHook(this.sql, listener);
+    this.resumeWriteListener();
+  }
+
+  /** Stops the write listener (a JS call per row) for work that needs no events. */
+  pauseWriteListener(): void {
+    if (!this.hook || !this.hookOn) return;
+    this.hook.uninstall(this.raw);
+    this.hookOn = false;
+  }
+
+  resumeWriteListener(): void {
+    if (!this.hook || this.hookOn) return;
+    this.hook.install(this.raw);
+    this.hookOn = true;
+  }
+
+  /** After a statement that may have changed the schema: see update-hook.ts. */
+  forgetTableNames(): void {
+    this.hook?.forgetNames();
   }
 
   /** A cached prepared statement (reset, bindings cleared by the caller's next bind). */
@@ -137,6 +171,7 @@ export class SqlDatabase {
   /** One-off SQL (DDL, BEGIN/COMMIT); not cached. */
   execRaw(sql: string): void {
     this.raw.run(sql);
+    this.forgetTableNames();
   }
 
   /** Frees cached statements (needed before DDL that drops what they reference, and on close). */
@@ -156,6 +191,8 @@ export class SqlDatabase {
 
   close(): void {
     this.clearCache();
+    this.pauseWriteListener();
+    this.hook?.dispose();
     this.raw.close();
   }
 }

@@ -42,7 +42,7 @@ describe('exec / execLocal', () => {
     ['reading an internal table', 'SELECT * FROM _rb_meta'],
     ['writing an internal table', "UPDATE _rb_meta SET v = 'x'"],
     ['a quoted internal name', 'DELETE FROM "_RB_stamps"'],
-    ['dropping a capture trigger', 'DROP TRIGGER _rb_c1_ins'],
+    ['dropping a capture trigger', 'DROP TRIGGER _rb_c1_upd'],
   ])('refuses %s (BAD_OP) and changes nothing', async (_name, sql) => {
     const { r } = await syncedReplica('aaaa');
     r.exec('CREATE TABLE t(x)');

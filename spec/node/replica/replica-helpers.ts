@@ -1,4 +1,5 @@
 /** Shared helpers for the replica suites. */
+import initSqlJs from 'sql.js';
 import { createReplica, type CreateReplicaOptions } from '../../../shared-worker/replica.js';
 import type { Replica } from '../../../shared-worker/replica-types.js';
 
@@ -55,4 +56,15 @@ export function registers(r: Replica): string {
     }
   }
   return rows.sort().join('\n');
+}
+
+/** Rows of `table`, clock rows matching a row, and all clock rows (table number `tid`), read from an export. */
+export async function clockRowCounts(r: Replica, table: string, tid: number): Promise<{ rows: number; matched: number; clocks: number }> {
+  const db = new (await initSqlJs()).Database(r.export());
+  try {
+    const [rows, matched, clocks] = db.exec(`SELECT (SELECT count(*) FROM "${table}"), (SELECT count(*) FROM _rb_c${tid} c JOIN "${table}" t ON t.rowid = c.rid), (SELECT count(*) FROM _rb_c${tid})`)[0]!.values[0]!;
+    return { rows: Number(rows), matched: Number(matched), clocks: Number(clocks) };
+  } finally {
+    db.close();
+  }
 }

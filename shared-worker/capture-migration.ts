@@ -1,0 +1,26 @@
+/**
+ * Bringing a database file of an older format up to this one, when it is opened.
+ *   1 -> 2: inserts lost their capture trigger (capture.ts, insert-capture.ts) and the delete and
+ *           key-change triggers learned about rows without a clock row. Only triggers change:
+ *           the capture tables and their rows are the same.
+ */
+import { reinstallCaptureTriggers } from './capture.js';
+import { FORMAT_VERSION, readMeta, writeMeta } from './internal-schema.js';
+import type { SqlDatabase } from './sql-database.js';
+import type { TableShape } from './sync-schema.js';
+
+export function migrateCaptureFormat(db: SqlDatabase): void {
+  const format = Number(readMeta(db, 'format'));
+  if (format >= FORMAT_VERSION) return;
+  db.execRaw('BEGIN');
+  try {
+    for (const [tid, shape] of db.all('SELECT tid, shape FROM _rb_tables ORDER BY tid')) {
+      reinstallCaptureTriggers(db, JSON.parse(String(shape)) as TableShape, Number(tid));
+    }
+    writeMeta(db, 'format', FORMAT_VERSION);
+    db.execRaw('COMMIT');
+  } catch (e) {
+    db.execRaw('ROLLBACK');
+    throw e;
+  }
+}
