@@ -69,11 +69,13 @@ export class WriteRecorder {
       let cols = columns.get(table);
       if (cols === undefined) {
         const names = db.all('SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0', [table]).map((r) => String(r[0]));
-        cols = names.some((c) => ['rowid', 'oid', '_rowid_'].includes(c.toLowerCase())) ? null : names;
+        // No columns: the table was dropped or renamed later in the same call (the snapshot that
+        // DDL asks for covers it). A shadowed rowid: a row image could not name the row.
+        cols = names.length === 0 || names.some((c) => ['rowid', 'oid', '_rowid_'].includes(c.toLowerCase())) ? null : names;
         columns.set(table, cols);
       }
       if (cols === null) {
-        complete = false; // a column shadows the rowid: a row image could not name the row
+        complete = false;
         continue;
       }
       const values = db.get(`SELECT ${cols.map(quoteIdent).join(', ')} FROM ${quoteIdent(table)} WHERE rowid = ?`, [rowid]);

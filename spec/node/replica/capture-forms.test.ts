@@ -120,7 +120,8 @@ describe('change capture: every statement form is replicated exactly', () => {
     a.exec('CREATE TABLE scratch(x)');
     a.exec(
       "INSERT INTO items VALUES ('a', 'A', 1, NULL); INSERT INTO scratch VALUES (1); CREATE TABLE other(q); ALTER TABLE other RENAME TO other2; " +
-        "CREATE TABLE s3(x); INSERT INTO s3 VALUES (2), (3), (4); CREATE TABLE s4(y); INSERT INTO s4 VALUES (5); " +
+        "CREATE TABLE s3(x); INSERT INTO s3 VALUES (2), (3), (4); ALTER TABLE scratch RENAME TO scratch2; DROP TABLE scratch2; " +
+        "CREATE TABLE s4(y); INSERT INTO s4 VALUES (5); " +
         "INSERT INTO items VALUES ('b', 'B', 2, NULL)",
     );
     expect(await clockRowCounts(a, 'items', 1)).toEqual({ rows: 2, matched: 2, clocks: 2 });

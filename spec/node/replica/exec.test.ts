@@ -84,6 +84,11 @@ describe('exec / execLocal', () => {
     expect(commits.pop()).toMatchObject({ needsSnapshot: true });
     r.exec('SELECT 1');
     expect(commits).toHaveLength(0);
+    // A table written, then dropped or renamed in the same call has no row to image: snapshot.
+    r.execLocal("INSERT INTO notes VALUES (4, 'gone'); DROP TABLE notes");
+    expect(commits.pop()).toMatchObject({ rows: [], needsSnapshot: true });
+    r.execLocal("CREATE TABLE t1(x); INSERT INTO t1 VALUES (1); ALTER TABLE t1 RENAME TO t2");
+    expect(commits.pop()).toMatchObject({ rows: [], needsSnapshot: true });
   });
 
   it('replayRows restores non-synced rows from their images and refuses synced or internal tables', async () => {
