@@ -33,6 +33,7 @@
 import { CaptureMode, TRIGGER_ERROR_PREFIX } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 import { quoteIdent, quoteString } from './sql-text.js';
+import { MAX_VALUE_BYTES } from './value-limits.js';
 import type { TableShape } from './sync-schema.js';
 
 export interface CaptureNames {
@@ -49,19 +50,19 @@ export function captureNames(tid: number): CaptureNames {
 /**
  * Folds the update log into the clock rows: one pass in rowid order (GROUP BY sorts), instead of
  * one random clock-row update per updated row inside the trigger (measured 1.6-1.9x vs 2.0-2.4x
- * of a plain update, notes/change-capture-cost.md). Runs at the end of each exec, and inside the
- * rarer triggers (delete, key or rowid change) before they read or move a clock row, so they
- * never see a row with updates still pending. Those folds empty the log, so a long exec mixing
- * updates and deletes stays linear. The stamp is the running exec's (_rb_ctx.v).
+ * of a plain update, notes/change-capture-cost.md). Each entry carries the stamp id of the exec
+ * that logged it: the log outlives the exec (see foldPendingSql's callers), so it may hold
+ * entries of several execs. Stamp ids grow with time and the log is only ever emptied whole, so
+ * the newest entry of a row wins, and no register of a live row is newer than a pending entry.
+ * Runs before anything reads registers of live rows, and inside the rarer triggers (delete, key
+ * or rowid change) before they read or move a clock row.
  */
 export function foldUpdatesSql(shape: TableShape, tid: number): string {
   const { clock, updated } = captureNames(tid);
   const n = shape.cols.length;
   if (n === 0) return '';
-  const S = '(SELECT v FROM _rb_ctx)';
-  const m = range(n).map((i) => `m${i}`);
-  return `UPDATE ${clock} SET ver = ${S}, put = ${S}, ${m.map((mi, i) => `s${i} = CASE WHEN u.${mi} THEN ${S} ELSE s${i} END`).join(', ')}
-       FROM (SELECT rid, ${m.map((mi) => `max(${mi}) AS ${mi}`).join(', ')} FROM ${updated} GROUP BY rid) AS u WHERE ${clock}.rid = u.rid;
+  return `UPDATE ${clock} SET ver = max(ver, u.v), put = u.v, ${range(n).map((i) => `s${i} = coalesce(u.v${i}, s${i})`).join(', ')}
+       FROM (SELECT rid, max(v) AS v, ${range(n).map((i) => `max(CASE WHEN m${i} THEN v END) AS v${i}`).join(', ')} FROM ${updated} GROUP BY rid) AS u WHERE ${clock}.rid = u.rid;
      DELETE FROM ${updated} WHERE rid IS NOT NULL;`;
 }
 
@@ -98,7 +99,16 @@ function captureParts(shape: TableShape, tid: number): { tables: string; trigger
   const sameKey = shape.pk.map((c) => `OLD.${quoteIdent(c.name)} IS NEW.${quoteIdent(c.name)} COLLATE BINARY`).join(' AND ');
   const changed = (c: { name: string }) => `OLD.${quoteIdent(c.name)} IS NOT NEW.${quoteIdent(c.name)} COLLATE BINARY`;
   const anyChanged = n === 0 ? '0' : shape.cols.map(changed).join(' OR ');
+  // The update log's cell marks: 0 unchanged, 1 changed, 2 changed to a text or blob that may be
+  // over the value cap (more than cap/4 characters: UTF-8 takes at most 4 bytes per character).
+  // value-cap.ts measures only the entries marked 2, so it never reads the rows an exec updated.
+  const changeMark = (c: { name: string }) => {
+    const NEW = `NEW.${quoteIdent(c.name)}`;
+    return `CASE WHEN ${changed(c)} THEN 1 + (typeof(${NEW}) IN ('text', 'blob') AND length(${NEW}) > ${Math.floor(MAX_VALUE_BYTES / 4)}) ELSE 0 END`;
+  };
   const active = `(SELECT mode FROM _rb_ctx) <> ${CaptureMode.Off}`;
+  const keyOrRowidNames = [...shape.pk.map((c) => c.name), 'rowid', 'oid', '_rowid_'];
+  const keyOrRowid = keyOrRowidNames.filter((c, i) => keyOrRowidNames.findIndex((d) => d.toLowerCase() === c.toLowerCase()) === i).map(quoteIdent).join(', ');
   const message = quoteString(`${TRIGGER_ERROR_PREFIX} execLocal cannot write synced table ${shape.name}; use exec`);
   // In the hot triggers the execLocal guard is a WHERE term of the one statement they run (a
   // statement per row costs ~0.3 us); SQLite evaluates such table-independent terms first.
@@ -118,25 +128,32 @@ function captureParts(shape: TableShape, tid: number): { tables: string; trigger
      DELETE FROM ${clock} WHERE rid = OLD.rowid AND ${when};`;
   const cellUpdates = shape.cols.map((c, i) => `s${i} = CASE WHEN ${changed(c)} THEN ${S} ELSE s${i} END`);
 
-  // Two UPDATE triggers with mutually exclusive WHEN clauses (each WHEN costs every update):
+  // Two UPDATE triggers with mutually exclusive WHEN clauses:
   //   _upd  same key, same rowid (the common case): log which cells changed (see foldUpdatesSql);
   //   _chg  same key, new rowid (UPDATE ... SET rowid): move the clock row, stamp changed cells;
   //         key changed: the old key is deleted, the new key inserted.
+  // A trigger's WHEN runs inside its sub-program, so every trigger a statement fires costs a
+  // sub-program call per row even when WHEN is false (~0.2x of a plain 100k-row update for _chg).
+  // _chg is therefore UPDATE OF the key columns and the rowid's names: SQLite leaves it out of
+  // any UPDATE whose SET list names none of them, when it compiles the statement
+  // (checkColumnOverlap in trigger.c, names compared case-insensitively, as written in SET).
+  // Those are the only UPDATEs that can change the key or the rowid.
+  // _upd reads _rb_ctx once, in its body: the mode decides between logging and refusing.
   // Never "SET rid = rid" in the hot path: assigning the rowid makes SQLite delete and re-insert.
   const tables = `
     CREATE TABLE ${clock}(rid INTEGER PRIMARY KEY, ver INTEGER NOT NULL, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') : ''});
     CREATE INDEX ${clock}_ver ON ${clock}(ver);
     CREATE TABLE ${tomb}(${kDecl.join(', ')}, ver INTEGER NOT NULL, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') + ', ' + vDecl.join(', ') : ''}, PRIMARY KEY(${kList}));
     CREATE INDEX ${tomb}_ver ON ${tomb}(ver);
-    ${n ? `CREATE TABLE ${updated}(rid INTEGER NOT NULL, ${range(n).map((i) => `m${i} INTEGER`).join(', ')});` : ''}
+    ${n ? updateLogDdl(n, updated) : ''}
     CREATE TABLE ${deleted}(seq INTEGER PRIMARY KEY, ${kDecl.join(', ')}${n ? ', ' + vDecl.join(', ') : ''}, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') : ''});`;
   const triggers = `
-    CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${active} AND ${sameKey} BEGIN
-      ${n ? `INSERT INTO ${updated}(rid, ${range(n).map((i) => `m${i}`).join(', ')})
-        SELECT OLD.rowid, ${shape.cols.map(changed).join(', ')}
-        FROM _rb_ctx WHERE CASE mode WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) ELSE (${anyChanged}) END;` : forbid}
+    CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${sameKey} BEGIN
+      ${n ? `INSERT INTO ${updated}(rid, v, ${range(n).map((i) => `m${i}`).join(', ')})
+        SELECT OLD.rowid, v, ${shape.cols.map(changeMark).join(', ')}
+        FROM _rb_ctx WHERE CASE mode WHEN ${CaptureMode.Capture} THEN (${anyChanged}) WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) ELSE 0 END;` : forbid}
     END;
-    CREATE TRIGGER ${clock}_chg AFTER UPDATE ON ${T} WHEN (OLD.rowid <> NEW.rowid OR NOT (${sameKey})) AND ${active} BEGIN
+    CREATE TRIGGER ${clock}_chg AFTER UPDATE OF ${keyOrRowid} ON ${T} WHEN (OLD.rowid <> NEW.rowid OR NOT (${sameKey})) AND ${active} BEGIN
       ${forbid}
       ${foldUpdates}
       INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
@@ -164,15 +181,26 @@ export function captureDdl(shape: TableShape, tid: number): string {
   return tables + triggers;
 }
 
+/** The update log: per updated row, the exec's stamp id and which cells it changed (see changeMark). */
+function updateLogDdl(n: number, updated: string): string {
+  return `CREATE TABLE ${updated}(rid INTEGER NOT NULL, v INTEGER NOT NULL, ${range(n).map((i) => `m${i} INTEGER`).join(', ')});`;
+}
+
 /** The names of every capture trigger a table has had (format 1 also had `_ins`). */
 export function captureTriggerNames(tid: number): string[] {
   const { clock } = captureNames(tid);
   return ['ins', 'upd', 'chg', 'del'].map((t) => `${clock}_${t}`);
 }
 
-/** Replaces a table's capture triggers with this version's (opening a file of an older format). */
+/**
+ * Replaces a table's capture triggers and its update log with this version's (opening a file of
+ * an older format, whose update log is always empty between calls).
+ */
 export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid: number): void {
-  db.execRaw(captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n') + captureParts(shape, tid).triggers);
+  const { updated } = captureNames(tid);
+  const n = shape.cols.length;
+  const log = n ? `DROP TABLE IF EXISTS ${updated}; ${updateLogDdl(n, updated)}` : '';
+  db.execRaw(captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n') + log + captureParts(shape, tid).triggers);
 }
 
 /**

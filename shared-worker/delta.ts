@@ -36,7 +36,7 @@ export class ChangeSetBuilder {
  * Rows in the layout put, del, s0.., pk.., values.. -> RowDeltas holding the registers `wanted`
  * accepts. A live row's values come from the data table, a deleted row's from its tombstone.
  */
-function collect(db: SqlDatabase, stamps: StampStore, out: ChangeSetBuilder, t: SyncedTable, queries: string[], bound: number, wanted: (v: number, s: Stamp) => boolean): void {
+function collect(db: SqlDatabase, stamps: StampStore, out: ChangeSetBuilder, t: SyncedTable, queries: Array<[sql: string, params: number[]]>, wanted: (v: number, s: Stamp) => boolean): void {
   const n = t.shape.cols.length;
   const k = t.shape.pk.length;
   const rows: RowDelta[] = [];
@@ -45,10 +45,11 @@ function collect(db: SqlDatabase, stamps: StampStore, out: ChangeSetBuilder, t: 
     const s = stamps.stamp(v as number);
     return wanted(v as number, s) ? s : null;
   };
-  for (const sql of queries) {
+  for (const [sql, params] of queries) {
+    if (!sql) continue;
     const stmt = db.prepare(sql);
     try {
-      stmt.bind([bound]);
+      stmt.bind(params);
       while (stmt.step()) {
         const r = stmt.get() as SqlValue[];
         const put = pick(r[0]!);
@@ -77,13 +78,16 @@ export function changesSince(db: SqlDatabase, stamps: StampStore, tables: Synced
   const minV = stamps.minVAbove(since);
   if (minV === null) return out.build();
   const newer = (_v: number, s: Stamp) => s.hlc > (Object.prototype.hasOwnProperty.call(since, s.node) ? since[s.node]! : -1);
-  for (const t of tables) collect(db, stamps, out, t, [t.sql.liveSince, t.sql.tombSince], minV, newer);
+  for (const t of tables) collect(db, stamps, out, t, [[t.sql.liveSince, [minV]], [t.sql.tombSince, [minV]]], newer);
   return out.build();
 }
 
-/** The registers stamped with stamp id `v` (what one local exec or enableSync changed). */
-export function changesAt(db: SqlDatabase, stamps: StampStore, tables: SyncedTable[], v: number): ChangeSet {
+/**
+ * The registers stamped with stamp id `v` (what one local exec or enableSync changed).
+ * `logStart(t)`: the update-log rowid after which that exec's entries start (see updateLogStart).
+ */
+export function changesAt(db: SqlDatabase, stamps: StampStore, tables: SyncedTable[], v: number, logStart: (t: SyncedTable) => number = () => 0): ChangeSet {
   const out = new ChangeSetBuilder();
-  for (const t of tables) collect(db, stamps, out, t, [t.sql.liveAt, t.sql.tombAt], v, (rv) => rv === v);
+  for (const t of tables) collect(db, stamps, out, t, [[t.sql.liveAt, [v]], [t.sql.pendingAt, [v, logStart(t)]], [t.sql.tombAt, [v]]], (rv) => rv === v);
   return out.build();
 }

@@ -5,7 +5,7 @@
  */
 import type { SqlJsStatic } from 'sql.js';
 import { backfill, installCapture } from './capture.js';
-import { foldCapturedChanges } from './capture-fold.js';
+import { foldCapturedChanges, foldPendingUpdates, tablesWithPendingUpdates, updateLogMarks, updateLogStart } from './capture-fold.js';
 import { migrateCaptureFormat } from './capture-migration.js';
 import { InsertCapture } from './insert-capture.js';
 import type { ChangeSet } from './change-set.js';
@@ -193,9 +193,11 @@ class SqlReplica implements Replica {
     // tables. Tables created by this call are covered by the snapshot that DDL asks for.
     const hooked = this.hasUnsyncedTables(schemaBefore);
     const runBody = () => {
+      let marks = new Map<SyncedTable, number>();
       if (capture) {
         stampId = this.stamps.create(hlc, this.nodeId);
         setCaptureMode(this.db, CaptureMode.Capture, stampId);
+        marks = updateLogMarks(this.db, [...this.tables.values()]);
       }
       const out = run();
       schemaChanged = this.schemaVersion() !== schemaBefore;
@@ -208,12 +210,13 @@ class SqlReplica implements Replica {
         changed = changedTables.length > 0;
         if (changed) {
           this.stamps.raiseVector(this.nodeId, hlc);
+          const logStart = (t: SyncedTable) => updateLogStart(this.db, t, marks.get(t), stampId);
           // A value no peer would accept is refused here, before COMMIT (value-cap.ts).
           if (this.listeners.size > 0) {
-            changes = changesAt(this.db, this.stamps, changedTables, stampId);
+            changes = changesAt(this.db, this.stamps, changedTables, stampId, logStart);
             assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
           } else {
-            assertStampWithinCap(this.db, changedTables, stampId);
+            assertStampWithinCap(this.db, changedTables, stampId, 'SQL', logStart);
           }
         } else this.stamps.drop(stampId);
         touched = changedTables.map((t) => t.shape.name);
@@ -273,6 +276,8 @@ class SqlReplica implements Replica {
     // take, so the update hook (a JS call per written row) can stay off.
     const quiet = !hasUserTriggers(this.db);
     const merged = this.transaction(CaptureMode.Off, 0, () => {
+      // The merge reads and writes the registers of live rows: pending updates first.
+      foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [...this.tables.values()]));
       if (quiet) this.db.pauseWriteListener();
       let r;
       try {
@@ -303,7 +308,14 @@ class SqlReplica implements Replica {
       const wanted = new Set(options.tables.map((t) => String(t).toLowerCase()));
       tables = tables.filter((t) => wanted.has(t.shape.name.toLowerCase()));
     }
+    this.foldPendingUpdates();
     return changesSince(this.db, this.stamps, tables, since);
+  }
+
+  /** Folds the update logs (capture-fold.ts) before registers of live rows are read out. */
+  private foldPendingUpdates(): void {
+    const pending = tablesWithPendingUpdates(this.db, [...this.tables.values()]);
+    if (pending.length > 0) this.transaction(CaptureMode.Off, 0, () => foldPendingUpdates(this.db, pending));
   }
 
   getVector(): VersionVector {
@@ -334,6 +346,9 @@ class SqlReplica implements Replica {
 
   export(): Uint8Array {
     this.assertOpen();
+    // Not needed for correctness (the log is in the file), but a snapshot is the idle moment to
+    // pay for it, and the file is smaller folded.
+    this.foldPendingUpdates();
     return this.db.exportBytes();
   }
 

@@ -43,15 +43,31 @@ export interface SyncedTableSql {
   deleteTomb: string;
   hasTombs: string;
   hasDeleted: string;
-  /** Pending update-log entries (empty string for tables without non-key columns). */
+  /** Pending update-log entries (empty string for tables without non-key columns, as the next two). */
   hasUpdated: string;
-  /** ?1 = stamp id: did anything get stamped with it? */
+  /** The update log's highest rowid (0 if empty). */
+  updateLogEnd: string;
+  /** The stamp id of the update log's oldest entry. */
+  updateLogFirstV: string;
+  /** ?1 = stamp id: did anything get stamped with it (clock rows, tombstones, update log)? */
   changedAt: string;
   /** Delta rows in the layout put, del, s0.., pk.., values.. (live rows, then tombstones). */
   liveSince: string;
   tombSince: string;
   liveAt: string;
   tombAt: string;
+  /**
+   * ?1 = stamp id, ?2 = update-log rowid after which its entries start: the registers that exec
+   * stamped on rows it updated, from the log (not folded yet), in the delta layout. Only valid
+   * when no clock row carries ?1 (see mixedAt). Empty string without non-key columns.
+   */
+  pendingAt: string;
+  /**
+   * ?1 = stamp id: do both clock rows and the update log hold registers of it (an exec that
+   * inserted or moved rows and also updated rows)? Then the log is folded at once, so that every
+   * register of the exec is read from one place. Empty string without non-key columns.
+   */
+  mixedAt: string;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -92,11 +108,25 @@ export function makeSyncedTable(shape: TableShape, tid: number): SyncedTable {
     hasTombs: `SELECT EXISTS (SELECT 1 FROM ${tomb})`,
     hasDeleted: `SELECT EXISTS (SELECT 1 FROM ${names.deleted})`,
     hasUpdated: n ? `SELECT EXISTS (SELECT 1 FROM ${names.updated})` : '',
-    changedAt: `SELECT EXISTS (SELECT 1 FROM ${clock} WHERE ver = ?1) OR EXISTS (SELECT 1 FROM ${tomb} WHERE ver = ?1)`,
+    updateLogEnd: n ? `SELECT coalesce(max(rowid), 0) FROM ${names.updated}` : '',
+    updateLogFirstV: n ? `SELECT v FROM ${names.updated} ORDER BY rowid LIMIT 1` : '',
+    // The update log is appended in stamp order and only emptied whole: if anything of stamp ?1
+    // is in it, its newest entry is.
+    changedAt: `SELECT EXISTS (SELECT 1 FROM ${clock} WHERE ver = ?1) OR EXISTS (SELECT 1 FROM ${tomb} WHERE ver = ?1)${
+      n ? ` OR EXISTS (SELECT 1 FROM ${names.updated} WHERE rowid = (SELECT max(rowid) FROM ${names.updated}) AND v = ?1)` : ''
+    }`,
     liveSince: `${liveSelect} WHERE c.ver >= ? ORDER BY c.rid`,
     tombSince: `${tombSelect} WHERE ver >= ? ORDER BY ${kk.join(', ')}`,
     liveAt: `${liveSelect} WHERE c.ver = ?`,
     tombAt: `${tombSelect} WHERE ver = ?`,
+    pendingAt: n
+      ? `SELECT u.v, NULL, ${s.map((_, i) => `CASE WHEN u.m${i} THEN u.v END`).join(', ')}, ${[...pkCols, ...cols].map((c) => `t.${c}`).join(', ')}
+         FROM (SELECT rid, max(v) AS v, ${s.map((_, i) => `max(m${i}) AS m${i}`).join(', ')} FROM ${names.updated} WHERE rowid > ?2 AND v = ?1 GROUP BY rid) AS u
+         JOIN ${T} t ON t.rowid = u.rid`
+      : '',
+    mixedAt: n
+      ? `SELECT EXISTS (SELECT 1 FROM ${clock} WHERE ver = ?1) AND EXISTS (SELECT 1 FROM ${names.updated} WHERE rowid = (SELECT max(rowid) FROM ${names.updated}) AND v = ?1)`
+      : '',
   };
   const colIndex = new Map(shape.cols.map((c, i) => [c.name.toLowerCase(), i]));
   return { shape, tid, names, colIndex, sql };

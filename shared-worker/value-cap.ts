@@ -5,8 +5,8 @@
  *
  * The check looks only at the registers the commit stamped, after capture, never in the
  * triggers: usually on the commit's changes, which the replica reads out for its listeners anyway
- * (the durable layer always listens), else with one indexed query per changed table over the rows
- * this commit stamped. Both measure what SQLite stored (UTF-8 text, blob bytes).
+ * (the durable layer always listens), else with indexed queries per changed table over the rows
+ * this commit stamped (clock rows, tombstones, and its entries at the end of the update log). Both measure what SQLite stored (UTF-8 text, blob bytes).
  */
 import type { ChangeSet } from './change-set.js';
 import { BatteryError } from './errors.js';
@@ -40,10 +40,13 @@ export function assertChangesWithinCap(cs: ChangeSet, resolve: (table: string) =
   }
 }
 
-/** Per table: [live rows, tombstones] queries returning the byte lengths of the values stamped ?1 when one exceeds ?2. */
-const queries = new WeakMap<SyncedTable, [string, string]>();
+/**
+ * Per table: [live rows, tombstones, update log (entries after rowid ?3)] queries returning the
+ * byte lengths of the values stamped ?1 when one exceeds ?2 (the last is '' without a log).
+ */
+const queries = new WeakMap<SyncedTable, [string, string, string]>();
 
-function queriesOf(t: SyncedTable): [string, string] {
+function queriesOf(t: SyncedTable): [string, string, string] {
   let q = queries.get(t);
   if (q) return q;
   const len = (e: string) => `length(CAST(${e} AS BLOB))`;
@@ -57,10 +60,19 @@ function queriesOf(t: SyncedTable): [string, string] {
     ...t.shape.pk.map((_, i) => len(`k${i}`)),
     ...t.shape.cols.map((_, i) => `CASE WHEN s${i} = ?1 THEN ${len(`v${i}`)} END`),
   ];
+  const logged = [
+    ...t.shape.pk.map((c) => len(`t.${quoteIdent(c.name)}`)),
+    // Only entries whose trigger marked a cell as maybe over the cap (2, capture.ts changeMark).
+    ...t.shape.cols.map((c, i) => `CASE WHEN u.m${i} = 2 THEN ${len(`t.${quoteIdent(c.name)}`)} END`),
+  ];
   const over = (es: string[]) => es.map((e) => `${e} > ?2`).join(' OR ');
   q = [
     `SELECT ${live.join(', ')} FROM ${clock} c JOIN ${quoteIdent(t.shape.name)} t ON t.rowid = c.rid WHERE c.ver = ?1 AND (${over(live)}) LIMIT 1`,
     `SELECT ${dead.join(', ')} FROM ${tomb} WHERE ver = ?1 AND (${over(dead)}) LIMIT 1`,
+    t.sql.hasUpdated
+      ? `SELECT ${logged.join(', ')} FROM ${t.names.updated} u JOIN ${quoteIdent(t.shape.name)} t ON t.rowid = u.rid
+         WHERE u.rowid > ?3 AND u.v = ?1 AND (${t.shape.cols.map((_, i) => `u.m${i} = 2`).join(' OR ')}) AND (${over(logged)}) LIMIT 1`
+      : '',
   ];
   queries.set(t, q);
   return q;
@@ -68,12 +80,16 @@ function queriesOf(t: SyncedTable): [string, string] {
 
 /**
  * Throws `code` (SQL for an exec; SCHEMA for enableSync's backfill) if a register stamped with
- * stamp id `stampId` in `tables` holds a value over the cap.
+ * stamp id `stampId` in `tables` holds a value over the cap. `logStart(t)`: where that exec's
+ * update-log entries start (capture-fold.ts, updateLogStart).
  */
-export function assertStampWithinCap(db: SqlDatabase, tables: SyncedTable[], stampId: number, code: 'SQL' | 'SCHEMA' = 'SQL'): void {
+export function assertStampWithinCap(db: SqlDatabase, tables: SyncedTable[], stampId: number, code: 'SQL' | 'SCHEMA' = 'SQL', logStart: (t: SyncedTable) => number = () => 0): void {
   for (const t of tables) {
-    for (const sql of queriesOf(t)) {
-      const row = db.get(sql, [stampId, MAX_VALUE_BYTES]);
+    const [live, dead, logged] = queriesOf(t);
+    const checks: Array<[string, number[]]> = [[live, [stampId, MAX_VALUE_BYTES]], [dead, [stampId, MAX_VALUE_BYTES]]];
+    if (logged) checks.push([logged, [stampId, MAX_VALUE_BYTES, logStart(t)]]);
+    for (const [sql, params] of checks) {
+      const row = db.get(sql, params);
       if (!row) continue;
       const names = [...t.shape.pk, ...t.shape.cols].map((c) => c.name);
       const i = row.findIndex((b) => typeof b === 'number' && b > MAX_VALUE_BYTES);
