@@ -9,7 +9,9 @@
  *   _rb_d<tid>  tombstones: registers and last values of DELETED rows, keyed by primary key (the
  *               rowid is gone). Values are kept so a later update of one column can bring the row
  *               back with the newest value of every column.
- *   _rb_u<tid>  per-exec log of updated rows (rowid + which cells changed), see foldUpdatesSql.
+ *   _rb_u<tid>  log of updated rows (rowid, the exec's stamp id, which cells changed), folded into
+ *               the clock rows only when registers of live rows are read (capture-fold.ts explains
+ *               when, foldUpdatesSql how).
  *   _rb_x<tid>  per-exec log of rows deleted by the running statement(s) with their old values
  *               and registers; folded into tombstones at the end of each exec (see foldDeletesSql),
  *               because only then do we know whether a key was deleted for good or deleted and
@@ -17,7 +19,7 @@
  *
  * Inserted rows get no trigger: an AFTER INSERT trigger writing the clock row cost ~0.5-0.9x of
  * a plain insert (its sub-program, the _rb_ctx read, one more b-tree append per row). The replica
- * collects their rowids from sql.js's update hook instead (insert-capture.ts) and writes their
+ * collects their rowids from the update hook instead (insert-capture.ts, update-hook.ts) and writes their
  * clock rows in one statement at the end of the exec (materializeInsertsSql). Until then such a
  * row has no clock row; the delete and key/rowid-change triggers treat a missing clock row as
  * "inserted by this exec": registers all this exec's stamp, no delete register.
