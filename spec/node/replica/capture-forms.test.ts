@@ -7,6 +7,7 @@ const SEED = [
   "INSERT INTO items VALUES ('a', 'A', 1, 'na'), ('b', 'B', 2, 'nb'), ('c', 'C', 3, NULL), ('d', 'D', 4, 'nd')",
   "DELETE FROM items WHERE id = 'd'",
   'CREATE TABLE feed(x TEXT)',
+  "CREATE TABLE staging(id TEXT PRIMARY KEY NOT NULL, title TEXT, qty INTEGER, note TEXT); INSERT INTO staging VALUES ('s1', 'S1', 1, NULL), ('s2', 'S2', 2, 'n')",
   "CREATE TRIGGER feed_to_items AFTER INSERT ON feed BEGIN INSERT INTO items(id, title, qty) VALUES (NEW.x, 'via trigger', 0); END",
 ];
 
@@ -28,6 +29,9 @@ const FORMS: Array<[string, string, string[]]> = [
   ['update then rowid change in one exec', "UPDATE items SET qty = 11 WHERE id = 'b'; UPDATE items SET rowid = 900 WHERE id = 'b'; UPDATE items SET note = 'after move' WHERE id = 'b'", ['a', 'b', 'c']],
   ['update then key change in one exec', "UPDATE items SET qty = 12 WHERE id = 'b'; UPDATE items SET id = 'bb' WHERE id = 'b'", ['a', 'bb', 'c']],
   ['update, delete, re-insert, update in one exec', "UPDATE items SET qty = 13; DELETE FROM items WHERE id = 'a'; INSERT INTO items VALUES ('a', 'A3', 3, NULL); UPDATE items SET note = 'n3' WHERE id = 'a'", ['a', 'b', 'c']],
+  // Same schema on both sides: without triggers on items SQLite would copy b-tree pages
+  // (the transfer optimization, insert.c) and the update hook would see nothing.
+  ['INSERT ... SELECT from a table of the same schema', 'INSERT INTO items SELECT * FROM staging', ['a', 'b', 'c', 's1', 's2']],
   ['user trigger writing the synced table', "INSERT INTO feed VALUES ('t1'), ('t2')", ['a', 'b', 'c', 't1', 't2']],
   ['rowid change with a value change', "UPDATE items SET rowid = rowid + 1000, qty = 0 WHERE id = 'b'", ['a', 'b', 'c']],
   // Rows inserted by the exec have no clock row until its end (capture.ts): later statements of
