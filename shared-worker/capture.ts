@@ -60,12 +60,19 @@ export function captureNames(tid: number): CaptureNames {
  * or rowid change) before they read or move a clock row.
  */
 export function foldUpdatesSql(shape: TableShape, tid: number): string {
+  return foldUpdatesStatements(shape, tid).map((s) => s + ';').join('\n');
+}
+
+/** foldUpdatesSql as its two statements (to run on cached prepared statements); none without non-key columns. */
+export function foldUpdatesStatements(shape: TableShape, tid: number): string[] {
   const { clock, updated } = captureNames(tid);
   const n = shape.cols.length;
-  if (n === 0) return '';
-  return `UPDATE ${clock} SET ver = max(ver, u.v), put = u.v, ${range(n).map((i) => `s${i} = coalesce(u.v${i}, s${i})`).join(', ')}
-       FROM (SELECT rid, max(v) AS v, ${range(n).map((i) => `max(CASE WHEN m${i} THEN v END) AS v${i}`).join(', ')} FROM ${updated} GROUP BY rid) AS u WHERE ${clock}.rid = u.rid;
-     DELETE FROM ${updated} WHERE rid IS NOT NULL;`;
+  if (n === 0) return [];
+  return [
+    `UPDATE ${clock} SET ver = max(ver, u.v), put = u.v, ${range(n).map((i) => `s${i} = coalesce(u.v${i}, s${i})`).join(', ')}
+       FROM (SELECT rid, max(v) AS v, ${range(n).map((i) => `max(CASE WHEN m${i} THEN v END) AS v${i}`).join(', ')} FROM ${updated} GROUP BY rid) AS u WHERE ${clock}.rid = u.rid`,
+    `DELETE FROM ${updated} WHERE rid IS NOT NULL`,
+  ];
 }
 
 /** SQLite's affinity rules (datatype3.html 3.1), so tombstones convert values exactly like the table. */
