@@ -282,19 +282,6 @@ class TableMerge {
   private write(pk: SqlValue[], rid: number, ver: number, visible: boolean, knownNew: boolean): boolean {
     const { db, regs, vals, valTaken, n } = this;
     const sql = this.table.sql;
-    if (rid === 0 && visible && this.options.ownRowids && this.uniform(ver)) {
-      let newRid: number;
-      try {
-        newRid = this.insertRow(pk);
-      } catch (e) {
-        if (knownNew && isUniqueViolation(e)) return false;
-        throw e;
-      }
-      if (this.uniformVer !== ver) this.flushClock();
-      this.uniformVer = ver;
-      this.uniformRids.push(newRid);
-      return true;
-    }
     if (rid > 0 && visible) {
       const changed: number[] = [];
       for (let col = 0; col < n; col++) if (valTaken[col]) changed.push(col);
@@ -316,8 +303,15 @@ class TableMerge {
         if (knownNew && isUniqueViolation(e)) return false;
         throw e;
       }
-      this.pendingClock.push(newRid, ver, ...regs);
-      if (this.pendingClock.length >= this.clockBatch * (4 + n)) this.flushClock();
+      // Queued only where pendingClock is (ownRowids: no user trigger can touch the new row meanwhile).
+      if (this.options.ownRowids && this.uniform(ver)) {
+        if (this.uniformVer !== ver) this.flushClock();
+        this.uniformVer = ver;
+        this.uniformRids.push(newRid);
+      } else {
+        this.pendingClock.push(newRid, ver, ...regs);
+        if (this.pendingClock.length >= this.clockBatch * (4 + n)) this.flushClock();
+      }
     } else {
       db.run(sql.upsertTomb, [...pk, ver, ...regs, ...vals] as SqlValue[]);
       this.hasTombs = true;
