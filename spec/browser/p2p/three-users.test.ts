@@ -38,11 +38,14 @@ describe('three users', () => {
     await exec(u1!, "INSERT INTO notes VALUES ('r1','seed',1),('r2','seed',2),('r3','seed',3),('r4','seed',4),('r5','seed',5)");
     for (const p of pages) await waitForResult(p, 'SELECT count(*) AS c FROM notes', [{ c: 5 }]);
 
-    // Concurrent: same cells, same rows, delete against update, the same new key inserted three times.
+    // Concurrent: same cells, same rows, delete against update, the same new key written three times.
+    // An upsert, not a plain INSERT: one user's r9 may already have arrived (on a loaded machine the
+    // three calls do not start together), and a plain INSERT of an existing key fails in SQL.
+    const r9 = (user: string, n: number) => `INSERT INTO notes VALUES ('r9', '${user} r9', ${n}) ON CONFLICT(id) DO UPDATE SET body = excluded.body, n = excluded.n`;
     await Promise.all([
-      exec(u1!, "UPDATE notes SET body = 'u1' WHERE id IN ('r1', 'r2'); UPDATE notes SET n = 100 WHERE id = 'r4'; INSERT INTO notes VALUES ('r9', 'u1 r9', 91)"),
-      exec(u2!, "UPDATE notes SET body = 'u2' WHERE id IN ('r1', 'r3'); DELETE FROM notes WHERE id = 'r4'; INSERT INTO notes VALUES ('r9', 'u2 r9', 92)"),
-      exec(u3!, "DELETE FROM notes WHERE id = 'r1'; UPDATE notes SET n = 200 WHERE id = 'r2'; INSERT INTO notes VALUES ('r9', 'u3 r9', 93)"),
+      exec(u1!, `UPDATE notes SET body = 'u1' WHERE id IN ('r1', 'r2'); UPDATE notes SET n = 100 WHERE id = 'r4'; ${r9('u1', 91)}`),
+      exec(u2!, `UPDATE notes SET body = 'u2' WHERE id IN ('r1', 'r3'); DELETE FROM notes WHERE id = 'r4'; ${r9('u2', 92)}`),
+      exec(u3!, `DELETE FROM notes WHERE id = 'r1'; UPDATE notes SET n = 200 WHERE id = 'r2'; ${r9('u3', 93)}`),
     ]);
     const afterConcurrent = await converge(pages, (rows) => rows.some((r) => (r as { id: string }).id === 'r9'));
     expect(afterConcurrent.length).toBeGreaterThanOrEqual(3);
