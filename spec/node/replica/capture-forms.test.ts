@@ -41,6 +41,11 @@ const FORMS: Array<[string, string, string[]]> = [
   ['insert of a deleted key, then delete again', "INSERT INTO items VALUES ('d', 'D2', 9, 'x'); DELETE FROM items WHERE id = 'd'", ['a', 'b', 'c']],
   ['insert, delete, insert reusing the rowid', "INSERT INTO items VALUES ('m', 'M', 1, NULL); DELETE FROM items WHERE id = 'm'; INSERT INTO items VALUES ('n', 'N', 2, NULL)", ['a', 'b', 'c', 'n']],
   ['insert, then move an older row onto its rowid', "INSERT INTO items VALUES ('o', 'O', 1, NULL); DELETE FROM items WHERE id = 'o'; UPDATE items SET rowid = (SELECT max(rowid) + 1 FROM items) WHERE id = 'a'", ['a', 'b', 'c']],
+  // The key/rowid-change trigger is UPDATE OF the key and the rowid's names (capture.ts): SQLite
+  // matches those against the SET list, however it is spelled.
+  ['row-value SET changing the key', "UPDATE items SET (qty, ID) = (77, 'a2') WHERE id = 'a'", ['a2', 'b', 'c']],
+  ['upsert whose DO UPDATE changes the key', "INSERT INTO items VALUES ('a', 'x', 0, NULL) ON CONFLICT(id) DO UPDATE SET \"id\" = 'a3'", ['a3', 'b', 'c']],
+  ['rowid changed through _rowid_', "UPDATE items SET _rowid_ = 4242, qty = 5 WHERE id = 'b'", ['a', 'b', 'c']],
   ['update, rowid change and pk change together', "UPDATE items SET rowid = 77, id = 'y', qty = -1 WHERE id = 'c'", ['a', 'b', 'y']],
 ];
 
