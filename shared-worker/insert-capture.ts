@@ -36,10 +36,6 @@ export class InsertCapture {
     this.forbidden = null;
   }
 
-  setMode(mode: CaptureMode): void {
-    this.mode = mode;
-  }
-
   /** A hook event on synced table `table` (canonical name, main schema). */
   note(op: HookOp, table: string, rowid: number): void {
     if (this.mode === CaptureMode.Off) return;

@@ -308,12 +308,12 @@ class SqlReplica implements Replica {
       const wanted = new Set(options.tables.map((t) => String(t).toLowerCase()));
       tables = tables.filter((t) => wanted.has(t.shape.name.toLowerCase()));
     }
-    this.foldPendingUpdates();
+    this.foldUpdateLogs();
     return changesSince(this.db, this.stamps, tables, since);
   }
 
   /** Folds the update logs (capture-fold.ts) before registers of live rows are read out. */
-  private foldPendingUpdates(): void {
+  private foldUpdateLogs(): void {
     const pending = tablesWithPendingUpdates(this.db, [...this.tables.values()]);
     if (pending.length > 0) this.transaction(CaptureMode.Off, 0, () => foldPendingUpdates(this.db, pending));
   }
@@ -348,7 +348,7 @@ class SqlReplica implements Replica {
     this.assertOpen();
     // Not needed for correctness (the log is in the file), but a snapshot is the idle moment to
     // pay for it, and the file is smaller folded.
-    this.foldPendingUpdates();
+    this.foldUpdateLogs();
     return this.db.exportBytes();
   }
 

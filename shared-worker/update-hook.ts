@@ -28,7 +28,7 @@ interface SqlJsRuntime {
 const OPS: Record<number, HookOp> = { 18: 'insert', 23: 'update', 9: 'delete' };
 
 export class UpdateHook {
-  private readonly runtime: SqlJsRuntime | null;
+  private readonly runtime: SqlJsRuntime;
   private callback = 0;
   private names = new Map<number, [dbName: string, table: string]>();
 
@@ -37,24 +37,23 @@ export class UpdateHook {
     private readonly listener: UpdateListener,
   ) {
     const r = sql as unknown as Partial<SqlJsRuntime>;
-    this.runtime = typeof r.addFunction === 'function' && typeof r._sqlite3_update_hook === 'function' && typeof r.UTF8ToString === 'function' ? (r as SqlJsRuntime) : null;
+    if (typeof r.addFunction !== 'function' || typeof r._sqlite3_update_hook !== 'function' || typeof r.UTF8ToString !== 'function') {
+      throw new Error('this sql.js build does not export addFunction, UTF8ToString and _sqlite3_update_hook');
+    }
+    this.runtime = r as SqlJsRuntime;
   }
 
   private readonly onEvent = (_arg: number, op: number, dbName: number, table: number, rowid: bigint | number): void => {
     let names = this.names.get(table);
     if (names === undefined) {
-      names = [this.runtime!.UTF8ToString(dbName), this.runtime!.UTF8ToString(table)];
+      names = [this.runtime.UTF8ToString(dbName), this.runtime.UTF8ToString(table)];
       this.names.set(table, names);
     }
     this.listener(OPS[op]!, names[0], names[1], Number(rowid));
   };
 
-  /** Starts calling the listener for writes on `raw` (a sql.js build without the runtime: its own updateHook). */
+  /** Starts calling the listener for writes on `raw`. */
   install(raw: Database): void {
-    if (!this.runtime) {
-      raw.updateHook(this.listener);
-      return;
-    }
     // 'viiiij': void (void *arg, int op, char const *db, char const *table, sqlite3_int64 rowid).
     if (this.callback === 0) this.callback = this.runtime.addFunction(this.onEvent as never, 'viiiij');
     this.forgetNames();
@@ -62,8 +61,7 @@ export class UpdateHook {
   }
 
   uninstall(raw: Database): void {
-    if (!this.runtime) raw.updateHook(null);
-    else this.runtime._sqlite3_update_hook(pointerOf(raw), 0, 0);
+    this.runtime._sqlite3_update_hook(pointerOf(raw), 0, 0);
   }
 
   forgetNames(): void {
@@ -72,7 +70,7 @@ export class UpdateHook {
 
   /** Frees the wasm function-table slot (after uninstall on every connection it was on). */
   dispose(): void {
-    if (this.runtime && this.callback !== 0) this.runtime.removeFunction(this.callback);
+    if (this.callback !== 0) this.runtime.removeFunction(this.callback);
     this.callback = 0;
   }
 }
