@@ -35,7 +35,7 @@ describe.each(MODES)('the replica survives tabs going away (mode %s)', (mode) =>
 
     // With every tab gone the replica's host is gone too; a new tab starts it from IndexedDB.
     for (const tab of tabs) await tab.close();
-    await waitUntil(async () => user.sharedWorkerCount() === 0);
+    await waitUntil(async () => (await user.sharedWorkerCount()) === 0);
     const fresh = await openBatteryTab(user, tabOptions(mode));
     expect(await ids(fresh, 'items')).toEqual([1, 2, 3]);
     expect(await rows(fresh, 'SELECT label FROM items WHERE id = 2')).toEqual([{ label: 'written by tab 2' }]);
@@ -83,7 +83,7 @@ describe.each(MODES)('the replica survives tabs going away (mode %s)', (mode) =>
     // And from storage alone: close everything, start fresh.
     await other.close();
     await after.close();
-    await waitUntil(async () => user.sharedWorkerCount() === 0);
+    await waitUntil(async () => (await user.sharedWorkerCount()) === 0);
     const fresh = await openBatteryTab(user, tabOptions(mode), `${user.name}/fresh`);
     const durable = new Set(await ids(fresh, 'burst'));
     expect(ackedAtCrash.filter((id) => !durable.has(id))).toEqual([]);

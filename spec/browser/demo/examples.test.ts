@@ -58,14 +58,15 @@ describe('examples/', () => {
       logLevel: 'warn',
       build: { outDir: viteOut, emptyOutDir: true },
     });
-    const page = await (await session().newUser('vite')).open(`${session().servers.siteUrl}vite/`);
+    const user = await session().newUser('vite');
+    const page = await user.open(`${session().servers.siteUrl}vite/`);
     await waitForBodyReady(page);
     expect(await page.$eval('#version', (e) => e.textContent)).toMatch(/^3\.\d+\.\d+$/);
     expect(await page.$eval('#count', (e) => e.textContent)).toBe('1');
     const rows = await page.evaluate(async () => (await (window as unknown as { db: ExecWindow }).db.exec("SELECT kind FROM events")).rows);
     expect(rows).toEqual([{ kind: 'page-load' }]);
     // The worker runs from the build's hashed asset, not from /dist/.
-    const workers = page.browserContext().targets().filter((t) => t.type() === 'shared_worker').map((t) => new URL(t.url()).pathname);
+    const workers = (await user.sharedWorkerUrls()).map((u) => new URL(u).pathname);
     expect(workers).toEqual([expect.stringMatching(/^\/vite\/assets\/battery-worker-[\w-]+\.js$/)]);
   });
 });

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findChromium } from '../../browser/harness/find-chromium.js';
+import { findChromium } from '../../browser/harness/find-browser.js';
 
 describe('findChromium', () => {
   it('uses CHROME_PATH when it is an executable', async () => {
