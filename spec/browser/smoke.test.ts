@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { useBrowserSession } from './harness/vitest-session.js';
+import { browserUnderTest } from './harness/browser-name.js';
 import { waitForLibrary } from './harness/battery-tab.js';
 import { PROTOCOL_VERSION } from '../../lib/worker-protocol.js';
 
 // The built package as a browser sees it: the bundle loads and exports the API, the wasm is served
 // so that streaming compilation works, the worker script is a loadable module.
-describe('built bundle in Chromium', () => {
+describe(`built bundle in ${browserUnderTest()}`, () => {
   const session = useBrowserSession();
 
   it('loads dist/rtc-battery.js as a module and exports connectBattery', async () => {

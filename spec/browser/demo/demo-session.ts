@@ -67,8 +67,9 @@ export function useDemoSession(extraMounts?: Record<string, string>): () => Demo
           async open(url, label = `${name}/tab${++tabs}`) {
             const page = await context.newPage();
             log.label(page, label);
+            // The demo's pages are the site's own: a user's workers are those under its pages' directories.
+            census.noteDirectory(new URL('./', url).href);
             await page.goto(url, { waitUntil: 'load' });
-            await census.markTab(page);
             return page;
           },
           sharedWorkerUrls: () => census.urls(),

@@ -1,8 +1,8 @@
 /**
- * What puppeteer offers over CDP only, done over raw WebDriver BiDi for Firefox: puppeteer 24's
- * BiDi backend has no `shared_worker` targets (so neither a worker count nor the worker's
- * console), but the protocol lists shared-worker realms (`script.getRealms`), evaluates in them
- * (`script.evaluate`) and reports their console output (`log.entryAdded` with the realm as source).
+ * Raw WebDriver BiDi for what puppeteer offers over CDP only: puppeteer 24's BiDi backend has no
+ * `shared_worker` targets, but the protocol lists shared-worker realms (`script.getRealms`) with
+ * their script URL. Firefox 153 tells nothing else about them: no user context, no evaluation in
+ * them ("no such frame"), no console output.
  */
 import type { Browser } from 'puppeteer-core';
 
@@ -36,41 +36,4 @@ export interface RealmInfo {
 export async function sharedWorkerRealms(connection: BidiConnectionLike): Promise<RealmInfo[]> {
   const { result } = await connection.send('script.getRealms', { type: 'shared-worker' });
   return (result as { realms: RealmInfo[] }).realms;
-}
-
-/**
- * Evaluates `expression` (awaiting a promise) in `realm` and returns its primitive result;
- * undefined when the realm has gone away meanwhile or the expression threw.
- */
-export async function evaluateInRealm(connection: BidiConnectionLike, realm: string, expression: string): Promise<unknown> {
-  try {
-    const { result } = await connection.send('script.evaluate', {
-      expression,
-      target: { realm },
-      awaitPromise: true,
-      resultOwnership: 'none',
-    });
-    const outcome = result as { type: string; result?: { value?: unknown } };
-    return outcome.type === 'success' ? outcome.result?.value : undefined;
-  } catch {
-    return undefined; // "no such frame/realm": the worker ended between getRealms and evaluate
-  }
-}
-
-/** One console entry of a BiDi `log.entryAdded` event, reduced to what the console log prints. */
-export interface BidiLogEntry {
-  realm: string;
-  level: string;
-  text: string;
-  url?: string;
-  line?: number;
-}
-
-export function onRealmLog(connection: BidiConnectionLike, handler: (entry: BidiLogEntry) => void): void {
-  connection.on('log.entryAdded', (params: unknown) => {
-    const p = params as { level?: string; text?: string | null; source?: { realm?: string }; stackTrace?: { callFrames?: Array<{ url?: string; lineNumber?: number }> } };
-    if (!p?.source?.realm) return;
-    const frame = p.stackTrace?.callFrames?.[0];
-    handler({ realm: p.source.realm, level: p.level ?? 'log', text: p.text ?? '', url: frame?.url, line: frame?.lineNumber });
-  });
 }

@@ -7,7 +7,7 @@ import { ConsoleLog } from './console-log.js';
 import { browserUnderTest, type BrowserName } from './browser-name.js';
 import { connectBrowser, launchBrowser, type LaunchedBrowser } from './launch-browser.js';
 import { isBidi } from './bidi-realms.js';
-import { sharedWorkerCensus } from './shared-workers.js';
+import { sharedWorkerCensus, USER_PREFIX_SEGMENT } from './shared-workers.js';
 import { startStaticServer, type StaticServer } from './static-server.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
@@ -80,7 +80,7 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
   let server: StaticServer;
   let launched: LaunchedBrowser;
   try {
-    server = await startStaticServer(mounts, { crossOriginIsolated: options.crossOriginIsolated ?? false });
+    server = await startStaticServer(mounts, { crossOriginIsolated: options.crossOriginIsolated ?? false, aliasSegment: USER_PREFIX_SEGMENT });
   } catch (e) {
     await removeSnapshot();
     throw e;
@@ -98,6 +98,7 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
   log.attach(browser);
   const users: User[] = [];
   let userCount = 0;
+  let prefixCount = 0;
 
   const session: BrowserSession = {
     browser,
@@ -108,6 +109,9 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
       const context = await browser.createBrowserContext();
       let tabCount = 0;
       const census = sharedWorkerCensus(browser, context);
+      // Firefox: this user's pages (and so its workers) live under /u/<n>/, see shared-workers.ts.
+      const base = census.needsUserPrefix ? `${server.origin}/${USER_PREFIX_SEGMENT}/${++prefixCount}` : server.origin;
+      census.noteDirectory(`${base}/`);
       const user: User = {
         name,
         context,
@@ -115,8 +119,7 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
           const page = await context.newPage();
           log.label(page, label);
           await page.evaluateOnNewDocument(KEEP_NAMES_SHIM);
-          await page.goto(server.origin + path, { waitUntil: 'load' });
-          await census.markTab(page);
+          await page.goto(base + path, { waitUntil: 'load' });
           return page;
         },
         async sharedWorkerCount() {

@@ -1,10 +1,11 @@
 import type { Browser, ConsoleMessage, Page, Target, WebWorker } from 'puppeteer-core';
-import { bidiConnection, isBidi, onRealmLog } from './bidi-realms.js';
 
 /**
  * Collects console output and errors of every page, dedicated worker and shared worker of a
  * browser, so a failing test can print what the browser said. Output is kept, not printed: a
- * passing test stays quiet.
+ * passing test stays quiet. Firefox: pages and their dedicated workers only; over WebDriver BiDi
+ * Firefox 153 reports no console output of SharedWorkers (no `log.entryAdded` for their realms)
+ * and puppeteer has no shared_worker targets there.
  */
 export class ConsoleLog {
   readonly lines: string[] = [];
@@ -15,7 +16,6 @@ export class ConsoleLog {
   attach(browser: Browser): void {
     browser.on('targetcreated', (target: Target) => void this.onTarget(target));
     for (const target of browser.targets()) void this.onTarget(target);
-    if (isBidi(browser)) this.attachWorkerRealms(browser);
   }
 
   /** Names a page in the log (e.g. "user1/tab2"); otherwise its URL path is used. */
@@ -72,40 +72,8 @@ export class ConsoleLog {
     page.on('requestfailed', (r) => this.add(this.pageName(page), `request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
   }
 
-  /**
-   * Firefox: puppeteer's BiDi backend has no shared_worker targets, so the SharedWorkers' console
-   * comes from the protocol's own events. Pages (and their dedicated workers) come through the
-   * pages' `console` events as in Chromium.
-   */
-  private attachWorkerRealms(browser: Browser): void {
-    const connection = bidiConnection(browser);
-    const workers = new Map<string, string>();
-    connection.on('script.realmCreated', (params: unknown) => {
-      const info = params as { type?: string; realm?: string; origin?: string };
-      if (info.type === 'shared-worker' && info.realm) workers.set(info.realm, `shared_worker#${this.nextWorker++} ${pathOf(info.origin ?? '')}`);
-    });
-    connection.on('script.realmDestroyed', (params: unknown) => {
-      const realm = (params as { realm?: string }).realm;
-      if (realm && workers.has(realm)) setTimeout(() => workers.delete(realm), 1000); // late entries still get a name
-    });
-    onRealmLog(connection, (entry) => {
-      const name = workers.get(entry.realm);
-      if (!name) return;
-      const at = entry.url ? ` (${entry.url}${entry.line !== undefined ? `:${entry.line + 1}` : ''})` : '';
-      this.add(name, `${entry.level}: ${entry.text}${at}`);
-    });
-  }
-
   private watchWorker(worker: WebWorker, name: string): void {
     worker.on('console', (m: ConsoleMessage) => this.add(name, `${m.type()}: ${m.text()}${where(m)}`));
-  }
-}
-
-function pathOf(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return url;
   }
 }
 

@@ -3,52 +3,49 @@
  * them to be gone before reopening a database, so the new tab starts the replica from IndexedDB.
  *
  * Chromium (CDP): each SharedWorker is a `shared_worker` target of its browser context.
- * Firefox (WebDriver BiDi): puppeteer has no worker targets, and a shared-worker realm does not
- * say which user context it belongs to; but a worker shares its user's storage, so each user
- * leaves a marker in its CacheStorage from its first tab, and a realm that sees the marker is
- * that user's.
+ * Firefox (WebDriver BiDi): puppeteer has no worker targets; the protocol lists shared-worker
+ * realms (`script.getRealms`) with their script URL, but neither says which user context a
+ * realm belongs to nor lets one evaluate in it (Firefox 153: "no such frame"). So a user's
+ * workers are told apart by URL: the harness serves each Firefox user's pages under its own
+ * path prefix (`/u/<n>/tab.html`, which loads `/u/<n>/dist/battery-worker.js`; the static
+ * server drops the prefix), and a realm belongs to the user whose page directory its URL lies
+ * in. Same origin, so storage, locks and everything else the library sees are unchanged.
  */
-import type { Browser, BrowserContext, Page } from 'puppeteer-core';
-import { bidiConnection, evaluateInRealm, isBidi, sharedWorkerRealms } from './bidi-realms.js';
+import type { Browser, BrowserContext } from 'puppeteer-core';
+import { bidiConnection, isBidi, sharedWorkerRealms } from './bidi-realms.js';
+
+/** The path segment under which Firefox users get their own prefix (`/u/<n>/...`). */
+export const USER_PREFIX_SEGMENT = 'u';
 
 export interface SharedWorkerCensus {
-  /** Called for every tab the user opens, once it has loaded. */
-  markTab(page: Page): Promise<void>;
+  /** Whether this browser needs per-user page paths (Firefox) for the census to work. */
+  readonly needsUserPrefix: boolean;
+  /** A URL directory (ending in '/') under which the user's pages load their scripts. */
+  noteDirectory(url: string): void;
   /** Script URLs of the user's running SharedWorkers. */
   urls(): Promise<string[]>;
 }
 
-let nextMarker = 1;
-
 export function sharedWorkerCensus(browser: Browser, context: BrowserContext): SharedWorkerCensus {
   if (!isBidi(browser)) {
     return {
-      async markTab() {},
+      needsUserPrefix: false,
+      noteDirectory() {},
       async urls() {
         return context.targets().filter((t) => t.type() === 'shared_worker').map((t) => t.url());
       },
     };
   }
   const connection = bidiConnection(browser);
-  const marker = `rtc-battery-test-user-${process.pid}-${nextMarker++}`;
-  let marked = false;
+  const directories = new Set<string>();
   return {
-    async markTab(page) {
-      if (marked) return;
-      // Only pages at an http(s) origin have CacheStorage (about:blank has none).
-      if (!/^https?:/.test(page.url())) return;
-      await page.evaluate(async (name) => {
-        await caches.open(name);
-      }, marker);
-      marked = true;
+    needsUserPrefix: true,
+    noteDirectory(url) {
+      directories.add(url);
     },
     async urls() {
-      if (!marked) return [];
       const realms = await sharedWorkerRealms(connection);
-      const mine = await Promise.all(
-        realms.map(async (r) => (await evaluateInRealm(connection, r.realm, `caches.has(${JSON.stringify(marker)})`)) === true),
-      );
-      return realms.filter((_, i) => mine[i]).map((r) => r.origin);
+      return realms.map((r) => r.origin).filter((url) => [...directories].some((dir) => url.startsWith(dir)));
     },
   };
 }
