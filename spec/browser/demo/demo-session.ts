@@ -28,7 +28,7 @@ export interface DemoSession {
   newUser(name: string): Promise<DemoUser>;
 }
 
-export interface DemoUser {
+interface DemoUser {
   context: BrowserContext;
   open(url: string, label?: string): Promise<Page>;
   /** Script URLs of this user's running SharedWorkers. */

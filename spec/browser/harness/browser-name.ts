@@ -2,12 +2,12 @@
  * The browsers the suites run on. `spec/browser/run.mjs` runs the suites once per browser and
  * names the one under test in BATTERY_BROWSER; a single run without it uses Chromium.
  */
-export const BROWSERS = ['chromium', 'firefox'] as const;
+const BROWSERS = ['chromium', 'firefox'] as const;
 export type BrowserName = (typeof BROWSERS)[number];
 
-export const BROWSER_ENV = 'BATTERY_BROWSER';
+const BROWSER_ENV = 'BATTERY_BROWSER';
 
-export function isBrowserName(value: string): value is BrowserName {
+function isBrowserName(value: string): value is BrowserName {
   return (BROWSERS as readonly string[]).includes(value);
 }
 

@@ -5,10 +5,10 @@ import puppeteer, { type Browser, type LaunchOptions } from 'puppeteer-core';
 import { browserUnderTest, type BrowserName } from './browser-name.js';
 import { findBrowser } from './find-browser.js';
 
-// DESIGN.md "Testing WebRTC here": no QUIC/background traffic, and real IPs instead of mDNS
+// README "Browsers and how they are tested": no QUIC/background traffic, and real IPs instead of mDNS
 // names in ICE candidates (mDNS would send multicast off the machine; in the private netns the
 // veth address 198.51.100.1 is the only candidate).
-export const CHROMIUM_FLAGS = [
+const CHROMIUM_FLAGS = [
   '--headless=new',
   '--no-sandbox',
   '--disable-gpu',
@@ -30,7 +30,7 @@ export const CHROMIUM_FLAGS = [
  * Only one tab of a window is in front; the others are background tabs, whose timers Firefox
  * clamps to 1 s and then budget-throttles: several tests drive background tabs.
  */
-export const FIREFOX_PREFS: Record<string, unknown> = {
+const FIREFOX_PREFS: Record<string, unknown> = {
   // ICE host candidates with the real address instead of an mDNS name (the Chromium flag above).
   'media.peerconnection.ice.obfuscate_host_addresses': false,
   'dom.min_background_timeout_value': 4,
