@@ -45,7 +45,10 @@ export interface Commit {
 }
 
 export interface ApplyOptions {
-  /** Log replay of our own durable records: skip the SKEW check (stamps may be "from the future" after a clock change). */
+  /**
+   * Log replay of our own durable records: skip the SKEW check (stamps may be "from the future"
+   * after a clock change), and user triggers do not fire (their writes are in the records' row images).
+   */
   trusted?: boolean;
 }
 

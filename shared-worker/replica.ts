@@ -16,6 +16,7 @@ import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hl
 import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
 import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
 import { toBatteryError } from './sql-errors.js';
+import { assertMergeSafeTriggers, suspendUserTriggers } from './replica/user-triggers.js';
 import { mergeBatch } from './merge.js';
 import { assertNodeId, randomNodeId } from './node-id.js';
 import { validateChangeSet } from './remote-validation.js';
@@ -204,6 +205,7 @@ class SqlReplica implements Replica {
       if (schemaChanged) {
         this.db.clearCache();
         recheckSyncedTables(this.db, [...this.tables.values()]);
+        assertMergeSafeTriggers(this.db, this.syncedNames);
       }
       if (capture) {
         const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId, this.inserts);
@@ -245,6 +247,7 @@ class SqlReplica implements Replica {
     let stampId = 0;
     let backfilled = false;
     this.transaction(CaptureMode.Off, 0, () => {
+      assertMergeSafeTriggers(this.db, [...this.syncedNames, shape.name]);
       const tid = installCapture(this.db, shape);
       stampId = this.stamps.create(hlc, this.nodeId);
       backfilled = backfill(this.db, shape, tid, stampId);
@@ -272,12 +275,15 @@ class SqlReplica implements Replica {
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     const totalBefore = this.totalChanges();
-    // Without user triggers a merge writes only synced and internal tables: no row images to
-    // take, so the update hook (a JS call per written row) can stay off.
-    const quiet = !hasUserTriggers(this.db);
+    // A log replay runs without user triggers (their writes are in the records' row images,
+    // user-triggers.ts). Without user triggers a merge writes only synced and internal tables:
+    // no row images to take, so the update hook (a JS call per written row) can stay off.
+    const replay = options?.trusted === true;
+    const quiet = replay || !hasUserTriggers(this.db);
     const merged = this.transaction(CaptureMode.Off, 0, () => {
       // The merge reads and writes the registers of live rows: pending updates first.
       foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [...this.tables.values()]));
+      const resumeTriggers = replay ? suspendUserTriggers(this.db) : null;
       if (quiet) this.db.pauseWriteListener();
       let r;
       try {
@@ -285,6 +291,7 @@ class SqlReplica implements Replica {
       } finally {
         if (quiet) this.db.resumeWriteListener();
       }
+      resumeTriggers?.();
       for (const [node, hlc] of batch.maxHlcByNode) this.stamps.raiseVector(node, hlc);
       images = this.recorder.images(this.db);
       touched = this.recorder.touched();
