@@ -6,6 +6,7 @@
  *                  engine only ever talk to a DurableReplica.
  */
 import type { ChangeSet, SqlValue } from './change-set.js';
+import type { BatteryError } from './errors.js';
 import type { VersionVector } from './version-vector.js';
 
 export type { SqlValue } from './change-set.js';
@@ -130,6 +131,11 @@ export interface DurableReplica {
    * Absent = memory is always durable.
    */
   whenDurable?(): Promise<void>;
+  /**
+   * Problems met while opening that did not stop it (log entries that did not apply and were set
+   * aside), reported to every tab as `error` events. Absent = none.
+   */
+  startupErrors?(): BatteryError[];
   /** What we know a peer holds (by its node id), kept across restarts so reconnects send only what it missed. */
   getPeerVector(peerNodeId: string): VersionVector | undefined;
   setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void>;
