@@ -17,6 +17,7 @@ import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } f
 import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
 import { toBatteryError } from './sql-errors.js';
 import { assertMergeSafeTriggers, suspendUserTriggers } from './replica/user-triggers.js';
+import { assertExactIntegers, assertTableHasExactIntegers, unsafeRowidError } from './replica/exact-integers.js';
 import { mergeBatch } from './merge.js';
 import { assertNodeId, randomNodeId } from './node-id.js';
 import { validateChangeSet } from './remote-validation.js';
@@ -108,6 +109,7 @@ class SqlReplica implements Replica {
       const out = body();
       // Inserts have no trigger to refuse them (insert-capture.ts): refused here, rolled back below.
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
+      if (this.inserts.unsafeRowid !== null) throw unsafeRowidError(this.db, this.inserts.unsafeRowid.table, this.inserts.unsafeRowid.rowid);
       setCaptureMode(this.db, CaptureMode.Forbid);
       this.db.execRaw('COMMIT');
       return out;
@@ -217,6 +219,7 @@ class SqlReplica implements Replica {
           if (this.listeners.size > 0) {
             changes = changesAt(this.db, this.stamps, changedTables, stampId, logStart);
             assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
+            assertExactIntegers(this.db, changes, (name) => this.tables.get(name.toLowerCase()));
           } else {
             assertStampWithinCap(this.db, changedTables, stampId, 'SQL', logStart);
           }
@@ -252,6 +255,7 @@ class SqlReplica implements Replica {
       stampId = this.stamps.create(hlc, this.nodeId);
       backfilled = backfill(this.db, shape, tid, stampId);
       const synced = makeSyncedTable(shape, tid);
+      assertTableHasExactIntegers(this.db, synced);
       if (backfilled) {
         this.stamps.raiseVector(this.nodeId, hlc);
         assertStampWithinCap(this.db, [synced], stampId, 'SCHEMA');
