@@ -10,11 +10,11 @@
  * (a double read from SQLite) sends a query to SQLite to see whether it is stored as an integer.
  * Rowids come from the update hook (insert-capture.ts notes an unsafe one).
  */
-import type { ChangeSet, SqlValue } from '../change-set.js';
-import { BatteryError } from '../errors.js';
-import type { SqlDatabase } from '../sql-database.js';
-import { quoteIdent } from '../sql-text.js';
-import type { SyncedTable } from '../synced-table.js';
+import type { ChangeSet, SqlValue } from './contracts/change-set.js';
+import { BatteryError } from '../protocol/errors.js';
+import type { SqlDatabase } from './sql-database.js';
+import { quoteIdent } from './sql-text.js';
+import type { SyncedTable } from './synced-table.js';
 
 const SAFE = '9007199254740991';
 

@@ -11,9 +11,9 @@
  * AFTER INSERT trigger would add a row the original UPDATE never wrote). They are taken out for the
  * replayed merge and put back, byte for byte, in the same transaction.
  */
-import { BatteryError } from '../errors.js';
-import type { SqlDatabase } from '../sql-database.js';
-import { stripLiteralsAndComments } from '../sql-text.js';
+import { BatteryError } from '../protocol/errors.js';
+import type { SqlDatabase } from './sql-database.js';
+import { stripLiteralsAndComments } from './sql-text.js';
 
 export interface UserTrigger {
   name: string;

@@ -7,7 +7,7 @@
  * including the rowid-alias keys 0 and -1, an empty blob, and a composite key of both kinds.
  */
 import fc from 'fast-check';
-import type { SqlValue } from '../../../../shared-worker/change-set.js';
+import type { SqlValue } from '../../../../shared-worker/replica/contracts/change-set.js';
 
 export type KeyKind = 'ipk' | 'int' | 'text' | 'blob' | 'composite';
 

@@ -3,9 +3,9 @@
  * by a durable replica (a new MemoryKeyValueStore handle on the same Map, as a restarted worker).
  */
 import { describe, expect, it } from 'vitest';
-import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/durable-replica.js';
-import { MemoryKeyValueStore } from '../../../../shared-worker/memory-kv-store.js';
-import { createReplica } from '../../../../shared-worker/replica.js';
+import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
 
 function open(data: Map<string, unknown>): Promise<DurableReplicaHandle> {
   return openDurableReplica({ store: new MemoryKeyValueStore({ data }), createReplica, warn: () => {} });

@@ -10,12 +10,12 @@
 import fc from 'fast-check';
 import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
-import type { SqlValue } from '../../../../shared-worker/change-set.js';
-import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/durable-replica.js';
-import { MemoryKeyValueStore } from '../../../../shared-worker/memory-kv-store.js';
-import { createReplica } from '../../../../shared-worker/replica.js';
-import type { Replica } from '../../../../shared-worker/replica-types.js';
-import { SNAPSHOT_KEY } from '../../../../shared-worker/snapshot-store.js';
+import type { SqlValue } from '../../../../shared-worker/replica/contracts/change-set.js';
+import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { SNAPSHOT_KEY } from '../../../../shared-worker/persistence/snapshot-store.js';
 import { execArb, keyColumns, render, schemaArb, schemaDdl, SYNCED, type KeyKind, type RandomSchema, type Stmt } from './random-schema.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261206);

@@ -4,10 +4,10 @@
  * exactly, locally, across a reopen and to a peer.
  */
 import { describe, expect, it } from 'vitest';
-import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/durable-replica.js';
-import { MemoryKeyValueStore } from '../../../../shared-worker/memory-kv-store.js';
-import { createReplica } from '../../../../shared-worker/replica.js';
-import type { Replica } from '../../../../shared-worker/replica-types.js';
+import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 
 const DDL = 'CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, n INTEGER, r REAL); CREATE TABLE k (id INTEGER PRIMARY KEY NOT NULL, v TEXT)';
 

@@ -4,8 +4,8 @@
  * stays allowed.
  */
 import { describe, expect, it } from 'vitest';
-import { createReplica } from '../../../../shared-worker/replica.js';
-import type { Replica } from '../../../../shared-worker/replica-types.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { tablesWrittenBy } from '../../../../shared-worker/replica/user-triggers.js';
 
 const TABLES = 'CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, v TEXT); CREATE TABLE u (id TEXT PRIMARY KEY NOT NULL, v TEXT); CREATE TABLE audit (what TEXT)';
