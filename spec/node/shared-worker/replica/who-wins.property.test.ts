@@ -19,7 +19,8 @@ import type { Replica, SqlValue } from '../../../../shared-worker/replica/contra
 const SEED = Number(process.env.FC_SEED ?? 20261207);
 const RUNS = Number(process.env.FC_RUNS ?? 300);
 const NODES = ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc'];
-const KEYS = ['k0', 'k1', 'k2'];
+// Two keys: writes, deletes and re-inserts of one row collide often.
+const KEYS = ['k0', 'k1'];
 const COLS = ['a', 'b'] as const;
 const DDL = 'CREATE TABLE kv (id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER)';
 
