@@ -41,9 +41,12 @@ export function assertExactIntegers(db: SqlDatabase, cs: ChangeSet, resolve: (ta
     const table = resolve(t.table);
     if (!table) continue;
     for (const r of t.rows) {
-      const cols = r.cells.filter((c) => suspicious(c[1])).map((c) => c[0]);
-      if (!r.pk.some(suspicious) && cols.length === 0) continue;
-      checkRow(db, table, r.pk, cols.map((c) => table.colIndex.get(t.columns[c]!.toLowerCase())!));
+      // Allocation-free unless something is beyond the safe range (this runs for every row of every exec).
+      let cols: number[] | null = null;
+      for (const c of r.cells) if (suspicious(c[1])) (cols ??= []).push(table.colIndex.get(t.columns[c[0]]!.toLowerCase())!);
+      let key = false;
+      for (const v of r.pk) if (suspicious(v)) key = true;
+      if (key || cols !== null) checkRow(db, table, r.pk, cols ?? []);
     }
   }
 }
