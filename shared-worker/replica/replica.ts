@@ -20,7 +20,7 @@ import { toBatteryError } from './sqlite-error-codes.js';
 import { assertMergeSafeTriggers, suspendUserTriggers } from './user-triggers.js';
 import { assertExactIntegers, assertTableHasExactIntegers, unsafeRowidError } from './exact-integers.js';
 import { mergeBatch } from './merge.js';
-import { assertNodeId, randomNodeId } from '../protocol/node-id.js';
+import { assertNodeId, randomNodeId } from '../protocol/ids.js';
 import { validateChangeSet } from './remote-validation.js';
 import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SqlParams } from './contracts/replica-types.js';
 import { replayRowImages, WriteRecorder } from './row-images.js';
