@@ -15,14 +15,14 @@ import { BatteryError } from '../protocol/errors.js';
 import type { SqlDatabase } from './sql-database.js';
 import { stripLiteralsAndComments } from './sql-text.js';
 
-export interface UserTrigger {
+interface UserTrigger {
   name: string;
   /** The table it is ON. */
   table: string;
   sql: string;
 }
 
-export function userTriggers(db: SqlDatabase): UserTrigger[] {
+function userTriggers(db: SqlDatabase): UserTrigger[] {
   return db.all("SELECT name, tbl_name, sql FROM sqlite_schema WHERE type = 'trigger' AND name NOT LIKE '\\_rb\\_%' ESCAPE '\\' ORDER BY rowid")
     .map(([name, table, sql]) => ({ name: String(name), table: String(table), sql: String(sql) }));
 }

@@ -61,7 +61,7 @@ export function schemaDdl(s: RandomSchema): string {
   return out.join('; ');
 }
 
-export function keyValue(s: RandomSchema, i: number): SqlValue[] {
+function keyValue(s: RandomSchema, i: number): SqlValue[] {
   switch (s.key) {
     case 'ipk':
     case 'int': return [i - 1];
@@ -71,9 +71,9 @@ export function keyValue(s: RandomSchema, i: number): SqlValue[] {
   }
 }
 
-export type Where = { kind: 'point'; key: number } | { kind: 'range'; key: number } | { kind: 'b'; b: SqlValue } | { kind: 'all' };
+type Where = { kind: 'point'; key: number } | { kind: 'range'; key: number } | { kind: 'b'; b: SqlValue } | { kind: 'all' };
 
-export type Row = { key: number; a: SqlValue; b: SqlValue };
+type Row = { key: number; a: SqlValue; b: SqlValue };
 
 /** A statement form the README promises to capture. */
 export type Stmt =
@@ -94,7 +94,7 @@ const whereArb: fc.Arbitrary<Where> = fc.oneof(
   fc.constant({ kind: 'all' as const }),
 );
 
-export const stmtArb: fc.Arbitrary<Stmt> = fc.oneof(
+const stmtArb: fc.Arbitrary<Stmt> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ k: fc.constant('insert' as const), form: fc.constantFrom('plain', 'replace', 'ignore', 'upsert', 'upsert-key', 'defaults'), rows: fc.array(rowArb, { minLength: 1, maxLength: 3 }) }) },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('update' as const), set: fc.constantFrom('a', 'b', 'ab', 'key', 'rowid', 'row-value'), where: whereArb, a: aArb, b: bArb, key: keyArb, or: fc.constantFrom('', 'OR REPLACE', 'OR IGNORE'), rowid: fc.constantFrom('rowid', '_rowid_', 'oid') }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('delete' as const), where: whereArb }) },
