@@ -48,4 +48,26 @@ describe(`built bundle in ${browserUnderTest()}`, () => {
     }, PROTOCOL_VERSION);
     expect(reply).toBe('welcome');
   });
+
+  // The launch settings that keep WebRTC inside the private network (launch-browser.ts): host
+  // candidates name the real interface address; an mDNS name (xxxx.local) would be announced by
+  // multicast. Firefox resolves its own mDNS names between its users, so no sync test notices
+  // this setting; this one does.
+  it('ICE host candidates carry real addresses, not mDNS names', async () => {
+    const page = await (await session().newUser()).openTab();
+    const candidates = await page.evaluate(async () => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      pc.createDataChannel('probe');
+      const found: string[] = [];
+      const gathered = new Promise<void>((resolve) => {
+        pc.onicecandidate = (e) => (e.candidate ? found.push(e.candidate.candidate) : resolve());
+      });
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered;
+      pc.close();
+      return found.filter((c) => c !== '');
+    });
+    expect(candidates.length).toBeGreaterThan(0);
+    expect(candidates.filter((c) => /\s[\w-]+\.local\s/.test(c))).toEqual([]);
+  });
 });
