@@ -51,8 +51,8 @@ describe(`built bundle in ${browserUnderTest()}`, () => {
 
   // The launch settings that keep WebRTC inside the private network (launch-browser.ts): host
   // candidates name the real interface address; an mDNS name (xxxx.local) would be announced by
-  // multicast. Firefox resolves its own mDNS names between its users, so no sync test notices
-  // this setting; this one does.
+  // multicast. Inside the namespace two Firefox users still reach each other through such names
+  // (and Chromium announces its real address), so no sync test notices this setting; this one does.
   it('ICE host candidates carry real addresses, not mDNS names', async () => {
     const page = await (await session().newUser()).openTab();
     const candidates = await page.evaluate(async () => {
