@@ -11,7 +11,7 @@ import { InsertCapture } from './insert-capture.js';
 import type { ChangeSet } from './change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from './errors.js';
-import { checkParams, runForEachRow, runLoneSelect, runStatements } from './exec-runner.js';
+import { checkParams, runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
 import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
 import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
@@ -65,7 +65,7 @@ class SqlReplica implements Replica {
     );
     this.db = new SqlDatabase(sql, options.data, (db) => {
       // Connection state, set again after every export() (which reopens the connection).
-      db.execRaw('PRAGMA recursive_triggers = ON');
+      db.execRaw('PRAGMA recursive_triggers = ON; PRAGMA temp_store = MEMORY');
     });
     this.db.listenToWrites(this.recorder.onHook);
     this.stamps = new StampStore(this.db);
@@ -99,7 +99,8 @@ class SqlReplica implements Replica {
 
   /** Runs `body` in one transaction; on any error everything (db and caches) is rolled back. */
   private transaction<T>(mode: CaptureMode, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
-    this.db.execRaw('BEGIN');
+    // BEGIN and COMMIT on cached statements: execRaw prepares them anew on every call.
+    this.db.run('BEGIN');
     this.recorder.reset();
     this.inserts.begin(mode);
     try {
@@ -108,7 +109,7 @@ class SqlReplica implements Replica {
       // Inserts have no trigger to refuse them (insert-capture.ts): refused here, rolled back below.
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
       setCaptureMode(this.db, CaptureMode.Forbid);
-      this.db.execRaw('COMMIT');
+      this.db.run('COMMIT');
       return out;
     } catch (e) {
       this.db.execRaw('ROLLBACK');
@@ -150,13 +151,13 @@ class SqlReplica implements Replica {
   exec(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => runUserSql(this.db, sql, bind, checkUserStatement));
   }
 
   execLocal(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => runUserSql(this.db, sql, bind, checkUserStatement));
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */

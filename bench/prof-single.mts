@@ -1,0 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import { openDurableReplica } from '../shared-worker/durable-replica.js';
+import { MemoryKeyValueStore } from '../shared-worker/memory-kv-store.js';
+import { createReplica } from '../shared-worker/replica.js';
+const d = await openDurableReplica({ store: new MemoryKeyValueStore(), createReplica, warn: () => {} });
+await d.exec('CREATE TABLE s(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT)');
+await d.enableSync('s');
+const mode = process.argv[2] ?? 'durable';
+const t0 = process.cpuUsage();
+for (let i = 0; i < 4000; i++) await d.exec('INSERT INTO s VALUES (?, ?, ?, ?)', [randomUUID(), 'aaaaaaaaaaaaaaaaaaaa', i, 'cccccccccccc']);
+const u = process.cpuUsage(t0);
+console.log(mode, (u.user + u.system) / 4000, 'us/write');
+await d.close();
