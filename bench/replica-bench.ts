@@ -6,8 +6,9 @@
  * RUNS interleaved runs of CPU time (bench-stats.ts).
  *
  *   insert 100k       one exec: INSERT ... SELECT FROM json_each(?) of 100k rows
- *   update 100k       one exec: UPDATE t SET b = b + 1 over the 100k rows, plus the fold of the
- *                     update log that follows it (paid at the next read of registers)
+ *   update 100k       one exec: UPDATE ... FROM json_each(?) setting b of the 100k rows by key, in
+ *                     random order, plus the fold of the update log that follows it (paid at the
+ *                     next read of registers)
  *   single-row 2000   2,000 awaited exec calls of a one-row INSERT vs 2,000 db.run() calls
  *   apply 100k        applyChanges of 100k remote rows into a replica that holds the same keys with
  *                     older stamps (every register is taken), against the plain insert
@@ -29,7 +30,7 @@ const ROWS = 100_000;
 const SINGLE = 2_000;
 const DDL = 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT); CREATE TABLE s(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT)';
 const BULK_INSERT = 'INSERT INTO t SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?)';
-const BULK_UPDATE = 'UPDATE t SET b = b + 1';
+const BULK_UPDATE = 'UPDATE t SET b = j.value->>1 FROM json_each(?) j WHERE t.id = j.value->>0';
 const ONE_ROW = 'INSERT INTO s VALUES (?, ?, ?, ?)';
 
 const word = (n: number) => randomUUID().replace(/-/g, '').slice(0, n);
@@ -58,6 +59,7 @@ export async function run(): Promise<string[]> {
   for (let run = 0; run < RUNS; run++) {
     const rows = makeRows(ROWS);
     const json = JSON.stringify(rows);
+    const updates = JSON.stringify(rows.map((r, i) => [r[0], i * 7]).sort(() => Math.random() - 0.5));
     const singles = makeRows(SINGLE);
     const plain = plainDb(SQL);
     const d = await durable();
@@ -66,9 +68,9 @@ export async function run(): Promise<string[]> {
       async () => { t.insert.push(await cpuMs(() => d.exec(BULK_INSERT, [json]))); },
     ]);
     await interleaved(run, [
-      async () => { t.plainUpdate.push(await cpuMs(() => plain.run(BULK_UPDATE))); },
+      async () => { t.plainUpdate.push(await cpuMs(() => plain.run(BULK_UPDATE, [updates]))); },
       async () => { t.update.push(await cpuMs(async () => {
-        await d.exec(BULK_UPDATE);
+        await d.exec(BULK_UPDATE, [updates]);
         d.changesSince(d.getVector()); // folds the update log, finds nothing to send
       })); },
     ]);

@@ -207,7 +207,12 @@ class SqlReplica implements Replica {
         recheckSyncedTables(this.db, [...this.tables.values()]);
       }
       if (capture) {
-        const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId, this.inserts);
+        // Only tables this exec wrote can hold its stamp or its logs: the update hook sees every
+        // row write to a synced table (insert-capture.ts lists what it misses, none of which
+        // applies to them), and the fold's queries cost the same for every table asked.
+        const written = new Set(this.recorder.touched().map((name) => name.toLowerCase()));
+        const writtenTables = [...this.tables.values()].filter((t) => written.has(t.shape.name.toLowerCase()));
+        const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts);
         changed = changedTables.length > 0;
         if (changed) {
           this.stamps.raiseVector(this.nodeId, hlc);
