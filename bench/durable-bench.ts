@@ -19,13 +19,13 @@
  */
 import 'fake-indexeddb/auto';
 import { pathToFileURL } from 'node:url';
-import { openDurableReplica, type DurableReplicaHandle } from '../shared-worker/durable-replica.js';
-import { IdbKeyValueStore } from '../shared-worker/idb-kv-store.js';
-import type { KeyValueStore } from '../shared-worker/kv-store.js';
-import { MemoryKeyValueStore } from '../shared-worker/memory-kv-store.js';
-import { createReplica } from '../shared-worker/replica.js';
-import type { SnapshotThresholds } from '../shared-worker/snapshot-policy.js';
-import { snapshotWrite } from '../shared-worker/snapshot-store.js';
+import { openDurableReplica, type DurableReplicaHandle } from '../shared-worker/persistence/durable-replica.js';
+import { IdbKeyValueStore } from '../shared-worker/persistence/idb-kv-store.js';
+import type { KeyValueStore } from '../shared-worker/persistence/kv-store.js';
+import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../shared-worker/replica/replica.js';
+import type { SnapshotThresholds } from '../shared-worker/persistence/snapshot-policy.js';
+import { snapshotWrite } from '../shared-worker/persistence/snapshot-store.js';
 import { benchLine, collectGarbage, median, percentile, RUNS } from './bench-stats.js';
 
 const ROW_BYTES = 1000;

@@ -19,11 +19,11 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import initSqlJs from 'sql.js';
 import type { Database } from 'sql.js';
-import type { SqlValue } from '../shared-worker/change-set.js';
-import { openDurableReplica } from '../shared-worker/durable-replica.js';
-import { MemoryKeyValueStore } from '../shared-worker/memory-kv-store.js';
-import { createReplica } from '../shared-worker/replica.js';
-import type { DurableReplica } from '../shared-worker/replica-types.js';
+import type { SqlValue } from '../shared-worker/replica/contracts/change-set.js';
+import { openDurableReplica } from '../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../shared-worker/replica/replica.js';
+import type { DurableReplica } from '../shared-worker/replica/contracts/replica-types.js';
 import { benchLine, cpuMs, interleaved, median, RUNS } from './bench-stats.js';
 
 const ROWS = 100_000;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createReplica } from '../../../../shared-worker/replica.js';
-import type { Commit } from '../../../../shared-worker/replica-types.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import type { Commit } from '../../../../shared-worker/replica/contracts/replica-types.js';
 
 // A lone row write runs on a statement kept prepared per SQL text (runUserSql): each call must
 // still see only its own parameters, capture like a fresh statement, and recover from errors.
 describe('lone row write on a cached statement', () => {
   it('binds each call afresh: a later call without parameters binds NULL, not the last values', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec('CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, v TEXT)');
     r.enableSync('t');
     const commits: Commit[] = [];
@@ -20,7 +20,7 @@ describe('lone row write on a cached statement', () => {
   });
 
   it('returns RETURNING rows and the columns of a write that returned none', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec('CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, v TEXT)');
     r.enableSync('t');
     for (const id of [1, 2]) expect(r.exec('INSERT INTO t VALUES (?, ?) RETURNING id, v', [id, 'x'])).toEqual({ columns: ['id', 'v'], rows: [{ id, v: 'x' }] });
@@ -28,7 +28,7 @@ describe('lone row write on a cached statement', () => {
   });
 
   it('after a failed call (constraint, policy) the same text runs again, and DDL in between is seen', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec('CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, v TEXT NOT NULL)');
     r.enableSync('t');
     const insert = 'INSERT INTO t VALUES (?, ?)';
