@@ -8,8 +8,9 @@ import { startBrowserSession } from '../../spec/browser/harness/browser-session.
 import { benchPkQuery } from './pk-query.js';
 import { benchChangeLatency } from './change-latency.js';
 import { benchColdStart } from './cold-start.js';
+import { benchWriteAck } from './write-ack.js';
 
-const benches = { 'pk-query': benchPkQuery, 'write-to-change': benchChangeLatency, 'cold-start': benchColdStart };
+const benches = { 'pk-query': benchPkQuery, 'write-to-change': benchChangeLatency, 'cold-start': benchColdStart, 'write-ack': benchWriteAck };
 const only = process.argv.slice(2);
 
 const session = await startBrowserSession({ crossOriginIsolated: true });
