@@ -91,7 +91,7 @@ function runCached(entry: UserStatement, params: Bindable | undefined): ExecResu
  * Runs `sql` if it is one SELECT, on a statement kept prepared per SQL text, and returns null for
  * anything else (the caller then runs it as a write). A SELECT cannot write (this library
  * registers no SQL functions), so it needs no transaction, stamp or capture fold: a primary-key
- * read through exec() went from ~89 to ~5 µs (Node, CPU time). Outside a call nothing holds a
+ * read through exec() costs one prepared-statement step instead of a write transaction. Outside a call nothing holds a
  * transaction open, so it reads the latest committed state, as a transaction would.
  */
 export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult | null {
@@ -103,8 +103,8 @@ export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | u
 
 /**
  * runStatements, except that a lone row write (one INSERT/UPDATE/DELETE/REPLACE) runs on a
- * statement kept prepared per SQL text: preparing it again on every call was the largest single
- * cost of a one-row write after the capture's own statements. The caller holds the transaction.
+ * statement kept prepared per SQL text: an app repeats the same few writes, and preparing one
+ * costs more than running it on one row. The caller holds the transaction.
  */
 export function runUserSql(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult {
   if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
