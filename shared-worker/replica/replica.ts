@@ -11,7 +11,7 @@ import { InsertCapture } from './insert-capture.js';
 import type { ChangeSet } from './contracts/change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
-import { runForEachRow, runLoneSelect, runStatements } from './exec-runner.js';
+import { runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
 import { checkParams } from '../protocol/values.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
 import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
@@ -68,7 +68,7 @@ class SqlReplica implements Replica {
     );
     this.db = new SqlDatabase(sql, options.data, (db) => {
       // Connection state, set again after every export() (which reopens the connection).
-      db.execRaw('PRAGMA recursive_triggers = ON');
+      db.execRaw('PRAGMA recursive_triggers = ON; PRAGMA temp_store = MEMORY');
     });
     this.db.listenToWrites(this.recorder.onHook);
     this.stamps = new StampStore(this.db);
@@ -102,7 +102,8 @@ class SqlReplica implements Replica {
 
   /** Runs `body` in one transaction; on any error everything (db and caches) is rolled back. */
   private transaction<T>(mode: CaptureMode, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
-    this.db.execRaw('BEGIN');
+    // BEGIN and COMMIT on cached statements: execRaw prepares them anew on every call.
+    this.db.run('BEGIN');
     this.recorder.reset();
     this.inserts.begin(mode);
     try {
@@ -112,7 +113,7 @@ class SqlReplica implements Replica {
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
       if (this.inserts.unsafeRowid !== null) throw unsafeRowidError(this.db, this.inserts.unsafeRowid.table, this.inserts.unsafeRowid.rowid);
       setCaptureMode(this.db, CaptureMode.Forbid);
-      this.db.execRaw('COMMIT');
+      this.db.run('COMMIT');
       return out;
     } catch (e) {
       this.db.execRaw('ROLLBACK');
@@ -154,13 +155,13 @@ class SqlReplica implements Replica {
   exec(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => runUserSql(this.db, sql, bind, checkUserStatement));
   }
 
   execLocal(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => runUserSql(this.db, sql, bind, checkUserStatement));
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
@@ -211,7 +212,12 @@ class SqlReplica implements Replica {
         assertMergeSafeTriggers(this.db, this.syncedNames);
       }
       if (capture) {
-        const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId, this.inserts);
+        // Only tables this exec wrote can hold its stamp or its logs: the update hook sees every
+        // row write to a synced table (insert-capture.ts lists what it misses, none of which
+        // applies to them), and the fold's queries cost the same for every table asked.
+        const written = new Set(this.recorder.touched().map((name) => name.toLowerCase()));
+        const writtenTables = [...this.tables.values()].filter((t) => written.has(t.shape.name.toLowerCase()));
+        const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts);
         changed = changedTables.length > 0;
         if (changed) {
           this.stamps.raiseVector(this.nodeId, hlc);
