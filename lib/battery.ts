@@ -9,6 +9,7 @@ import { BatteryError, deserializeError } from '../shared-worker/errors.js';
 import { checkParams } from '../shared-worker/exec-runner.js';
 import type { ExecResult, SqlParams } from '../shared-worker/replica-types.js';
 import { emitPeerEvent, type BatteryEvent, type BatteryEvents } from './battery-events.js';
+import { describeError, describePeerEvent, type DiagnosticSink } from './diagnostics.js';
 import { Emitter, type Listener } from './emitter.js';
 import { Leadership } from './leadership.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
@@ -37,6 +38,8 @@ export interface BatteryInit {
   signalingUrl?: string;
   token?: string;
   iceServers?: RTCIceServerInit[];
+  /** The `debug` option's sink; absent when diagnostics are off. */
+  diagnostics?: DiagnosticSink;
   /** Runs once on close(), after the worker was told goodbye (release locks, stop a dedicated host). */
   onClose?: () => void | Promise<void>;
 }
@@ -59,7 +62,7 @@ export class Battery {
   /** @internal Use connectBattery(). */
   constructor(private readonly init: BatteryInit) {
     this.attached = new Promise((r) => (this.markAttached = r));
-    this.leadership = new Leadership(init.meshDriver, () => this.client);
+    this.leadership = new Leadership(init.meshDriver, () => this.client, init.diagnostics);
     this.watches = new WatchSet(
       (req) => this.request(req),
       (error) => this.events.emit('error', error),
@@ -270,10 +273,17 @@ export class Battery {
         return;
       case 'peer-event':
         this.state = m.state;
+        this.init.diagnostics?.({ area: 'sync', message: describePeerEvent(m.event) });
         emitPeerEvent(this.events, m.event);
         return;
-      case 'error':
-        this.events.emit('error', deserializeError(m.error));
+      case 'error': {
+        const error = deserializeError(m.error);
+        this.init.diagnostics?.({ area: 'sync', message: describeError(error) });
+        this.events.emit('error', error);
+        return;
+      }
+      case 'diagnostic':
+        this.init.diagnostics?.(m.diagnostic);
         return;
       case 'mesh-start':
       case 'mesh-stop':

@@ -1,5 +1,6 @@
 /** A Battery handle wired to an in-memory Hub, as connectBattery wires it to a worker in the browser. */
 import { Battery } from '../../../lib/battery.js';
+import type { DiagnosticSink } from '../../../lib/diagnostics.js';
 import type { MeshDriver, MeshDriverFactory } from '../../../lib/mesh-driver.js';
 import type { WorkerToLeader } from '../../../lib/worker-protocol.js';
 import type { Hub } from '../../../shared-worker/hub.js';
@@ -24,9 +25,10 @@ export const recordingDriver: MeshDriverFactory = ({ epoch }) => {
   return d;
 };
 
-export function newTestBattery(tabId: string, requestTimeoutMs = 5_000, closed: string[] = []): Battery {
+export function newTestBattery(tabId: string, requestTimeoutMs = 5_000, closed: string[] = [], diagnostics?: DiagnosticSink): Battery {
   return new Battery({
-    hello: { kind: 'hello', v: 1, tabId, dbName: 'test-db', wasmUrl: 'memory:', durability: 'strict' },
+    hello: { kind: 'hello', v: 1, tabId, dbName: 'test-db', wasmUrl: 'memory:', durability: 'strict', ...(diagnostics ? { debug: true } : {}) },
+    ...(diagnostics ? { diagnostics } : {}),
     requestTimeoutMs,
     meshDriver: recordingDriver,
     signalingUrl: 'ws://127.0.0.1:9000/peer',
