@@ -7,7 +7,7 @@
  */
 import { BatteryError, deserializeError } from '../shared-worker/errors.js';
 import { checkParams } from '../shared-worker/exec-runner.js';
-import type { ExecResult, SqlParams } from '../shared-worker/replica-types.js';
+import type { ExecResult, SqlParams, SqlRow } from '../shared-worker/replica-types.js';
 import { emitPeerEvent, type BatteryEvent, type BatteryEvents } from './battery-events.js';
 import { describeError, describePeerEvent, type DiagnosticSink } from './diagnostics.js';
 import { Emitter, type Listener } from './emitter.js';
@@ -71,12 +71,13 @@ export class Battery {
 
   // ------------------------------------------------------------------ public API
 
-  async exec(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.request({ op: 'exec', ...sqlAndParams(sql, params) });
+  /** `exec<Row>(...)` types the rows; the type is the caller's word, not checked at run time. */
+  async exec<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.request({ op: 'exec', ...sqlAndParams(sql, params) }) as Promise<ExecResult<Row>>;
   }
 
-  async execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.request({ op: 'execLocal', ...sqlAndParams(sql, params) });
+  async execLocal<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.request({ op: 'execLocal', ...sqlAndParams(sql, params) }) as Promise<ExecResult<Row>>;
   }
 
   async enableSync(table: string): Promise<void> {
@@ -89,11 +90,13 @@ export class Battery {
    * and the result differs. Returns the unsubscribe function at once. Errors (bad SQL, not a
    * single read-only statement) go to `onError`, or the `error` event when none is given.
    */
-  watch(sql: string, params: SqlParams | undefined | null, callback: WatchCallback, onError?: (e: BatteryError) => void): () => void {
+  watch<Row extends object = SqlRow>(
+    sql: string, params: SqlParams | undefined | null, callback: WatchCallback<Row>, onError?: (e: BatteryError) => void,
+  ): () => void {
     if (this.closed) throw new BatteryError('WORKER', 'the battery is closed');
     if (typeof callback !== 'function') throw new BatteryError('BAD_OP', 'watch(sql, params, callback): callback must be a function');
     const checked = sqlAndParams(sql, params ?? undefined);
-    return this.watches.add(checked.sql, checked.params, callback, onError);
+    return this.watches.add(checked.sql, checked.params, callback as WatchCallback, onError);
   }
 
   async connect(signalingUrl?: string, token?: string): Promise<void> {
