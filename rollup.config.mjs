@@ -1,11 +1,10 @@
-// One build for the three things the package ships (see DESIGN.md "Layout"):
+// One build for the things the package ships:
 //   dist/rtc-battery.js (+ .d.ts)   the page-side library, ESM, self-contained (peerjs, idb-keyval inlined)
 //   dist/battery-worker.js          the SharedWorker / dedicated worker, ESM, self-contained, + the sql.js wasm
+//   dist/react.js, dist/kysely.js   the React bindings and the Kysely dialect; react, kysely and the
+//                                   library itself ('rtc-battery') stay imports, so an app ships each once
 //   dist/server.js (+ .d.ts)        the PeerServer for Node; node builtins and runtime deps stay external
-//
-// An entry whose source file does not exist yet is skipped with a warning instead of failing the
-// whole build: several people write these files in parallel, and the harness must be able to build
-// whatever exists.
+// Browser bundles are minified, with source maps beside them. A missing entry fails the build.
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -46,11 +45,27 @@ function emitSqlWasm() {
   };
 }
 
-function exists(path) {
-  if (existsSync(new URL(path, `file://${root}`))) return true;
-  console.warn(`rollup.config: ${path} does not exist yet; its bundle is skipped`);
-  return false;
+function entry(path) {
+  if (!existsSync(new URL(path, `file://${root}`))) throw new Error(`rollup.config: the entry ${path} does not exist`);
+  return path;
 }
+
+/**
+ * The react and kysely entries import the library through '../index.js'; in their bundles (and
+ * .d.ts) that import becomes 'rtc-battery', the package itself, instead of a second copy (a
+ * second Battery class would not even be the same type, its private fields make it nominal).
+ */
+function libraryAsPackage() {
+  return {
+    name: 'library-as-package',
+    resolveId(id, importer) {
+      if (id === '../index.js' && importer && /[\\/]lib[\\/](react|kysely)[\\/]/.test(importer)) return { id: 'rtc-battery', external: true };
+      if (id === 'rtc-battery') return { id, external: true };
+      return null;
+    },
+  };
+}
+const integrationExternal = [/^react($|\/)/, /^react-dom($|\/)/, /^kysely($|\/)/];
 
 // Dependencies compiled to ES5 (peerjs's msgpack copy) use top-level `this`; in ESM it is undefined,
 // which their helpers expect. Not ours to fix, and it hides real warnings.
@@ -63,7 +78,7 @@ const browserPlugins = () => [
   sqlJsForBrowser(),
   nodeResolve({ browser: true, exportConditions: ['browser', 'module', 'import', 'default'], preferBuiltins: false }),
   commonjs(),
-  esbuild({ target, tsconfig: 'tsconfig.json' }),
+  esbuild({ target, tsconfig: 'tsconfig.json', minify: true }),
 ];
 
 const serverExternal = [
@@ -72,53 +87,59 @@ const serverExternal = [
   ...Object.keys(pkg.dependencies ?? {}),
 ].map((e) => (typeof e === 'string' ? new RegExp(`^${e.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/.*)?$`) : e));
 
-const configs = [];
-
-if (exists('lib/index.ts')) {
-  configs.push(
-    {
-      input: 'lib/index.ts',
-      output: { file: 'dist/rtc-battery.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
-      plugins: browserPlugins(),
-    },
-    {
-      input: 'lib/index.ts',
-      output: { file: 'dist/rtc-battery.d.ts', format: 'es' },
-      plugins: [dts({ tsconfig: 'tsconfig.json' })],
-    },
-  );
-}
-
-if (exists('shared-worker/worker-entry.ts')) {
-  configs.push({
-    input: 'shared-worker/worker-entry.ts',
+const configs = [
+  {
+    input: entry('lib/index.ts'),
+    output: { file: 'dist/rtc-battery.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
+    plugins: browserPlugins(),
+  },
+  {
+    input: 'lib/index.ts',
+    output: { file: 'dist/rtc-battery.d.ts', format: 'es' },
+    plugins: [dts({ tsconfig: 'tsconfig.json' })],
+  },
+  {
+    input: entry('shared-worker/worker-entry.ts'),
     // One file: a module worker can import chunks, but one file keeps `workerUrl` a single URL to host.
     output: { file: 'dist/battery-worker.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
     plugins: [...browserPlugins(), emitSqlWasm()],
-  });
-}
+  },
+];
 
-if (exists('peer-server/index.ts')) {
+for (const [name, input] of [['react', 'lib/react/index.ts'], ['kysely', 'lib/kysely/index.ts']]) {
   configs.push(
     {
-      input: 'peer-server/index.ts',
-      output: { file: 'dist/server.js', format: 'es', sourcemap: true },
-      external: serverExternal,
-      plugins: [
-        nodeResolve({ preferBuiltins: true, exportConditions: ['node', 'import', 'default'] }),
-        commonjs(),
-        esbuild({ target, tsconfig: 'tsconfig.json' }),
-      ],
+      input: entry(input),
+      output: { file: `dist/${name}.js`, format: 'es', sourcemap: true },
+      external: integrationExternal,
+      plugins: [libraryAsPackage(), esbuild({ target, tsconfig: 'tsconfig.json', minify: true })],
     },
     {
-      input: 'peer-server/index.ts',
-      output: { file: 'dist/server.d.ts', format: 'es' },
-      external: serverExternal,
-      plugins: [dts({ tsconfig: 'tsconfig.json' })],
+      input,
+      output: { file: `dist/${name}.d.ts`, format: 'es' },
+      external: integrationExternal,
+      plugins: [libraryAsPackage(), dts({ tsconfig: 'tsconfig.json' })],
     },
   );
 }
 
-if (configs.length === 0) throw new Error('rollup.config: no entry exists yet (lib/index.ts, shared-worker/worker-entry.ts, peer-server/index.ts)');
+configs.push(
+  {
+    input: entry('peer-server/index.ts'),
+    output: { file: 'dist/server.js', format: 'es', sourcemap: true },
+    external: serverExternal,
+    plugins: [
+      nodeResolve({ preferBuiltins: true, exportConditions: ['node', 'import', 'default'] }),
+      commonjs(),
+      esbuild({ target, tsconfig: 'tsconfig.json' }),
+    ],
+  },
+  {
+    input: 'peer-server/index.ts',
+    output: { file: 'dist/server.d.ts', format: 'es' },
+    external: serverExternal,
+    plugins: [dts({ tsconfig: 'tsconfig.json' })],
+  },
+);
 
 export default configs.map((c) => ({ onwarn, ...c }));
