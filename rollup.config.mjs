@@ -1,10 +1,11 @@
-// One build for the things the package ships:
+// One build for the things the package ships (docs/architecture.md):
 //   dist/rtc-battery.js (+ .d.ts)   the page-side library, ESM, self-contained (peerjs, idb-keyval inlined)
 //   dist/battery-worker.js          the SharedWorker / dedicated worker, ESM, self-contained, + the sql.js wasm
 //   dist/react.js, dist/kysely.js   the React bindings and the Kysely dialect; react, kysely and the
 //                                   library itself ('rtc-battery') stay imports, so an app ships each once
 //   dist/server.js (+ .d.ts)        the PeerServer for Node; node builtins and runtime deps stay external
-// Browser bundles are minified, with source maps beside them. A missing entry fails the build.
+//
+// A missing entry fails the build: a renamed entry must never ship a package without its bundle.
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -46,14 +47,29 @@ function emitSqlWasm() {
 }
 
 function entry(path) {
-  if (!existsSync(new URL(path, `file://${root}`))) throw new Error(`rollup.config: the entry ${path} does not exist`);
+  if (!existsSync(new URL(path, `file://${root}`))) throw new Error(`rollup.config: entry ${path} does not exist`);
   return path;
 }
+
+// Dependencies compiled to ES5 (peerjs's msgpack copy) use top-level `this`; in ESM it is undefined,
+// which their helpers expect. Not ours to fix, and it hides real warnings.
+function onwarn(warning, warn) {
+  if (warning.code === 'THIS_IS_UNDEFINED' && /node_modules/.test(warning.id ?? '')) return;
+  warn(warning);
+}
+
+// Browser bundles are minified; their source maps lie beside them.
+const browserPlugins = () => [
+  sqlJsForBrowser(),
+  nodeResolve({ browser: true, exportConditions: ['browser', 'module', 'import', 'default'], preferBuiltins: false }),
+  commonjs(),
+  esbuild({ target, tsconfig: 'tsconfig.json', minify: true }),
+];
 
 /**
  * The react and kysely entries import the library through '../index.js'; in their bundles (and
  * .d.ts) that import becomes 'rtc-battery', the package itself, instead of a second copy (a
- * second Battery class would not even be the same type, its private fields make it nominal).
+ * second Battery class would not even be the same type: its private fields make it nominal).
  */
 function libraryAsPackage() {
   return {
@@ -67,49 +83,37 @@ function libraryAsPackage() {
 }
 const integrationExternal = [/^react($|\/)/, /^react-dom($|\/)/, /^kysely($|\/)/];
 
-// Dependencies compiled to ES5 (peerjs's msgpack copy) use top-level `this`; in ESM it is undefined,
-// which their helpers expect. Not ours to fix, and it hides real warnings.
-function onwarn(warning, warn) {
-  if (warning.code === 'THIS_IS_UNDEFINED' && /node_modules/.test(warning.id ?? '')) return;
-  warn(warning);
-}
-
-const browserPlugins = () => [
-  sqlJsForBrowser(),
-  nodeResolve({ browser: true, exportConditions: ['browser', 'module', 'import', 'default'], preferBuiltins: false }),
-  commonjs(),
-  esbuild({ target, tsconfig: 'tsconfig.json', minify: true }),
-];
-
 const serverExternal = [
   ...builtinModules,
   /^node:/,
   ...Object.keys(pkg.dependencies ?? {}),
 ].map((e) => (typeof e === 'string' ? new RegExp(`^${e.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/.*)?$`) : e));
 
+const pageEntry = entry('lib/index.ts');
+const workerEntry = entry('shared-worker/hub/worker-entry.ts');
+const serverEntry = entry('peer-server/index.ts');
+const integrationEntries = [['react', entry('lib/react/index.ts')], ['kysely', entry('lib/kysely/index.ts')]];
+
 const configs = [
   {
-    input: entry('lib/index.ts'),
+    input: pageEntry,
     output: { file: 'dist/rtc-battery.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
     plugins: browserPlugins(),
   },
   {
-    input: 'lib/index.ts',
+    input: pageEntry,
     output: { file: 'dist/rtc-battery.d.ts', format: 'es' },
     plugins: [dts({ tsconfig: 'tsconfig.json' })],
   },
   {
-    input: entry('shared-worker/worker-entry.ts'),
+    input: workerEntry,
     // One file: a module worker can import chunks, but one file keeps `workerUrl` a single URL to host.
     output: { file: 'dist/battery-worker.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
     plugins: [...browserPlugins(), emitSqlWasm()],
   },
-];
-
-for (const [name, input] of [['react', 'lib/react/index.ts'], ['kysely', 'lib/kysely/index.ts']]) {
-  configs.push(
+  ...integrationEntries.flatMap(([name, input]) => [
     {
-      input: entry(input),
+      input,
       output: { file: `dist/${name}.js`, format: 'es', sourcemap: true },
       external: integrationExternal,
       plugins: [libraryAsPackage(), esbuild({ target, tsconfig: 'tsconfig.json', minify: true })],
@@ -120,12 +124,9 @@ for (const [name, input] of [['react', 'lib/react/index.ts'], ['kysely', 'lib/ky
       external: integrationExternal,
       plugins: [libraryAsPackage(), dts({ tsconfig: 'tsconfig.json' })],
     },
-  );
-}
-
-configs.push(
+  ]),
   {
-    input: entry('peer-server/index.ts'),
+    input: serverEntry,
     output: { file: 'dist/server.js', format: 'es', sourcemap: true },
     external: serverExternal,
     plugins: [
@@ -135,11 +136,11 @@ configs.push(
     ],
   },
   {
-    input: 'peer-server/index.ts',
+    input: serverEntry,
     output: { file: 'dist/server.d.ts', format: 'es' },
     external: serverExternal,
     plugins: [dts({ tsconfig: 'tsconfig.json' })],
   },
-);
+];
 
 export default configs.map((c) => ({ onwarn, ...c }));

@@ -3,10 +3,10 @@
  * arrive as `diagnostic` messages; peer events, errors and the leader tab's mesh reports are
  * described here, in the tab, so the worker does not send them twice.
  */
-import type { BatteryError } from '../shared-worker/errors.js';
-import type { Diagnostic, LeaderToWorker, PeerEvent } from './worker-protocol.js';
+import type { BatteryError } from '../shared-worker/protocol/errors.js';
+import type { Diagnostic, LeaderToWorker, PeerEvent } from '../shared-worker/protocol/worker-protocol.js';
 
-export type { Diagnostic, DiagnosticArea } from './worker-protocol.js';
+export type { Diagnostic, DiagnosticArea } from '../shared-worker/protocol/worker-protocol.js';
 
 export type DiagnosticSink = (diagnostic: Diagnostic) => void;
 

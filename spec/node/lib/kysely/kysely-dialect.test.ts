@@ -2,12 +2,12 @@ import { Kysely, sql, type Generated } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatteryDialect } from '../../../../lib/kysely/index.js';
 import type { Battery } from '../../../../lib/index.js';
-import { Hub } from '../../../../shared-worker/hub.js';
-import { openDurableReplica } from '../../../../shared-worker/durable-replica.js';
-import { MemoryKeyValueStore } from '../../../../shared-worker/memory-kv-store.js';
-import { createReplica } from '../../../../shared-worker/replica.js';
-import { attachTo, newTestBattery } from '../../hub/battery-fixture.js';
-import { FakeLiveness } from '../../hub/hub-fixture.js';
+import { Hub } from '../../../../shared-worker/hub/hub.js';
+import { openDurableReplica } from '../../../../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { attachTo, newTestBattery } from '../battery-fixture.js';
+import { FakeLiveness } from '../../shared-worker/hub/hub-fixture.js';
 
 interface Database {
   notes: { id: string; body: string; done: number };
