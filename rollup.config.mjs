@@ -3,7 +3,8 @@
 //   dist/battery-worker.js          the SharedWorker / dedicated worker, ESM, self-contained, + the sql.js wasm
 //   dist/react.js, dist/kysely.js   the React bindings and the Kysely dialect; react, kysely and the
 //                                   library itself ('rtc-battery') stay imports, so an app ships each once
-//   dist/server.js (+ .d.ts)        the PeerServer for Node; node builtins and runtime deps stay external
+//   peer-server/dist/server.js      the PeerServer for Node (the rtc-battery-server package in peer-server/);
+//                                   node builtins and that package's dependencies stay external
 //
 // A missing entry fails the build: a renamed entry must never ship a package without its bundle.
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import commonjs from '@rollup/plugin-commonjs';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
-const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const serverPkg = JSON.parse(readFileSync(new URL('./peer-server/package.json', import.meta.url), 'utf8'));
 const target = 'es2022';
 
 // sql.js's browser build has no Node `require`s. Its emscripten loader would fetch
@@ -86,7 +87,7 @@ const integrationExternal = [/^react($|\/)/, /^react-dom($|\/)/, /^kysely($|\/)/
 const serverExternal = [
   ...builtinModules,
   /^node:/,
-  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(serverPkg.dependencies ?? {}),
 ].map((e) => (typeof e === 'string' ? new RegExp(`^${e.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/.*)?$`) : e));
 
 const pageEntry = entry('lib/index.ts');
@@ -127,7 +128,7 @@ const configs = [
   ]),
   {
     input: serverEntry,
-    output: { file: 'dist/server.js', format: 'es', sourcemap: true },
+    output: { file: 'peer-server/dist/server.js', format: 'es', sourcemap: true },
     external: serverExternal,
     plugins: [
       nodeResolve({ preferBuiltins: true, exportConditions: ['node', 'import', 'default'] }),
@@ -137,7 +138,7 @@ const configs = [
   },
   {
     input: serverEntry,
-    output: { file: 'dist/server.d.ts', format: 'es' },
+    output: { file: 'peer-server/dist/server.d.ts', format: 'es' },
     external: serverExternal,
     plugins: [dts({ tsconfig: 'tsconfig.json' })],
   },

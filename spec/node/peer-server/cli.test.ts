@@ -8,7 +8,7 @@ import { startServer, type TestServer } from './helpers.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 /** The server package's own package.json is what `--version` reports. */
-const serverPackageVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const serverPackageVersion = (JSON.parse(readFileSync(new URL('../../../peer-server/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const children: ChildProcessWithoutNullStreams[] = [];
 /** 'close' (not 'exit'): it fires after stdout/stderr are drained, so the text is complete. */
 const closedCodes = new WeakMap<ChildProcessWithoutNullStreams, Promise<number | null>>();
