@@ -43,5 +43,16 @@ export function preparePackedApp(root) {
   const example = join(root, 'examples/react-app');
   for (const entry of ['index.html', 'src', 'vite.config.js']) cpSync(join(example, entry), join(app, entry), { recursive: true });
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], app);
+  prepareServerInstall(root, dir);
   return app;
+}
+
+/** The rtc-battery-server package (the peer-server/ workspace), packed and installed on its own. */
+function prepareServerInstall(root, dir) {
+  if (!existsSync(join(root, 'peer-server/dist/server.js'))) throw new Error('packed app: peer-server/dist/server.js is missing; run npm run build first');
+  const [packed] = JSON.parse(run('npm', ['pack', '--json', '--workspace', 'peer-server', '--pack-destination', dir], root));
+  const server = join(dir, 'server');
+  mkdirSync(server, { recursive: true });
+  writeFileSync(join(server, 'package.json'), `${JSON.stringify({ name: 'packed-server', private: true, dependencies: { 'rtc-battery-server': `file:../${packed.filename}` } }, null, 2)}\n`);
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], server);
 }

@@ -62,6 +62,17 @@ describe('the packed package in a fresh Vite app', () => {
     ]);
   });
 
+  it('the server is its own package: installed from its tarball, its bin answers --version', () => {
+    const server = join(root, PACKED_APP_DIR, 'server');
+    const version = JSON.parse(readFileSync(join(root, 'peer-server/package.json'), 'utf8')).version;
+    const r = spawnSync(join(server, 'node_modules/.bin/rtc-battery-server'), ['--version'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stdout).toBe(`${version}\n`);
+    expect(r.status).toBe(0);
+    const installed = readdirSync(join(server, 'node_modules'));
+    expect(installed).toEqual(expect.arrayContaining(['rtc-battery-server', 'express', 'peer', 'ws']));
+    expect(installed).not.toContain('rtc-battery');
+  });
+
   it('type-checks an app using the three entries against the installed .d.ts files', () => {
     writeFileSync(join(app, 'src/check.ts'), TYPE_CHECK);
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
