@@ -16,7 +16,7 @@ export const consoleDiagnostics: DiagnosticSink = (d) => console.debug(`[rtc-bat
 export function describePeerEvent(e: PeerEvent): string {
   switch (e.name) {
     case 'sync':
-      return `applied ${e.count} changed cells from ${e.peerId}`;
+      return `merged ${e.count} new cells and deletes from ${e.peerId}`;
     case 'peer-join':
       return `link opened to ${e.peerId} (not yet authenticated)`;
     case 'peer-ready':

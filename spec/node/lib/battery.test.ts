@@ -185,7 +185,7 @@ describe('Battery handle', () => {
     hub.diagnose('persistence', 'dropped a torn log record');
     await settle();
     expect(seen).toEqual([
-      { area: 'sync', message: 'applied 3 changed cells from peer-1' },
+      { area: 'sync', message: 'merged 3 new cells and deletes from peer-1' },
       { area: 'sync', message: 'error AUTH: bad challenge' },
       { area: 'persistence', message: 'dropped a torn log record' },
     ]);
