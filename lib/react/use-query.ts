@@ -19,7 +19,7 @@ export interface QueryState<Row extends object = SqlRow> {
 }
 
 /** Param values as one string, so a re-rendered `[id]` with the same id is the same query. */
-export function paramsKey(params: SqlParams | null | undefined): string {
+function paramsKey(params: SqlParams | null | undefined): string {
   if (params === null || params === undefined) return '';
   const encode = (v: SqlValue): unknown => (v instanceof Uint8Array ? { bytes: Array.from(v) } : typeof v === 'number' && !Number.isFinite(v) ? { n: String(v) } : v);
   return Array.isArray(params)

@@ -2,7 +2,7 @@
 import { Battery } from '../../../lib/battery.js';
 import type { DiagnosticSink } from '../../../lib/diagnostics.js';
 import type { MeshDriver, MeshDriverFactory } from '../../../lib/mesh-driver.js';
-import type { WorkerToLeader } from '../../../shared-worker/protocol/worker-protocol.js';
+import { PROTOCOL_VERSION, type WorkerToLeader } from '../../../shared-worker/protocol/worker-protocol.js';
 import type { Hub } from '../../../shared-worker/hub/hub.js';
 import { memoryPortPair, type MemoryPort } from '../shared-worker/hub/memory-port.js';
 
@@ -19,16 +19,21 @@ export class RecordingDriver implements MeshDriver {
   }
 }
 
-export const recordingDriver: MeshDriverFactory = ({ epoch }) => {
+const recordingDriver: MeshDriverFactory = ({ epoch }) => {
   const d = new RecordingDriver(epoch);
   RecordingDriver.made.push(d);
   return d;
 };
 
-export function newTestBattery(tabId: string, requestTimeoutMs = 5_000, closed: string[] = [], diagnostics?: DiagnosticSink): Battery {
+export function newTestBattery(
+  tabId: string, requestTimeoutMs = 5_000, closed: string[] = [], o: { protocolVersion?: number; diagnostics?: DiagnosticSink } = {},
+): Battery {
   return new Battery({
-    hello: { kind: 'hello', v: 1, tabId, dbName: 'test-db', wasmUrl: 'memory:', durability: 'strict', ...(diagnostics ? { debug: true } : {}) },
-    ...(diagnostics ? { diagnostics } : {}),
+    hello: {
+      kind: 'hello', v: o.protocolVersion ?? PROTOCOL_VERSION, tabId, dbName: 'test-db', wasmUrl: 'memory:', durability: 'strict',
+      ...(o.diagnostics ? { debug: true } : {}),
+    },
+    ...(o.diagnostics ? { diagnostics: o.diagnostics } : {}),
     requestTimeoutMs,
     meshDriver: recordingDriver,
     signalingUrl: 'ws://127.0.0.1:9000/peer',

@@ -6,6 +6,7 @@ import { Hub } from '../../../../shared-worker/hub/hub.js';
 import { openDurableReplica } from '../../../../shared-worker/persistence/durable-replica.js';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import type { DurableReplica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { attachTo, newTestBattery } from '../battery-fixture.js';
 import { FakeLiveness } from '../../shared-worker/hub/hub-fixture.js';
 
@@ -20,9 +21,10 @@ afterEach(async () => {
 });
 
 /** A Battery on a hub over the real DurableReplica (sql.js, capture, in-memory storage). */
-async function realBattery(): Promise<{ battery: Battery; hub: Hub }> {
+async function realBattery(): Promise<{ battery: Battery; replica: () => DurableReplica }> {
+  let replica: DurableReplica | undefined;
   const hub = new Hub({
-    openReplica: () => openDurableReplica({ store: new MemoryKeyValueStore(), createReplica, warn: () => {} }),
+    openReplica: async () => (replica = await openDurableReplica({ store: new MemoryKeyValueStore(), createReplica, warn: () => {} })),
     liveness: new FakeLiveness(),
   });
   const battery = newTestBattery('kysely-tab');
@@ -31,7 +33,7 @@ async function realBattery(): Promise<{ battery: Battery; hub: Hub }> {
   await battery.exec('CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0)');
   await battery.enableSync('notes');
   await battery.exec('CREATE TABLE counters (n INTEGER PRIMARY KEY, label TEXT NOT NULL)');
-  return { battery, hub };
+  return { battery, replica: () => replica! };
 }
 
 describe('rtc-battery/kysely over a real replica', () => {
@@ -72,11 +74,11 @@ describe('rtc-battery/kysely over a real replica', () => {
   });
 
   it('Kysely writes are captured: their changes carry to another replica like any exec', async () => {
-    const { battery, hub } = await realBattery();
+    const { battery, replica } = await realBattery();
     const db = new Kysely<Database>({ dialect: new BatteryDialect({ battery: async () => battery }) });
     await db.insertInto('notes').values({ id: 'n1', body: 'from kysely', done: 0 }).execute();
     await db.updateTable('notes').set({ done: 1 }).where('id', '=', 'n1').execute();
-    const changes = hub.internals.replica!.changesSince({});
+    const changes = replica().changesSince({});
 
     const other = await createReplica({});
     open.push({ close: () => other.close() });
