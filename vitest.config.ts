@@ -1,10 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // The browser suites run once per browser (spec/browser/run.mjs runs the projects one after the
-// other, inside a private network namespace when one can be made). Two groups of files run once:
+// other, inside a private network namespace when one can be made). Three groups of files run once:
 const BROWSER_SUITES = ['spec/browser/**/*.test.ts'];
 // Node scripts around the demo that drive no browser: in the chromium project.
 const DRIVES_NO_BROWSER = ['spec/browser/demo/build-if-stale.test.ts', 'spec/browser/demo/start-script.test.ts'];
+// The packed tarball in a fresh app: a check of the package, not of a browser; in the chromium project.
+const PACKAGE_CHECKS = ['spec/browser/package/**/*.test.ts'];
 // Tests that drive both browsers at once: in the firefox project (its Firefox is already running).
 const DRIVES_BOTH_BROWSERS = ['spec/browser/cross-browser/**/*.test.ts'];
 
@@ -41,7 +43,7 @@ export default defineConfig({
         test: {
           ...browserProject,
           name: 'firefox',
-          exclude: [...configDefaults.exclude, ...DRIVES_NO_BROWSER],
+          exclude: [...configDefaults.exclude, ...DRIVES_NO_BROWSER, ...PACKAGE_CHECKS],
           env: { BATTERY_BROWSER: 'firefox' },
           // One Firefox for the whole run: it starts in 6-11 s here (Chromium: 1-2 s).
           globalSetup: ['spec/browser/harness/shared-firefox.ts'],
