@@ -14,7 +14,7 @@ import { MAX_VALUE_BYTES } from '../shared-worker/value-limits.js';
 import { fromWire, toWire } from './wire-changes.js';
 
 /** Bumped on any incompatible change of these messages; a mismatch closes the link with VERSION. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export type PeerMessage =
   /** First message on a sealed link: who we are, what we sync and what we hold. */

@@ -1,0 +1,48 @@
+/**
+ * Decoded heap per message byte, for the floods msgpack-guard.ts refuses and for honest messages
+ * (docs/security.md, "Decode cost"). Not part of `npm run bench` (it needs the gc hook):
+ *   node --expose-gc --import tsx bench/decode-cost.ts
+ */
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { negativeZeroCodec } from '../shared-worker/msgpack-negative-zero.js';
+import { toWire } from '../lib/wire-changes.js';
+import { checkMsgpackShape } from '../lib/msgpack-guard.js';
+const dec = new Decoder({ maxStrLength: 16<<20, maxBinLength: 16<<20, maxArrayLength: 4<<20, maxMapLength: 1<<20, maxExtLength: 0, extensionCodec: negativeZeroCodec });
+const enc = new Encoder({ extensionCodec: negativeZeroCodec });
+const g = (globalThis as any).gc as () => void;
+const keep: unknown[] = [];
+function measure(name: string, bytes: Uint8Array) {
+  let guard = 'ok';
+  try { checkMsgpackShape(bytes); } catch (e) { guard = 'REFUSED'; }
+  g(); g();
+  const before = process.memoryUsage().heapUsed;
+  const v = dec.decode(bytes);
+  g(); g();
+  const after = process.memoryUsage().heapUsed;
+  keep.push(v);
+  console.log(name.padEnd(36), String(bytes.length).padStart(9), 'bytes', ((after - before) / bytes.length).toFixed(1).padStart(6) + 'x', guard);
+}
+function arrOf(n: number, elem: number[]) { const b = new Uint8Array(5 + n * elem.length); b[0] = 0xdd; new DataView(b.buffer).setUint32(1, n); for (let i = 0; i < n; i++) b.set(elem, 5 + i * elem.length); return b; }
+const N = 1 << 20;
+measure('empty maps (attack)', arrOf(N, [0x80]));
+measure('empty arrays', arrOf(N, [0x90]));
+measure('empty bins', arrOf(N, [0xc4, 0]));
+measure('[1] arrays', arrOf(N, [0x91, 0x01]));
+measure('{a:1} maps', arrOf(N, [0x81, 0xa1, 0x61, 0x01]));
+measure('empty strs', arrOf(N, [0xa0]));
+measure('2-char strs', arrOf(N, [0xa2, 0x61, 0x62]));
+measure('fixints', arrOf(N, [0x01]));
+measure('floats', arrOf(N, [0xcb, 0x3f, 0xf1, 0, 0, 0, 0, 0, 1]));
+const now = Date.now() * 1024;
+function piece(name: string, n: number, row: (i: number) => any, cols: string[]) {
+  const rows = Array.from({ length: n }, (_, i) => row(i));
+  measure(name, enc.encode({ t: 'delta', changes: toWire({ nodes: ['0123456789abcdef'], tables: [{ table: 'notes', columns: cols, rows }] }), last: false, upTo: null }));
+}
+piece('piece 2000 rows x 4 cols', 2000, (i) => ({ pk: ['row-' + i], put: [now + i, 0], del: null, cells: [[0, 'some text ' + i, now + i, 0], [1, i, now + i, 0], [2, i * 1.5, now + i, 0], [3, 'x', now + i, 0]] }), ['a', 'b', 'c', 'd']);
+piece('piece 50000 int rows x 1 int col', 50000, (i) => ({ pk: [i & 127], put: [now, 0], del: null, cells: [[0, i & 127, now, 0]] }), ['a']);
+piece('piece 50000 rows x 10 2-char cols', 50000, (i) => ({ pk: [i & 127], put: [now, 0], del: null, cells: Array.from({ length: 10 }, (_, c) => [c, 'ab', now, 0]) }), 'abcdefghij'.split(''));
+piece('piece 50000 deletes', 50000, (i) => ({ pk: [i & 127], put: null, del: [now + i, 0], cells: [] }), ['a']);
+piece('piece 20000 rows x 4 tiny blobs', 20000, (i) => ({ pk: [i], put: [now, 0], del: null, cells: Array.from({ length: 4 }, (_, c) => [c, new Uint8Array(1), now, 0]) }), 'abcd'.split(''));
+piece('piece 20000 rows x 4 16-byte blobs', 20000, (i) => ({ pk: [i], put: [now, 0], del: null, cells: Array.from({ length: 4 }, (_, c) => [c, new Uint8Array(16), now, 0]) }), 'abcd'.split(''));
+const vec: Record<string, number> = {}; for (let i = 0; i < 100000; i++) vec[i.toString(16).padStart(16, '0')] = now + i;
+measure('hello 100k vector', enc.encode({ t: 'hello', protocol: 2, nodeId: '0123456789abcdef', fingerprints: {}, vector: vec }));
