@@ -27,7 +27,7 @@ import { stripLiteralsAndComments } from './sql-text.js';
 import { StampStore } from './stamps.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
-import { checkVector } from './vector-check.js';
+import { checkVector, MAX_VECTOR_ENTRIES } from './vector-check.js';
 import { assertChangesWithinCap, assertStampWithinCap } from './value-cap.js';
 import type { VersionVector } from './version-vector.js';
 
@@ -261,6 +261,21 @@ class SqlReplica implements Replica {
     this.emit({ origin: 'local', tables: [shape.name], changes, rows: [], needsSnapshot: true, version: this.version });
   }
 
+  /**
+   * Refuses a batch that would make this replica hold more node ids than a hello may carry
+   * (MAX_VECTOR_ENTRIES): past that, every honest peer would refuse our hello and we would never
+   * sync again (docs/security.md, "Bounded per-peer state"). The link that brought it closes.
+   */
+  private admitNodes(ids: Iterable<string>): void {
+    let fresh = 0;
+    for (const id of ids) if (!this.stamps.knows(id)) fresh++;
+    if (fresh === 0) return;
+    const held = this.stamps.nodeCount();
+    if (held + fresh > MAX_VECTOR_ENTRIES) {
+      throw new BatteryError('BAD_OP', `invalid change set: ${fresh} new node ids would make ${held + fresh}, more than the ${MAX_VECTOR_ENTRIES} a hello may carry`, { limit: 'nodes' });
+    }
+  }
+
   syncedTables(): string[] {
     return [...this.tables.values()].map((t) => t.shape.name);
   }
@@ -269,6 +284,7 @@ class SqlReplica implements Replica {
     this.assertOpen();
     const batch = validateChangeSet(changes, (name) => this.tables.get(name.toLowerCase()));
     if (!options?.trusted) this.clock.checkSkew(batch.maxHlc);
+    this.admitNodes(batch.maxHlcByNode.keys());
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     const totalBefore = this.totalChanges();
