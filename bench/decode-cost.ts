@@ -4,9 +4,9 @@
  *   node --expose-gc --import tsx bench/decode-cost.ts
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { negativeZeroCodec } from '../shared-worker/msgpack-negative-zero.js';
-import { toWire } from '../lib/wire-changes.js';
-import { checkMsgpackShape } from '../lib/msgpack-guard.js';
+import { negativeZeroCodec } from '../shared-worker/replica/contracts/msgpack-negative-zero.js';
+import { toWire } from '../shared-worker/sync/wire-changes.js';
+import { checkMsgpackShape } from '../shared-worker/sync/msgpack-guard.js';
 const dec = new Decoder({ maxStrLength: 16<<20, maxBinLength: 16<<20, maxArrayLength: 4<<20, maxMapLength: 1<<20, maxExtLength: 0, extensionCodec: negativeZeroCodec });
 const enc = new Encoder({ extensionCodec: negativeZeroCodec });
 const g = (globalThis as any).gc as () => void;

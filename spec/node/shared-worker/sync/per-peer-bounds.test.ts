@@ -1,19 +1,19 @@
 /**
  * Issue 11, findings 2 and 4: what one peer can make us hold is capped at what an honest hello
- * may carry (MAX_VECTOR_ENTRIES node ids), acks come once per data message we sent, and the
+ * may carry (PEER_LIMITS.maxVectorEntries node ids), acks come once per data message we sent, and the
  * stored peer vector is written at most once per PEER_VECTOR_PERSIST_MS, not per ack.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RoomKeys } from '../../../../lib/room-keys.js';
-import type { ChangeSet } from '../../../../shared-worker/change-set.js';
+import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
+import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 import { PEER_VECTOR_PERSIST_MS } from '../../../../shared-worker/sync/peer-session.js';
-import { MAX_VECTOR_ENTRIES } from '../../../../shared-worker/vector-check.js';
-import type { VersionVector } from '../../../../shared-worker/version-vector.js';
-import { FakeTimers } from '../../sync/fake-timers.js';
-import { nodeIdOf, roomFor, ticks, until } from '../../sync/helpers.js';
-import { MemoryReplica } from '../../sync/memory-replica.js';
-import { connect, errorsOf, makeNode, readyCount } from '../../sync/net.js';
-import { openRoguePeer } from '../../sync/rogue-peer.js';
+import { PEER_LIMITS } from '../../../../shared-worker/sync/peer-protocol.js';
+import type { VersionVector } from '../../../../shared-worker/replica/contracts/version-vector.js';
+import { FakeTimers } from './fake-timers.js';
+import { nodeIdOf, roomFor, ticks, until } from './helpers.js';
+import { MemoryReplica } from './memory-replica.js';
+import { connect, errorsOf, makeNode, readyCount } from './net.js';
+import { openRoguePeer } from './rogue-peer.js';
 
 let keys: RoomKeys;
 beforeAll(async () => {
@@ -53,7 +53,7 @@ describe('bounded per-peer state', () => {
     }
     await until(() => rogue.closed());
     expect(errorsOf(victim).map((e) => [e.peerId, e.code, e.detail])).toEqual([[rogue.peerId, 'BAD_OP', { limit: 'nodes' }]]);
-    expect(Object.keys(victim.replica.getVector()).length).toBeLessThanOrEqual(MAX_VECTOR_ENTRIES);
+    expect(Object.keys(victim.replica.getVector()).length).toBeLessThanOrEqual(PEER_LIMITS.maxVectorEntries);
 
     // An honest peer still takes the victim's hello (it refuses one above the cap with BAD_OP).
     const honest = makeNode('honest', replica(2), keys);
@@ -76,7 +76,7 @@ describe('bounded per-peer state', () => {
     await until(() => rogue.closed());
     expect(errorsOf(victim).map((e) => [e.code, e.detail])).toEqual([['BAD_OP', { limit: 'vector' }]]);
     await until(() => victim.replica.getPeerVector(rogue.nodeId) !== undefined);
-    expect(Object.keys(victim.replica.getPeerVector(rogue.nodeId)!).length).toBeLessThanOrEqual(MAX_VECTOR_ENTRIES);
+    expect(Object.keys(victim.replica.getPeerVector(rogue.nodeId)!).length).toBeLessThanOrEqual(PEER_LIMITS.maxVectorEntries);
   }, 120_000);
 
   it('acks beyond the data messages we sent close the link (acks are paced like data)', async () => {
