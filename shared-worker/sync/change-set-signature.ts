@@ -103,6 +103,27 @@ export async function signChangeSet(identity: SigningIdentity, changes: ChangeSe
   return { scheme: identity.scheme, publicKey: identity.publicKey, changes, signature };
 }
 
+/** Imported verify keys and their node ids by scheme + SPKI: a peer's batches come from few authors. */
+const verifiers = new Map<string, { key: CryptoKey; nodeId: string }>();
+const VERIFIER_CACHE_LIMIT = 1_024;
+
+async function verifierOf(scheme: SignatureScheme, publicKey: Uint8Array): Promise<{ key: CryptoKey; nodeId: string }> {
+  let id = scheme + ':';
+  for (const b of publicKey) id += b.toString(16).padStart(2, '0');
+  const cached = verifiers.get(id);
+  if (cached) return cached;
+  let key: CryptoKey;
+  try {
+    key = await crypto.subtle.importKey('spki', bufferSource(publicKey), ALGORITHMS[scheme].key, false, ['verify']);
+  } catch {
+    refuse('not a public key of its scheme');
+  }
+  const verifier = { key, nodeId: await nodeIdOfPublicKey(publicKey) };
+  if (verifiers.size >= VERIFIER_CACHE_LIMIT) verifiers.clear();
+  verifiers.set(id, verifier);
+  return verifier;
+}
+
 /**
  * Resolves to the author's node id when `signed` is intact: the public key names the change
  * set's only node id and the signature checks. Throws AUTH otherwise; nothing of a refused set
@@ -111,14 +132,8 @@ export async function signChangeSet(identity: SigningIdentity, changes: ChangeSe
 export async function verifyChangeSet(signed: SignedChangeSet): Promise<string> {
   const { scheme, publicKey, changes, signature } = signed;
   if (!Object.hasOwn(ALGORITHMS, scheme)) refuse('unknown scheme');
-  const nodeId = await nodeIdOfPublicKey(publicKey);
+  const { key, nodeId } = await verifierOf(scheme, publicKey);
   if (changes.nodes.length !== 1 || changes.nodes[0] !== nodeId) refuse(`its changes are not all of node ${nodeId}, the key's node`);
-  let key: CryptoKey;
-  try {
-    key = await crypto.subtle.importKey('spki', bufferSource(publicKey), ALGORITHMS[scheme].key, false, ['verify']);
-  } catch {
-    refuse('not a public key of its scheme');
-  }
   const ok = await crypto.subtle.verify(ALGORITHMS[scheme].sign, key, bufferSource(signature), bufferSource(signedBytes(scheme, publicKey, nodeId, changes)));
   if (!ok) refuse(`does not match node ${nodeId}'s key`);
   return nodeId;
