@@ -27,7 +27,7 @@ export const MAX_MSGPACK_DEPTH = 16;
  * elements: empty map 64, empty array 40, bin view 104, short string 32, heap number 24,
  * nil/bool/small int 8).
  */
-export const DECODED_COST = {
+const DECODED_COST = {
   slot: 8,
   /** Beyond the slot: a JS object with in-object properties; each property adds a dictionary entry at most. */
   map: 56,
@@ -52,7 +52,7 @@ export const MAX_DECODE_COST_PER_BYTE = 12;
 export const DECODE_COST_ALLOWANCE = 256 * 1024;
 
 /** The decode cost bound of a message of `bytes` bytes (what checkMsgpackShape enforces). */
-export function maxDecodeCost(bytes: number): number {
+function maxDecodeCost(bytes: number): number {
   return MAX_DECODE_COST_PER_BYTE * bytes + DECODE_COST_ALLOWANCE;
 }
 

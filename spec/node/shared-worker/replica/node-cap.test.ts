@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 import { hlcFromMs } from '../../../../shared-worker/replica/hlc.js';
-import { MAX_VECTOR_ENTRIES } from '../../../../shared-worker/replica/remote-vector-check.js';
+import { MAX_VECTOR_ENTRIES } from '../../../../shared-worker/protocol/limits.js';
 import { syncedReplica } from './replica-helpers.js';
 
 const NOW = 1_700_000_000_000;
@@ -19,7 +19,7 @@ function bloat(batch: number, ids: number): ChangeSet {
 
 describe('node id cap', () => {
   it(`11 batches of 10k invented node ids: the batch crossing ${MAX_VECTOR_ENTRIES} is refused whole, the vector stays within a hello`, async () => {
-    const { r } = await syncedReplica('victim', undefined, undefined, NOW);
+    const { r } = await syncedReplica('aaaaaaaaaaaaaaaa', undefined, undefined, NOW);
     r.exec("INSERT INTO items(id, title) VALUES ('mine', 'x')");
     const outcomes: string[] = [];
     for (let b = 0; b < 11; b++) {

@@ -1,5 +1,5 @@
 /**
- * A small DurableReplica with the CRDT semantics of DESIGN "Replica semantics", held in Maps and
+ * A small DurableReplica with the CRDT semantics of docs/merge-rules.md, held in Maps and
  * written with `put`/`remove` instead of SQL. It lets the sync tests and the property test run
  * without sql.js; the same suites run over the real replica where it is available.
  * `applyDelayMs` makes applies slow (pipelining), `failNextApply` simulates SKEW/QUOTA refusals.
@@ -8,7 +8,7 @@ import type { CellChange, ChangeSet, RowDelta, SqlValue, TableDelta } from '../.
 import { BatteryError } from '../../../../shared-worker/protocol/errors.js';
 import type { ApplyResult, Commit, DurableReplica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import type { VersionVector } from '../../../../shared-worker/replica/contracts/version-vector.js';
-import { MAX_VECTOR_ENTRIES } from '../../../../shared-worker/replica/remote-vector-check.js';
+import { MAX_VECTOR_ENTRIES } from '../../../../shared-worker/protocol/limits.js';
 
 interface Reg {
   hlc: number;
