@@ -13,6 +13,7 @@ import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
 import { runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
 import { checkParams } from '../protocol/values.js';
+import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
 import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
 import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
@@ -275,6 +276,21 @@ class SqlReplica implements Replica {
     this.emit({ origin: 'local', tables: [shape.name], changes, rows: [], needsSnapshot: true, version: this.version });
   }
 
+  /**
+   * Refuses a batch that would make this replica hold more node ids than a hello may carry
+   * (MAX_VECTOR_ENTRIES): past that, every honest peer would refuse our hello and we would never
+   * sync again (docs/security.md, "Bounded per-peer state"). The link that brought it closes.
+   */
+  private admitNodes(ids: Iterable<string>): void {
+    let fresh = 0;
+    for (const id of ids) if (!this.stamps.knows(id)) fresh++;
+    if (fresh === 0) return;
+    const held = this.stamps.nodeCount();
+    if (held + fresh > MAX_VECTOR_ENTRIES) {
+      throw new BatteryError('BAD_OP', `invalid change set: ${fresh} new node ids would make ${held + fresh}, more than the ${MAX_VECTOR_ENTRIES} a hello may carry`, { limit: 'nodes' });
+    }
+  }
+
   syncedTables(): string[] {
     return [...this.tables.values()].map((t) => t.shape.name);
   }
@@ -283,6 +299,7 @@ class SqlReplica implements Replica {
     this.assertOpen();
     const batch = validateChangeSet(changes, (name) => this.tables.get(name.toLowerCase()));
     if (!options?.trusted) this.clock.checkSkew(batch.maxHlc);
+    this.admitNodes(batch.maxHlcByNode.keys());
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     const totalBefore = this.totalChanges();
