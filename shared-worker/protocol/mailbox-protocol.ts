@@ -16,6 +16,8 @@ export const MAILBOX_PROTOCOL_VERSION = 1;
 export const MAILBOX_KEY_BYTES = 32;
 /** Most blobs one `read` answer carries; the client pages with `after`. */
 export const MAX_READ_ITEMS = 512;
+/** Largest snapshot range one `get-snapshot` answer carries. */
+export const MAX_SNAPSHOT_CHUNK = 1024 * 1024;
 
 export type MailboxErrorCode =
   | 'bad-request' // malformed or out-of-order request; nothing was touched
@@ -44,7 +46,8 @@ export type MailboxRequest =
   | { t: 'read'; id: number; after: number; limit: number }
   | { t: 'subscribe'; id: number; after: number }
   | { t: 'put-snapshot'; id: number; covers: number; blob: Uint8Array }
-  | { t: 'get-snapshot'; id: number; covers: number; offset: number; length: number };
+  /** A byte range of the current snapshot; its `covers` in the answer tells a resuming client whether it changed. */
+  | { t: 'get-snapshot'; id: number; offset: number; length: number };
 
 export interface StoredBlob {
   seq: number;
@@ -120,9 +123,9 @@ export function parseMailboxRequest(data: Uint8Array): Parsed<MailboxRequest> {
       if (!isBytes(m.blob) || m.blob.length === 0) return fail('put-snapshot.blob must be non-empty bytes');
       return { ok: true, value: { t, id, covers: m.covers, blob: m.blob } };
     case 'get-snapshot':
-      if (!isCount(m.covers) || !isCount(m.offset)) return fail('get-snapshot.covers and offset must be non-negative integers');
-      if (!isCount(m.length) || m.length < 1) return fail('get-snapshot.length must be a positive integer');
-      return { ok: true, value: { t, id, covers: m.covers, offset: m.offset, length: m.length } };
+      if (!isCount(m.offset)) return fail('get-snapshot.offset must be a non-negative integer');
+      if (!isCount(m.length) || m.length < 1 || m.length > MAX_SNAPSHOT_CHUNK) return fail(`get-snapshot.length must be 1..${MAX_SNAPSHOT_CHUNK}`);
+      return { ok: true, value: { t, id, offset: m.offset, length: m.length } };
     default:
       return fail(`unknown request type ${JSON.stringify(typeof t === 'string' ? t.slice(0, 40) : typeof t)}`);
   }
