@@ -2,8 +2,8 @@
  * The options of connectBattery(), their defaults, and their validation: a wrong type is a
  * BatteryError('BAD_OP') naming the option, raised before anything is opened.
  */
-import { BatteryError } from '../shared-worker/errors.js';
-import type { Durability, RTCIceServerInit } from './worker-protocol.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
+import type { Durability, RTCIceServerInit } from '../shared-worker/protocol/worker-protocol.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
 
 export type BatteryMode = 'auto' | 'shared' | 'dedicated';

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import express from 'express';
 import { ExpressPeerServer, type IClient } from 'peer';
-import { BatteryError } from '../shared-worker/errors.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
 import { createHttpRoutes } from './http-routes.js';
 import { listen, serverUrl } from './listen.js';
 import { consoleLogger, redactPeerId } from './log.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { BatteryError } from '../../shared-worker/errors.js';
+import { BatteryError } from '../../shared-worker/protocol/errors.js';
 import type { MailboxStore } from './mailbox-store.js';
 
 /**

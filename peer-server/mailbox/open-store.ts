@@ -4,7 +4,7 @@ import type { MailboxOptions } from './mailbox-options.js';
 import type { MailboxStore } from './mailbox-store.js';
 import { PostgresMailboxStore } from './postgres-mailbox-store.js';
 import { SqliteMailboxStore } from './sqlite-mailbox-store.js';
-import { BatteryError } from '../../shared-worker/errors.js';
+import { BatteryError } from '../../shared-worker/protocol/errors.js';
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//;
 
