@@ -23,7 +23,12 @@ const AAD_LABEL = new TextEncoder().encode('rtc-battery/mailbox-blob/v1');
 export type BlobKind = 'changes' | 'snapshot';
 
 export type MailboxContent =
-  | { kind: 'changes'; changes: ChangeSet }
+  /**
+   * `upTo` is set on the last blob of one upload: after it, the mailbox holds every change up
+   * to that vector (the uploader sent all it had above what the mailbox held). Earlier pieces
+   * carry null, so a reader never credits the mailbox with an upload that stopped half way.
+   */
+  | { kind: 'changes'; changes: ChangeSet; upTo: VersionVector | null }
   /** The room's whole state at `vector`: replaces every blob up to the position it is stored at. */
   | { kind: 'snapshot'; changes: ChangeSet; vector: VersionVector };
 
@@ -44,7 +49,7 @@ function associatedData(keys: MailboxKeys, kind: BlobKind, position: number): Ui
 export function encodeContent(content: MailboxContent): Uint8Array<ArrayBuffer> {
   switch (content.kind) {
     case 'changes':
-      return new Uint8Array(encoder.encode({ v: MAILBOX_BLOB_VERSION, kind: content.kind, changes: toWire(content.changes) }));
+      return new Uint8Array(encoder.encode({ v: MAILBOX_BLOB_VERSION, kind: content.kind, changes: toWire(content.changes), upTo: content.upTo }));
     case 'snapshot':
       return new Uint8Array(encoder.encode({ v: MAILBOX_BLOB_VERSION, kind: content.kind, changes: toWire(content.changes), vector: content.vector }));
     default: {
@@ -108,8 +113,8 @@ function decodeContent(plain: Uint8Array, kind: BlobKind): MailboxContent {
   } catch (err) {
     throw new BatteryError('BAD_OP', `malformed mailbox blob: ${(err as Error).message}`);
   }
-  if (kind === 'changes') return { kind, changes };
   try {
+    if (kind === 'changes') return { kind, changes, upTo: m.upTo === null ? null : validateVector(m.upTo, 'upTo') };
     return { kind, changes, vector: validateVector(m.vector) };
   } catch (err) {
     throw new BatteryError('BAD_OP', `malformed mailbox snapshot: ${(err as Error).message}`);

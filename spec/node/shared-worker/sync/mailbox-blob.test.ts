@@ -27,23 +27,23 @@ describe('mailbox keys and sealed blobs', () => {
     expect(a.mailboxIdHex).toMatch(/^[0-9a-f]{64}$/);
     expect(a.mailboxIdHex).not.toContain(room.roomId);
     expect(toHex(a.accessKey)).not.toContain(room.roomId);
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', a.accessKey));
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array(a.accessKey)));
     expect(toHex(digest)).toBe(a.mailboxIdHex);
   });
 
   it('round-trips a change set, and the sealed bytes hold no plaintext, table name or node id', async () => {
     const keys = await deriveMailboxKeys('token-A');
-    const sealed = await sealBlob(keys, { kind: 'changes', changes }, 7);
+    const sealed = await sealBlob(keys, { kind: 'changes', changes, upTo: { [NODE]: 5 } }, 7);
     expect(contains(sealed, 'plaintext body') || contains(sealed, 'secret_notes') || contains(sealed, NODE)).toBe(false);
-    expect(await openBlob(keys, 'changes', sealed, 7)).toEqual({ kind: 'changes', changes });
+    expect(await openBlob(keys, 'changes', sealed, 7)).toEqual({ kind: 'changes', changes, upTo: { [NODE]: 5 } });
     // A fresh nonce each time: sealing the same content twice gives different bytes.
-    const again = await sealBlob(keys, { kind: 'changes', changes }, 7);
+    const again = await sealBlob(keys, { kind: 'changes', changes, upTo: { [NODE]: 5 } }, 7);
     expect(Buffer.from(again.subarray(0, 12)).equals(Buffer.from(sealed.subarray(0, 12)))).toBe(false);
   });
 
   it('refuses (AUTH) another room key, a moved position, a swapped kind and any flipped bit', async () => {
     const keys = await deriveMailboxKeys('token-A');
-    const sealed = await sealBlob(keys, { kind: 'changes', changes }, 7);
+    const sealed = await sealBlob(keys, { kind: 'changes', changes, upTo: { [NODE]: 5 } }, 7);
     await expect(openBlob(await deriveMailboxKeys('token-B'), 'changes', sealed, 7)).rejects.toMatchObject({ code: 'AUTH' });
     await expect(openBlob(keys, 'changes', sealed, 8)).rejects.toMatchObject({ code: 'AUTH' });
     await expect(openBlob(keys, 'snapshot', sealed, 7)).rejects.toMatchObject({ code: 'AUTH' });
@@ -58,9 +58,9 @@ describe('mailbox keys and sealed blobs', () => {
   it('validates what opens like peer input (BAD_OP): a member cannot smuggle malformed changes', async () => {
     const keys = await deriveMailboxKeys('token-A');
     const bad = [
-      encode({ v: 1, kind: 'changes', changes: [[NODE], 0, [['t', ['a'], [[[{}], [0, 0], null, []]]]]] }),
-      encode({ v: 2, kind: 'changes', changes: [[], 0, []] }),
-      encode({ v: 1, kind: 'changes', changes: [['not-a-node-id'], 0, []] }),
+      encode({ v: 1, kind: 'changes', changes: [[NODE], 0, [['t', ['a'], [[[{}], [0, 0], null, []]]]]], upTo: null }),
+      encode({ v: 2, kind: 'changes', changes: [[], 0, []], upTo: null }),
+      encode({ v: 1, kind: 'changes', changes: [['not-a-node-id'], 0, []], upTo: null }),
       encode({ v: 1, kind: 'snapshot', changes: [[], 0, []], vector: { x: -1 } }),
       new Uint8Array([0xc1]),
     ];
