@@ -145,6 +145,7 @@ export class MailboxSync {
     if (welcome.snapshot && this.cursor.seq < welcome.snapshot.covers) await this.downloadSnapshot(connection, welcome.snapshot.covers, welcome.snapshot.size);
     const start = this.cursor.seq;
     let head = welcome.head;
+    if (head > start) events.progress({ phase: 'log', done: 0, total: head - start });
     while (this.cursor.seq < head) {
       const reply = await connection.request({ t: 'read', after: this.cursor.seq, limit: MAX_READ_ITEMS });
       if (reply.t !== 'blobs') throw new BatteryError('SIGNALING', `mailbox read failed: ${describe(reply)}`);
