@@ -99,6 +99,7 @@ describe('mailbox sync (worker side) against the real server', () => {
     expect(b.progress.at(-1)!.done).toBe(b.progress.at(-1)!.total);
     // B's own commit (the merge) found nothing the mailbox lacks: no echo upload.
     const headAfterB = b.cursor.value!.seq;
+    expect(headAfterB).toBe(a.cursor.value!.seq);
     await b.kit.upsert('notes', [['r00007', { body: 'edited by B' }]]);
     await b.kit.remove('notes', ['r00008']);
     await syncB.idle();
