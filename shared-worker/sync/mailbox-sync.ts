@@ -52,9 +52,15 @@ export interface MailboxSyncOptions {
   events: MailboxSyncEvents;
   /** Rows per uploaded blob before the blob-size cap splits further. */
   rowsPerBlob?: number;
+  /**
+   * Log blobs past the snapshot before this member compacts: it uploads one sealed snapshot of
+   * its state at the position it has merged up to, and the server drops the blobs it covers.
+   */
+  compactAfterBlobs?: number;
 }
 
 const DEFAULT_ROWS_PER_BLOB = 2000;
+const DEFAULT_COMPACT_AFTER_BLOBS = 500;
 
 export class MailboxSync {
   private connection: MailboxConnection | undefined;
@@ -63,6 +69,8 @@ export class MailboxSync {
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
   private uploadQueued = false;
+  /** The position the mailbox's snapshot covers (0: none), as far as this member knows. */
+  private snapshotCovers = 0;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: MailboxSyncOptions) {
@@ -84,6 +92,7 @@ export class MailboxSync {
     }
     this.connection = connection;
     this.welcome = welcome;
+    this.snapshotCovers = welcome.snapshot?.covers ?? 0;
     connection.onPush = (push) => this.enqueue(() => this.onPush(push.seq, push.blob));
     connection.onClose = () => {
       if (this.connection === connection) {
@@ -102,6 +111,7 @@ export class MailboxSync {
       const sub = await connection.request({ t: 'subscribe', after: this.cursor.seq });
       if (sub.t !== 'subscribed') throw new BatteryError('SIGNALING', `mailbox subscribe failed: ${describe(sub)}`);
       await this.upload();
+      await this.maybeCompact();
     });
   }
 
@@ -137,6 +147,7 @@ export class MailboxSync {
     this.enqueue(async () => {
       this.uploadQueued = false;
       await this.upload();
+      await this.maybeCompact();
     });
   }
 
@@ -209,6 +220,24 @@ export class MailboxSync {
       return;
     }
     this.cursor = { seq, vector: content.upTo ? mergeVectors(this.cursor.vector, content.upTo) : this.cursor.vector };
+  }
+
+  /** Uploads a snapshot at the merged position once the log past the last snapshot is long enough. */
+  private async maybeCompact(): Promise<void> {
+    const connection = this.connection;
+    const welcome = this.welcome;
+    const covers = this.cursor.seq;
+    if (!connection?.open || !welcome || covers - this.snapshotCovers < (this.options.compactAfterBlobs ?? DEFAULT_COMPACT_AFTER_BLOBS)) return;
+    const { replica, keys } = this.options;
+    // This replica has merged every blob up to `covers` (a refused blob is dropped with the rest),
+    // so its whole state stands in for them.
+    const plain = encodeContent({ kind: 'snapshot', changes: replica.changesSince({}), vector: replica.getVector() });
+    const sealed = await sealPlain(keys, 'snapshot', plain, covers);
+    if (sealed.length > welcome.limits.maxSnapshotBytes) return; // the log stays; nothing is lost
+    const reply = await connection.request({ t: 'put-snapshot', covers, blob: sealed });
+    if (reply.t === 'ack') this.snapshotCovers = covers;
+    else if (reply.t === 'error' && reply.code === 'conflict') this.snapshotCovers = Math.max(this.snapshotCovers, covers);
+    else throw new BatteryError(reply.t === 'error' && reply.code === 'quota' ? 'QUOTA' : 'SIGNALING', `mailbox compaction failed: ${describe(reply)}`);
   }
 
   private async upload(): Promise<void> {

@@ -40,7 +40,7 @@ interface Member {
   status: string[];
   cursor: { value: MailboxCursor | undefined };
   sync: MailboxSync | undefined;
-  start(url: string): Promise<MailboxSync>;
+  start(url: string, compactAfterBlobs?: number): Promise<MailboxSync>;
 }
 
 async function member(nodeId: string, token: string): Promise<Member> {
@@ -53,7 +53,7 @@ async function member(nodeId: string, token: string): Promise<Member> {
     status: [],
     cursor: { value: undefined },
     sync: undefined,
-    async start(url) {
+    async start(url, compactAfterBlobs) {
       const sync = new MailboxSync({
         url,
         keys,
@@ -62,6 +62,7 @@ async function member(nodeId: string, token: string): Promise<Member> {
         cursorStore: { load: async () => m.cursor.value, save: async (c) => void (m.cursor.value = c) },
         events: { status: (s) => m.status.push(s), progress: (p) => m.progress.push(p), error: (e) => m.errors.push(e) },
         rowsPerBlob: 300,
+        ...(compactAfterBlobs !== undefined ? { compactAfterBlobs } : {}),
       });
       m.sync = sync;
       cleanups.push(() => sync.stop());
@@ -170,5 +171,38 @@ describe('mailbox sync (worker side) against the real server', () => {
     await syncB.stop();
     await a.start(s.mailboxUrl!);
     expect(await a.kit.dump('notes')).toEqual(await b.kit.dump('notes'));
+  });
+
+  it('compaction: past the threshold a member uploads one snapshot; a newcomer gets the same tables from snapshot + tail', async () => {
+    const file = tempFile();
+    const s = await server(file);
+    const token = 'compaction-token';
+    const a = await member('a5a5a5a5a5a5a5a5', token);
+    const syncA = await a.start(s.mailboxUrl!, 4);
+    for (let i = 0; i < 6; i += 1) {
+      await a.kit.upsert('notes', rows(i * 10, 10, `batch-${i}`));
+      await a.kit.remove('notes', [`r${String(i * 10).padStart(5, '0')}`]);
+    }
+    await syncA.idle();
+    await a.kit.upsert('notes', [['r00001', { body: 'tail edit' }]]);
+    await syncA.idle();
+    await syncA.stop();
+
+    const raw = await RawMailboxClient.connect(s.mailboxUrl!);
+    cleanups.push(() => raw.close());
+    const welcome = await raw.hello((await deriveMailboxKeys(token)).accessKey);
+    expect(welcome).toMatchObject({ t: 'welcome', snapshot: { covers: expect.any(Number) } });
+    const covers = welcome.t === 'welcome' ? welcome.snapshot!.covers : 0;
+    const head = welcome.t === 'welcome' ? welcome.head : 0;
+    expect(covers).toBeGreaterThanOrEqual(4);
+    const log = await raw.request({ t: 'read', after: 0, limit: 100 });
+    // The server dropped every blob the snapshot covers; what is left is the tail.
+    expect(log.t === 'blobs' && log.items.map((i) => i.seq)).toEqual(Array.from({ length: head - covers }, (_, i) => covers + 1 + i));
+
+    const c = await member('c5c5c5c5c5c5c5c5', token);
+    await c.start(s.mailboxUrl!);
+    expect(await c.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(c.progress.some((p) => p.phase === 'snapshot')).toBe(true);
+    expect(c.errors).toEqual([]);
   });
 });
