@@ -12,7 +12,8 @@
  */
 import { BatteryError, isBatteryError } from '../protocol/errors.js';
 import { MAX_READ_ITEMS, MAX_SNAPSHOT_CHUNK } from '../protocol/mailbox-protocol.js';
-import { isEmptyChangeSet, splitChangeSet } from '../replica/contracts/change-set.js';
+import { isEmptyChangeSet } from '../replica/contracts/change-set.js';
+import { splitIntoBlobs } from './mailbox-pieces.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
 import { encodeContent, openBlob, sealPlain, type MailboxContent } from './mailbox-blob.js';
@@ -248,7 +249,7 @@ export class MailboxSync {
       const upTo = mergeVectors(this.cursor.vector, replica.getVector());
       const changes = replica.changesSince(this.cursor.vector);
       if (isEmptyChangeSet(changes)) return;
-      const pieces = splitChangeSet(changes, this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB).map((piece, i, all) =>
+      const pieces = splitIntoBlobs(changes, this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB).map((piece, i, all) =>
         encodeContent({ kind: 'changes', changes: piece, upTo: i === all.length - 1 ? upTo : null }),
       );
       let conflict = false;
