@@ -205,4 +205,21 @@ describe('mailbox sync (worker side) against the real server', () => {
     expect(c.progress.some((p) => p.phase === 'snapshot')).toBe(true);
     expect(c.errors).toEqual([]);
   });
+
+  it('over the quota: a clear QUOTA error, nothing half-stored; with room again the next start uploads it all', async () => {
+    const file = tempFile();
+    const small = await createBatteryServer({ port: 0, host: '127.0.0.1', mailbox: { path: file, quotaBytes: 3000 }, log: () => {} });
+    const a = await member('a6a6a6a6a6a6a6a6', 'quota-token');
+    await a.kit.upsert('notes', rows(0, 600, 'quota'));
+    await expect(a.start(small.mailboxUrl!)).rejects.toMatchObject({ code: 'QUOTA' });
+    await a.sync!.stop();
+    expect(a.errors.map((e) => e.code)).toContain('QUOTA');
+    await small.close();
+    const roomy = await server(file);
+    await (await a.start(roomy.mailboxUrl!)).stop();
+    const b = await member('b6b6b6b6b6b6b6b6', 'quota-token');
+    await (await b.start(roomy.mailboxUrl!)).stop();
+    expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(await b.kit.dump('notes')).toHaveLength(600);
+  });
 });
