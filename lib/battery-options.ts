@@ -17,6 +17,11 @@ export interface BatteryOptions {
   /** The room secret; it never leaves the browser (docs/security.md). */
   token?: string;
   iceServers?: RTCIceServerInit[];
+  /**
+   * Sync through the signaling host's end-to-end encrypted mailbox when it offers one, so
+   * peers that are never online together still sync (README "Mailbox"). Default true.
+   */
+  mailbox?: boolean;
   /** Default: battery-worker.js next to this bundle. */
   workerUrl?: string | URL;
   /** Default: sql-wasm.wasm next to this bundle. */
@@ -50,6 +55,7 @@ export interface BatteryOptions {
 const KNOWN_OPTIONS: Record<keyof BatteryOptions, true> = {
   dbName: true, signalingUrl: true, token: true, iceServers: true, workerUrl: true, wasmUrl: true,
   mode: true, durability: true, maxClockDriftMs: true, requestTimeoutMs: true, debug: true, meshDriver: true,
+  mailbox: true,
 };
 
 export interface ResolvedOptions {
@@ -57,6 +63,7 @@ export interface ResolvedOptions {
   signalingUrl?: string;
   token?: string;
   iceServers?: RTCIceServerInit[];
+  mailbox?: boolean;
   workerUrl: string;
   wasmUrl: string;
   mode: BatteryMode;
@@ -153,6 +160,10 @@ export function resolveOptions(input: unknown, defaults: { workerUrl: () => stri
   if (signalingUrl !== undefined) out.signalingUrl = signalingUrl;
   if (token !== undefined) out.token = token;
   if (ice !== undefined) out.iceServers = ice;
+  if (o.mailbox !== undefined) {
+    if (typeof o.mailbox !== 'boolean') throw bad('mailbox', 'a boolean', o.mailbox);
+    out.mailbox = o.mailbox;
+  }
   if (drift !== undefined) out.maxClockDriftMs = drift;
   if (meshDriver !== undefined) out.meshDriver = meshDriver as MeshDriverFactory;
   const diagnostics = debugSink(o.debug);

@@ -39,6 +39,7 @@ export interface BatteryInit {
   iceServers?: RTCIceServerInit[];
   /** The `debug` option's sink; absent when diagnostics are off. */
   diagnostics?: DiagnosticSink;
+  mailbox?: boolean;
   /** Runs once on close(), after the worker was told goodbye (release locks, stop a dedicated host). */
   onClose?: () => void | Promise<void>;
 }
@@ -56,7 +57,7 @@ export class Battery {
   private readonly leadership: Leadership;
   private closed = false;
   /** The room this handle asked to join (until disconnect), re-sent to a replacement worker. */
-  private room: { signalingUrl?: string; token?: string; iceServers?: RTCIceServerInit[] } | null = null;
+  private room: { signalingUrl?: string; token?: string; iceServers?: RTCIceServerInit[]; mailbox?: boolean } | null = null;
 
   /** @internal Use connectBattery(). */
   constructor(private readonly init: BatteryInit) {
@@ -105,6 +106,7 @@ export class Battery {
       ...(url !== undefined ? { signalingUrl: url } : {}),
       ...(tok !== undefined ? { token: tok } : {}),
       ...(this.init.iceServers !== undefined ? { iceServers: this.init.iceServers } : {}),
+      ...(this.init.mailbox !== undefined ? { mailbox: this.init.mailbox } : {}),
     };
     await this.request({ op: 'connect', ...room });
     this.room = room;

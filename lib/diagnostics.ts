@@ -31,6 +31,10 @@ export function describePeerEvent(e: PeerEvent): string {
       return `signaling reconnecting (attempt ${e.attempt})`;
     case 'reconnected':
       return 'signaling reconnected';
+    case 'mailbox':
+      return `mailbox ${e.state}`;
+    case 'mailbox-progress':
+      return `mailbox download (${e.phase}): ${e.done} of ${e.total}`;
     default: {
       const never: never = e;
       return String(never);

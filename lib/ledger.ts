@@ -33,7 +33,7 @@ export type ConnectFn = (options?: BatteryOptions) => Promise<Battery>;
 
 const EVENTS: readonly BatteryEvent[] = [
   'sync', 'peer-join', 'peer-ready', 'peer-leave', 'connected', 'disconnected',
-  'reconnecting', 'reconnected', 'change', 'leader', 'error',
+  'reconnecting', 'reconnected', 'change', 'leader', 'error', 'mailbox', 'mailbox-progress',
 ];
 
 type Phase = 'new' | 'initializing' | 'ready' | 'closed';

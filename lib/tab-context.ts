@@ -31,5 +31,6 @@ export function newBattery(ctx: TabContext, onClose: () => void | Promise<void>)
     ...(o.token !== undefined ? { token: o.token } : {}),
     ...(o.iceServers !== undefined ? { iceServers: o.iceServers } : {}),
     ...(o.diagnostics !== undefined ? { diagnostics: o.diagnostics } : {}),
+    ...(o.mailbox !== undefined ? { mailbox: o.mailbox } : {}),
   });
 }

@@ -4,6 +4,7 @@ import { consoleLogger } from './log.js';
 import { DEFAULTS, type BatteryServerOptions } from './options.js';
 import { createBatteryServer, type BatteryServer } from './server.js';
 import { serverVersion } from './version.js';
+import { MAILBOX_DEFAULTS, type MailboxOptions } from './mailbox/mailbox-options.js';
 
 export const USAGE = `Usage: rtc-battery-server [options]
 
@@ -17,6 +18,11 @@ Options:
   --max-connections-per-address <n>   (default ${DEFAULTS.maxConnectionsPerAddress})
   --max-message-bytes <n>             largest WebSocket message (default ${DEFAULTS.maxMessageBytes})
   --version                           print the version
+  --mailbox <file | postgres://url>   serve the encrypted mailbox from a SQLite file or a Postgres
+                                      database (README, "Mailbox"; default off)
+  --mailbox-quota-bytes <n>           bytes one mailbox may hold (default ${MAILBOX_DEFAULTS.quotaBytes})
+  --mailbox-max-blob-bytes <n>        largest blob (default ${MAILBOX_DEFAULTS.maxBlobBytes})
+  --mailbox-idle-days <n>             delete mailboxes idle this many days (default ${MAILBOX_DEFAULTS.idleExpiryMs / 86_400_000})
   --help                              show this text
 `;
 
@@ -35,6 +41,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       'max-peers-per-room': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       'max-message-bytes': { type: 'string' },
+      mailbox: { type: 'string' },
+      'mailbox-quota-bytes': { type: 'string' },
+      'mailbox-max-blob-bytes': { type: 'string' },
+      'mailbox-idle-days': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -50,6 +60,17 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     options.maxConnectionsPerAddress = integer('--max-connections-per-address', values['max-connections-per-address']);
   }
   if (values['max-message-bytes'] !== undefined) options.maxMessageBytes = integer('--max-message-bytes', values['max-message-bytes']);
+  const mailboxFlags = ['mailbox-quota-bytes', 'mailbox-max-blob-bytes', 'mailbox-idle-days'] as const;
+  if (values.mailbox === undefined && mailboxFlags.some((f) => values[f] !== undefined)) {
+    throw new Error('the --mailbox-* limits need --mailbox <file | postgres://url>');
+  }
+  if (values.mailbox !== undefined) {
+    const mailbox: MailboxOptions = /^postgres(ql)?:\/\//.test(values.mailbox) ? { postgres: values.mailbox } : { path: values.mailbox };
+    if (values['mailbox-quota-bytes'] !== undefined) mailbox.quotaBytes = integer('--mailbox-quota-bytes', values['mailbox-quota-bytes']);
+    if (values['mailbox-max-blob-bytes'] !== undefined) mailbox.maxBlobBytes = integer('--mailbox-max-blob-bytes', values['mailbox-max-blob-bytes']);
+    if (values['mailbox-idle-days'] !== undefined) mailbox.idleExpiryMs = integer('--mailbox-idle-days', values['mailbox-idle-days']) * 86_400_000;
+    options.mailbox = mailbox;
+  }
   return { help: false, options };
 }
 
@@ -91,6 +112,7 @@ export async function runCli(argv: readonly string[]): Promise<BatteryServer | u
     return undefined;
   }
   process.stdout.write(`rtc-battery-server listening on ${server.url}\n`);
+  if (server.mailboxUrl) process.stdout.write(`rtc-battery-server mailbox on ${server.mailboxUrl}\n`);
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;

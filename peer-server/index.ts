@@ -10,3 +10,7 @@ export { DEFAULTS as SERVER_DEFAULTS } from './options.js';
 export type { Logger } from './log.js';
 export type { RefusalReason } from './admission.js';
 export { runCli, parseCliArgs, USAGE } from './cli-main.js';
+export type { MailboxOptions } from './mailbox/mailbox-options.js';
+export { MAILBOX_DEFAULTS } from './mailbox/mailbox-options.js';
+export type { MailboxStore, MailboxState, MailboxId, AppendOutcome, SnapshotOutcome, SnapshotSlice } from './mailbox/mailbox-store.js';
+export { MemoryMailboxStore } from './mailbox/memory-mailbox-store.js';

@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Express } from 'express';
 import { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { Logger } from './log.js';
+import type { MailboxOptions } from './mailbox/mailbox-options.js';
 
 export interface BatteryServerOptions {
   /** TCP port; 0 picks a free one. Ignored when `server` is already listening. */
@@ -22,6 +23,11 @@ export interface BatteryServerOptions {
   app?: Express;
   /** One line per connect/disconnect/refusal. Default: console.log with an ISO timestamp. */
   log?: Logger;
+  /**
+   * Serve an end-to-end encrypted mailbox at `<path>mailbox`: a SQLite file path, a
+   * `postgres://` URL, or MailboxOptions (README, "Mailbox"). Off when absent or false.
+   */
+  mailbox?: string | MailboxOptions | false;
 }
 
 export interface ResolvedOptions {

@@ -1,5 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import express from 'express';
 import { ExpressPeerServer, type IClient } from 'peer';
 import { BatteryError } from '../shared-worker/protocol/errors.js';
@@ -10,6 +12,8 @@ import { resolveOptions, type BatteryServerOptions } from './options.js';
 import { RoomRegistry } from './room-registry.js';
 import { SignalingGate, type RefusalCounts } from './signaling-gate.js';
 import { createTimerScope } from './timer-scope.js';
+import { openMailboxEndpoint, type MailboxEndpoint } from './mailbox/mailbox-endpoint.js';
+import { createMailboxRoutes } from './mailbox/mailbox-routes.js';
 
 export interface BatteryServerStats {
   /** Registered peer ids (what the room endpoint lists). */
@@ -19,6 +23,8 @@ export interface BatteryServerStats {
   sockets: number;
   /** Connections refused or closed, by rule. */
   refused: RefusalCounts;
+  /** Open mailbox sockets (0 without a mailbox). */
+  mailboxSockets: number;
 }
 
 export interface BatteryServer {
@@ -26,6 +32,8 @@ export interface BatteryServer {
   readonly url: string;
   readonly port: number;
   readonly host: string;
+  /** `ws://host:port<path>mailbox` when the server offers a mailbox. */
+  readonly mailboxUrl: string | undefined;
   /**
    * Closes every signaling socket, stops `peer`'s sweep timers and, if the HTTP server is ours,
    * closes it: afterwards nothing of this server keeps the process alive. On an embedded server
@@ -33,6 +41,8 @@ export interface BatteryServer {
    */
   close(): Promise<void>;
   stats(): BatteryServerStats;
+  /** Runs the mailbox's idle-expiry sweep now; resolves with how many mailboxes it deleted. */
+  sweepMailboxes?: () => Promise<number>;
 }
 
 /** The PeerJS client's default API key; the room id in the peer id does the partitioning. */
@@ -54,6 +64,12 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     server.on('request', app);
   }
 
+  // The mailbox store opens first (a bad path or an unreachable database fails before we listen).
+  const mailbox: MailboxEndpoint | undefined =
+    options.mailbox === undefined || options.mailbox === false
+      ? undefined
+      : await openMailboxEndpoint(resolved.path, typeof options.mailbox === 'string' ? { path: options.mailbox } : options.mailbox, log);
+
   // Listen before mounting `peer`, whose sweep timers start at mount: a busy port then fails
   // with nothing to undo.
   let address: AddressInfo;
@@ -61,6 +77,7 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     address = server.listening ? (server.address() as AddressInfo) : await listen(server, resolved.port, resolved.host);
   } catch (err) {
     if (attachedRequestHandler) server.off('request', app);
+    await mailbox?.close();
     throw err;
   }
 
@@ -95,22 +112,30 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
   peerApp.on('error', () => {});
 
   app.use(resolved.path, createHttpRoutes(registry, () => closed));
+  if (mailbox) app.use(resolved.path, createMailboxRoutes(mailbox, () => closed));
   // `peer` creates its WebSocketServer and starts its sweeps here, on 'mount'.
   const peerTimers = createTimerScope();
   peerTimers.run(() => app.use(resolved.path, peerApp));
-  server.on('upgrade', gate.onUpgrade);
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (mailbox?.handleUpgrade(req, socket, head)) return;
+    gate.onUpgrade(req, socket, head);
+  };
+  server.on('upgrade', onUpgrade);
 
   const host = address.address;
   return {
     url: serverUrl(host, address.port, resolved.path),
+    mailboxUrl: mailbox ? serverUrl(host, address.port, mailbox.path).replace(/^http/, 'ws') : undefined,
     port: address.port,
     host,
-    stats: () => ({ peers: registry.peers, rooms: registry.roomCount, sockets: gate.sockets, refused: { ...gate.refused } }),
+    ...(mailbox ? { sweepMailboxes: () => mailbox.sweep() } : {}),
+    stats: () => ({ peers: registry.peers, rooms: registry.roomCount, sockets: gate.sockets, refused: { ...gate.refused }, mailboxSockets: mailbox?.sockets() ?? 0 }),
     close: async () => {
       if (closed) return;
       closed = true;
-      server.off('upgrade', gate.onUpgrade);
+      server.off('upgrade', onUpgrade);
       await gate.closeAll();
+      await mailbox?.close();
       peerTimers.stop();
       registry.clear();
       if (attachedRequestHandler) server.off('request', app);

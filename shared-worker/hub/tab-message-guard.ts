@@ -80,6 +80,10 @@ function checkRequest(x: unknown): Request {
       if (signalingUrl !== undefined) r.signalingUrl = signalingUrl;
       if (token !== undefined) r.token = token;
       if (iceServers !== undefined) r.iceServers = iceServers;
+      if (o.mailbox !== undefined) {
+        if (typeof o.mailbox !== 'boolean') throw bad('connect.mailbox must be a boolean');
+        r.mailbox = o.mailbox;
+      }
       return r;
     }
     case 'disconnect':

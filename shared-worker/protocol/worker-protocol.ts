@@ -52,6 +52,8 @@ export interface ConnectRequest {
   signalingUrl?: string;
   token?: string;
   iceServers?: RTCIceServerInit[];
+  /** Use the signaling host's mailbox when it offers one (default true). */
+  mailbox?: boolean;
 }
 
 /** RTCIceServer as plain data (the DOM type is not available inside workers' lib). */
@@ -157,7 +159,11 @@ export type PeerEvent =
   | { name: 'connected' }
   | { name: 'disconnected' }
   | { name: 'reconnecting'; attempt: number }
-  | { name: 'reconnected' };
+  | { name: 'reconnected' }
+  /** The room's mailbox socket opened or closed. */
+  | { name: 'mailbox'; state: 'online' | 'offline' }
+  /** Download from the mailbox: bytes of a snapshot, or blobs of the log. */
+  | { name: 'mailbox-progress'; phase: 'snapshot' | 'log'; done: number; total: number };
 
 export interface MeshStartConfig {
   signalingUrl: string;

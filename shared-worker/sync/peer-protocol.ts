@@ -89,7 +89,7 @@ function nodeId(v: unknown, what: string): string {
   return s;
 }
 
-function validateVector(v: unknown, what = 'vector'): VersionVector {
+export function validateVector(v: unknown, what = 'vector'): VersionVector {
   if (!isRecord(v)) throw new Invalid(`${what} must be a map`);
   const keys = Object.keys(v);
   if (keys.length > PEER_LIMITS.maxVectorEntries) throw new Invalid(`${what} has too many entries`);
