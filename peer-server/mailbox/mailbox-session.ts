@@ -25,7 +25,7 @@ export interface SessionContext {
 }
 
 /** Logs carry only a prefix of the mailbox id: enough to tell mailboxes apart, not to name one. */
-export function redactMailbox(id: MailboxId): string {
+function redactMailbox(id: MailboxId): string {
   return `${id.slice(0, 8)}…`;
 }
 

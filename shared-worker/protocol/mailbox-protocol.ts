@@ -13,7 +13,7 @@ import { decode, encode } from '@msgpack/msgpack';
 
 export const MAILBOX_PROTOCOL_VERSION = 1;
 /** The mailbox key: 32 random-looking bytes derived from the room token. */
-export const MAILBOX_KEY_BYTES = 32;
+const MAILBOX_KEY_BYTES = 32;
 /** Most blobs one `read` answer carries; the client pages with `after`. */
 export const MAX_READ_ITEMS = 512;
 /** Largest snapshot range one `get-snapshot` answer carries. */
@@ -34,7 +34,7 @@ export interface SnapshotInfo {
   size: number;
 }
 
-export interface ServerLimits {
+interface ServerLimits {
   maxBlobBytes: number;
   maxSnapshotBytes: number;
   quotaBytes: number;

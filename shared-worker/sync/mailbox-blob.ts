@@ -16,7 +16,7 @@ import { checkMsgpackShape } from './msgpack-guard.js';
 import { validateChangeSet, validateVector } from './peer-protocol.js';
 import { fromWire, toWire } from './wire-changes.js';
 
-export const MAILBOX_BLOB_VERSION = 1;
+const MAILBOX_BLOB_VERSION = 1;
 const NONCE_BYTES = 12;
 const AAD_LABEL = new TextEncoder().encode('rtc-battery/mailbox-blob/v1');
 

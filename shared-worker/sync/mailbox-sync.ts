@@ -38,7 +38,7 @@ export interface MailboxProgress {
   total: number;
 }
 
-export interface MailboxSyncEvents {
+interface MailboxSyncEvents {
   status(state: 'online' | 'offline'): void;
   progress(progress: MailboxProgress): void;
   error(err: BatteryError): void;
