@@ -8,7 +8,15 @@ import type { ClientMessage } from './signaling-protocol.js';
  * messages are what a PeerJS client surfaces as its `server-error` text, so each names the rule
  * (and the limit) that was hit.
  */
-export type RefusalReason = 'bad-id' | 'room-full' | 'address-limit' | 'off-protocol' | 'off-room';
+export type RefusalReason =
+  | 'bad-query'
+  | 'bad-id'
+  | 'room-full'
+  | 'address-limit'
+  | 'off-protocol'
+  | 'off-room'
+  | 'rate-limit'
+  | 'queue-limit';
 
 export interface Refusal {
   ok: false;
@@ -34,7 +42,12 @@ export function admitConnection(
   addresses: AddressCounter,
   limits: AdmissionLimits,
 ): Admitted | Refusal {
-  const peerId = new URL(requestUrl, 'http://localhost').searchParams.get('id') ?? '';
+  const params = new URL(requestUrl, 'http://localhost').searchParams;
+  const repeated = firstRepeatedName(params);
+  if (repeated !== undefined) {
+    return refuse('bad-query', `query parameter ${JSON.stringify(repeated.slice(0, 40))} is repeated`);
+  }
+  const peerId = params.get('id') ?? '';
   const parsed = parsePeerId(peerId);
   if (!parsed) {
     return refuse('bad-id', 'peer id must be <room id: 32 lowercase hex>-<node id: 16 lowercase hex>');
@@ -51,6 +64,21 @@ export function admitConnection(
     return refuse('room-full', `room is full (maxPeersPerRoom = ${limits.maxPeersPerRoom})`);
   }
   return { ok: true, peerId, roomId: parsed.roomId };
+}
+
+/**
+ * We read a parameter's first value and npm `peer` reads its last (`Object.fromEntries`), so a
+ * repeated `id` would let a client register an id we never checked (another room's, `__proto__`,
+ * 4,000 characters). PeerJS sends each parameter once; any repeat is refused. Names are compared
+ * decoded, as both readers see them (`%69d` is `id`).
+ */
+function firstRepeatedName(params: URLSearchParams): string | undefined {
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isBatteryError } from '../shared-worker/errors.js';
+import { isProxyAddress } from './client-address.js';
 import { consoleLogger } from './log.js';
 import { DEFAULTS, type BatteryServerOptions } from './options.js';
 import { createBatteryServer, type BatteryServer } from './server.js';
@@ -15,6 +16,11 @@ Options:
   --max-peers-per-room <n>            (default ${DEFAULTS.maxPeersPerRoom})
   --max-connections-per-address <n>   (default ${DEFAULTS.maxConnectionsPerAddress})
   --max-message-bytes <n>             largest WebSocket message (default ${DEFAULTS.maxMessageBytes})
+  --max-messages-per-second <n>       per socket, sustained (default ${DEFAULTS.maxMessagesPerSecond})
+  --max-message-burst <n>             per socket, at once (default ${DEFAULTS.maxMessageBurst})
+  --max-queued-bytes-per-address <n>  held for absent recipients (default ${DEFAULTS.maxQueuedBytesPerAddress})
+  --max-queued-bytes <n>              the same, all clients (default ${DEFAULTS.maxQueuedBytes})
+  --trust-proxy <ip,ip,...>           reverse proxies whose X-Forwarded-For names the client
   --help                              show this text
 `;
 
@@ -33,6 +39,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       'max-peers-per-room': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       'max-message-bytes': { type: 'string' },
+      'max-messages-per-second': { type: 'string' },
+      'max-message-burst': { type: 'string' },
+      'max-queued-bytes-per-address': { type: 'string' },
+      'max-queued-bytes': { type: 'string' },
+      'trust-proxy': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,7 +57,22 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     options.maxConnectionsPerAddress = integer('--max-connections-per-address', values['max-connections-per-address']);
   }
   if (values['max-message-bytes'] !== undefined) options.maxMessageBytes = integer('--max-message-bytes', values['max-message-bytes']);
+  if (values['max-messages-per-second'] !== undefined) options.maxMessagesPerSecond = integer('--max-messages-per-second', values['max-messages-per-second']);
+  if (values['max-message-burst'] !== undefined) options.maxMessageBurst = integer('--max-message-burst', values['max-message-burst']);
+  if (values['max-queued-bytes-per-address'] !== undefined) {
+    options.maxQueuedBytesPerAddress = integer('--max-queued-bytes-per-address', values['max-queued-bytes-per-address']);
+  }
+  if (values['max-queued-bytes'] !== undefined) options.maxQueuedBytes = integer('--max-queued-bytes', values['max-queued-bytes']);
+  if (values['trust-proxy'] !== undefined) options.trustProxy = values['trust-proxy'].flatMap(proxyList);
   return { help: false, options };
+}
+
+/** `--trust-proxy 10.0.0.1,::1` (the flag may also repeat); each entry a literal IP. */
+function proxyList(text: string): string[] {
+  const list = text.split(',').map((a) => a.trim());
+  const bad = list.find((a) => !isProxyAddress(a));
+  if (bad !== undefined) throw new Error(`--trust-proxy expects comma-separated IP addresses, got ${JSON.stringify(bad)}`);
+  return list;
 }
 
 function integer(flag: string, text: string): number {

@@ -17,6 +17,8 @@ export interface BatteryServerStats {
   rooms: number;
   /** Open signaling sockets (a re-attaching client briefly holds two). */
   sockets: number;
+  /** Bytes sent to absent recipients in the last ~6 s, as counted against maxQueuedBytes. */
+  queuedBytes: number;
   /** Connections refused or closed, by rule. */
   refused: RefusalCounts;
 }
@@ -70,6 +72,11 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     maxMessageBytes: resolved.maxMessageBytes,
     maxPeersPerRoom: resolved.maxPeersPerRoom,
     maxConnectionsPerAddress: resolved.maxConnectionsPerAddress,
+    maxMessagesPerSecond: resolved.maxMessagesPerSecond,
+    maxMessageBurst: resolved.maxMessageBurst,
+    maxQueuedBytesPerAddress: resolved.maxQueuedBytesPerAddress,
+    maxQueuedBytes: resolved.maxQueuedBytes,
+    trustProxy: resolved.trustProxy,
     registry,
     log,
     rejectOtherUpgrades: ownsServer,
@@ -105,7 +112,13 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     url: serverUrl(host, address.port, resolved.path),
     port: address.port,
     host,
-    stats: () => ({ peers: registry.peers, rooms: registry.roomCount, sockets: gate.sockets, refused: { ...gate.refused } }),
+    stats: () => ({
+      peers: registry.peers,
+      rooms: registry.roomCount,
+      sockets: gate.sockets,
+      queuedBytes: gate.queue.queued(),
+      refused: { ...gate.refused },
+    }),
     close: async () => {
       if (closed) return;
       closed = true;

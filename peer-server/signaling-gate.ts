@@ -2,16 +2,25 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { AddressCounter, normalizeAddress } from './address-counter.js';
+import { clientAddress } from './client-address.js';
+import { MessageRate, QueuedBytesMeter } from './message-budget.js';
 import { admitConnection, screenMessage, type AdmissionLimits, type Refusal, type RefusalReason } from './admission.js';
 import { redactPeerId, type Logger } from './log.js';
 import type { RoomRegistry } from './room-registry.js';
 import { ScreenedSocket } from './screened-socket.js';
-import { errorMessage, parseClientMessage } from './signaling-protocol.js';
+import { errorMessage, parseClientMessage, type ClientMessage } from './signaling-protocol.js';
 
 export type RefusalCounts = Record<RefusalReason | 'oversized', number>;
 
 export interface GateConfig extends AdmissionLimits {
   maxMessageBytes: number;
+  maxMessagesPerSecond: number;
+  maxMessageBurst: number;
+  maxQueuedBytesPerAddress: number;
+  maxQueuedBytes: number;
+  trustProxy: readonly string[];
+  /** Milliseconds, for the rate and queue budgets (Date.now; tests may pass their own). */
+  now?: () => number;
   registry: RoomRegistry<unknown>;
   log: Logger;
   /** Answer 404 to WebSocket upgrades on other paths (only when the HTTP server is ours). */
@@ -38,13 +47,30 @@ const GOING_AWAY = 1001;
  */
 export class SignalingGate {
   readonly addresses = new AddressCounter();
-  readonly refused: RefusalCounts = { 'bad-id': 0, 'room-full': 0, 'address-limit': 0, 'off-protocol': 0, 'off-room': 0, oversized: 0 };
+  readonly refused: RefusalCounts = {
+    'bad-query': 0,
+    'bad-id': 0,
+    'room-full': 0,
+    'address-limit': 0,
+    'off-protocol': 0,
+    'off-room': 0,
+    'rate-limit': 0,
+    'queue-limit': 0,
+    oversized: 0,
+  };
+  readonly queue: QueuedBytesMeter;
+  private readonly now: () => number;
+  private readonly trustedProxies: ReadonlySet<string>;
   private readonly addressBySocket = new WeakMap<WebSocket, string>();
   private wss: WebSocketServer | undefined;
   private wsPath: string | undefined;
   private closed = false;
 
-  constructor(private readonly config: GateConfig) {}
+  constructor(private readonly config: GateConfig) {
+    this.now = config.now ?? Date.now;
+    this.queue = new QueuedBytesMeter(config.maxQueuedBytesPerAddress, config.maxQueuedBytes, this.now);
+    this.trustedProxies = new Set(config.trustProxy.map((a) => normalizeAddress(a)));
+  }
 
   /** Handed to `peer`, which calls it once at mount with `{ path: '<mount>peerjs', server }`. */
   readonly createWebSocketServer = (options: ServerOptions): WebSocketServer => {
@@ -94,7 +120,7 @@ export class SignalingGate {
     // sockets get `peer`'s listener, but a refused one can still hit maxPayload (or a bad frame)
     // while its close is in flight, so every socket gets one here first.
     ws.on('error', () => {});
-    const address = normalizeAddress(req.socket.remoteAddress);
+    const address = clientAddress(req, this.trustedProxies);
     const { registry, log } = this.config;
     const decision = admitConnection(req.url ?? '', address, registry, this.addresses, this.config);
     if (!decision.ok) {
@@ -104,8 +130,12 @@ export class SignalingGate {
     const who = redactPeerId(decision.peerId);
     this.addresses.increment(address);
     this.addressBySocket.set(ws, address);
+    const rate = new MessageRate(this.config.maxMessagesPerSecond, this.config.maxMessageBurst, this.now);
     ws.screen = (data, isBinary) => {
-      const refusal = screenMessage(parseClientMessage(data, isBinary), decision.roomId);
+      const message = parseClientMessage(data, isBinary);
+      const refusal = rate.take()
+        ? (screenMessage(message, decision.roomId) ?? this.screenQueued(message, byteLength(data), address))
+        : rateRefusal(this.config.maxMessagesPerSecond, this.config.maxMessageBurst);
       if (refusal === null) return true;
       this.refuse(ws, refusal, `${who} from ${address}`);
       return false;
@@ -119,12 +149,43 @@ export class SignalingGate {
     wss.emit('connection', ws, req);
   }
 
+  /**
+   * `peer` queues OFFER, ANSWER and CANDIDATE for a recipient that is not connected (LEAVE is
+   * dropped instead); the registry mirrors `peer`'s clients, so this is exactly what it will queue.
+   */
+  private screenQueued(message: ClientMessage | null, bytes: number, address: string): Refusal | null {
+    if (message === null || message.type === 'HEARTBEAT' || message.type === 'LEAVE') return null;
+    if (this.config.registry.has(message.dst) || this.queue.add(address, bytes)) return null;
+    return {
+      ok: false,
+      reason: 'queue-limit',
+      message:
+        `rtc-battery: too many bytes for peers that are not connected (maxQueuedBytesPerAddress = ` +
+        `${this.config.maxQueuedBytesPerAddress}, maxQueuedBytes = ${this.config.maxQueuedBytes})`,
+    };
+  }
+
   private refuse(ws: WebSocket, refusal: Refusal, who: string): void {
     this.refused[refusal.reason] += 1;
     this.config.log(`refused ${who}: ${refusal.reason}`);
     ws.send(errorMessage(refusal.message));
     ws.close(POLICY_VIOLATION, refusal.reason);
   }
+}
+
+function rateRefusal(perSecond: number, burst: number): Refusal {
+  return {
+    ok: false,
+    reason: 'rate-limit',
+    message: `rtc-battery: too many messages (maxMessagesPerSecond = ${perSecond}, maxMessageBurst = ${burst})`,
+  };
+}
+
+function byteLength(data: unknown): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
+  if (Array.isArray(data)) return (data as Buffer[]).reduce((n, b) => n + b.byteLength, 0);
+  return 0;
 }
 
 function closeWithin(ws: WebSocket, graceMs: number): Promise<void> {
