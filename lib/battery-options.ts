@@ -3,6 +3,7 @@
  * BatteryError('BAD_OP') naming the option, raised before anything is opened.
  */
 import { BatteryError } from '../shared-worker/errors.js';
+import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../shared-worker/protocol/clock-drift.js';
 import type { Durability, RTCIceServerInit } from './worker-protocol.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
 
@@ -28,7 +29,10 @@ export interface BatteryOptions {
    * survives an OS crash or power loss. 'relaxed': complete once the OS has the data.
    */
   durability?: Durability;
-  /** Refuse peer changes stamped further ahead of local time (default: the replica's, 5 min). */
+  /**
+   * Refuse peer changes stamped further ahead of local time (default: the replica's, 5 min).
+   * At most 24 h (`MAX_CLOCK_DRIFT_MS`); Infinity, NaN, 0 and negatives are refused.
+   */
   maxClockDriftMs?: number;
   /** Per request; a request still unanswered then rejects with 'WORKER'. Default 30 000. */
   requestTimeoutMs?: number;
@@ -119,7 +123,10 @@ export function resolveOptions(input: unknown, defaults: { workerUrl: () => stri
   const signalingUrl = optString(o, 'signalingUrl');
   const token = optString(o, 'token');
   const ice = iceServers(o);
-  const drift = optPositive(o, 'maxClockDriftMs');
+  const drift = o.maxClockDriftMs;
+  if (drift !== undefined && !isAcceptableClockDrift(drift)) {
+    throw bad('maxClockDriftMs', `a number of ms above 0 and at most ${MAX_CLOCK_DRIFT_MS} (24 h)`, drift);
+  }
   if (signalingUrl !== undefined) out.signalingUrl = signalingUrl;
   if (token !== undefined) out.token = token;
   if (ice !== undefined) out.iceServers = ice;

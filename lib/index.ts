@@ -9,4 +9,5 @@ export type { WatchCallback } from './watch-set.js';
 export { BatteryError, isBatteryError, type ErrorCode } from '../shared-worker/errors.js';
 export type { ExecResult, SqlParams, SqlValue } from '../shared-worker/replica-types.js';
 export type { Durability, RTCIceServerInit } from './worker-protocol.js';
+export { MAX_CLOCK_DRIFT_MS } from '../shared-worker/protocol/clock-drift.js';
 export { Ledger, type LedgerConfig, type LedgerEvent, type LedgerEvents } from './ledger.js';

@@ -4,6 +4,7 @@
  * ever sees messages that passed parseTabMessage. Failures are BatteryError('BAD_OP').
  */
 import { BatteryError } from './errors.js';
+import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from './protocol/clock-drift.js';
 import { checkParams as checkReplicaParams } from './exec-runner.js';
 import type {
   Request, RTCIceServerInit, SqlParams, TabToWorker, LeaderToWorker, MeshStatus,
@@ -149,7 +150,7 @@ export function parseTabMessage(x: unknown): TabToWorker {
       const v = int(o, 'v');
       const durability = o.durability === 'relaxed' ? 'relaxed' : 'strict';
       const drift = o.maxClockDriftMs;
-      if (drift !== undefined && (typeof drift !== 'number' || !(drift > 0))) throw bad('maxClockDriftMs must be a positive number');
+      if (drift !== undefined && !isAcceptableClockDrift(drift)) throw bad(`maxClockDriftMs must be a number of ms above 0 and at most ${MAX_CLOCK_DRIFT_MS}`);
       return {
         kind: 'hello', v, tabId: str(o, 'tabId'), dbName: str(o, 'dbName'), wasmUrl: str(o, 'wasmUrl', 4000),
         durability, ...(drift !== undefined ? { maxClockDriftMs: drift as number } : {}),

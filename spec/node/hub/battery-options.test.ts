@@ -36,6 +36,11 @@ describe('connectBattery options', () => {
     ['mode', 'worker'],
     ['durability', 'eventual'],
     ['maxClockDriftMs', -1],
+    ['maxClockDriftMs', 0],
+    ['maxClockDriftMs', Infinity],
+    ['maxClockDriftMs', Number.NaN],
+    ['maxClockDriftMs', 24 * 3_600_000 + 1],
+    ['maxClockDriftMs', '1000'],
     ['requestTimeoutMs', 'soon'],
     ['requestTimeoutMs', Infinity],
   ])('refuses %s = %j with BAD_OP naming it', (option, value) => {
