@@ -4,6 +4,7 @@
  */
 import { BatteryError } from '../shared-worker/errors.js';
 import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../shared-worker/protocol/clock-drift.js';
+import { estimateTokenBits, isStrongToken, MIN_TOKEN_BITS } from '../shared-worker/protocol/token-strength.js';
 import type { Durability, RTCIceServerInit } from './worker-protocol.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
 
@@ -14,8 +15,13 @@ export interface BatteryOptions {
   dbName?: string;
   /** The PeerServer: http(s):// or ws(s)://host:port/path. Used by connect() without a url. */
   signalingUrl?: string;
-  /** The room secret; it never leaves the browser (see DESIGN.md "Rooms"). */
+  /**
+   * The room secret; it never leaves the browser. It must be strong: at least 128 bits by the
+   * rule in the README's security model (e.g. 22 random base64url or 32 random hex characters).
+   */
   token?: string;
+  /** Accept a token below that strength (tests, a token the user types on purpose). Default false. */
+  allowWeakToken?: boolean;
   iceServers?: RTCIceServerInit[];
   /** Default: battery-worker.js next to this bundle. */
   workerUrl?: string | URL;
@@ -44,6 +50,7 @@ export interface ResolvedOptions {
   dbName: string;
   signalingUrl?: string;
   token?: string;
+  allowWeakToken: boolean;
   iceServers?: RTCIceServerInit[];
   workerUrl: string;
   wasmUrl: string;
@@ -84,6 +91,25 @@ function optPositive(o: Record<string, unknown>, key: string): number | undefine
   return v;
 }
 
+function optBoolean(o: Record<string, unknown>, key: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw bad(key, 'a boolean', v);
+  return v;
+}
+
+/** Refuses a token below MIN_TOKEN_BITS unless the caller opted in; the message never shows the token. */
+export function requireStrongToken(token: string, allowWeakToken: boolean): void {
+  if (allowWeakToken || isStrongToken(token)) return;
+  throw new BatteryError(
+    'BAD_OP',
+    `the room token is too weak to keep the room private: about ${Math.floor(estimateTokenBits(token))} bits, ` +
+      `at least ${MIN_TOKEN_BITS} needed (e.g. 22 random base64url or 32 random hex characters); ` +
+      'pass allowWeakToken: true to use it anyway',
+    { option: 'token', bits: Math.floor(estimateTokenBits(token)) },
+  );
+}
+
 function oneOf<T extends string>(o: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T): T {
   const v = o[key];
   if (v === undefined) return fallback;
@@ -119,6 +145,7 @@ export function resolveOptions(input: unknown, defaults: { workerUrl: () => stri
     mode: oneOf(o, 'mode', ['auto', 'shared', 'dedicated'] as const, 'auto'),
     durability: oneOf(o, 'durability', ['strict', 'relaxed'] as const, 'strict'),
     requestTimeoutMs: optPositive(o, 'requestTimeoutMs') ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    allowWeakToken: optBoolean(o, 'allowWeakToken') ?? false,
   };
   const signalingUrl = optString(o, 'signalingUrl');
   const token = optString(o, 'token');
@@ -128,7 +155,10 @@ export function resolveOptions(input: unknown, defaults: { workerUrl: () => stri
     throw bad('maxClockDriftMs', `a number of ms above 0 and at most ${MAX_CLOCK_DRIFT_MS} (24 h)`, drift);
   }
   if (signalingUrl !== undefined) out.signalingUrl = signalingUrl;
-  if (token !== undefined) out.token = token;
+  if (token !== undefined) {
+    requireStrongToken(token, out.allowWeakToken);
+    out.token = token;
+  }
   if (ice !== undefined) out.iceServers = ice;
   if (drift !== undefined) out.maxClockDriftMs = drift;
   if (meshDriver !== undefined) out.meshDriver = meshDriver as MeshDriverFactory;

@@ -8,6 +8,7 @@
 import { BatteryError, deserializeError } from '../shared-worker/errors.js';
 import { checkParams } from '../shared-worker/exec-runner.js';
 import type { ExecResult, SqlParams } from '../shared-worker/replica-types.js';
+import { requireStrongToken } from './battery-options.js';
 import { emitPeerEvent, type BatteryEvent, type BatteryEvents } from './battery-events.js';
 import { Emitter, type Listener } from './emitter.js';
 import { Leadership } from './leadership.js';
@@ -36,6 +37,8 @@ export interface BatteryInit {
   meshDriver: MeshDriverFactory;
   signalingUrl?: string;
   token?: string;
+  /** connectBattery's allowWeakToken: the default for connect(). */
+  allowWeakToken?: boolean;
   iceServers?: RTCIceServerInit[];
   /** Runs once on close(), after the worker was told goodbye (release locks, stop a dedicated host). */
   onClose?: () => void | Promise<void>;
@@ -93,9 +96,17 @@ export class Battery {
     return this.watches.add(checked.sql, checked.params, callback, onError);
   }
 
-  async connect(signalingUrl?: string, token?: string): Promise<void> {
+  /**
+   * Joins the room of `token` (default: connectBattery's) through the PeerServer at `signalingUrl`.
+   * A token below 128 bits by the README's rule is refused (BAD_OP) unless `allowWeakToken`
+   * (here or in connectBattery's options) is true.
+   */
+  async connect(signalingUrl?: string, token?: string, options?: { allowWeakToken?: boolean }): Promise<void> {
     const url = signalingUrl ?? this.init.signalingUrl;
     const tok = token ?? this.init.token;
+    const allowWeak = options?.allowWeakToken ?? this.init.allowWeakToken ?? false;
+    if (typeof allowWeak !== 'boolean') throw new BatteryError('BAD_OP', 'connect(): allowWeakToken must be a boolean');
+    if (typeof tok === 'string') requireStrongToken(tok, allowWeak);
     const room = {
       ...(url !== undefined ? { signalingUrl: url } : {}),
       ...(tok !== undefined ? { token: tok } : {}),

@@ -10,4 +10,5 @@ export { BatteryError, isBatteryError, type ErrorCode } from '../shared-worker/e
 export type { ExecResult, SqlParams, SqlValue } from '../shared-worker/replica-types.js';
 export type { Durability, RTCIceServerInit } from './worker-protocol.js';
 export { MAX_CLOCK_DRIFT_MS } from '../shared-worker/protocol/clock-drift.js';
+export { estimateTokenBits, isStrongToken, MIN_TOKEN_BITS } from '../shared-worker/protocol/token-strength.js';
 export { Ledger, type LedgerConfig, type LedgerEvent, type LedgerEvents } from './ledger.js';
