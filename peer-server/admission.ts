@@ -12,6 +12,7 @@ export type RefusalReason =
   | 'bad-query'
   | 'bad-id'
   | 'room-full'
+  | 'id-held'
   | 'address-limit'
   | 'off-protocol'
   | 'off-room'
@@ -22,6 +23,13 @@ export interface Refusal {
   ok: false;
   reason: RefusalReason;
   message: string;
+  /** Answer as `peer` answers a taken id (`ID-TAKEN`), so a PeerJS client retries as it would then. */
+  idTaken?: true;
+}
+
+/** Ids held for the token of a holder that just left (id-reservations.ts). */
+export interface HeldIds {
+  heldForOther(id: string, token: string): boolean;
 }
 
 export interface Admitted {
@@ -29,6 +37,8 @@ export interface Admitted {
   peerId: string;
   roomId: string;
 }
+
+const NOTHING_HELD: HeldIds = { heldForOther: () => false };
 
 export interface AdmissionLimits {
   maxPeersPerRoom: number;
@@ -41,6 +51,7 @@ export function admitConnection(
   registry: RoomRegistry<unknown>,
   addresses: AddressCounter,
   limits: AdmissionLimits,
+  held: HeldIds = NOTHING_HELD,
 ): Admitted | Refusal {
   const params = new URL(requestUrl, 'http://localhost').searchParams;
   const repeated = firstRepeatedName(params);
@@ -62,6 +73,9 @@ export function admitConnection(
   // ID-TAKEN); neither adds a member, so neither is counted against the room.
   if (!registry.has(peerId) && registry.roomSize(parsed.roomId) >= limits.maxPeersPerRoom) {
     return refuse('room-full', `room is full (maxPeersPerRoom = ${limits.maxPeersPerRoom})`);
+  }
+  if (!registry.has(peerId) && held.heldForOther(peerId, params.get('token') ?? '')) {
+    return { ok: false, reason: 'id-held', message: 'ID is taken', idTaken: true };
   }
   return { ok: true, peerId, roomId: parsed.roomId };
 }

@@ -21,6 +21,7 @@ Options:
   --max-queued-bytes-per-address <n>  held for absent recipients (default ${DEFAULTS.maxQueuedBytesPerAddress})
   --max-queued-bytes <n>              the same, all clients (default ${DEFAULTS.maxQueuedBytes})
   --trust-proxy <ip,ip,...>           reverse proxies whose X-Forwarded-For names the client
+  --id-hold-ms <n>                    a departed client's id stays reserved for its token (default ${DEFAULTS.idHoldMs})
   --help                              show this text
 `;
 
@@ -44,6 +45,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       'max-queued-bytes-per-address': { type: 'string' },
       'max-queued-bytes': { type: 'string' },
       'trust-proxy': { type: 'string', multiple: true },
+      'id-hold-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -63,6 +65,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     options.maxQueuedBytesPerAddress = integer('--max-queued-bytes-per-address', values['max-queued-bytes-per-address']);
   }
   if (values['max-queued-bytes'] !== undefined) options.maxQueuedBytes = integer('--max-queued-bytes', values['max-queued-bytes']);
+  if (values['id-hold-ms'] !== undefined) options.idHoldMs = integer('--id-hold-ms', values['id-hold-ms']);
   if (values['trust-proxy'] !== undefined) options.trustProxy = values['trust-proxy'].flatMap(proxyList);
   return { help: false, options };
 }

@@ -33,6 +33,11 @@ export interface BatteryServerOptions {
    * comes from one, per-address limits count the client address the proxy forwarded.
    */
   trustProxy?: readonly string[];
+  /**
+   * How long the id of a client that left stays reserved for its PeerJS token (others get
+   * `ID-TAKEN`); 0 turns this off.
+   */
+  idHoldMs?: number;
   /** Mount on an existing server (embedding). It is listened on only if it is not listening yet. */
   server?: HttpServer;
   /** Mount into an existing express app (which must be `server`'s request handler, if both are given). */
@@ -53,6 +58,7 @@ export interface ResolvedOptions {
   maxQueuedBytesPerAddress: number;
   maxQueuedBytes: number;
   trustProxy: readonly string[];
+  idHoldMs: number;
 }
 
 export const DEFAULTS: ResolvedOptions = {
@@ -75,6 +81,8 @@ export const DEFAULTS: ResolvedOptions = {
   maxQueuedBytesPerAddress: 256 * 1024,
   maxQueuedBytes: 64 * 1024 * 1024,
   trustProxy: [],
+  // Long enough for a reload, a laptop lid or a network change; a departed id costs ~200 bytes.
+  idHoldMs: 10 * 60 * 1000,
 };
 
 /** Leading and trailing slash, so `<path>peerjs` and `<path>rooms/x` are well-formed. */
@@ -98,6 +106,7 @@ export function resolveOptions(options: BatteryServerOptions): ResolvedOptions {
     maxQueuedBytesPerAddress: options.maxQueuedBytesPerAddress ?? DEFAULTS.maxQueuedBytesPerAddress,
     maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes,
     trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
+    idHoldMs: options.idHoldMs ?? DEFAULTS.idHoldMs,
   };
   requireInteger('port', resolved.port, 0, 65535);
   requireInteger('maxMessageBytes', resolved.maxMessageBytes, 1, 2 ** 31 - 1);
@@ -106,6 +115,7 @@ export function resolveOptions(options: BatteryServerOptions): ResolvedOptions {
   requireInteger('maxMessagesPerSecond', resolved.maxMessagesPerSecond, 1, 2 ** 31 - 1);
   requireInteger('maxMessageBurst', resolved.maxMessageBurst, 1, 2 ** 31 - 1);
   requireInteger('maxQueuedBytesPerAddress', resolved.maxQueuedBytesPerAddress, 0, 2 ** 31 - 1);
+  requireInteger('idHoldMs', resolved.idHoldMs, 0, 2 ** 31 - 1);
   requireInteger('maxQueuedBytes', resolved.maxQueuedBytes, 0, 2 ** 40);
   if (!Array.isArray(resolved.trustProxy) || !resolved.trustProxy.every((a) => typeof a === 'string' && isProxyAddress(a))) {
     throw new BatteryError('SIGNALING', 'trustProxy must be a list of literal IP addresses', { option: 'trustProxy' });

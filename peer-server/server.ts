@@ -19,6 +19,8 @@ export interface BatteryServerStats {
   sockets: number;
   /** Bytes sent to absent recipients in the last ~6 s, as counted against maxQueuedBytes. */
   queuedBytes: number;
+  /** Ids of departed clients held for their tokens. */
+  heldIds: number;
   /** Connections refused or closed, by rule. */
   refused: RefusalCounts;
 }
@@ -77,6 +79,7 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     maxQueuedBytesPerAddress: resolved.maxQueuedBytesPerAddress,
     maxQueuedBytes: resolved.maxQueuedBytes,
     trustProxy: resolved.trustProxy,
+    idHoldMs: resolved.idHoldMs,
     registry,
     log,
     rejectOtherUpgrades: ownsServer,
@@ -87,12 +90,16 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     allow_discovery: false,
     createWebSocketServer: gate.createWebSocketServer,
   });
+  const addressOfClient = new WeakMap<IClient, string>();
   peerApp.on('connection', (client) => {
     registry.add(client.getId(), client);
+    gate.heldIds.release(client.getId());
+    addressOfClient.set(client, gate.addressOf(client.getSocket()));
     log(`join ${redactPeerId(client.getId())} from ${gate.addressOf(client.getSocket())} (peers ${registry.peers}, rooms ${registry.roomCount})`);
   });
   peerApp.on('disconnect', (client) => {
     if (registry.remove(client.getId(), client)) {
+      gate.heldIds.hold(client.getId(), client.getToken(), addressOfClient.get(client) ?? 'unknown');
       log(`leave ${redactPeerId(client.getId())} (peers ${registry.peers}, rooms ${registry.roomCount})`);
     }
   });
@@ -117,6 +124,7 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
       rooms: registry.roomCount,
       sockets: gate.sockets,
       queuedBytes: gate.queue.queued(),
+      heldIds: gate.heldIds.size,
       refused: { ...gate.refused },
     }),
     close: async () => {
@@ -126,6 +134,7 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
       await gate.closeAll();
       peerTimers.stop();
       registry.clear();
+      gate.heldIds.clear();
       if (attachedRequestHandler) server.off('request', app);
       if (ownsServer) await closeHttpServer(server);
     },

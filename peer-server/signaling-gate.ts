@@ -8,7 +8,8 @@ import { admitConnection, screenMessage, type AdmissionLimits, type Refusal, typ
 import { redactPeerId, type Logger } from './log.js';
 import type { RoomRegistry } from './room-registry.js';
 import { ScreenedSocket } from './screened-socket.js';
-import { errorMessage, parseClientMessage, type ClientMessage } from './signaling-protocol.js';
+import { IdReservations } from './id-reservations.js';
+import { errorMessage, idTakenMessage, parseClientMessage, type ClientMessage } from './signaling-protocol.js';
 
 export type RefusalCounts = Record<RefusalReason | 'oversized', number>;
 
@@ -19,6 +20,8 @@ export interface GateConfig extends AdmissionLimits {
   maxQueuedBytesPerAddress: number;
   maxQueuedBytes: number;
   trustProxy: readonly string[];
+  /** How long a departed client's id stays held for its token; 0 turns holding off. */
+  idHoldMs: number;
   /** Milliseconds, for the rate and queue budgets (Date.now; tests may pass their own). */
   now?: () => number;
   registry: RoomRegistry<unknown>;
@@ -27,6 +30,8 @@ export interface GateConfig extends AdmissionLimits {
   rejectOtherUpgrades: boolean;
 }
 
+/** Held ids over all addresses: ~200 bytes each, so at most ~20 MB. */
+const HELD_IDS_OVERALL = 100_000;
 /** How long `closeAll` waits for clients to answer a close frame before cutting their sockets. */
 const CLOSE_GRACE_MS = 1000;
 /** RFC 6455 close codes: 1008 policy violation, 1001 going away. */
@@ -51,6 +56,7 @@ export class SignalingGate {
     'bad-query': 0,
     'bad-id': 0,
     'room-full': 0,
+    'id-held': 0,
     'address-limit': 0,
     'off-protocol': 0,
     'off-room': 0,
@@ -59,6 +65,7 @@ export class SignalingGate {
     oversized: 0,
   };
   readonly queue: QueuedBytesMeter;
+  readonly heldIds: IdReservations;
   private readonly now: () => number;
   private readonly trustedProxies: ReadonlySet<string>;
   private readonly addressBySocket = new WeakMap<WebSocket, string>();
@@ -69,6 +76,8 @@ export class SignalingGate {
   constructor(private readonly config: GateConfig) {
     this.now = config.now ?? Date.now;
     this.queue = new QueuedBytesMeter(config.maxQueuedBytesPerAddress, config.maxQueuedBytes, this.now);
+    // An honest address holds a few ids (its browsers' tabs); 4 per allowed socket is plenty.
+    this.heldIds = new IdReservations(config.idHoldMs, 4 * config.maxConnectionsPerAddress, HELD_IDS_OVERALL, this.now);
     this.trustedProxies = new Set(config.trustProxy.map((a) => normalizeAddress(a)));
   }
 
@@ -122,7 +131,7 @@ export class SignalingGate {
     ws.on('error', () => {});
     const address = clientAddress(req, this.trustedProxies);
     const { registry, log } = this.config;
-    const decision = admitConnection(req.url ?? '', address, registry, this.addresses, this.config);
+    const decision = admitConnection(req.url ?? '', address, registry, this.addresses, this.config, this.heldIds);
     if (!decision.ok) {
       this.refuse(ws, decision, `from ${address}`);
       return;
@@ -168,7 +177,7 @@ export class SignalingGate {
   private refuse(ws: WebSocket, refusal: Refusal, who: string): void {
     this.refused[refusal.reason] += 1;
     this.config.log(`refused ${who}: ${refusal.reason}`);
-    ws.send(errorMessage(refusal.message));
+    ws.send(refusal.idTaken ? idTakenMessage(refusal.message) : errorMessage(refusal.message));
     ws.close(POLICY_VIOLATION, refusal.reason);
   }
 }

@@ -54,6 +54,10 @@ export function parseClientMessage(data: unknown, isBinary: boolean): ClientMess
   return null;
 }
 
+export function idTakenMessage(msg: string): string {
+  return JSON.stringify({ type: 'ID-TAKEN', payload: { msg } } satisfies ServerMessage);
+}
+
 export function errorMessage(msg: string): string {
   return JSON.stringify({ type: 'ERROR', payload: { msg } } satisfies ServerMessage);
 }

@@ -114,7 +114,7 @@ class SyncPeerRoom implements PeerRoom {
         if (session && this.session === session) this.onSyncEvent(event);
       },
     });
-    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, iceServers }, coordinator, everOpened: false };
+    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, signalingToken: keys.signalingToken, iceServers }, coordinator, everOpened: false };
     this.session = session;
     this.lastOptions = { signalingUrl, token, iceServers };
     this.host.leader()?.startMesh(session.mesh);

@@ -188,3 +188,38 @@ describe('trusted proxies (finding 7)', () => {
     await Promise.all([one.closed, two.closed]);
   });
 });
+
+describe('a departed member\'s id (finding 5, the squat)', () => {
+  it('stays held for the token it was registered with: others get ID-TAKEN, the member gets it back', async () => {
+    const t = await setup();
+    const room = roomId();
+    const other = await peer(t, peerIdIn(room));
+    const memberId = peerIdIn(room);
+    const memberToken = 'a'.repeat(32);
+    const member = await openPeer(t.server, memberId, memberToken);
+    const mark = t.tap.lines.length;
+    await member.close();
+    await t.tap.waitFor(/^leave /, mark);
+    expect(t.server.stats().heldIds).toBe(1);
+
+    const squatter = new SignalingClient(t.server.url, memberId, 'b'.repeat(32));
+    expect(await squatter.next()).toEqual({ type: 'ID-TAKEN', payload: { msg: 'ID is taken' } });
+    expect((await squatter.closed).code).toBe(1008);
+    expect(t.server.stats().refused['id-held']).toBe(1);
+    expect((await listRoom(t.server, room)).body).toEqual({ peers: [other.id] });
+
+    const back = await openPeer(t.server, memberId, memberToken);
+    expect(t.server.stats().heldIds).toBe(0);
+    expect(await relayWorks(other, back)).toBe(true);
+    await back.close();
+  });
+
+  it('is free at once with idHoldMs: 0', async () => {
+    const t = await setup({ idHoldMs: 0 });
+    const memberId = peerIdIn(roomId());
+    const mark = t.tap.lines.length;
+    await (await openPeer(t.server, memberId, 'a'.repeat(32))).close();
+    await t.tap.waitFor(/^leave /, mark);
+    await (await openPeer(t.server, memberId, 'b'.repeat(32))).close();
+  });
+});

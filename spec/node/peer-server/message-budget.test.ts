@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonDepthExceeds } from '../../../peer-server/json-depth.js';
+import { IdReservations } from '../../../peer-server/id-reservations.js';
 import { MessageRate, QUEUE_HOLD_MS, QueuedBytesMeter } from '../../../peer-server/message-budget.js';
 
 describe('MessageRate', () => {
@@ -57,5 +58,33 @@ describe('jsonDepthExceeds', () => {
     const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
     expect(jsonDepthExceeds(deep, 16)).toBe(true);
     expect(jsonDepthExceeds(deep, 100_000)).toBe(false);
+  });
+});
+
+describe('IdReservations', () => {
+  it('holds an id for its token until the hold ends or it is registered again', () => {
+    let now = 0;
+    const held = new IdReservations(1000, 10, 100, () => now);
+    held.hold('x', 'T', '10.0.0.1');
+    expect([held.heldForOther('x', 'U'), held.heldForOther('x', 'T'), held.heldForOther('y', 'U')]).toEqual([true, false, false]);
+    now = 999;
+    expect(held.heldForOther('x', 'U')).toBe(true);
+    now = 1000;
+    expect([held.heldForOther('x', 'U'), held.size]).toEqual([false, 0]);
+    held.hold('x', 'T', '10.0.0.1');
+    held.release('x');
+    expect(held.heldForOther('x', 'U')).toBe(false);
+  });
+
+  it('makes no new holds past the per-address or overall count, and never evicts one', () => {
+    const held = new IdReservations(1000, 2, 3, () => 0);
+    for (const id of ['a1', 'a2', 'a3']) held.hold(id, 'T', 'attacker');
+    expect(['a1', 'a2', 'a3'].map((id) => held.heldForOther(id, 'U'))).toEqual([true, true, false]);
+    held.hold('v1', 'T', 'victim');
+    held.hold('b1', 'T', 'other');
+    expect([held.heldForOther('v1', 'U'), held.heldForOther('b1', 'U'), held.size]).toEqual([true, false, 3]);
+    held.release('a1');
+    held.hold('a3', 'T', 'attacker');
+    expect([held.heldForOther('a3', 'U'), held.size]).toEqual([true, 3]);
   });
 });
