@@ -7,7 +7,7 @@
  * 5,000 of the old ones. Run alone: `npx tsx bench/run.ts room-kdf`.
  */
 import { hkdfSync, pbkdf2Sync } from 'node:crypto';
-import { deriveRoomKeys, ROOM_KDF_ITERATIONS } from '../lib/room-keys.js';
+import { deriveRoomKeys, ROOM_KDF_ITERATIONS } from '../shared-worker/sync/room-keys.js';
 
 const oldGuess = (token: string): unknown => hkdfSync('sha256', token, 'rtc-battery/room/v1', 'rtc-battery/room-id/v1', 16);
 const newGuess = (token: string): unknown =>

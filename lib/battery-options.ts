@@ -2,10 +2,10 @@
  * The options of connectBattery(), their defaults, and their validation: a wrong type is a
  * BatteryError('BAD_OP') naming the option, raised before anything is opened.
  */
-import { BatteryError } from '../shared-worker/errors.js';
 import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../shared-worker/protocol/clock-drift.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
 import { estimateTokenBits, isStrongToken, MIN_TOKEN_BITS } from '../shared-worker/protocol/token-strength.js';
-import type { Durability, RTCIceServerInit } from './worker-protocol.js';
+import type { Durability, RTCIceServerInit } from '../shared-worker/protocol/worker-protocol.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
 
 export type BatteryMode = 'auto' | 'shared' | 'dedicated';

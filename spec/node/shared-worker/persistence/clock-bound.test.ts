@@ -4,13 +4,13 @@
  * unbounded drift a stamp at 2^53 - 1 made every later local write fail with SKEW, for good.
  */
 import { describe, expect, it } from 'vitest';
-import type { ChangeSet } from '../../../../shared-worker/change-set.js';
-import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/durable-replica.js';
-import { HLC_COUNTER_SPAN, hlcFromMs } from '../../../../shared-worker/hlc.js';
-import type { KeyValueStore } from '../../../../shared-worker/kv-store.js';
-import { MemoryKeyValueStore } from '../../../../shared-worker/memory-kv-store.js';
+import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
+import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
+import { HLC_COUNTER_SPAN, hlcFromMs } from '../../../../shared-worker/replica/hlc.js';
+import type { KeyValueStore } from '../../../../shared-worker/persistence/kv-store.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import { MAX_CLOCK_DRIFT_MS } from '../../../../shared-worker/protocol/clock-drift.js';
-import { createReplica } from '../../../../shared-worker/replica.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
 
 const T = 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, v TEXT)';
 const A = 'a000000000000001';
