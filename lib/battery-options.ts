@@ -16,8 +16,8 @@ export interface BatteryOptions {
   /** The PeerServer: http(s):// or ws(s)://host:port/path. Used by connect() without a url. */
   signalingUrl?: string;
   /**
-   * The room secret; it never leaves the browser. It must be strong: at least 128 bits by the
-   * rule in the README's security model (e.g. 22 random base64url or 32 random hex characters).
+   * The room secret; it never leaves the browser (docs/security.md). It must be strong: at least
+   * 128 bits by the rule in docs/security.md (e.g. 22 random base64url or 32 random hex characters).
    */
   token?: string;
   /** Accept a token below that strength (tests, a token the user types on purpose). Default false. */

@@ -1,5 +1,5 @@
 /**
- * openDurableReplica: the in-memory Replica behind the durable log (DESIGN.md "Persistence").
+ * openDurableReplica: the in-memory Replica behind the durable log (docs/architecture.md, "The path of one exec").
  *
  * Writes run on the replica at once (so their order is the call order) and resolve when the group
  * commit holding their Commit is stored; DurableReplica.onCommit listeners hear a commit only then.

@@ -2,7 +2,7 @@
  * Replays log records onto a replica in order, merging runs of records into fewer calls.
  *
  * Each applyChanges/replayRows call is one SQLite transaction plus validation; one call per
- * record measured ~1-4 ms here (Node 20, loaded 2-core box), so 2000 small records took seconds
+ * record costs a millisecond or more, so thousands of small records would take seconds
  * to replay. Runs are merged only where that cannot change the outcome:
  *   - a run holds records of one kind: changes only (synced tables) or rows only (non-synced);
  *     a record with both is applied on its own, so the order between kinds is kept exactly;

@@ -41,12 +41,10 @@ function getRow(db: SqlDatabase, sql: string, params: SqlValue[]): SqlValue[] | 
 /** Most clock rows written by one statement (see TableMerge.pendingClock), and a bound on its parameters. */
 const CLOCK_BATCH = 64;
 const MAX_PARAMS = 999;
-const insertClocks = new WeakMap<SyncedTable, Map<number, string>>();
 
 /** `INSERT INTO clock(rid, ver, put, del, s0..) VALUES (...), (...)` for `rows` rows. */
 function insertClocksSql(t: SyncedTable, rows: number): string {
-  let byRows = insertClocks.get(t);
-  if (!byRows) insertClocks.set(t, (byRows = new Map()));
+  const byRows = t.insertClocksByRows;
   let sql = byRows.get(rows);
   if (!sql) {
     const one = `(${Array.from({ length: 4 + t.shape.cols.length }, () => '?').join(', ')})`;
@@ -65,9 +63,8 @@ export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: Validated
   const interned = new Map<string, number>();
   // Batches usually carry few distinct stamps (one per exec at the origin): remember the last
   // two. Two, not one: a row inserted by one exec and updated by another alternates between two
-  // stamps within each row, and every miss builds and hashes a string key. With only the last
-  // remembered this closure was ~0.15 s self time of a 100k-row apply (CPU profile); apply/plain
-  // insert went 2.55x -> 2.34x (medians of 3 runs of 5 on a noisy machine).
+  // stamps within each row, and every miss builds and hashes a string key (with one remembered,
+  // those misses were a visible share of a large apply's CPU profile).
   let last: Stamp | null = null;
   let lastV = 0;
   let prev: Stamp | null = null;
@@ -120,8 +117,8 @@ class TableMerge {
    * Clock rows of new rows not yet written: rid, ver, put, del, s0.. per row, flattened. With
    * ownRowids nothing but this merge reads the clock table, so they are written CLOCK_BATCH rows
    * per statement (before any read of a clock row and at the end of the table) instead of one
-   * statement per row: a 100k-row apply went from ~1.6 s to ~1.3 s CPU (one statement per row
-   * cost ~3.8 us, mostly sql.js's bind/step/reset round trip).
+   * statement per row (each statement costs a few microseconds, mostly sql.js's bind/step/reset
+   * round trip, about a fifth of a large apply).
    */
   private readonly pendingClock: SqlValue[] = [];
   /**

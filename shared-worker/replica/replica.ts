@@ -18,7 +18,7 @@ import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } f
 import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
 import { toBatteryError } from './sqlite-error-codes.js';
 import { mergeBatch } from './merge.js';
-import { assertNodeId, randomNodeId } from '../protocol/node-id.js';
+import { assertNodeId, randomNodeId } from '../protocol/ids.js';
 import { validateChangeSet } from './remote-validation.js';
 import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SqlParams } from './contracts/replica-types.js';
 import { replayRowImages, WriteRecorder } from './row-images.js';

@@ -70,7 +70,7 @@ export async function deriveRoomKeys(token: string): Promise<RoomKeys> {
   return { roomId, authKey, encKey, signalingToken };
 }
 
-export function toHex(bytes: Uint8Array): string {
+function toHex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;

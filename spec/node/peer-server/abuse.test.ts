@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { BatteryServer } from '../../../peer-server/index.js';
+import { MAX_MESSAGE_DEPTH } from '../../../peer-server/signaling-protocol.js';
 import { listRoom, openPeer, peerIdIn, relayWorks, roomId, SignalingClient, useSignalingFixture, type ServerMessage } from './helpers.js';
 
 /**
@@ -53,8 +54,10 @@ describe('a deeply nested payload (finding 5)', () => {
     const room = roomId();
     const a = await peer(t, peerIdIn(room));
     const b = await peer(t, peerIdIn(room));
-    // 16 levels counting the message object: the payload may nest 15.
-    const payload = JSON.parse(`${'['.repeat(15)}${']'.repeat(15)}`) as unknown;
+    // Counting the message object itself: the payload may nest one level less than the bound.
+    expect(MAX_MESSAGE_DEPTH).toBe(16);
+    const inner = MAX_MESSAGE_DEPTH - 1;
+    const payload = JSON.parse(`${'['.repeat(inner)}${']'.repeat(inner)}`) as unknown;
     a.send({ type: 'OFFER', dst: b.id, payload });
     expect((await b.next()).payload).toEqual(payload);
     a.send({ type: 'OFFER', dst: b.id, payload: [payload] });
