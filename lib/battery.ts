@@ -97,7 +97,7 @@ export class Battery {
 
   /**
    * Joins the room of `token` (default: connectBattery's) through the PeerServer at `signalingUrl`.
-   * A token below 128 bits by the README's rule is refused (BAD_OP) unless `allowWeakToken`
+   * A token below 128 bits by the rule in docs/security.md is refused (BAD_OP) unless `allowWeakToken`
    * (here or in connectBattery's options) is true.
    */
   async connect(signalingUrl?: string, token?: string, options?: { allowWeakToken?: boolean }): Promise<void> {

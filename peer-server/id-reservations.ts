@@ -3,7 +3,7 @@
  * can take it back. Without this, anyone who knows a room id (and so its members' ids, from the
  * listing) could register a member's id the moment its socket dropped, and the member would get
  * `ID-TAKEN` until the squatter left. rtc-battery clients send a token derived from the room
- * token (docs: README "Security model"), the same from every tab and after a reload, so an
+ * token (docs/security.md), the same from every tab and after a reload, so an
  * honest client always matches its own reservation.
  *
  * Bounded twice, without ever evicting a reservation (an eviction could be forced to free a

@@ -2,7 +2,7 @@
  * How strong a room token looks, and the minimum `connect()` asks for. Anyone who learns a room
  * id (it is in the signaling server's logs and URLs) can test token guesses against it offline,
  * so a token must be too big to guess even at the cost the room-id KDF puts on each try
- * (docs: README "Security model").
+ * (docs/security.md).
  *
  * The estimate assumes every character was drawn at random from the smallest of these alphabets
  * that holds all of the token's characters, and counts length × log2(alphabet size) bits:

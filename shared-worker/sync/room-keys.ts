@@ -22,7 +22,7 @@ const INFO_SIGNALING_TOKEN = 'rtc-battery/signaling-token/v2';
 
 /**
  * OWASP's figure for PBKDF2-HMAC-SHA-256 (2023): once per `connect()`, and per offline guess.
- * Measured figures (CPU time per derivation, guesses per second): docs in README "Security model";
+ * Measured figures (CPU time per derivation, guesses per second): docs/security.md;
  * `npx tsx bench/run.ts room-kdf` measures them on your machine.
  */
 export const ROOM_KDF_ITERATIONS = 600_000;
