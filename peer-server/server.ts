@@ -39,6 +39,8 @@ export interface BatteryServer {
   stats(): BatteryServerStats;
 }
 
+const OPEN_MESSAGE = JSON.stringify({ type: 'OPEN' });
+
 /** The PeerJS client's default API key; the room id in the peer id does the partitioning. */
 const PEERJS_KEY = 'peerjs';
 
@@ -92,6 +94,11 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
   });
   const addressOfClient = new WeakMap<IClient, string>();
   peerApp.on('connection', (client) => {
+    // `peer` re-attaches a socket that registers a connected id with its token, but sends it no
+    // OPEN (only a new registration gets one), and a PeerJS client waits for OPEN forever. Our
+    // clients do this whenever a new leader tab takes over before the old one's socket is gone
+    // (they share one token per room, see id-reservations.ts), so the server answers for `peer`.
+    if (registry.ownerOf(client.getId()) === client) client.getSocket()?.send(OPEN_MESSAGE);
     registry.add(client.getId(), client);
     gate.heldIds.release(client.getId());
     addressOfClient.set(client, gate.addressOf(client.getSocket()));

@@ -226,3 +226,21 @@ describe('a departed member\'s id (finding 5, the squat)', () => {
     await (await openPeer(t.server, memberId, 'b'.repeat(32))).close();
   });
 });
+
+describe('re-registering a connected id with its own token', () => {
+  it('is answered with OPEN and takes over delivery (a new leader tab while the old socket lingers)', async () => {
+    const t = await setup();
+    const room = roomId();
+    const other = await peer(t, peerIdIn(room));
+    const id = peerIdIn(room);
+    const token = 'c'.repeat(32);
+    const old = await openPeer(t.server, id, token);
+    const next = await openPeer(t.server, id, token); // throws unless the first message is OPEN
+    expect(await relayWorks(other, next)).toBe(true);
+    expect((await listRoom(t.server, room)).body).toEqual({ peers: [id, other.id].sort() });
+    await old.close();
+    expect(await relayWorks(next, other)).toBe(true);
+    expect((await listRoom(t.server, room)).body).toEqual({ peers: [id, other.id].sort() });
+    await next.close();
+  });
+});
