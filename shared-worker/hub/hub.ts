@@ -170,6 +170,8 @@ export class Hub {
           kind: 'welcome', v: PROTOCOL_VERSION, nodeId: replica.nodeId, state: this.state(),
           ...(this.options.workerLock !== undefined ? { workerLock: this.options.workerLock } : {}),
         });
+        // After the welcome, so the page has its Battery (and its `error` listener) by then.
+        for (const e of replica.startupErrors?.() ?? []) port.post({ kind: 'error', error: serializeError(e) });
       },
       (e) => {
         session.refused = true;

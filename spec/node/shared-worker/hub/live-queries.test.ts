@@ -103,3 +103,24 @@ describe('live queries', () => {
     expect(rowsPushed(a.pushes, 'w').at(-1)).toEqual([{ x: 42 }]);
   });
 });
+
+describe('live queries over several tables', () => {
+  // The re-run decision is "some table the watch reads changed": a JOIN must re-run when only
+  // one side changes, whichever side it is (with "every table changed" neither write re-runs it).
+  it('a watch over a JOIN re-runs when only one of its tables changes, for each side', async () => {
+    const { a, b } = await setup();
+    await a.client.request({ op: 'exec', sql: "CREATE TABLE tags(note TEXT NOT NULL, tag TEXT); INSERT INTO notes VALUES ('1', 'one'); INSERT INTO tags VALUES ('1', 'red')" });
+    const sql = 'SELECT n.id, n.body, t.tag FROM notes n JOIN tags t ON t.note = n.id ORDER BY n.id, t.tag';
+    const first = await b.client.request({ op: 'watch', watchId: 'j', sql });
+    expect(first.rows).toEqual([{ id: '1', body: 'one', tag: 'red' }]);
+    await a.client.request({ op: 'exec', sql: "UPDATE notes SET body = 'uno' WHERE id = '1'" });
+    await settle();
+    expect(rowsPushed(b.pushes, 'j')).toEqual([[{ id: '1', body: 'uno', tag: 'red' }]]);
+    await a.client.request({ op: 'exec', sql: "INSERT INTO tags VALUES ('1', 'blue')" });
+    await settle();
+    expect(rowsPushed(b.pushes, 'j')).toEqual([
+      [{ id: '1', body: 'uno', tag: 'red' }],
+      [{ id: '1', body: 'uno', tag: 'blue' }, { id: '1', body: 'uno', tag: 'red' }],
+    ]);
+  });
+});
