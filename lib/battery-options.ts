@@ -2,7 +2,9 @@
  * The options of connectBattery(), their defaults, and their validation: a wrong type is a
  * BatteryError('BAD_OP') naming the option, raised before anything is opened.
  */
+import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../shared-worker/protocol/clock-drift.js';
 import { BatteryError } from '../shared-worker/protocol/errors.js';
+import { estimateTokenBits, isStrongToken, MIN_TOKEN_BITS } from '../shared-worker/protocol/token-strength.js';
 import type { Durability, RTCIceServerInit } from '../shared-worker/protocol/worker-protocol.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
 import { consoleDiagnostics, type DiagnosticSink } from './diagnostics.js';
@@ -14,8 +16,13 @@ export interface BatteryOptions {
   dbName?: string;
   /** The PeerServer: http(s):// or ws(s)://host:port/path. Used by connect() without a url. */
   signalingUrl?: string;
-  /** The room secret; it never leaves the browser (docs/security.md). */
+  /**
+   * The room secret; it never leaves the browser (docs/security.md). It must be strong: at least
+   * 128 bits by the rule in docs/security.md (e.g. 22 random base64url or 32 random hex characters).
+   */
   token?: string;
+  /** Accept a token below that strength (tests, a token the user types on purpose). Default false. */
+  allowWeakToken?: boolean;
   iceServers?: RTCIceServerInit[];
   /**
    * Sync through the signaling host's end-to-end encrypted mailbox when it offers one, so
@@ -34,7 +41,10 @@ export interface BatteryOptions {
    * survives an OS crash or power loss. 'relaxed': complete once the OS has the data.
    */
   durability?: Durability;
-  /** Refuse peer changes stamped further ahead of local time (default: the replica's, 5 min). */
+  /**
+   * Refuse peer changes stamped further ahead of local time (default: the replica's, 5 min).
+   * At most 24 h (`MAX_CLOCK_DRIFT_MS`); Infinity, NaN, 0 and negatives are refused.
+   */
   maxClockDriftMs?: number;
   /** Per request; a request still unanswered then rejects with 'WORKER'. Default 30 000. */
   requestTimeoutMs?: number;
@@ -55,13 +65,14 @@ export interface BatteryOptions {
 const KNOWN_OPTIONS: Record<keyof BatteryOptions, true> = {
   dbName: true, signalingUrl: true, token: true, iceServers: true, workerUrl: true, wasmUrl: true,
   mode: true, durability: true, maxClockDriftMs: true, requestTimeoutMs: true, debug: true, meshDriver: true,
-  mailbox: true,
+  mailbox: true, allowWeakToken: true,
 };
 
 export interface ResolvedOptions {
   dbName: string;
   signalingUrl?: string;
   token?: string;
+  allowWeakToken: boolean;
   iceServers?: RTCIceServerInit[];
   mailbox?: boolean;
   workerUrl: string;
@@ -103,6 +114,25 @@ function optPositive(o: Record<string, unknown>, key: string): number | undefine
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw bad(key, 'a positive finite number', v);
   return v;
+}
+
+function optBoolean(o: Record<string, unknown>, key: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw bad(key, 'a boolean', v);
+  return v;
+}
+
+/** Refuses a token below MIN_TOKEN_BITS unless the caller opted in; the message never shows the token. */
+export function requireStrongToken(token: string, allowWeakToken: boolean): void {
+  if (allowWeakToken || isStrongToken(token)) return;
+  throw new BatteryError(
+    'BAD_OP',
+    `the room token is too weak to keep the room private: about ${Math.floor(estimateTokenBits(token))} bits, ` +
+      `at least ${MIN_TOKEN_BITS} needed (e.g. 22 random base64url or 32 random hex characters); ` +
+      'pass allowWeakToken: true to use it anyway',
+    { option: 'token', bits: Math.floor(estimateTokenBits(token)) },
+  );
 }
 
 function oneOf<T extends string>(o: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T): T {
@@ -152,13 +182,20 @@ export function resolveOptions(input: unknown, defaults: { workerUrl: () => stri
     mode: oneOf(o, 'mode', ['auto', 'shared', 'dedicated'] as const, 'auto'),
     durability: oneOf(o, 'durability', ['strict', 'relaxed'] as const, 'strict'),
     requestTimeoutMs: optPositive(o, 'requestTimeoutMs') ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    allowWeakToken: optBoolean(o, 'allowWeakToken') ?? false,
   };
   const signalingUrl = optString(o, 'signalingUrl');
   const token = optString(o, 'token');
   const ice = iceServers(o);
-  const drift = optPositive(o, 'maxClockDriftMs');
+  const drift = o.maxClockDriftMs;
+  if (drift !== undefined && !isAcceptableClockDrift(drift)) {
+    throw bad('maxClockDriftMs', `a number of ms above 0 and at most ${MAX_CLOCK_DRIFT_MS} (24 h)`, drift);
+  }
   if (signalingUrl !== undefined) out.signalingUrl = signalingUrl;
-  if (token !== undefined) out.token = token;
+  if (token !== undefined) {
+    requireStrongToken(token, out.allowWeakToken);
+    out.token = token;
+  }
   if (ice !== undefined) out.iceServers = ice;
   if (o.mailbox !== undefined) {
     if (typeof o.mailbox !== 'boolean') throw bad('mailbox', 'a boolean', o.mailbox);

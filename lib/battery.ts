@@ -7,6 +7,7 @@
  */
 import { BatteryError, deserializeError } from '../shared-worker/protocol/errors.js';
 import { checkParams, type ExecResult, type SqlParams, type SqlRow } from '../shared-worker/protocol/values.js';
+import { requireStrongToken } from './battery-options.js';
 import { emitPeerEvent, type BatteryEvent, type BatteryEvents } from './battery-events.js';
 import { describeError, describePeerEvent, type DiagnosticSink } from './diagnostics.js';
 import { Emitter, type Listener } from './emitter.js';
@@ -36,6 +37,8 @@ export interface BatteryInit {
   meshDriver: MeshDriverFactory;
   signalingUrl?: string;
   token?: string;
+  /** connectBattery's allowWeakToken: the default for connect(). */
+  allowWeakToken?: boolean;
   iceServers?: RTCIceServerInit[];
   /** The `debug` option's sink; absent when diagnostics are off. */
   diagnostics?: DiagnosticSink;
@@ -99,9 +102,17 @@ export class Battery {
     return this.watches.add(checked.sql, checked.params, callback as WatchCallback, onError);
   }
 
-  async connect(signalingUrl?: string, token?: string): Promise<void> {
+  /**
+   * Joins the room of `token` (default: connectBattery's) through the PeerServer at `signalingUrl`.
+   * A token below 128 bits by the rule in docs/security.md is refused (BAD_OP) unless `allowWeakToken`
+   * (here or in connectBattery's options) is true.
+   */
+  async connect(signalingUrl?: string, token?: string, options?: { allowWeakToken?: boolean }): Promise<void> {
     const url = signalingUrl ?? this.init.signalingUrl;
     const tok = token ?? this.init.token;
+    const allowWeak = options?.allowWeakToken ?? this.init.allowWeakToken ?? false;
+    if (typeof allowWeak !== 'boolean') throw new BatteryError('BAD_OP', 'connect(): allowWeakToken must be a boolean');
+    if (typeof tok === 'string') requireStrongToken(tok, allowWeak);
     const room = {
       ...(url !== undefined ? { signalingUrl: url } : {}),
       ...(tok !== undefined ? { token: tok } : {}),

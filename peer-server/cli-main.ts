@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isBatteryError } from '../shared-worker/protocol/errors.js';
+import { isProxyAddress } from './client-address.js';
 import { consoleLogger } from './log.js';
 import { DEFAULTS, type BatteryServerOptions } from './options.js';
 import { createBatteryServer, type BatteryServer } from './server.js';
@@ -23,6 +24,12 @@ Options:
   --mailbox-quota-bytes <n>           bytes one mailbox may hold (default ${MAILBOX_DEFAULTS.quotaBytes})
   --mailbox-max-blob-bytes <n>        largest blob (default ${MAILBOX_DEFAULTS.maxBlobBytes})
   --mailbox-idle-days <n>             delete mailboxes idle this many days (default ${MAILBOX_DEFAULTS.idleExpiryMs / 86_400_000})
+  --max-messages-per-second <n>       per socket, sustained (default ${DEFAULTS.maxMessagesPerSecond})
+  --max-message-burst <n>             per socket, at once (default ${DEFAULTS.maxMessageBurst})
+  --max-queued-bytes-per-address <n>  held for absent recipients (default ${DEFAULTS.maxQueuedBytesPerAddress})
+  --max-queued-bytes <n>              the same, all clients (default ${DEFAULTS.maxQueuedBytes})
+  --trust-proxy <ip,ip,...>           reverse proxies whose X-Forwarded-For names the client
+  --id-hold-ms <n>                    a departed client's id stays reserved for its token (default ${DEFAULTS.idHoldMs})
   --help                              show this text
 `;
 
@@ -45,6 +52,12 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       'mailbox-quota-bytes': { type: 'string' },
       'mailbox-max-blob-bytes': { type: 'string' },
       'mailbox-idle-days': { type: 'string' },
+      'max-messages-per-second': { type: 'string' },
+      'max-message-burst': { type: 'string' },
+      'max-queued-bytes-per-address': { type: 'string' },
+      'max-queued-bytes': { type: 'string' },
+      'trust-proxy': { type: 'string', multiple: true },
+      'id-hold-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -71,7 +84,23 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     if (values['mailbox-idle-days'] !== undefined) mailbox.idleExpiryMs = integer('--mailbox-idle-days', values['mailbox-idle-days']) * 86_400_000;
     options.mailbox = mailbox;
   }
+  if (values['max-messages-per-second'] !== undefined) options.maxMessagesPerSecond = integer('--max-messages-per-second', values['max-messages-per-second']);
+  if (values['max-message-burst'] !== undefined) options.maxMessageBurst = integer('--max-message-burst', values['max-message-burst']);
+  if (values['max-queued-bytes-per-address'] !== undefined) {
+    options.maxQueuedBytesPerAddress = integer('--max-queued-bytes-per-address', values['max-queued-bytes-per-address']);
+  }
+  if (values['max-queued-bytes'] !== undefined) options.maxQueuedBytes = integer('--max-queued-bytes', values['max-queued-bytes']);
+  if (values['id-hold-ms'] !== undefined) options.idHoldMs = integer('--id-hold-ms', values['id-hold-ms']);
+  if (values['trust-proxy'] !== undefined) options.trustProxy = values['trust-proxy'].flatMap(proxyList);
   return { help: false, options };
+}
+
+/** `--trust-proxy 10.0.0.1,::1` (the flag may also repeat); each entry a literal IP. */
+function proxyList(text: string): string[] {
+  const list = text.split(',').map((a) => a.trim());
+  const bad = list.find((a) => !isProxyAddress(a));
+  if (bad !== undefined) throw new Error(`--trust-proxy expects comma-separated IP addresses, got ${JSON.stringify(bad)}`);
+  return list;
 }
 
 function integer(flag: string, text: string): number {

@@ -21,6 +21,10 @@ export interface BatteryServerStats {
   rooms: number;
   /** Open signaling sockets (a re-attaching client briefly holds two). */
   sockets: number;
+  /** Bytes sent to absent recipients in the last ~6 s, as counted against maxQueuedBytes. */
+  queuedBytes: number;
+  /** Ids of departed clients held for their tokens. */
+  heldIds: number;
   /** Connections refused or closed, by rule. */
   refused: RefusalCounts;
   /** Open mailbox sockets (0 without a mailbox). */
@@ -44,6 +48,8 @@ export interface BatteryServer {
   /** Runs the mailbox's idle-expiry sweep now; resolves with how many mailboxes it deleted. */
   sweepMailboxes?: () => Promise<number>;
 }
+
+const OPEN_MESSAGE = JSON.stringify({ type: 'OPEN' });
 
 /** The PeerJS client's default API key; the room id in the peer id does the partitioning. */
 const PEERJS_KEY = 'peerjs';
@@ -87,6 +93,12 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     maxMessageBytes: resolved.maxMessageBytes,
     maxPeersPerRoom: resolved.maxPeersPerRoom,
     maxConnectionsPerAddress: resolved.maxConnectionsPerAddress,
+    maxMessagesPerSecond: resolved.maxMessagesPerSecond,
+    maxMessageBurst: resolved.maxMessageBurst,
+    maxQueuedBytesPerAddress: resolved.maxQueuedBytesPerAddress,
+    maxQueuedBytes: resolved.maxQueuedBytes,
+    trustProxy: resolved.trustProxy,
+    idHoldMs: resolved.idHoldMs,
     registry,
     log,
     rejectOtherUpgrades: ownsServer,
@@ -97,12 +109,21 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     allow_discovery: false,
     createWebSocketServer: gate.createWebSocketServer,
   });
+  const addressOfClient = new WeakMap<IClient, string>();
   peerApp.on('connection', (client) => {
+    // `peer` re-attaches a socket that registers a connected id with its token, but sends it no
+    // OPEN (only a new registration gets one), and a PeerJS client waits for OPEN forever. Our
+    // clients do this whenever a new leader tab takes over before the old one's socket is gone
+    // (they share one token per room, see id-reservations.ts), so the server answers for `peer`.
+    if (registry.ownerOf(client.getId()) === client) client.getSocket()?.send(OPEN_MESSAGE);
     registry.add(client.getId(), client);
+    gate.heldIds.release(client.getId());
+    addressOfClient.set(client, gate.addressOf(client.getSocket()));
     log(`join ${redactPeerId(client.getId())} from ${gate.addressOf(client.getSocket())} (peers ${registry.peers}, rooms ${registry.roomCount})`);
   });
   peerApp.on('disconnect', (client) => {
     if (registry.remove(client.getId(), client)) {
+      gate.heldIds.hold(client.getId(), client.getToken(), addressOfClient.get(client) ?? 'unknown');
       log(`leave ${redactPeerId(client.getId())} (peers ${registry.peers}, rooms ${registry.roomCount})`);
     }
   });
@@ -129,7 +150,15 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     port: address.port,
     host,
     ...(mailbox ? { sweepMailboxes: () => mailbox.sweep() } : {}),
-    stats: () => ({ peers: registry.peers, rooms: registry.roomCount, sockets: gate.sockets, refused: { ...gate.refused }, mailboxSockets: mailbox?.sockets() ?? 0 }),
+    stats: () => ({
+      peers: registry.peers,
+      rooms: registry.roomCount,
+      sockets: gate.sockets,
+      queuedBytes: gate.queue.queued(),
+      heldIds: gate.heldIds.size,
+      refused: { ...gate.refused },
+      mailboxSockets: mailbox?.sockets() ?? 0,
+    }),
     close: async () => {
       if (closed) return;
       closed = true;
@@ -138,6 +167,7 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
       await mailbox?.close();
       peerTimers.stop();
       registry.clear();
+      gate.heldIds.clear();
       if (attachedRequestHandler) server.off('request', app);
       if (ownsServer) await closeHttpServer(server);
     },

@@ -4,7 +4,9 @@ import { Ledger } from '/dist/rtc-battery.js';
 
 let token = location.hash.slice(1);
 if (!token) {
-  token = crypto.randomUUID();
+  // 128 random bits, base64url: the strength connect() asks for (a weaker #token is refused).
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   history.replaceState(null, '', `#${token}`);
 }
 

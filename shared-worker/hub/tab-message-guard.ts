@@ -3,6 +3,7 @@
  * from an older or newer deploy, a browser extension or a bug can post anything; the hub only
  * ever sees messages that passed parseTabMessage. Failures are BatteryError('BAD_OP').
  */
+import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../protocol/clock-drift.js';
 import { BatteryError } from '../protocol/errors.js';
 import { checkParams } from '../protocol/values.js';
 import type {
@@ -145,7 +146,7 @@ export function parseTabMessage(x: unknown): TabToWorker {
       const v = int(o, 'v');
       const durability = o.durability === 'relaxed' ? 'relaxed' : 'strict';
       const drift = o.maxClockDriftMs;
-      if (drift !== undefined && (typeof drift !== 'number' || !(drift > 0))) throw bad('maxClockDriftMs must be a positive number');
+      if (drift !== undefined && !isAcceptableClockDrift(drift)) throw bad(`maxClockDriftMs must be a number of ms above 0 and at most ${MAX_CLOCK_DRIFT_MS}`);
       if (o.debug !== undefined && typeof o.debug !== 'boolean') throw bad('debug must be a boolean');
       return {
         kind: 'hello', v, tabId: str(o, 'tabId'), dbName: str(o, 'dbName'), wasmUrl: str(o, 'wasmUrl', 4000),

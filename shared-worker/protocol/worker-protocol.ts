@@ -169,6 +169,8 @@ export interface MeshStartConfig {
   signalingUrl: string;
   roomId: string;
   selfPeerId: string;
+  /** The PeerJS token for selfPeerId (RoomKeys.signalingToken): the same from every leader tab. */
+  signalingToken: string;
   iceServers: RTCIceServerInit[];
 }
 

@@ -122,7 +122,7 @@ class SyncPeerRoom implements PeerRoom {
         if (session && this.session === session) this.onSyncEvent(event);
       },
     });
-    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, iceServers }, coordinator, everOpened: false, mailbox: null, mailboxOnline: false };
+    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, signalingToken: keys.signalingToken, iceServers }, coordinator, everOpened: false, mailbox: null, mailboxOnline: false };
     this.session = session;
     this.lastOptions = { signalingUrl, token, iceServers, mailbox: useMailbox };
     const attach = this.deps.attachMailbox;

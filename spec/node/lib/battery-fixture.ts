@@ -37,7 +37,7 @@ export function newTestBattery(
     requestTimeoutMs,
     meshDriver: recordingDriver,
     signalingUrl: 'ws://127.0.0.1:9000/peer',
-    token: 'room-secret',
+    token: 'aV3x-9qT_2mPz8Lr0bWc4k',
     onClose: () => {
       closed.push(tabId);
     },

@@ -148,7 +148,7 @@ describe('Battery handle', () => {
     });
     const db = newTestBattery('t');
     await attachTo(db, hub);
-    await db.connect('ws://127.0.0.1:9/x', 'tok');
+    await db.connect('ws://127.0.0.1:9/x', 'aV3x-9qT_2mPz8Lr0bWc4k');
     const got: unknown[][] = [];
     for (const name of ['sync', 'peer-join', 'peer-ready', 'peer-leave', 'connected', 'reconnecting'] as const) {
       db.on(name, (...args: unknown[]) => got.push([name, ...args]));

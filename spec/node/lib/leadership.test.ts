@@ -73,7 +73,7 @@ describe('Leadership (tab side)', () => {
     const l = new Leadership(factory, () => client, (d) => seen.push(d));
     l.begin();
     await l.claim();
-    l.command(client, { kind: 'mesh-start', epoch: 3, signalingUrl: 'ws://127.0.0.1:9/', roomId: 'r', selfPeerId: 'r-self', iceServers: [] });
+    l.command(client, { kind: 'mesh-start', epoch: 3, signalingUrl: 'ws://127.0.0.1:9/', roomId: 'r', selfPeerId: 'r-self', signalingToken: 'f'.repeat(32), iceServers: [] });
     post({ kind: 'mesh-status', epoch: 3, status: { signaling: 'reconnecting', attempt: 2 } } as never);
     post({ kind: 'link-open', epoch: 3, linkId: 'l1', remotePeerId: 'r-peer', initiator: true } as never);
     post({ kind: 'link-frame', epoch: 3, linkId: 'l1', bytes: new Uint8Array(1) } as never);

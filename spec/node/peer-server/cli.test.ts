@@ -131,10 +131,16 @@ describe('parseCliArgs', () => {
       parseCliArgs([
         '--port', '8080', '--host', '::1', '--path', '/s/',
         '--max-peers-per-room', '3', '--max-connections-per-address', '5', '--max-message-bytes', '2048',
+        '--max-messages-per-second', '7', '--max-message-burst', '70', '--max-queued-bytes-per-address', '1000',
+        '--max-queued-bytes', '9000', '--trust-proxy', '10.0.0.1, ::1', '--trust-proxy', '10.0.0.2', '--id-hold-ms', '0',
       ]),
     ).toEqual({
       help: false,
-      options: { port: 8080, host: '::1', path: '/s/', maxPeersPerRoom: 3, maxConnectionsPerAddress: 5, maxMessageBytes: 2048 },
+      options: {
+        port: 8080, host: '::1', path: '/s/', maxPeersPerRoom: 3, maxConnectionsPerAddress: 5, maxMessageBytes: 2048,
+        maxMessagesPerSecond: 7, maxMessageBurst: 70, maxQueuedBytesPerAddress: 1000, maxQueuedBytes: 9000,
+        trustProxy: ['10.0.0.1', '::1', '10.0.0.2'], idHoldMs: 0,
+      },
     });
     expect(parseCliArgs([])).toEqual({ help: false, options: {} });
     expect(parseCliArgs(['-h'])).toEqual({ help: true });
@@ -143,7 +149,7 @@ describe('parseCliArgs', () => {
   });
 
   it('rejects non-integers, negatives, positionals and unknown flags', () => {
-    for (const argv of [['--port', '-1'], ['--port', '1.5'], ['--port', ''], ['--max-message-bytes', '1e3'], ['extra'], ['--nope']]) {
+    for (const argv of [['--port', '-1'], ['--port', '1.5'], ['--port', ''], ['--max-message-bytes', '1e3'], ['--trust-proxy', 'proxy.local'], ['--trust-proxy', '10.0.0.0/8'], ['extra'], ['--nope']]) {
       expect(() => parseCliArgs(argv), argv.join(' ')).toThrow();
     }
   });
