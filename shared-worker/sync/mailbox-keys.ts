@@ -6,14 +6,15 @@
  *     only its SHA-256, the `mailboxId`, so a copy of the server's database does not let anyone
  *     open, read or compact the mailbox (that needs the preimage).
  *   - `sealKey` (AES-GCM-256) seals blobs and never leaves the browser. See mailbox-blob.ts.
- * Like the room id, the access key is a fast function of the token: a server could test guesses
- * of a weak token against it, which is why connect() refuses weak tokens (docs/mailbox.md).
+ * Both come from the PBKDF2-stretched token (room-keys.ts stretchToken), like the room id: a
+ * server testing guesses of a token against a mailbox id pays the full stretch per guess, and
+ * connect() refuses weak tokens anyway (docs/mailbox.md).
  */
-import { toHex } from './room-keys.js';
+import { stretchToken, toHex } from './room-keys.js';
 
-const SALT = 'rtc-battery/mailbox/v1';
-const INFO_ACCESS = 'rtc-battery/mailbox-access/v1';
-const INFO_SEAL = 'rtc-battery/mailbox-seal/v1';
+const SALT = 'rtc-battery/mailbox/v2';
+const INFO_ACCESS = 'rtc-battery/mailbox-access/v2';
+const INFO_SEAL = 'rtc-battery/mailbox-seal/v2';
 
 export interface MailboxKeys {
   accessKey: Uint8Array;
@@ -26,9 +27,8 @@ export interface MailboxKeys {
 const utf8 = new TextEncoder();
 
 export async function deriveMailboxKeys(token: string): Promise<MailboxKeys> {
-  if (typeof token !== 'string' || token.length === 0) throw new TypeError('room token must be a non-empty string');
   const subtle = globalThis.crypto.subtle;
-  const base = await subtle.importKey('raw', utf8.encode(token), 'HKDF', false, ['deriveBits']);
+  const base = await stretchToken(token);
   const bits = (info: string) => subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: utf8.encode(SALT), info: utf8.encode(info) }, base, 256);
   const [accessBits, sealBits] = await Promise.all([bits(INFO_ACCESS), bits(INFO_SEAL)]);
   const accessKey = new Uint8Array(accessBits);

@@ -44,7 +44,12 @@ export interface RoomKeys {
 
 const utf8 = new TextEncoder();
 
-export async function deriveRoomKeys(token: string): Promise<RoomKeys> {
+/**
+ * The token stretched by PBKDF2, as an HKDF base key. Every value derived from a token (room keys
+ * here, the mailbox's keys in mailbox-keys.ts) comes from this, so none of them is a cheaper
+ * target for guessing than the room id.
+ */
+export async function stretchToken(token: string): Promise<CryptoKey> {
   if (typeof token !== 'string' || token.length === 0) throw new TypeError('room token must be a non-empty string');
   const subtle = globalThis.crypto.subtle;
   const password = await subtle.importKey('raw', utf8.encode(token), 'PBKDF2', false, ['deriveBits']);
@@ -53,7 +58,12 @@ export async function deriveRoomKeys(token: string): Promise<RoomKeys> {
     password,
     256,
   );
-  const base = await subtle.importKey('raw', stretched, 'HKDF', false, ['deriveBits']);
+  return subtle.importKey('raw', stretched, 'HKDF', false, ['deriveBits']);
+}
+
+export async function deriveRoomKeys(token: string): Promise<RoomKeys> {
+  const subtle = globalThis.crypto.subtle;
+  const base = await stretchToken(token);
   const bits = (info: string, length: number) =>
     subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: utf8.encode(HKDF_SALT), info: utf8.encode(info) }, base, length);
   const [roomBits, authBits, encBits, signalingBits] = await Promise.all([
