@@ -53,7 +53,13 @@ function rowObject(columns: string[], values: SqlValue[]): Record<string, SqlVal
  * Runs every statement of `sql`. Array parameters bind to each statement that has a parameter
  * marker (so "INSERT ... (?); SELECT 1" works); named parameters bind by name wherever they occur.
  */
-export function runStatements(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult {
+export function runStatements(
+  db: SqlDatabase,
+  sql: string,
+  params: Bindable | undefined,
+  check: (stripped: string, text: string) => void,
+  after?: () => void,
+): ExecResult {
   if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
   let result: ExecResult = { columns: [], rows: [] };
   let fallbackColumns: string[] = [];
@@ -63,7 +69,7 @@ export function runStatements(db: SqlDatabase, sql: string, params: Bindable | u
     for (const s of it) {
       stmt = s;
       const stripped = stripLiteralsAndComments(stmt.getSQL());
-      check(stripped);
+      check(stripped, stmt.getSQL());
       if (params !== undefined && (!Array.isArray(params) || /[?:@$]/.test(stripped))) stmt.bind(params as never);
       const columns = stmt.getColumnNames();
       const rows: Record<string, SqlValue>[] = [];
@@ -73,6 +79,7 @@ export function runStatements(db: SqlDatabase, sql: string, params: Bindable | u
       stmt.free();
       stmt = null;
       db.forgetTableNames();
+      after?.();
     }
   } finally {
     if (stmt) stmt.free();
@@ -124,11 +131,11 @@ export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | u
 const ROW_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'SELECT', 'WITH', 'VALUES']);
 
 /** One statement run once per parameter row (execMany); the caller holds the transaction. */
-export function runForEachRow(db: SqlDatabase, sql: string, rows: Array<Bindable | undefined>, check: (stripped: string) => void): ExecResult {
+export function runForEachRow(db: SqlDatabase, sql: string, rows: Array<Bindable | undefined>, check: (stripped: string, text: string) => void): ExecResult {
   const stmt = db.raw.prepare(sql);
   try {
     const stripped = stripLiteralsAndComments(stmt.getSQL());
-    check(stripped);
+    check(stripped, stmt.getSQL());
     const mayChangeSchema = !ROW_WRITES.has(firstKeyword(stripped));
     for (const p of rows) {
       if (p) stmt.bind(p as never);

@@ -23,7 +23,9 @@ import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOpt
 import { replayRowImages, WriteRecorder } from './row-images.js';
 import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
-import { stripLiteralsAndComments } from './sql-text.js';
+import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
+import { describeSchema } from './replica/contracts/schema-descriptor.js';
+import { afterAlter, beforeAlter, checkAlter, parseAlterTable } from './replica/schema-evolution.js';
 import { StampStore } from './stamps.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -150,13 +152,45 @@ class SqlReplica implements Replica {
   exec(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => this.runAltering(sql, bind));
   }
 
   execLocal(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => this.runAltering(sql, bind));
+  }
+
+  /** Stamp id of the running exec (0 outside a capturing exec): ALTER folds its changes with it. */
+  private runningStamp = 0;
+
+  /**
+   * runStatements with ADD/DROP COLUMN of synced tables let through (schema-evolution.ts): before
+   * such a statement the exec's pending changes of that table are folded and its triggers go,
+   * after it the capture tables follow the new columns.
+   */
+  private runAltering(sql: string, bind: ReturnType<typeof checkParams>): ExecResult {
+    let altering: SyncedTable | null = null;
+    const check = (stripped: string, text: string) => {
+      checkUserStatement(stripped);
+      if (firstKeyword(stripped) !== 'ALTER') return;
+      const alter = parseAlterTable(text);
+      const t = alter && this.tables.get(alter.table.toLowerCase());
+      if (!alter || !t) return;
+      checkAlter(t, alter);
+      foldCapturedChanges(this.db, [t], this.runningStamp, this.inserts);
+      this.inserts.forget(t.shape.name);
+      foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
+      beforeAlter(this.db, t, alter.action);
+      altering = t;
+    };
+    const after = () => {
+      if (!altering) return;
+      const next = afterAlter(this.db, this.stamps, altering);
+      altering = null;
+      this.tables.set(next.shape.name.toLowerCase(), next);
+    };
+    return runStatements(this.db, sql, bind, check, after);
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
@@ -175,12 +209,16 @@ class SqlReplica implements Replica {
   execMany(sql: string, paramRows: SqlParams[]): void {
     this.assertOpen();
     const rows = paramRows.map((p) => checkParams(p));
-    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, checkUserStatement));
+    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, (stripped) => {
+      checkUserStatement(stripped);
+      if (firstKeyword(stripped) === 'ALTER') throw new BatteryError('SQL', 'execMany runs row writes only; ALTER TABLE goes through exec');
+    }));
   }
 
   private runUser(capture: boolean, sql: string, run: () => ExecResult): ExecResult {
     const schemaBefore = this.schemaVersion();
     const totalBefore = this.totalChanges();
+    this.runningStamp = 0;
     const hlc = capture ? this.clock.tick() : 0;
     let stampId = 0;
     let changed = false;
@@ -196,6 +234,7 @@ class SqlReplica implements Replica {
       let marks = new Map<SyncedTable, number>();
       if (capture) {
         stampId = this.stamps.create(hlc, this.nodeId);
+        this.runningStamp = stampId;
         setCaptureMode(this.db, CaptureMode.Capture, stampId);
         marks = updateLogMarks(this.db, [...this.tables.values()]);
       }
@@ -329,7 +368,7 @@ class SqlReplica implements Replica {
 
   fingerprints(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const t of this.tables.values()) out[t.shape.name] = t.shape.fingerprint;
+    for (const t of this.tables.values()) out[t.shape.name] = describeSchema(t.shape.pk, t.shape.cols);
     return out;
   }
 
