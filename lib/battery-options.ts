@@ -2,6 +2,7 @@
  * The options of connectBattery(), their defaults, and their validation: a wrong type is a
  * BatteryError('BAD_OP') naming the option, raised before anything is opened.
  */
+import { migrationSql, type MigrationStep } from '../shared-worker/protocol/migrations.js';
 import { BatteryError } from '../shared-worker/errors.js';
 import type { Durability, RTCIceServerInit } from './worker-protocol.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
@@ -32,6 +33,8 @@ export interface BatteryOptions {
   maxClockDriftMs?: number;
   /** Per request; a request still unanswered then rejects with 'WORKER'. Default 30 000. */
   requestTimeoutMs?: number;
+  /** Ordered schema steps, applied once per replica (README "Migrations"). */
+  migrations?: MigrationStep[];
   /** @internal The leader tab's PeerJS driver (tests swap it). */
   meshDriver?: MeshDriverFactory;
 }
@@ -48,6 +51,7 @@ export interface ResolvedOptions {
   maxClockDriftMs?: number;
   requestTimeoutMs: number;
   meshDriver?: MeshDriverFactory;
+  migrations?: string[];
 }
 
 export const DEFAULT_DB_NAME = 'ledger-default';
@@ -125,5 +129,6 @@ export function resolveOptions(input: unknown, defaults: { workerUrl: () => stri
   if (ice !== undefined) out.iceServers = ice;
   if (drift !== undefined) out.maxClockDriftMs = drift;
   if (meshDriver !== undefined) out.meshDriver = meshDriver as MeshDriverFactory;
+  if (o.migrations !== undefined) out.migrations = migrationSql(o.migrations, 'connectBattery: option "migrations"');
   return out;
 }

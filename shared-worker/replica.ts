@@ -19,6 +19,7 @@ import { toBatteryError } from './sql-errors.js';
 import { mergeBatch } from './merge.js';
 import { assertNodeId, randomNodeId } from './node-id.js';
 import { validateChangeSet } from './remote-validation.js';
+import type { MigrationResult } from './protocol/migrations.js';
 import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SqlParams } from './replica-types.js';
 import { replayRowImages, WriteRecorder } from './row-images.js';
 import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
@@ -215,7 +216,44 @@ class SqlReplica implements Replica {
     }));
   }
 
-  private runUser(capture: boolean, sql: string, run: () => ExecResult): ExecResult {
+  /**
+   * A migration step is one exec that also writes the new schema version, in the same
+   * transaction, and always asks for a snapshot: the version lives in the file, and a step that
+   * only writes rows would otherwise be replayed from the log without it.
+   */
+  migrate(steps: readonly string[]): MigrationResult {
+    this.assertOpen();
+    const from = this.getSchemaVersion();
+    if (steps.length < from) {
+      throw new BatteryError(
+        'SCHEMA',
+        `this app defines ${steps.length} migration(s) but the database is at schema version ${from}: a newer version of the app migrated it. ` +
+          'Load the newer app (reload the page); an older one must not write to a newer schema.',
+        { appVersion: steps.length, schemaVersion: from },
+      );
+    }
+    for (let i = from; i < steps.length; i++) {
+      const sql = steps[i]!;
+      try {
+        this.runUser(true, sql, () => this.runAltering(sql, undefined), { schemaVersion: i + 1 });
+      } catch (e) {
+        const cause = toBatteryError(e);
+        throw new BatteryError(
+          'SCHEMA',
+          `migration ${i} (step ${i + 1}) failed and was rolled back: ${cause.message}. The database stays at schema version ${i}.`,
+          { step: i, schemaVersion: i, cause: cause.code },
+        );
+      }
+    }
+    return { from, to: Math.max(from, steps.length) };
+  }
+
+  getSchemaVersion(): number {
+    this.assertOpen();
+    return Number(readMeta(this.db, 'schema_version') ?? 0);
+  }
+
+  private runUser(capture: boolean, sql: string, run: () => ExecResult, migration?: { schemaVersion: number }): ExecResult {
     const schemaBefore = this.schemaVersion();
     const totalBefore = this.totalChanges();
     this.runningStamp = 0;
@@ -264,6 +302,10 @@ class SqlReplica implements Replica {
       touched = [...new Set([...touched, ...this.recorder.touched()])];
       if (hooked && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
       if (images.rows.length > 0 && /\bREPLACE\b/i.test(stripLiteralsAndComments(sql))) images.complete = false;
+      if (migration) {
+        writeMeta(this.db, 'schema_version', migration.schemaVersion);
+        schemaChanged = true;
+      }
       if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
       return out;
     };

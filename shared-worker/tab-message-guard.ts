@@ -3,6 +3,7 @@
  * from an older or newer deploy, a browser extension or a bug can post anything; the hub only
  * ever sees messages that passed parseTabMessage. Failures are BatteryError('BAD_OP').
  */
+import { migrationSql } from './protocol/migrations.js';
 import { BatteryError } from './errors.js';
 import { checkParams as checkReplicaParams } from './exec-runner.js';
 import type {
@@ -76,6 +77,8 @@ function checkRequest(x: unknown): Request {
       return { op: o.op, sql: str(o, 'sql', LIMITS.sqlChars), params: checkParams(o.params) };
     case 'enableSync':
       return { op: 'enableSync', table: str(o, 'table') };
+    case 'migrate':
+      return { op: 'migrate', steps: migrationSql(o.steps, 'steps') };
     case 'watch':
       return { op: 'watch', watchId: str(o, 'watchId'), sql: str(o, 'sql', LIMITS.sqlChars), params: checkParams(o.params) };
     case 'unwatch':
