@@ -1,11 +1,9 @@
-// One build for the three things the package ships (see DESIGN.md "Layout"):
+// One build for the three things the package ships (docs/architecture.md):
 //   dist/rtc-battery.js (+ .d.ts)   the page-side library, ESM, self-contained (peerjs, idb-keyval inlined)
 //   dist/battery-worker.js          the SharedWorker / dedicated worker, ESM, self-contained, + the sql.js wasm
 //   dist/server.js (+ .d.ts)        the PeerServer for Node; node builtins and runtime deps stay external
 //
-// An entry whose source file does not exist yet is skipped with a warning instead of failing the
-// whole build: several people write these files in parallel, and the harness must be able to build
-// whatever exists.
+// A missing entry fails the build: a renamed entry must never ship a package without its bundle.
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -46,10 +44,9 @@ function emitSqlWasm() {
   };
 }
 
-function exists(path) {
-  if (existsSync(new URL(path, `file://${root}`))) return true;
-  console.warn(`rollup.config: ${path} does not exist yet; its bundle is skipped`);
-  return false;
+function entry(path) {
+  if (!existsSync(new URL(path, `file://${root}`))) throw new Error(`rollup.config: entry ${path} does not exist`);
+  return path;
 }
 
 // Dependencies compiled to ES5 (peerjs's msgpack copy) use top-level `this`; in ESM it is undefined,
@@ -72,53 +69,43 @@ const serverExternal = [
   ...Object.keys(pkg.dependencies ?? {}),
 ].map((e) => (typeof e === 'string' ? new RegExp(`^${e.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/.*)?$`) : e));
 
-const configs = [];
+const pageEntry = entry('lib/index.ts');
+const workerEntry = entry('shared-worker/hub/worker-entry.ts');
+const serverEntry = entry('peer-server/index.ts');
 
-if (exists('lib/index.ts')) {
-  configs.push(
-    {
-      input: 'lib/index.ts',
-      output: { file: 'dist/rtc-battery.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
-      plugins: browserPlugins(),
-    },
-    {
-      input: 'lib/index.ts',
-      output: { file: 'dist/rtc-battery.d.ts', format: 'es' },
-      plugins: [dts({ tsconfig: 'tsconfig.json' })],
-    },
-  );
-}
-
-if (exists('shared-worker/worker-entry.ts')) {
-  configs.push({
-    input: 'shared-worker/worker-entry.ts',
+const configs = [
+  {
+    input: pageEntry,
+    output: { file: 'dist/rtc-battery.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
+    plugins: browserPlugins(),
+  },
+  {
+    input: pageEntry,
+    output: { file: 'dist/rtc-battery.d.ts', format: 'es' },
+    plugins: [dts({ tsconfig: 'tsconfig.json' })],
+  },
+  {
+    input: workerEntry,
     // One file: a module worker can import chunks, but one file keeps `workerUrl` a single URL to host.
     output: { file: 'dist/battery-worker.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
     plugins: [...browserPlugins(), emitSqlWasm()],
-  });
-}
-
-if (exists('peer-server/index.ts')) {
-  configs.push(
-    {
-      input: 'peer-server/index.ts',
-      output: { file: 'dist/server.js', format: 'es', sourcemap: true },
-      external: serverExternal,
-      plugins: [
-        nodeResolve({ preferBuiltins: true, exportConditions: ['node', 'import', 'default'] }),
-        commonjs(),
-        esbuild({ target, tsconfig: 'tsconfig.json' }),
-      ],
-    },
-    {
-      input: 'peer-server/index.ts',
-      output: { file: 'dist/server.d.ts', format: 'es' },
-      external: serverExternal,
-      plugins: [dts({ tsconfig: 'tsconfig.json' })],
-    },
-  );
-}
-
-if (configs.length === 0) throw new Error('rollup.config: no entry exists yet (lib/index.ts, shared-worker/worker-entry.ts, peer-server/index.ts)');
+  },
+  {
+    input: serverEntry,
+    output: { file: 'dist/server.js', format: 'es', sourcemap: true },
+    external: serverExternal,
+    plugins: [
+      nodeResolve({ preferBuiltins: true, exportConditions: ['node', 'import', 'default'] }),
+      commonjs(),
+      esbuild({ target, tsconfig: 'tsconfig.json' }),
+    ],
+  },
+  {
+    input: serverEntry,
+    output: { file: 'dist/server.d.ts', format: 'es' },
+    external: serverExternal,
+    plugins: [dts({ tsconfig: 'tsconfig.json' })],
+  },
+];
 
 export default configs.map((c) => ({ onwarn, ...c }));

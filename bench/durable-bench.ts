@@ -8,12 +8,12 @@
  */
 import 'fake-indexeddb/auto';
 import { pathToFileURL } from 'node:url';
-import { openDurableReplica, type DurableReplicaHandle } from '../shared-worker/durable-replica.js';
-import { IdbKeyValueStore } from '../shared-worker/idb-kv-store.js';
-import type { KeyValueStore } from '../shared-worker/kv-store.js';
-import { MemoryKeyValueStore } from '../shared-worker/memory-kv-store.js';
-import { createReplica } from '../shared-worker/replica.js';
-import { snapshotWrite } from '../shared-worker/snapshot-store.js';
+import { openDurableReplica, type DurableReplicaHandle } from '../shared-worker/persistence/durable-replica.js';
+import { IdbKeyValueStore } from '../shared-worker/persistence/idb-kv-store.js';
+import type { KeyValueStore } from '../shared-worker/persistence/kv-store.js';
+import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../shared-worker/replica/replica.js';
+import { snapshotWrite } from '../shared-worker/persistence/snapshot-store.js';
 
 const ROW_BYTES = 1000;
 const ROUNDS = 6;

@@ -13,9 +13,9 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import initSqlJs from 'sql.js';
 import type { Database } from 'sql.js';
-import { createReplica } from '../shared-worker/replica.js';
-import type { Replica } from '../shared-worker/replica-types.js';
-import type { SqlValue } from '../shared-worker/change-set.js';
+import { createReplica } from '../shared-worker/replica/replica.js';
+import type { Replica } from '../shared-worker/replica/contracts/replica-types.js';
+import type { SqlValue } from '../shared-worker/replica/contracts/change-set.js';
 
 const ROWS = 100_000;
 const RUNS = 5;

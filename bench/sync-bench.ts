@@ -13,16 +13,17 @@
  */
 import { decode, encode } from '@msgpack/msgpack';
 import { pathToFileURL } from 'node:url';
-import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from '../lib/framing.js';
-import { deriveRoomKeys } from '../lib/room-keys.js';
-import type { ChangeSet } from '../shared-worker/change-set.js';
-import { openDurableReplica } from '../shared-worker/durable-replica.js';
-import { MemoryKeyValueStore } from '../shared-worker/memory-kv-store.js';
-import { peerIdFor } from '../shared-worker/peer-link.js';
-import { createReplica } from '../shared-worker/replica.js';
-import type { DurableReplica } from '../shared-worker/replica-types.js';
+import { FRAME_HEADER_BYTES } from '../shared-worker/sync/framing.js';
+import { MAX_FRAME_BYTES } from '../shared-worker/protocol/limits.js';
+import { deriveRoomKeys } from '../shared-worker/sync/room-keys.js';
+import type { ChangeSet } from '../shared-worker/replica/contracts/change-set.js';
+import { openDurableReplica } from '../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
+import { peerIdFor } from '../shared-worker/protocol/peer-link.js';
+import { createReplica } from '../shared-worker/replica/replica.js';
+import type { DurableReplica } from '../shared-worker/replica/contracts/replica-types.js';
 import { createSyncCoordinator } from '../shared-worker/sync/sync-coordinator.js';
-import { createLinkPair } from '../spec/node/sync/memory-link.js';
+import { createLinkPair } from '../spec/node/shared-worker/sync/memory-link.js';
 
 const ROWS = 100_000;
 const PER_EXEC = 1_000;

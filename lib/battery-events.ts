@@ -2,9 +2,9 @@
  * The Battery handle's events (DESIGN.md "Public API", the Ledger README's table) and how a
  * PeerRoom's events become them.
  */
-import type { BatteryError } from '../shared-worker/errors.js';
+import type { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { Emitter } from './emitter.js';
-import type { PeerEvent } from './worker-protocol.js';
+import type { PeerEvent } from '../shared-worker/protocol/worker-protocol.js';
 
 export interface BatteryEvents {
   sync: [count: number, peerId: string];

@@ -3,8 +3,8 @@
  * BatteryError('BAD_OP') naming the option, raised before anything is opened.
  */
 import { migrationSql, type MigrationStep } from '../shared-worker/protocol/migrations.js';
-import { BatteryError } from '../shared-worker/errors.js';
-import type { Durability, RTCIceServerInit } from './worker-protocol.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
+import type { Durability, RTCIceServerInit } from '../shared-worker/protocol/worker-protocol.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
 
 export type BatteryMode = 'auto' | 'shared' | 'dedicated';

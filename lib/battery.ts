@@ -6,9 +6,8 @@
  * 'WORKER', and attach() re-registers this tab's watches and leadership with the new one.
  */
 import type { MigrationResult } from '../shared-worker/protocol/migrations.js';
-import { BatteryError, deserializeError } from '../shared-worker/errors.js';
-import { checkParams } from '../shared-worker/exec-runner.js';
-import type { ExecResult, SqlParams } from '../shared-worker/replica-types.js';
+import { BatteryError, deserializeError } from '../shared-worker/protocol/errors.js';
+import { checkParams, type ExecResult, type SqlParams } from '../shared-worker/protocol/values.js';
 import { emitPeerEvent, type BatteryEvent, type BatteryEvents } from './battery-events.js';
 import { Emitter, type Listener } from './emitter.js';
 import { Leadership } from './leadership.js';
@@ -17,7 +16,7 @@ import { WatchSet, type WatchCallback } from './watch-set.js';
 import { WorkerClient, type PushMessage } from './worker-client.js';
 import type {
   BatteryState, HelloMessage, WelcomeMessage, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
-} from './worker-protocol.js';
+} from '../shared-worker/protocol/worker-protocol.js';
 
 /**
  * Checked in the tab, before postMessage: a function or Symbol would otherwise fail structured

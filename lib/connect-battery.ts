@@ -6,15 +6,15 @@
  * worker can never see a tab whose death it would miss, then says hello, then queues for
  * leadership.
  */
-import { BatteryError } from '../shared-worker/errors.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { Battery } from './battery.js';
 import { resolveOptions, type BatteryOptions } from './battery-options.js';
 import { connectDedicated } from './dedicated-host.js';
 import { createBrowserLeaderRelay } from './mesh/browser-leader-relay.js';
 import { connectShared } from './shared-connection.js';
 import type { TabContext } from './tab-context.js';
-import { holdTabLock, locksOf } from './tab-lock.js';
-import { PROTOCOL_VERSION, type HelloMessage } from './worker-protocol.js';
+import { holdTabLock, locksOf } from '../shared-worker/protocol/tab-lock.js';
+import { PROTOCOL_VERSION, type HelloMessage } from '../shared-worker/protocol/worker-protocol.js';
 
 let persistenceRequested = false;
 

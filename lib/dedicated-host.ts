@@ -7,14 +7,14 @@
  * with 'WORKER' (they may or may not have been applied; a retry of a non-idempotent write is
  * the caller's decision), and each tab re-registers its watches with the new host.
  */
-import { BatteryError } from '../shared-worker/errors.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { Battery } from './battery.js';
 import { newBattery, toBatteryError, type TabContext } from './tab-context.js';
 import { standForLeader, type Candidacy } from './leader-election.js';
-import { messagePortWire } from './port-adapters.js';
+import { messagePortWire } from '../shared-worker/protocol/port-adapters.js';
 import { followerPort, HostRelay, isEnvelope, relayChannelName, type ChannelLike } from './relay-channel.js';
-import { locksOf, whenTabGone } from './tab-lock.js';
-import { ATTACH_PORT, type WirePort } from './worker-protocol.js';
+import { locksOf, whenTabGone } from '../shared-worker/protocol/tab-lock.js';
+import { ATTACH_PORT, type WirePort } from '../shared-worker/protocol/worker-protocol.js';
 
 export async function connectDedicated(ctx: TabContext): Promise<Battery> {
   const { options: o, tabId } = ctx;

@@ -3,9 +3,9 @@
  * every tab queues for it; the browser grants it to one tab at a time and hands it to the next
  * queued tab as soon as the holder closes, crashes or is discarded (in Chrome that is immediate
  * on tab close, well inside the 2 s the design asks for). A frozen holder keeps the lock; the
- * worker's epochs (shared-worker/leader-relay.ts) protect against one that thaws after a steal.
+ * worker's epochs (shared-worker/hub/leader-link.ts) protect against one that thaws after a steal.
  */
-import type { LockManagerLike } from './tab-lock.js';
+import type { LockManagerLike } from '../shared-worker/protocol/tab-lock.js';
 
 export function leaderLockName(dbName: string): string {
   return `rtc-battery:leader:${dbName}`;

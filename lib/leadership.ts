@@ -6,7 +6,7 @@
  */
 import type { MeshDriver, MeshDriverFactory } from './mesh-driver.js';
 import type { WorkerClient } from './worker-client.js';
-import type { LeaderToWorker, WorkerToLeader } from './worker-protocol.js';
+import type { LeaderToWorker, WorkerToLeader } from '../shared-worker/protocol/worker-protocol.js';
 
 export class Leadership {
   private leader = false;

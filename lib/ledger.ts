@@ -11,8 +11,8 @@
  * - any other call before `init()` (or after `close()`) fails with a BatteryError saying so,
  *   instead of a TypeError on an undefined handle.
  */
-import { BatteryError } from '../shared-worker/errors.js';
-import type { ExecResult, SqlParams } from '../shared-worker/replica-types.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
+import type { ExecResult, SqlParams } from '../shared-worker/protocol/values.js';
 import type { Battery, BatteryEvent, BatteryEvents } from './battery.js';
 import { resolveOptions, type BatteryOptions } from './battery-options.js';
 import { connectBattery } from './connect-battery.js';

@@ -6,7 +6,7 @@
  * it when leadership ends. The PeerJS driver is lib/mesh/browser-leader-relay.ts; this seam
  * keeps the handle testable without PeerJS.
  */
-import type { LeaderToWorker, WorkerToLeader } from './worker-protocol.js';
+import type { LeaderToWorker, WorkerToLeader } from '../shared-worker/protocol/worker-protocol.js';
 
 export interface MeshDriver {
   /** Every leader command whose epoch is the driver's. */

@@ -4,7 +4,7 @@
  * traffic to its dedicated worker through a MessagePort of its own. Envelopes name the sender
  * and the host they are meant for, so traffic for a previous host is ignored by everyone.
  */
-import type { WirePort } from './worker-protocol.js';
+import type { WirePort } from '../shared-worker/protocol/worker-protocol.js';
 
 export type RelayEnvelope =
   /** The host announces itself (on start and in answer to who-hosts). */

@@ -5,13 +5,13 @@
  * port's close event, rejects what was pending with 'WORKER', and starts a new worker, which
  * reopens the replica from IndexedDB; watches and leadership are re-registered by attach().
  */
-import { BatteryError } from '../shared-worker/errors.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { Battery } from './battery.js';
 import { standForLeader, type Candidacy } from './leader-election.js';
-import { messagePortWire } from './port-adapters.js';
+import { messagePortWire } from '../shared-worker/protocol/port-adapters.js';
 import { newBattery, toBatteryError, type TabContext } from './tab-context.js';
-import { locksOf, whenLockFree } from './tab-lock.js';
-import type { WirePort } from './worker-protocol.js';
+import { locksOf, whenLockFree } from '../shared-worker/protocol/tab-lock.js';
+import type { WirePort } from '../shared-worker/protocol/worker-protocol.js';
 
 /**
  * How often a tab re-creates a SharedWorker that died under it (e.g. it shared a renderer

@@ -2,11 +2,11 @@
  * What connectBattery hands to the code that connects a tab in one mode (shared-connection.ts,
  * dedicated-host.ts): the resolved options, this tab's id and hello, and how to make its handle.
  */
-import { BatteryError, isBatteryError } from '../shared-worker/errors.js';
+import { BatteryError, isBatteryError } from '../shared-worker/protocol/errors.js';
 import { Battery } from './battery.js';
 import type { ResolvedOptions } from './battery-options.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
-import type { HelloMessage } from './worker-protocol.js';
+import type { HelloMessage } from '../shared-worker/protocol/worker-protocol.js';
 
 export function toBatteryError(e: unknown, code: 'WORKER' = 'WORKER'): BatteryError {
   return isBatteryError(e) ? (e as BatteryError) : new BatteryError(code, e instanceof Error ? e.message : String(e));

@@ -3,9 +3,9 @@
  * the worker is replaced (dedicated mode), and so a late initial answer never overwrites a
  * newer pushed result (pushes are always at least as new as the initial run).
  */
-import { isBatteryError, type BatteryError } from '../shared-worker/errors.js';
-import type { ExecResult, SqlParams } from '../shared-worker/replica-types.js';
-import type { Request, RequestOp, ResultOf } from './worker-protocol.js';
+import { isBatteryError, type BatteryError } from '../shared-worker/protocol/errors.js';
+import type { ExecResult, SqlParams } from '../shared-worker/protocol/values.js';
+import type { Request, RequestOp, ResultOf } from '../shared-worker/protocol/worker-protocol.js';
 
 export type WatchCallback = (result: ExecResult) => void;
 

@@ -4,11 +4,11 @@
  * handle closes or a request outlives its timeout, the affected promises reject with
  * BatteryError('WORKER') (the problem Comlink issues #601/#554 describe).
  */
-import { BatteryError, deserializeError } from '../shared-worker/errors.js';
+import { BatteryError, deserializeError } from '../shared-worker/protocol/errors.js';
 import {
   type HelloMessage, type Request, type RequestOp, type ResultOf, type TabToWorker,
   type WelcomeMessage, type WirePort, type WorkerToTab,
-} from './worker-protocol.js';
+} from '../shared-worker/protocol/worker-protocol.js';
 
 /** Messages the client does not consume itself (events and leader commands). */
 export type PushMessage = Exclude<WorkerToTab, WelcomeMessage | { kind: 'refused' } | { kind: 'response' }>;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { isBatteryError } from '../shared-worker/errors.js';
+import { isBatteryError } from '../shared-worker/protocol/errors.js';
 import { consoleLogger } from './log.js';
 import { DEFAULTS, type BatteryServerOptions } from './options.js';
 import { createBatteryServer, type BatteryServer } from './server.js';

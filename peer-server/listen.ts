@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BatteryError } from '../shared-worker/errors.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
 
 /** `server.listen` as a promise, with the usual failures turned into one clear sentence. */
 export function listen(server: HttpServer, port: number, host: string): Promise<AddressInfo> {

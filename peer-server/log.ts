@@ -1,4 +1,4 @@
-import { parsePeerId } from '../shared-worker/peer-link.js';
+import { parsePeerId } from '../shared-worker/protocol/peer-link.js';
 
 export type Logger = (line: string) => void;
 

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Express } from 'express';
-import { BatteryError } from '../shared-worker/errors.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { Logger } from './log.js';
 
 export interface BatteryServerOptions {

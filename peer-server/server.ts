@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { ExpressPeerServer, type IClient } from 'peer';
-import { BatteryError } from '../shared-worker/errors.js';
+import { BatteryError } from '../shared-worker/protocol/errors.js';
 import { createHttpRoutes } from './http-routes.js';
 import { listen, serverUrl } from './listen.js';
 import { consoleLogger, redactPeerId } from './log.js';

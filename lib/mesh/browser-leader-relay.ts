@@ -5,7 +5,7 @@
  */
 import { Peer } from 'peerjs';
 import { createLeaderRelay, type LeaderRelay } from './leader-relay.js';
-import type { LeaderToWorker } from '../worker-protocol.js';
+import type { LeaderToWorker } from '../../shared-worker/protocol/worker-protocol.js';
 import type { PeerFactory, PeerLike } from './peerjs-seam.js';
 
 export const peerJsFactory: PeerFactory = (id, options) => new Peer(id, options) as unknown as PeerLike;

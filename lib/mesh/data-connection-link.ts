@@ -6,9 +6,9 @@
  * Incoming data is checked at the boundary: anything but a binary message of at most
  * MAX_FRAME_BYTES closes this link (and only this one) before it reaches the worker.
  */
-import { MAX_FRAME_BYTES } from '../framing.js';
-import { LinkListeners } from '../../shared-worker/link-listeners.js';
-import type { PeerLink } from '../../shared-worker/peer-link.js';
+import { MAX_FRAME_BYTES } from '../../shared-worker/protocol/limits.js';
+import { LinkListeners } from '../../shared-worker/protocol/link-listeners.js';
+import type { PeerLink } from '../../shared-worker/protocol/peer-link.js';
 import type { DataChannelLike, DataConnectionLike } from './peerjs-seam.js';
 
 /**

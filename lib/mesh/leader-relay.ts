@@ -2,16 +2,16 @@
  * The leader tab's end of the worker relay: turns the worker's `mesh-start`/`mesh-stop`/
  * `link-send`/`link-close` into PeerMesh calls, and the mesh's links and signaling status into
  * `link-open`/`link-frame`/`link-drain`/`link-closed`/`mesh-status`, all tagged with this
- * leader's epoch (lib/worker-protocol.ts). One relay per leadership: a tab that loses the lead
+ * leader's epoch (shared-worker/protocol/worker-protocol.ts). One relay per leadership: a tab that loses the lead
  * stops its relay, and the new leader's worker session starts a fresh one.
  */
-import { BatteryError, serializeError } from '../../shared-worker/errors.js';
-import type { LeaderToWorker, MeshStartConfig, WorkerToLeader } from '../worker-protocol.js';
+import { BatteryError, serializeError } from '../../shared-worker/protocol/errors.js';
+import type { LeaderToWorker, MeshStartConfig, WorkerToLeader } from '../../shared-worker/protocol/worker-protocol.js';
 import type { DataConnectionLink } from './data-connection-link.js';
 import { PeerMesh, type MeshTimers } from './peer-mesh.js';
 import type { PeerFactory } from './peerjs-seam.js';
 import { roomDirectory, type FetchLike } from './room-directory.js';
-import { parseSignalingUrl } from './signaling-url.js';
+import { parseSignalingUrl } from '../../shared-worker/protocol/signaling-url.js';
 
 export interface LeaderRelayOptions {
   epoch: number;

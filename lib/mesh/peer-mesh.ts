@@ -22,15 +22,15 @@
  * registered by the previous leader tab: `unavailable-id`) is replaced by a new one, also with
  * backoff; it has no connections to lose.
  */
-import { BatteryError, serializeError } from '../../shared-worker/errors.js';
-import type { MeshStatus } from '../worker-protocol.js';
+import { BatteryError, serializeError } from '../../shared-worker/protocol/errors.js';
+import type { MeshStatus } from '../../shared-worker/protocol/worker-protocol.js';
 import { backoffDelay } from './backoff.js';
 import { channelIsReliable, offerIsAcceptable, RAW_SERIALIZATION } from './connection-guard.js';
 import { DataConnectionLink } from './data-connection-link.js';
 import type { DataConnectionLike, PeerErrorLike, PeerFactory, PeerLike } from './peerjs-seam.js';
-import { parsePeerId } from '../../shared-worker/peer-link.js';
+import { parsePeerId } from '../../shared-worker/protocol/peer-link.js';
 import type { ListMembers } from './room-directory.js';
-import type { SignalingTarget } from './signaling-url.js';
+import type { SignalingTarget } from '../../shared-worker/protocol/signaling-url.js';
 
 export interface MeshConfig {
   selfPeerId: string;

@@ -3,8 +3,8 @@
  * PeerServer (peer-server/). The answer comes from the network, so it is checked like any remote
  * input: only well-formed peer ids of this very room, at most MAX_LISTED of them.
  */
-import { BatteryError } from '../../shared-worker/errors.js';
-import { parsePeerId } from '../../shared-worker/peer-link.js';
+import { BatteryError } from '../../shared-worker/protocol/errors.js';
+import { parsePeerId } from '../../shared-worker/protocol/peer-link.js';
 
 /** The server caps rooms at 32 peers by default; 256 leaves room for a bigger configured cap. */
 export const MAX_LISTED = 256;

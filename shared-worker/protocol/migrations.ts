@@ -4,7 +4,7 @@
  * applies the rest, each in one transaction, once per replica. A step is a SQL string (several
  * statements allowed) or `{ sql }`; the object form leaves room for more fields later.
  */
-import { BatteryError } from '../errors.js';
+import { BatteryError } from './errors.js';
 
 export type MigrationStep = string | { sql: string };
 

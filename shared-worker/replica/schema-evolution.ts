@@ -12,14 +12,14 @@
  * capture tables and installs the triggers of the new shape. Both run inside the exec's
  * transaction, so a failing ALTER leaves everything as it was.
  */
-import { affinityOf, captureNames, captureTriggerNames, deleteLogDdl, reinstallCaptureTriggers } from '../capture.js';
-import type { SqlValue } from '../change-set.js';
-import { BatteryError } from '../errors.js';
-import type { SqlDatabase } from '../sql-database.js';
-import { quoteIdent } from '../sql-text.js';
-import { compareStamps, type StampStore } from '../stamps.js';
-import { inspectSyncableTable, type ColumnShape, type TableShape } from '../sync-schema.js';
-import { makeSyncedTable, type SyncedTable } from '../synced-table.js';
+import { affinityOf, captureNames, captureTriggerNames, deleteLogDdl, reinstallCaptureTriggers } from './capture.js';
+import type { SqlValue } from './contracts/change-set.js';
+import { BatteryError } from '../protocol/errors.js';
+import type { SqlDatabase } from './sql-database.js';
+import { quoteIdent } from './sql-text.js';
+import { compareStamps, type StampStore } from './stamps.js';
+import { inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
+import { makeSyncedTable, type SyncedTable } from './synced-table.js';
 
 export type AlterAction = 'add' | 'drop' | 'rename' | 'other';
 

@@ -15,10 +15,10 @@
  * `maxUnsplitRows` rows is such a group split by rows (then a link lost mid-group can leave that
  * gap; documented limit, 50k rows by default, see sync-options.ts).
  */
-import type { PeerMessage } from '../../lib/peer-protocol.js';
-import { EMPTY_CHANGE_SET, type ChangeSet, type RowDelta, type TableDelta } from '../change-set.js';
-import type { DurableReplica } from '../replica-types.js';
-import { entryOf, type VersionVector } from '../version-vector.js';
+import type { PeerMessage } from './peer-protocol.js';
+import { EMPTY_CHANGE_SET, type ChangeSet, type RowDelta, type TableDelta } from '../replica/contracts/change-set.js';
+import type { DurableReplica } from '../replica/contracts/replica-types.js';
+import { entryOf, type VersionVector } from '../replica/contracts/version-vector.js';
 
 /** Everything above `since` in the shared tables, as delta messages; the last one says up to where. */
 export function deltaAnswer(replica: DurableReplica, since: VersionVector, common: ReadonlySet<string>, limits: PieceLimits): PeerMessage[] {

@@ -6,7 +6,7 @@
  * the peer), or claim a version it does not hold. So the value is read from memory and used only
  * once memory at that point is durable (DurableReplica.whenDurable); after a rollback, read again.
  */
-import type { DurableReplica } from '../replica-types.js';
+import type { DurableReplica } from '../replica/contracts/replica-types.js';
 
 /** Rollbacks in a row before giving up (storage keeps refusing: the caller's link fails). */
 const MAX_ATTEMPTS = 3;

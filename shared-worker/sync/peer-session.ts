@@ -13,16 +13,16 @@
  * when the mesh redials, and syncs once its clock is sane), SCHEMA, QUOTA, VERSION. Nothing of a
  * rejected message is applied (validation precedes apply; applyChanges is all-or-nothing).
  */
-import { FrameReader, FrameWriter } from '../../lib/framing.js';
-import { PeerAuthenticator } from '../../lib/peer-auth.js';
-import { encodePeerMessage, PROTOCOL_VERSION, validatePeerMessage, type PeerMessage } from '../../lib/peer-protocol.js';
-import type { RoomKeys } from '../../lib/room-keys.js';
-import { openSealedChannel } from '../../lib/sealed-channel.js';
-import { isEmptyChangeSet, type ChangeSet } from '../change-set.js';
-import { BatteryError, isBatteryError } from '../errors.js';
-import { parsePeerId, type PeerLink } from '../peer-link.js';
-import type { DurableReplica } from '../replica-types.js';
-import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../version-vector.js';
+import { FrameReader, FrameWriter } from './framing.js';
+import { PeerAuthenticator } from './peer-auth.js';
+import { encodePeerMessage, PROTOCOL_VERSION, validatePeerMessage, type PeerMessage } from './peer-protocol.js';
+import type { RoomKeys } from './room-keys.js';
+import { openSealedChannel } from './sealed-channel.js';
+import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
+import { BatteryError, isBatteryError } from '../protocol/errors.js';
+import { parsePeerId, type PeerLink } from '../protocol/peer-link.js';
+import type { DurableReplica } from '../replica/contracts/replica-types.js';
+import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../replica/contracts/version-vector.js';
 import { deltaAnswer, orderedPieces, restrictToTables, vectorOfChanges } from './delta-pieces.js';
 import { compareSchemas } from './compare-schemas.js';
 import { durableRead } from './durable-read.js';

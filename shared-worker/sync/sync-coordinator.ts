@@ -8,11 +8,11 @@
  * applying out of causal order. Commits still in flight at start make that vector a little too
  * high; the cost is one extra need/delta round trip, never a wrong apply.
  */
-import type { RoomKeys } from '../../lib/room-keys.js';
-import { isEmptyChangeSet } from '../change-set.js';
-import type { PeerLink } from '../peer-link.js';
-import type { DurableReplica } from '../replica-types.js';
-import { mergeVectors } from '../version-vector.js';
+import type { RoomKeys } from './room-keys.js';
+import { isEmptyChangeSet } from '../replica/contracts/change-set.js';
+import type { PeerLink } from '../protocol/peer-link.js';
+import type { DurableReplica } from '../replica/contracts/replica-types.js';
+import { mergeVectors } from '../replica/contracts/version-vector.js';
 import { vectorOfChanges } from './delta-pieces.js';
 import { PeerSession, type SessionHost } from './peer-session.js';
 import type { SyncEvent } from './sync-events.js';

@@ -2,7 +2,7 @@
  * What the sync engine reports; the worker forwards these to every tab (DESIGN "Events").
  * `peerId` is always the remote PeerJS id (`<roomId>-<nodeId>`).
  */
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../protocol/errors.js';
 
 export type SyncEvent =
   | { type: 'peer-ready'; peerId: string }

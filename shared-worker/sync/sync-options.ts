@@ -1,5 +1,5 @@
-import { AUTH_TIMEOUT_MS } from '../../lib/peer-auth.js';
-import { DEFAULT_FRAMING_LIMITS, type FramingLimits } from '../../lib/framing.js';
+import { AUTH_TIMEOUT_MS } from './peer-auth.js';
+import { DEFAULT_FRAMING_LIMITS, type FramingLimits } from './framing.js';
 
 export interface SyncOptions {
   /** A link that has not authenticated by then is closed (DESIGN: "within a few seconds"). */

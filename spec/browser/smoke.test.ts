@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useBrowserSession } from './harness/vitest-session.js';
 import { waitForLibrary } from './harness/battery-tab.js';
-import { PROTOCOL_VERSION } from '../../lib/worker-protocol.js';
+import { PROTOCOL_VERSION } from '../../shared-worker/protocol/worker-protocol.js';
 
 // The built package as a browser sees it: the bundle loads and exports the API, the wasm is served
 // so that streaming compilation works, the worker script is a loadable module.

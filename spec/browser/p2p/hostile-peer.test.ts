@@ -5,7 +5,7 @@ import type { Page } from 'puppeteer-core';
 import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec } from '../harness/battery-tab.js';
 import { usePeerServer } from '../harness/peer-server.js';
-import { deriveRoomKeys } from '../../../lib/room-keys.js';
+import { deriveRoomKeys } from '../../../shared-worker/sync/room-keys.js';
 import { events, notes, openRoomTab, waitForEvent, waitForResult, waitUntil } from './room-tabs.js';
 
 const peerJsScript = readFileSync(fileURLToPath(new URL('../../../node_modules/peerjs/dist/peerjs.min.js', import.meta.url)), 'utf8');
@@ -126,7 +126,7 @@ describe('a hostile peer that knows the room id but not the token', () => {
     for (const label of ['silent', 'garbage', 'oversized', 'text', 'forged']) {
       expect(byLabel[label], label).toMatchObject({ opened: true, closed: true });
       // At most our 83-byte challenge, plus our 33-byte proof to one that sent a well-formed
-      // challenge (lib/peer-auth.ts), reaches a peer without the token: never any data.
+      // challenge (shared-worker/sync/peer-auth.ts), reaches a peer without the token: never any data.
       expect(byLabel[label]!.bytesIn, label).toBeLessThanOrEqual(label === 'forged' ? 83 + 33 : 83);
     }
     // Channels with the wrong shape are dropped on the offer: they never open.

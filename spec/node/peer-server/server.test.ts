@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { WebSocket, WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isBatteryError } from '../../../shared-worker/errors.js';
+import { isBatteryError } from '../../../shared-worker/protocol/errors.js';
 import { createBatteryServer, type BatteryServer } from '../../../peer-server/index.js';
 import { serverUrl } from '../../../peer-server/listen.js';
 import { normalizePath } from '../../../peer-server/options.js';

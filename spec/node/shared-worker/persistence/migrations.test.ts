@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/durable-replica.js';
-import type { KeyValueStore } from '../../../../shared-worker/kv-store.js';
-import { MemoryKeyValueStore } from '../../../../shared-worker/memory-kv-store.js';
-import { createReplica } from '../../../../shared-worker/replica.js';
+import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
+import type { KeyValueStore } from '../../../../shared-worker/persistence/kv-store.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261206);
 

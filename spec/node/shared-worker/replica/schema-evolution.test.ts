@@ -3,8 +3,8 @@
  * columns (cells of columns one side lacks are kept, forwarded and materialized).
  */
 import { describe, expect, it } from 'vitest';
-import { createReplica } from '../../../../shared-worker/replica.js';
-import { dump, exchangeAll, pull, registers, syncedReplica } from '../../replica/replica-helpers.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { dump, exchangeAll, pull, registers, syncedReplica } from './replica-helpers.js';
 
 const NOTES = 'CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, body TEXT)';
 

@@ -1,0 +1,61 @@
+/**
+ * Start-up from storage: the snapshot into a fresh replica, then every log entry after it in
+ * order (changes through applyChanges({trusted}), non-synced rows through replayRows). Used at
+ * open and again to roll memory back after a refused write.
+ */
+import type { KeyValueStore } from './kv-store.js';
+import type { Replica, ReplicaOptions } from '../replica/contracts/replica-types.js';
+import { replayRecords } from './log-replay.js';
+import { loadState, logKeysBetween, snapshotWrite, type LoadedState } from './snapshot-store.js';
+
+export type CreateReplica = (options: ReplicaOptions & { data?: Uint8Array }) => Promise<Replica>;
+
+export interface RestoreOptions {
+  store: KeyValueStore;
+  createReplica: CreateReplica;
+  replicaOptions?: ReplicaOptions;
+}
+
+export interface Restored {
+  replica: Replica;
+  loaded: LoadedState;
+  /** What to add to replica.getVersion() to get the version storage recorded. */
+  versionOffset: number;
+}
+
+/** Snapshot + log replay into a fresh replica. */
+export async function restore(o: RestoreOptions, warn: (m: string) => void): Promise<Restored> {
+  const loaded = await loadState(o.store, warn);
+  const replica = await o.createReplica({ ...o.replicaOptions, ...(loaded.snapshot ? { data: loaded.snapshot } : {}) });
+  try {
+    replayRecords(replica, loaded.records);
+  } catch (e) {
+    // A record that decodes but does not apply is a bug, not damage: refuse to open rather than
+    // drop it (and everything after it) for good. Storage is left untouched for a fixed version.
+    replica.close();
+    throw e;
+  }
+  const last = loaded.records[loaded.records.length - 1];
+  const versionOffset = last ? last.version - replica.getVersion()
+    : loaded.meta ? loaded.meta.version - replica.getVersion() : 0;
+  return { replica, loaded, versionOffset };
+}
+
+/** Makes storage fit to append to, before the first write of a freshly opened database. */
+export async function repairAtOpen(store: KeyValueStore, { replica, loaded, versionOffset }: Restored): Promise<void> {
+  if (!loaded.meta) {
+    // A new database: its first snapshot makes the node id and the replica's own tables durable
+    // before any log entry refers to them.
+    const data = replica.export();
+    const version = replica.getVersion() + versionOffset;
+    await store.write(snapshotWrite({ snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId, version },
+      data, [...loaded.staleKeys, ...logKeysBetween(1, loaded.lastSeq)]));
+    loaded.meta = { format: 1, snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId, version };
+    loaded.records = [];
+    loaded.recordBytes = 0;
+  } else if (loaded.staleKeys.length > 0) {
+    // Damaged entries must go before new ones are appended after them, or the next start-up
+    // would stop at the damage and lose the new ones. Deleting needs no quota.
+    await store.write({ del: loaded.staleKeys });
+  }
+}

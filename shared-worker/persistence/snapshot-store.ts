@@ -1,0 +1,150 @@
+/**
+ * The durable layout of one database in its KeyValueStore, and reading it back at start-up:
+ *   meta              {format, snapshotSeq, snapshotBytes, nodeId, version}: which snapshot is current
+ *   snap              the replica's export() covering every log entry with seq <= snapshotSeq
+ *   log:<seq>         one encoded LogRecord per commit after the snapshot (durable-log-record.ts)
+ *   peer:<nodeId>     what we know a peer holds (its version vector)
+ * meta and snap are always written in one transaction, so they never disagree.
+ */
+import type { VersionVector } from '../replica/contracts/version-vector.js';
+import type { KeyValueStore, KeyValueWrite } from './kv-store.js';
+import { BatteryError } from '../protocol/errors.js';
+import { decodeLogRecord, LOG_PREFIX, logKey, seqOfLogKey, type LogRecord } from './durable-log-record.js';
+
+export const META_KEY = 'meta';
+export const SNAPSHOT_KEY = 'snap';
+export const PEER_PREFIX = 'peer:';
+const META_FORMAT = 1;
+/** Log entries fetched per getMany at start-up: bounds memory held by raw entries at once. */
+const LOAD_BATCH = 256;
+
+export interface SnapshotMeta {
+  format: number;
+  snapshotSeq: number;
+  snapshotBytes: number;
+  nodeId: string;
+  /** The database's getVersion() at the snapshot (see durable-replica.ts for why it is kept). */
+  version: number;
+}
+
+export interface LoadedState {
+  meta: SnapshotMeta | null;
+  snapshot: Uint8Array | null;
+  /** Decodable log records after the snapshot, in order, stopping at the first damaged one. */
+  records: LogRecord[];
+  recordBytes: number;
+  /** Sequence number of the last record kept (the snapshot's when there is none). */
+  lastSeq: number;
+  /** Keys that must go: entries the snapshot already covers, and damaged entries with all after them. */
+  staleKeys: string[];
+  /** How many entries were dropped as damaged (a torn or corrupted tail). */
+  dropped: number;
+  peers: Map<string, VersionVector>;
+}
+
+export async function loadState(store: KeyValueStore, warn: (msg: string) => void): Promise<LoadedState> {
+  // All reads at once (meta and snap in one transaction, so they agree): each serial IndexedDB
+  // round trip adds to a cold start. Nothing writes meanwhile: the caller holds the store.
+  const [[rawMeta, rawSnapshot], logKeys, peers] = await Promise.all([
+    store.getMany<unknown>([META_KEY, SNAPSHOT_KEY]), store.keys(LOG_PREFIX), loadPeers(store),
+  ]);
+  const meta = checkMeta(rawMeta);
+  const snapshot = meta ? rawSnapshot : null;
+  if (meta && !(snapshot instanceof Uint8Array)) {
+    throw new BatteryError('WORKER', 'storage holds a snapshot pointer but no snapshot; refusing to open a partial database');
+  }
+  const snapshotSeq = meta?.snapshotSeq ?? 0;
+  const staleKeys: string[] = [];
+  const live: Array<{ key: string; seq: number }> = [];
+  for (const key of logKeys) {
+    const seq = seqOfLogKey(key);
+    if (seq === null || seq <= snapshotSeq) staleKeys.push(key);
+    else live.push({ key, seq });
+  }
+  const records: LogRecord[] = [];
+  let recordBytes = 0;
+  let damagedAt = -1;
+  for (let i = 0; i < live.length && damagedAt < 0; i += LOAD_BATCH) {
+    const slice = live.slice(i, i + LOAD_BATCH);
+    const values = await store.getMany<unknown>(slice.map((e) => e.key));
+    for (let j = 0; j < slice.length; j++) {
+      const entry = slice[j]!;
+      const record = tryDecode(values[j], entry.seq);
+      // Entries are written contiguously after the snapshot; a gap means one went missing.
+      const expectedSeq = (records.length === 0 ? snapshotSeq : records[records.length - 1]!.seq) + 1;
+      if (!record || entry.seq !== expectedSeq) {
+        damagedAt = i + j;
+        break;
+      }
+      records.push(record);
+      recordBytes += (values[j] as Uint8Array).byteLength;
+    }
+  }
+  let dropped = 0;
+  if (damagedAt >= 0) {
+    // Replaying past a hole could apply a change without the one it was made on top of; the
+    // entries from the damage on are dropped (they were at most the in-flight tail of a crash).
+    dropped = live.length - damagedAt;
+    staleKeys.push(...live.slice(damagedAt).map((e) => e.key));
+    warn(`rtc-battery: dropped ${dropped} damaged log entr${dropped === 1 ? 'y' : 'ies'} from ${live[damagedAt]!.key} on`);
+  }
+  const lastSeq = records.length > 0 ? records[records.length - 1]!.seq : snapshotSeq;
+  return { meta, snapshot: (snapshot as Uint8Array | undefined) ?? null, records, recordBytes, lastSeq, staleKeys, dropped, peers };
+}
+
+/** The write that installs a snapshot: meta + snap, and every log entry it covers deleted. */
+export function snapshotWrite(meta: Omit<SnapshotMeta, 'format'>, snapshot: Uint8Array, coveredKeys: string[]): KeyValueWrite {
+  // Structured clone (IndexedDB) stores a view's whole underlying buffer: store exact bytes only.
+  if (snapshot.byteOffset !== 0 || snapshot.buffer.byteLength !== snapshot.byteLength) snapshot = snapshot.slice();
+  return {
+    del: coveredKeys,
+    set: [[META_KEY, { format: META_FORMAT, ...meta } satisfies SnapshotMeta], [SNAPSHOT_KEY, snapshot]],
+  };
+}
+
+/** Keys of the contiguous log entries firstSeq..lastSeq. */
+export function logKeysBetween(firstSeq: number, lastSeq: number): string[] {
+  const keys: string[] = [];
+  for (let s = firstSeq; s <= lastSeq; s++) keys.push(logKey(s));
+  return keys;
+}
+
+export function peerKey(nodeId: string): string {
+  return PEER_PREFIX + nodeId;
+}
+
+function tryDecode(value: unknown, seq: number): LogRecord | null {
+  if (!(value instanceof Uint8Array)) return null;
+  try {
+    const record = decodeLogRecord(value);
+    return record.seq === seq ? record : null;
+  } catch {
+    return null;
+  }
+}
+
+function checkMeta(x: unknown): SnapshotMeta | null {
+  if (x === undefined) return null;
+  const m = x as Partial<SnapshotMeta>;
+  if (typeof m !== 'object' || m === null || m.format !== META_FORMAT || !Number.isSafeInteger(m.snapshotSeq)
+    || typeof m.nodeId !== 'string' || typeof m.snapshotBytes !== 'number' || !Number.isSafeInteger(m.version)) {
+    throw new BatteryError('VERSION', 'storage holds a database in a format this version cannot read', { meta: x as Record<string, unknown> });
+  }
+  return m as SnapshotMeta;
+}
+
+async function loadPeers(store: KeyValueStore): Promise<Map<string, VersionVector>> {
+  const keys = await store.keys(PEER_PREFIX);
+  const values = await store.getMany<unknown>(keys);
+  const peers = new Map<string, VersionVector>();
+  keys.forEach((k, i) => {
+    const v = values[i];
+    if (isVector(v)) peers.set(k.slice(PEER_PREFIX.length), v);
+  });
+  return peers;
+}
+
+function isVector(v: unknown): v is VersionVector {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    && Object.values(v).every((x) => typeof x === 'number' && Number.isFinite(x));
+}

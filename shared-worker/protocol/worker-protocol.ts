@@ -1,0 +1,206 @@
+/**
+ * The tab↔worker wire format: every message either side may post, as tagged unions switched on
+ * exhaustively (DESIGN.md "Tabs, worker, leader"). Structured clone carries these objects, so
+ * values are plain data (errors travel as SerializedError, bytes as Uint8Array).
+ *
+ * A session: the tab posts `hello`; the worker answers `welcome` or, if the protocol versions
+ * differ, `refused` with a VERSION error and ignores that port afterwards. Then the tab posts
+ * `request`s (ids unique per tab) and gets one `response` per request; the worker pushes
+ * `change`, `watch-rows`, `watch-error`, `peer-event` and `error` to every tab at any time.
+ *
+ * Leader relay: only the leader tab can open RTCPeerConnections, so the worker drives the mesh
+ * through it. The worker posts `mesh-start`/`mesh-stop`/`link-send`/`link-close` to the leader;
+ * the leader posts `link-open`/`link-frame`/`link-drain`/`link-closed`/`mesh-status` back. All of
+ * them carry the leader epoch the worker handed out with `claimLeader`; the worker drops (and
+ * answers with `mesh-stop`) anything tagged with an epoch that is not the current one.
+ */
+import type { SerializedError } from './errors.js';
+import type { MigrationResult } from './migrations.js';
+import type { ExecResult, SqlParams, SqlValue } from './values.js';
+
+/** Bump on any incompatible change to the messages below. */
+export const PROTOCOL_VERSION = 1;
+
+export type Durability = 'strict' | 'relaxed';
+
+/** What a tab's cached getters show; sent with `welcome`, every response and every event. */
+export interface BatteryState {
+  version: number;
+  /** The highest HLC of this replica's own changes (its entry in the version vector), 0 if none. */
+  localVersion: number;
+  peers: string[];
+  connected: boolean;
+  /** Migration steps applied to the replica (protocol/migrations.ts). */
+  schemaVersion: number;
+}
+
+// ---------------------------------------------------------------- tab → worker
+
+export interface HelloMessage {
+  kind: 'hello';
+  v: number;
+  tabId: string;
+  dbName: string;
+  /** Where the worker loads sql.js's wasm from; the first tab's hello wins. */
+  wasmUrl: string;
+  durability: Durability;
+  maxClockDriftMs?: number;
+}
+
+export interface ConnectRequest {
+  op: 'connect';
+  signalingUrl?: string;
+  token?: string;
+  iceServers?: RTCIceServerInit[];
+}
+
+/** RTCIceServer as plain data (the DOM type is not available inside workers' lib). */
+export interface RTCIceServerInit {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export type Request =
+  | { op: 'exec'; sql: string; params?: SqlParams }
+  | { op: 'execLocal'; sql: string; params?: SqlParams }
+  | { op: 'enableSync'; table: string }
+  /** Apply the steps the replica has not applied yet (connectBattery's `migrations`). */
+  | { op: 'migrate'; steps: string[] }
+  | { op: 'watch'; watchId: string; sql: string; params?: SqlParams }
+  | { op: 'unwatch'; watchId: string }
+  | ConnectRequest
+  | { op: 'disconnect' }
+  /** The tab holds the leader Web Lock; the worker answers with a fresh, larger epoch. */
+  | { op: 'claimLeader' };
+
+export type RequestOp = Request['op'];
+
+/** Result type per request op. */
+export interface ResultOf {
+  exec: ExecResult;
+  execLocal: ExecResult;
+  enableSync: null;
+  migrate: MigrationResult;
+  watch: ExecResult;
+  unwatch: null;
+  connect: null;
+  disconnect: null;
+  claimLeader: { epoch: number };
+}
+
+export interface RequestMessage {
+  kind: 'request';
+  id: number;
+  req: Request;
+}
+
+/** The tab is closing on purpose: forget it now instead of waiting for its lock. */
+export interface ByeMessage {
+  kind: 'bye';
+}
+
+export interface MeshStatus {
+  signaling: 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
+  attempt?: number;
+  error?: SerializedError;
+}
+
+export type LeaderToWorker =
+  | { kind: 'link-open'; epoch: number; linkId: string; remotePeerId: string; initiator: boolean }
+  | { kind: 'link-frame'; epoch: number; linkId: string; bytes: Uint8Array }
+  /**
+   * Back-pressure report: `consumed` = cumulative bytes the leader took from this link's
+   * `link-send`s, `bufferedAmount` = the DataConnection's bufferedAmount right now.
+   */
+  | { kind: 'link-drain'; epoch: number; linkId: string; consumed: number; bufferedAmount: number }
+  | { kind: 'link-closed'; epoch: number; linkId: string; reason?: string }
+  | { kind: 'mesh-status'; epoch: number; status: MeshStatus };
+
+export type TabToWorker = HelloMessage | RequestMessage | ByeMessage | LeaderToWorker;
+
+// ---------------------------------------------------------------- worker → tab
+
+export interface WelcomeMessage {
+  kind: 'welcome';
+  v: number;
+  nodeId: string;
+  state: BatteryState;
+  /**
+   * A Web Lock the worker holds for its lifetime: a tab that is granted it knows the worker died
+   * (a SharedWorker can die with a crashed renderer it shared a process with, and its ports then
+   * stay silent).
+   */
+  workerLock?: string;
+}
+
+export interface RefusedMessage {
+  kind: 'refused';
+  error: SerializedError;
+}
+
+export type ResponseMessage =
+  | { kind: 'response'; id: number; ok: true; result: unknown; state: BatteryState }
+  | { kind: 'response'; id: number; ok: false; error: SerializedError; state: BatteryState };
+
+/** Events a PeerRoom reports; the hub fans them out unchanged. */
+export type PeerEvent =
+  | { name: 'sync'; count: number; peerId: string }
+  | { name: 'peer-join'; peerId: string }
+  | { name: 'peer-ready'; peerId: string }
+  | { name: 'peer-leave'; peerId: string }
+  | { name: 'connected' }
+  | { name: 'disconnected' }
+  | { name: 'reconnecting'; attempt: number }
+  | { name: 'reconnected' };
+
+export interface MeshStartConfig {
+  signalingUrl: string;
+  roomId: string;
+  selfPeerId: string;
+  iceServers: RTCIceServerInit[];
+}
+
+export type WorkerToLeader =
+  | ({ kind: 'mesh-start'; epoch: number } & MeshStartConfig)
+  | { kind: 'mesh-stop'; epoch: number }
+  | { kind: 'link-send'; epoch: number; linkId: string; bytes: Uint8Array }
+  | { kind: 'link-close'; epoch: number; linkId: string; reason?: string };
+
+export type WorkerToTab =
+  | WelcomeMessage
+  | RefusedMessage
+  | ResponseMessage
+  | { kind: 'change'; tables: string[]; origin: 'local' | 'remote'; state: BatteryState }
+  | { kind: 'watch-rows'; watchId: string; result: ExecResult }
+  | { kind: 'watch-error'; watchId: string; error: SerializedError }
+  | { kind: 'peer-event'; event: PeerEvent; state: BatteryState }
+  | { kind: 'error'; error: SerializedError }
+  | WorkerToLeader;
+
+// ---------------------------------------------------------------- transport
+
+/**
+ * One end of a message channel: a MessagePort (SharedWorker), a dedicated Worker, a
+ * BroadcastChannel relay, or an in-memory pair in tests. `onClose` fires when the transport
+ * itself knows the other side is gone (not all do: MessagePorts mostly don't, hence tab locks).
+ */
+export interface WirePort<In = unknown, Out = unknown> {
+  post(message: Out): void;
+  listen(handler: (message: In) => void): void;
+  onClose(handler: () => void): void;
+  close(): void;
+}
+
+export type { SqlParams, SqlValue };
+
+/**
+ * Dedicated mode: the hosting tab hands its dedicated worker one MessagePort per tab it relays
+ * (its own included) with this message, the port in `transfer`. SharedWorkers get ports from
+ * `connect` events instead.
+ */
+export interface AttachPortMessage {
+  kind: 'rtc-battery:attach-port';
+}
+
+export const ATTACH_PORT: AttachPortMessage = { kind: 'rtc-battery:attach-port' };

@@ -1,0 +1,139 @@
+/**
+ * The contracts between the layers of the worker side:
+ *   Replica        in-memory, synchronous: sql.js + change capture + HLC + merge (replica.ts)
+ *   DurableReplica the Replica behind a durable log + snapshots; async, acknowledges a write only
+ *                  after it is in storage (durable-replica.ts). The worker hub and the sync
+ *                  engine only ever talk to a DurableReplica.
+ */
+import type { MigrationResult } from '../../protocol/migrations.js';
+import type { ChangeSet } from './change-set.js';
+import type { VersionVector } from './version-vector.js';
+import type { ExecResult, SqlParams, SqlValue } from '../../protocol/values.js';
+
+export type { ExecResult, SqlParams, SqlValue };
+
+/** A row image of a write to a table that is NOT synced; replayed verbatim at start-up. */
+export type RowWrite =
+  | { op: 'upsert'; table: string; rowid: number; columns: string[]; values: SqlValue[] }
+  | { op: 'delete'; table: string; rowid: number };
+
+/**
+ * What one committed transaction did, emitted by Replica.onCommit right after COMMIT.
+ * Enough to redo the transaction on the previous state (log replay) and to tell others about it.
+ */
+export interface Commit {
+  origin: 'local' | 'remote';
+  /** User tables whose visible content may have changed (drives `change` events and `watch`). */
+  tables: string[];
+  /**
+   * Register changes of synced tables made by this commit: the captured local changes, or the
+   * subset of a remote batch that was new. Replayable with applyChanges({trusted: true}).
+   */
+  changes: ChangeSet | null;
+  /** Writes to non-synced tables, in order. */
+  rows: RowWrite[];
+  /** The schema changed (DDL, enableSync) or something a log record cannot express happened: persist a snapshot. */
+  needsSnapshot: boolean;
+  /** getVersion() after this commit. */
+  version: number;
+}
+
+export interface ApplyOptions {
+  /** Log replay of our own durable records: skip the SKEW check (stamps may be "from the future" after a clock change). */
+  trusted?: boolean;
+}
+
+export interface ApplyResult {
+  /** Register values that were newer than ours and were taken. */
+  applied: number;
+  /** The effective changes (what was new), for forwarding to other peers; null if nothing was new. */
+  changes: ChangeSet | null;
+  tables: string[];
+}
+
+export interface ReplicaOptions {
+  /** Refuse remote stamps more than this far ahead of the local clock (default 5 minutes). */
+  maxClockDriftMs?: number;
+  /** Injectable wall clock (default Date.now) so tests can move time. */
+  now?: () => number;
+  /** Node id to use when the database has none yet (default: random). Stable once stored. */
+  nodeId?: string;
+  /**
+   * An hlc the clock must start past (besides every stamp stored in the database). The durable
+   * layer passes the newest stamp the replica it replaces may have handed out, so a replica
+   * rebuilt from storage after a refused write never reuses that write's stamp.
+   */
+  clockFloor?: number;
+}
+
+/** The in-memory replica. Every method is synchronous and throws BatteryError. */
+export interface Replica {
+  readonly nodeId: string;
+  /** Runs SQL with change capture; a multi-statement string is one atomic transaction. */
+  exec(sql: string, params?: SqlParams): ExecResult;
+  /** Runs SQL without change capture; refuses (BAD_OP) to write a synced table. */
+  execLocal(sql: string, params?: SqlParams): ExecResult;
+  /** Turns on sync for a table (validates it, installs capture, backfills). Idempotent. */
+  enableSync(table: string): void;
+  syncedTables(): string[];
+  /** Merges a remote (or replayed) change set in one transaction. Throws BAD_OP/SKEW/SCHEMA and changes nothing on error. */
+  applyChanges(changes: ChangeSet, options?: ApplyOptions): ApplyResult;
+  /** Every register whose stamp is above `since[origin]` (all of them for an empty vector). */
+  changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
+  getVector(): VersionVector;
+  /** A counter that grows with every local or merged change. */
+  getVersion(): number;
+  /** Schema fingerprint per synced table: equal fingerprints = safe to merge. */
+  fingerprints(): Record<string, string>;
+  /**
+   * Applies the steps past the stored schema version, each as one exec with the version written in
+   * the same transaction (protocol/migrations.ts). SCHEMA when the database is at a higher version
+   * than `steps` reaches, or when a step fails (that step rolled back, earlier ones kept).
+   */
+  migrate(steps: readonly string[]): MigrationResult;
+  /** Migration steps applied to this database (0: none). */
+  getSchemaVersion(): number;
+  /** Re-applies non-synced row images from the log. */
+  replayRows(rows: RowWrite[]): void;
+  onCommit(listener: (commit: Commit) => void): () => void;
+  /** The database file (sql.js export); everything the replica set up on the connection survives it. */
+  export(): Uint8Array;
+  close(): void;
+}
+
+/**
+ * The replica behind its durable log. Writes resolve only once their changes are in storage
+ * (writes of one tick share one storage transaction). Reads are served from memory at once.
+ * If storage refuses a write (QUOTA), that write and the others of its group are rejected, the
+ * in-memory state is rolled back to what is durable, and reads keep working.
+ */
+export interface DurableReplica {
+  readonly nodeId: string;
+  exec(sql: string, params?: SqlParams): Promise<ExecResult>;
+  execLocal(sql: string, params?: SqlParams): Promise<ExecResult>;
+  enableSync(table: string): Promise<void>;
+  /** Durable before it resolves; the sync engine moves a peer's acknowledged vector only after. */
+  applyChanges(changes: ChangeSet, options?: ApplyOptions): Promise<ApplyResult>;
+  changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
+  getVector(): VersionVector;
+  getVersion(): number;
+  fingerprints(): Record<string, string>;
+  syncedTables(): string[];
+  /** Replica.migrate, each step durable before the next runs; resolves once all are durable. */
+  migrate(steps: readonly string[]): Promise<MigrationResult>;
+  getSchemaVersion(): number;
+  /** Called after a commit is durable (local writes: to broadcast; all: change events). */
+  onCommit(listener: (commit: Commit) => void): () => void;
+  /**
+   * Resolves once everything memory holds right now is durable. Rejects if storage refuses part of
+   * it, only after memory was rolled back to storage (so reading again reads what is stored).
+   * Whatever a peer is told (hello vector, delta, ack) is read from memory and sent only after
+   * this resolves: memory can hold writes not yet stored, and a refused one must never leave.
+   * Absent = memory is always durable.
+   */
+  whenDurable?(): Promise<void>;
+  /** What we know a peer holds (by its node id), kept across restarts so reconnects send only what it missed. */
+  getPeerVector(peerNodeId: string): VersionVector | undefined;
+  setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void>;
+  close(): Promise<void>;
+}

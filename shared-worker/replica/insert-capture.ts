@@ -1,0 +1,62 @@
+/**
+ * What sql.js's update hook tells the capture about synced tables during one transaction:
+ *  - Capture mode (exec): the rowids of inserted rows, which get their clock rows at the end of
+ *    the exec (capture.ts explains why inserts have no trigger), and whether the exec also
+ *    deleted or updated rows of the table (then a listed rowid may have no row anymore);
+ *  - Forbid mode (execLocal, row replay): the first synced table written, which the replica
+ *    refuses before COMMIT. Updates and deletes are refused by the triggers already; inserts,
+ *    having no trigger, only show up here.
+ * The hook cannot throw: the exception would unwind through SQLite's C frames (compiled to wasm)
+ * and leave the connection in an unknown state. So it only records, and the replica acts later.
+ *
+ * The hook misses nothing an insert capture needs (SQLite docs, sqlite3_update_hook): it skips
+ * WITHOUT ROWID tables (enableSync refuses them), the truncate optimization (disabled by our
+ * delete trigger) and rows REPLACE removes (a delete, which the delete trigger sees).
+ */
+import { CaptureMode } from './internal-schema.js';
+import type { HookOp } from './update-hook.js';
+
+
+export interface TableInserts {
+  rowids: number[];
+  /** The exec also deleted or updated rows of this table. */
+  checked: boolean;
+}
+
+export class InsertCapture {
+  private mode: CaptureMode = CaptureMode.Forbid;
+  private byTable = new Map<string, TableInserts>();
+  /** Canonical name of the first synced table written in Forbid mode, else null. */
+  forbidden: string | null = null;
+
+  /** Clears what was recorded and sets the mode the hook events are read in. */
+  begin(mode: CaptureMode): void {
+    this.mode = mode;
+    this.byTable = new Map();
+    this.forbidden = null;
+  }
+
+  /** A hook event on synced table `table` (canonical name, main schema). */
+  note(op: HookOp, table: string, rowid: number): void {
+    if (this.mode === CaptureMode.Off) return;
+    if (this.mode === CaptureMode.Forbid) {
+      this.forbidden ??= table;
+      return;
+    }
+    let t = this.byTable.get(table);
+    if (!t) this.byTable.set(table, (t = { rowids: [], checked: false }));
+    if (op === 'insert') t.rowids.push(rowid);
+    else t.checked = true;
+  }
+
+  /** Drops what was recorded for `table` (its inserts were folded early, before an ALTER of it). */
+  forget(table: string): void {
+    this.byTable.delete(table);
+  }
+
+  /** The rows inserted into `table` since begin(), or undefined if none. */
+  inserted(table: string): TableInserts | undefined {
+    const t = this.byTable.get(table);
+    return t && t.rowids.length > 0 ? t : undefined;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The library's own tables (prefix `_rb_`), saved in the database file so everything survives
+ * export()/reopen:
+ *   _rb_meta     key/value: node id, version counter, format, schema_version (migrations applied)
+ *   _rb_ctx      one row read by the capture triggers: mode (see CaptureMode) and the stamp id of
+ *                the running exec. A real table, not TEMP: triggers saved in the file may only
+ *                read tables of their own schema, and a JS function would vanish on export().
+ *   _rb_nodes    node id <-> small integer, plus the highest hlc held per node (the version vector)
+ *   _rb_stamps   stamp id v <-> (hlc, node). Registers store v (1-3 bytes) instead of the full
+ *                stamp (8 + node), and v grows with every new stamp, so "changed since" is a range.
+ *   _rb_tables   synced tables: name, tid (suffix of their per-table tables), shape as JSON
+ */
+import { BatteryError } from '../protocol/errors.js';
+import type { SqlDatabase } from './sql-database.js';
+
+export const INTERNAL_PREFIX = '_rb_';
+/**
+ * 2: inserts are captured through the update hook, not a trigger; 3: per synced table an
+ * extra-cells table (capture-migration.ts).
+ */
+export const FORMAT_VERSION = 3;
+
+/** What the capture triggers do; stored in _rb_ctx.mode. */
+export const CaptureMode = {
+  /** The replica itself writes (merge, enableSync): triggers stay quiet. */
+  Off: 0,
+  /** exec(): stamp every change of synced tables with _rb_ctx.v. */
+  Capture: 1,
+  /** execLocal() and at rest: a write to a synced table aborts the statement. */
+  Forbid: 2,
+} as const;
+export type CaptureMode = (typeof CaptureMode)[keyof typeof CaptureMode];
+
+/** Prefix of the RAISE messages of our triggers, so errors from them map to BAD_OP. */
+export const TRIGGER_ERROR_PREFIX = 'rtc-battery:';
+
+export function isInternalName(name: string): boolean {
+  return name.toLowerCase().startsWith(INTERNAL_PREFIX) || name.toLowerCase().startsWith('sqlite_');
+}
+
+export function createInternalTables(db: SqlDatabase): void {
+  db.execRaw(`
+    CREATE TABLE IF NOT EXISTS _rb_meta(k TEXT PRIMARY KEY NOT NULL, v);
+    CREATE TABLE IF NOT EXISTS _rb_ctx(k INTEGER PRIMARY KEY CHECK (k = 1), mode INTEGER NOT NULL, v INTEGER NOT NULL);
+    INSERT OR IGNORE INTO _rb_ctx VALUES (1, ${CaptureMode.Forbid}, 0);
+    CREATE TABLE IF NOT EXISTS _rb_nodes(n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, maxhlc INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE IF NOT EXISTS _rb_stamps(v INTEGER PRIMARY KEY, hlc INTEGER NOT NULL, n INTEGER NOT NULL);
+    CREATE UNIQUE INDEX IF NOT EXISTS _rb_stamps_nh ON _rb_stamps(n, hlc);
+    CREATE TABLE IF NOT EXISTS _rb_tables(name TEXT PRIMARY KEY NOT NULL, tid INTEGER NOT NULL UNIQUE, shape TEXT NOT NULL);
+    INSERT OR IGNORE INTO _rb_meta VALUES ('format', ${FORMAT_VERSION});
+    INSERT OR IGNORE INTO _rb_meta VALUES ('version', 0);
+  `);
+}
+
+export function readMeta(db: SqlDatabase, key: string): unknown {
+  return db.get('SELECT v FROM _rb_meta WHERE k = ?', [key])?.[0] ?? undefined;
+}
+
+export function writeMeta(db: SqlDatabase, key: string, value: string | number): void {
+  db.run('INSERT OR REPLACE INTO _rb_meta(k, v) VALUES (?, ?)', [key, value]);
+}
+
+export function setCaptureMode(db: SqlDatabase, mode: CaptureMode, stampId = 0): void {
+  db.run('UPDATE _rb_ctx SET mode = ?, v = ?', [mode, stampId]);
+}
+
+/**
+ * Creates our tables if missing (a fresh file, or one made by plain SQLite), refuses files from a
+ * newer format and returns the node id: the stored one, else `newNodeId()` stored for good.
+ */
+export function openInternalState(db: SqlDatabase, newNodeId: () => string): string {
+  db.execRaw('BEGIN');
+  try {
+    createInternalTables(db);
+    const format = Number(readMeta(db, 'format'));
+    if (format > FORMAT_VERSION) throw new BatteryError('VERSION', `database format ${format} is newer than this library understands (${FORMAT_VERSION})`);
+    let nodeId = readMeta(db, 'node_id');
+    if (typeof nodeId !== 'string') {
+      nodeId = newNodeId();
+      writeMeta(db, 'node_id', nodeId as string);
+    }
+    db.execRaw('COMMIT');
+    return nodeId as string;
+  } catch (e) {
+    db.execRaw('ROLLBACK');
+    throw e;
+  }
+}

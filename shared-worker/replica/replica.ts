@@ -1,0 +1,443 @@
+/**
+ * createReplica: the in-memory replica (sql.js + capture triggers + HLC + merge). Every method is
+ * synchronous, runs in one SQLite transaction and throws BatteryError. See capture.ts for how
+ * changes are recorded, merge.ts for how batches are merged, delta.ts for deltas.
+ */
+import type { SqlJsStatic } from 'sql.js';
+import { backfill, installCapture } from './capture.js';
+import { foldCapturedChanges, foldPendingUpdates, tablesWithPendingUpdates, updateLogMarks, updateLogStart } from './capture-fold.js';
+import { migrateCaptureFormat } from './capture-migration.js';
+import { InsertCapture } from './insert-capture.js';
+import type { ChangeSet } from './contracts/change-set.js';
+import { changesAt, changesSince } from './delta.js';
+import { BatteryError } from '../protocol/errors.js';
+import { runForEachRow, runLoneSelect, runStatements } from './exec-runner.js';
+import { checkParams } from '../protocol/values.js';
+import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
+import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
+import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
+import { toBatteryError } from './sqlite-error-codes.js';
+import { mergeBatch } from './merge.js';
+import { assertNodeId, randomNodeId } from '../protocol/node-id.js';
+import { validateChangeSet } from './remote-validation.js';
+import type { MigrationResult } from '../protocol/migrations.js';
+import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SqlParams } from './contracts/replica-types.js';
+import { replayRowImages, WriteRecorder } from './row-images.js';
+import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
+import { checkUserStatement } from './sql-policy.js';
+import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
+import { describeSchema } from './contracts/schema-descriptor.js';
+import { afterAlter, beforeAlter, checkAlter, parseAlterTable } from './schema-evolution.js';
+import { StampStore } from './stamps.js';
+import { inspectSyncableTable, type TableShape } from './sync-schema.js';
+import { makeSyncedTable, type SyncedTable } from './synced-table.js';
+import { checkVector } from './remote-vector-check.js';
+import { assertChangesWithinCap, assertStampWithinCap } from './exec-value-cap.js';
+import type { VersionVector } from './contracts/version-vector.js';
+
+export interface CreateReplicaOptions extends ReplicaOptions {
+  /** A database file from export() to reopen. */
+  data?: Uint8Array;
+  /** Where sql.js finds its wasm (browser; ignored once loaded), or an initialized sql.js module. */
+  sqlJs?: SqlJsLoader | SqlJsStatic;
+}
+
+export async function createReplica(options: CreateReplicaOptions = {}): Promise<Replica> {
+  const sql = await loadSqlJs(options.sqlJs);
+  return new SqlReplica(sql, options);
+}
+
+class SqlReplica implements Replica {
+  readonly nodeId: string;
+  private readonly db: SqlDatabase;
+  private readonly clock: HybridLogicalClock;
+  private readonly stamps: StampStore;
+  private readonly recorder: WriteRecorder;
+  private readonly inserts = new InsertCapture();
+  private readonly listeners = new Set<(commit: Commit) => void>();
+  private tables = new Map<string, SyncedTable>();
+  /** Canonical names of synced tables (what the update hook reports), for a fast exact lookup. */
+  private syncedNames = new Set<string>();
+  private version = 0;
+  private closed = false;
+
+  constructor(sql: SqlJsStatic, options: CreateReplicaOptions) {
+    if (options.clockFloor !== undefined && !isValidHlc(options.clockFloor)) throw new BatteryError('SQL', 'clockFloor must be a non-negative safe integer');
+    this.recorder = new WriteRecorder(
+      (t) => this.syncedNames.has(t) || this.tables.has(t.toLowerCase()),
+      (op, t, rowid) => this.inserts.note(op, this.syncedNames.has(t) ? t : this.tables.get(t.toLowerCase())!.shape.name, rowid),
+    );
+    this.db = new SqlDatabase(sql, options.data, (db) => {
+      // Connection state, set again after every export() (which reopens the connection).
+      db.execRaw('PRAGMA recursive_triggers = ON');
+    });
+    this.db.listenToWrites(this.recorder.onHook);
+    this.stamps = new StampStore(this.db);
+    this.clock = new HybridLogicalClock(options.now ?? Date.now, options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS);
+    try {
+      this.nodeId = openInternalState(this.db, () => assertNodeId(options.nodeId ?? randomNodeId()));
+      migrateCaptureFormat(this.db);
+      this.stamps.nodeIndex(this.nodeId);
+    } catch (e) {
+      this.db.close();
+      throw toBatteryError(e);
+    }
+    this.loadState();
+    if (options.clockFloor !== undefined) this.clock.advancePast(options.clockFloor);
+  }
+
+  private loadState(): void {
+    this.tables = new Map();
+    for (const [name, tid, shape] of this.db.all('SELECT name, tid, shape FROM _rb_tables ORDER BY tid')) {
+      this.tables.set(String(name).toLowerCase(), makeSyncedTable(JSON.parse(String(shape)) as TableShape, Number(tid)));
+    }
+    this.syncedNames = new Set([...this.tables.values()].map((t) => t.shape.name));
+    this.version = Number(readMeta(this.db, 'version') ?? 0);
+    this.stamps.forget();
+    this.clock.advancePast(this.stamps.maxHlc());
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BatteryError('CLOSED', 'the replica is closed');
+  }
+
+  /** Runs `body` in one transaction; on any error everything (db and caches) is rolled back. */
+  private transaction<T>(mode: CaptureMode, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
+    this.db.execRaw('BEGIN');
+    this.recorder.reset();
+    this.inserts.begin(mode);
+    try {
+      setCaptureMode(this.db, mode, stampId);
+      const out = body();
+      // Inserts have no trigger to refuse them (insert-capture.ts): refused here, rolled back below.
+      if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
+      setCaptureMode(this.db, CaptureMode.Forbid);
+      this.db.execRaw('COMMIT');
+      return out;
+    } catch (e) {
+      this.db.execRaw('ROLLBACK');
+      this.db.clearCache();
+      this.loadState();
+      throw toBatteryError(e, sqlCode);
+    }
+  }
+
+  private bumpVersion(): number {
+    this.version++;
+    writeMeta(this.db, 'version', this.version);
+    return this.version;
+  }
+
+  private schemaVersion(): number {
+    return Number(this.db.get('PRAGMA schema_version')![0]);
+  }
+
+  private totalChanges(): number {
+    return Number(this.db.get('SELECT total_changes()')![0]);
+  }
+
+  private unsyncedCache: { schema: number; synced: number; answer: boolean } | null = null;
+
+  /** Does the main database hold a user table that is not synced (one row images must cover)? Cached per schema. */
+  private hasUnsyncedTables(schemaVersion: number): boolean {
+    const c = this.unsyncedCache;
+    if (c && c.schema === schemaVersion && c.synced === this.tables.size) return c.answer;
+    const answer = countUserTables(this.db) > this.tables.size;
+    this.unsyncedCache = { schema: schemaVersion, synced: this.tables.size, answer };
+    return answer;
+  }
+
+  private emit(commit: Commit): void {
+    for (const l of [...this.listeners]) l(commit);
+  }
+
+  exec(sql: string, params?: SqlParams): ExecResult {
+    this.assertOpen();
+    const bind = checkParams(params);
+    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => this.runAltering(sql, bind));
+  }
+
+  execLocal(sql: string, params?: SqlParams): ExecResult {
+    this.assertOpen();
+    const bind = checkParams(params);
+    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => this.runAltering(sql, bind));
+  }
+
+  /** Stamp id of the running exec (0 outside a capturing exec): ALTER folds its changes with it. */
+  private runningStamp = 0;
+
+  /**
+   * runStatements with ADD/DROP COLUMN of synced tables let through (schema-evolution.ts): before
+   * such a statement the exec's pending changes of that table are folded and its triggers go,
+   * after it the capture tables follow the new columns.
+   */
+  private runAltering(sql: string, bind: ReturnType<typeof checkParams>): ExecResult {
+    let altering: SyncedTable | null = null;
+    const check = (stripped: string, text: string) => {
+      checkUserStatement(stripped);
+      if (firstKeyword(stripped) !== 'ALTER') return;
+      const alter = parseAlterTable(text);
+      const t = alter && this.tables.get(alter.table.toLowerCase());
+      if (!alter || !t) return;
+      checkAlter(t, alter);
+      foldCapturedChanges(this.db, [t], this.runningStamp, this.inserts);
+      this.inserts.forget(t.shape.name);
+      foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
+      beforeAlter(this.db, t, alter.action);
+      altering = t;
+    };
+    const after = () => {
+      if (!altering) return;
+      const next = afterAlter(this.db, this.stamps, altering);
+      altering = null;
+      this.tables.set(next.shape.name.toLowerCase(), next);
+    };
+    return runStatements(this.db, sql, bind, check, after);
+  }
+
+  /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
+  private loneSelect(sql: string, bind: ReturnType<typeof checkParams>): ExecResult | null {
+    try {
+      return runLoneSelect(this.db, sql, bind, checkUserStatement);
+    } catch (e) {
+      throw toBatteryError(e);
+    }
+  }
+
+  /**
+   * One statement run once per parameter row, as ONE exec (one transaction, one stamp). Not part
+   * of the Replica contract: bulk loads and the benchmarks use it.
+   */
+  execMany(sql: string, paramRows: SqlParams[]): void {
+    this.assertOpen();
+    const rows = paramRows.map((p) => checkParams(p));
+    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, (stripped) => {
+      checkUserStatement(stripped);
+      if (firstKeyword(stripped) === 'ALTER') throw new BatteryError('SQL', 'execMany runs row writes only; ALTER TABLE goes through exec');
+    }));
+  }
+
+  /**
+   * A migration step is one exec that also writes the new schema version, in the same
+   * transaction, and always asks for a snapshot: the version lives in the file, and a step that
+   * only writes rows would otherwise be replayed from the log without it.
+   */
+  migrate(steps: readonly string[]): MigrationResult {
+    this.assertOpen();
+    const from = this.getSchemaVersion();
+    if (steps.length < from) {
+      throw new BatteryError(
+        'SCHEMA',
+        `this app defines ${steps.length} migration(s) but the database is at schema version ${from}: a newer version of the app migrated it. ` +
+          'Load the newer app (reload the page); an older one must not write to a newer schema.',
+        { appVersion: steps.length, schemaVersion: from },
+      );
+    }
+    for (let i = from; i < steps.length; i++) {
+      const sql = steps[i]!;
+      try {
+        this.runUser(true, sql, () => this.runAltering(sql, undefined), { schemaVersion: i + 1 });
+      } catch (e) {
+        const cause = toBatteryError(e);
+        throw new BatteryError(
+          'SCHEMA',
+          `migration ${i} (step ${i + 1}) failed and was rolled back: ${cause.message}. The database stays at schema version ${i}.`,
+          { step: i, schemaVersion: i, cause: cause.code },
+        );
+      }
+    }
+    return { from, to: Math.max(from, steps.length) };
+  }
+
+  getSchemaVersion(): number {
+    this.assertOpen();
+    return Number(readMeta(this.db, 'schema_version') ?? 0);
+  }
+
+  private runUser(capture: boolean, sql: string, run: () => ExecResult, migration?: { schemaVersion: number }): ExecResult {
+    const schemaBefore = this.schemaVersion();
+    const totalBefore = this.totalChanges();
+    this.runningStamp = 0;
+    const hlc = capture ? this.clock.tick() : 0;
+    let stampId = 0;
+    let changed = false;
+    let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
+    let schemaChanged = false;
+    let touched: string[] = [];
+    let changes: ChangeSet | null = null;
+    // The update hook stays on (it collects the rowids of inserts, insert-capture.ts), but its
+    // count is only compared with total_changes() when row images matter: with non-synced user
+    // tables. Tables created by this call are covered by the snapshot that DDL asks for.
+    const hooked = this.hasUnsyncedTables(schemaBefore);
+    const runBody = () => {
+      let marks = new Map<SyncedTable, number>();
+      if (capture) {
+        stampId = this.stamps.create(hlc, this.nodeId);
+        this.runningStamp = stampId;
+        setCaptureMode(this.db, CaptureMode.Capture, stampId);
+        marks = updateLogMarks(this.db, [...this.tables.values()]);
+      }
+      const out = run();
+      schemaChanged = this.schemaVersion() !== schemaBefore;
+      if (schemaChanged) {
+        this.db.clearCache();
+        recheckSyncedTables(this.db, [...this.tables.values()]);
+      }
+      if (capture) {
+        const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId, this.inserts);
+        changed = changedTables.length > 0;
+        if (changed) {
+          this.stamps.raiseVector(this.nodeId, hlc);
+          const logStart = (t: SyncedTable) => updateLogStart(this.db, t, marks.get(t), stampId);
+          // A value no peer would accept is refused here, before COMMIT (value-cap.ts).
+          if (this.listeners.size > 0) {
+            changes = changesAt(this.db, this.stamps, changedTables, stampId, logStart);
+            assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
+          } else {
+            assertStampWithinCap(this.db, changedTables, stampId, 'SQL', logStart);
+          }
+        } else this.stamps.drop(stampId);
+        touched = changedTables.map((t) => t.shape.name);
+      }
+      images = this.recorder.images(this.db);
+      touched = [...new Set([...touched, ...this.recorder.touched()])];
+      if (hooked && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
+      if (images.rows.length > 0 && /\bREPLACE\b/i.test(stripLiteralsAndComments(sql))) images.complete = false;
+      if (migration) {
+        writeMeta(this.db, 'schema_version', migration.schemaVersion);
+        schemaChanged = true;
+      }
+      if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
+      return out;
+    };
+    const result = this.transaction(capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, runBody);
+    if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
+      this.emit({ origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: schemaChanged || !images.complete, version: this.version });
+    }
+    return result;
+  }
+
+  enableSync(table: string): void {
+    this.assertOpen();
+    if (typeof table !== 'string') throw new BatteryError('SCHEMA', 'table name must be a string');
+    const existing = this.tables.get(table.toLowerCase());
+    if (existing) return;
+    const shape = inspectSyncableTable(this.db, table);
+    const hlc = this.clock.tick();
+    let stampId = 0;
+    let backfilled = false;
+    this.transaction(CaptureMode.Off, 0, () => {
+      const tid = installCapture(this.db, shape);
+      stampId = this.stamps.create(hlc, this.nodeId);
+      backfilled = backfill(this.db, shape, tid, stampId);
+      const synced = makeSyncedTable(shape, tid);
+      if (backfilled) {
+        this.stamps.raiseVector(this.nodeId, hlc);
+        assertStampWithinCap(this.db, [synced], stampId, 'SCHEMA');
+      } else this.stamps.drop(stampId);
+      this.bumpVersion();
+      this.tables.set(shape.name.toLowerCase(), synced);
+      this.syncedNames.add(shape.name);
+    }, 'SCHEMA');
+    const changes = backfilled && this.listeners.size > 0 ? changesAt(this.db, this.stamps, [this.tables.get(shape.name.toLowerCase())!], stampId) : null;
+    this.emit({ origin: 'local', tables: [shape.name], changes, rows: [], needsSnapshot: true, version: this.version });
+  }
+
+  syncedTables(): string[] {
+    return [...this.tables.values()].map((t) => t.shape.name);
+  }
+
+  applyChanges(changes: ChangeSet, options?: ApplyOptions): ApplyResult {
+    this.assertOpen();
+    const batch = validateChangeSet(changes, (name) => this.tables.get(name.toLowerCase()));
+    if (!options?.trusted) this.clock.checkSkew(batch.maxHlc);
+    let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
+    let touched: string[] = [];
+    const totalBefore = this.totalChanges();
+    // Without user triggers a merge writes only synced and internal tables: no row images to
+    // take, so the update hook (a JS call per written row) can stay off.
+    const quiet = !hasUserTriggers(this.db);
+    const merged = this.transaction(CaptureMode.Off, 0, () => {
+      // The merge reads and writes the registers of live rows: pending updates first.
+      foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [...this.tables.values()]));
+      if (quiet) this.db.pauseWriteListener();
+      let r;
+      try {
+        r = mergeBatch(this.db, this.stamps, batch, { ownRowids: quiet });
+      } finally {
+        if (quiet) this.db.resumeWriteListener();
+      }
+      for (const [node, hlc] of batch.maxHlcByNode) this.stamps.raiseVector(node, hlc);
+      images = this.recorder.images(this.db);
+      touched = this.recorder.touched();
+      if (!quiet && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
+      if (r.applied > 0 || images.rows.length > 0) this.bumpVersion();
+      return r;
+    }, 'BAD_OP');
+    this.clock.advancePast(batch.maxHlc);
+    const tables = [...new Set([...merged.tables, ...touched])];
+    if (merged.applied > 0 || images.rows.length > 0) {
+      this.emit({ origin: 'remote', tables, changes: merged.changes, rows: images.rows, needsSnapshot: !images.complete, version: this.version });
+    }
+    return { applied: merged.applied, changes: merged.changes, tables };
+  }
+
+  changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet {
+    this.assertOpen();
+    checkVector(since);
+    let tables = [...this.tables.values()];
+    if (options?.tables) {
+      const wanted = new Set(options.tables.map((t) => String(t).toLowerCase()));
+      tables = tables.filter((t) => wanted.has(t.shape.name.toLowerCase()));
+    }
+    this.foldUpdateLogs();
+    return changesSince(this.db, this.stamps, tables, since);
+  }
+
+  /** Folds the update logs (capture-fold.ts) before registers of live rows are read out. */
+  private foldUpdateLogs(): void {
+    const pending = tablesWithPendingUpdates(this.db, [...this.tables.values()]);
+    if (pending.length > 0) this.transaction(CaptureMode.Off, 0, () => foldPendingUpdates(this.db, pending));
+  }
+
+  getVector(): VersionVector {
+    this.assertOpen();
+    return this.stamps.vector();
+  }
+
+  getVersion(): number {
+    return this.version;
+  }
+
+  fingerprints(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const t of this.tables.values()) out[t.shape.name] = describeSchema(t.shape.pk, t.shape.cols);
+    return out;
+  }
+
+  replayRows(rows: RowWrite[]): void {
+    this.assertOpen();
+    if (!Array.isArray(rows)) throw new BatteryError('BAD_OP', 'rows must be an array');
+    this.transaction(CaptureMode.Forbid, 0, () => replayRowImages(this.db, rows, (t) => this.tables.has(t.toLowerCase())), 'BAD_OP');
+  }
+
+  onCommit(listener: (commit: Commit) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  export(): Uint8Array {
+    this.assertOpen();
+    // Not needed for correctness (the log is in the file), but a snapshot is the idle moment to
+    // pay for it, and the file is smaller folded.
+    this.foldUpdateLogs();
+    return this.db.exportBytes();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    this.db.close();
+  }
+}

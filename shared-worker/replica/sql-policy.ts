@@ -1,0 +1,43 @@
+/**
+ * What user SQL (exec/execLocal) may not do, checked per statement before it runs.
+ */
+import { BatteryError } from '../protocol/errors.js';
+import { firstKeyword } from './sql-text.js';
+
+/**
+ * exec/execLocal wrap the whole call in one transaction (atomic multi-statement SQL) and run the
+ * capture fold before COMMIT, so the caller cannot control transactions itself.
+ */
+const TRANSACTION_CONTROL = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE']);
+
+/** Pragmas whose change would break capture or merge safety (set by the replica per connection). */
+const PROTECTED_PRAGMAS = new Set([
+  'recursive_triggers', // INSERT OR REPLACE fires delete triggers only with it on
+  'foreign_keys',
+  'writable_schema',
+  'schema_version',
+  'legacy_alter_table',
+  'ignore_check_constraints',
+  'journal_mode',
+  'locking_mode',
+  'trusted_schema',
+]);
+
+function refuse(message: string): never {
+  throw new BatteryError('BAD_OP', message);
+}
+
+/** Throws BAD_OP for a statement user SQL must not run. `stripped`: literals and comments removed. */
+export function checkUserStatement(stripped: string): void {
+  const keyword = firstKeyword(stripped);
+  if (TRANSACTION_CONTROL.has(keyword)) {
+    refuse(`${keyword} is not allowed: each exec/execLocal call already runs as one transaction (all statements commit together or none do)`);
+  }
+  if (keyword === 'VACUUM') refuse('VACUUM is not allowed: it may renumber rowids, which change capture relies on');
+  if (keyword === 'ATTACH' || keyword === 'DETACH') refuse(`${keyword} is not allowed: the replica syncs one database file`);
+  if (keyword === 'PRAGMA') {
+    const m = /^\s*PRAGMA\s+(?:(?:"[^"]*"|\w+)\s*\.\s*)?"?(\w+)"?\s*(=|\()?/i.exec(stripped);
+    if (m && m[2] && PROTECTED_PRAGMAS.has(m[1]!.toLowerCase())) refuse(`PRAGMA ${m[1]} cannot be changed: the replica depends on its setting`);
+  }
+  if (/_rb_/i.test(stripped)) refuse('the library\'s internal tables (prefix _rb_) cannot be used from SQL');
+}

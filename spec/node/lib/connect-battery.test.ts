@@ -1,0 +1,124 @@
+/**
+ * connectBattery() in shared mode with the browser pieces faked in Node: SharedWorker (a Hub
+ * per "worker instance", reached through real MessageChannels), navigator.locks (FakeLocks).
+ * The real-browser behaviour is covered by spec/browser; this pins the restart logic.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { connectBattery } from '../../../lib/connect-battery.js';
+import { messagePortWire } from '../../../shared-worker/protocol/port-adapters.js';
+import { holdLock } from '../../../shared-worker/protocol/tab-lock.js';
+import { Hub } from '../../../shared-worker/hub/hub.js';
+import { openDurableReplica } from '../../../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../shared-worker/replica/replica.js';
+import type { Battery } from '../../../lib/battery.js';
+import type { ExecResult } from '../../../shared-worker/replica/contracts/replica-types.js';
+import { FakeLocks } from './fake-locks.js';
+import { FakeLiveness } from '../shared-worker/hub/hub-fixture.js';
+import { settle } from '../shared-worker/hub/memory-port.js';
+
+interface WorkerInstance {
+  hub: Hub;
+  /** A crashed process: its ports fall silent (no close event) and its Web Lock is released. */
+  kill(): void;
+  dead: boolean;
+}
+
+function fakeBrowser() {
+  const locks = new FakeLocks();
+  const store = new MemoryKeyValueStore();
+  const instances: WorkerInstance[] = [];
+  let n = 0;
+  const spawn = (): WorkerInstance => {
+    const workerLock = `rtc-battery:worker:${++n}`;
+    const held = holdLock(locks, workerLock);
+    const hub = new Hub({
+      openReplica: async () => {
+        await held;
+        return openDurableReplica({ store, createReplica, warn: () => {} });
+      },
+      liveness: new FakeLiveness(),
+      workerLock,
+    });
+    const instance: WorkerInstance = {
+      hub,
+      dead: false,
+      kill() {
+        instance.dead = true;
+        (hub as unknown as { onMessage: () => void }).onMessage = () => {};
+        void held.then((release) => release());
+      },
+    };
+    instances.push(instance);
+    return instance;
+  };
+  class FakeSharedWorker {
+    readonly port: MessagePort;
+    constructor(_url: string, _options: object) {
+      let live = instances.at(-1);
+      if (!live || live.dead) live = spawn();
+      const mc = new MessageChannel();
+      this.port = mc.port1;
+      live.hub.attach(messagePortWire(mc.port2));
+    }
+    addEventListener() {}
+  }
+  vi.stubGlobal('SharedWorker', FakeSharedWorker);
+  vi.stubGlobal('navigator', { locks });
+  return { instances, locks };
+}
+
+const options = { dbName: 'node-db', mode: 'shared' as const, workerUrl: 'http://127.0.0.1/w.js', wasmUrl: 'http://127.0.0.1/s.wasm', requestTimeoutMs: 5_000 };
+
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('connectBattery (shared mode, faked browser)', () => {
+  const opened: Battery[] = [];
+  afterEach(async () => {
+    for (const b of opened.splice(0)) await b.close();
+    vi.unstubAllGlobals();
+  });
+
+  it('two tabs share one worker, one of them leads', async () => {
+    const { instances } = fakeBrowser();
+    const a = await connectBattery(options);
+    const b = await connectBattery(options);
+    opened.push(a, b);
+    expect(instances).toHaveLength(1);
+    await a.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    await b.exec("INSERT INTO t VALUES (1, 'x')");
+    expect((await a.exec('SELECT v FROM t')).rows).toEqual([{ v: 'x' }]);
+    await until(() => a.isLeader() || b.isLeader());
+    expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
+  });
+
+  it('refuses bad options before opening anything', async () => {
+    const { instances } = fakeBrowser();
+    await expect(connectBattery({ ...options, mode: 'both' as never })).rejects.toMatchObject({ code: 'BAD_OP' });
+    expect(instances).toHaveLength(0);
+  });
+
+  it('when the worker dies silently, pending calls reject with WORKER and the tab moves to a new worker', async () => {
+    const { instances } = fakeBrowser();
+    const db = await connectBattery(options);
+    opened.push(db);
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)');
+    await db.exec('INSERT INTO t VALUES (1)');
+    const seen: ExecResult[] = [];
+    db.watch('SELECT count(*) AS n FROM t', [], (r) => seen.push(r));
+    await settle();
+    const errors: string[] = [];
+    db.on('error', (e) => errors.push(e.code));
+    instances[0]!.kill();
+    const pending = db.exec('SELECT 1');
+    await expect(pending).rejects.toMatchObject({ code: 'WORKER' });
+    // the acknowledged writes are in storage; the new worker reopens them
+    await until(() => instances.length === 2);
+    expect((await db.exec('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: 1 }]);
+    await until(() => seen.length >= 2);
+    expect(seen.map((r) => r.rows[0]!.n)).toEqual([1, 1]);
+    expect(errors).toEqual([]);
+  });
+});

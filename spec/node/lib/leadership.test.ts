@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { Leadership } from '../../../lib/leadership.js';
+import type { WorkerClient } from '../../../lib/worker-client.js';
+import type { MeshDriverFactory } from '../../../lib/mesh-driver.js';
+import type { WorkerToLeader } from '../../../shared-worker/protocol/worker-protocol.js';
+
+/** A WorkerClient stand-in that grants epochs 1, 2, 3, ... */
+function fakeClient(grants: { next: number }, posted: unknown[] = []): WorkerClient {
+  return {
+    request: async () => ({ epoch: grants.next++ }),
+    post: (m: unknown) => posted.push(m),
+  } as unknown as WorkerClient;
+}
+
+describe('Leadership (tab side)', () => {
+  it('claims one epoch per worker connection and drops commands from other epochs or workers', async () => {
+    const handled: Array<[number, WorkerToLeader]> = [];
+    const stopped: number[] = [];
+    const factory: MeshDriverFactory = ({ epoch }) => ({ handle: (m) => handled.push([epoch, m]), stop: () => stopped.push(epoch) });
+    const grants = { next: 1 };
+    let current: WorkerClient | null = fakeClient(grants);
+    const first = current;
+    const l = new Leadership(factory, () => current);
+    await l.claim();
+    expect(grants.next).toBe(1); // not leader yet: nothing claimed
+    expect(l.begin()).toBe(true);
+    expect(l.begin()).toBe(false);
+    await l.claim();
+    await l.claim(); // same worker: no second claim
+    expect(grants.next).toBe(2);
+    l.command(first, { kind: 'mesh-stop', epoch: 1 });
+    l.command(first, { kind: 'mesh-stop', epoch: 7 });
+    expect(handled).toEqual([[1, { kind: 'mesh-stop', epoch: 1 }]]);
+
+    // the worker is replaced: the old driver stops, the new worker grants a new epoch
+    l.workerLost();
+    current = fakeClient(grants);
+    await l.claim();
+    expect(stopped).toEqual([1]);
+    l.command(first, { kind: 'mesh-stop', epoch: 2 }); // right epoch, wrong (old) worker
+    l.command(current, { kind: 'mesh-stop', epoch: 2 });
+    expect(handled.map(([e]) => e)).toEqual([1, 2]);
+    l.end();
+    expect(l.isLeader).toBe(false);
+    expect(stopped).toEqual([1, 2]);
+  });
+
+  it("stamps the driver's reports only while its epoch is current", async () => {
+    const posted: unknown[] = [];
+    let post!: (m: never) => void;
+    const factory: MeshDriverFactory = (o) => {
+      post = o.post as never;
+      return { handle() {}, stop() {} };
+    };
+    const client = fakeClient({ next: 5 }, posted);
+    const l = new Leadership(factory, () => client);
+    l.begin();
+    await l.claim();
+    post({ kind: 'mesh-status', epoch: 5, status: { signaling: 'open' } } as never);
+    post({ kind: 'mesh-status', epoch: 4, status: { signaling: 'open' } } as never);
+    expect(posted).toEqual([{ kind: 'mesh-status', epoch: 5, status: { signaling: 'open' } }]);
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { Hub } from '../../../../shared-worker/hub/hub.js';
+import { openDurableReplica } from '../../../../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import type { ExecResult } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { attachTo, newTestBattery } from '../../lib/battery-fixture.js';
+import { FakeLiveness } from './hub-fixture.js';
+import { settle } from './memory-port.js';
+
+async function realHub(store = new MemoryKeyValueStore()) {
+  const hub = new Hub({
+    openReplica: () => openDurableReplica({ store, createReplica, warn: () => {} }),
+    liveness: new FakeLiveness(),
+  });
+  return { hub, store };
+}
+
+describe('hub over the real DurableReplica', () => {
+  it('serves exec, enableSync and watches with the real replica and storage', async () => {
+    const { hub } = await realHub();
+    const a = newTestBattery('a');
+    const b = newTestBattery('b');
+    await attachTo(a, hub);
+    await attachTo(b, hub);
+    expect(a.getNodeId()).toMatch(/^[0-9a-f]{16}$/);
+    expect(b.getNodeId()).toBe(a.getNodeId());
+    await a.exec('CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)');
+    await a.enableSync('notes');
+    const seen: ExecResult[] = [];
+    b.watch('SELECT id, body FROM notes ORDER BY id', [], (r) => seen.push(r));
+    await settle();
+    expect(seen.map((r) => r.rows)).toEqual([[]]);
+    await a.exec('INSERT INTO notes VALUES (?, ?)', ['1', 'one']);
+    await settle(10);
+    expect(seen.at(-1)!.rows).toEqual([{ id: '1', body: 'one' }]);
+    expect(b.getLocalVersion()).toBeGreaterThan(0);
+    expect(a.getVersion()).toBeGreaterThan(0);
+    await a.close();
+    await b.close();
+    await hub.close();
+  });
+
+  it('refuses watches that write, without writing, and finds tables through views', async () => {
+    const { hub } = await realHub();
+    const db = newTestBattery('w');
+    await attachTo(db, hub);
+    await db.exec('CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT); CREATE VIEW v AS SELECT body FROM notes');
+    await db.enableSync('notes');
+    const errors: string[] = [];
+    db.watch("INSERT INTO notes VALUES ('x', 'y')", null, () => errors.push('called'), (e) => errors.push(e.code));
+    db.watch("SELECT 1; DELETE FROM notes", null, () => errors.push('called'), (e) => errors.push(e.code));
+    const seen: ExecResult[] = [];
+    db.watch('SELECT body FROM v', null, (r) => seen.push(r));
+    await settle(10);
+    expect(errors).toEqual(['BAD_OP', 'BAD_OP']);
+    expect((await db.exec('SELECT count(*) AS n FROM notes')).rows).toEqual([{ n: 0 }]);
+    await db.exec("INSERT INTO notes VALUES ('1', 'through the view')");
+    await settle(10);
+    expect(seen.at(-1)!.rows).toEqual([{ body: 'through the view' }]);
+    await db.close();
+    await hub.close();
+  });
+
+  it('a new worker on the same storage sees every acknowledged write (dedicated-mode host change)', async () => {
+    const { hub, store } = await realHub();
+    const db = newTestBattery('t');
+    await attachTo(db, hub);
+    await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    for (let i = 0; i < 5; i++) await db.exec('INSERT INTO t VALUES (?, ?)', [i, `v${i}`]);
+    db.detach('the tab hosting the database closed');
+    // the old host's replica is simply abandoned (its tab died); the store is what survives
+    const next = new Hub({
+      openReplica: () => openDurableReplica({ store, createReplica, warn: () => {} }),
+      liveness: new FakeLiveness(),
+    });
+    await attachTo(db, next);
+    expect((await db.exec('SELECT count(*) AS n FROM t')).rows).toEqual([{ n: 5 }]);
+  });
+});

@@ -1,0 +1,58 @@
+import initSqlJs from 'sql.js';
+import { describe, expect, it } from 'vitest';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { clockRowCounts, dump, ITEMS_DDL, registers, syncedReplica } from './replica-helpers.js';
+
+/** Turns an export into what format 1 wrote: an insert trigger writing clock rows, format = 1. */
+async function asFormat1(bytes: Uint8Array): Promise<Uint8Array> {
+  const db = new (await initSqlJs()).Database(bytes);
+  try {
+    db.run(`CREATE TRIGGER _rb_c1_ins AFTER INSERT ON items WHEN (SELECT mode FROM _rb_ctx) <> 0 BEGIN
+      INSERT INTO _rb_c1(rid, ver, put, del, s0, s1, s2) SELECT NEW.rowid, v, v, NULL, v, v, v FROM _rb_ctx; END;
+      UPDATE _rb_meta SET v = 1 WHERE k = 'format'`);
+    return db.export();
+  } finally {
+    db.close();
+  }
+}
+
+async function triggersAndFormat(bytes: Uint8Array): Promise<{ triggers: string[]; format: number }> {
+  const db = new (await initSqlJs()).Database(bytes);
+  try {
+    const triggers = db.exec("SELECT name FROM sqlite_schema WHERE type = 'trigger' ORDER BY name")[0]!.values.map((r) => String(r[0]));
+    const format = Number(db.exec("SELECT v FROM _rb_meta WHERE k = 'format'")[0]!.values[0]![0]);
+    return { triggers, format };
+  } finally {
+    db.close();
+  }
+}
+
+describe('opening a file of an older format', () => {
+  it('format 1: the insert trigger goes, inserts are captured once, and the file says format 3', async () => {
+    const { r: a } = await syncedReplica('aaaa');
+    a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL)");
+    const old = await asFormat1(a.export());
+    expect((await triggersAndFormat(old)).triggers).toContain('_rb_c1_ins');
+
+    const b = await createReplica({ data: old });
+    expect(await triggersAndFormat(b.export())).toEqual({ triggers: ['_rb_c1_chg', '_rb_c1_del', '_rb_c1_upd'], format: 3 });
+    b.exec("INSERT INTO items VALUES ('b', 'B', 2, NULL); UPDATE items SET qty = 3 WHERE id = 'a'; DELETE FROM items WHERE id = 'a'");
+    expect(await clockRowCounts(b, 'items', 1)).toEqual({ rows: 1, matched: 1, clocks: 1 });
+
+    const c = await createReplica();
+    c.exec(ITEMS_DDL);
+    c.enableSync('items');
+    c.applyChanges(b.changesSince({}));
+    expect(dump(c)).toBe(dump(b));
+    expect(registers(c)).toBe(registers(b));
+  });
+
+  it('a file of a newer format is refused with VERSION', async () => {
+    const { r: a } = await syncedReplica('aaaa');
+    const db = new (await initSqlJs()).Database(a.export());
+    db.run("UPDATE _rb_meta SET v = 99 WHERE k = 'format'");
+    const newer = db.export();
+    db.close();
+    await expect(createReplica({ data: newer })).rejects.toMatchObject({ code: 'VERSION' });
+  });
+});

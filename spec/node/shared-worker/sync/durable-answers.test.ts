@@ -1,0 +1,104 @@
+/**
+ * What a peer is told comes from storage, not from memory that may still be rolled back: a write
+ * that storage refuses (QUOTA) must not reach a peer through a hello vector, a delta or an ack,
+ * or it would come back from that peer after the rollback.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
+import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
+import { BatteryError } from '../../../../shared-worker/protocol/errors.js';
+import type { KeyValueWrite } from '../../../../shared-worker/persistence/kv-store.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { nodeIdOf, roomFor, ticks, until } from './helpers.js';
+import { connect, makeNode, readyCount } from './net.js';
+
+let keys: RoomKeys;
+beforeAll(async () => {
+  keys = (await roomFor('durable answers')).keys;
+});
+
+/** A store whose next write waits until the test refuses it with QUOTA. */
+class GatedStore extends MemoryKeyValueStore {
+  gate: { refuse(): void } | null = null;
+  private armed = false;
+
+  arm(): void {
+    this.armed = true;
+  }
+
+  override write(batch: KeyValueWrite): Promise<void> {
+    if (!this.armed) return super.write(batch);
+    this.armed = false;
+    return new Promise<void>((_, reject) => {
+      this.gate = { refuse: () => reject(new BatteryError('QUOTA', 'disk full')) };
+    });
+  }
+}
+
+async function open(store: MemoryKeyValueStore, i: number): Promise<DurableReplicaHandle> {
+  const r = await openDurableReplica({ store, createReplica, replicaOptions: { nodeId: nodeIdOf(i) }, warn: () => {} });
+  await r.exec('CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, v)');
+  await r.enableSync('t');
+  return r;
+}
+
+const rows = async (r: DurableReplicaHandle) => (await r.exec('SELECT id, v FROM t ORDER BY id')).rows;
+
+describe('answers to peers come from durable state', () => {
+  it('a write refused with QUOTA is not in the hello vector or delta a peer gets meanwhile, and does not come back', async () => {
+    const store = new GatedStore();
+    const a = await open(store, 1);
+    const b = await open(new MemoryKeyValueStore(), 2);
+    await a.exec("INSERT INTO t VALUES ('kept', 'stored')");
+    store.arm();
+    const refused = a.exec("INSERT INTO t VALUES ('x', 'refused write')").then(() => 'acknowledged', (e: BatteryError) => e.code);
+    const A = makeNode('A', a, keys);
+    const B = makeNode('B', b, keys);
+    connect(A, B);
+    // Plenty of time for hellos and deltas while the write is in memory but not stored.
+    await until(() => store.gate !== null);
+    await ticks(100);
+    expect((await rows(b)).map((r) => r.id)).not.toContain('x');
+    store.gate!.refuse();
+    expect(await refused).toBe('QUOTA');
+    await until(() => readyCount(A, B) === 1 && readyCount(B, A) === 1);
+    await a.exec("INSERT INTO t VALUES ('after', 'stored too')");
+    await until(() => b.getVector()[a.nodeId] === a.getVector()[a.nodeId]);
+    await ticks(20);
+    expect(await rows(b)).toEqual([{ id: 'after', v: 'stored too' }, { id: 'kept', v: 'stored' }]);
+    expect(await rows(a)).toEqual(await rows(b));
+
+    // A reconnect does not bring it back either.
+    A.sync.removeAll();
+    B.sync.removeAll();
+    connect(A, B);
+    await until(() => readyCount(A, B) === 1 && readyCount(B, A) === 1);
+    await ticks(50);
+    expect((await rows(a)).map((r) => r.id)).toEqual(['after', 'kept']);
+    A.sync.close();
+    B.sync.close();
+    await a.close();
+    await b.close();
+  });
+
+  it('whenDurable waits for the pending group, and after a refusal rejects only once memory is rolled back', async () => {
+    const store = new GatedStore();
+    const a = await open(store, 1);
+    await a.whenDurable();
+    store.arm();
+    const write = a.exec("INSERT INTO t VALUES ('x', 1)").catch((e: BatteryError) => e.code);
+    expect(a.getVector()[a.nodeId]).toBeDefined(); // memory has it already
+    let settled = false;
+    const durable = a.whenDurable().then(() => 'durable', (e: BatteryError) => e.code).finally(() => { settled = true; });
+    await until(() => store.gate !== null);
+    await ticks(20);
+    expect(settled).toBe(false);
+    store.gate!.refuse();
+    expect(await durable).toBe('QUOTA');
+    expect(await write).toBe('QUOTA');
+    expect(a.getVector()[a.nodeId]).toBeUndefined(); // rolled back before whenDurable settled
+    await a.whenDurable();
+    await a.close();
+  });
+});
