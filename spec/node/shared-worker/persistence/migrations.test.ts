@@ -23,7 +23,7 @@ const STEPS = [
 ];
 
 function open(store: KeyValueStore): Promise<DurableReplicaHandle> {
-  return openDurableReplica({ store, createReplica: (o) => createReplica({ ...o, nodeId: 'aaaa' }), warn: () => {} });
+  return openDurableReplica({ store, createReplica: (o) => createReplica({ ...o, nodeId: 'aaaaaaaaaaaaaaaa' }), warn: () => {} });
 }
 
 async function rows(d: DurableReplicaHandle): Promise<unknown[]> {

@@ -10,8 +10,8 @@ const NOTES = 'CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, body
 
 describe('ALTER TABLE on a synced table', () => {
   it('ADD COLUMN: existing rows read the default until written; the write syncs', async () => {
-    const { r: a } = await syncedReplica('aaaa', NOTES, 'notes');
-    const { r: b } = await syncedReplica('bbbb', NOTES, 'notes');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
     a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1'), ('n2', 't2', 'b2')");
     pull(b, a);
     a.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
@@ -26,9 +26,9 @@ describe('ALTER TABLE on a synced table', () => {
   });
 
   it('an older peer keeps the cells of a column it lacks, forwards them, and shows them once it adds the column', async () => {
-    const { r: a } = await syncedReplica('aaaa', NOTES, 'notes');
-    const { r: b } = await syncedReplica('bbbb', NOTES, 'notes');
-    const { r: c } = await syncedReplica('cccc', NOTES, 'notes');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    const { r: c } = await syncedReplica('cccccccccccccccc', NOTES, 'notes');
     a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
     exchangeAll([a, b, c]);
     a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; UPDATE notes SET pinned = 7 WHERE id = 'n1'");
@@ -50,9 +50,9 @@ describe('ALTER TABLE on a synced table', () => {
   });
 
   it('DROP COLUMN: the column goes, its cells are still forwarded to a peer that has it', async () => {
-    const { r: a } = await syncedReplica('aaaa', NOTES, 'notes');
-    const { r: b } = await syncedReplica('bbbb', NOTES, 'notes');
-    const { r: c } = await syncedReplica('cccc', NOTES, 'notes');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    const { r: c } = await syncedReplica('cccccccccccccccc', NOTES, 'notes');
     a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1'), ('n2', 't2', 'b2')");
     pull(b, a);
     b.exec("UPDATE notes SET title = 'x' WHERE id = 'n2'; ALTER TABLE notes DROP COLUMN title; UPDATE notes SET body = 'B1' WHERE id = 'n1'");
@@ -66,8 +66,8 @@ describe('ALTER TABLE on a synced table', () => {
   });
 
   it('reopening an export keeps the new shape and the extra cells', async () => {
-    const { r: a } = await syncedReplica('aaaa', NOTES, 'notes');
-    const { r: b } = await syncedReplica('bbbb', NOTES, 'notes');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
     a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER DEFAULT 0; INSERT INTO notes VALUES ('n1', 't', 'b', 3)");
     pull(b, a);
     const b2 = await createReplica({ data: b.export() });
@@ -85,7 +85,7 @@ describe('ALTER TABLE on a synced table', () => {
     ['ALTER TABLE "notes" RENAME title TO name', /renaming/],
     ['ALTER TABLE notes DROP COLUMN id', /cannot drop PRIMARY KEY|primary key/i],
   ])('refuses %s with SCHEMA or SQLite\'s reason', async (sql, message) => {
-    const { r: a } = await syncedReplica('aaaa', NOTES, 'notes');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
     a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
     const before = dump(a);
     expect(() => a.exec(sql)).toThrow(message);
