@@ -58,15 +58,19 @@ function insertClocksSql(t: SyncedTable, rows: number): string {
 
 const defaultsByTable = new WeakMap<SyncedTable, SqlValue[]>();
 
+/** A DEFAULT that is a literal (SQLite stores the clause's text): the same value on every replica. */
+const LITERAL_DEFAULT = /^\(*\s*(NULL|TRUE|FALSE|[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|0[xX][0-9a-fA-F]+|'(?:[^']|'')*'|[xX]'[0-9a-fA-F]*')\s*\)*$/i;
+
 /**
- * Per column, the value of a row no peer wrote the column for: its DEFAULT for a column added by
- * ALTER TABLE (peers that add it later show that default for the rows they had; SQLite requires
- * it to be constant), else NULL (every write of a row stamps the columns its table was created with).
+ * Per column, the value of a row no peer wrote the column for (a row from a peer whose table
+ * lacks the column): its DEFAULT when that is the same everywhere (a literal, or any default of a
+ * column added by ALTER TABLE, which SQLite requires to be constant), so it matches what peers
+ * that add the column later show for the rows they had; else NULL.
  */
 function defaultsOf(db: SqlDatabase, t: SyncedTable): SqlValue[] {
   let d = defaultsByTable.get(t);
   if (!d) {
-    d = t.shape.cols.map((c) => (c.added && c.dflt != null ? (db.get(`SELECT ${c.dflt}`)![0] as SqlValue) : null));
+    d = t.shape.cols.map((c) => (c.dflt != null && (c.added || LITERAL_DEFAULT.test(c.dflt)) ? (db.get(`SELECT ${c.dflt}`)![0] as SqlValue) : null));
     defaultsByTable.set(t, d);
   }
   return d;

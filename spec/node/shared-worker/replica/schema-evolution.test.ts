@@ -94,3 +94,21 @@ describe('ALTER TABLE on a synced table', () => {
     expect(a.changesSince({}).tables[0]!.columns).toEqual(['title', 'body']);
   });
 });
+
+describe('a column one replica added by ALTER and another had from CREATE TABLE', () => {
+  it('rows from a peer without the column read its DEFAULT on both (a NOT NULL column takes them)', async () => {
+    const { r: old } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: upgraded } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    upgraded.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    // A fresh install runs every migration before enableSync: the column is part of its first shape.
+    const fresh = await createReplica({ nodeId: 'cccccccccccccccc' });
+    fresh.exec(NOTES);
+    fresh.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    fresh.enableSync('notes');
+    old.exec("INSERT INTO notes VALUES ('n1', 't', 'b')");
+    pull(upgraded, old);
+    pull(fresh, old);
+    expect(fresh.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', title: 't', body: 'b', pinned: 0 }]);
+    expect(dump(fresh)).toBe(dump(upgraded));
+  });
+});
