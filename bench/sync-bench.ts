@@ -19,7 +19,7 @@ import { deriveRoomKeys } from '../shared-worker/sync/room-keys.js';
 import type { ChangeSet } from '../shared-worker/replica/contracts/change-set.js';
 import { openDurableReplica } from '../shared-worker/persistence/durable-replica.js';
 import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
-import { peerIdFor } from '../shared-worker/protocol/peer-link.js';
+import { peerIdFor } from '../shared-worker/protocol/ids.js';
 import { createReplica } from '../shared-worker/replica/replica.js';
 import type { DurableReplica } from '../shared-worker/replica/contracts/replica-types.js';
 import { createSyncCoordinator } from '../shared-worker/sync/sync-coordinator.js';

@@ -1,5 +1,5 @@
 /**
- * The Battery handle's events (DESIGN.md "Public API", the Ledger README's table) and how a
+ * The Battery handle's events (README "Events") and how a
  * PeerRoom's events become them.
  */
 import type { BatteryError } from '../shared-worker/protocol/errors.js';

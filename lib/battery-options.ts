@@ -14,7 +14,7 @@ export interface BatteryOptions {
   dbName?: string;
   /** The PeerServer: http(s):// or ws(s)://host:port/path. Used by connect() without a url. */
   signalingUrl?: string;
-  /** The room secret; it never leaves the browser (see DESIGN.md "Rooms"). */
+  /** The room secret; it never leaves the browser (docs/security.md). */
   token?: string;
   iceServers?: RTCIceServerInit[];
   /** Default: battery-worker.js next to this bundle. */

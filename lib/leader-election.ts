@@ -7,7 +7,7 @@
  */
 import type { LockManagerLike } from '../shared-worker/protocol/tab-lock.js';
 
-export function leaderLockName(dbName: string): string {
+function leaderLockName(dbName: string): string {
   return `rtc-battery:leader:${dbName}`;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The Ledger facade: the API of the "Ledger" README (seeds/000) over connectBattery(), option for
+ * The Ledger facade: the API of the Ledger API (README "Ledger") over connectBattery(), option for
  * option, method for method, event for event, plus the rest of the Battery handle (watch,
  * execLocal, isLeader, getLocalVersion and the change/leader/error events).
  *

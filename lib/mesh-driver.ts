@@ -17,14 +17,3 @@ export interface MeshDriver {
 
 export type MeshDriverFactory = (options: { epoch: number; post(message: LeaderToWorker): void }) => MeshDriver;
 
-/** A driver that cannot reach peers: answers mesh-start with an error status, closes links asked about. */
-export const noMeshDriver: MeshDriverFactory = ({ epoch, post }) => ({
-  handle(m) {
-    if (m.kind === 'mesh-start') {
-      post({ kind: 'mesh-status', epoch, status: { signaling: 'error', error: { code: 'SIGNALING', message: 'this build has no PeerJS mesh' } } });
-    } else if (m.kind === 'link-send') {
-      post({ kind: 'link-closed', epoch, linkId: m.linkId, reason: 'no mesh in this build' });
-    }
-  },
-  stop() {},
-});

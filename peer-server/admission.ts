@@ -1,4 +1,4 @@
-import { parsePeerId } from '../shared-worker/protocol/peer-link.js';
+import { parsePeerId } from '../shared-worker/protocol/ids.js';
 import type { AddressCounter } from './address-counter.js';
 import type { RoomRegistry } from './room-registry.js';
 import type { ClientMessage } from './signaling-protocol.js';

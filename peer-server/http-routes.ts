@@ -1,5 +1,5 @@
 import express, { type Router } from 'express';
-import { ROOM_ID_PATTERN } from '../shared-worker/protocol/peer-link.js';
+import { ROOM_ID_PATTERN } from '../shared-worker/protocol/ids.js';
 import type { RoomRegistry } from './room-registry.js';
 
 /**

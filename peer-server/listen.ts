@@ -20,7 +20,7 @@ export function listen(server: HttpServer, port: number, host: string): Promise<
 }
 
 /** The errno code ends the message too, so callers (and people searching logs) can match it. */
-export function listenError(err: NodeJS.ErrnoException, port: number, host: string): BatteryError {
+function listenError(err: NodeJS.ErrnoException, port: number, host: string): BatteryError {
   const where = `${host}:${port}`;
   const code = err.code ? ` (${err.code})` : '';
   const detail = { port, host, cause: err.code ?? 'unknown' };

@@ -1,12 +1,10 @@
-import { parsePeerId } from '../shared-worker/protocol/peer-link.js';
+import { parsePeerId } from '../shared-worker/protocol/ids.js';
 
 export type Logger = (line: string) => void;
 
 export const consoleLogger: Logger = (line) => {
   console.log(`${new Date().toISOString()} ${line}`);
 };
-
-export const silentLogger: Logger = () => {};
 
 /**
  * Logs travel further than the server (log shippers, bug reports), and a full room id is the

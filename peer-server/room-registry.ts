@@ -1,4 +1,4 @@
-import { parsePeerId } from '../shared-worker/protocol/peer-link.js';
+import { parsePeerId } from '../shared-worker/protocol/ids.js';
 
 /**
  * Who is connected, by room. Fed from the PeerServer's own `connection`/`disconnect` events, so

@@ -6,13 +6,13 @@
  * of silence). Payloads are the clients' business (SDP, ICE candidates) and are never inspected.
  */
 
-export type RelayedType = 'OFFER' | 'ANSWER' | 'CANDIDATE' | 'LEAVE';
+type RelayedType = 'OFFER' | 'ANSWER' | 'CANDIDATE' | 'LEAVE';
 
 export type ClientMessage =
   | { type: 'HEARTBEAT' }
   | { type: RelayedType; dst: string };
 
-export type ServerMessage =
+type ServerMessage =
   | { type: 'OPEN' }
   | { type: 'ERROR'; payload: { msg: string } }
   | { type: 'ID-TAKEN'; payload: { msg: string } }

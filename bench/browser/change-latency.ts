@@ -86,7 +86,7 @@ export async function benchChangeLatency(session: BrowserSession): Promise<strin
     return [
       ratioLine('write-to-change', subject, ['raw A -> SharedWorker -> B relay', median(raw.slice(1))], 'ms', 3),
       // Not a goal of the brief: shows how much of the gap is the IndexedDB commit a durable
-      // write cannot skip (DESIGN: acknowledged only after its changes are in IndexedDB).
+      // write cannot skip (an exec is acknowledged only after its changes are in IndexedDB).
       ratioLine('write-to-change-vs-durable-relay', subject, ['raw relay after one IndexedDB put', median(rawDurable.slice(1))], 'ms', 3),
     ];
   } finally {

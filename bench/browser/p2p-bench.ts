@@ -1,7 +1,7 @@
 // P2P benchmarks in Chromium (`npm run build && npx tsx bench/browser/p2p-bench.ts`): two users
 // in one room, ratios against raw RTCDataChannels opened between the same two pages in the same
 // run. Peer connections need a network interface with an address, so on Linux as root this
-// script re-runs itself inside the private network namespace of DESIGN.md "Testing WebRTC here".
+// script re-runs itself inside the private network namespace (README "Browser tests").
 //
 //   initial sync: 100k rows to an empty peer until queryable, vs the same number of bytes over a
 //                 raw DataChannel (both measured from "start" to "all there"); bytes per row

@@ -5,6 +5,8 @@ import { dbNameFor, loadConfig, roomTokenFromUrl, shortPeer } from './room.js';
 import { createSyncLog } from './sync-log.js';
 import { renderResults } from './results-table.js';
 import { mountNotesPanel, NOTES_MIGRATIONS } from './notes-panel.js';
+import { createToast } from './toast.js';
+import { refreshTimes } from './time-words.js';
 
 const $ = (id) => document.getElementById(id);
 const log = createSyncLog($('sync-log'));
@@ -34,19 +36,26 @@ function showStatus(db) {
   const state = db.isConnected() ? 'connected' : signaling === 'connected' ? 'connecting' : signaling;
   status.dataset.state = state;
   status.dataset.peers = String(peers);
+  const peersText = `${peers} ${peers === 1 ? 'peer' : 'peers'} connected`;
+  // Open peer connections keep syncing while the signaling server is away: say so.
   const text = {
-    offline: 'offline',
+    offline: peers ? peersText : 'offline',
     connecting: 'connecting…',
-    reconnecting: 'reconnecting…',
-    error: 'signaling unreachable',
-    connected: peers === 0 ? 'connected · no peers yet' : `${peers} ${peers === 1 ? 'peer' : 'peers'} connected`,
+    reconnecting: peers ? `${peersText} · reconnecting…` : 'reconnecting…',
+    error: peers ? `${peersText} · signaling unreachable` : 'signaling unreachable',
+    connected: peers === 0 ? 'connected · no peers yet' : peersText,
   }[state];
   $('peer-text').textContent = text;
   status.title = db.getPeers().map(shortPeer).join(', ') || 'no peers';
   const role = $('role');
   role.dataset.role = db.isLeader() ? 'leader' : 'follower';
-  role.textContent = db.isLeader() ? 'tab: leader' : 'tab: follower';
+  role.textContent = db.isLeader()
+    ? 'holds the peer connections for every tab of this browser'
+    : 'uses the peer connections of another tab of this browser';
 }
+
+// A peer's changes are logged in notes' terms once the list shows them; `sync` says who sent them.
+let lastPeer = null;
 
 function wireEvents(db) {
   db.on('connected', () => { signaling = 'connected'; log.add('connected to the signaling server', 'ok'); showStatus(db); });
@@ -54,40 +63,72 @@ function wireEvents(db) {
   db.on('reconnecting', (attempt) => { signaling = 'reconnecting'; log.add(`reconnecting (attempt ${attempt})`, 'warn'); showStatus(db); });
   db.on('reconnected', () => { signaling = 'connected'; log.add('reconnected', 'ok'); showStatus(db); });
   db.on('peer-join', (p) => { log.add(`peer ${shortPeer(p)} joined`); showStatus(db); });
-  db.on('peer-ready', (p) => { log.add(`peer ${shortPeer(p)} ready (authenticated, encrypted)`, 'ok'); showStatus(db); });
+  db.on('peer-ready', (p) => { log.add(`connected to peer ${shortPeer(p)} (end-to-end encrypted)`, 'ok'); showStatus(db); });
   db.on('peer-leave', (p) => { log.add(`peer ${shortPeer(p)} left`, 'warn'); showStatus(db); });
-  db.on('sync', (count, p) => log.add(`synced ${count} ${count === 1 ? 'change' : 'changes'} from peer ${shortPeer(p)}`, 'sync'));
-  db.on('leader', () => { log.add('this tab is now the leader (it holds the peer connections)'); showStatus(db); });
+  db.on('sync', (_count, p) => { lastPeer = { peer: p, at: Date.now() }; });
+  db.on('leader', () => { log.add('this tab now holds the peer connections for this browser'); showStatus(db); });
   db.on('error', (e) => log.add(describeError(e), 'error'));
   // Peers and leadership can change without an event reaching this tab (another tab leads).
   setInterval(() => showStatus(db), 1000);
+  setInterval(() => refreshTimes(document), 30_000);
+  $('clear-log').addEventListener('click', () => log.clear());
+}
+
+/** Logs what a render of the notes list changed, naming the peer when a sync just brought it. */
+function logNoteChanges(words) {
+  const fromPeer = lastPeer && Date.now() - lastPeer.at < 2_000 ? lastPeer.peer : null;
+  if (!fromPeer) return; // this tab's or another tab's own edit: the list already shows it
+  lastPeer = null;
+  log.add(`from peer ${shortPeer(fromPeer)}: ${words}`, 'sync');
+}
+
+/** A read-only single statement can be watched; anything else runs once. */
+function isWatchable(sql) {
+  const body = sql.replace(/;\s*$/, '');
+  return /^\s*(select|with|values)\b/i.test(body) && !body.includes(';');
 }
 
 function mountSqlEditor(db) {
   const input = $('sql-input');
   const error = $('sql-error');
+  const live = $('sql-live');
+  let stopWatch = null;
+  const show = (result, suffix) => {
+    error.hidden = true;
+    renderResults($('results'), result);
+    const n = result.rows.length;
+    $('sql-meta').textContent = result.columns.length ? `${n} ${n === 1 ? 'row' : 'rows'} · ${suffix}` : `done · ${suffix}`;
+  };
+  const fail = (e) => {
+    error.textContent = describeError(e);
+    error.dataset.code = e?.code ?? '';
+    error.hidden = false;
+    $('sql-meta').textContent = '';
+    $('results').replaceChildren(); // a stale table under an error reads as this query's result
+  };
   const run = async () => {
+    stopWatch?.();
+    stopWatch = null;
     const sql = input.value.trim();
     if (!sql) return;
+    if (live.checked && isWatchable(sql)) {
+      // Live: the panel follows the data (this tab, other tabs, peers) until the query changes.
+      stopWatch = db.watch(sql, [], (result) => show(result, 'live'), fail);
+      return;
+    }
     $('run').disabled = true;
     const started = performance.now();
     try {
       const result = await db.exec(sql);
-      error.hidden = true;
-      renderResults($('results'), result);
-      const ms = (performance.now() - started).toFixed(1);
-      $('sql-meta').textContent = result.columns.length ? `${result.rows.length} ${result.rows.length === 1 ? 'row' : 'rows'} · ${ms} ms` : `done · ${ms} ms`;
+      show(result, `${(performance.now() - started).toFixed(1)} ms`);
     } catch (e) {
-      error.textContent = describeError(e);
-      error.dataset.code = e?.code ?? '';
-      error.hidden = false;
-      $('sql-meta').textContent = '';
-      $('results').replaceChildren(); // a stale table under an error reads as this query's result
+      fail(e);
     } finally {
       $('run').disabled = false;
     }
   };
   $('run').addEventListener('click', run);
+  live.addEventListener('change', run);
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
@@ -111,7 +152,9 @@ async function main() {
   log.add(`database ready: node ${db.getNodeId().slice(0, 6)}, table notes synced`, 'ok');
   mountNotesPanel({
     db, list: $('notes-list'), form: $('note-form'), input: $('note-input'), count: $('notes-count'),
+    toast: createToast($('toast'), $('toast-text'), $('toast-undo')),
     onError: (e) => log.add(describeError(e), 'error'),
+    onChange: logNoteChanges,
   });
   const runQuery = mountSqlEditor(db);
   await runQuery();

@@ -1,4 +1,6 @@
 // The sync log panel: newest entry on top, capped so a long session cannot grow the DOM forever.
+import { setTime } from './time-words.js';
+
 const MAX_ENTRIES = 200;
 
 export function createSyncLog(list) {
@@ -7,7 +9,7 @@ export function createSyncLog(list) {
       const item = document.createElement('li');
       item.className = `log-${kind}`;
       const time = document.createElement('time');
-      time.textContent = new Date().toLocaleTimeString([], { hour12: false });
+      setTime(time, new Date());
       const message = document.createElement('span');
       message.textContent = text;
       item.append(time, message);

@@ -1,4 +1,6 @@
-// No bundler: the built library is one ES module; its worker and wasm are found next to it.
+// A visit counter with a history list: no bundler, the built library is one ES module whose
+// worker and wasm are found next to it. Every tab of this origin shares one database, so a
+// visit made in another tab shows up here at once (the list is a live query).
 import { connectBattery } from '/dist/rtc-battery.js';
 
 const db = await connectBattery({ dbName: 'plain-html-example' });
@@ -8,9 +10,27 @@ await db.exec('CREATE TABLE IF NOT EXISTS visits (id TEXT PRIMARY KEY NOT NULL, 
 await db.enableSync('visits');
 await db.exec('INSERT INTO visits (id) VALUES (?)', [crypto.randomUUID()]);
 
-const { rows } = await db.exec('SELECT count(*) AS n, max(at) AS last FROM visits');
-document.getElementById('visits').textContent = String(rows[0].n);
-document.getElementById('output').textContent = JSON.stringify(rows, null, 2);
+const visits = document.getElementById('visits');
+const noun = document.getElementById('visits-noun');
+const list = document.getElementById('history');
+
+/** SQLite's CURRENT_TIMESTAMP is UTC 'YYYY-MM-DD HH:MM:SS'; show it in the visitor's own time. */
+const localTime = (at) => new Date(`${at.replace(' ', 'T')}Z`).toLocaleString([], { dateStyle: 'medium', timeStyle: 'medium' });
+
+db.watch('SELECT id, at FROM visits ORDER BY at DESC, id LIMIT 10', [], ({ rows }) => {
+  list.replaceChildren(...rows.map((row, i) => {
+    const item = document.createElement('li');
+    item.textContent = localTime(row.at);
+    if (i === 0) item.append(Object.assign(document.createElement('span'), { className: 'tag', textContent: 'latest' }));
+    return item;
+  }));
+});
+db.watch('SELECT count(*) AS n FROM visits', [], ({ rows }) => {
+  visits.textContent = String(rows[0].n);
+  noun.textContent = rows[0].n === 1 ? 'visit' : 'visits';
+});
+
+document.getElementById('reset').addEventListener('click', () => db.exec('DELETE FROM visits'));
 
 // To sync with other browsers, join a room (see the README's "Quick start"):
 // await db.connect('http://127.0.0.1:9000/', 'a-long-random-room-token');

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { startStaticSite } from './static-site.mjs';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const HOST = '127.0.0.1';
+const HOST = '127.0.0.1';
 
 /** What each URL prefix serves (longest prefix wins). */
-export function demoMounts(root = REPO_ROOT) {
+function demoMounts(root = REPO_ROOT) {
   return {
     '/dist/': join(root, 'dist'),
     '/plain-html/': join(root, 'examples/plain-html'),
@@ -20,7 +20,7 @@ export function demoMounts(root = REPO_ROOT) {
 }
 
 /** A fresh room token: 128 random bits, base64url (22 characters, safe in a URL fragment). */
-export function newRoomToken() {
+function newRoomToken() {
   return randomBytes(16).toString('base64url');
 }
 

@@ -8,7 +8,7 @@ import { createLeaderRelay, type LeaderRelay } from './leader-relay.js';
 import type { LeaderToWorker } from '../../shared-worker/protocol/worker-protocol.js';
 import type { PeerFactory, PeerLike } from './peerjs-seam.js';
 
-export const peerJsFactory: PeerFactory = (id, options) => new Peer(id, options) as unknown as PeerLike;
+const peerJsFactory: PeerFactory = (id, options) => new Peer(id, options) as unknown as PeerLike;
 
 export function createBrowserLeaderRelay(options: { epoch: number; post(message: LeaderToWorker): void }): LeaderRelay {
   return createLeaderRelay({ ...options, createPeer: peerJsFactory });

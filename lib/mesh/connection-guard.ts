@@ -1,5 +1,5 @@
 /**
- * DESIGN "Rooms, signaling and peer security": a connection that asks for an unreliable channel
+ * docs/security.md "Links": a connection that asks for an unreliable channel
  * or an unexpected serialization is refused. Checked twice: on the offer (what the dialer claims
  * in PeerJS's connection payload) and on open (what the negotiated RTCDataChannel really is), since
  * a hostile dialer can claim `reliable: true` and still negotiate an unordered, lossy channel.

@@ -28,7 +28,7 @@ import { backoffDelay } from './backoff.js';
 import { channelIsReliable, offerIsAcceptable, RAW_SERIALIZATION } from './connection-guard.js';
 import { DataConnectionLink } from './data-connection-link.js';
 import type { DataConnectionLike, PeerErrorLike, PeerFactory, PeerLike } from './peerjs-seam.js';
-import { parsePeerId } from '../../shared-worker/protocol/peer-link.js';
+import { parsePeerId } from '../../shared-worker/protocol/ids.js';
 import type { ListMembers } from './room-directory.js';
 import type { SignalingTarget } from '../../shared-worker/protocol/signaling-url.js';
 
@@ -63,7 +63,7 @@ export interface MeshHandlers {
 /** 3 s: a new member is dialed within about one period, at ~0.3 requests/s per leader tab. */
 export const POLL_MS = 3_000;
 /** ICE with host candidates completes in well under a second; 15 s covers slow TURN relays. */
-export const CONNECT_TIMEOUT_MS = 15_000;
+const CONNECT_TIMEOUT_MS = 15_000;
 
 /**
  * Open plus negotiating connections at most. The server caps a room at 32 peers by default

@@ -5,7 +5,7 @@
  */
 
 /** PeerJS `PeerErrorType` strings (peerjs/lib/enums.ts). */
-export type PeerErrorType =
+type PeerErrorType =
   | 'browser-incompatible'
   | 'disconnected'
   | 'invalid-id'

@@ -4,7 +4,7 @@
  * input: only well-formed peer ids of this very room, at most MAX_LISTED of them.
  */
 import { BatteryError } from '../../shared-worker/protocol/errors.js';
-import { parsePeerId } from '../../shared-worker/protocol/peer-link.js';
+import { parsePeerId } from '../../shared-worker/protocol/ids.js';
 
 /** The server caps rooms at 32 peers by default; 256 leaves room for a bigger configured cap. */
 export const MAX_LISTED = 256;

@@ -39,6 +39,18 @@ interface PortSession {
   refused: boolean;
 }
 
+export interface HubDiagnostics {
+  /** Live queries registered by all tabs. */
+  watches: number;
+  /** Re-runs of live queries after a change, since the worker started. */
+  watchReruns: number;
+  watchedTables: Array<{ tabId: string; watchId: string; tables: string[] }>;
+  /** Relay messages dropped because they came from a stale leader epoch. */
+  staleRelayMessages: number;
+  /** Peer links relayed through the current leader tab. */
+  relayedLinks: number;
+}
+
 export class Hub {
   private readonly tabs: TabRegistry;
   private replica: DurableReplica | null = null;
@@ -67,9 +79,20 @@ export class Hub {
     return this.tabs.size;
   }
 
-  /** For tests and diagnostics. */
-  get internals(): { live: LiveQueries | null; relay: LeaderRelay; replica: DurableReplica | null } {
-    return { live: this.live, relay: this.relay, replica: this.replica };
+  /** What the hub holds now, for diagnostics and tests. */
+  diagnostics(): HubDiagnostics {
+    return {
+      watches: this.live?.size ?? 0,
+      watchReruns: this.live?.reruns ?? 0,
+      watchedTables: this.live?.watchedTables() ?? [],
+      staleRelayMessages: this.relay.staleDropped,
+      relayedLinks: this.relay.linkCount,
+    };
+  }
+
+  /** Resolves once no live query is being re-run. */
+  async liveQueriesIdle(): Promise<void> {
+    await this.live?.idle();
   }
 
   async close(): Promise<void> {
@@ -147,6 +170,8 @@ export class Hub {
           kind: 'welcome', v: PROTOCOL_VERSION, nodeId: replica.nodeId, state: this.state(),
           ...(this.options.workerLock !== undefined ? { workerLock: this.options.workerLock } : {}),
         });
+        // After the welcome, so the page has its Battery (and its `error` listener) by then.
+        for (const e of replica.startupErrors?.() ?? []) port.post({ kind: 'error', error: serializeError(e) });
       },
       (e) => {
         session.refused = true;

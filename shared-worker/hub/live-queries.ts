@@ -32,7 +32,7 @@ function valueEqual(a: SqlValue, b: SqlValue): boolean {
   return Object.is(a, b);
 }
 
-export function resultsEqual(a: ExecResult, b: ExecResult): boolean {
+function resultsEqual(a: ExecResult, b: ExecResult): boolean {
   if (a.columns.length !== b.columns.length || a.rows.length !== b.rows.length) return false;
   if (a.columns.some((c, i) => c !== b.columns[i])) return false;
   for (let r = 0; r < a.rows.length; r++) {
@@ -59,6 +59,11 @@ export class LiveQueries {
 
   get size(): number {
     return this.watches.size;
+  }
+
+  /** The tables each watch reads, as resolved so far (sorted; empty until resolved). */
+  watchedTables(): Array<{ tabId: string; watchId: string; tables: string[] }> {
+    return [...this.watches.values()].map((w) => ({ tabId: w.tabId, watchId: w.watchId, tables: [...(w.tables ?? [])].sort() }));
   }
 
   /** Registers a watch and returns its first result; rejects (and forgets it) if the SQL is not a valid read. */

@@ -7,7 +7,7 @@ import { migrationSql } from '../protocol/migrations.js';
 import { BatteryError } from '../protocol/errors.js';
 import { checkParams } from '../protocol/values.js';
 import type {
-  Request, RTCIceServerInit, SqlParams, TabToWorker, LeaderToWorker, MeshStatus,
+  Request, RTCIceServerInit, TabToWorker, LeaderToWorker, MeshStatus,
 } from '../protocol/worker-protocol.js';
 
 /** Bounds that keep one message from exhausting the worker; far above any sane use. */

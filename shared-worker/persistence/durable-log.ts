@@ -11,6 +11,7 @@
  * When a write fails, that group and the one gathering behind it (its commits ran on top of the
  * failed ones) are rejected, and onFailure tells the owner to roll memory back to what is durable.
  */
+import { MacrotaskQueue } from './macrotask-queue.js';
 import { encodeLogRecord, logKey } from './durable-log-record.js';
 import { BatteryError, isBatteryError } from '../protocol/errors.js';
 import type { KeyValueStore, KeyValueWrite } from './kv-store.js';
@@ -43,6 +44,7 @@ interface Group {
 }
 
 export class DurableLog {
+  private readonly tasks = new MacrotaskQueue();
   private pending: Group = newGroup();
   private inFlight: Group | null = null;
   private scheduled = false;
@@ -138,7 +140,7 @@ export class DurableLog {
     // A macrotask, not a microtask: every write of the current task (and the microtasks it
     // spawns, e.g. a burst of awaited-in-parallel calls) joins the same transaction.
     this.scheduled = true;
-    nextTask(() => {
+    this.tasks.schedule(() => {
       this.scheduled = false;
       void this.flush();
     });
@@ -243,30 +245,6 @@ export class DurableLog {
         return undefined;
       }).catch(() => {});
     }
-  }
-}
-
-let taskChannel: MessageChannel | null = null;
-const channelTasks: Array<() => void> = [];
-
-/**
- * Runs `fn` in a later macrotask, as soon as the event loop gets to it. setTimeout(0) waits for
- * the timer queue (and is clamped to 4 ms once timers nest); a MessageChannel message does not.
- * Node (tests, benches) has setImmediate, which also keeps the process alive meanwhile.
- */
-function nextTask(fn: () => void): void {
-  const g = globalThis as { setImmediate?: (f: () => void) => unknown };
-  if (g.setImmediate) {
-    g.setImmediate(fn);
-  } else if (typeof MessageChannel !== 'undefined') {
-    if (!taskChannel) {
-      taskChannel = new MessageChannel();
-      taskChannel.port1.onmessage = () => channelTasks.shift()?.();
-    }
-    channelTasks.push(fn);
-    taskChannel.port2.postMessage(null);
-  } else {
-    setTimeout(fn, 0);
   }
 }
 

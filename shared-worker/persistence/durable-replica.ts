@@ -1,5 +1,5 @@
 /**
- * openDurableReplica: the in-memory Replica behind the durable log (DESIGN.md "Persistence").
+ * openDurableReplica: the in-memory Replica behind the durable log (docs/architecture.md, "The path of one exec").
  *
  * Writes run on the replica at once (so their order is the call order) and resolve when the group
  * commit holding their Commit is stored; DurableReplica.onCommit listeners hear a commit only then.
@@ -22,7 +22,7 @@ import type {
   ApplyOptions, ApplyResult, Commit, DurableReplica, ExecResult, Replica, SqlParams,
 } from '../replica/contracts/replica-types.js';
 import { DEFAULT_SNAPSHOT_THRESHOLDS, type LogStats, type SnapshotThresholds } from './snapshot-policy.js';
-import { repairAtOpen, restore, type RestoreOptions } from './snapshot-restore.js';
+import { ASIDE_PREFIX, repairAtOpen, restore, type RestoreOptions } from './snapshot-restore.js';
 import { peerKey, type LoadedState } from './snapshot-store.js';
 import type { VersionVector } from '../replica/contracts/version-vector.js';
 
@@ -43,6 +43,7 @@ export interface DurableReplicaHandle extends DurableReplica {
   /** Resolves once nothing is pending, being written or scheduled (background snapshots included). */
   settled(): Promise<void>;
   whenDurable(): Promise<void>;
+  startupErrors(): BatteryError[];
 }
 
 export async function openDurableReplica(o: OpenDurableReplicaOptions): Promise<DurableReplicaHandle> {
@@ -54,7 +55,19 @@ export async function openDurableReplica(o: OpenDurableReplicaOptions): Promise<
     restored.replica.close();
     throw e;
   }
-  return new DurableReplicaImpl(o, warn, restored.replica, restored.loaded, restored.versionOffset);
+  const problems: BatteryError[] = [];
+  if (restored.setAside) {
+    const { seqs, error } = restored.setAside;
+    const which = seqs.length === 1 ? `log entry ${seqs[0]}` : `log entries ${seqs[0]}-${seqs[seqs.length - 1]}`;
+    const problem = new BatteryError(
+      'WORKER',
+      `${which} could not be applied and ${seqs.length === 1 ? 'was' : 'were'} set aside (kept in storage under "${ASIDE_PREFIX}" for a fixed version); the database opened from the state before ${seqs.length === 1 ? 'it' : 'them'}. ${error.message}`,
+      { setAside: seqs },
+    );
+    warn(`rtc-battery: ${problem.message}`);
+    problems.push(problem);
+  }
+  return new DurableReplicaImpl(o, warn, restored.replica, restored.loaded, restored.versionOffset, problems);
 }
 
 class DurableReplicaImpl implements DurableReplicaHandle {
@@ -77,6 +90,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
     replica: Replica,
     loaded: LoadedState,
     private versionOffset: number,
+    private readonly problems: BatteryError[] = [],
   ) {
     this.replica = replica;
     this.peers = loaded.peers;
@@ -104,6 +118,10 @@ class DurableReplicaImpl implements DurableReplicaHandle {
 
   get nodeId(): string {
     return this.replica.nodeId;
+  }
+
+  startupErrors(): BatteryError[] {
+    return [...this.problems];
   }
 
   exec(sql: string, params?: SqlParams): Promise<ExecResult> {
@@ -246,7 +264,13 @@ class DurableReplicaImpl implements DurableReplicaHandle {
     // so none is issued meanwhile); clockFloor also remembers floors of earlier rollbacks.
     try {
       for (const hlc of Object.values(this.replica.getVector())) if (hlc > this.clockFloor) this.clockFloor = hlc;
-      const { replica, versionOffset } = await restore({ ...this.o, replicaOptions: { ...this.o.replicaOptions, clockFloor: this.clockFloor } }, this.warn);
+      const { replica, versionOffset, setAside } = await restore({ ...this.o, replicaOptions: { ...this.o.replicaOptions, clockFloor: this.clockFloor } }, this.warn);
+      if (setAside) {
+        // Stored entries that no longer apply: keep memory's refusal state (writes wait and retry)
+        // rather than swap in a replica that lacks them.
+        replica.close();
+        throw setAside.error;
+      }
       if (this.closed) {
         replica.close(); // close() is under way and closes the current one
         return;

@@ -2,7 +2,7 @@
  * Replays log records onto a replica in order, merging runs of records into fewer calls.
  *
  * Each applyChanges/replayRows call is one SQLite transaction plus validation; one call per
- * record measured ~1-4 ms here (Node 20, loaded 2-core box), so 2000 small records took seconds
+ * record costs a millisecond or more, so thousands of small records would take seconds
  * to replay. Runs are merged only where that cannot change the outcome:
  *   - a run holds records of one kind: changes only (synced tables) or rows only (non-synced);
  *     a record with both is applied on its own, so the order between kinds is kept exactly;
@@ -23,54 +23,72 @@ const MAX_MERGED_BYTES = 32 << 20;
 const MAX_MERGED_NODES = 1_000;
 const MAX_MERGED_TABLES = 500;
 
-/** Throws BatteryError('WORKER') naming the entries whose replay failed. */
-export function replayRecords(replica: Replica, records: LogRecord[]): void {
+/** How far a replay got: records[0..applied) are in the replica; records[applied] failed (if any). */
+export interface ReplayOutcome {
+  applied: number;
+  failure: { seq: number; error: BatteryError } | null;
+}
+
+/**
+ * Replays `records` in order and stops at the first one that does not apply: the replica then
+ * holds exactly the records before it (a merged run that fails is rolled back and retried record
+ * by record to find which). The caller decides what to do with the rest (snapshot-restore.ts).
+ */
+export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOutcome {
   let changes: ChangeSet[] = [];
   let rows: RowWrite[] = [];
-  let firstSeq = 0;
-  let lastSeq = 0;
+  let run: LogRecord[] = [];
+  let applied = 0;
   const keys = new Set<string>();
   const nodes = new Set<string>();
   let mergedRows = 0;
   let mergedBytes = 0;
   let mergedTables = 0;
+  let failure: ReplayOutcome['failure'] = null;
 
-  const run = (what: () => void, from: number, to: number) => {
+  /** One record on its own, as it was committed; false (failure set) if it does not apply. */
+  const applyOne = (record: LogRecord): boolean => {
     try {
-      what();
+      if (record.changes) replica.applyChanges(record.changes, { trusted: true });
+      if (record.rows.length > 0) replica.replayRows(record.rows);
+      applied++;
+      return true;
     } catch (e) {
-      const where = from === to ? `entry ${from}` : `entries ${from}-${to}`;
-      throw new BatteryError('WORKER', `log replay failed at ${where}: ${e instanceof Error ? e.message : String(e)}`);
+      failure = { seq: record.seq, error: new BatteryError('WORKER', `log replay failed at entry ${record.seq}: ${e instanceof Error ? e.message : String(e)}`, { seq: record.seq }) };
+      return false;
     }
   };
-  const flush = () => {
-    if (changes.length > 0) {
-      const merged = mergeChangeSets(changes);
-      run(() => replica.applyChanges(merged, { trusted: true }), firstSeq, lastSeq);
-    }
-    if (rows.length > 0) {
-      const list = rows;
-      run(() => replica.replayRows(list), firstSeq, lastSeq);
+  /** The gathered run in one call; on failure (rolled back) record by record. False once a record failed. */
+  const flush = (): boolean => {
+    const list = run;
+    let ok = true;
+    try {
+      if (changes.length > 0) replica.applyChanges(mergeChangeSets(changes), { trusted: true });
+      else if (rows.length > 0) replica.replayRows(rows);
+      applied += list.length;
+    } catch {
+      ok = false;
     }
     changes = [];
     rows = [];
+    run = [];
     keys.clear();
     nodes.clear();
     mergedRows = mergedBytes = mergedTables = 0;
+    if (ok) return true;
+    for (const record of list) if (!applyOne(record)) return false;
+    return true;
   };
 
   for (const record of records) {
     if (record.changes && record.rows.length > 0) {
-      flush();
-      const cs = record.changes;
-      run(() => replica.applyChanges(cs, { trusted: true }), record.seq, record.seq);
-      run(() => replica.replayRows(record.rows), record.seq, record.seq);
+      if (!flush() || !applyOne(record)) return { applied, failure };
       continue;
     }
     if (record.changes) {
-      if (rows.length > 0 || !fitsRun(record.changes)) flush();
-      if (changes.length === 0) firstSeq = record.seq;
+      if ((rows.length > 0 || !fitsRun(record.changes)) && !flush()) return { applied, failure };
       changes.push(record.changes);
+      run.push(record);
       for (const k of rowKeys(record.changes)) keys.add(k);
       for (const n of record.changes.nodes) nodes.add(n);
       const size = replaySize(record.changes);
@@ -78,13 +96,17 @@ export function replayRecords(replica: Replica, records: LogRecord[]): void {
       mergedBytes += size.bytes;
       mergedTables += record.changes.tables.length;
     } else if (record.rows.length > 0) {
-      if (changes.length > 0 || rows.length + record.rows.length > MAX_MERGED_ROWS) flush();
-      if (rows.length === 0) firstSeq = record.seq;
+      if ((changes.length > 0 || rows.length + record.rows.length > MAX_MERGED_ROWS) && !flush()) return { applied, failure };
       rows.push(...record.rows);
+      run.push(record);
+    } else {
+      // Nothing to redo (a commit that only moved the version): it applies trivially, in order.
+      if (run.length > 0) run.push(record);
+      else applied++;
     }
-    lastSeq = record.seq;
   }
   flush();
+  return { applied, failure };
 
   function fitsRun(cs: ChangeSet): boolean {
     if (changes.length === 0) return true;

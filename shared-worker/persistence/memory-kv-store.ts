@@ -130,7 +130,7 @@ function quotaError(detail?: Record<string, unknown>): BatteryError {
 }
 
 /** Byte estimate used for the simulated quota: exact for byte arrays, UTF-16 for strings. */
-export function approximateSize(v: unknown): number {
+function approximateSize(v: unknown): number {
   if (v instanceof Uint8Array) return v.byteLength;
   if (typeof v === 'string') return v.length * 2;
   if (v === undefined) return 0;

@@ -11,9 +11,9 @@ import type { KeyValueStore, KeyValueWrite } from './kv-store.js';
 import { BatteryError } from '../protocol/errors.js';
 import { decodeLogRecord, LOG_PREFIX, logKey, seqOfLogKey, type LogRecord } from './durable-log-record.js';
 
-export const META_KEY = 'meta';
-export const SNAPSHOT_KEY = 'snap';
-export const PEER_PREFIX = 'peer:';
+const META_KEY = 'meta';
+const SNAPSHOT_KEY = 'snap';
+const PEER_PREFIX = 'peer:';
 const META_FORMAT = 1;
 /** Log entries fetched per getMany at start-up: bounds memory held by raw entries at once. */
 const LOAD_BATCH = 256;

@@ -14,7 +14,7 @@ export type ErrorCode =
   | 'SQL' // the user's SQL failed (syntax, constraint, wrong parameters)
   | 'CLOSED'; // the database was closed while the call was pending
 
-export const ERROR_CODES: readonly ErrorCode[] = [
+const ERROR_CODES: readonly ErrorCode[] = [
   'AUTH', 'SCHEMA', 'SKEW', 'BAD_OP', 'QUOTA', 'VERSION', 'WORKER', 'SIGNALING', 'SQL', 'CLOSED',
 ];
 

@@ -22,17 +22,3 @@ export interface PeerLink {
   onDrain(listener: () => void): void;
   onClose(listener: (reason?: string) => void): void;
 }
-
-/** Peer ids on the signaling server: `<roomId>-<nodeId>`. */
-export const ROOM_ID_PATTERN = /^[0-9a-f]{32}$/;
-export const NODE_ID_PATTERN = /^[0-9a-f]{16}$/;
-export const PEER_ID_PATTERN = /^([0-9a-f]{32})-([0-9a-f]{16})$/;
-
-export function peerIdFor(roomId: string, nodeId: string): string {
-  return `${roomId}-${nodeId}`;
-}
-
-export function parsePeerId(peerId: string): { roomId: string; nodeId: string } | null {
-  const m = PEER_ID_PATTERN.exec(peerId);
-  return m ? { roomId: m[1]!, nodeId: m[2]! } : null;
-}

@@ -17,7 +17,7 @@ export interface ExecResult {
 }
 
 /** More parameters than this in one call is refused: a bound on what one message can make the worker bind. */
-export const MAX_PARAMS = 100_000;
+const MAX_PARAMS = 100_000;
 
 function checkValue(v: unknown, where: string): SqlValue {
   if (v === null || typeof v === 'string') return v;

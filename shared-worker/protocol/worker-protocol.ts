@@ -1,6 +1,6 @@
 /**
  * The tab↔worker wire format: every message either side may post, as tagged unions switched on
- * exhaustively (DESIGN.md "Tabs, worker, leader"). Structured clone carries these objects, so
+ * exhaustively (docs/wire-protocols.md). Structured clone carries these objects, so
  * values are plain data (errors travel as SerializedError, bytes as Uint8Array).
  *
  * A session: the tab posts `hello`; the worker answers `welcome` or, if the protocol versions
@@ -89,14 +89,14 @@ export interface ResultOf {
   claimLeader: { epoch: number };
 }
 
-export interface RequestMessage {
+interface RequestMessage {
   kind: 'request';
   id: number;
   req: Request;
 }
 
 /** The tab is closing on purpose: forget it now instead of waiting for its lock. */
-export interface ByeMessage {
+interface ByeMessage {
   kind: 'bye';
 }
 
@@ -134,12 +134,12 @@ export interface WelcomeMessage {
   workerLock?: string;
 }
 
-export interface RefusedMessage {
+interface RefusedMessage {
   kind: 'refused';
   error: SerializedError;
 }
 
-export type ResponseMessage =
+type ResponseMessage =
   | { kind: 'response'; id: number; ok: true; result: unknown; state: BatteryState }
   | { kind: 'response'; id: number; ok: false; error: SerializedError; state: BatteryState };
 
@@ -192,7 +192,7 @@ export interface WirePort<In = unknown, Out = unknown> {
   close(): void;
 }
 
-export type { SqlParams, SqlValue };
+
 
 /**
  * Dedicated mode: the hosting tab hands its dedicated worker one MessagePort per tab it relays

@@ -6,7 +6,7 @@
  */
 import { BatteryError } from '../protocol/errors.js';
 
-export const HLC_COUNTER_BITS = 10;
+const HLC_COUNTER_BITS = 10;
 export const HLC_COUNTER_SPAN = 1 << HLC_COUNTER_BITS; // 1024
 export const DEFAULT_MAX_CLOCK_DRIFT_MS = 300_000;
 

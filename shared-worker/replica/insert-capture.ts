@@ -28,12 +28,15 @@ export class InsertCapture {
   private byTable = new Map<string, TableInserts>();
   /** Canonical name of the first synced table written in Forbid mode, else null. */
   forbidden: string | null = null;
+  /** The first row an exec put at a rowid beyond ±(2^53 - 1) (exact-integers.ts), else null. */
+  unsafeRowid: { table: string; rowid: number } | null = null;
 
   /** Clears what was recorded and sets the mode the hook events are read in. */
   begin(mode: CaptureMode): void {
     this.mode = mode;
     this.byTable = new Map();
     this.forbidden = null;
+    this.unsafeRowid = null;
   }
 
   /** A hook event on synced table `table` (canonical name, main schema). */
@@ -43,6 +46,7 @@ export class InsertCapture {
       this.forbidden ??= table;
       return;
     }
+    if (op !== 'delete' && !Number.isSafeInteger(rowid)) this.unsafeRowid ??= { table, rowid };
     let t = this.byTable.get(table);
     if (!t) this.byTable.set(table, (t = { rowids: [], checked: false }));
     if (op === 'insert') t.rowids.push(rowid);

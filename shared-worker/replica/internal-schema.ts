@@ -13,7 +13,7 @@
 import { BatteryError } from '../protocol/errors.js';
 import type { SqlDatabase } from './sql-database.js';
 
-export const INTERNAL_PREFIX = '_rb_';
+const INTERNAL_PREFIX = '_rb_';
 /**
  * 2: inserts are captured through the update hook, not a trigger; 3: per synced table an
  * extra-cells table (capture-migration.ts).
@@ -38,7 +38,7 @@ export function isInternalName(name: string): boolean {
   return name.toLowerCase().startsWith(INTERNAL_PREFIX) || name.toLowerCase().startsWith('sqlite_');
 }
 
-export function createInternalTables(db: SqlDatabase): void {
+function createInternalTables(db: SqlDatabase): void {
   db.execRaw(`
     CREATE TABLE IF NOT EXISTS _rb_meta(k TEXT PRIMARY KEY NOT NULL, v);
     CREATE TABLE IF NOT EXISTS _rb_ctx(k INTEGER PRIMARY KEY CHECK (k = 1), mode INTEGER NOT NULL, v INTEGER NOT NULL);

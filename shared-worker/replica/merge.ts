@@ -41,12 +41,10 @@ function getRow(db: SqlDatabase, sql: string, params: SqlValue[]): SqlValue[] | 
 /** Most clock rows written by one statement (see TableMerge.pendingClock), and a bound on its parameters. */
 const CLOCK_BATCH = 64;
 const MAX_PARAMS = 999;
-const insertClocks = new WeakMap<SyncedTable, Map<number, string>>();
 
 /** `INSERT INTO clock(rid, ver, put, del, s0..) VALUES (...), (...)` for `rows` rows. */
 function insertClocksSql(t: SyncedTable, rows: number): string {
-  let byRows = insertClocks.get(t);
-  if (!byRows) insertClocks.set(t, (byRows = new Map()));
+  const byRows = t.insertClocksByRows;
   let sql = byRows.get(rows);
   if (!sql) {
     const one = `(${Array.from({ length: 4 + t.shape.cols.length }, () => '?').join(', ')})`;
@@ -85,9 +83,8 @@ export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: Validated
   const interned = new Map<string, number>();
   // Batches usually carry few distinct stamps (one per exec at the origin): remember the last
   // two. Two, not one: a row inserted by one exec and updated by another alternates between two
-  // stamps within each row, and every miss builds and hashes a string key. With only the last
-  // remembered this closure was ~0.15 s self time of a 100k-row apply (CPU profile); apply/plain
-  // insert went 2.55x -> 2.34x (medians of 3 runs of 5 on a noisy machine).
+  // stamps within each row, and every miss builds and hashes a string key (with one remembered,
+  // those misses were a visible share of a large apply's CPU profile).
   let last: Stamp | null = null;
   let lastV = 0;
   let prev: Stamp | null = null;
@@ -123,6 +120,9 @@ export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: Validated
   return { applied, changes: changes.tables.length > 0 ? changes : null, tables: touched };
 }
 
+/** What the registers of a merged row were before this row: a live row, a tombstone, or nothing. */
+type RowState = 'live' | 'tomb' | 'unknown';
+
 class TableMerge {
   private readonly n: number;
   private hasTombs: boolean;
@@ -142,8 +142,8 @@ class TableMerge {
    * Clock rows of new rows not yet written: rid, ver, put, del, s0.. per row, flattened. With
    * ownRowids nothing but this merge reads the clock table, so they are written CLOCK_BATCH rows
    * per statement (before any read of a clock row and at the end of the table) instead of one
-   * statement per row: a 100k-row apply went from ~1.6 s to ~1.3 s CPU (one statement per row
-   * cost ~3.8 us, mostly sql.js's bind/step/reset round trip).
+   * statement per row (each statement costs a few microseconds, mostly sql.js's bind/step/reset
+   * round trip, about a fifth of a large apply).
    */
   private readonly pendingClock: SqlValue[] = [];
   /**
@@ -244,26 +244,30 @@ class TableMerge {
     return key;
   }
 
-  /** Loads the row's registers; returns its rowid if live, -1 if a tombstone, 0 if unknown. */
-  private load(pk: SqlValue[], knownNew: boolean): { rid: number; ver: number } {
+  /**
+   * Loads the row's registers: live (with its rowid), a tombstone, or unknown. The state is its
+   * own field because every integer is a valid rowid: an INTEGER PRIMARY KEY of 0 or -1 is a
+   * rowid of 0 or -1, so no rowid value can stand for "tombstone" or "unknown".
+   */
+  private load(pk: SqlValue[], knownNew: boolean): { state: RowState; rid: number; ver: number } {
     const { regs, vals, n } = this;
     if (!knownNew) {
       this.flushClock();
       const live = getRow(this.db, this.table.sql.selectLive, pk);
       if (live) {
         for (let i = 0; i < 2 + n; i++) regs[i] = live[2 + i] as number | null;
-        return { rid: live[0] as number, ver: live[1] as number };
+        return { state: 'live', rid: live[0] as number, ver: live[1] as number };
       }
       const tomb = this.hasTombs ? getRow(this.db, this.table.sql.selectTomb, pk) : undefined;
       if (tomb) {
         for (let i = 0; i < 2 + n; i++) regs[i] = tomb[1 + i] as number | null;
         for (let i = 0; i < n; i++) vals[i] = tomb[3 + n + i]!;
-        return { rid: -1, ver: tomb[0] as number };
+        return { state: 'tomb', rid: 0, ver: tomb[0] as number };
       }
     }
     regs.fill(null);
     for (let i = 0; i < n; i++) vals[i] = this.defaults[i]!;
-    return { rid: 0, ver: 0 };
+    return { state: 'unknown', rid: 0, ver: 0 };
   }
 
   /**
@@ -293,7 +297,6 @@ class TableMerge {
       knownNew = !this.merged.has(key);
     }
     const loaded = this.load(row.pk, knownNew);
-    const rid = loaded.rid;
     for (let i = 0; i < 2 + n; i++) cur[i] = regs[i] === null ? null : stamps.stamp(regs[i]!);
     valTaken.fill(false);
 
@@ -324,7 +327,7 @@ class TableMerge {
     this.outRows.push({ pk: row.pk, put: putTaken ? this.out.ref(cur[0]!) : null, del: delTaken ? this.out.ref(cur[1]!) : null, cells: cellsOut });
 
     const visible = cur[0] !== null && (cur[1] === null || compareStamps(cur[0], cur[1]) > 0);
-    if (!this.write(row.pk, rid, ver, visible, knownNew)) {
+    if (!this.write(row.pk, loaded.state, loaded.rid, ver, visible, knownNew)) {
       // The "new key" shortcut met a key already in the table. Canonical keys (key-affinity.ts)
       // make this unreachable; if it happens anyway, merge this row again, the careful way.
       // (Tombstone writes cannot detect it: canonical keys are what keeps them right.)
@@ -335,15 +338,15 @@ class TableMerge {
   }
 
   /** Makes the table match the registers; false when the new-key shortcut turned out wrong. */
-  private write(pk: SqlValue[], rid: number, ver: number, visible: boolean, knownNew: boolean): boolean {
+  private write(pk: SqlValue[], state: RowState, rid: number, ver: number, visible: boolean, knownNew: boolean): boolean {
     const { db, regs, vals, valTaken, n } = this;
     const sql = this.table.sql;
-    if (rid > 0 && visible) {
+    if (state === 'live' && visible) {
       const changed: number[] = [];
       for (let col = 0; col < n; col++) if (valTaken[col]) changed.push(col);
       if (changed.length > 0) db.run(updateCellsSql(this.table, changed), [...changed.map((col) => vals[col]!), rid]);
       db.run(sql.updateClock, [ver, ...regs, rid] as SqlValue[]);
-    } else if (rid > 0) {
+    } else if (state === 'live') {
       const current = db.get(sql.selectValues, [rid])!;
       for (let col = 0; col < n; col++) if (!valTaken[col]) vals[col] = current[col]!;
       db.run(sql.deleteRow, [rid]);
@@ -351,7 +354,7 @@ class TableMerge {
       db.run(sql.upsertTomb, [...pk, ver, ...regs, ...vals] as SqlValue[]);
       this.hasTombs = true;
     } else if (visible) {
-      if (rid < 0) db.run(sql.deleteTomb, pk);
+      if (state === 'tomb') db.run(sql.deleteTomb, pk);
       let newRid: number;
       try {
         newRid = this.insertRow(pk);

@@ -7,7 +7,7 @@ import { BatteryError } from '../protocol/errors.js';
 import { isValidHlc } from './hlc.js';
 import { isInternalName } from './internal-schema.js';
 import { keyAffinities, nonCanonicalKey } from './key-affinity.js';
-import { isWellFormedNodeId, NODE_ID_MAX_LENGTH } from '../protocol/node-id.js';
+import { isNodeId } from '../protocol/ids.js';
 import type { SyncedTable } from './synced-table.js';
 import {
   MAX_BATCH_BYTES, MAX_CELLS_PER_BATCH, MAX_NODES_PER_BATCH, MAX_ROWS_PER_BATCH, MAX_TABLES_PER_BATCH,
@@ -52,7 +52,7 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
   if (nodes.length > MAX_NODES_PER_BATCH) bad(`more than ${MAX_NODES_PER_BATCH} nodes`);
   if (tables.length > MAX_TABLES_PER_BATCH) bad(`more than ${MAX_TABLES_PER_BATCH} tables`);
   nodes.forEach((id, i) => {
-    if (!isWellFormedNodeId(id)) bad(`node ${i} is not a node id (1-${NODE_ID_MAX_LENGTH} chars of [0-9A-Za-z_.:-])`);
+    if (!isNodeId(id)) bad(`node ${i} is not a node id (16 lowercase hex chars)`);
   });
 
   // Per node index, the highest hlc seen. Messages are built only on failure: this loop runs for

@@ -17,8 +17,10 @@ import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hl
 import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
 import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
 import { toBatteryError } from './sqlite-error-codes.js';
+import { assertMergeSafeTriggers, suspendUserTriggers } from './user-triggers.js';
+import { assertExactIntegers, assertTableHasExactIntegers, unsafeRowidError } from './exact-integers.js';
 import { mergeBatch } from './merge.js';
-import { assertNodeId, randomNodeId } from '../protocol/node-id.js';
+import { assertNodeId, randomNodeId } from '../protocol/ids.js';
 import { validateChangeSet } from './remote-validation.js';
 import type { MigrationResult } from '../protocol/migrations.js';
 import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SqlParams } from './contracts/replica-types.js';
@@ -111,6 +113,7 @@ class SqlReplica implements Replica {
       const out = body();
       // Inserts have no trigger to refuse them (insert-capture.ts): refused here, rolled back below.
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
+      if (this.inserts.unsafeRowid !== null) throw unsafeRowidError(this.db, this.inserts.unsafeRowid.table, this.inserts.unsafeRowid.rowid);
       setCaptureMode(this.db, CaptureMode.Forbid);
       this.db.execRaw('COMMIT');
       return out;
@@ -282,6 +285,7 @@ class SqlReplica implements Replica {
       if (schemaChanged) {
         this.db.clearCache();
         recheckSyncedTables(this.db, [...this.tables.values()]);
+        assertMergeSafeTriggers(this.db, this.syncedNames);
       }
       if (capture) {
         const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId, this.inserts);
@@ -293,6 +297,7 @@ class SqlReplica implements Replica {
           if (this.listeners.size > 0) {
             changes = changesAt(this.db, this.stamps, changedTables, stampId, logStart);
             assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
+            assertExactIntegers(this.db, changes, (name) => this.tables.get(name.toLowerCase()));
           } else {
             assertStampWithinCap(this.db, changedTables, stampId, 'SQL', logStart);
           }
@@ -327,10 +332,12 @@ class SqlReplica implements Replica {
     let stampId = 0;
     let backfilled = false;
     this.transaction(CaptureMode.Off, 0, () => {
+      assertMergeSafeTriggers(this.db, [...this.syncedNames, shape.name]);
       const tid = installCapture(this.db, shape);
       stampId = this.stamps.create(hlc, this.nodeId);
       backfilled = backfill(this.db, shape, tid, stampId);
       const synced = makeSyncedTable(shape, tid);
+      assertTableHasExactIntegers(this.db, synced);
       if (backfilled) {
         this.stamps.raiseVector(this.nodeId, hlc);
         assertStampWithinCap(this.db, [synced], stampId, 'SCHEMA');
@@ -354,12 +361,15 @@ class SqlReplica implements Replica {
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     const totalBefore = this.totalChanges();
-    // Without user triggers a merge writes only synced and internal tables: no row images to
-    // take, so the update hook (a JS call per written row) can stay off.
-    const quiet = !hasUserTriggers(this.db);
+    // A log replay runs without user triggers (their writes are in the records' row images,
+    // user-triggers.ts). Without user triggers a merge writes only synced and internal tables:
+    // no row images to take, so the update hook (a JS call per written row) can stay off.
+    const replay = options?.trusted === true;
+    const quiet = replay || !hasUserTriggers(this.db);
     const merged = this.transaction(CaptureMode.Off, 0, () => {
       // The merge reads and writes the registers of live rows: pending updates first.
       foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [...this.tables.values()]));
+      const resumeTriggers = replay ? suspendUserTriggers(this.db) : null;
       if (quiet) this.db.pauseWriteListener();
       let r;
       try {
@@ -367,6 +377,7 @@ class SqlReplica implements Replica {
       } finally {
         if (quiet) this.db.resumeWriteListener();
       }
+      resumeTriggers?.();
       for (const [node, hlc] of batch.maxHlcByNode) this.stamps.raiseVector(node, hlc);
       images = this.recorder.images(this.db);
       touched = this.recorder.touched();

@@ -9,8 +9,8 @@
  * Every connection runs with `locking_mode = EXCLUSIVE` and `journal_mode = MEMORY`. The file
  * lives in Emscripten's in-memory FS and this connection is its only user, so shared locks buy
  * nothing, yet by default every transaction re-reads the header and creates, writes and deletes
- * a journal file through JS FS calls. Measured (Node, CPU time): a primary-key SELECT through
- * exec() 175 -> 89 µs, a raw prepared SELECT 6.0 -> 1.2 µs, a one-row write 327 -> 265 µs. A crash
+ * a journal file through JS FS calls, which doubled the cost of a small exec and made a raw
+ * prepared SELECT five times slower. A crash
  * mid-transaction cannot leave a torn file behind either: the file dies with the worker, and
  * durability comes from IndexedDB (snapshot + log), never from this file.
  */

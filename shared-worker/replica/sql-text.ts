@@ -49,8 +49,3 @@ export function firstKeyword(strippedSql: string): string {
   const m = /^\s*([A-Za-z]+)/.exec(strippedSql);
   return m ? m[1]!.toUpperCase() : '';
 }
-
-/** Names and types as SQLite compares them: case-insensitively for ASCII. */
-export function sameName(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}

@@ -110,7 +110,7 @@ function normalizeType(type: string): string {
 }
 
 /** 16 hex chars: two independent 32-bit FNV-1a hashes of the canonical JSON of the shape. */
-export function fingerprintOf(shape: unknown): string {
+function fingerprintOf(shape: unknown): string {
   const text = JSON.stringify(shape);
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ 0x5bd1e995;

@@ -14,9 +14,11 @@ export interface SyncedTable {
   /** Lower-cased non-key column name -> index into shape.cols. */
   readonly colIndex: Map<string, number>;
   readonly sql: SyncedTableSql;
+  /** Multi-row clock inserts built so far, by row count (merge.ts writes clock rows in batches). */
+  readonly insertClocksByRows: Map<number, string>;
 }
 
-export interface SyncedTableSql {
+interface SyncedTableSql {
   /** pk... -> rid, ver, put, del, s0..s(n-1) */
   selectLive: string;
   /** pk... -> ver, put, del, s0.., v0.. */
@@ -141,7 +143,7 @@ export function makeSyncedTable(shape: TableShape, tid: number): SyncedTable {
       : '',
   };
   const colIndex = new Map(shape.cols.map((c, i) => [c.name.toLowerCase(), i]));
-  return { shape, tid, names, colIndex, sql };
+  return { shape, tid, names, colIndex, sql, insertClocksByRows: new Map() };
 }
 
 /** `UPDATE T SET <only these columns> WHERE rowid = ?` (user triggers `UPDATE OF c` stay precise). */

@@ -1,9 +1,9 @@
 /**
  * sqlite3_update_hook installed straight on the connection, for a JS call per written row that
  * costs next to nothing. sql.js's own Database.updateHook decodes the database and table names
- * from wasm memory into new JS strings on every call: with the hook on, a 100k-row synced
- * UPDATE (which also writes our log rows) went from 2.1x to 2.45x of a plain update, while the
- * same hook without the decoding measured 2.09x (Node, CPU time, raw sql.js).
+ * from wasm memory into new JS strings on every call, which made a large synced UPDATE (that
+ * also writes our log rows) about 15% slower; the same hook without the decoding costs nothing
+ * measurable.
  *
  * So names are decoded once per table-name pointer (the address of SQLite's Table.zName) and kept
  * in a map. An address names one table only while the schema object lives: DDL can free it and

@@ -5,13 +5,14 @@
  * room (`mesh-start`). Links the leader relays become PeerLinks of the coordinator; its events,
  * and the leader's signaling status, become Battery events for every tab.
  *
- * Event mapping (DESIGN "Public API"): `peer-join` when the first link to a peer opens (before
+ * Event mapping (README "Events"): `peer-join` when the first link to a peer opens (before
  * authentication: "discovered"); `peer-ready`/`peer-leave`/`sync`/`error` from the coordinator;
  * `connected` on the first signaling open of a connect, then `disconnected`, `reconnecting(n)`,
  * `reconnected` as the leader reports it. A leader change is a reconnection, not a new connect.
  */
 import { BatteryError, deserializeError } from '../protocol/errors.js';
-import { NODE_ID_PATTERN, parsePeerId, peerIdFor, type PeerLink } from '../protocol/peer-link.js';
+import { NODE_ID_PATTERN, parsePeerId, peerIdFor } from '../protocol/ids.js';
+import type { PeerLink } from '../protocol/peer-link.js';
 import type { LeaderHandle, PeerRoom, PeerRoomFactory, PeerRoomHost } from './peer-room.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import type { SyncEvent } from './sync-events.js';
@@ -21,7 +22,7 @@ import { deriveRoomKeys, type RoomKeys } from './room-keys.js';
 import { createSyncCoordinator } from './sync-coordinator.js';
 
 /** The part of the sync helper's coordinator the room drives. */
-export interface SyncCoordinatorLike {
+interface SyncCoordinatorLike {
   addLink(link: PeerLink): void;
   close(): void | Promise<void>;
 }

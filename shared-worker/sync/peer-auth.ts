@@ -14,10 +14,11 @@
  *   proof:     [0x02][HMAC-SHA-256 32]                                  = 33 bytes
  */
 import { BatteryError } from '../protocol/errors.js';
-import { parsePeerId, type PeerLink } from '../protocol/peer-link.js';
+import { parsePeerId } from '../protocol/ids.js';
+import type { PeerLink } from '../protocol/peer-link.js';
 import type { RoomKeys } from './room-keys.js';
 
-/** DESIGN: "within a few seconds, or it is closed with nothing sent". */
+/** A link that has not authenticated by then is closed with nothing sent (docs/security.md "Links"). */
 export const AUTH_TIMEOUT_MS = 5_000;
 
 const AUTH_VERSION = 1;

@@ -8,7 +8,7 @@
  */
 import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from '../replica/contracts/change-set.js';
 import { BatteryError } from '../protocol/errors.js';
-import { NODE_ID_PATTERN } from '../protocol/peer-link.js';
+import { NODE_ID_PATTERN } from '../protocol/ids.js';
 import type { VersionVector } from '../replica/contracts/version-vector.js';
 import { MAX_VALUE_BYTES } from '../protocol/limits.js';
 import { fromWire, toWire } from './wire-changes.js';
@@ -40,7 +40,7 @@ export type PeerMessage =
   | { t: 'pong'; n: number }
   | { t: 'bye'; reason: string };
 
-export type PeerMessageType = PeerMessage['t'];
+type PeerMessageType = PeerMessage['t'];
 
 export const PEER_LIMITS = {
   /** Node ids are 16 lowercase hex chars (NODE_ID_PATTERN, peer-link.ts). */
@@ -90,7 +90,7 @@ function nodeId(v: unknown, what: string): string {
   return s;
 }
 
-export function validateVector(v: unknown, what = 'vector'): VersionVector {
+function validateVector(v: unknown, what = 'vector'): VersionVector {
   if (!isRecord(v)) throw new Invalid(`${what} must be a map`);
   const keys = Object.keys(v);
   if (keys.length > PEER_LIMITS.maxVectorEntries) throw new Invalid(`${what} has too many entries`);

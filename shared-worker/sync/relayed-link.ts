@@ -12,7 +12,7 @@ import type { PeerLink } from '../protocol/peer-link.js';
  * busy, and Chrome closes a channel whose send buffer passes 16 MiB.
  */
 export const RELAY_HIGH_WATER = 1 << 20;
-export const RELAY_LOW_WATER = 256 << 10;
+const RELAY_LOW_WATER = 256 << 10;
 
 export class RelayedLink extends LinkListeners implements PeerLink {
   private sent = 0;

@@ -35,7 +35,7 @@ export async function deriveRoomKeys(token: string): Promise<RoomKeys> {
   return { roomId, authKey, encKey };
 }
 
-export function toHex(bytes: Uint8Array): string {
+function toHex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;

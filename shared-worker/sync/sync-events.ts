@@ -1,5 +1,5 @@
 /**
- * What the sync engine reports; the worker forwards these to every tab (DESIGN "Events").
+ * What the sync engine reports; the worker forwards these to every tab (README "Events").
  * `peerId` is always the remote PeerJS id (`<roomId>-<nodeId>`).
  */
 import type { ErrorCode } from '../protocol/errors.js';

@@ -2,7 +2,7 @@ import { AUTH_TIMEOUT_MS } from './peer-auth.js';
 import { DEFAULT_FRAMING_LIMITS, type FramingLimits } from './framing.js';
 
 export interface SyncOptions {
-  /** A link that has not authenticated by then is closed (DESIGN: "within a few seconds"). */
+  /** A link that has not authenticated by then is closed (docs/security.md "Links"). */
   authTimeoutMs: number;
   /** A ping goes out this often once authenticated. */
   pingIntervalMs: number;

@@ -2,7 +2,7 @@
  * The unit of replication: a set of CRDT register values. The same shape is the payload of live
  * batches and deltas between peers, and the record the durable log replays at start-up.
  *
- * State model (DESIGN.md "Replica semantics"): per synced table and primary key, a row has
+ * State model (docs/merge-rules.md): per synced table and primary key, a row has
  *   - one last-writer-wins register per non-key column (value + stamp),
  *   - a row write register `put` (stamp of the newest insert/update of the row),
  *   - a row delete register `del` (stamp of the newest delete).
@@ -46,42 +46,6 @@ export interface ChangeSet {
 
 export const EMPTY_CHANGE_SET: ChangeSet = Object.freeze({ nodes: [], tables: [] }) as ChangeSet;
 
-/** Number of register values a change set carries (what the `sync(count)` event reports). */
-export function countChanges(cs: ChangeSet): number {
-  let n = 0;
-  for (const t of cs.tables) {
-    for (const r of t.rows) n += r.cells.length + (r.put ? 1 : 0) + (r.del ? 1 : 0);
-  }
-  return n;
-}
-
 export function isEmptyChangeSet(cs: ChangeSet): boolean {
   return cs.tables.every((t) => t.rows.length === 0);
-}
-
-/**
- * Splits a change set into pieces of at most `maxRows` rows each (whole rows stay together, so
- * each piece applies on its own). Node and column tables are repeated per piece.
- */
-export function splitChangeSet(cs: ChangeSet, maxRows: number): ChangeSet[] {
-  if (maxRows < 1) throw new RangeError('maxRows must be >= 1');
-  const pieces: ChangeSet[] = [];
-  let current: TableDelta[] = [];
-  let rowsInCurrent = 0;
-  for (const t of cs.tables) {
-    let start = 0;
-    while (start < t.rows.length) {
-      const take = Math.min(maxRows - rowsInCurrent, t.rows.length - start);
-      current.push({ table: t.table, columns: t.columns, rows: t.rows.slice(start, start + take) });
-      rowsInCurrent += take;
-      start += take;
-      if (rowsInCurrent === maxRows) {
-        pieces.push({ nodes: cs.nodes, tables: current });
-        current = [];
-        rowsInCurrent = 0;
-      }
-    }
-  }
-  if (current.length > 0) pieces.push({ nodes: cs.nodes, tables: current });
-  return pieces;
 }

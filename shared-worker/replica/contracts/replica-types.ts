@@ -7,6 +7,7 @@
  */
 import type { MigrationResult } from '../../protocol/migrations.js';
 import type { ChangeSet } from './change-set.js';
+import type { BatteryError } from '../../protocol/errors.js';
 import type { VersionVector } from './version-vector.js';
 import type { ExecResult, SqlParams, SqlValue } from '../../protocol/values.js';
 
@@ -39,7 +40,10 @@ export interface Commit {
 }
 
 export interface ApplyOptions {
-  /** Log replay of our own durable records: skip the SKEW check (stamps may be "from the future" after a clock change). */
+  /**
+   * Log replay of our own durable records: skip the SKEW check (stamps may be "from the future"
+   * after a clock change), and user triggers do not fire (their writes are in the records' row images).
+   */
   trusted?: boolean;
 }
 
@@ -132,6 +136,11 @@ export interface DurableReplica {
    * Absent = memory is always durable.
    */
   whenDurable?(): Promise<void>;
+  /**
+   * Problems met while opening that did not stop it (log entries that did not apply and were set
+   * aside), reported to every tab as `error` events. Absent = none.
+   */
+  startupErrors?(): BatteryError[];
   /** What we know a peer holds (by its node id), kept across restarts so reconnects send only what it missed. */
   getPeerVector(peerNodeId: string): VersionVector | undefined;
   setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void>;

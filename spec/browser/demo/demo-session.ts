@@ -24,7 +24,7 @@ export interface DemoSession {
   newUser(name: string): Promise<DemoUser>;
 }
 
-export interface DemoUser {
+interface DemoUser {
   context: BrowserContext;
   open(url: string, label?: string): Promise<Page>;
 }

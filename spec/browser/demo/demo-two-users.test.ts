@@ -51,6 +51,9 @@ describe('the demo site with two users in one room', () => {
 
     await addNote(alice, 'Hello from Alice');
     await waitForNote(bob, 'Hello from Alice');
+    // Bob's SQL panel is live: it shows Alice's note without running the query again.
+    await bob.waitForFunction(() => [...document.querySelectorAll('#results td')].some((td) => td.textContent === 'Hello from Alice'), { polling: 50, timeout: 0 });
+    expect(await bob.$eval('#sql-meta', (e) => e.textContent)).toMatch(/^1 row · live$/);
     await addNote(bob, 'Bob was here');
     await waitForNote(alice, 'Bob was here');
     expect((await noteTexts(alice)).sort()).toEqual(['Bob was here', 'Hello from Alice']);
@@ -61,15 +64,28 @@ describe('the demo site with two users in one room', () => {
     await bob.click(`#notes-list li[data-id="${aliceNoteId}"] button.danger`);
     await waitForNote(alice, 'Hello from Alice', false);
 
-    // The sync log says what happened.
-    await alice.waitForFunction(() => /synced \d+ changes? from peer/.test(document.getElementById('sync-log')!.textContent ?? ''), { polling: 50, timeout: 0 });
+    // The sync log says what happened, in notes' terms.
+    await alice.waitForFunction(() => /from peer [0-9a-f]{6}: 1 note deleted/.test(document.getElementById('sync-log')!.textContent ?? ''), { polling: 50, timeout: 0 });
     const aliceLog = await alice.$eval('#sync-log', (e) => e.textContent ?? '');
     expect(aliceLog).toMatch(/peer [0-9a-f]{6} joined/);
+    expect(aliceLog).toMatch(/from peer [0-9a-f]{6}: 1 note added/);
+
+    // A delete can be undone for a few seconds; the note comes back for everyone.
+    await addNote(bob, 'Undo me');
+    await waitForNote(alice, 'Undo me');
+    const undoId = await bob.$$eval('#notes-list li[data-id]', (items) =>
+      items.find((li) => li.querySelector('.note-text')?.textContent === 'Undo me')!.getAttribute('data-id'));
+    await bob.click(`#notes-list li[data-id="${undoId}"] button.danger`);
+    await waitForNote(bob, 'Undo me', false);
+    await waitForSelector(bob, '#toast:not([hidden])');
+    await bob.click('#toast-undo');
+    await waitForNote(bob, 'Undo me');
+    await waitForNote(alice, 'Undo me');
 
     // A query from the editor, with column headers.
     await runSql(bob, 'SELECT content FROM notes ORDER BY content');
     await bob.waitForFunction(() => document.querySelector('#results th')?.textContent === 'content', { polling: 50, timeout: 0 });
-    expect(await bob.$$eval('#results td', (tds) => tds.map((t) => t.textContent))).toEqual(['Bob was here']);
+    expect(await bob.$$eval('#results td', (tds) => tds.map((t) => t.textContent))).toEqual(['Bob was here', 'Undo me']);
 
     // A failing query shows its error inline, with its code.
     await runSql(bob, 'SELECT * FROM no_such_table');

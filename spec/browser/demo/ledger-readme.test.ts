@@ -3,7 +3,7 @@ import type { Page } from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
 import { useDemoSession } from './demo-session.js';
 
-// The Usage section of the Ledger README (seeds/000), run as written (see pages/ledger-usage.html
+// The README's Ledger usage example, run as written (see pages/ledger-usage.html
 // for the three lines that had to change) by two users in one room: what it logs is what a
 // developer following the README would see.
 const pages = fileURLToPath(new URL('./pages/', import.meta.url));

@@ -3,14 +3,14 @@ import type { User } from './browser-session.js';
 import type { ExecResultLike } from './page-globals.js';
 import './page-globals.js';
 
-/** The events of DESIGN.md "Public API" that tabs record into window.batteryEvents. */
-export const BATTERY_EVENTS = [
+/** The events of the README ("Events") that tabs record into window.batteryEvents. */
+const BATTERY_EVENTS = [
   'sync', 'peer-join', 'peer-ready', 'peer-leave', 'connected', 'disconnected',
   'reconnecting', 'reconnected', 'change', 'leader', 'error',
 ] as const;
 
 /** A failure inside a page, with the BatteryError code it carried (if any). */
-export class PageCallError extends Error {
+class PageCallError extends Error {
   constructor(readonly code: string | undefined, message: string) {
     super(`${code ?? 'no code'}: ${message}`);
     this.name = 'PageCallError';
@@ -19,7 +19,7 @@ export class PageCallError extends Error {
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; code: string | undefined; message: string; name: string };
 
-export function unwrap<T>(outcome: Outcome<T>): T {
+function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
   throw new PageCallError(outcome.code, outcome.message);
 }

@@ -10,7 +10,7 @@ import { startStaticServer, type StaticServer } from './static-server.js';
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** URL layout every page relies on: the built package under /dist/, test pages at the root. */
-export const DEFAULT_MOUNTS: Record<string, string> = {
+const DEFAULT_MOUNTS: Record<string, string> = {
   '/dist/': `${repo}dist`,
   '/bench/': `${repo}bench/browser/pages`,
   '/': `${repo}spec/browser/pages`,
@@ -56,8 +56,8 @@ export interface SessionOptions {
 }
 
 export async function startBrowserSession(options: SessionOptions = {}): Promise<BrowserSession> {
-  // Serve a copy of dist/ taken now: a rebuild in the same tree while the suite runs (people work
-  // in parallel here) would otherwise hand a tab a half-written bundle.
+  // Serve a copy of dist/ taken now: a rebuild in the same tree while the suite runs (a watch
+  // build, a second terminal) would otherwise hand a tab a half-written bundle.
   const snapshot = await mkdtemp(join(tmpdir(), 'rtc-battery-dist-'));
   const mounts = { ...(options.mounts ?? DEFAULT_MOUNTS) };
   if (mounts['/dist/']) {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { findChromium } from './find-chromium.js';
 
-// DESIGN.md "Testing WebRTC here": no QUIC/background traffic, and real IPs instead of mDNS
+// README "Browser tests": no QUIC/background traffic, and real IPs instead of mDNS
 // names in ICE candidates (mDNS would send multicast off the machine; in the private netns the
 // veth address 198.51.100.1 is the only candidate).
-export const CHROMIUM_FLAGS = [
+const CHROMIUM_FLAGS = [
   '--headless=new',
   '--no-sandbox',
   '--disable-gpu',

@@ -1,16 +1,16 @@
 /**
  * What the test pages put on `window`, typed for the functions the tests run inside pages.
- * Written against DESIGN.md "Public API" rather than imported from lib/, so the harness only
+ * Written against the README's API rather than imported from lib/, so the harness only
  * depends on the built bundle, as a user would.
  */
-export type SqlValue = null | number | string | Uint8Array;
+type SqlValue = null | number | string | Uint8Array;
 
 export interface ExecResultLike {
   columns: string[];
   rows: Record<string, SqlValue>[];
 }
 
-export interface BatteryLike {
+interface BatteryLike {
   exec(sql: string, params?: unknown): Promise<ExecResultLike>;
   execLocal(sql: string, params?: unknown): Promise<ExecResultLike>;
   enableSync(table: string): Promise<void>;
@@ -22,12 +22,12 @@ export interface BatteryLike {
   off(event: string, cb: (...args: unknown[]) => void): void;
 }
 
-export interface BatteryModuleLike {
+interface BatteryModuleLike {
   connectBattery(options: Record<string, unknown>): Promise<BatteryLike>;
 }
 
 /** One recorded event of the tab's Battery handle. */
-export interface RecordedEvent {
+interface RecordedEvent {
   name: string;
   args: unknown[];
 }

@@ -1,5 +1,5 @@
 // Runs a command inside a private network namespace with a veth pair when one can be made (root,
-// or unprivileged user namespaces), exactly as DESIGN.md "Testing WebRTC here" prescribes:
+// or unprivileged user namespaces), as the README ("Browser tests") describes:
 // headless Chromium on a loopback-only host gathers no ICE candidates, and on the host network it
 // announces mDNS names (multicast leaving the machine). Elsewhere (macOS, no root, no
 // `unshare`/`ip`) the command runs on the host network, with a one-line notice.

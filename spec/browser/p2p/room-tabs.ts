@@ -103,10 +103,6 @@ export async function events(page: Page): Promise<Array<{ name: string; args: un
   return page.evaluate(() => window.batteryEvents ?? []);
 }
 
-export async function peerIdOf(page: Page): Promise<string> {
-  return page.evaluate(() => window.db!.getNodeId());
-}
-
 export async function notes(page: Page): Promise<unknown[]> {
   return (await exec(page, 'SELECT id, body, n FROM notes ORDER BY id')).rows;
 }

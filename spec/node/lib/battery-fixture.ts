@@ -1,7 +1,7 @@
 /** A Battery handle wired to an in-memory Hub, as connectBattery wires it to a worker in the browser. */
 import { Battery } from '../../../lib/battery.js';
 import type { MeshDriver, MeshDriverFactory } from '../../../lib/mesh-driver.js';
-import type { WorkerToLeader } from '../../../shared-worker/protocol/worker-protocol.js';
+import { PROTOCOL_VERSION, type WorkerToLeader } from '../../../shared-worker/protocol/worker-protocol.js';
 import type { Hub } from '../../../shared-worker/hub/hub.js';
 import { memoryPortPair, type MemoryPort } from '../shared-worker/hub/memory-port.js';
 
@@ -18,15 +18,15 @@ export class RecordingDriver implements MeshDriver {
   }
 }
 
-export const recordingDriver: MeshDriverFactory = ({ epoch }) => {
+const recordingDriver: MeshDriverFactory = ({ epoch }) => {
   const d = new RecordingDriver(epoch);
   RecordingDriver.made.push(d);
   return d;
 };
 
-export function newTestBattery(tabId: string, requestTimeoutMs = 5_000, closed: string[] = []): Battery {
+export function newTestBattery(tabId: string, requestTimeoutMs = 5_000, closed: string[] = [], o: { protocolVersion?: number } = {}): Battery {
   return new Battery({
-    hello: { kind: 'hello', v: 1, tabId, dbName: 'test-db', wasmUrl: 'memory:', durability: 'strict' },
+    hello: { kind: 'hello', v: o.protocolVersion ?? PROTOCOL_VERSION, tabId, dbName: 'test-db', wasmUrl: 'memory:', durability: 'strict' },
     requestTimeoutMs,
     meshDriver: recordingDriver,
     signalingUrl: 'ws://127.0.0.1:9000/peer',

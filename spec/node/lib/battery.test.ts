@@ -46,7 +46,7 @@ describe('Battery handle', () => {
     await a.exec("INSERT INTO notes VALUES ('2', 'again')");
     await settle();
     expect(seen).toHaveLength(2);
-    expect(hub.internals.live!.size).toBe(0);
+    expect(hub.diagnostics().watches).toBe(0);
   });
 
   it('reports a bad watch through onError (or the error event) and never calls back', async () => {
@@ -80,8 +80,7 @@ describe('Battery handle', () => {
     const { workerSide } = await attachTo(db, hub);
     await db.exec('CREATE TABLE t(x)');
     // keep the replica from acknowledging: the writes stay pending in the worker
-    const stuck = replica as unknown as { exec: () => Promise<never> };
-    stuck.exec = () => new Promise<never>(() => {});
+    replica.stallWrites();
     const pending = [db.exec('INSERT INTO t VALUES (1)'), db.exec('INSERT INTO t VALUES (2)')];
     await settle();
     workerSide.close();
@@ -94,7 +93,7 @@ describe('Battery handle', () => {
     const closed: string[] = [];
     const db = newTestBattery('t', 5_000, closed);
     await attachTo(db, hub);
-    (replica as unknown as { exec: () => Promise<never> }).exec = () => new Promise<never>(() => {});
+    replica.stallWrites();
     const pending = db.exec('SELECT 1');
     await settle();
     await db.close();
@@ -115,7 +114,7 @@ describe('Battery handle', () => {
       } as never),
     });
     const db = newTestBattery('lead');
-    await attachTo(db, hub);
+    const { workerSide } = await attachTo(db, hub);
     let leaderEvents = 0;
     db.on('leader', () => leaderEvents++);
     expect(db.isLeader()).toBe(false);
@@ -129,8 +128,8 @@ describe('Battery handle', () => {
     expect(driver.handled.map((m) => m.kind)).toEqual(['mesh-start']);
     // a command stamped with another epoch (e.g. for an earlier leadership) is ignored
     const epoch = driver.epoch;
-    (db as unknown as { onPush(c: unknown, m: unknown): void }).onPush(
-      (db as unknown as { client: unknown }).client, { kind: 'link-send', epoch: epoch - 1, linkId: 'x', bytes: new Uint8Array(1) });
+    workerSide.post({ kind: 'link-send', epoch: epoch - 1, linkId: 'x', bytes: new Uint8Array(1) } as never);
+    await settle();
     expect(driver.handled).toHaveLength(1);
     await db.close();
     expect(driver.stopped).toBe(true);
@@ -172,7 +171,7 @@ describe('Battery handle', () => {
     const seen: ExecResult[] = [];
     db.watch('SELECT count(*) AS n FROM t', [], (r) => seen.push(r));
     await settle();
-    (first.replica as unknown as { exec: () => Promise<never> }).exec = () => new Promise<never>(() => {});
+    first.replica.stallWrites();
     const pending = db.exec('INSERT INTO t VALUES (1)');
     await settle();
     db.detach('the tab hosting the database closed');
@@ -190,8 +189,7 @@ describe('Battery handle', () => {
 
   it('refuses a second attach when the first hello was refused for VERSION', async () => {
     const { hub } = await makeHub();
-    const db = newTestBattery('t');
-    (db as unknown as { init: { hello: { v: number } } }).init.hello.v = 99;
+    const db = newTestBattery('t', 5_000, [], { protocolVersion: 99 });
     const [tabSide, workerSide] = memoryPortPair();
     hub.attach(workerSide as never);
     await expect(db.attach(tabSide as never)).rejects.toMatchObject({ code: 'VERSION' });

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectBattery } from '../../../lib/connect-battery.js';
 import { messagePortWire } from '../../../shared-worker/protocol/port-adapters.js';
+import type { WirePort } from '../../../shared-worker/protocol/worker-protocol.js';
 import { holdLock } from '../../../shared-worker/protocol/tab-lock.js';
 import { Hub } from '../../../shared-worker/hub/hub.js';
 import { openDurableReplica } from '../../../shared-worker/persistence/durable-replica.js';
@@ -22,6 +23,20 @@ interface WorkerInstance {
   /** A crashed process: its ports fall silent (no close event) and its Web Lock is released. */
   kill(): void;
   dead: boolean;
+}
+
+/** The worker's end of a tab's port: once its process is dead, nothing passes either way and no close event fires. */
+function silencedWhenDead(wire: WirePort, instance: { dead: boolean }): WirePort {
+  return {
+    post: (m) => {
+      if (!instance.dead) wire.post(m);
+    },
+    listen: (handler) => wire.listen((m) => {
+      if (!instance.dead) handler(m);
+    }),
+    onClose: (handler) => wire.onClose(handler),
+    close: () => wire.close(),
+  };
 }
 
 function fakeBrowser() {
@@ -45,7 +60,6 @@ function fakeBrowser() {
       dead: false,
       kill() {
         instance.dead = true;
-        (hub as unknown as { onMessage: () => void }).onMessage = () => {};
         void held.then((release) => release());
       },
     };
@@ -59,7 +73,7 @@ function fakeBrowser() {
       if (!live || live.dead) live = spawn();
       const mc = new MessageChannel();
       this.port = mc.port1;
-      live.hub.attach(messagePortWire(mc.port2));
+      live.hub.attach(silencedWhenDead(messagePortWire(mc.port2), live));
     }
     addEventListener() {}
   }

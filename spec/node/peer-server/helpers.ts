@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import { createBatteryServer, type BatteryServer, type BatteryServerOptions } from '../../../peer-server/index.js';
 
 export const roomId = (): string => randomBytes(16).toString('hex');
-export const nodeId = (): string => randomBytes(8).toString('hex');
+const nodeId = (): string => randomBytes(8).toString('hex');
 export const peerIdIn = (room: string): string => `${room}-${nodeId()}`;
 
 /**

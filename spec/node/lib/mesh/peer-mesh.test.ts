@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_CONNECTIONS, MAX_LINKS_PER_PEER, POLL_MS } from '../../../../lib/mesh/peer-mesh.js';
 import { MAX_FRAME_BYTES } from '../../../../shared-worker/protocol/limits.js';
-import { FakeNetwork } from './fake-peerjs.js';
+import { FakeNetwork, type FakeConnection } from './fake-peerjs.js';
 import { id, openLinks, OTHER_ROOM, ROOM, startNode } from './mesh-nodes.js';
 
 describe('PeerMesh', () => {
@@ -161,7 +161,7 @@ describe('PeerMesh', () => {
     await vi.advanceTimersByTimeAsync(0);
     await a.mesh.pollNow(); // a's dial is in flight (not open yet) ...
     const wrongWay = b.connect(id('1'), { reliable: true, serialization: 'raw' })!; // ... when b dials too
-    expect((wrongWay as unknown as { closed: boolean }).closed).toBe(true);
+    expect((wrongWay as FakeConnection).closed).toBe(true);
     await vi.advanceTimersByTimeAsync(10);
     expect(openLinks(a)).toHaveLength(1);
     expect(openLinks(a)[0]!.initiator).toBe(true);

@@ -13,6 +13,7 @@ import type {
 export const FAKE_NODE_ID = '0123456789abcdef';
 
 export class FakeDurableReplica implements DurableReplica {
+  private stalled = false;
   readonly nodeId = FAKE_NODE_ID;
   private version = 0;
   private readonly listeners: Array<(c: Commit) => void> = [];
@@ -60,7 +61,13 @@ export class FakeDurableReplica implements DurableReplica {
   }
 
   exec(sql: string, params?: SqlParams): Promise<ExecResult> {
+    if (this.stalled) return new Promise<never>(() => {});
     return this.run(sql, params, 'local');
+  }
+
+  /** From now on exec() never settles: a worker whose writes hang. */
+  stallWrites(): void {
+    this.stalled = true;
   }
 
   execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {

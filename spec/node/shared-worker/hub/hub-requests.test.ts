@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkerClient } from '../../../../lib/worker-client.js';
 import { PROTOCOL_VERSION } from '../../../../shared-worker/protocol/worker-protocol.js';
+import { BatteryError } from '../../../../shared-worker/protocol/errors.js';
 import { makeHub } from './hub-fixture.js';
 import { memoryPortPair, settle } from './memory-port.js';
 import { FAKE_NODE_ID } from './fake-durable-replica.js';
@@ -114,5 +115,19 @@ describe('hub: hello and requests', () => {
     const c2 = new WorkerClient(t2 as never, { timeoutMs: 5_000, onPush: () => {} });
     await expect(c2.hello(helloFor('b'))).resolves.toMatchObject({ kind: 'welcome' });
     expect(attempts).toBe(2);
+  });
+});
+
+describe('hub: problems met while opening', () => {
+  it('posts each startup error (log entries set aside) to every tab as an error, after its welcome', async () => {
+    const { connectTab, replica } = await makeHub();
+    const problem = new BatteryError('WORKER', 'log entry 7 could not be applied and was set aside', { setAside: [7] });
+    (replica as { startupErrors?: () => BatteryError[] }).startupErrors = () => [problem];
+    const a = await connectTab();
+    const b = await connectTab();
+    await settle();
+    for (const tab of [a, b]) {
+      expect(tab.pushes).toEqual([{ kind: 'error', error: expect.objectContaining({ code: 'WORKER', message: problem.message }) }]);
+    }
   });
 });

@@ -98,7 +98,7 @@ describe('leader relay', () => {
     await settle();
     expect(room().links).toEqual([]);
     expect(room().statuses).toEqual([]);
-    expect(hub.internals.relay.staleDropped).toBe(3);
+    expect(hub.diagnostics().staleRelayMessages).toBe(3);
     expect(leaderCommands(a).filter((m) => m.kind === 'mesh-stop').length).toBeGreaterThanOrEqual(3);
     b.client.post({ kind: 'mesh-status', epoch: current.epoch, status: { signaling: 'open' } });
     await settle();
@@ -116,7 +116,7 @@ describe('leader relay', () => {
     expect(reasons).toEqual(['leader tab closed']);
     expect(room().leaders.at(-1)).toBeNull();
     expect(room().host.leader()).toBeNull();
-    expect(hub.internals.relay.linkCount).toBe(0);
+    expect(hub.diagnostics().relayedLinks).toBe(0);
   });
 
   it('applies back-pressure from the leader: buffered until the leader reports the bytes consumed', async () => {

@@ -1,14 +1,12 @@
 /**
- * "A tab or the worker killed at any instant loses no acknowledged write" (DESIGN.md): random
+ * "A tab or the worker killed at any instant loses no acknowledged write" (docs/architecture.md): random
  * write streams against a store that stops persisting at a random write (the worker dies with a
  * transaction in flight), then a restart from whatever storage holds.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
-import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
-import { open, settle } from './durable-helpers.js';
-import { dumpFake } from './fake-replica.js';
+import { open, openWatched, settle } from './durable-helpers.js';
 
 // Fixed seed: a failure prints its seed and path; paste them here to replay it exactly.
 const SEED = 4242;
@@ -47,9 +45,9 @@ describe('acknowledged writes survive a crash at any point (fake replica)', () =
       }
       await settle(5);
       // Crash: the instance is abandoned without close(); a new one starts from storage.
-      const again = await open(new MemoryKeyValueStore({ data }));
+      const { d: again, memory } = await openWatched(new MemoryKeyValueStore({ data }));
       const present: boolean[] = [];
-      const notes = (dumpFake((again as unknown as { replica: Replica }).replica) as { notes: Record<string, string> }).notes;
+      const notes = (memory() as { notes: Record<string, string> }).notes;
       for (const w of issued) {
         const a = (await again.exec(`get a${w.i}`)).rows.length === 1;
         const b = (await again.exec(`get b${w.i}`)).rows.length === 1;

@@ -1,7 +1,8 @@
 import type { KeyValueStore } from '../../../../shared-worker/persistence/kv-store.js';
 import { openDurableReplica, type DurableReplicaHandle, type CreateReplica } from '../../../../shared-worker/persistence/durable-replica.js';
 import type { SnapshotThresholds } from '../../../../shared-worker/persistence/snapshot-policy.js';
-import { createFakeReplica } from './fake-replica.js';
+import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { createFakeReplica, dumpFake } from './fake-replica.js';
 
 export interface OpenOptions {
   createReplica?: CreateReplica;
@@ -16,6 +17,19 @@ export function open(store: KeyValueStore, o: OpenOptions = {}): Promise<Durable
     snapshotEvery: o.snapshotEvery,
     warn: (m) => { (o.warnings ?? []).push(m); },
   });
+}
+
+/**
+ * Opens over fake replicas and keeps the newest one the durable replica made (it makes a new one
+ * when it rolls back to storage), so a test can compare what memory holds.
+ */
+export async function openWatched(store: KeyValueStore, o: OpenOptions = {}): Promise<{ d: DurableReplicaHandle; memory(): unknown }> {
+  let newest: Replica | null = null;
+  const d = await open(store, {
+    ...o,
+    createReplica: async (options) => (newest = await createFakeReplica(options)),
+  });
+  return { d, memory: () => dumpFake(newest!) };
 }
 
 /** Lets every pending timer (group commits, idle snapshots) run. */

@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { IdbKeyValueStore } from '../../../../shared-worker/persistence/idb-kv-store.js';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import type { KeyValueWrite } from '../../../../shared-worker/persistence/kv-store.js';
-import type { Commit, Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
-import { dumpFake } from './fake-replica.js';
-import { open, settle } from './durable-helpers.js';
+import type { Commit } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { open, openWatched, settle } from './durable-helpers.js';
 
 describe('storage refusing writes (QUOTA)', () => {
   it('rejects the whole group with QUOTA, rolls memory back, keeps reads working, recovers when space frees', async () => {
@@ -93,7 +92,7 @@ describe('storage refusing writes (QUOTA)', () => {
 
   it('writes the log instead when storage refuses an optional snapshot, and tries again later', async () => {
     const store = new MemoryKeyValueStore();
-    const d = await open(store, { snapshotEvery: { records: 3, bytes: 1 << 30 } });
+    const { d, memory } = await openWatched(store, { snapshotEvery: { records: 3, bytes: 1 << 30 } });
     let refused = 0;
     const isSnapshot = (b: KeyValueWrite) => {
       const snap = (b.set ?? []).some(([k]) => k === 'snap');
@@ -114,10 +113,11 @@ describe('storage refusing writes (QUOTA)', () => {
     for (let i = 20; i < 24; i++) await d.exec(`put k${i} ${i}`);
     await d.settled();
     expect(d.logStats().snapshotSeq).toBeGreaterThan(0); // retried once the log grew again
-    const before = dumpFake((d as unknown as { replica: Replica }).replica);
+    const before = memory();
     await d.close();
-    const again = await open(store.reopen());
-    expect(dumpFake((again as unknown as { replica: Replica }).replica)).toEqual(before);
+    const reopened = await openWatched(store.reopen());
+    const again = reopened.d;
+    expect(reopened.memory()).toEqual(before);
     expect((await again.exec('get k19')).rows).toHaveLength(1);
     await again.close();
   });

@@ -41,7 +41,7 @@ describe('openDurableReplica over the real replica', () => {
     await d.exec("CREATE TABLE audit(what TEXT); CREATE TRIGGER items_audit AFTER INSERT ON items BEGIN INSERT INTO audit VALUES ('+' || NEW.id); END");
     // Everything below lands in the log, after the DDL snapshot.
     await d.exec('INSERT INTO items VALUES (?, ?, ?, ?)', ['a', 'Ä ☃ 𝄞', 1, new Uint8Array([0, 1, 255])]);
-    await d.exec('INSERT INTO items VALUES (?, ?, ?, ?), (?, ?, ?, ?)', ['b', null, 2 ** 53 + 2, null, 'c', '', -7, new Uint8Array(0)]);
+    await d.exec('INSERT INTO items VALUES (?, ?, ?, ?), (?, ?, ?, ?)', ['b', null, Number.MAX_SAFE_INTEGER, null, 'c', '', -7, new Uint8Array(0)]);
     await d.exec('UPDATE items SET qty = qty + 1 WHERE id = ?', ['a']);
     await d.exec('DELETE FROM items WHERE id = ?', ['b']);
     await d.exec('INSERT INTO notes VALUES (?, ?), (?, ?), (?, ?)', ['x', -0, 'y', 1e300, 'z', -1.5e-300]);

@@ -190,19 +190,47 @@ describe('openDurableReplica (with the fake replica)', () => {
     await third.close();
   });
 
-  it('refuses to open when an intact entry does not apply, leaving storage as it was', async () => {
+  it('opens from the last state that applied when an intact entry does not apply, and sets that entry (and those after it) aside, kept', async () => {
     const store = new MemoryKeyValueStore();
     const d = await open(store);
     await d.exec('put a 1');
+    await d.exec('put b 2');
+    await d.exec('put c 3');
     await d.close();
+    // A replica (version) with a bug that refuses the entry writing b.
     const refusing = async (o: Parameters<typeof createFakeReplica>[0]) => {
       const r = await createFakeReplica(o);
-      r.applyChanges = () => { throw new Error('replica bug'); };
+      const apply = r.applyChanges.bind(r);
+      r.applyChanges = (cs, opts) => {
+        if (cs.tables.some((t) => t.rows.some((row) => row.pk[0] === 'b'))) throw new Error('replica bug');
+        return apply(cs, opts);
+      };
       return r;
     };
-    const keys = await store.reopen().keys();
-    await expect(open(store.reopen(), { createReplica: refusing })).rejects.toMatchObject({ code: 'WORKER' });
-    expect(await store.reopen().keys()).toEqual(keys);
+    const logBefore = new Map([...store.data].filter(([k]) => k.startsWith('log:')));
+    expect(logBefore.size).toBe(3);
+    const warnings: string[] = [];
+    const buggy = await open(store.reopen(), { createReplica: refusing, warnings });
+    const [problem, ...more] = buggy.startupErrors();
+    expect(more).toEqual([]);
+    expect(problem).toMatchObject({ code: 'WORKER', detail: { setAside: [2, 3] } });
+    expect(problem!.message).toMatch(/log entries 2-3 could not be applied and were set aside .*replica bug/);
+    expect(warnings).toEqual([expect.stringContaining('log entries 2-3 could not be applied')]);
+    expect((await buggy.exec('get a')).rows).toHaveLength(1);
+    expect((await buggy.exec('get b')).rows).toHaveLength(0);
+    await buggy.exec('put d 4'); // appended where the set-aside entries were: they must not be overwritten
+    await buggy.close();
+    // Kept byte for byte under aside:, out of the log.
+    const aside = [...store.data].filter(([k]) => k.startsWith('aside:'));
+    expect(aside.map(([k]) => k.replace(/^aside:\d+:/, ''))).toEqual(['log:000000000002', 'log:000000000003']);
+    expect(aside.map(([, v]) => v)).toEqual([logBefore.get('log:000000000002'), logBefore.get('log:000000000003')]);
+    // The next start (even by the fixed version) finds a log that applies and reports nothing.
+    const fixed = await open(store.reopen(), { warnings });
+    expect(fixed.startupErrors()).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect((await fixed.exec('get a')).rows).toHaveLength(1);
+    expect((await fixed.exec('get d')).rows).toHaveLength(1);
+    await fixed.close();
   });
 });
 

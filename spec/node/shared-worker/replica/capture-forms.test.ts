@@ -51,10 +51,10 @@ const FORMS: Array<[string, string, string[]]> = [
 
 describe('change capture: every statement form is replicated exactly', () => {
   it.each(FORMS)('%s', async (_name, sql, expected) => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     for (const s of SEED) a.exec(s);
     const pre = a.export();
-    const { r: c } = await syncedReplica('cccc');
+    const { r: c } = await syncedReplica('cccccccccccccccc');
     c.applyChanges(a.changesSince({}));
 
     const commits: Commit[] = [];
@@ -79,7 +79,7 @@ describe('change capture: every statement form is replicated exactly', () => {
   });
 
   it('an update that changes no value records nothing', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL)");
     const before = registers(a);
     const commits: Commit[] = [];
@@ -90,9 +90,9 @@ describe('change capture: every statement form is replicated exactly', () => {
   });
 
   it('a change of case in a NOCASE column is still a change', async () => {
-    const { r: a } = await syncedReplica('aaaa', 'CREATE TABLE n(id TEXT PRIMARY KEY NOT NULL, v TEXT COLLATE NOCASE)', 'n');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', 'CREATE TABLE n(id TEXT PRIMARY KEY NOT NULL, v TEXT COLLATE NOCASE)', 'n');
     a.exec("INSERT INTO n VALUES ('k', 'abc')");
-    const { r: b } = await syncedReplica('bbbb', 'CREATE TABLE n(id TEXT PRIMARY KEY NOT NULL, v TEXT COLLATE NOCASE)', 'n');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', 'CREATE TABLE n(id TEXT PRIMARY KEY NOT NULL, v TEXT COLLATE NOCASE)', 'n');
     b.applyChanges(a.changesSince({}));
     a.exec("UPDATE n SET v = 'ABC'");
     b.applyChanges(a.changesSince(b.getVector()));
@@ -100,19 +100,19 @@ describe('change capture: every statement form is replicated exactly', () => {
   });
 
   it('a clock row follows its row through a pure rowid change', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL), ('b', 'B', 2, NULL)");
     const before = registers(a);
     a.exec("UPDATE items SET rowid = 500 WHERE id = 'a'");
     expect(registers(a)).toBe(before);
     a.exec("UPDATE items SET qty = 10 WHERE id = 'a'; INSERT INTO items VALUES ('c', 'C', 3, NULL)");
-    const { r: b } = await syncedReplica('bbbb');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb');
     b.applyChanges(a.changesSince({}));
     expect(dump(b)).toBe(dump(a));
   });
 
   it('one exec is one stamp: all its changes carry the same hlc', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     let commit: Commit | undefined;
     a.onCommit((cm) => (commit = cm));
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL); INSERT INTO items VALUES ('b', 'B', 2, NULL); UPDATE items SET note = 'x'");
@@ -125,7 +125,7 @@ describe('change capture: every statement form is replicated exactly', () => {
   });
 
   it('inserts are told apart by table across DDL within one exec (the hook caches names per schema)', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec('CREATE TABLE scratch(x)');
     a.exec(
       "INSERT INTO items VALUES ('a', 'A', 1, NULL); INSERT INTO scratch VALUES (1); CREATE TABLE other(q); ALTER TABLE other RENAME TO other2; " +
@@ -134,13 +134,13 @@ describe('change capture: every statement form is replicated exactly', () => {
         "INSERT INTO items VALUES ('b', 'B', 2, NULL)",
     );
     expect(await clockRowCounts(a, 'items', 1)).toEqual({ rows: 2, matched: 2, clocks: 2 });
-    const { r: c } = await syncedReplica('cccc');
+    const { r: c } = await syncedReplica('cccccccccccccccc');
     c.applyChanges(a.changesSince({}));
     expect(dump(c, ['items'])).toBe(dump(a, ['items']));
   });
 
   it('execLocal refuses to write a synced table and rolls the whole call back', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec('CREATE TABLE scratch(x)');
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL)");
     const before = a.export();
@@ -168,7 +168,7 @@ describe('change capture: every statement form is replicated exactly', () => {
   });
 
   it('a multi-statement exec is atomic: a failing statement rolls back the earlier ones', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL)");
     const before = { dump: dump(a), regs: registers(a), vector: a.getVector(), version: a.getVersion() };
     expect(() => a.exec("INSERT INTO items VALUES ('b', 'B', 2, NULL); CREATE TABLE t2(x); INSERT INTO items VALUES ('a', 'dup', 3, NULL)")).toThrow(

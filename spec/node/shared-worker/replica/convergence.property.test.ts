@@ -60,7 +60,7 @@ async function run(s: { n: number; starts: number[]; cmds: Cmd[] }): Promise<voi
   const clocks = s.starts.map((t) => ({ t }));
   const replicas: Replica[] = [];
   for (let i = 0; i < s.n; i++) {
-    const r = await createReplica({ nodeId: `node${i}`, now: () => clocks[i]!.t, maxClockDriftMs: 1e9 });
+    const r = await createReplica({ nodeId: i.toString(16).padStart(16, '0'), now: () => clocks[i]!.t, maxClockDriftMs: 1e9 });
     r.exec(DDL);
     r.enableSync('kv');
     r.enableSync('pair');
@@ -117,7 +117,7 @@ describe('replica convergence (property)', () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const clocks = s.starts.map((t) => ({ t }));
-        const a = await createReplica({ nodeId: 'node0', now: () => clocks[0]!.t, maxClockDriftMs: 1e9 });
+        const a = await createReplica({ nodeId: '0000000000000000', now: () => clocks[0]!.t, maxClockDriftMs: 1e9 });
         a.exec(DDL);
         a.enableSync('kv');
         a.enableSync('pair');
@@ -130,7 +130,7 @@ describe('replica convergence (property)', () => {
             }
           } else if (c.kind === 'clock') clocks[0]!.t += c.ms;
         }
-        const b = await createReplica({ nodeId: 'node9' });
+        const b = await createReplica({ nodeId: '0000000000000009' });
         b.exec(DDL);
         b.enableSync('kv');
         b.enableSync('pair');

@@ -5,7 +5,7 @@ import { dump, registers, syncedReplica } from './replica-helpers.js';
 
 describe('exec / execLocal', () => {
   it('returns rows as objects for the last statement that returned rows', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     expect(r.exec('CREATE TABLE t(a, b); INSERT INTO t VALUES (1, ?), (2, ?)', ['x', 'y'])).toEqual({ columns: [], rows: [] });
     expect(r.exec('SELECT a FROM t ORDER BY a; SELECT b, a AS n FROM t WHERE a = :a', { ':a': 2 })).toEqual({ columns: ['b', 'n'], rows: [{ b: 'y', n: 2 }] });
     expect(r.exec('SELECT a FROM t ORDER BY a; SELECT b FROM t WHERE a = 99')).toEqual({ columns: ['a'], rows: [{ a: 1 }, { a: 2 }] });
@@ -25,7 +25,7 @@ describe('exec / execLocal', () => {
     ['a Map', new Map()],
     ['a string', 'abc'],
   ])('refuses a parameter that is %s (SQL)', async (_name, params) => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     expect(() => r.exec('SELECT ?', params as never)).toThrow(expect.objectContaining({ code: 'SQL', message: expect.stringMatching(/parameter/) }));
   });
 
@@ -44,7 +44,7 @@ describe('exec / execLocal', () => {
     ['a quoted internal name', 'DELETE FROM "_RB_stamps"'],
     ['dropping a capture trigger', 'DROP TRIGGER _rb_c1_upd'],
   ])('refuses %s (BAD_OP) and changes nothing', async (_name, sql) => {
-    const { r } = await syncedReplica('aaaa');
+    const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
     r.exec('CREATE TABLE t(x)');
     const before = r.export();
     expect(() => r.exec(sql)).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
@@ -53,13 +53,13 @@ describe('exec / execLocal', () => {
   });
 
   it('allows _rb_ inside string literals and comments, and read-only pragmas', async () => {
-    const { r } = await syncedReplica('aaaa');
+    const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
     expect(r.exec("SELECT '_rb_meta' AS s -- _rb_ in a comment").rows).toEqual([{ s: '_rb_meta' }]);
     expect(r.exec('PRAGMA recursive_triggers').rows).toEqual([{ recursive_triggers: 1 }]);
   });
 
   it('commit records: local changes, row images of non-synced tables, snapshots for DDL', async () => {
-    const { r } = await syncedReplica('aaaa');
+    const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
     const commits: Commit[] = [];
     r.onCommit((c) => commits.push(c));
     r.exec('CREATE TABLE notes(n INTEGER PRIMARY KEY, body TEXT)');
@@ -92,7 +92,7 @@ describe('exec / execLocal', () => {
   });
 
   it('replayRows restores non-synced rows from their images and refuses synced or internal tables', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec('CREATE TABLE notes(n INTEGER PRIMARY KEY, body TEXT)');
     const pre = a.export();
     const commits: Commit[] = [];
@@ -107,7 +107,7 @@ describe('exec / execLocal', () => {
   });
 
   it('everything survives export(): capture, pragmas, the update hook, prepared statements', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec('CREATE TABLE notes(n INTEGER PRIMARY KEY, body TEXT)');
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL), ('b', 'B', 2, NULL)");
     a.export();
@@ -118,21 +118,21 @@ describe('exec / execLocal', () => {
     expect(commits[0]!.changes!.tables[0]!.rows).toHaveLength(1);
     a.export();
     expect(() => a.execLocal("UPDATE items SET qty = 0")).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
-    const { r: b } = await syncedReplica('bbbb');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb');
     b.applyChanges(a.changesSince({}));
     expect(dump(b, ['items'])).toBe(dump(a, ['items']));
   });
 
   it('reopening keeps node id, version, vector, synced tables; the clock starts above stored stamps', async () => {
-    const { r: a } = await syncedReplica('aaaa', undefined, undefined, 5_000_000);
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', undefined, undefined, 5_000_000);
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL)");
-    const stamp = a.getVector().aaaa!;
-    const b = await createReplica({ data: a.export(), nodeId: 'ignored', now: () => 1_000 });
-    expect(b.nodeId).toBe('aaaa');
+    const stamp = a.getVector().aaaaaaaaaaaaaaaa!;
+    const b = await createReplica({ data: a.export(), nodeId: '1111111111111111', now: () => 1_000 });
+    expect(b.nodeId).toBe('aaaaaaaaaaaaaaaa');
     expect(b.getVersion()).toBe(a.getVersion());
     expect(b.getVector()).toEqual(a.getVector());
     b.exec("UPDATE items SET qty = 2 WHERE id = 'a'");
-    expect(b.getVector().aaaa!).toBeGreaterThan(stamp);
+    expect(b.getVector().aaaaaaaaaaaaaaaa!).toBeGreaterThan(stamp);
     expect(registers(b)).not.toBe(registers(a));
   });
 
@@ -140,13 +140,13 @@ describe('exec / execLocal', () => {
     const r = await createReplica();
     expect(r.nodeId).toMatch(/^[0-9a-f]{16}$/);
     expect((await createReplica({ data: r.export() })).nodeId).toBe(r.nodeId);
-    expect((await createReplica({ nodeId: 'custom-1' })).nodeId).toBe('custom-1');
+    expect((await createReplica({ nodeId: 'c0000000000000c1' })).nodeId).toBe('c0000000000000c1');
     await expect(createReplica({ nodeId: 'bad id' })).rejects.toMatchObject({ code: 'BAD_OP' });
   });
 
   it('version grows with local and merged changes; close() makes calls fail with CLOSED', async () => {
-    const { r: a } = await syncedReplica('aaaa');
-    const { r: b } = await syncedReplica('bbbb');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb');
     const v0 = b.getVersion();
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL)");
     b.applyChanges(a.changesSince({}));
@@ -156,8 +156,8 @@ describe('exec / execLocal', () => {
   });
 
   it('a user trigger fired by a merge writes non-synced rows, reported as row images of the remote commit', async () => {
-    const { r: a } = await syncedReplica('aaaa');
-    const { r: b } = await syncedReplica('bbbb');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb');
     b.exec('CREATE TABLE audit(n INTEGER PRIMARY KEY, what TEXT)');
     b.exec("CREATE TRIGGER items_audit AFTER INSERT ON items BEGIN INSERT INTO audit(what) VALUES ('got ' || NEW.id); END");
     const commits: Commit[] = [];
@@ -170,7 +170,7 @@ describe('exec / execLocal', () => {
   });
 
   it('execMany runs one statement per parameter row as one exec with one stamp', async () => {
-    const { r } = await syncedReplica('aaaa');
+    const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
     const bulk = r as typeof r & { execMany(sql: string, rows: unknown[][]): void };
     const commits: Commit[] = [];
     r.onCommit((c) => commits.push(c));
@@ -183,7 +183,7 @@ describe('exec / execLocal', () => {
   });
 
   it('changesSince filters by table and by vector', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec('CREATE TABLE other(id INTEGER PRIMARY KEY, v)');
     a.enableSync('other');
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL); INSERT INTO other VALUES (1, 'x')");

@@ -29,7 +29,7 @@ async function triggersAndFormat(bytes: Uint8Array): Promise<{ triggers: string[
 
 describe('opening a file of an older format', () => {
   it('format 1: the insert trigger goes, inserts are captured once, and the file says format 3', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL)");
     const old = await asFormat1(a.export());
     expect((await triggersAndFormat(old)).triggers).toContain('_rb_c1_ins');
@@ -48,7 +48,7 @@ describe('opening a file of an older format', () => {
   });
 
   it('a file of a newer format is refused with VERSION', async () => {
-    const { r: a } = await syncedReplica('aaaa');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     const db = new (await initSqlJs()).Database(a.export());
     db.run("UPDATE _rb_meta SET v = 99 WHERE k = 'format'");
     const newer = db.export();

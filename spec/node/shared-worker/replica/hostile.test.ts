@@ -10,7 +10,7 @@ const H = hlcFromMs(NOW - 1_000);
 
 function good(): ChangeSet {
   return {
-    nodes: ['peer1'],
+    nodes: ['1000000000000001'],
     tables: [
       {
         table: 'items',
@@ -69,7 +69,7 @@ const CASES: Array<[string, (cs: any) => void, string]> = [
 
 describe('applyChanges refuses hostile batches as a whole', () => {
   it.each(CASES)('%s -> %s, database unchanged', async (_name, mutate, code) => {
-    const { r: b } = await syncedReplica('bbbb', undefined, undefined, NOW);
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', undefined, undefined, NOW);
     b.exec("INSERT INTO items VALUES ('x', 'mine', 5, 'n')");
     const before = { bytes: b.export(), vector: b.getVector(), version: b.getVersion() };
     const cs = good();
@@ -85,7 +85,7 @@ describe('applyChanges refuses hostile batches as a whole', () => {
   });
 
   it('the unmodified batch applies (the cases above fail for their own reason)', async () => {
-    const { r: b } = await syncedReplica('bbbb', undefined, undefined, NOW);
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', undefined, undefined, NOW);
     expect(b.applyChanges(good()).applied).toBe(5);
     expect(b.exec('SELECT id, title FROM items ORDER BY id').rows).toEqual([{ id: 'ok-row', title: 'fine' }, { id: 'x', title: 'hello' }]);
   });
@@ -101,7 +101,7 @@ describe('applyChanges refuses hostile batches as a whole', () => {
   });
 
   it('trusted replay skips only the skew check', async () => {
-    const { r: b } = await syncedReplica('bbbb', undefined, undefined, NOW);
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', undefined, undefined, NOW);
     const cs = good();
     cs.tables[0]!.rows[1]!.put = [hlcFromMs(NOW + 3_600_000), 0];
     expect(b.applyChanges(cs, { trusted: true }).applied).toBe(5);
@@ -117,12 +117,12 @@ describe('applyChanges refuses hostile batches as a whole', () => {
     ['bad node id key', { 'bad id': 1 }],
     ['an array', [1, 2]],
   ])('changesSince refuses a malformed vector (%s)', async (_name, vector) => {
-    const { r: b } = await syncedReplica('bbbb');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb');
     expect(() => b.changesSince(vector as never)).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
   });
 
   it('a merged row that breaks a local constraint fails as a whole (BAD_OP), nothing applied', async () => {
-    const { r: b } = await syncedReplica('bbbb', 'CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL, qty INTEGER, note TEXT)', 'items', NOW);
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', 'CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL, qty INTEGER, note TEXT)', 'items', NOW);
     const before = b.export();
     const cs = good();
     cs.tables[0]!.rows[1]!.cells = [];

@@ -49,7 +49,7 @@ function state(r: Replica): string {
 }
 
 describe('canonical keys (key affinity)', () => {
-  it('refuses the reviewer\'s batch (5 and \'5\' in a TEXT key) as BAD_OP and changes nothing', async () => {
+  it('refuses a mixed batch (5 and \'5\' in a TEXT key) as BAD_OP and changes nothing', async () => {
     const r = await fresh();
     const before = state(r);
     const row1: RowDelta = { pk: [5], put: [H + 1, 0], del: null, cells: [[0, 'a', H + 1, 0]] };

@@ -6,7 +6,7 @@ import type { Commit } from '../../../../shared-worker/replica/contracts/replica
 // everything else must still take the write path, and reads must see every committed change.
 describe('lone SELECT fast path', () => {
   it('reads the latest state through the cached statement, across writes, DDL and export()', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec('CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, v TEXT)');
     r.enableSync('t');
     const read = () => r.exec('SELECT v FROM t WHERE id = ?', [1]).rows;
@@ -22,7 +22,7 @@ describe('lone SELECT fast path', () => {
   });
 
   it('leaves anything but one SELECT to the write path', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec('CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, v TEXT)');
     r.enableSync('t');
     const commits: Commit[] = [];
@@ -38,7 +38,7 @@ describe('lone SELECT fast path', () => {
   });
 
   it('keeps the policy, error codes and parameter rules of exec', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     expect(() => r.exec('SELECT * FROM _rb_meta')).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
     expect(() => r.exec('SELECT * FROM missing')).toThrow(expect.objectContaining({ code: 'SQL' }));
     expect(() => r.exec('SELECT 1 AS one', [2])).not.toThrow(); // array params bind only where markers are

@@ -6,7 +6,7 @@ import type { Replica } from '../../../../shared-worker/replica/contracts/replic
 export const ITEMS_DDL = 'CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, title TEXT, qty INTEGER, note TEXT)';
 
 /** A replica with a fake wall clock the test moves by hand. */
-export async function replicaWithClock(nodeId: string, start = 1_700_000_000_000, extra: CreateReplicaOptions = {}): Promise<{ r: Replica; clock: { t: number } }> {
+async function replicaWithClock(nodeId: string, start = 1_700_000_000_000, extra: CreateReplicaOptions = {}): Promise<{ r: Replica; clock: { t: number } }> {
   const clock = { t: start };
   const r = await createReplica({ nodeId, now: () => clock.t, ...extra });
   return { r, clock };

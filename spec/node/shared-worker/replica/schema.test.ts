@@ -21,14 +21,14 @@ const REFUSED: Array<[string, string, string, RegExp]> = [
 
 describe('enableSync', () => {
   it.each(REFUSED)('refuses a table with %s (SCHEMA, says why)', async (_name, ddl, table, why) => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.execLocal(ddl);
     expect(() => r.enableSync(table)).toThrow(expect.objectContaining({ code: 'SCHEMA', message: expect.stringMatching(why) }));
     expect(r.syncedTables()).toEqual([]);
   });
 
   it('accepts INTEGER PRIMARY KEY (a rowid alias is never NULL) and composite NOT NULL keys', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec('CREATE TABLE a(id INTEGER PRIMARY KEY, v); CREATE TABLE b(x TEXT NOT NULL, y INT NOT NULL, v, PRIMARY KEY (x, y))');
     r.enableSync('a');
     r.enableSync('B');
@@ -36,7 +36,7 @@ describe('enableSync', () => {
   });
 
   it('backfills existing rows, is idempotent and survives export/reopen', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec("CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, v); INSERT INTO t VALUES ('x', 1), ('y', 2)");
     r.enableSync('t');
     const version = r.getVersion();
@@ -46,14 +46,14 @@ describe('enableSync', () => {
     expect(delta.tables[0]!.rows.map((row) => row.pk[0]).sort()).toEqual(['x', 'y']);
     const reopened = await createReplica({ data: r.export() });
     expect(reopened.syncedTables()).toEqual(['t']);
-    expect(reopened.nodeId).toBe('aaaa');
+    expect(reopened.nodeId).toBe('aaaaaaaaaaaaaaaa');
     expect(reopened.getVersion()).toBe(version);
     expect(reopened.changesSince({})).toEqual(delta);
   });
 
   it('schema descriptors: same table -> same value; key or shared column type differs -> incompatible; a column only one side has -> compatible', async () => {
     const fp = async (ddl: string) => {
-      const r = await createReplica({ nodeId: 'aaaa' });
+      const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
       r.exec(ddl);
       r.enableSync('t');
       return r.fingerprints().t!;
@@ -84,7 +84,7 @@ describe('enableSync', () => {
   });
 
   it('refuses DDL that would drop, rename, alter or make a synced table unsafe, and rolls it back', async () => {
-    const r = await createReplica({ nodeId: 'aaaa' });
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec('CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, v)');
     r.enableSync('t');
     for (const ddl of ['DROP TABLE t', 'ALTER TABLE t RENAME TO u', 'ALTER TABLE t RENAME COLUMN v TO w', 'ALTER TABLE t ADD COLUMN w TEXT REFERENCES t(id)', 'CREATE UNIQUE INDEX t_v ON t(v)']) {

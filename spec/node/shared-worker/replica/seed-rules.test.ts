@@ -3,8 +3,8 @@ import { dump, exchangeAll, pull, syncedReplica } from './replica-helpers.js';
 
 describe('replica merge: seed rules', () => {
   it('a later write wins per cell, and concurrent writes to different cells both survive', async () => {
-    const { r: a, clock: ca } = await syncedReplica('aaaa');
-    const { r: b, clock: cb } = await syncedReplica('bbbb');
+    const { r: a, clock: ca } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    const { r: b, clock: cb } = await syncedReplica('bbbbbbbbbbbbbbbb');
     a.exec("INSERT INTO items VALUES ('k', 'first', 1, 'n')");
     pull(b, a);
     ca.t += 10;
@@ -19,8 +19,8 @@ describe('replica merge: seed rules', () => {
   });
 
   it('equal hlc: the higher node id wins', async () => {
-    const { r: a } = await syncedReplica('node-a', undefined, undefined, 5_000);
-    const { r: b } = await syncedReplica('node-b', undefined, undefined, 5_000);
+    const { r: a } = await syncedReplica('a0000000000000aa', undefined, undefined, 5_000);
+    const { r: b } = await syncedReplica('b0000000000000bb', undefined, undefined, 5_000);
     a.exec("INSERT INTO items VALUES ('k', 'a wrote', 1, NULL)");
     b.exec("INSERT INTO items VALUES ('k', 'b wrote', 2, NULL)");
     const stampA = a.changesSince({}).tables[0]!.rows[0]!.put![0];
@@ -32,8 +32,8 @@ describe('replica merge: seed rules', () => {
   });
 
   it('an update made after a concurrent delete resurrects the row with the newest value of every column', async () => {
-    const { r: a, clock: ca } = await syncedReplica('aaaa');
-    const { r: b, clock: cb } = await syncedReplica('bbbb');
+    const { r: a, clock: ca } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    const { r: b, clock: cb } = await syncedReplica('bbbbbbbbbbbbbbbb');
     a.exec("INSERT INTO items VALUES ('k', 't0', 1, 'n0')");
     pull(b, a);
     ca.t += 10;
@@ -46,8 +46,8 @@ describe('replica merge: seed rules', () => {
   });
 
   it('a delete made after all writes removes the row everywhere', async () => {
-    const { r: a, clock: ca } = await syncedReplica('aaaa');
-    const { r: b, clock: cb } = await syncedReplica('bbbb');
+    const { r: a, clock: ca } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    const { r: b, clock: cb } = await syncedReplica('bbbbbbbbbbbbbbbb');
     a.exec("INSERT INTO items VALUES ('k', 't0', 1, 'n0')");
     pull(b, a);
     cb.t += 10;
@@ -61,8 +61,8 @@ describe('replica merge: seed rules', () => {
 
   it('composite keys merge per (k1, k2)', async () => {
     const ddl = 'CREATE TABLE pairs(a TEXT NOT NULL, b INTEGER NOT NULL, v TEXT, PRIMARY KEY (a, b))';
-    const { r: x, clock: cx } = await syncedReplica('xxxx', ddl, 'pairs');
-    const { r: y, clock: cy } = await syncedReplica('yyyy', ddl, 'pairs');
+    const { r: x, clock: cx } = await syncedReplica('eeeeeeeeeeeeeeee', ddl, 'pairs');
+    const { r: y, clock: cy } = await syncedReplica('ffffffffffffffff', ddl, 'pairs');
     x.exec("INSERT INTO pairs VALUES ('p', 1, 'x1'), ('p', 2, 'x2')");
     cy.t += 5;
     y.exec("INSERT INTO pairs VALUES ('p', 2, 'y2'), ('q', 1, 'y3')");
@@ -78,8 +78,8 @@ describe('replica merge: seed rules', () => {
   });
 
   it('changing a primary key is a delete of the old key and an insert of the new one', async () => {
-    const { r: a } = await syncedReplica('aaaa');
-    const { r: b } = await syncedReplica('bbbb');
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb');
     a.exec("INSERT INTO items VALUES ('old', 't', 1, 'n')");
     pull(b, a);
     a.exec("UPDATE items SET id = 'new' WHERE id = 'old'");
@@ -97,11 +97,11 @@ describe('replica merge: seed rules', () => {
 describe('replica merge: batches with repeated keys', () => {
   // (5 for "5" in a TEXT key is refused as BAD_OP now: key-affinity.test.ts.)
   it('a key repeated in one batch merges into one row, as applied one by one', async () => {
-    const { r: b } = await syncedReplica('bbbb');
-    const { r: c } = await syncedReplica('cccc');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb');
+    const { r: c } = await syncedReplica('cccccccccccccccc');
     const H = 1_700_000_000_000 * 1024;
     const cs = {
-      nodes: ['peer1', 'peer2'],
+      nodes: ['1000000000000001', '2000000000000002'],
       tables: [
         {
           table: 'items',

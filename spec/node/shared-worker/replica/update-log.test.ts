@@ -24,7 +24,7 @@ const EXECS = [
 
 describe('the update log', () => {
   it('each commit carries exactly its own registers while earlier updates wait in the log', async () => {
-    const { r: a, clock } = await syncedReplica('aaaa');
+    const { r: a, clock } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec(SEED);
     const pre = a.export();
     const commits: Commit[] = [];
@@ -49,7 +49,7 @@ describe('the update log', () => {
     expect(dump(b, ['items'])).toBe(dump(a, ['items']));
     expect(registers(b)).toBe(registers(a));
 
-    const { r: peer } = await syncedReplica('cccc');
+    const { r: peer } = await syncedReplica('cccccccccccccccc');
     peer.applyChanges(a.changesSince({}));
     expect(dump(peer, ['items'])).toBe(dump(a, ['items']));
     expect(registers(peer)).toBe(registers(a));
@@ -57,7 +57,7 @@ describe('the update log', () => {
 
   for (const listening of [false, true]) {
     it(`refuses an over-cap update behind pending updates, and keeps the pending ones (${listening ? 'with' : 'without'} a listener)`, async () => {
-      const { r: a } = await syncedReplica('aaaa');
+      const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
       if (listening) a.onCommit(() => {});
       a.exec(SEED);
       a.exec("UPDATE items SET title = 'A1' WHERE id = 'a'");
@@ -71,15 +71,15 @@ describe('the update log', () => {
         { id: 'b', title: 'B', qty: 2, note: 'b1' },
         { id: 'c', title: 'C', qty: 6, note: 'nc' },
       ]);
-      const { r: peer } = await syncedReplica('cccc');
+      const { r: peer } = await syncedReplica('cccccccccccccccc');
       peer.applyChanges(a.changesSince({}));
       expect(registers(peer)).toBe(registers(a));
     });
   }
 
   it('a merge after pending local updates keeps per-cell last-writer-wins', async () => {
-    const { r: a, clock: ca } = await syncedReplica('aaaa');
-    const { r: b, clock: cb } = await syncedReplica('bbbb');
+    const { r: a, clock: ca } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    const { r: b, clock: cb } = await syncedReplica('bbbbbbbbbbbbbbbb');
     a.exec(SEED);
     b.applyChanges(a.changesSince({}));
     ca.t += 1000;

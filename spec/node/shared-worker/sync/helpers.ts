@@ -1,5 +1,5 @@
 import { deriveRoomKeys, type RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
-import { peerIdFor } from '../../../../shared-worker/protocol/peer-link.js';
+import { peerIdFor } from '../../../../shared-worker/protocol/ids.js';
 
 /** Waits (macrotask by macrotask) until `pred` holds; the vitest test timeout bounds a hang. */
 export async function until(pred: () => boolean): Promise<void> {

@@ -13,7 +13,7 @@ export interface LinkPairOptions {
 
 type Side = 'a' | 'b';
 
-export interface MemoryLink extends PeerLink {
+interface MemoryLink extends PeerLink {
   readonly sent: Uint8Array[];
   readonly closed: boolean;
   /** Highest bufferedAmount ever observed right after a send. */

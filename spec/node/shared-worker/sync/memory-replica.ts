@@ -1,5 +1,5 @@
 /**
- * A small DurableReplica with the CRDT semantics of DESIGN "Replica semantics", held in Maps and
+ * A small DurableReplica with the CRDT semantics of docs/merge-rules.md, held in Maps and
  * written with `put`/`remove` instead of SQL. It lets the sync tests and the property test run
  * without sql.js; the same suites run over the real replica where it is available.
  * `applyDelayMs` makes applies slow (pipelining), `failNextApply` simulates SKEW/QUOTA refusals.

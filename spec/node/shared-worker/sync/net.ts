@@ -3,7 +3,7 @@
  * in-memory link pairs that tests open, cut and tamper with.
  */
 import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
-import { peerIdFor } from '../../../../shared-worker/protocol/peer-link.js';
+import { peerIdFor } from '../../../../shared-worker/protocol/ids.js';
 import type { DurableReplica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { createSyncCoordinator, type SyncCoordinator } from '../../../../shared-worker/sync/sync-coordinator.js';
 import type { SyncEvent } from '../../../../shared-worker/sync/sync-events.js';

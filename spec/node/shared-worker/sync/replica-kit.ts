@@ -6,7 +6,7 @@ import type { SqlValue } from '../../../../shared-worker/replica/contracts/chang
 import type { DurableReplica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { MemoryReplica } from './memory-replica.js';
 
-export type Values = Record<string, SqlValue>;
+type Values = Record<string, SqlValue>;
 
 export interface KitReplica {
   replica: DurableReplica;

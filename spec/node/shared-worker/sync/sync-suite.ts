@@ -10,7 +10,7 @@ import type { KitReplica, ReplicaKit } from './replica-kit.js';
 import { openRoguePeer } from './rogue-peer.js';
 import { PROTOCOL_VERSION } from '../../../../shared-worker/sync/peer-protocol.js';
 
-export type KitNode = TestNode & { kit: KitReplica };
+type KitNode = TestNode & { kit: KitReplica };
 
 const TABLES = { notes: ['body', 'n'], tags: ['label'] };
 
