@@ -225,7 +225,7 @@ export function updateLogDdl(n: number, updated: string): string {
 }
 
 /** The names of every capture trigger a table has had (format 1 also had `_ins`). */
-function captureTriggerNames(tid: number): string[] {
+export function captureTriggerNames(tid: number): string[] {
   const { clock } = captureNames(tid);
   return ['ins', 'upd', 'chg', 'del'].map((t) => `${clock}_${t}`);
 }

@@ -91,7 +91,7 @@ describe('applyChanges refuses hostile batches as a whole', () => {
   });
 
   it('an unknown column name is data, never SQL: its cells are kept as extra cells and the tables stay intact', async () => {
-    const { r: b } = await syncedReplica('bbbb', undefined, undefined, NOW);
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', undefined, undefined, NOW);
     const cs = good();
     cs.tables[0]!.columns[1] = 'a"; DROP TABLE items; --';
     expect(b.applyChanges(cs).applied).toBe(5);
