@@ -6,6 +6,7 @@ import { migrationSql, type MigrationStep } from '../shared-worker/protocol/migr
 import { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { Durability, RTCIceServerInit } from '../shared-worker/protocol/worker-protocol.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
+import { consoleDiagnostics, type DiagnosticSink } from './diagnostics.js';
 
 export type BatteryMode = 'auto' | 'shared' | 'dedicated';
 
@@ -35,9 +36,25 @@ export interface BatteryOptions {
   requestTimeoutMs?: number;
   /** Ordered schema steps, applied once per replica (README "Migrations"). */
   migrations?: MigrationStep[];
+  /**
+   * Diagnostics of the mesh (signaling, links), sync (peers, deltas, errors), persistence
+   * (start-up repairs, open failures) and the worker. Off by default; `true` writes them to
+   * console.debug, a function receives each one.
+   */
+  debug?: boolean | DiagnosticSink;
   /** @internal The leader tab's PeerJS driver (tests swap it). */
   meshDriver?: MeshDriverFactory;
 }
+
+/**
+ * Every option connectBattery knows. A key of BatteryOptions missing here fails to compile, and a
+ * key of the caller's object missing here is refused by name (a typo must not open 'ledger-default').
+ */
+const KNOWN_OPTIONS: Record<keyof BatteryOptions, true> = {
+  dbName: true, signalingUrl: true, token: true, iceServers: true, workerUrl: true, wasmUrl: true,
+  mode: true, durability: true, maxClockDriftMs: true, requestTimeoutMs: true, debug: true, meshDriver: true,
+  migrations: true,
+};
 
 export interface ResolvedOptions {
   dbName: string;
@@ -50,6 +67,8 @@ export interface ResolvedOptions {
   durability: Durability;
   maxClockDriftMs?: number;
   requestTimeoutMs: number;
+  /** Absent when diagnostics are off. */
+  diagnostics?: DiagnosticSink;
   meshDriver?: MeshDriverFactory;
   migrations?: string[];
 }
@@ -104,10 +123,22 @@ function iceServers(o: Record<string, unknown>): RTCIceServerInit[] | undefined 
   }));
 }
 
+function debugSink(v: unknown): DiagnosticSink | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return consoleDiagnostics;
+  if (typeof v === 'function') return v as DiagnosticSink;
+  throw bad('debug', 'a boolean or a function', v);
+}
+
 export function resolveOptions(input: unknown, defaults: { workerUrl: () => string; wasmUrl: () => string }): ResolvedOptions {
   if (input === undefined || input === null) input = {};
   if (typeof input !== 'object' || Array.isArray(input)) throw bad('options', 'an object', input);
   const o = input as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!Object.hasOwn(KNOWN_OPTIONS, key)) {
+      throw new BatteryError('BAD_OP', `connectBattery: unknown option "${key.slice(0, 60)}" (known: ${Object.keys(KNOWN_OPTIONS).filter((k) => k !== 'meshDriver').join(', ')})`, { option: key });
+    }
+  }
   const dbName = optString(o, 'dbName') ?? DEFAULT_DB_NAME;
   if (dbName.length === 0 || dbName.length > 200) throw bad('dbName', 'a string of 1 to 200 characters', dbName);
   const meshDriver = o.meshDriver;
@@ -130,5 +161,7 @@ export function resolveOptions(input: unknown, defaults: { workerUrl: () => stri
   if (drift !== undefined) out.maxClockDriftMs = drift;
   if (meshDriver !== undefined) out.meshDriver = meshDriver as MeshDriverFactory;
   if (o.migrations !== undefined) out.migrations = migrationSql(o.migrations, 'connectBattery: option "migrations"');
+  const diagnostics = debugSink(o.debug);
+  if (diagnostics) out.diagnostics = diagnostics;
   return out;
 }

@@ -7,8 +7,9 @@
  */
 import type { MigrationResult } from '../shared-worker/protocol/migrations.js';
 import { BatteryError, deserializeError } from '../shared-worker/protocol/errors.js';
-import { checkParams, type ExecResult, type SqlParams } from '../shared-worker/protocol/values.js';
+import { checkParams, type ExecResult, type SqlParams, type SqlRow } from '../shared-worker/protocol/values.js';
 import { emitPeerEvent, type BatteryEvent, type BatteryEvents } from './battery-events.js';
+import { describeError, describePeerEvent, type DiagnosticSink } from './diagnostics.js';
 import { Emitter, type Listener } from './emitter.js';
 import { Leadership } from './leadership.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
@@ -37,6 +38,8 @@ export interface BatteryInit {
   signalingUrl?: string;
   token?: string;
   iceServers?: RTCIceServerInit[];
+  /** The `debug` option's sink; absent when diagnostics are off. */
+  diagnostics?: DiagnosticSink;
   /** Runs once on close(), after the worker was told goodbye (release locks, stop a dedicated host). */
   onClose?: () => void | Promise<void>;
 }
@@ -59,7 +62,7 @@ export class Battery {
   /** @internal Use connectBattery(). */
   constructor(private readonly init: BatteryInit) {
     this.attached = new Promise((r) => (this.markAttached = r));
-    this.leadership = new Leadership(init.meshDriver, () => this.client);
+    this.leadership = new Leadership(init.meshDriver, () => this.client, init.diagnostics);
     this.watches = new WatchSet(
       (req) => this.request(req),
       (error) => this.events.emit('error', error),
@@ -68,12 +71,13 @@ export class Battery {
 
   // ------------------------------------------------------------------ public API
 
-  async exec(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.request({ op: 'exec', ...sqlAndParams(sql, params) });
+  /** `exec<Row>(...)` types the rows; the type is the caller's word, not checked at run time. */
+  async exec<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.request({ op: 'exec', ...sqlAndParams(sql, params) }) as Promise<ExecResult<Row>>;
   }
 
-  async execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.request({ op: 'execLocal', ...sqlAndParams(sql, params) });
+  async execLocal<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.request({ op: 'execLocal', ...sqlAndParams(sql, params) }) as Promise<ExecResult<Row>>;
   }
 
   async enableSync(table: string): Promise<void> {
@@ -99,11 +103,13 @@ export class Battery {
    * and the result differs. Returns the unsubscribe function at once. Errors (bad SQL, not a
    * single read-only statement) go to `onError`, or the `error` event when none is given.
    */
-  watch(sql: string, params: SqlParams | undefined | null, callback: WatchCallback, onError?: (e: BatteryError) => void): () => void {
+  watch<Row extends object = SqlRow>(
+    sql: string, params: SqlParams | undefined | null, callback: WatchCallback<Row>, onError?: (e: BatteryError) => void,
+  ): () => void {
     if (this.closed) throw new BatteryError('WORKER', 'the battery is closed');
     if (typeof callback !== 'function') throw new BatteryError('BAD_OP', 'watch(sql, params, callback): callback must be a function');
     const checked = sqlAndParams(sql, params ?? undefined);
-    return this.watches.add(checked.sql, checked.params, callback, onError);
+    return this.watches.add(checked.sql, checked.params, callback as WatchCallback, onError);
   }
 
   async connect(signalingUrl?: string, token?: string): Promise<void> {
@@ -283,10 +289,17 @@ export class Battery {
         return;
       case 'peer-event':
         this.state = m.state;
+        this.init.diagnostics?.({ area: 'sync', message: describePeerEvent(m.event) });
         emitPeerEvent(this.events, m.event);
         return;
-      case 'error':
-        this.events.emit('error', deserializeError(m.error));
+      case 'error': {
+        const error = deserializeError(m.error);
+        this.init.diagnostics?.({ area: 'sync', message: describeError(error) });
+        this.events.emit('error', error);
+        return;
+      }
+      case 'diagnostic':
+        this.init.diagnostics?.(m.diagnostic);
         return;
       case 'mesh-start':
       case 'mesh-stop':

@@ -53,6 +53,7 @@ export async function connectBattery(options?: BatteryOptions): Promise<Battery>
   const hello: HelloMessage = {
     kind: 'hello', v: PROTOCOL_VERSION, tabId, dbName: o.dbName, wasmUrl: o.wasmUrl, durability: o.durability,
     ...(o.maxClockDriftMs !== undefined ? { maxClockDriftMs: o.maxClockDriftMs } : {}),
+    ...(o.diagnostics !== undefined ? { debug: true } : {}),
   };
   const ctx: TabContext = {
     options: o, tabId, hello, releaseTabLock,

@@ -12,7 +12,7 @@
  *   instead of a TypeError on an undefined handle.
  */
 import { BatteryError } from '../shared-worker/protocol/errors.js';
-import type { ExecResult, SqlParams } from '../shared-worker/protocol/values.js';
+import type { ExecResult, SqlParams, SqlRow } from '../shared-worker/protocol/values.js';
 import type { Battery, BatteryEvent, BatteryEvents } from './battery.js';
 import { resolveOptions, type BatteryOptions } from './battery-options.js';
 import { connectBattery } from './connect-battery.js';
@@ -87,13 +87,13 @@ export class Ledger {
   }
 
   /** Runs SQL with change capture; `{columns, rows}` with rows keyed by column name. */
-  exec(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.call('exec', (b) => b.exec(sql, params));
+  exec<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.call('exec', (b) => b.exec<Row>(sql, params));
   }
 
   /** Runs SQL without change capture (local-only tables); refuses writes to synced tables. */
-  execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.call('execLocal', (b) => b.execLocal(sql, params));
+  execLocal<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.call('execLocal', (b) => b.execLocal<Row>(sql, params));
   }
 
   /** Turns on CRDT sync for a table (call after CREATE TABLE); refuses tables that cannot merge safely. */
@@ -102,8 +102,10 @@ export class Ledger {
   }
 
   /** Live query; see Battery.watch. Returns the unsubscribe function. */
-  watch(sql: string, params: SqlParams | undefined | null, callback: WatchCallback, onError?: (e: BatteryError) => void): () => void {
-    return this.ready('watch').watch(sql, params, callback, onError);
+  watch<Row extends object = SqlRow>(
+    sql: string, params: SqlParams | undefined | null, callback: WatchCallback<Row>, onError?: (e: BatteryError) => void,
+  ): () => void {
+    return this.ready('watch').watch<Row>(sql, params, callback, onError);
   }
 
   getNodeId(): string {

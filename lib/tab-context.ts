@@ -30,5 +30,6 @@ export function newBattery(ctx: TabContext, onClose: () => void | Promise<void>)
     ...(o.signalingUrl !== undefined ? { signalingUrl: o.signalingUrl } : {}),
     ...(o.token !== undefined ? { token: o.token } : {}),
     ...(o.iceServers !== undefined ? { iceServers: o.iceServers } : {}),
+    ...(o.diagnostics !== undefined ? { diagnostics: o.diagnostics } : {}),
   });
 }

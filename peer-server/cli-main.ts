@@ -3,6 +3,7 @@ import { isBatteryError } from '../shared-worker/protocol/errors.js';
 import { consoleLogger } from './log.js';
 import { DEFAULTS, type BatteryServerOptions } from './options.js';
 import { createBatteryServer, type BatteryServer } from './server.js';
+import { serverVersion } from './version.js';
 
 export const USAGE = `Usage: rtc-battery-server [options]
 
@@ -15,10 +16,11 @@ Options:
   --max-peers-per-room <n>            (default ${DEFAULTS.maxPeersPerRoom})
   --max-connections-per-address <n>   (default ${DEFAULTS.maxConnectionsPerAddress})
   --max-message-bytes <n>             largest WebSocket message (default ${DEFAULTS.maxMessageBytes})
+  --version                           print the version
   --help                              show this text
 `;
 
-export type CliArgs = { help: true } | { help: false; options: BatteryServerOptions };
+export type CliArgs = { help: true } | { version: true } | { help: false; options: BatteryServerOptions };
 
 /** Throws a one-line Error for anything it cannot parse; range checks happen in resolveOptions. */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -34,9 +36,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       'max-connections-per-address': { type: 'string' },
       'max-message-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     },
   });
   if (values.help) return { help: true };
+  if (values.version) return { version: true };
   const options: BatteryServerOptions = {};
   if (values.port !== undefined) options.port = integer('--port', values.port);
   if (values.host !== undefined) options.host = values.host;
@@ -67,6 +71,10 @@ export async function runCli(argv: readonly string[]): Promise<BatteryServer | u
   } catch (err) {
     process.stderr.write(`rtc-battery-server: ${(err as Error).message} (see --help)\n`);
     process.exitCode = 2;
+    return undefined;
+  }
+  if ('version' in args) {
+    process.stdout.write(`${serverVersion()}\n`);
     return undefined;
   }
   if (args.help) {

@@ -1,7 +1,7 @@
 /**
  * The rtc-battery signaling server: npm `peer` mounted with ExpressPeerServer, plus room
  * membership (`GET <path>rooms/<roomId>`), a health endpoint, peer-id rules and limits.
- * The only entry of the server bundle (`dist/server.js`); the CLI shim imports `runCli` from it.
+ * The only entry of the server bundle (`peer-server/dist/server.js`); the CLI shim imports `runCli` from it.
  */
 export { createBatteryServer } from './server.js';
 export type { BatteryServer, BatteryServerStats } from './server.js';

@@ -1,5 +1,5 @@
 // The two servers behind `npm start`: the PeerServer (createBatteryServer from the built
-// dist/server.js) and a static site for examples/demo + dist/ + the other examples. Both bind
+// peer-server/dist/server.js) and a static site for examples/demo + dist/ + the other examples. Both bind
 // loopback only. Also used by the browser tests, with port 0.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,7 +33,7 @@ function newRoomToken() {
 export async function startDemoServers(options = {}) {
   const root = options.root ?? REPO_ROOT;
   const log = options.log ?? (() => {});
-  const { createBatteryServer } = await import(pathToFileURL(join(root, 'dist/server.js')).href);
+  const { createBatteryServer } = await import(pathToFileURL(join(root, 'peer-server/dist/server.js')).href);
   const signaling = await createBatteryServer({ port: options.signalingPort ?? 9000, host: HOST, log });
   let site;
   try {

@@ -145,9 +145,11 @@ export function parseTabMessage(x: unknown): TabToWorker {
       const durability = o.durability === 'relaxed' ? 'relaxed' : 'strict';
       const drift = o.maxClockDriftMs;
       if (drift !== undefined && (typeof drift !== 'number' || !(drift > 0))) throw bad('maxClockDriftMs must be a positive number');
+      if (o.debug !== undefined && typeof o.debug !== 'boolean') throw bad('debug must be a boolean');
       return {
         kind: 'hello', v, tabId: str(o, 'tabId'), dbName: str(o, 'dbName'), wasmUrl: str(o, 'wasmUrl', 4000),
         durability, ...(drift !== undefined ? { maxClockDriftMs: drift as number } : {}),
+        ...(o.debug === true ? { debug: true } : {}),
       };
     }
     case 'request':

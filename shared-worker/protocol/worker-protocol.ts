@@ -6,7 +6,8 @@
  * A session: the tab posts `hello`; the worker answers `welcome` or, if the protocol versions
  * differ, `refused` with a VERSION error and ignores that port afterwards. Then the tab posts
  * `request`s (ids unique per tab) and gets one `response` per request; the worker pushes
- * `change`, `watch-rows`, `watch-error`, `peer-event` and `error` to every tab at any time.
+ * `change`, `watch-rows`, `watch-error`, `peer-event` and `error` to every tab at any time, and
+ * `diagnostic` to the tabs that asked for them in their hello.
  *
  * Leader relay: only the leader tab can open RTCPeerConnections, so the worker drives the mesh
  * through it. The worker posts `mesh-start`/`mesh-stop`/`link-send`/`link-close` to the leader;
@@ -45,6 +46,8 @@ export interface HelloMessage {
   wasmUrl: string;
   durability: Durability;
   maxClockDriftMs?: number;
+  /** This tab wants the worker's `diagnostic` messages (the `debug` option). */
+  debug?: boolean;
 }
 
 export interface ConnectRequest {
@@ -121,6 +124,14 @@ export type TabToWorker = HelloMessage | RequestMessage | ByeMessage | LeaderToW
 
 // ---------------------------------------------------------------- worker → tab
 
+/** Where a diagnostic comes from (the `debug` option). */
+export type DiagnosticArea = 'mesh' | 'sync' | 'persistence' | 'worker';
+
+export interface Diagnostic {
+  area: DiagnosticArea;
+  message: string;
+}
+
 export interface WelcomeMessage {
   kind: 'welcome';
   v: number;
@@ -176,6 +187,8 @@ export type WorkerToTab =
   | { kind: 'watch-error'; watchId: string; error: SerializedError }
   | { kind: 'peer-event'; event: PeerEvent; state: BatteryState }
   | { kind: 'error'; error: SerializedError }
+  /** Only to tabs whose hello said `debug`. */
+  | { kind: 'diagnostic'; diagnostic: Diagnostic }
   | WorkerToLeader;
 
 // ---------------------------------------------------------------- transport

@@ -141,6 +141,12 @@ export function changesSince(db: SqlDatabase, stamps: StampStore, tables: Synced
  */
 export function changesAt(db: SqlDatabase, stamps: StampStore, tables: SyncedTable[], v: number, logStart: (t: SyncedTable) => number = () => 0): ChangeSet {
   const out = new ChangeSetBuilder();
-  for (const t of tables) collect(db, stamps, out, t, [[t.sql.liveAt, [v]], [t.sql.pendingAt, [v, logStart(t)]], [t.sql.tombAt, [v]]], (rv) => rv === v, [t.sql.extraAt, [v]]);
+  for (const t of tables) {
+    const start = logStart(t);
+    // Reading the update log groups it in a temporary b-tree even when it is empty: ask first
+    // whether anything was appended after `start` (the common single-row insert appends nothing).
+    const pending = t.sql.pendingAt && Number(db.get(t.sql.updateLogEnd)![0]) > start ? t.sql.pendingAt : '';
+    collect(db, stamps, out, t, [[t.sql.liveAt, [v]], [pending, [v, start]], [t.sql.tombAt, [v]]], (rv) => rv === v, [t.sql.extraAt, [v]]);
+  }
   return out.build();
 }

@@ -11,8 +11,9 @@ import { InsertCapture } from './insert-capture.js';
 import type { ChangeSet } from './contracts/change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
-import { runForEachRow, runLoneSelect, runStatements } from './exec-runner.js';
+import { runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
 import { checkParams } from '../protocol/values.js';
+import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
 import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
 import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
@@ -71,7 +72,7 @@ class SqlReplica implements Replica {
     );
     this.db = new SqlDatabase(sql, options.data, (db) => {
       // Connection state, set again after every export() (which reopens the connection).
-      db.execRaw('PRAGMA recursive_triggers = ON');
+      db.execRaw('PRAGMA recursive_triggers = ON; PRAGMA temp_store = MEMORY');
     });
     this.db.listenToWrites(this.recorder.onHook);
     this.stamps = new StampStore(this.db);
@@ -105,7 +106,8 @@ class SqlReplica implements Replica {
 
   /** Runs `body` in one transaction; on any error everything (db and caches) is rolled back. */
   private transaction<T>(mode: CaptureMode, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
-    this.db.execRaw('BEGIN');
+    // BEGIN and COMMIT on cached statements: execRaw prepares them anew on every call.
+    this.db.run('BEGIN');
     this.recorder.reset();
     this.inserts.begin(mode);
     try {
@@ -115,7 +117,7 @@ class SqlReplica implements Replica {
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
       if (this.inserts.unsafeRowid !== null) throw unsafeRowidError(this.db, this.inserts.unsafeRowid.table, this.inserts.unsafeRowid.rowid);
       setCaptureMode(this.db, CaptureMode.Forbid);
-      this.db.execRaw('COMMIT');
+      this.db.run('COMMIT');
       return out;
     } catch (e) {
       this.db.execRaw('ROLLBACK');
@@ -170,7 +172,7 @@ class SqlReplica implements Replica {
   private runningStamp = 0;
 
   /**
-   * runStatements with ADD/DROP COLUMN of synced tables let through (schema-evolution.ts): before
+   * runUserSql with ADD/DROP COLUMN of synced tables let through (schema-evolution.ts): before
    * such a statement the exec's pending changes of that table are folded and its triggers go,
    * after it the capture tables follow the new columns.
    */
@@ -195,7 +197,7 @@ class SqlReplica implements Replica {
       altering = null;
       this.tables.set(next.shape.name.toLowerCase(), next);
     };
-    return runStatements(this.db, sql, bind, check, after);
+    return runUserSql(this.db, sql, bind, check, after);
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
@@ -288,7 +290,12 @@ class SqlReplica implements Replica {
         assertMergeSafeTriggers(this.db, this.syncedNames);
       }
       if (capture) {
-        const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId, this.inserts);
+        // Only tables this exec wrote can hold its stamp or its logs: the update hook sees every
+        // row write to a synced table (insert-capture.ts lists what it misses, none of which
+        // applies to them), and the fold's queries cost the same for every table asked.
+        const written = new Set(this.recorder.touched().map((name) => name.toLowerCase()));
+        const writtenTables = [...this.tables.values()].filter((t) => written.has(t.shape.name.toLowerCase()));
+        const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts);
         changed = changedTables.length > 0;
         if (changed) {
           this.stamps.raiseVector(this.nodeId, hlc);
@@ -350,6 +357,21 @@ class SqlReplica implements Replica {
     this.emit({ origin: 'local', tables: [shape.name], changes, rows: [], needsSnapshot: true, version: this.version });
   }
 
+  /**
+   * Refuses a batch that would make this replica hold more node ids than a hello may carry
+   * (MAX_VECTOR_ENTRIES): past that, every honest peer would refuse our hello and we would never
+   * sync again (docs/security.md, "Bounded per-peer state"). The link that brought it closes.
+   */
+  private admitNodes(ids: Iterable<string>): void {
+    let fresh = 0;
+    for (const id of ids) if (!this.stamps.knows(id)) fresh++;
+    if (fresh === 0) return;
+    const held = this.stamps.nodeCount();
+    if (held + fresh > MAX_VECTOR_ENTRIES) {
+      throw new BatteryError('BAD_OP', `invalid change set: ${fresh} new node ids would make ${held + fresh}, more than the ${MAX_VECTOR_ENTRIES} a hello may carry`, { limit: 'nodes' });
+    }
+  }
+
   syncedTables(): string[] {
     return [...this.tables.values()].map((t) => t.shape.name);
   }
@@ -358,6 +380,7 @@ class SqlReplica implements Replica {
     this.assertOpen();
     const batch = validateChangeSet(changes, (name) => this.tables.get(name.toLowerCase()));
     if (!options?.trusted) this.clock.checkSkew(batch.maxHlc);
+    this.admitNodes(batch.maxHlcByNode.keys());
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     const totalBefore = this.totalChanges();

@@ -10,11 +10,11 @@ import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } 
 import { BatteryError } from '../protocol/errors.js';
 import { NODE_ID_PATTERN } from '../protocol/ids.js';
 import type { VersionVector } from '../replica/contracts/version-vector.js';
-import { MAX_VALUE_BYTES } from '../protocol/limits.js';
+import { MAX_VALUE_BYTES, MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { fromWire, toWire } from './wire-changes.js';
 
 /** Bumped on any incompatible change of these messages; a mismatch closes the link with VERSION. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export type PeerMessage =
   /** First message on a sealed link: who we are, what we sync and what we hold. */
@@ -45,7 +45,7 @@ type PeerMessageType = PeerMessage['t'];
 export const PEER_LIMITS = {
   /** Node ids are 16 lowercase hex chars (NODE_ID_PATTERN, peer-link.ts). */
   maxNodeIdLength: 16,
-  maxVectorEntries: 100_000,
+  maxVectorEntries: MAX_VECTOR_ENTRIES,
   maxTables: 1_000,
   maxNameLength: 256,
   // A table descriptor carries 18 characters per column (schema-descriptor.ts): room for ~900 columns.

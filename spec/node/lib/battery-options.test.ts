@@ -49,6 +49,34 @@ describe('connectBattery options', () => {
     expect((error as Error).message).toContain(option);
   });
 
+  it.each(['dbNmae', 'DBName', 'signallingUrl', 'secret', 'constructor', '__proto__x'])('refuses the unknown option %s, naming it', (option) => {
+    let error: unknown;
+    try {
+      resolveOptions({ [option]: 'x' }, defaults);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ name: 'BatteryError', code: 'BAD_OP', detail: { option } });
+    expect((error as Error).message).toContain(`unknown option "${option}"`);
+  });
+
+  it('debug: off by default, true writes to console.debug, a function receives the diagnostics, anything else is refused', () => {
+    expect(resolveOptions({}, defaults).diagnostics).toBeUndefined();
+    expect(resolveOptions({ debug: false }, defaults).diagnostics).toBeUndefined();
+    const seen: string[] = [];
+    const original = console.debug;
+    console.debug = (m: string) => seen.push(m);
+    try {
+      resolveOptions({ debug: true }, defaults).diagnostics!({ area: 'mesh', message: 'signaling open' });
+    } finally {
+      console.debug = original;
+    }
+    expect(seen).toEqual(['[rtc-battery] mesh: signaling open']);
+    const sink = () => {};
+    expect(resolveOptions({ debug: sink }, defaults).diagnostics).toBe(sink);
+    expect(() => resolveOptions({ debug: 'yes' }, defaults)).toThrow(expect.objectContaining({ code: 'BAD_OP', detail: { option: 'debug' } }));
+  });
+
   it('refuses options that are not an object', () => {
     expect(() => resolveOptions('ledger', defaults)).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
   });

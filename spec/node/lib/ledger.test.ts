@@ -70,6 +70,8 @@ describe('new Ledger(config)', () => {
     ['iceServers', { iceServers: 'not-an-array' }],
     ['iceServers', { iceServers: [{ url: 'x' }] }],
     ['mode', { mode: 'turbo' }],
+    ['dbNmae', { dbNmae: 'x' }],
+    ['signallingUrl', { signallingUrl: 'ws://127.0.0.1:9/x' }],
   ])('refuses a bad %s at once, with BAD_OP naming the option', (option, config) => {
     let error: unknown;
     try {

@@ -1,11 +1,14 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCliArgs } from '../../../peer-server/index.js';
 import { startServer, type TestServer } from './helpers.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+/** The server package's own package.json is what `--version` reports. */
+const serverPackageVersion = (JSON.parse(readFileSync(new URL('../../../peer-server/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const children: ChildProcessWithoutNullStreams[] = [];
 /** 'close' (not 'exit'): it fires after stdout/stderr are drained, so the text is complete. */
 const closedCodes = new WeakMap<ChildProcessWithoutNullStreams, Promise<number | null>>();
@@ -107,6 +110,11 @@ describe('rtc-battery-server CLI', () => {
     expect(await exitOf(help)).toBe(0);
     expect(helpOut.text()).toMatch(/^Usage: rtc-battery-server/);
     expect(helpOut.text()).toMatch(/--max-connections-per-address/);
+
+    const version = startCli(['--version']);
+    const versionOut = collect(version.stdout);
+    expect(await exitOf(version)).toBe(0);
+    expect(versionOut.text()).toBe(`${serverPackageVersion}\n`);
   });
 
   it('exits 1 on an out-of-range limit', async () => {
@@ -130,6 +138,7 @@ describe('parseCliArgs', () => {
     });
     expect(parseCliArgs([])).toEqual({ help: false, options: {} });
     expect(parseCliArgs(['-h'])).toEqual({ help: true });
+    expect(parseCliArgs(['--version'])).toEqual({ version: true });
     expect(parseCliArgs(['--port=0'])).toEqual({ help: false, options: { port: 0 } });
   });
 
