@@ -3,6 +3,7 @@
  * BatteryError('BAD_OP') naming the option, raised before anything is opened.
  */
 import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../shared-worker/protocol/clock-drift.js';
+import { migrationSql, type MigrationStep } from '../shared-worker/protocol/migrations.js';
 import { BatteryError } from '../shared-worker/protocol/errors.js';
 import { estimateTokenBits, isStrongToken, MIN_TOKEN_BITS } from '../shared-worker/protocol/token-strength.js';
 import type { Durability, RTCIceServerInit } from '../shared-worker/protocol/worker-protocol.js';
@@ -48,6 +49,8 @@ export interface BatteryOptions {
   maxClockDriftMs?: number;
   /** Per request; a request still unanswered then rejects with 'WORKER'. Default 30 000. */
   requestTimeoutMs?: number;
+  /** Ordered schema steps, applied once per replica (README "Migrations"). */
+  migrations?: MigrationStep[];
   /**
    * Diagnostics of the mesh (signaling, links), sync (peers, deltas, errors), persistence
    * (start-up repairs, open failures) and the worker. Off by default; `true` writes them to
@@ -65,7 +68,7 @@ export interface BatteryOptions {
 const KNOWN_OPTIONS: Record<keyof BatteryOptions, true> = {
   dbName: true, signalingUrl: true, token: true, iceServers: true, workerUrl: true, wasmUrl: true,
   mode: true, durability: true, maxClockDriftMs: true, requestTimeoutMs: true, debug: true, meshDriver: true,
-  mailbox: true, allowWeakToken: true,
+  mailbox: true, allowWeakToken: true, migrations: true,
 };
 
 export interface ResolvedOptions {
@@ -84,6 +87,7 @@ export interface ResolvedOptions {
   /** Absent when diagnostics are off. */
   diagnostics?: DiagnosticSink;
   meshDriver?: MeshDriverFactory;
+  migrations?: string[];
 }
 
 export const DEFAULT_DB_NAME = 'ledger-default';
@@ -203,6 +207,7 @@ export function resolveOptions(input: unknown, defaults: { workerUrl: () => stri
   }
   if (drift !== undefined) out.maxClockDriftMs = drift;
   if (meshDriver !== undefined) out.meshDriver = meshDriver as MeshDriverFactory;
+  if (o.migrations !== undefined) out.migrations = migrationSql(o.migrations, 'connectBattery: option "migrations"');
   const diagnostics = debugSink(o.debug);
   if (diagnostics) out.diagnostics = diagnostics;
   return out;

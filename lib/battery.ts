@@ -5,6 +5,7 @@
  * the handle lives (the hosting tab closed): requests pending on the old one reject with
  * 'WORKER', and attach() re-registers this tab's watches and leadership with the new one.
  */
+import type { MigrationResult } from '../shared-worker/protocol/migrations.js';
 import { BatteryError, deserializeError } from '../shared-worker/protocol/errors.js';
 import { checkParams, type ExecResult, type SqlParams, type SqlRow } from '../shared-worker/protocol/values.js';
 import { requireStrongToken } from './battery-options.js';
@@ -56,7 +57,7 @@ export class Battery {
   private attached: Promise<void>;
   private markAttached!: () => void;
   private nodeId = '';
-  private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false };
+  private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false, schemaVersion: 0 };
   private readonly leadership: Leadership;
   private closed = false;
   /** The room this handle asked to join (until disconnect), re-sent to a replacement worker. */
@@ -85,6 +86,19 @@ export class Battery {
 
   async enableSync(table: string): Promise<void> {
     await this.request({ op: 'enableSync', table });
+  }
+
+  /**
+   * @internal connectBattery passes its `migrations` here: the worker applies the steps the
+   * replica has not applied yet (SCHEMA if the replica is newer or a step fails).
+   */
+  async migrate(steps: string[]): Promise<MigrationResult> {
+    return this.request({ op: 'migrate', steps });
+  }
+
+  /** Migration steps applied to the replica (kept current, like getVersion). */
+  getSchemaVersion(): number {
+    return this.state.schemaVersion;
   }
 
   /**

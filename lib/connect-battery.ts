@@ -60,6 +60,15 @@ export async function connectBattery(options?: BatteryOptions): Promise<Battery>
     meshDriver: o.meshDriver ?? createBrowserLeaderRelay,
   };
   const battery = mode === 'shared' ? await connectShared(ctx) : await connectDedicated(ctx);
+  if (o.migrations) {
+    try {
+      await battery.migrate(o.migrations);
+    } catch (e) {
+      // An app older than its replica, or a failed step: this handle must not be used.
+      await battery.close();
+      throw e;
+    }
+  }
   closeOnPageHide(battery);
   return battery;
 }

@@ -117,6 +117,11 @@ export class Ledger {
     return this.ready('getVersion').getVersion();
   }
 
+  /** Migration steps applied to the replica (the `migrations` config option). */
+  getSchemaVersion(): number {
+    return this.ready('getSchemaVersion').getSchemaVersion();
+  }
+
   /** The clock of this replica's newest own change (0 before any). */
   getLocalVersion(): number {
     return this.ready('getLocalVersion').getLocalVersion();

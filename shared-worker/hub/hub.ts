@@ -243,6 +243,8 @@ export class Hub {
         return replica.execLocal(req.sql, req.params);
       case 'enableSync':
         return replica.enableSync(req.table).then(() => null);
+      case 'migrate':
+        return replica.migrate(req.steps);
       case 'watch':
         return this.live!.add(tabId, req.watchId, req.sql, req.params);
       case 'unwatch':
@@ -292,6 +294,7 @@ export class Hub {
       localVersion: r ? (r.getVector()[r.nodeId] ?? 0) : 0,
       peers: this.room ? this.room.peers() : [],
       connected: this.room ? this.room.isConnected() : false,
+      schemaVersion: r ? r.getSchemaVersion() : 0,
     };
   }
 

@@ -4,6 +4,7 @@
  * ever sees messages that passed parseTabMessage. Failures are BatteryError('BAD_OP').
  */
 import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../protocol/clock-drift.js';
+import { migrationSql } from '../protocol/migrations.js';
 import { BatteryError } from '../protocol/errors.js';
 import { checkParams } from '../protocol/values.js';
 import type {
@@ -69,6 +70,8 @@ function checkRequest(x: unknown): Request {
       return { op: o.op, sql: str(o, 'sql', LIMITS.sqlChars), params: checkParams(o.params) };
     case 'enableSync':
       return { op: 'enableSync', table: str(o, 'table') };
+    case 'migrate':
+      return { op: 'migrate', steps: migrationSql(o.steps, 'steps') };
     case 'watch':
       return { op: 'watch', watchId: str(o, 'watchId'), sql: str(o, 'sql', LIMITS.sqlChars), params: checkParams(o.params) };
     case 'unwatch':

@@ -16,6 +16,7 @@
  * answers with `mesh-stop`) anything tagged with an epoch that is not the current one.
  */
 import type { SerializedError } from './errors.js';
+import type { MigrationResult } from './migrations.js';
 import type { ExecResult, SqlParams, SqlValue } from './values.js';
 
 /** Bump on any incompatible change to the messages below. */
@@ -30,6 +31,8 @@ export interface BatteryState {
   localVersion: number;
   peers: string[];
   connected: boolean;
+  /** Migration steps applied to the replica (protocol/migrations.ts). */
+  schemaVersion: number;
 }
 
 // ---------------------------------------------------------------- tab → worker
@@ -67,6 +70,8 @@ export type Request =
   | { op: 'exec'; sql: string; params?: SqlParams }
   | { op: 'execLocal'; sql: string; params?: SqlParams }
   | { op: 'enableSync'; table: string }
+  /** Apply the steps the replica has not applied yet (connectBattery's `migrations`). */
+  | { op: 'migrate'; steps: string[] }
   | { op: 'watch'; watchId: string; sql: string; params?: SqlParams }
   | { op: 'unwatch'; watchId: string }
   | ConnectRequest
@@ -81,6 +86,7 @@ export interface ResultOf {
   exec: ExecResult;
   execLocal: ExecResult;
   enableSync: null;
+  migrate: MigrationResult;
   watch: ExecResult;
   unwatch: null;
   connect: null;

@@ -20,7 +20,13 @@ function rowObject(columns: string[], values: SqlValue[]): Record<string, SqlVal
  * Runs every statement of `sql`. Array parameters bind to each statement that has a parameter
  * marker (so "INSERT ... (?); SELECT 1" works); named parameters bind by name wherever they occur.
  */
-function runStatements(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult {
+export function runStatements(
+  db: SqlDatabase,
+  sql: string,
+  params: Bindable | undefined,
+  check: (stripped: string, text: string) => void,
+  after?: () => void,
+): ExecResult {
   if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
   let result: ExecResult = { columns: [], rows: [] };
   let fallbackColumns: string[] = [];
@@ -30,7 +36,7 @@ function runStatements(db: SqlDatabase, sql: string, params: Bindable | undefine
     for (const s of it) {
       stmt = s;
       const stripped = stripLiteralsAndComments(stmt.getSQL());
-      check(stripped);
+      check(stripped, stmt.getSQL());
       if (params !== undefined && (!Array.isArray(params) || /[?:@$]/.test(stripped))) stmt.bind(params as never);
       const columns = stmt.getColumnNames();
       const rows: Record<string, SqlValue>[] = [];
@@ -40,6 +46,7 @@ function runStatements(db: SqlDatabase, sql: string, params: Bindable | undefine
       stmt.free();
       stmt = null;
       db.forgetTableNames();
+      after?.();
     }
   } finally {
     if (stmt) stmt.free();
@@ -106,22 +113,29 @@ export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | u
  * statement kept prepared per SQL text: an app repeats the same few writes, and preparing one
  * costs more than running it on one row. The caller holds the transaction.
  */
-export function runUserSql(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult {
+export function runUserSql(
+  db: SqlDatabase,
+  sql: string,
+  params: Bindable | undefined,
+  check: (stripped: string, text: string) => void,
+  after?: () => void,
+): ExecResult {
   if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
-  const entry = db.userStatement(sql, () => prepareLone(db, sql, check));
+  // A cached lone write is an INSERT/UPDATE/DELETE/REPLACE: never a schema change, so no `after`.
+  const entry = db.userStatement(sql, () => prepareLone(db, sql, (stripped) => check(stripped, sql)));
   if (entry?.kind === 'write') return runCached(entry, params);
-  return runStatements(db, sql, params, check);
+  return runStatements(db, sql, params, check, after);
 }
 
 /** Statements that write rows but never change the schema (see update-hook.ts). */
 const ROW_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'SELECT', 'WITH', 'VALUES']);
 
 /** One statement run once per parameter row (execMany); the caller holds the transaction. */
-export function runForEachRow(db: SqlDatabase, sql: string, rows: Array<Bindable | undefined>, check: (stripped: string) => void): ExecResult {
+export function runForEachRow(db: SqlDatabase, sql: string, rows: Array<Bindable | undefined>, check: (stripped: string, text: string) => void): ExecResult {
   const stmt = db.raw.prepare(sql);
   try {
     const stripped = stripLiteralsAndComments(stmt.getSQL());
-    check(stripped);
+    check(stripped, stmt.getSQL());
     const mayChangeSchema = !ROW_WRITES.has(firstKeyword(stripped));
     for (const p of rows) {
       if (p) stmt.bind(p as never);

@@ -23,11 +23,14 @@ import { assertExactIntegers, assertTableHasExactIntegers, unsafeRowidError } fr
 import { mergeBatch } from './merge.js';
 import { assertNodeId, randomNodeId } from '../protocol/ids.js';
 import { validateChangeSet } from './remote-validation.js';
+import type { MigrationResult } from '../protocol/migrations.js';
 import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SqlParams } from './contracts/replica-types.js';
 import { replayRowImages, WriteRecorder } from './row-images.js';
 import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
-import { stripLiteralsAndComments } from './sql-text.js';
+import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
+import { describeSchema } from './contracts/schema-descriptor.js';
+import { afterAlter, beforeAlter, checkAlter, parseAlterTable } from './schema-evolution.js';
 import { StampStore } from './stamps.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -156,13 +159,45 @@ class SqlReplica implements Replica {
   exec(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => runUserSql(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => this.runAltering(sql, bind));
   }
 
   execLocal(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => runUserSql(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => this.runAltering(sql, bind));
+  }
+
+  /** Stamp id of the running exec (0 outside a capturing exec): ALTER folds its changes with it. */
+  private runningStamp = 0;
+
+  /**
+   * runUserSql with ADD/DROP COLUMN of synced tables let through (schema-evolution.ts): before
+   * such a statement the exec's pending changes of that table are folded and its triggers go,
+   * after it the capture tables follow the new columns.
+   */
+  private runAltering(sql: string, bind: ReturnType<typeof checkParams>): ExecResult {
+    let altering: SyncedTable | null = null;
+    const check = (stripped: string, text: string) => {
+      checkUserStatement(stripped);
+      if (firstKeyword(stripped) !== 'ALTER') return;
+      const alter = parseAlterTable(text);
+      const t = alter && this.tables.get(alter.table.toLowerCase());
+      if (!alter || !t) return;
+      checkAlter(t, alter);
+      foldCapturedChanges(this.db, [t], this.runningStamp, this.inserts);
+      this.inserts.forget(t.shape.name);
+      foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
+      beforeAlter(this.db, t, alter.action);
+      altering = t;
+    };
+    const after = () => {
+      if (!altering) return;
+      const next = afterAlter(this.db, this.stamps, altering);
+      altering = null;
+      this.tables.set(next.shape.name.toLowerCase(), next);
+    };
+    return runUserSql(this.db, sql, bind, check, after);
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
@@ -181,12 +216,53 @@ class SqlReplica implements Replica {
   execMany(sql: string, paramRows: SqlParams[]): void {
     this.assertOpen();
     const rows = paramRows.map((p) => checkParams(p));
-    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, checkUserStatement));
+    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, (stripped) => {
+      checkUserStatement(stripped);
+      if (firstKeyword(stripped) === 'ALTER') throw new BatteryError('SQL', 'execMany runs row writes only; ALTER TABLE goes through exec');
+    }));
   }
 
-  private runUser(capture: boolean, sql: string, run: () => ExecResult): ExecResult {
+  /**
+   * A migration step is one exec that also writes the new schema version, in the same
+   * transaction, and always asks for a snapshot: the version lives in the file, and a step that
+   * only writes rows would otherwise be replayed from the log without it.
+   */
+  migrate(steps: readonly string[]): MigrationResult {
+    this.assertOpen();
+    const from = this.getSchemaVersion();
+    if (steps.length < from) {
+      throw new BatteryError(
+        'SCHEMA',
+        `this app defines ${steps.length} migration(s) but the database is at schema version ${from}: a newer version of the app migrated it. ` +
+          'Load the newer app (reload the page); an older one must not write to a newer schema.',
+        { appVersion: steps.length, schemaVersion: from },
+      );
+    }
+    for (let i = from; i < steps.length; i++) {
+      const sql = steps[i]!;
+      try {
+        this.runUser(true, sql, () => this.runAltering(sql, undefined), { schemaVersion: i + 1 });
+      } catch (e) {
+        const cause = toBatteryError(e);
+        throw new BatteryError(
+          'SCHEMA',
+          `migration ${i} (step ${i + 1}) failed and was rolled back: ${cause.message}. The database stays at schema version ${i}.`,
+          { step: i, schemaVersion: i, cause: cause.code },
+        );
+      }
+    }
+    return { from, to: Math.max(from, steps.length) };
+  }
+
+  getSchemaVersion(): number {
+    this.assertOpen();
+    return Number(readMeta(this.db, 'schema_version') ?? 0);
+  }
+
+  private runUser(capture: boolean, sql: string, run: () => ExecResult, migration?: { schemaVersion: number }): ExecResult {
     const schemaBefore = this.schemaVersion();
     const totalBefore = this.totalChanges();
+    this.runningStamp = 0;
     const hlc = capture ? this.clock.tick() : 0;
     let stampId = 0;
     let changed = false;
@@ -202,6 +278,7 @@ class SqlReplica implements Replica {
       let marks = new Map<SyncedTable, number>();
       if (capture) {
         stampId = this.stamps.create(hlc, this.nodeId);
+        this.runningStamp = stampId;
         setCaptureMode(this.db, CaptureMode.Capture, stampId);
         marks = updateLogMarks(this.db, [...this.tables.values()]);
       }
@@ -238,6 +315,10 @@ class SqlReplica implements Replica {
       touched = [...new Set([...touched, ...this.recorder.touched()])];
       if (hooked && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
       if (images.rows.length > 0 && /\bREPLACE\b/i.test(stripLiteralsAndComments(sql))) images.complete = false;
+      if (migration) {
+        writeMeta(this.db, 'schema_version', migration.schemaVersion);
+        schemaChanged = true;
+      }
       if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
       return out;
     };
@@ -364,7 +445,7 @@ class SqlReplica implements Replica {
 
   fingerprints(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const t of this.tables.values()) out[t.shape.name] = t.shape.fingerprint;
+    for (const t of this.tables.values()) out[t.shape.name] = describeSchema(t.shape.pk, t.shape.cols);
     return out;
   }
 

@@ -48,7 +48,8 @@ export const PEER_LIMITS = {
   maxVectorEntries: MAX_VECTOR_ENTRIES,
   maxTables: 1_000,
   maxNameLength: 256,
-  maxFingerprintLength: 1_024,
+  // A table descriptor carries 18 characters per column (schema-descriptor.ts): room for ~900 columns.
+  maxFingerprintLength: 16_384,
   maxColumns: 2_000,
   maxKeyColumns: 64,
   /** Per value: the one cap of protocol/protocol/limits.ts; the frame reassembly cap (64 MiB) bounds the whole message. */

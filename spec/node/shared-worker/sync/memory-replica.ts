@@ -156,6 +156,13 @@ export class MemoryReplica implements DurableReplica {
   getVersion(): number {
     return this.version;
   }
+  /** The sync model has no schema steps (migrations are the sql.js replica's). */
+  async migrate(steps: readonly string[]): Promise<{ from: number; to: number }> {
+    return { from: 0, to: steps.length };
+  }
+  getSchemaVersion(): number {
+    return 0;
+  }
   fingerprints(): Record<string, string> {
     return Object.fromEntries([...this.tables].map(([n, t]) => [n, t.fingerprint]));
   }
