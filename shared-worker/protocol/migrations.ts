@@ -9,8 +9,8 @@ import { BatteryError } from './errors.js';
 export type MigrationStep = string | { sql: string };
 
 /** Steps one list may hold, and the SQL text of one step (bounds what a tab may ask the worker to run). */
-export const MAX_MIGRATIONS = 10_000;
-export const MAX_MIGRATION_SQL = 1 << 20;
+const MAX_MIGRATIONS = 10_000;
+const MAX_MIGRATION_SQL = 1 << 20;
 
 /** Validates a migrations option (tab side and worker side) and returns the SQL of each step. */
 export function migrationSql(steps: unknown, where = 'migrations'): string[] {

@@ -53,7 +53,7 @@ export function captureNames(tid: number): CaptureNames {
 }
 
 /** Declared key columns of the per-table tables keyed by primary key (tombstones, extra cells). */
-export function keyColumnsDecl(shape: TableShape): string[] {
+function keyColumnsDecl(shape: TableShape): string[] {
   // INT, not INTEGER: a one-column key declared INTEGER would be a rowid alias, which refuses the
   // text and real keys an `id INT PRIMARY KEY` table may hold (datatype mismatch).
   return shape.pk.map((c, i) => `k${i} ${affinityOf(c.type) === 'INTEGER' ? 'INT' : affinityOf(c.type)}`);
@@ -220,7 +220,7 @@ export function deleteLogDdl(shape: TableShape, tid: number): string {
 }
 
 /** The update log: per updated row, the exec's stamp id and which cells it changed (see changeMark). */
-export function updateLogDdl(n: number, updated: string): string {
+function updateLogDdl(n: number, updated: string): string {
   return `CREATE TABLE ${updated}(rid INTEGER NOT NULL, v INTEGER NOT NULL, ${range(n).map((i) => `m${i} INTEGER`).join(', ')});`;
 }
 

@@ -20,7 +20,7 @@ function rowObject(columns: string[], values: SqlValue[]): Record<string, SqlVal
  * Runs every statement of `sql`. Array parameters bind to each statement that has a parameter
  * marker (so "INSERT ... (?); SELECT 1" works); named parameters bind by name wherever they occur.
  */
-export function runStatements(
+function runStatements(
   db: SqlDatabase,
   sql: string,
   params: Bindable | undefined,
