@@ -178,7 +178,7 @@ describe('Battery handle', () => {
     const quiet = newTestBattery('quiet');
     const quietPort = await attachTo(quiet, hub);
     await attachTo(debugged, hub);
-    await debugged.connect('ws://127.0.0.1:9/x', 'tok');
+    await debugged.connect('ws://127.0.0.1:9/x', 'aV3x-9qT_2mPz8Lr0bWc4k');
     host.emit({ name: 'sync', count: 3, peerId: 'peer-1' });
     host.reportError(new BatteryErrorClass('AUTH', 'bad challenge'));
     hub.diagnose('persistence', 'dropped a torn log record');
