@@ -34,9 +34,8 @@ import { afterAlter, beforeAlter, checkAlter, parseAlterTable } from './schema-e
 import { StampStore } from './stamps.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
-import { checkVector } from './remote-vector-check.js';
 import { assertChangesWithinCap, assertStampWithinCap } from './exec-value-cap.js';
-import type { VersionVector } from './contracts/version-vector.js';
+import { validateVector, type VersionVector } from './contracts/version-vector.js';
 
 export interface CreateReplicaOptions extends ReplicaOptions {
   /** A database file from export() to reopen. */
@@ -418,7 +417,7 @@ class SqlReplica implements Replica {
 
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet {
     this.assertOpen();
-    checkVector(since);
+    validateVector(since, 'since');
     let tables = [...this.tables.values()];
     if (options?.tables) {
       const wanted = new Set(options.tables.map((t) => String(t).toLowerCase()));

@@ -10,10 +10,10 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { BatteryError } from '../protocol/errors.js';
 import type { ChangeSet } from '../replica/contracts/change-set.js';
 import { negativeZeroCodec } from '../replica/contracts/msgpack-negative-zero.js';
-import type { VersionVector } from '../replica/contracts/version-vector.js';
+import { validateVector, type VersionVector } from '../replica/contracts/version-vector.js';
 import type { MailboxKeys } from './mailbox-keys.js';
 import { checkMsgpackShape } from './msgpack-guard.js';
-import { validateChangeSet, validateVector } from './peer-protocol.js';
+import { validateChangeSet } from './peer-protocol.js';
 import { fromWire, toWire } from './wire-changes.js';
 
 const MAILBOX_BLOB_VERSION = 1;

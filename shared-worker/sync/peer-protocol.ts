@@ -9,7 +9,7 @@
 import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from '../replica/contracts/change-set.js';
 import { BatteryError } from '../protocol/errors.js';
 import { NODE_ID_PATTERN } from '../protocol/ids.js';
-import type { VersionVector } from '../replica/contracts/version-vector.js';
+import { validateVector, type VersionVector } from '../replica/contracts/version-vector.js';
 import { MAX_VALUE_BYTES, MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { fromWire, toWire } from './wire-changes.js';
 
@@ -88,15 +88,6 @@ function nodeId(v: unknown, what: string): string {
   // ids like `constructor` or `__proto__` would otherwise meet Object.prototype in a vector.
   if (!NODE_ID_PATTERN.test(s)) throw new Invalid(`${what} is not a node id (16 lowercase hex chars)`);
   return s;
-}
-
-export function validateVector(v: unknown, what = 'vector'): VersionVector {
-  if (!isRecord(v)) throw new Invalid(`${what} must be a map`);
-  const keys = Object.keys(v);
-  if (keys.length > PEER_LIMITS.maxVectorEntries) throw new Invalid(`${what} has too many entries`);
-  const out: VersionVector = {};
-  for (const k of keys) out[nodeId(k, `${what} key`)] = hlcNumber(v[k], `${what}[${k}]`);
-  return out;
 }
 
 function sqlValue(v: unknown): SqlValue {

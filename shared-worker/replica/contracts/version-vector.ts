@@ -3,6 +3,9 @@
  * holds (or holds something newer for). Deltas for a peer are the registers whose stamp is above
  * the peer's entry for their origin.
  */
+import { BatteryError } from '../../protocol/errors.js';
+import { isNodeId } from '../../protocol/ids.js';
+import { MAX_VECTOR_ENTRIES } from '../../protocol/limits.js';
 export type VersionVector = Record<string, number>;
 
 /**
@@ -43,4 +46,27 @@ export function missingFrom(have: VersionVector, need: VersionVector): VersionVe
 
 export function vectorsEqual(a: VersionVector, b: VersionVector): boolean {
   return covers(a, b) && covers(b, a);
+}
+
+/**
+ * The one check a version vector from outside passes (a peer's hello, delta, live batch, need or
+ * ack; a mailbox blob; a caller of changesSince): a plain map of node ids (protocol/ids.ts) to
+ * non-negative safe-integer hlcs, at most MAX_VECTOR_ENTRIES of them. Returns a fresh copy, so
+ * nothing of the caller's object (its prototype included) is kept.
+ */
+export function validateVector(v: unknown, what = 'a version vector'): VersionVector {
+  const bad = (message: string): never => {
+    throw new BatteryError('BAD_OP', `${what} ${message}`);
+  };
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) bad('must be a map of node ids to hlcs');
+  const keys = Object.keys(v as object);
+  if (keys.length > MAX_VECTOR_ENTRIES) bad(`has more than ${MAX_VECTOR_ENTRIES} entries`);
+  const out: VersionVector = {};
+  for (const k of keys) {
+    if (!isNodeId(k)) bad(`has a key that is not a node id (16 lowercase hex chars)`);
+    const hlc = (v as Record<string, unknown>)[k];
+    if (typeof hlc !== 'number' || !Number.isSafeInteger(hlc) || hlc < 0) bad(`maps ${k} to something other than a non-negative safe integer`);
+    out[k] = hlc as number;
+  }
+  return out;
 }
