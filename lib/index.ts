@@ -8,5 +8,5 @@ export type { BatteryOptions, BatteryMode } from './battery-options.js';
 export type { WatchCallback } from './watch-set.js';
 export { BatteryError, isBatteryError, type ErrorCode } from '../shared-worker/protocol/errors.js';
 export type { ExecResult, SqlParams, SqlValue } from '../shared-worker/protocol/values.js';
-export type { Durability, RTCIceServerInit } from '../shared-worker/protocol/worker-protocol.js';
+export type { Durability, PeerSyncState, RTCIceServerInit, SyncProgress } from '../shared-worker/protocol/worker-protocol.js';
 export { Ledger, type LedgerConfig, type LedgerEvent, type LedgerEvents } from './ledger.js';
