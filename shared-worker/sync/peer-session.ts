@@ -280,7 +280,11 @@ export class PeerSession {
         return this.onHello(msg);
       case 'delta':
         if (this.deltasAwaited === 0) throw new BatteryError('BAD_OP', 'delta that nobody asked for');
-        this.incoming ??= new DeltaProgress(this.peerId, msg.total);
+        if (this.incoming === null) {
+          // The announced total is what toReceive reports while the pieces are applied.
+          this.incoming = new DeltaProgress(this.peerId, msg.total);
+          this.syncChanged();
+        }
         await this.apply(msg.changes);
         if (this.isClosed()) return;
         const progress = this.incoming.applied(pieceSize(msg.changes), msg.last);
