@@ -1,7 +1,10 @@
-// One build for the three things the package ships (docs/architecture.md):
+// One build for the things the package ships (docs/architecture.md):
 //   dist/rtc-battery.js (+ .d.ts)   the page-side library, ESM, self-contained (peerjs, idb-keyval inlined)
 //   dist/battery-worker.js          the SharedWorker / dedicated worker, ESM, self-contained, + the sql.js wasm
-//   dist/server.js (+ .d.ts)        the PeerServer for Node; node builtins and runtime deps stay external
+//   dist/react.js, dist/kysely.js   the React bindings and the Kysely dialect; react, kysely and the
+//                                   library itself ('rtc-battery') stay imports, so an app ships each once
+//   peer-server/dist/server.js      the PeerServer for Node (the rtc-battery-server package in peer-server/);
+//                                   node builtins and that package's dependencies stay external
 //
 // A missing entry fails the build: a renamed entry must never ship a package without its bundle.
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,7 +16,7 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import commonjs from '@rollup/plugin-commonjs';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
-const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const serverPkg = JSON.parse(readFileSync(new URL('./peer-server/package.json', import.meta.url), 'utf8'));
 const target = 'es2022';
 
 // sql.js's browser build has no Node `require`s. Its emscripten loader would fetch
@@ -56,22 +59,41 @@ function onwarn(warning, warn) {
   warn(warning);
 }
 
+// Browser bundles are minified; their source maps lie beside them.
 const browserPlugins = () => [
   sqlJsForBrowser(),
   nodeResolve({ browser: true, exportConditions: ['browser', 'module', 'import', 'default'], preferBuiltins: false }),
   commonjs(),
-  esbuild({ target, tsconfig: 'tsconfig.json' }),
+  esbuild({ target, tsconfig: 'tsconfig.json', minify: true }),
 ];
+
+/**
+ * The react and kysely entries import the library through '../index.js'; in their bundles (and
+ * .d.ts) that import becomes 'rtc-battery', the package itself, instead of a second copy (a
+ * second Battery class would not even be the same type: its private fields make it nominal).
+ */
+function libraryAsPackage() {
+  return {
+    name: 'library-as-package',
+    resolveId(id, importer) {
+      if (id === '../index.js' && importer && /[\\/]lib[\\/](react|kysely)[\\/]/.test(importer)) return { id: 'rtc-battery', external: true };
+      if (id === 'rtc-battery') return { id, external: true };
+      return null;
+    },
+  };
+}
+const integrationExternal = [/^react($|\/)/, /^react-dom($|\/)/, /^kysely($|\/)/];
 
 const serverExternal = [
   ...builtinModules,
   /^node:/,
-  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(serverPkg.dependencies ?? {}),
 ].map((e) => (typeof e === 'string' ? new RegExp(`^${e.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/.*)?$`) : e));
 
 const pageEntry = entry('lib/index.ts');
 const workerEntry = entry('shared-worker/hub/worker-entry.ts');
 const serverEntry = entry('peer-server/index.ts');
+const integrationEntries = [['react', entry('lib/react/index.ts')], ['kysely', entry('lib/kysely/index.ts')]];
 
 const configs = [
   {
@@ -90,9 +112,23 @@ const configs = [
     output: { file: 'dist/battery-worker.js', format: 'es', sourcemap: true, inlineDynamicImports: true },
     plugins: [...browserPlugins(), emitSqlWasm()],
   },
+  ...integrationEntries.flatMap(([name, input]) => [
+    {
+      input,
+      output: { file: `dist/${name}.js`, format: 'es', sourcemap: true },
+      external: integrationExternal,
+      plugins: [libraryAsPackage(), esbuild({ target, tsconfig: 'tsconfig.json', minify: true })],
+    },
+    {
+      input,
+      output: { file: `dist/${name}.d.ts`, format: 'es' },
+      external: integrationExternal,
+      plugins: [libraryAsPackage(), dts({ tsconfig: 'tsconfig.json' })],
+    },
+  ]),
   {
     input: serverEntry,
-    output: { file: 'dist/server.js', format: 'es', sourcemap: true },
+    output: { file: 'peer-server/dist/server.js', format: 'es', sourcemap: true },
     external: serverExternal,
     plugins: [
       nodeResolve({ preferBuiltins: true, exportConditions: ['node', 'import', 'default'] }),
@@ -102,7 +138,7 @@ const configs = [
   },
   {
     input: serverEntry,
-    output: { file: 'dist/server.d.ts', format: 'es' },
+    output: { file: 'peer-server/dist/server.d.ts', format: 'es' },
     external: serverExternal,
     plugins: [dts({ tsconfig: 'tsconfig.json' })],
   },

@@ -1,8 +1,25 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-// Two projects: `node` runs the fast suites (replica, merge, sync protocol, server) in Node;
-// `browser` drives real Chromium through puppeteer-core and is started by spec/browser/run.mjs
-// (inside a private network namespace when one can be made).
+// The browser suites run once per browser (spec/browser/run.mjs runs the projects one after the
+// other, inside a private network namespace when one can be made). Three groups of files run once:
+const BROWSER_SUITES = ['spec/browser/**/*.test.ts'];
+// Node scripts around the demo that drive no browser: in the chromium project.
+const DRIVES_NO_BROWSER = ['spec/browser/demo/build-if-stale.test.ts', 'spec/browser/demo/start-script.test.ts'];
+// The packed tarball in a fresh app: a check of the package, not of a browser; in the chromium project.
+const PACKAGE_CHECKS = ['spec/browser/package/**/*.test.ts'];
+// Tests that drive both browsers at once: in the firefox project (its Firefox is already running).
+const DRIVES_BOTH_BROWSERS = ['spec/browser/cross-browser/**/*.test.ts'];
+
+const browserProject = {
+  include: BROWSER_SUITES,
+  environment: 'node',
+  testTimeout: 120_000,
+  hookTimeout: 120_000,
+  fileParallelism: false,
+} as const;
+
+// Three projects: `node` runs the fast suites (replica, merge, sync protocol, server) in Node;
+// `chromium` and `firefox` drive the real browsers through puppeteer-core (CDP, WebDriver BiDi).
 export default defineConfig({
   test: {
     projects: [
@@ -16,12 +33,20 @@ export default defineConfig({
       },
       {
         test: {
-          name: 'browser',
-          include: ['spec/browser/**/*.test.ts'],
-          environment: 'node',
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-          fileParallelism: false,
+          ...browserProject,
+          name: 'chromium',
+          exclude: [...configDefaults.exclude, ...DRIVES_BOTH_BROWSERS],
+          env: { BATTERY_BROWSER: 'chromium' },
+        },
+      },
+      {
+        test: {
+          ...browserProject,
+          name: 'firefox',
+          exclude: [...configDefaults.exclude, ...DRIVES_NO_BROWSER, ...PACKAGE_CHECKS],
+          env: { BATTERY_BROWSER: 'firefox' },
+          // One Firefox for the whole run: it starts in 6-11 s here (Chromium: 1-2 s).
+          globalSetup: ['spec/browser/harness/shared-firefox.ts'],
         },
       },
     ],

@@ -1,124 +1,107 @@
 /**
- * What change capture and merging cost, as ratios against plain sql.js measured in the same run:
- * 100k rows of (id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT) with random 36-char ids,
- * one transaction, one prepared statement, medians of interleaved runs. Times are this process's
- * CPU time (process.cpuUsage), not wall time: the work is single-threaded, and CPU time stays
- * meaningful on a machine shared with other jobs (wall time there swings by 2x between runs).
+ * What a write costs through the path an app takes, `DurableReplica.exec` over the memory store
+ * (capture, the commit's change set for the durable log and peers, the log record, the group
+ * commit), as ratios against plain sql.js running the same SQL in the same run. Rows of
+ * (id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT) with random 32-char ids; medians over
+ * RUNS interleaved runs of CPU time (bench-stats.ts).
+ *
+ *   insert 100k       one exec: INSERT ... SELECT FROM json_each(?) of 100k rows
+ *   update 100k       one exec: UPDATE ... FROM json_each(?) setting b of the 100k rows by key, in
+ *                     random order, plus the fold of the update log that follows it (paid at the
+ *                     next read of registers)
+ *   single-row 2000   2,000 awaited exec calls of a one-row INSERT vs 2,000 db.run() calls
+ *   apply 100k        applyChanges of 100k remote rows into a replica that holds the same keys with
+ *                     older stamps (every register is taken), against the plain insert
  *
  * Run: `npx tsx bench/replica-bench.ts` or `npm run bench` (bench/run.ts calls run()).
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import initSqlJs from 'sql.js';
 import type { Database } from 'sql.js';
-import { createReplica } from '../shared-worker/replica/replica.js';
-import type { Replica } from '../shared-worker/replica/contracts/replica-types.js';
 import type { SqlValue } from '../shared-worker/replica/contracts/change-set.js';
+import { openDurableReplica } from '../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../shared-worker/replica/replica.js';
+import type { DurableReplica } from '../shared-worker/replica/contracts/replica-types.js';
+import { benchLine, cpuMs, interleaved, median, RUNS } from './bench-stats.js';
 
 const ROWS = 100_000;
-const RUNS = 5;
-const DDL = 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT)';
-const INSERT = 'INSERT INTO t VALUES (?, ?, ?, ?)';
-const UPDATE = 'UPDATE t SET b = ? WHERE id = ?';
+const SINGLE = 2_000;
+const DDL = 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT); CREATE TABLE s(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT)';
+const BULK_INSERT = 'INSERT INTO t SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?)';
+const BULK_UPDATE = 'UPDATE t SET b = j.value->>1 FROM json_each(?) j WHERE t.id = j.value->>0';
+const ONE_ROW = 'INSERT INTO s VALUES (?, ?, ?, ?)';
 
-type Bulk = Replica & { execMany(sql: string, rows: SqlValue[][]): void };
+const word = (n: number) => randomUUID().replace(/-/g, '').slice(0, n);
+const makeRows = (n: number): SqlValue[][] => Array.from({ length: n }, (_, i) => [word(32), word(20), i, word(12)]);
 
-function word(n: number): string {
-  return randomUUID().replace(/-/g, '').slice(0, n);
+async function durable(nodeId?: string): Promise<DurableReplica> {
+  const d = await openDurableReplica({ store: new MemoryKeyValueStore(), createReplica, replicaOptions: nodeId ? { nodeId } : {}, warn: () => {} });
+  await d.exec(DDL);
+  await d.enableSync('t');
+  await d.enableSync('s');
+  return d;
 }
 
-function makeRows(): SqlValue[][] {
-  return Array.from({ length: ROWS }, (_, i) => [randomUUID(), word(20), i, word(12)]);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-// Collect garbage before each measurement, so one side does not pay for the other's garbage
-// (the synced side builds large change sets between measurements).
-v8.setFlagsFromString('--expose-gc');
-const collectGarbage = vm.runInNewContext('gc') as () => void;
-
-/** CPU milliseconds spent in f. */
-function time(f: () => void): number {
-  collectGarbage();
-  const t0 = process.cpuUsage();
-  f();
-  const d = process.cpuUsage(t0);
-  return (d.user + d.system) / 1000;
-}
-
-function plainLoad(db: Database, sql: string, rows: SqlValue[][]): void {
-  const stmt = db.prepare(sql);
-  db.run('BEGIN');
-  for (const r of rows) {
-    stmt.bind(r as never);
-    stmt.step();
-    stmt.reset();
-  }
-  db.run('COMMIT');
-  stmt.free();
-}
-
-async function syncedReplica(): Promise<Bulk> {
-  const r = (await createReplica()) as Bulk;
-  r.exec(DDL);
-  r.enableSync('t');
-  return r;
+function plainDb(SQL: Awaited<ReturnType<typeof initSqlJs>>): Database {
+  const db = new SQL.Database();
+  // The connection settings the replica uses (sql-database.ts), so only the library's work differs.
+  db.run('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY');
+  db.exec(DDL);
+  return db;
 }
 
 export async function run(): Promise<string[]> {
   const SQL = await initSqlJs();
-  const t = { plainInsert: [] as number[], syncedInsert: [] as number[], plainUpdate: [] as number[], syncedUpdate: [] as number[], fold: [] as number[], apply: [] as number[], reapply: [] as number[], bytesPlain: 0, bytesSynced: 0 };
+  const t = { plainInsert: [] as number[], insert: [] as number[], plainUpdate: [] as number[], update: [] as number[],
+    plainSingle: [] as number[], single: [] as number[], apply: [] as number[] };
   for (let run = 0; run < RUNS; run++) {
-    const rows = makeRows();
-    const updates = rows.map((r, i) => [i * 7, r[0]!]).sort(() => Math.random() - 0.5);
-
-    const plain = new SQL.Database();
-    // The same connection settings the replica uses (sql-database.ts), so only capture differs.
-    plain.run('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY');
-    plain.run(DDL);
-    const synced = await syncedReplica();
-    // Interleave: alternate which side goes first so drift and GC hit both alike.
-    const steps: Array<() => void> = [
-      () => t.plainInsert.push(time(() => plainLoad(plain, INSERT, rows))),
-      () => t.syncedInsert.push(time(() => synced.execMany(INSERT, rows))),
-    ];
-    if (run % 2) steps.reverse();
-    steps.forEach((s) => s());
-    const upd: Array<() => void> = [
-      () => t.plainUpdate.push(time(() => plainLoad(plain, UPDATE, updates))),
-      () => t.syncedUpdate.push(time(() => synced.execMany(UPDATE, updates))),
-    ];
-    if (run % 2) upd.reverse();
-    upd.forEach((s) => s());
-    // The update log is folded into the clock rows later, at the next read of registers (here a
-    // delta that finds nothing to send): measured on its own so the deferred cost is on record.
-    t.fold.push(time(() => synced.changesSince(synced.getVector())));
-    t.bytesPlain = plain.export().length;
-    t.bytesSynced = synced.export().length;
-
-    const batch = synced.changesSince({});
-    const receiver = await syncedReplica();
-    t.apply.push(time(() => receiver.applyChanges(batch)));
-    t.reapply.push(time(() => receiver.applyChanges(batch)));
+    const rows = makeRows(ROWS);
+    const json = JSON.stringify(rows);
+    const updates = JSON.stringify(rows.map((r, i) => [r[0], i * 7]).sort(() => Math.random() - 0.5));
+    const singles = makeRows(SINGLE);
+    const plain = plainDb(SQL);
+    const d = await durable();
+    await interleaved(run, [
+      async () => { t.plainInsert.push(await cpuMs(() => plain.run(BULK_INSERT, [json]))); },
+      async () => { t.insert.push(await cpuMs(() => d.exec(BULK_INSERT, [json]))); },
+    ]);
+    await interleaved(run, [
+      async () => { t.plainUpdate.push(await cpuMs(() => plain.run(BULK_UPDATE, [updates]))); },
+      async () => { t.update.push(await cpuMs(async () => {
+        await d.exec(BULK_UPDATE, [updates]);
+        d.changesSince(d.getVector()); // folds the update log, finds nothing to send
+      })); },
+    ]);
+    await interleaved(run, [
+      async () => { t.plainSingle.push(await cpuMs(() => { for (const r of singles) plain.run(ONE_ROW, r as never); })); },
+      async () => { t.single.push(await cpuMs(async () => { for (const r of singles) await d.exec(ONE_ROW, r); })); },
+    ]);
     plain.close();
-    synced.close();
-    receiver.close();
+    await d.close();
+
+    // Remote apply: the receiver wrote the keys first (older stamps), the sender later.
+    const receiver = await durable('a0000000000000a1');
+    await receiver.exec(BULK_INSERT, [json]);
+    const sender = await durable('a0000000000000b2');
+    await sender.exec(BULK_INSERT, [JSON.stringify(rows.map(([id, , b]) => [id, word(20), b, word(12)]))]);
+    const batch = sender.changesSince({}, { tables: ['t'] });
+    await sender.close();
+    t.apply.push(await cpuMs(() => receiver.applyChanges(batch)));
+    await receiver.close();
   }
-  const ratio = (a: number[], b: number[]) => median(a) / median(b);
-  const plainInsert = median(t.plainInsert);
+  const ms = (xs: number[]) => `${median(xs).toFixed(0)} ms`;
+  const single = (xs: number[]) => `${(median(xs) / SINGLE * 1000).toFixed(0)} us/write`;
   return [
-    `replica insert 100k: synced/plain = ${ratio(t.syncedInsert, t.plainInsert).toFixed(2)}x (goal <= 2.0; plain ${plainInsert.toFixed(0)} ms CPU)`,
-    `replica update 100k (1 column): synced/plain = ${ratio(t.syncedUpdate, t.plainUpdate).toFixed(2)}x (goal <= 2.0; plain ${median(t.plainUpdate).toFixed(0)} ms CPU)`,
-    `replica update 100k, deferred log fold: fold/plain update = ${ratio(t.fold, t.plainUpdate).toFixed(2)}x (info: paid at the next merge, delta, snapshot or delete; update + fold = ${((median(t.syncedUpdate) + median(t.fold)) / median(t.plainUpdate)).toFixed(2)}x)`,
-    `replica apply 100k remote rows: apply/plain insert = ${(median(t.apply) / plainInsert).toFixed(2)}x (goal <= 3.0)`,
-    `replica re-apply known 100k batch: re-apply/first apply = ${ratio(t.reapply, t.apply).toFixed(2)}x (goal <= 0.5)`,
-    `replica db bytes 100k: synced/plain = ${(t.bytesSynced / t.bytesPlain).toFixed(2)}x (goal <= 2.0)`,
+    benchLine('write insert 100k rows in one exec (durable, memory store) vs plain sql.js', median(t.insert) / median(t.plainInsert), 2.0,
+      `${ms(t.insert)} vs ${ms(t.plainInsert)} CPU`),
+    benchLine('write update 100k rows in one exec + fold (durable, memory store) vs plain sql.js', median(t.update) / median(t.plainUpdate), 2.0,
+      `${ms(t.update)} vs ${ms(t.plainUpdate)} CPU`),
+    benchLine('write 2000 single-row exec calls (durable, memory store) vs 2000 plain sql.js statements', median(t.single) / median(t.plainSingle), 3.0,
+      `${single(t.single)} vs ${single(t.plainSingle)} CPU`),
+    benchLine('apply 100k remote rows over older stamps (durable, memory store) vs plain insert', median(t.apply) / median(t.plainInsert), 3.0,
+      `${ms(t.apply)} vs ${ms(t.plainInsert)} CPU`),
   ];
 }
 

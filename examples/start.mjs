@@ -4,6 +4,7 @@
 // bad arguments).
 import { buildIfStale } from './start/build-if-stale.mjs';
 import { REPO_ROOT, startDemoServers } from './start/demo-servers.mjs';
+import { resolve } from 'node:path';
 import { parseStartOptions, USAGE } from './start/options.mjs';
 
 function fail(message, code = 1) {
@@ -29,6 +30,7 @@ try {
     port: options.port,
     signalingPort: options.signalingPort,
     iceServers: options.iceServers,
+    mailbox: options.mailbox ? resolve(REPO_ROOT, options.dataDir, 'mailbox.sqlite') : false,
     log: options.quiet ? () => {} : (line) => console.log(`[signaling] ${line}`),
   });
 } catch (err) {
@@ -41,6 +43,7 @@ console.log(`
   open:        ${url}
   share that URL (same #token = same room); a URL without #token gets a new room
   signaling:   ${servers.signalingUrl}
+  mailbox:     ${servers.mailboxUrl ? `${servers.mailboxUrl} (data: ${resolve(REPO_ROOT, options.dataDir)})` : 'off'}
   examples:    ${servers.siteUrl}plain-html/   ${servers.siteUrl}notes-app/
   Ctrl+C to stop
 `);

@@ -21,6 +21,10 @@ export interface BatteryEvents {
   change: [tables: string[]];
   leader: [];
   error: [error: BatteryError];
+  /** The room's mailbox (store and forward on the signaling host) went online or offline. */
+  mailbox: [state: 'online' | 'offline'];
+  /** Progress of a mailbox download: `phase` 'snapshot' counts bytes, 'log' counts blobs. */
+  'mailbox-progress': [progress: { phase: 'snapshot' | 'log'; done: number; total: number }];
 }
 
 export type BatteryEvent = keyof BatteryEvents;
@@ -46,6 +50,10 @@ export function emitPeerEvent(events: Emitter<BatteryEvents>, e: PeerEvent): voi
     case 'disconnected':
     case 'reconnected':
       return events.emit(e.name);
+    case 'mailbox':
+      return events.emit('mailbox', e.state);
+    case 'mailbox-progress':
+      return events.emit('mailbox-progress', { phase: e.phase, done: e.done, total: e.total });
     default: {
       const never: never = e;
       void never;

@@ -2,9 +2,13 @@
  * The options of connectBattery(), their defaults, and their validation: a wrong type is a
  * BatteryError('BAD_OP') naming the option, raised before anything is opened.
  */
+import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../shared-worker/protocol/clock-drift.js';
+import { migrationSql, type MigrationStep } from '../shared-worker/protocol/migrations.js';
 import { BatteryError } from '../shared-worker/protocol/errors.js';
+import { estimateTokenBits, isStrongToken, MIN_TOKEN_BITS } from '../shared-worker/protocol/token-strength.js';
 import type { Durability, RTCIceServerInit } from '../shared-worker/protocol/worker-protocol.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
+import { consoleDiagnostics, type DiagnosticSink } from './diagnostics.js';
 
 export type BatteryMode = 'auto' | 'shared' | 'dedicated';
 
@@ -13,9 +17,19 @@ export interface BatteryOptions {
   dbName?: string;
   /** The PeerServer: http(s):// or ws(s)://host:port/path. Used by connect() without a url. */
   signalingUrl?: string;
-  /** The room secret; it never leaves the browser (docs/security.md). */
+  /**
+   * The room secret; it never leaves the browser (docs/security.md). It must be strong: at least
+   * 128 bits by the rule in docs/security.md (e.g. 22 random base64url or 32 random hex characters).
+   */
   token?: string;
+  /** Accept a token below that strength (tests, a token the user types on purpose). Default false. */
+  allowWeakToken?: boolean;
   iceServers?: RTCIceServerInit[];
+  /**
+   * Sync through the signaling host's end-to-end encrypted mailbox when it offers one, so
+   * peers that are never online together still sync (README "Mailbox"). Default true.
+   */
+  mailbox?: boolean;
   /** Default: battery-worker.js next to this bundle. */
   workerUrl?: string | URL;
   /** Default: sql-wasm.wasm next to this bundle. */
@@ -28,26 +42,52 @@ export interface BatteryOptions {
    * survives an OS crash or power loss. 'relaxed': complete once the OS has the data.
    */
   durability?: Durability;
-  /** Refuse peer changes stamped further ahead of local time (default: the replica's, 5 min). */
+  /**
+   * Refuse peer changes stamped further ahead of local time (default: the replica's, 5 min).
+   * At most 24 h (`MAX_CLOCK_DRIFT_MS`); Infinity, NaN, 0 and negatives are refused.
+   */
   maxClockDriftMs?: number;
   /** Per request; a request still unanswered then rejects with 'WORKER'. Default 30 000. */
   requestTimeoutMs?: number;
+  /** Ordered schema steps, applied once per replica (README "Migrations"). */
+  migrations?: MigrationStep[];
+  /**
+   * Diagnostics of the mesh (signaling, links), sync (peers, deltas, errors), persistence
+   * (start-up repairs, open failures) and the worker. Off by default; `true` writes them to
+   * console.debug, a function receives each one.
+   */
+  debug?: boolean | DiagnosticSink;
   /** @internal The leader tab's PeerJS driver (tests swap it). */
   meshDriver?: MeshDriverFactory;
 }
+
+/**
+ * Every option connectBattery knows. A key of BatteryOptions missing here fails to compile, and a
+ * key of the caller's object missing here is refused by name (a typo must not open 'ledger-default').
+ */
+const KNOWN_OPTIONS: Record<keyof BatteryOptions, true> = {
+  dbName: true, signalingUrl: true, token: true, iceServers: true, workerUrl: true, wasmUrl: true,
+  mode: true, durability: true, maxClockDriftMs: true, requestTimeoutMs: true, debug: true, meshDriver: true,
+  mailbox: true, allowWeakToken: true, migrations: true,
+};
 
 export interface ResolvedOptions {
   dbName: string;
   signalingUrl?: string;
   token?: string;
+  allowWeakToken: boolean;
   iceServers?: RTCIceServerInit[];
+  mailbox?: boolean;
   workerUrl: string;
   wasmUrl: string;
   mode: BatteryMode;
   durability: Durability;
   maxClockDriftMs?: number;
   requestTimeoutMs: number;
+  /** Absent when diagnostics are off. */
+  diagnostics?: DiagnosticSink;
   meshDriver?: MeshDriverFactory;
+  migrations?: string[];
 }
 
 export const DEFAULT_DB_NAME = 'ledger-default';
@@ -80,6 +120,25 @@ function optPositive(o: Record<string, unknown>, key: string): number | undefine
   return v;
 }
 
+function optBoolean(o: Record<string, unknown>, key: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw bad(key, 'a boolean', v);
+  return v;
+}
+
+/** Refuses a token below MIN_TOKEN_BITS unless the caller opted in; the message never shows the token. */
+export function requireStrongToken(token: string, allowWeakToken: boolean): void {
+  if (allowWeakToken || isStrongToken(token)) return;
+  throw new BatteryError(
+    'BAD_OP',
+    `the room token is too weak to keep the room private: about ${Math.floor(estimateTokenBits(token))} bits, ` +
+      `at least ${MIN_TOKEN_BITS} needed (e.g. 22 random base64url or 32 random hex characters); ` +
+      'pass allowWeakToken: true to use it anyway',
+    { option: 'token', bits: Math.floor(estimateTokenBits(token)) },
+  );
+}
+
 function oneOf<T extends string>(o: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T): T {
   const v = o[key];
   if (v === undefined) return fallback;
@@ -100,10 +159,22 @@ function iceServers(o: Record<string, unknown>): RTCIceServerInit[] | undefined 
   }));
 }
 
+function debugSink(v: unknown): DiagnosticSink | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true) return consoleDiagnostics;
+  if (typeof v === 'function') return v as DiagnosticSink;
+  throw bad('debug', 'a boolean or a function', v);
+}
+
 export function resolveOptions(input: unknown, defaults: { workerUrl: () => string; wasmUrl: () => string }): ResolvedOptions {
   if (input === undefined || input === null) input = {};
   if (typeof input !== 'object' || Array.isArray(input)) throw bad('options', 'an object', input);
   const o = input as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!Object.hasOwn(KNOWN_OPTIONS, key)) {
+      throw new BatteryError('BAD_OP', `connectBattery: unknown option "${key.slice(0, 60)}" (known: ${Object.keys(KNOWN_OPTIONS).filter((k) => k !== 'meshDriver').join(', ')})`, { option: key });
+    }
+  }
   const dbName = optString(o, 'dbName') ?? DEFAULT_DB_NAME;
   if (dbName.length === 0 || dbName.length > 200) throw bad('dbName', 'a string of 1 to 200 characters', dbName);
   const meshDriver = o.meshDriver;
@@ -115,15 +186,29 @@ export function resolveOptions(input: unknown, defaults: { workerUrl: () => stri
     mode: oneOf(o, 'mode', ['auto', 'shared', 'dedicated'] as const, 'auto'),
     durability: oneOf(o, 'durability', ['strict', 'relaxed'] as const, 'strict'),
     requestTimeoutMs: optPositive(o, 'requestTimeoutMs') ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    allowWeakToken: optBoolean(o, 'allowWeakToken') ?? false,
   };
   const signalingUrl = optString(o, 'signalingUrl');
   const token = optString(o, 'token');
   const ice = iceServers(o);
-  const drift = optPositive(o, 'maxClockDriftMs');
+  const drift = o.maxClockDriftMs;
+  if (drift !== undefined && !isAcceptableClockDrift(drift)) {
+    throw bad('maxClockDriftMs', `a number of ms above 0 and at most ${MAX_CLOCK_DRIFT_MS} (24 h)`, drift);
+  }
   if (signalingUrl !== undefined) out.signalingUrl = signalingUrl;
-  if (token !== undefined) out.token = token;
+  if (token !== undefined) {
+    requireStrongToken(token, out.allowWeakToken);
+    out.token = token;
+  }
   if (ice !== undefined) out.iceServers = ice;
+  if (o.mailbox !== undefined) {
+    if (typeof o.mailbox !== 'boolean') throw bad('mailbox', 'a boolean', o.mailbox);
+    out.mailbox = o.mailbox;
+  }
   if (drift !== undefined) out.maxClockDriftMs = drift;
   if (meshDriver !== undefined) out.meshDriver = meshDriver as MeshDriverFactory;
+  if (o.migrations !== undefined) out.migrations = migrationSql(o.migrations, 'connectBattery: option "migrations"');
+  const diagnostics = debugSink(o.debug);
+  if (diagnostics) out.diagnostics = diagnostics;
   return out;
 }

@@ -5,9 +5,12 @@
  * the handle lives (the hosting tab closed): requests pending on the old one reject with
  * 'WORKER', and attach() re-registers this tab's watches and leadership with the new one.
  */
+import type { MigrationResult } from '../shared-worker/protocol/migrations.js';
 import { BatteryError, deserializeError } from '../shared-worker/protocol/errors.js';
-import { checkParams, type ExecResult, type SqlParams } from '../shared-worker/protocol/values.js';
+import { checkParams, type ExecResult, type SqlParams, type SqlRow } from '../shared-worker/protocol/values.js';
+import { requireStrongToken } from './battery-options.js';
 import { emitPeerEvent, type BatteryEvent, type BatteryEvents } from './battery-events.js';
+import { describeError, describePeerEvent, type DiagnosticSink } from './diagnostics.js';
 import { Emitter, type Listener } from './emitter.js';
 import { Leadership } from './leadership.js';
 import type { MeshDriverFactory } from './mesh-driver.js';
@@ -35,7 +38,12 @@ export interface BatteryInit {
   meshDriver: MeshDriverFactory;
   signalingUrl?: string;
   token?: string;
+  /** connectBattery's allowWeakToken: the default for connect(). */
+  allowWeakToken?: boolean;
   iceServers?: RTCIceServerInit[];
+  /** The `debug` option's sink; absent when diagnostics are off. */
+  diagnostics?: DiagnosticSink;
+  mailbox?: boolean;
   /** Runs once on close(), after the worker was told goodbye (release locks, stop a dedicated host). */
   onClose?: () => void | Promise<void>;
 }
@@ -49,16 +57,16 @@ export class Battery {
   private attached: Promise<void>;
   private markAttached!: () => void;
   private nodeId = '';
-  private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false, syncState: [] };
+  private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false, schemaVersion: 0, syncState: [] };
   private readonly leadership: Leadership;
   private closed = false;
   /** The room this handle asked to join (until disconnect), re-sent to a replacement worker. */
-  private room: { signalingUrl?: string; token?: string; iceServers?: RTCIceServerInit[] } | null = null;
+  private room: { signalingUrl?: string; token?: string; iceServers?: RTCIceServerInit[]; mailbox?: boolean } | null = null;
 
   /** @internal Use connectBattery(). */
   constructor(private readonly init: BatteryInit) {
     this.attached = new Promise((r) => (this.markAttached = r));
-    this.leadership = new Leadership(init.meshDriver, () => this.client);
+    this.leadership = new Leadership(init.meshDriver, () => this.client, init.diagnostics);
     this.watches = new WatchSet(
       (req) => this.request(req),
       (error) => this.events.emit('error', error),
@@ -67,16 +75,30 @@ export class Battery {
 
   // ------------------------------------------------------------------ public API
 
-  async exec(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.request({ op: 'exec', ...sqlAndParams(sql, params) });
+  /** `exec<Row>(...)` types the rows; the type is the caller's word, not checked at run time. */
+  async exec<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.request({ op: 'exec', ...sqlAndParams(sql, params) }) as Promise<ExecResult<Row>>;
   }
 
-  async execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.request({ op: 'execLocal', ...sqlAndParams(sql, params) });
+  async execLocal<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.request({ op: 'execLocal', ...sqlAndParams(sql, params) }) as Promise<ExecResult<Row>>;
   }
 
   async enableSync(table: string): Promise<void> {
     await this.request({ op: 'enableSync', table });
+  }
+
+  /**
+   * @internal connectBattery passes its `migrations` here: the worker applies the steps the
+   * replica has not applied yet (SCHEMA if the replica is newer or a step fails).
+   */
+  async migrate(steps: string[]): Promise<MigrationResult> {
+    return this.request({ op: 'migrate', steps });
+  }
+
+  /** Migration steps applied to the replica (kept current, like getVersion). */
+  getSchemaVersion(): number {
+    return this.state.schemaVersion;
   }
 
   /**
@@ -85,20 +107,31 @@ export class Battery {
    * and the result differs. Returns the unsubscribe function at once. Errors (bad SQL, not a
    * single read-only statement) go to `onError`, or the `error` event when none is given.
    */
-  watch(sql: string, params: SqlParams | undefined | null, callback: WatchCallback, onError?: (e: BatteryError) => void): () => void {
+  watch<Row extends object = SqlRow>(
+    sql: string, params: SqlParams | undefined | null, callback: WatchCallback<Row>, onError?: (e: BatteryError) => void,
+  ): () => void {
     if (this.closed) throw new BatteryError('WORKER', 'the battery is closed');
     if (typeof callback !== 'function') throw new BatteryError('BAD_OP', 'watch(sql, params, callback): callback must be a function');
     const checked = sqlAndParams(sql, params ?? undefined);
-    return this.watches.add(checked.sql, checked.params, callback, onError);
+    return this.watches.add(checked.sql, checked.params, callback as WatchCallback, onError);
   }
 
-  async connect(signalingUrl?: string, token?: string): Promise<void> {
+  /**
+   * Joins the room of `token` (default: connectBattery's) through the PeerServer at `signalingUrl`.
+   * A token below 128 bits by the rule in docs/security.md is refused (BAD_OP) unless `allowWeakToken`
+   * (here or in connectBattery's options) is true.
+   */
+  async connect(signalingUrl?: string, token?: string, options?: { allowWeakToken?: boolean }): Promise<void> {
     const url = signalingUrl ?? this.init.signalingUrl;
     const tok = token ?? this.init.token;
+    const allowWeak = options?.allowWeakToken ?? this.init.allowWeakToken ?? false;
+    if (typeof allowWeak !== 'boolean') throw new BatteryError('BAD_OP', 'connect(): allowWeakToken must be a boolean');
+    if (typeof tok === 'string') requireStrongToken(tok, allowWeak);
     const room = {
       ...(url !== undefined ? { signalingUrl: url } : {}),
       ...(tok !== undefined ? { token: tok } : {}),
       ...(this.init.iceServers !== undefined ? { iceServers: this.init.iceServers } : {}),
+      ...(this.init.mailbox !== undefined ? { mailbox: this.init.mailbox } : {}),
     };
     await this.request({ op: 'connect', ...room });
     this.room = room;
@@ -274,10 +307,17 @@ export class Battery {
         return;
       case 'peer-event':
         this.state = m.state;
+        this.init.diagnostics?.({ area: 'sync', message: describePeerEvent(m.event) });
         emitPeerEvent(this.events, m.event);
         return;
-      case 'error':
-        this.events.emit('error', deserializeError(m.error));
+      case 'error': {
+        const error = deserializeError(m.error);
+        this.init.diagnostics?.({ area: 'sync', message: describeError(error) });
+        this.events.emit('error', error);
+        return;
+      }
+      case 'diagnostic':
+        this.init.diagnostics?.(m.diagnostic);
         return;
       case 'mesh-start':
       case 'mesh-stop':

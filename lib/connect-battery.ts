@@ -53,12 +53,22 @@ export async function connectBattery(options?: BatteryOptions): Promise<Battery>
   const hello: HelloMessage = {
     kind: 'hello', v: PROTOCOL_VERSION, tabId, dbName: o.dbName, wasmUrl: o.wasmUrl, durability: o.durability,
     ...(o.maxClockDriftMs !== undefined ? { maxClockDriftMs: o.maxClockDriftMs } : {}),
+    ...(o.diagnostics !== undefined ? { debug: true } : {}),
   };
   const ctx: TabContext = {
     options: o, tabId, hello, releaseTabLock,
     meshDriver: o.meshDriver ?? createBrowserLeaderRelay,
   };
   const battery = mode === 'shared' ? await connectShared(ctx) : await connectDedicated(ctx);
+  if (o.migrations) {
+    try {
+      await battery.migrate(o.migrations);
+    } catch (e) {
+      // An app older than its replica, or a failed step: this handle must not be used.
+      await battery.close();
+      throw e;
+    }
+  }
   closeOnPageHide(battery);
   return battery;
 }

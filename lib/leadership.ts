@@ -4,6 +4,7 @@
  * connection), and a MeshDriver for that epoch carries out the worker's mesh commands. Commands
  * stamped with another epoch, or arriving from a replaced worker, are dropped here.
  */
+import { describeMeshReport, type DiagnosticSink } from './diagnostics.js';
 import type { MeshDriver, MeshDriverFactory } from './mesh-driver.js';
 import type { WorkerClient } from './worker-client.js';
 import type { LeaderToWorker, WorkerToLeader } from '../shared-worker/protocol/worker-protocol.js';
@@ -15,7 +16,11 @@ export class Leadership {
   /** The worker connection that granted the current epoch. */
   private epochClient: WorkerClient | null = null;
 
-  constructor(private readonly meshDriver: MeshDriverFactory, private readonly current: () => WorkerClient | null) {}
+  constructor(
+    private readonly meshDriver: MeshDriverFactory,
+    private readonly current: () => WorkerClient | null,
+    private readonly diagnostics?: DiagnosticSink,
+  ) {}
 
   get isLeader(): boolean {
     return this.leader;
@@ -47,14 +52,25 @@ export class Leadership {
     this.driver = this.meshDriver({
       epoch,
       post: (report: LeaderToWorker) => {
-        if (this.epoch === epoch && report.epoch === epoch && this.current() === client) client.post(report);
+        if (this.epoch === epoch && report.epoch === epoch && this.current() === client) {
+          this.describe(report);
+          client.post(report);
+        }
       },
     });
   }
 
   command(from: WorkerClient, m: WorkerToLeader): void {
     if (!this.leader || m.epoch !== this.epoch || from !== this.epochClient || !this.driver) return;
+    if (m.kind === 'mesh-start') this.diagnostics?.({ area: 'mesh', message: `joining ${m.signalingUrl} as ${m.selfPeerId} (leader epoch ${m.epoch})` });
+    if (m.kind === 'mesh-stop') this.diagnostics?.({ area: 'mesh', message: `leaving the mesh (leader epoch ${m.epoch})` });
     this.driver.handle(m);
+  }
+
+  private describe(report: LeaderToWorker): void {
+    if (!this.diagnostics) return;
+    const message = describeMeshReport(report);
+    if (message !== null) this.diagnostics({ area: 'mesh', message });
   }
 
   /** The worker went away: its links went with it. */

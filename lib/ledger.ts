@@ -12,7 +12,7 @@
  *   instead of a TypeError on an undefined handle.
  */
 import { BatteryError } from '../shared-worker/protocol/errors.js';
-import type { ExecResult, SqlParams } from '../shared-worker/protocol/values.js';
+import type { ExecResult, SqlParams, SqlRow } from '../shared-worker/protocol/values.js';
 import type { PeerSyncState } from '../shared-worker/protocol/worker-protocol.js';
 import type { Battery, BatteryEvent, BatteryEvents } from './battery.js';
 import { resolveOptions, type BatteryOptions } from './battery-options.js';
@@ -34,7 +34,7 @@ export type ConnectFn = (options?: BatteryOptions) => Promise<Battery>;
 
 const EVENTS: readonly BatteryEvent[] = [
   'sync', 'sync-state', 'sync-progress', 'caught-up', 'peer-join', 'peer-ready', 'peer-leave', 'connected', 'disconnected',
-  'reconnecting', 'reconnected', 'change', 'leader', 'error',
+  'reconnecting', 'reconnected', 'change', 'leader', 'error', 'mailbox', 'mailbox-progress',
 ];
 
 type Phase = 'new' | 'initializing' | 'ready' | 'closed';
@@ -88,13 +88,13 @@ export class Ledger {
   }
 
   /** Runs SQL with change capture; `{columns, rows}` with rows keyed by column name. */
-  exec(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.call('exec', (b) => b.exec(sql, params));
+  exec<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.call('exec', (b) => b.exec<Row>(sql, params));
   }
 
   /** Runs SQL without change capture (local-only tables); refuses writes to synced tables. */
-  execLocal(sql: string, params?: SqlParams): Promise<ExecResult> {
-    return this.call('execLocal', (b) => b.execLocal(sql, params));
+  execLocal<Row extends object = SqlRow>(sql: string, params?: SqlParams): Promise<ExecResult<Row>> {
+    return this.call('execLocal', (b) => b.execLocal<Row>(sql, params));
   }
 
   /** Turns on CRDT sync for a table (call after CREATE TABLE); refuses tables that cannot merge safely. */
@@ -103,8 +103,10 @@ export class Ledger {
   }
 
   /** Live query; see Battery.watch. Returns the unsubscribe function. */
-  watch(sql: string, params: SqlParams | undefined | null, callback: WatchCallback, onError?: (e: BatteryError) => void): () => void {
-    return this.ready('watch').watch(sql, params, callback, onError);
+  watch<Row extends object = SqlRow>(
+    sql: string, params: SqlParams | undefined | null, callback: WatchCallback<Row>, onError?: (e: BatteryError) => void,
+  ): () => void {
+    return this.ready('watch').watch<Row>(sql, params, callback, onError);
   }
 
   getNodeId(): string {
@@ -114,6 +116,11 @@ export class Ledger {
   /** A counter that grows with every change the replica takes in, local or merged. */
   getVersion(): number {
     return this.ready('getVersion').getVersion();
+  }
+
+  /** Migration steps applied to the replica (the `migrations` config option). */
+  getSchemaVersion(): number {
+    return this.ready('getSchemaVersion').getSchemaVersion();
   }
 
   /** The clock of this replica's newest own change (0 before any). */

@@ -27,8 +27,11 @@ export function newBattery(ctx: TabContext, onClose: () => void | Promise<void>)
     requestTimeoutMs: o.requestTimeoutMs,
     meshDriver: ctx.meshDriver,
     onClose,
+    allowWeakToken: o.allowWeakToken,
     ...(o.signalingUrl !== undefined ? { signalingUrl: o.signalingUrl } : {}),
     ...(o.token !== undefined ? { token: o.token } : {}),
     ...(o.iceServers !== undefined ? { iceServers: o.iceServers } : {}),
+    ...(o.diagnostics !== undefined ? { diagnostics: o.diagnostics } : {}),
+    ...(o.mailbox !== undefined ? { mailbox: o.mailbox } : {}),
   });
 }

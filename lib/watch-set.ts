@@ -4,10 +4,10 @@
  * newer pushed result (pushes are always at least as new as the initial run).
  */
 import { isBatteryError, type BatteryError } from '../shared-worker/protocol/errors.js';
-import type { ExecResult, SqlParams } from '../shared-worker/protocol/values.js';
+import type { ExecResult, SqlParams, SqlRow } from '../shared-worker/protocol/values.js';
 import type { Request, RequestOp, ResultOf } from '../shared-worker/protocol/worker-protocol.js';
 
-export type WatchCallback = (result: ExecResult) => void;
+export type WatchCallback<Row extends object = SqlRow> = (result: ExecResult<Row>) => void;
 
 interface Entry {
   sql: string;

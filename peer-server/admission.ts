@@ -8,12 +8,28 @@ import type { ClientMessage } from './signaling-protocol.js';
  * messages are what a PeerJS client surfaces as its `server-error` text, so each names the rule
  * (and the limit) that was hit.
  */
-export type RefusalReason = 'bad-id' | 'room-full' | 'address-limit' | 'off-protocol' | 'off-room';
+export type RefusalReason =
+  | 'bad-query'
+  | 'bad-id'
+  | 'room-full'
+  | 'id-held'
+  | 'address-limit'
+  | 'off-protocol'
+  | 'off-room'
+  | 'rate-limit'
+  | 'queue-limit';
 
 export interface Refusal {
   ok: false;
   reason: RefusalReason;
   message: string;
+  /** Answer as `peer` answers a taken id (`ID-TAKEN`), so a PeerJS client retries as it would then. */
+  idTaken?: true;
+}
+
+/** Ids held for the token of a holder that just left (id-reservations.ts). */
+export interface HeldIds {
+  heldForOther(id: string, token: string): boolean;
 }
 
 export interface Admitted {
@@ -21,6 +37,8 @@ export interface Admitted {
   peerId: string;
   roomId: string;
 }
+
+const NOTHING_HELD: HeldIds = { heldForOther: () => false };
 
 export interface AdmissionLimits {
   maxPeersPerRoom: number;
@@ -33,8 +51,14 @@ export function admitConnection(
   registry: RoomRegistry<unknown>,
   addresses: AddressCounter,
   limits: AdmissionLimits,
+  held: HeldIds = NOTHING_HELD,
 ): Admitted | Refusal {
-  const peerId = new URL(requestUrl, 'http://localhost').searchParams.get('id') ?? '';
+  const params = new URL(requestUrl, 'http://localhost').searchParams;
+  const repeated = firstRepeatedName(params);
+  if (repeated !== undefined) {
+    return refuse('bad-query', `query parameter ${JSON.stringify(repeated.slice(0, 40))} is repeated`);
+  }
+  const peerId = params.get('id') ?? '';
   const parsed = parsePeerId(peerId);
   if (!parsed) {
     return refuse('bad-id', 'peer id must be <room id: 32 lowercase hex>-<node id: 16 lowercase hex>');
@@ -50,7 +74,25 @@ export function admitConnection(
   if (!registry.has(peerId) && registry.roomSize(parsed.roomId) >= limits.maxPeersPerRoom) {
     return refuse('room-full', `room is full (maxPeersPerRoom = ${limits.maxPeersPerRoom})`);
   }
+  if (!registry.has(peerId) && held.heldForOther(peerId, params.get('token') ?? '')) {
+    return { ok: false, reason: 'id-held', message: 'ID is taken', idTaken: true };
+  }
   return { ok: true, peerId, roomId: parsed.roomId };
+}
+
+/**
+ * We read a parameter's first value and npm `peer` reads its last (`Object.fromEntries`), so a
+ * repeated `id` would let a client register an id we never checked (another room's, `__proto__`,
+ * 4,000 characters). PeerJS sends each parameter once; any repeat is refused. Names are compared
+ * decoded, as both readers see them (`%69d` is `id`).
+ */
+function firstRepeatedName(params: URLSearchParams): string | undefined {
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
 }
 
 /**

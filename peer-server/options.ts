@@ -1,7 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Express } from 'express';
 import { BatteryError } from '../shared-worker/protocol/errors.js';
+import { isProxyAddress } from './client-address.js';
 import type { Logger } from './log.js';
+import type { MailboxOptions } from './mailbox/mailbox-options.js';
 
 export interface BatteryServerOptions {
   /** TCP port; 0 picks a free one. Ignored when `server` is already listening. */
@@ -16,12 +18,38 @@ export interface BatteryServerOptions {
   maxPeersPerRoom?: number;
   /** Open signaling sockets per remote IP; more are refused. */
   maxConnectionsPerAddress?: number;
+  /** Sustained messages per second one socket may send; over it (past the burst) the socket is closed (1008). */
+  maxMessagesPerSecond?: number;
+  /** Messages one socket may send at once before the rate applies. */
+  maxMessageBurst?: number;
+  /**
+   * Bytes of messages to recipients that are not connected, which `peer` holds for about 6 s,
+   * per client address; a message over it closes the sender's socket (1008).
+   */
+  maxQueuedBytesPerAddress?: number;
+  /** The same over all clients together. */
+  maxQueuedBytes?: number;
+  /**
+   * Addresses of reverse proxies whose `X-Forwarded-For` is believed (literal IPs). When a socket
+   * comes from one, per-address limits count the client address the proxy forwarded.
+   */
+  trustProxy?: readonly string[];
+  /**
+   * How long the id of a client that left stays reserved for its PeerJS token (others get
+   * `ID-TAKEN`); 0 turns this off.
+   */
+  idHoldMs?: number;
   /** Mount on an existing server (embedding). It is listened on only if it is not listening yet. */
   server?: HttpServer;
   /** Mount into an existing express app (which must be `server`'s request handler, if both are given). */
   app?: Express;
   /** One line per connect/disconnect/refusal. Default: console.log with an ISO timestamp. */
   log?: Logger;
+  /**
+   * Serve an end-to-end encrypted mailbox at `<path>mailbox`: a SQLite file path, a
+   * `postgres://` URL, or MailboxOptions (README, "Mailbox"). Off when absent or false.
+   */
+  mailbox?: string | MailboxOptions | false;
 }
 
 export interface ResolvedOptions {
@@ -31,6 +59,12 @@ export interface ResolvedOptions {
   maxMessageBytes: number;
   maxPeersPerRoom: number;
   maxConnectionsPerAddress: number;
+  maxMessagesPerSecond: number;
+  maxMessageBurst: number;
+  maxQueuedBytesPerAddress: number;
+  maxQueuedBytes: number;
+  trustProxy: readonly string[];
+  idHoldMs: number;
 }
 
 export const DEFAULTS: ResolvedOptions = {
@@ -45,6 +79,16 @@ export const DEFAULTS: ResolvedOptions = {
   maxPeersPerRoom: 32,
   // Several browsers behind one NAT share an address; 16 sockets leaves room for that.
   maxConnectionsPerAddress: 16,
+  // A heartbeat every 5 s, and one OFFER plus a few CANDIDATEs per connection dialed: 500 at once
+  // covers a newcomer dialing a full room; 50/s sustained is far above any honest pace.
+  maxMessagesPerSecond: 50,
+  maxMessageBurst: 500,
+  // A few OFFERs to members that just left; 256 KiB is dozens of them.
+  maxQueuedBytesPerAddress: 256 * 1024,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  trustProxy: [],
+  // Long enough for a reload, a laptop lid or a network change; a departed id costs ~200 bytes.
+  idHoldMs: 10 * 60 * 1000,
 };
 
 /** Leading and trailing slash, so `<path>peerjs` and `<path>rooms/x` are well-formed. */
@@ -63,11 +107,25 @@ export function resolveOptions(options: BatteryServerOptions): ResolvedOptions {
     maxMessageBytes: options.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
     maxPeersPerRoom: options.maxPeersPerRoom ?? DEFAULTS.maxPeersPerRoom,
     maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress,
+    maxMessagesPerSecond: options.maxMessagesPerSecond ?? DEFAULTS.maxMessagesPerSecond,
+    maxMessageBurst: options.maxMessageBurst ?? DEFAULTS.maxMessageBurst,
+    maxQueuedBytesPerAddress: options.maxQueuedBytesPerAddress ?? DEFAULTS.maxQueuedBytesPerAddress,
+    maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes,
+    trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
+    idHoldMs: options.idHoldMs ?? DEFAULTS.idHoldMs,
   };
   requireInteger('port', resolved.port, 0, 65535);
   requireInteger('maxMessageBytes', resolved.maxMessageBytes, 1, 2 ** 31 - 1);
   requireInteger('maxPeersPerRoom', resolved.maxPeersPerRoom, 1, 2 ** 31 - 1);
   requireInteger('maxConnectionsPerAddress', resolved.maxConnectionsPerAddress, 1, 2 ** 31 - 1);
+  requireInteger('maxMessagesPerSecond', resolved.maxMessagesPerSecond, 1, 2 ** 31 - 1);
+  requireInteger('maxMessageBurst', resolved.maxMessageBurst, 1, 2 ** 31 - 1);
+  requireInteger('maxQueuedBytesPerAddress', resolved.maxQueuedBytesPerAddress, 0, 2 ** 31 - 1);
+  requireInteger('idHoldMs', resolved.idHoldMs, 0, 2 ** 31 - 1);
+  requireInteger('maxQueuedBytes', resolved.maxQueuedBytes, 0, 2 ** 40);
+  if (!Array.isArray(resolved.trustProxy) || !resolved.trustProxy.every((a) => typeof a === 'string' && isProxyAddress(a))) {
+    throw new BatteryError('SIGNALING', 'trustProxy must be a list of literal IP addresses', { option: 'trustProxy' });
+  }
   if (typeof resolved.host !== 'string' || resolved.host.trim() === '') {
     throw new BatteryError('SIGNALING', 'host must be a non-empty string', { option: 'host' });
   }

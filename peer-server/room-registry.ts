@@ -37,6 +37,12 @@ export class RoomRegistry<Owner = unknown> {
     return true;
   }
 
+  /** The realm client registered under `peerId`, if any. */
+  ownerOf(peerId: string): Owner | undefined {
+    const parsed = parsePeerId(peerId);
+    return parsed === null ? undefined : this.rooms.get(parsed.roomId)?.get(peerId);
+  }
+
   has(peerId: string): boolean {
     const parsed = parsePeerId(peerId);
     return parsed !== null && (this.rooms.get(parsed.roomId)?.has(peerId) ?? false);

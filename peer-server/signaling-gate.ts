@@ -2,22 +2,36 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { AddressCounter, normalizeAddress } from './address-counter.js';
+import { clientAddress } from './client-address.js';
+import { MessageRate, QueuedBytesMeter } from './message-budget.js';
 import { admitConnection, screenMessage, type AdmissionLimits, type Refusal, type RefusalReason } from './admission.js';
 import { redactPeerId, type Logger } from './log.js';
 import type { RoomRegistry } from './room-registry.js';
 import { ScreenedSocket } from './screened-socket.js';
-import { errorMessage, parseClientMessage } from './signaling-protocol.js';
+import { IdReservations } from './id-reservations.js';
+import { errorMessage, idTakenMessage, parseClientMessage, type ClientMessage } from './signaling-protocol.js';
 
 export type RefusalCounts = Record<RefusalReason | 'oversized', number>;
 
 export interface GateConfig extends AdmissionLimits {
   maxMessageBytes: number;
+  maxMessagesPerSecond: number;
+  maxMessageBurst: number;
+  maxQueuedBytesPerAddress: number;
+  maxQueuedBytes: number;
+  trustProxy: readonly string[];
+  /** How long a departed client's id stays held for its token; 0 turns holding off. */
+  idHoldMs: number;
+  /** Milliseconds, for the rate and queue budgets (Date.now; tests may pass their own). */
+  now?: () => number;
   registry: RoomRegistry<unknown>;
   log: Logger;
   /** Answer 404 to WebSocket upgrades on other paths (only when the HTTP server is ours). */
   rejectOtherUpgrades: boolean;
 }
 
+/** Held ids over all addresses: ~200 bytes each, so at most ~20 MB. */
+const HELD_IDS_OVERALL = 100_000;
 /** How long `closeAll` waits for clients to answer a close frame before cutting their sockets. */
 const CLOSE_GRACE_MS = 1000;
 /** RFC 6455 close codes: 1008 policy violation, 1001 going away. */
@@ -38,13 +52,34 @@ const GOING_AWAY = 1001;
  */
 export class SignalingGate {
   readonly addresses = new AddressCounter();
-  readonly refused: RefusalCounts = { 'bad-id': 0, 'room-full': 0, 'address-limit': 0, 'off-protocol': 0, 'off-room': 0, oversized: 0 };
+  readonly refused: RefusalCounts = {
+    'bad-query': 0,
+    'bad-id': 0,
+    'room-full': 0,
+    'id-held': 0,
+    'address-limit': 0,
+    'off-protocol': 0,
+    'off-room': 0,
+    'rate-limit': 0,
+    'queue-limit': 0,
+    oversized: 0,
+  };
+  readonly queue: QueuedBytesMeter;
+  readonly heldIds: IdReservations;
+  private readonly now: () => number;
+  private readonly trustedProxies: ReadonlySet<string>;
   private readonly addressBySocket = new WeakMap<WebSocket, string>();
   private wss: WebSocketServer | undefined;
   private wsPath: string | undefined;
   private closed = false;
 
-  constructor(private readonly config: GateConfig) {}
+  constructor(private readonly config: GateConfig) {
+    this.now = config.now ?? Date.now;
+    this.queue = new QueuedBytesMeter(config.maxQueuedBytesPerAddress, config.maxQueuedBytes, this.now);
+    // An honest address holds a few ids (its browsers' tabs); 4 per allowed socket is plenty.
+    this.heldIds = new IdReservations(config.idHoldMs, 4 * config.maxConnectionsPerAddress, HELD_IDS_OVERALL, this.now);
+    this.trustedProxies = new Set(config.trustProxy.map((a) => normalizeAddress(a)));
+  }
 
   /** Handed to `peer`, which calls it once at mount with `{ path: '<mount>peerjs', server }`. */
   readonly createWebSocketServer = (options: ServerOptions): WebSocketServer => {
@@ -94,9 +129,9 @@ export class SignalingGate {
     // sockets get `peer`'s listener, but a refused one can still hit maxPayload (or a bad frame)
     // while its close is in flight, so every socket gets one here first.
     ws.on('error', () => {});
-    const address = normalizeAddress(req.socket.remoteAddress);
+    const address = clientAddress(req, this.trustedProxies);
     const { registry, log } = this.config;
-    const decision = admitConnection(req.url ?? '', address, registry, this.addresses, this.config);
+    const decision = admitConnection(req.url ?? '', address, registry, this.addresses, this.config, this.heldIds);
     if (!decision.ok) {
       this.refuse(ws, decision, `from ${address}`);
       return;
@@ -104,8 +139,12 @@ export class SignalingGate {
     const who = redactPeerId(decision.peerId);
     this.addresses.increment(address);
     this.addressBySocket.set(ws, address);
+    const rate = new MessageRate(this.config.maxMessagesPerSecond, this.config.maxMessageBurst, this.now);
     ws.screen = (data, isBinary) => {
-      const refusal = screenMessage(parseClientMessage(data, isBinary), decision.roomId);
+      const message = parseClientMessage(data, isBinary);
+      const refusal = rate.take()
+        ? (screenMessage(message, decision.roomId) ?? this.screenQueued(message, byteLength(data), address))
+        : rateRefusal(this.config.maxMessagesPerSecond, this.config.maxMessageBurst);
       if (refusal === null) return true;
       this.refuse(ws, refusal, `${who} from ${address}`);
       return false;
@@ -119,12 +158,43 @@ export class SignalingGate {
     wss.emit('connection', ws, req);
   }
 
+  /**
+   * `peer` queues OFFER, ANSWER and CANDIDATE for a recipient that is not connected (LEAVE is
+   * dropped instead); the registry mirrors `peer`'s clients, so this is exactly what it will queue.
+   */
+  private screenQueued(message: ClientMessage | null, bytes: number, address: string): Refusal | null {
+    if (message === null || message.type === 'HEARTBEAT' || message.type === 'LEAVE') return null;
+    if (this.config.registry.has(message.dst) || this.queue.add(address, bytes)) return null;
+    return {
+      ok: false,
+      reason: 'queue-limit',
+      message:
+        `rtc-battery: too many bytes for peers that are not connected (maxQueuedBytesPerAddress = ` +
+        `${this.config.maxQueuedBytesPerAddress}, maxQueuedBytes = ${this.config.maxQueuedBytes})`,
+    };
+  }
+
   private refuse(ws: WebSocket, refusal: Refusal, who: string): void {
     this.refused[refusal.reason] += 1;
     this.config.log(`refused ${who}: ${refusal.reason}`);
-    ws.send(errorMessage(refusal.message));
+    ws.send(refusal.idTaken ? idTakenMessage(refusal.message) : errorMessage(refusal.message));
     ws.close(POLICY_VIOLATION, refusal.reason);
   }
+}
+
+function rateRefusal(perSecond: number, burst: number): Refusal {
+  return {
+    ok: false,
+    reason: 'rate-limit',
+    message: `rtc-battery: too many messages (maxMessagesPerSecond = ${perSecond}, maxMessageBurst = ${burst})`,
+  };
+}
+
+function byteLength(data: unknown): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (Buffer.isBuffer(data) || data instanceof ArrayBuffer) return data.byteLength;
+  if (Array.isArray(data)) return (data as Buffer[]).reduce((n, b) => n + b.byteLength, 0);
+  return 0;
 }
 
 function closeWithin(ws: WebSocket, graceMs: number): Promise<void> {

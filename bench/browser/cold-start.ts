@@ -26,7 +26,7 @@ async function freshTab(user: User): Promise<Page> {
 /** Closes the tab and waits until its SharedWorker is gone, so the next start is a cold one. */
 async function closeCold(user: User, page: Page): Promise<void> {
   await page.close();
-  await waitUntil(async () => user.sharedWorkerCount() === 0);
+  await waitUntil(async () => (await user.sharedWorkerCount()) === 0);
 }
 
 async function fillDatabase(user: User): Promise<number> {

@@ -1,12 +1,16 @@
 // Browser benchmarks (`npm run bench:browser`, after a build): each prints one line with the
 // ratio of the library's cost to a raw baseline measured in the same Chromium, same run.
-// Run it inside the same network namespace as the tests or not: nothing here opens a peer link.
+// The in-page benches need no network; the P2P bench (p2p-bench.ts) runs last, in its own
+// process, which re-runs itself inside the private network namespace (WebRTC never on the host).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startBrowserSession } from '../../spec/browser/harness/browser-session.js';
 import { benchPkQuery } from './pk-query.js';
 import { benchChangeLatency } from './change-latency.js';
 import { benchColdStart } from './cold-start.js';
+import { benchWriteAck } from './write-ack.js';
 
-const benches = { 'pk-query': benchPkQuery, 'write-to-change': benchChangeLatency, 'cold-start': benchColdStart };
+const benches = { 'pk-query': benchPkQuery, 'write-to-change': benchChangeLatency, 'cold-start': benchColdStart, 'write-ack': benchWriteAck };
 const only = process.argv.slice(2);
 
 const session = await startBrowserSession({ crossOriginIsolated: true });
@@ -26,5 +30,9 @@ try {
   }
 } finally {
   await session.close();
+}
+if (only.length === 0 || only.includes('p2p')) {
+  const p2p = spawnSync('npx', ['tsx', fileURLToPath(new URL('./p2p-bench.ts', import.meta.url))], { stdio: 'inherit' });
+  if (p2p.status !== 0) failed = true;
 }
 process.exitCode = failed ? 1 : 0;

@@ -4,7 +4,7 @@ import { connectBattery } from '/dist/rtc-battery.js';
 import { dbNameFor, loadConfig, roomTokenFromUrl, shortPeer } from './room.js';
 import { createSyncLog } from './sync-log.js';
 import { renderResults } from './results-table.js';
-import { mountNotesPanel, NOTES_SCHEMA } from './notes-panel.js';
+import { mountNotesPanel, NOTES_MIGRATIONS } from './notes-panel.js';
 import { createToast } from './toast.js';
 import { refreshTimes } from './time-words.js';
 
@@ -151,12 +151,12 @@ async function main() {
   $('db-name').textContent = dbName;
   log.add('opening the local database…');
   const config = await loadConfig();
-  const db = await connectBattery({ dbName, iceServers: config.iceServers });
+  // Migrations go in the connectBattery options: they are applied before the handle is returned.
+  const db = await connectBattery({ dbName, iceServers: config.iceServers, migrations: NOTES_MIGRATIONS });
   window.demo = { db, token, dbName }; // for the console and the browser tests
   $('node-id').textContent = db.getNodeId();
   wireEvents(db);
-  await db.exec(NOTES_SCHEMA);
-  await db.enableSync('notes');
+  await db.enableSync('notes'); // idempotent; after the migrations, which created the table
   log.add(`database ready: node ${db.getNodeId().slice(0, 6)}, table notes synced`, 'ok');
   mountNotesPanel({
     db, list: $('notes-list'), form: $('note-form'), input: $('note-input'), count: $('notes-count'),

@@ -6,14 +6,24 @@ import { fromSqliteUtc, setTime } from './time-words.js';
 /** How long the "Note deleted · Undo" offer stays up. */
 const UNDO_MS = 8_000;
 
-export const NOTES_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS notes (
+/**
+ * The demo's schema as migrations (README "Migrations"): every step the app has ever shipped, in
+ * order, never edited once released. connectBattery applies the ones this browser's replica has
+ * not seen, once, whichever tab opens first. Step 1 keeps IF NOT EXISTS because replicas made
+ * before the demo used migrations already have the table.
+ */
+export const NOTES_MIGRATIONS = [
+  `CREATE TABLE IF NOT EXISTS notes (
     id TEXT PRIMARY KEY NOT NULL,
     content TEXT,
     created_at TEXT DEFAULT CURRENT_TIMESTAMP
-  )`;
+  )`,
+  // Version 2: pin notes to the top. A peer still on version 1 keeps (and forwards) the pins it
+  // receives and shows them as soon as it reloads with this step.
+  'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0',
+];
 
-export const NOTES_QUERY = 'SELECT id, content, created_at FROM notes ORDER BY created_at DESC, id';
+export const NOTES_QUERY = 'SELECT id, content, created_at, pinned FROM notes ORDER BY pinned DESC, created_at DESC, id';
 
 /**
  * What changed between two renders of the list, in words a user knows ("1 note added, 2 edited");
@@ -81,7 +91,7 @@ export function mountNotesPanel({ db, list, form, input, count, toast, onError, 
     item.dataset.id = row.id;
     const text = document.createElement('p');
     text.className = 'note-text';
-    text.textContent = row.content ?? '';
+    text.textContent = (row.pinned ? '📌 ' : '') + (row.content ?? '');
     const meta = document.createElement('time');
     meta.className = 'note-meta muted';
     const created = fromSqliteUtc(row.created_at);
@@ -90,6 +100,7 @@ export function mountNotesPanel({ db, list, form, input, count, toast, onError, 
     actions.className = 'note-actions';
     actions.append(
       button('Edit', 'link', () => startEdit(item, row)),
+      button(row.pinned ? 'Unpin' : 'Pin', 'link pin', () => run('UPDATE notes SET pinned = ? WHERE id = ?', [row.pinned ? 0 : 1, row.id])),
       button('Delete', 'link danger', () => remove(row)),
     );
     item.append(text, meta, actions);

@@ -4,7 +4,9 @@ import { Ledger } from '/dist/rtc-battery.js';
 
 let token = location.hash.slice(1);
 if (!token) {
-  token = crypto.randomUUID();
+  // 128 random bits, base64url: the strength connect() asks for (a weaker #token is refused).
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   history.replaceState(null, '', `#${token}`);
 }
 
@@ -12,15 +14,18 @@ if (!token) {
 const config = await fetch('/config.json').then((r) => r.json()).catch(() => ({}));
 const signal = new URLSearchParams(location.search).get('signal') ?? config.signalingUrl;
 
-const db = new Ledger({ dbName: `todos-${token.slice(0, 8)}`, iceServers: config.iceServers ?? [] });
+// The schema is a list of migrations: append a step for each change, never edit a shipped one.
+const migrations = [
+  `CREATE TABLE IF NOT EXISTS todos (
+    id TEXT PRIMARY KEY NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    done INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT DEFAULT CURRENT_TIMESTAMP
+  )`,
+];
+const db = new Ledger({ dbName: `todos-${token.slice(0, 8)}`, iceServers: config.iceServers ?? [], migrations });
 window.ledger = db;
-await db.init();
-await db.exec(`CREATE TABLE IF NOT EXISTS todos (
-  id TEXT PRIMARY KEY NOT NULL,
-  title TEXT NOT NULL DEFAULT '',
-  done INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT DEFAULT CURRENT_TIMESTAMP
-)`);
+await db.init(); // applies the migrations this browser has not run yet
 await db.enableSync('todos');
 
 const list = document.getElementById('todos');

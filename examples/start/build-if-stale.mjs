@@ -5,7 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const BUILD_OUTPUTS = ['dist/rtc-battery.js', 'dist/battery-worker.js', 'dist/sql-wasm.wasm', 'dist/server.js'];
+export const BUILD_OUTPUTS = [
+  'dist/rtc-battery.js', 'dist/battery-worker.js', 'dist/sql-wasm.wasm', 'dist/react.js', 'dist/kysely.js', 'peer-server/dist/server.js',
+];
+/** Build output inside a source folder (the server package's peer-server/dist/) is not a source. */
+const NOT_SOURCES = new Set(['dist', 'node_modules']);
 const SOURCE_DIRS = ['lib', 'shared-worker', 'peer-server'];
 const SOURCE_FILES = ['rollup.config.mjs', 'package.json'];
 
@@ -13,7 +17,9 @@ function newestMtime(path) {
   const info = statSync(path);
   if (!info.isDirectory()) return info.mtimeMs;
   let newest = 0;
-  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  for (const entry of readdirSync(path)) {
+    if (!NOT_SOURCES.has(entry)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  }
   return newest;
 }
 

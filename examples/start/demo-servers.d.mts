@@ -6,6 +6,8 @@ export declare function newRoomToken(): string;
 export interface DemoServers {
   siteUrl: string;
   signalingUrl: string;
+  /** ws://…/mailbox when the mailbox is on. */
+  mailboxUrl: string | undefined;
   signaling: { url: string; port: number; close(): Promise<void>; stats(): { peers: number; rooms: number } };
   roomUrl(token?: string): string;
   close(): Promise<void>;
@@ -17,4 +19,6 @@ export declare function startDemoServers(options?: {
   log?: (line: string) => void;
   extraMounts?: Record<string, string>;
   iceServers?: Array<{ urls: string | string[]; username?: string; credential?: string }>;
+  /** SQLite file (or server MailboxOptions) for the encrypted mailbox; off when absent. */
+  mailbox?: string | Record<string, unknown> | false;
 }): Promise<DemoServers>;

@@ -1,5 +1,5 @@
 // The two servers behind `npm start`: the PeerServer (createBatteryServer from the built
-// dist/server.js) and a static site for examples/demo + dist/ + the other examples. Both bind
+// peer-server/dist/server.js) and a static site for examples/demo + dist/ + the other examples. Both bind
 // loopback only. Also used by the browser tests, with port 0.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,14 +27,15 @@ function newRoomToken() {
 /**
  * Starts the PeerServer, then the static site. If the second fails, the first is closed again,
  * so a failure leaves nothing running.
- * @param {{ port?: number, signalingPort?: number, root?: string, log?: (line: string) => void, extraMounts?: Record<string, string>, iceServers?: object[] }} [options]
+ * @param {{ port?: number, signalingPort?: number, root?: string, log?: (line: string) => void, extraMounts?: Record<string, string>, iceServers?: object[], mailbox?: string | object | false }} [options]
+ *   mailbox: a SQLite file (or MailboxOptions) for the encrypted mailbox; off when absent.
  *   extraMounts: more URL prefix → directory pairs (tests serve their own pages or a Vite build).
  */
 export async function startDemoServers(options = {}) {
   const root = options.root ?? REPO_ROOT;
   const log = options.log ?? (() => {});
-  const { createBatteryServer } = await import(pathToFileURL(join(root, 'dist/server.js')).href);
-  const signaling = await createBatteryServer({ port: options.signalingPort ?? 9000, host: HOST, log });
+  const { createBatteryServer } = await import(pathToFileURL(join(root, 'peer-server/dist/server.js')).href);
+  const signaling = await createBatteryServer({ port: options.signalingPort ?? 9000, host: HOST, log, mailbox: options.mailbox ?? false });
   let site;
   try {
     site = await startStaticSite({
@@ -51,6 +52,7 @@ export async function startDemoServers(options = {}) {
   return {
     siteUrl: `${site.origin}/`,
     signalingUrl: signaling.url,
+    mailboxUrl: signaling.mailboxUrl,
     signaling,
     /** The demo URL for a room (a new random one by default). */
     roomUrl: (token = newRoomToken()) => `${site.origin}/#${token}`,

@@ -13,6 +13,9 @@ Options:
   --ice-servers <json>   STUN/TURN servers for the demo page, an RTCIceServer[] as JSON
                          (format and a coturn example: README, "STUN and TURN")
                          (env ICE_SERVERS; default none: peers connect on one machine or network only)
+  --data <dir>           folder for the mailbox's SQLite file (env DATA_DIR, default .data/
+                         in the repository); printed at start
+  --no-mailbox           do not serve the encrypted mailbox (README, "Mailbox")
   --no-build             never run the build, even if dist/ looks stale
   --quiet                do not log signaling joins/leaves
   --help                 show this text
@@ -35,7 +38,7 @@ function iceServers(text) {
   return value;
 }
 
-/** @returns {{ help: true } | { help: false, port: number, signalingPort: number, iceServers: object[], build: boolean, quiet: boolean }} */
+/** @returns {{ help: true } | { help: false, port: number, signalingPort: number, iceServers: object[], build: boolean, dataDir: string, mailbox: boolean, quiet: boolean }} */
 export function parseStartOptions(argv, env = process.env) {
   const { values } = parseArgs({
     args: argv,
@@ -46,6 +49,8 @@ export function parseStartOptions(argv, env = process.env) {
       'signaling-port': { type: 'string' },
       'ice-servers': { type: 'string' },
       'no-build': { type: 'boolean' },
+      data: { type: 'string' },
+      'no-mailbox': { type: 'boolean' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -57,6 +62,8 @@ export function parseStartOptions(argv, env = process.env) {
     signalingPort: port('--signaling-port', values['signaling-port'] ?? (env.SIGNALING_PORT || '9000')),
     iceServers: iceServers(values['ice-servers'] ?? (env.ICE_SERVERS || '[]')),
     build: !values['no-build'],
+    dataDir: values.data ?? (env.DATA_DIR || '.data'),
+    mailbox: !values['no-mailbox'],
     quiet: Boolean(values.quiet),
   };
 }

@@ -79,7 +79,7 @@ export function createLeaderRelay(options: LeaderRelayOptions): LeaderRelay {
   };
 
   const startMesh = (config: MeshStartConfig) => {
-    const key = JSON.stringify([config.signalingUrl, config.roomId, config.selfPeerId, config.iceServers]);
+    const key = JSON.stringify([config.signalingUrl, config.roomId, config.selfPeerId, config.signalingToken, config.iceServers]);
     if (mesh && key === meshKey) return;
     stopMesh();
     let target;
@@ -92,7 +92,7 @@ export function createLeaderRelay(options: LeaderRelayOptions): LeaderRelay {
     }
     meshKey = key;
     mesh = new PeerMesh(
-      { selfPeerId: config.selfPeerId, roomId: config.roomId, target, iceServers: config.iceServers ?? [] },
+      { selfPeerId: config.selfPeerId, roomId: config.roomId, signalingToken: config.signalingToken, target, iceServers: config.iceServers ?? [] },
       {
         createPeer: options.createPeer,
         listMembers: roomDirectory(target.httpBase, options.fetch),

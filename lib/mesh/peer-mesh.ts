@@ -18,9 +18,10 @@
  * link alone. At most MAX_LINKS_PER_PEER open links per remote: one more is refused.
  *
  * Signaling: PeerJS drops to `disconnected` when the socket closes and keeps its DataConnections;
- * we call `reconnect()` with backoff. A Peer destroyed before it ever opened (the id is still
- * registered by the previous leader tab: `unavailable-id`) is replaced by a new one, also with
- * backoff; it has no connections to lose.
+ * we call `reconnect()` with backoff. Every leader tab registers with the same PeerJS token (one
+ * per room, see room-keys.ts), so a new leader tab takes the id over from the previous one at once.
+ * A Peer destroyed before it ever opened (the id is held by another token: `unavailable-id`) is
+ * replaced by a new one, also with backoff; it has no connections to lose.
  */
 import { BatteryError, serializeError } from '../../shared-worker/protocol/errors.js';
 import type { MeshStatus } from '../../shared-worker/protocol/worker-protocol.js';
@@ -35,6 +36,8 @@ import type { SignalingTarget } from '../../shared-worker/protocol/signaling-url
 export interface MeshConfig {
   selfPeerId: string;
   roomId: string;
+  /** PeerJS `token`: stable per room, so a reload or a new leader tab takes our id back (see room-keys.ts). */
+  signalingToken: string;
   target: SignalingTarget;
   iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }>;
 }
@@ -161,8 +164,8 @@ export class PeerMesh {
   // ------------------------------------------------------------------ signaling
 
   private createPeer(): void {
-    const { target, selfPeerId, iceServers } = this.config;
-    const peer = this.deps.createPeer(selfPeerId, { ...target.peer, config: { iceServers }, debug: 0 });
+    const { target, selfPeerId, signalingToken, iceServers } = this.config;
+    const peer = this.deps.createPeer(selfPeerId, { ...target.peer, token: signalingToken, config: { iceServers }, debug: 0 });
     this.peer = peer;
     const current = () => !this.stopped && this.peer === peer;
     peer.on('open', () => current() && this.onOpen());

@@ -72,6 +72,8 @@ export interface PeerOptionsLike {
   port: number;
   path: string;
   secure: boolean;
+  /** Sent with the registration; the server binds the id to it (PeerJS's default is random per Peer). */
+  token: string;
   config: { iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }> };
   debug: number;
 }

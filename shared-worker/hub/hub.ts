@@ -18,7 +18,7 @@ import { noLiveness, TabRegistry, type TabLiveness } from './tab-registry.js';
 import { parseTabMessage } from './tab-message-guard.js';
 import {
   PROTOCOL_VERSION,
-  type BatteryState, type HelloMessage, type Request, type WirePort, type WorkerToTab,
+  type BatteryState, type DiagnosticArea, type HelloMessage, type Request, type WirePort, type WorkerToTab,
 } from '../protocol/worker-protocol.js';
 
 export interface HubOptions {
@@ -59,6 +59,8 @@ export class Hub {
   private room: PeerRoom | null = null;
   private live: LiveQueries | null = null;
   private readonly relay: LeaderRelay;
+  /** Tabs whose hello asked for diagnostics (the `debug` option). */
+  private readonly debugTabs = new Set<string>();
   private closed = false;
 
   constructor(private readonly options: HubOptions) {
@@ -93,6 +95,12 @@ export class Hub {
   /** Resolves once no live query is being re-run. */
   async liveQueriesIdle(): Promise<void> {
     await this.live?.idle();
+  }
+
+  /** Sends a diagnostic to the tabs that asked for them. */
+  diagnose(area: DiagnosticArea, message: string): void {
+    const m: WorkerToTab = { kind: 'diagnostic', diagnostic: { area, message } };
+    for (const tabId of this.debugTabs) this.postTo(tabId, m);
   }
 
   async close(): Promise<void> {
@@ -163,6 +171,8 @@ export class Hub {
     if (session.tabId !== null && session.tabId !== hello.tabId) this.forgetTab(session.tabId, port);
     session.tabId = hello.tabId;
     this.tabs.add(hello.tabId, port, () => this.forgetTab(hello.tabId, port));
+    if (hello.debug) this.debugTabs.add(hello.tabId);
+    else this.debugTabs.delete(hello.tabId);
     this.open(hello).then(
       (replica) => {
         if (this.tabs.get(hello.tabId)?.port !== port) return;
@@ -192,6 +202,7 @@ export class Hub {
       // A failed open is retried by the next hello rather than poisoning the worker for good.
       this.opening.catch((e) => {
         this.options.log?.('opening the replica failed', e);
+        this.diagnose('persistence', `opening the replica failed: ${e instanceof Error ? e.message : String(e)}`);
         this.opening = null;
       });
     }
@@ -232,6 +243,8 @@ export class Hub {
         return replica.execLocal(req.sql, req.params);
       case 'enableSync':
         return replica.enableSync(req.table).then(() => null);
+      case 'migrate':
+        return replica.migrate(req.steps);
       case 'watch':
         return this.live!.add(tabId, req.watchId, req.sql, req.params);
       case 'unwatch':
@@ -282,6 +295,7 @@ export class Hub {
       peers: this.room ? this.room.peers() : [],
       connected: this.room ? this.room.isConnected() : false,
       syncState: this.room?.syncState?.() ?? [],
+      schemaVersion: r ? r.getSchemaVersion() : 0,
     };
   }
 
@@ -291,6 +305,7 @@ export class Hub {
 
   private forgetTab(tabId: string, port?: TabPort): void {
     if (!this.tabs.remove(tabId, port)) return;
+    this.debugTabs.delete(tabId);
     this.live?.removeTab(tabId);
     this.relay.tabGone(tabId);
   }

@@ -3,6 +3,8 @@
  * from an older or newer deploy, a browser extension or a bug can post anything; the hub only
  * ever sees messages that passed parseTabMessage. Failures are BatteryError('BAD_OP').
  */
+import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../protocol/clock-drift.js';
+import { migrationSql } from '../protocol/migrations.js';
 import { BatteryError } from '../protocol/errors.js';
 import { checkParams } from '../protocol/values.js';
 import type {
@@ -68,6 +70,8 @@ function checkRequest(x: unknown): Request {
       return { op: o.op, sql: str(o, 'sql', LIMITS.sqlChars), params: checkParams(o.params) };
     case 'enableSync':
       return { op: 'enableSync', table: str(o, 'table') };
+    case 'migrate':
+      return { op: 'migrate', steps: migrationSql(o.steps, 'steps') };
     case 'watch':
       return { op: 'watch', watchId: str(o, 'watchId'), sql: str(o, 'sql', LIMITS.sqlChars), params: checkParams(o.params) };
     case 'unwatch':
@@ -80,6 +84,10 @@ function checkRequest(x: unknown): Request {
       if (signalingUrl !== undefined) r.signalingUrl = signalingUrl;
       if (token !== undefined) r.token = token;
       if (iceServers !== undefined) r.iceServers = iceServers;
+      if (o.mailbox !== undefined) {
+        if (typeof o.mailbox !== 'boolean') throw bad('connect.mailbox must be a boolean');
+        r.mailbox = o.mailbox;
+      }
       return r;
     }
     case 'disconnect':
@@ -141,10 +149,12 @@ export function parseTabMessage(x: unknown): TabToWorker {
       const v = int(o, 'v');
       const durability = o.durability === 'relaxed' ? 'relaxed' : 'strict';
       const drift = o.maxClockDriftMs;
-      if (drift !== undefined && (typeof drift !== 'number' || !(drift > 0))) throw bad('maxClockDriftMs must be a positive number');
+      if (drift !== undefined && !isAcceptableClockDrift(drift)) throw bad(`maxClockDriftMs must be a number of ms above 0 and at most ${MAX_CLOCK_DRIFT_MS}`);
+      if (o.debug !== undefined && typeof o.debug !== 'boolean') throw bad('debug must be a boolean');
       return {
         kind: 'hello', v, tabId: str(o, 'tabId'), dbName: str(o, 'dbName'), wasmUrl: str(o, 'wasmUrl', 4000),
         durability, ...(drift !== undefined ? { maxClockDriftMs: drift as number } : {}),
+        ...(o.debug === true ? { debug: true } : {}),
       };
     }
     case 'request':

@@ -49,13 +49,19 @@ async function openReplica(hello: HelloMessage): Promise<DurableReplica> {
     store: new IdbKeyValueStore(hello.dbName, { durability: hello.durability }),
     createReplica: async (options) => createReplica({ ...options, sqlJs: await sqlJs }),
     replicaOptions: hello.maxClockDriftMs !== undefined ? { maxClockDriftMs: hello.maxClockDriftMs } : {},
+    warn: (message) => {
+      console.warn(message);
+      hub.diagnose('persistence', message);
+    },
   });
 }
 
 const liveness: TabLiveness = locks
   ? {
     watch: (tabId, onGone) => whenLockedTabGone(locks, tabId, onGone, (id) => {
-      console.warn(`rtc-battery worker: tab ${id} holds no liveness lock; it is forgotten only when it says bye`);
+      const message = `tab ${id} holds no liveness lock; it is forgotten only when it says bye`;
+      console.warn(`rtc-battery worker: ${message}`);
+      hub.diagnose('worker', message);
     }),
   }
   : noLiveness;

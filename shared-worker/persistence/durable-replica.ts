@@ -17,6 +17,7 @@ import type { ChangeSet } from '../replica/contracts/change-set.js';
 import { DurableLog } from './durable-log.js';
 import { exceedsReplayLimits } from './durable-log-limits.js';
 import { BatteryError } from '../protocol/errors.js';
+import type { MigrationResult } from '../protocol/migrations.js';
 import type {
   ApplyOptions, ApplyResult, Commit, DurableReplica, ExecResult, Replica, SqlParams,
 } from '../replica/contracts/replica-types.js';
@@ -133,6 +134,19 @@ class DurableReplicaImpl implements DurableReplicaHandle {
 
   enableSync(table: string): Promise<void> {
     return this.write((r) => r.enableSync(table));
+  }
+
+  async migrate(steps: readonly string[]): Promise<MigrationResult> {
+    // One step per write: a step is durable (its snapshot stored) before the next one runs, so a
+    // crash mid-migration reopens at the last step that was acknowledged.
+    const from = this.getSchemaVersion();
+    if (steps.length <= from) return this.write((r) => r.migrate(steps));
+    for (let i = from + 1; i <= steps.length; i++) await this.write((r) => r.migrate(steps.slice(0, i)));
+    return { from, to: steps.length };
+  }
+
+  getSchemaVersion(): number {
+    return this.replica.getSchemaVersion();
   }
 
   applyChanges(changes: ChangeSet, options?: ApplyOptions): Promise<ApplyResult> {

@@ -55,6 +55,12 @@ export const MAX_CELLS_PER_BATCH = 2_500_000;
 export const MAX_BATCH_BYTES = 256 << 20;
 export const MAX_NODES_PER_BATCH = 10_000;
 export const MAX_TABLES_PER_BATCH = 1_000;
+/**
+ * Entries in one version vector, hence node ids a replica admits and per-peer vectors may hold:
+ * far more nodes than a room will ever see, small enough to bound work. A replica past it would
+ * send hellos every honest peer refuses (docs/security.md, "Bounded per-peer state").
+ */
+export const MAX_VECTOR_ENTRIES = 100_000;
 
 /** Largest frame on a DataConnection; why 64 KiB: sync/framing.ts. The leader tab drops bigger ones. */
 export const MAX_FRAME_BYTES = 64 * 1024;

@@ -10,10 +10,17 @@ export type SqlValue = null | number | string | Uint8Array;
 
 export type SqlParams = SqlValue[] | Record<string, SqlValue>;
 
-export interface ExecResult {
+/** A row as the replica returns it, keyed by column name. */
+export type SqlRow = Record<string, SqlValue>;
+
+/**
+ * `Row` is what the caller says a row looks like (`exec<Note>(...)`); nothing checks it at run
+ * time, as with any SQL driver: it names the columns the statement selects.
+ */
+export interface ExecResult<Row extends object = SqlRow> {
   columns: string[];
   /** One object per row keyed by column name (the last statement's result set). */
-  rows: Record<string, SqlValue>[];
+  rows: Row[];
 }
 
 /** More parameters than this in one call is refused: a bound on what one message can make the worker bind. */

@@ -6,7 +6,8 @@
  * A session: the tab posts `hello`; the worker answers `welcome` or, if the protocol versions
  * differ, `refused` with a VERSION error and ignores that port afterwards. Then the tab posts
  * `request`s (ids unique per tab) and gets one `response` per request; the worker pushes
- * `change`, `watch-rows`, `watch-error`, `peer-event` and `error` to every tab at any time.
+ * `change`, `watch-rows`, `watch-error`, `peer-event` and `error` to every tab at any time, and
+ * `diagnostic` to the tabs that asked for them in their hello.
  *
  * Leader relay: only the leader tab can open RTCPeerConnections, so the worker drives the mesh
  * through it. The worker posts `mesh-start`/`mesh-stop`/`link-send`/`link-close` to the leader;
@@ -15,6 +16,7 @@
  * answers with `mesh-stop`) anything tagged with an epoch that is not the current one.
  */
 import type { SerializedError } from './errors.js';
+import type { MigrationResult } from './migrations.js';
 import type { ExecResult, SqlParams, SqlValue } from './values.js';
 
 /** Bump on any incompatible change to the messages below. */
@@ -31,6 +33,8 @@ export interface BatteryState {
   connected: boolean;
   /** Per peer link being set up or synced (README "Sync status"). */
   syncState: PeerSyncState[];
+  /** Migration steps applied to the replica (protocol/migrations.ts). */
+  schemaVersion: number;
 }
 
 /**
@@ -71,6 +75,8 @@ export interface HelloMessage {
   wasmUrl: string;
   durability: Durability;
   maxClockDriftMs?: number;
+  /** This tab wants the worker's `diagnostic` messages (the `debug` option). */
+  debug?: boolean;
 }
 
 export interface ConnectRequest {
@@ -78,6 +84,8 @@ export interface ConnectRequest {
   signalingUrl?: string;
   token?: string;
   iceServers?: RTCIceServerInit[];
+  /** Use the signaling host's mailbox when it offers one (default true). */
+  mailbox?: boolean;
 }
 
 /** RTCIceServer as plain data (the DOM type is not available inside workers' lib). */
@@ -91,6 +99,8 @@ export type Request =
   | { op: 'exec'; sql: string; params?: SqlParams }
   | { op: 'execLocal'; sql: string; params?: SqlParams }
   | { op: 'enableSync'; table: string }
+  /** Apply the steps the replica has not applied yet (connectBattery's `migrations`). */
+  | { op: 'migrate'; steps: string[] }
   | { op: 'watch'; watchId: string; sql: string; params?: SqlParams }
   | { op: 'unwatch'; watchId: string }
   | ConnectRequest
@@ -105,6 +115,7 @@ export interface ResultOf {
   exec: ExecResult;
   execLocal: ExecResult;
   enableSync: null;
+  migrate: MigrationResult;
   watch: ExecResult;
   unwatch: null;
   connect: null;
@@ -144,6 +155,14 @@ export type TabToWorker = HelloMessage | RequestMessage | ByeMessage | LeaderToW
 
 // ---------------------------------------------------------------- worker → tab
 
+/** Where a diagnostic comes from (the `debug` option). */
+export type DiagnosticArea = 'mesh' | 'sync' | 'persistence' | 'worker';
+
+export interface Diagnostic {
+  area: DiagnosticArea;
+  message: string;
+}
+
 export interface WelcomeMessage {
   kind: 'welcome';
   v: number;
@@ -180,12 +199,18 @@ export type PeerEvent =
   | { name: 'connected' }
   | { name: 'disconnected' }
   | { name: 'reconnecting'; attempt: number }
-  | { name: 'reconnected' };
+  | { name: 'reconnected' }
+  /** The room's mailbox socket opened or closed. */
+  | { name: 'mailbox'; state: 'online' | 'offline' }
+  /** Download from the mailbox: bytes of a snapshot, or blobs of the log. */
+  | { name: 'mailbox-progress'; phase: 'snapshot' | 'log'; done: number; total: number };
 
 export interface MeshStartConfig {
   signalingUrl: string;
   roomId: string;
   selfPeerId: string;
+  /** The PeerJS token for selfPeerId (RoomKeys.signalingToken): the same from every leader tab. */
+  signalingToken: string;
   iceServers: RTCIceServerInit[];
 }
 
@@ -204,6 +229,8 @@ export type WorkerToTab =
   | { kind: 'watch-error'; watchId: string; error: SerializedError }
   | { kind: 'peer-event'; event: PeerEvent; state: BatteryState }
   | { kind: 'error'; error: SerializedError }
+  /** Only to tabs whose hello said `debug`. */
+  | { kind: 'diagnostic'; diagnostic: Diagnostic }
   | WorkerToLeader;
 
 // ---------------------------------------------------------------- transport

@@ -3,8 +3,10 @@
  *   1 -> 2: inserts lost their capture trigger (capture.ts, insert-capture.ts) and the delete and
  *           key-change triggers learned about rows without a clock row. Only triggers change:
  *           the capture tables and their rows are the same.
+ *   2 -> 3: every synced table gains its (empty) extra-cells table for the cells of columns it
+ *           does not have (schema-evolution.ts). Nothing else changes.
  */
-import { reinstallCaptureTriggers } from './capture.js';
+import { extraCellsDdl, reinstallCaptureTriggers } from './capture.js';
 import { FORMAT_VERSION, readMeta, writeMeta } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 import type { TableShape } from './sync-schema.js';
@@ -15,7 +17,8 @@ export function migrateCaptureFormat(db: SqlDatabase): void {
   db.execRaw('BEGIN');
   try {
     for (const [tid, shape] of db.all('SELECT tid, shape FROM _rb_tables ORDER BY tid')) {
-      reinstallCaptureTriggers(db, JSON.parse(String(shape)) as TableShape, Number(tid));
+      if (format < 2) reinstallCaptureTriggers(db, JSON.parse(String(shape)) as TableShape, Number(tid));
+      db.execRaw(extraCellsDdl(JSON.parse(String(shape)) as TableShape, Number(tid)));
     }
     writeMeta(db, 'format', FORMAT_VERSION);
     db.execRaw('COMMIT');

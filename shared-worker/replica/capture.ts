@@ -44,10 +44,31 @@ export interface CaptureNames {
   tomb: string;
   deleted: string;
   updated: string;
+  /** Cells of columns this replica's table does not have (schema-evolution.ts). */
+  extra: string;
 }
 
 export function captureNames(tid: number): CaptureNames {
-  return { clock: `_rb_c${tid}`, tomb: `_rb_d${tid}`, deleted: `_rb_x${tid}`, updated: `_rb_u${tid}` };
+  return { clock: `_rb_c${tid}`, tomb: `_rb_d${tid}`, deleted: `_rb_x${tid}`, updated: `_rb_u${tid}`, extra: `_rb_e${tid}` };
+}
+
+/** Declared key columns of the per-table tables keyed by primary key (tombstones, extra cells). */
+function keyColumnsDecl(shape: TableShape): string[] {
+  // INT, not INTEGER: a one-column key declared INTEGER would be a rowid alias, which refuses the
+  // text and real keys an `id INT PRIMARY KEY` table may hold (datatype mismatch).
+  return shape.pk.map((c, i) => `k${i} ${affinityOf(c.type) === 'INTEGER' ? 'INT' : affinityOf(c.type)}`);
+}
+
+/**
+ * The extra-cells table: per key and column name the value and stamp id of a cell whose column
+ * this replica's table lacks (a peer on another schema version wrote it). `val` has no declared
+ * type, so values keep the storage class they arrived with.
+ */
+export function extraCellsDdl(shape: TableShape, tid: number): string {
+  const { extra } = captureNames(tid);
+  const kList = shape.pk.map((_, i) => `k${i}`).join(', ');
+  return `CREATE TABLE IF NOT EXISTS ${extra}(${keyColumnsDecl(shape).join(', ')}, col TEXT NOT NULL COLLATE NOCASE, val, v INTEGER NOT NULL, PRIMARY KEY(${kList}, col));
+    CREATE INDEX IF NOT EXISTS ${extra}_v ON ${extra}(v);`;
 }
 
 /**
@@ -96,9 +117,7 @@ function captureParts(shape: TableShape, tid: number): { tables: string; trigger
   const foldUpdates = foldUpdatesSql(shape, tid);
   const S = '(SELECT v FROM _rb_ctx)';
   const sCols = range(n).map((i) => `s${i}`);
-  // INT, not INTEGER: a one-column tombstone key declared INTEGER would be a rowid alias, which
-  // refuses the text and real keys an `id INT PRIMARY KEY` table may hold (datatype mismatch).
-  const kDecl = shape.pk.map((c, i) => `k${i} ${affinityOf(c.type) === 'INTEGER' ? 'INT' : affinityOf(c.type)}`);
+  const kDecl = keyColumnsDecl(shape);
   const vDecl = shape.cols.map((c, i) => `v${i} ${affinityOf(c.type)}`);
   const kList = range(k).map((i) => `k${i}`).join(', ');
   const vList = range(n).map((i) => `v${i}`);
@@ -156,7 +175,8 @@ function captureParts(shape: TableShape, tid: number): { tables: string; trigger
     CREATE TABLE ${tomb}(${kDecl.join(', ')}, ver INTEGER NOT NULL, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') + ', ' + vDecl.join(', ') : ''}, PRIMARY KEY(${kList}));
     CREATE INDEX ${tomb}_ver ON ${tomb}(ver);
     ${n ? updateLogDdl(n, updated) : ''}
-    CREATE TABLE ${deleted}(seq INTEGER PRIMARY KEY, ${kDecl.join(', ')}${n ? ', ' + vDecl.join(', ') : ''}, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') : ''});`;
+    ${deleteLogDdl(shape, tid)}
+    ${extraCellsDdl(shape, tid)}`;
   const triggers = `
     CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${sameKey} BEGIN
       ${n ? `INSERT INTO ${updated}(rid, v, ${range(n).map((i) => `m${i}`).join(', ')})
@@ -191,13 +211,21 @@ function captureDdl(shape: TableShape, tid: number): string {
   return tables + triggers;
 }
 
+/** The per-exec delete log (see the header); empty between execs. */
+export function deleteLogDdl(shape: TableShape, tid: number): string {
+  const n = shape.cols.length;
+  const sCols = range(n).map((i) => `s${i} INTEGER`);
+  const vDecl = shape.cols.map((c, i) => `v${i} ${affinityOf(c.type)}`);
+  return `CREATE TABLE ${captureNames(tid).deleted}(seq INTEGER PRIMARY KEY, ${keyColumnsDecl(shape).join(', ')}${n ? ', ' + vDecl.join(', ') : ''}, put INTEGER, del INTEGER${n ? ', ' + sCols.join(', ') : ''});`;
+}
+
 /** The update log: per updated row, the exec's stamp id and which cells it changed (see changeMark). */
 function updateLogDdl(n: number, updated: string): string {
   return `CREATE TABLE ${updated}(rid INTEGER NOT NULL, v INTEGER NOT NULL, ${range(n).map((i) => `m${i} INTEGER`).join(', ')});`;
 }
 
 /** The names of every capture trigger a table has had (format 1 also had `_ins`). */
-function captureTriggerNames(tid: number): string[] {
+export function captureTriggerNames(tid: number): string[] {
   const { clock } = captureNames(tid);
   return ['ins', 'upd', 'chg', 'del'].map((t) => `${clock}_${t}`);
 }

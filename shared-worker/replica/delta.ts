@@ -36,7 +36,15 @@ export class ChangeSetBuilder {
  * Rows in the layout put, del, s0.., pk.., values.. -> RowDeltas holding the registers `wanted`
  * accepts. A live row's values come from the data table, a deleted row's from its tombstone.
  */
-function collect(db: SqlDatabase, stamps: StampStore, out: ChangeSetBuilder, t: SyncedTable, queries: Array<[sql: string, params: number[]]>, wanted: (v: number, s: Stamp) => boolean): void {
+function collect(
+  db: SqlDatabase,
+  stamps: StampStore,
+  out: ChangeSetBuilder,
+  t: SyncedTable,
+  queries: Array<[sql: string, params: number[]]>,
+  wanted: (v: number, s: Stamp) => boolean,
+  extra: [sql: string, params: number[]],
+): void {
   const n = t.shape.cols.length;
   const k = t.shape.pk.length;
   const rows: RowDelta[] = [];
@@ -69,7 +77,52 @@ function collect(db: SqlDatabase, stamps: StampStore, out: ChangeSetBuilder, t: 
       stmt.reset();
     }
   }
-  out.addTable({ table: t.shape.name, columns: t.shape.cols.map((c) => c.name), rows });
+  const columns = t.shape.cols.map((c) => c.name);
+  collectExtra(db, out, t, extra, (v) => pick(v), rows, columns);
+  out.addTable({ table: t.shape.name, columns, rows });
+}
+
+/**
+ * Extra cells (columns this table lacks, schema-evolution.ts) as rows of their own with no put or
+ * delete register; their columns are appended to `columns`.
+ */
+function collectExtra(db: SqlDatabase, out: ChangeSetBuilder, t: SyncedTable, [sql, params]: [string, number[]], pick: (v: SqlValue) => Stamp | null, rows: RowDelta[], columns: string[]): void {
+  const k = t.shape.pk.length;
+  const index = new Map<string, number>();
+  const stmt = db.prepare(sql);
+  let current: RowDelta | null = null;
+  try {
+    stmt.bind(params);
+    while (stmt.step()) {
+      const r = stmt.get() as SqlValue[];
+      const s = pick(r[k + 2]!);
+      if (!s) continue;
+      const name = String(r[k]);
+      let ci = index.get(name.toLowerCase());
+      if (ci === undefined) {
+        ci = columns.length;
+        columns.push(name);
+        index.set(name.toLowerCase(), ci);
+      }
+      const pk = r.slice(0, k);
+      if (!current || !sameKey(current.pk, pk)) rows.push((current = { pk, put: null, del: null, cells: [] }));
+      const [hlc, node] = out.ref(s);
+      current.cells.push([ci, r[k + 1]!, hlc, node]);
+    }
+  } finally {
+    stmt.reset();
+  }
+}
+
+function sameKey(a: SqlValue[], b: SqlValue[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x instanceof Uint8Array || y instanceof Uint8Array) {
+      if (!(x instanceof Uint8Array && y instanceof Uint8Array) || x.length !== y.length || x.some((byte, j) => byte !== y[j])) return false;
+    } else if (x !== y) return false;
+  }
+  return true;
 }
 
 /** Every register whose stamp is above since[its origin] (all of them for an empty vector). */
@@ -78,7 +131,7 @@ export function changesSince(db: SqlDatabase, stamps: StampStore, tables: Synced
   const minV = stamps.minVAbove(since);
   if (minV === null) return out.build();
   const newer = (_v: number, s: Stamp) => s.hlc > (Object.prototype.hasOwnProperty.call(since, s.node) ? since[s.node]! : -1);
-  for (const t of tables) collect(db, stamps, out, t, [[t.sql.liveSince, [minV]], [t.sql.tombSince, [minV]]], newer);
+  for (const t of tables) collect(db, stamps, out, t, [[t.sql.liveSince, [minV]], [t.sql.tombSince, [minV]]], newer, [t.sql.extraSince, [minV]]);
   return out.build();
 }
 
@@ -88,6 +141,12 @@ export function changesSince(db: SqlDatabase, stamps: StampStore, tables: Synced
  */
 export function changesAt(db: SqlDatabase, stamps: StampStore, tables: SyncedTable[], v: number, logStart: (t: SyncedTable) => number = () => 0): ChangeSet {
   const out = new ChangeSetBuilder();
-  for (const t of tables) collect(db, stamps, out, t, [[t.sql.liveAt, [v]], [t.sql.pendingAt, [v, logStart(t)]], [t.sql.tombAt, [v]]], (rv) => rv === v);
+  for (const t of tables) {
+    const start = logStart(t);
+    // Reading the update log groups it in a temporary b-tree even when it is empty: ask first
+    // whether anything was appended after `start` (the common single-row insert appends nothing).
+    const pending = t.sql.pendingAt && Number(db.get(t.sql.updateLogEnd)![0]) > start ? t.sql.pendingAt : '';
+    collect(db, stamps, out, t, [[t.sql.liveAt, [v]], [pending, [v, start]], [t.sql.tombAt, [v]]], (rv) => rv === v, [t.sql.extraAt, [v]]);
+  }
   return out.build();
 }

@@ -20,7 +20,13 @@ function rowObject(columns: string[], values: SqlValue[]): Record<string, SqlVal
  * Runs every statement of `sql`. Array parameters bind to each statement that has a parameter
  * marker (so "INSERT ... (?); SELECT 1" works); named parameters bind by name wherever they occur.
  */
-export function runStatements(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult {
+function runStatements(
+  db: SqlDatabase,
+  sql: string,
+  params: Bindable | undefined,
+  check: (stripped: string, text: string) => void,
+  after?: () => void,
+): ExecResult {
   if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
   let result: ExecResult = { columns: [], rows: [] };
   let fallbackColumns: string[] = [];
@@ -30,7 +36,7 @@ export function runStatements(db: SqlDatabase, sql: string, params: Bindable | u
     for (const s of it) {
       stmt = s;
       const stripped = stripLiteralsAndComments(stmt.getSQL());
-      check(stripped);
+      check(stripped, stmt.getSQL());
       if (params !== undefined && (!Array.isArray(params) || /[?:@$]/.test(stripped))) stmt.bind(params as never);
       const columns = stmt.getColumnNames();
       const rows: Record<string, SqlValue>[] = [];
@@ -40,6 +46,7 @@ export function runStatements(db: SqlDatabase, sql: string, params: Bindable | u
       stmt.free();
       stmt = null;
       db.forgetTableNames();
+      after?.();
     }
   } finally {
     if (stmt) stmt.free();
@@ -48,32 +55,32 @@ export function runStatements(db: SqlDatabase, sql: string, params: Bindable | u
   return result;
 }
 
-/** `sql` prepared when it is exactly one SELECT that passes `check`, else null. Throws what prepare throws. */
-function prepareLoneSelect(db: SqlDatabase, sql: string, check: (stripped: string) => void): UserStatement | null {
-  const it = db.raw.iterateStatements(sql);
-  let stripped = '';
-  let lone = false;
-  for (const first of it) {
-    stripped = stripLiteralsAndComments(first.getSQL());
-    lone = firstKeyword(stripped) === 'SELECT' && stripLiteralsAndComments(it.getRemainingSQL()).trim() === '';
-    break; // frees the statement and the iterator
-  }
-  if (!lone) return null;
-  check(stripped);
-  return { stmt: db.raw.prepare(sql), markers: /[?:@$]/.test(stripped) };
-}
+/** Statements that write rows and nothing else, kept prepared when they stand alone. */
+const LONE_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
 
 /**
- * Runs `sql` if it is one SELECT, on a statement kept prepared per SQL text, and returns null for
- * anything else (the caller then runs it as a write). A SELECT cannot write (this library
- * registers no SQL functions), so it needs no transaction, stamp or capture fold: a primary-key
- * read through exec() costs one prepared-statement step instead of a write transaction. Outside a call nothing holds a
- * transaction open, so it reads the latest committed state, as a transaction would.
+ * `sql` prepared when it is exactly one statement worth keeping prepared (a SELECT, or a row write
+ * that can never change the schema) and it passes `check`, else null. Throws what prepare throws.
  */
-export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult | null {
-  if (typeof sql !== 'string') return null;
-  const entry = db.userStatement(sql, () => prepareLoneSelect(db, sql, check));
-  if (!entry) return null;
+function prepareLone(db: SqlDatabase, sql: string, check: (stripped: string) => void): UserStatement | null {
+  const it = db.raw.iterateStatements(sql);
+  let stripped = '';
+  let kind: UserStatement['kind'] | null = null;
+  for (const first of it) {
+    stripped = stripLiteralsAndComments(first.getSQL());
+    const keyword = firstKeyword(stripped);
+    const lone = stripLiteralsAndComments(it.getRemainingSQL()).trim() === '';
+    if (lone && keyword === 'SELECT') kind = 'select';
+    else if (lone && LONE_WRITES.has(keyword)) kind = 'write';
+    break; // frees the statement and the iterator
+  }
+  if (kind === null) return null;
+  check(stripped);
+  return { stmt: db.raw.prepare(sql), markers: /[?:@$]/.test(stripped), kind };
+}
+
+/** Steps a cached statement to its end and resets it (bindings cleared), as runStatements would run it. */
+function runCached(entry: UserStatement, params: Bindable | undefined): ExecResult {
   const { stmt } = entry;
   try {
     // Array parameters bind only to a statement with markers, as in runStatements.
@@ -87,15 +94,48 @@ export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | u
   }
 }
 
+/**
+ * Runs `sql` if it is one SELECT, on a statement kept prepared per SQL text, and returns null for
+ * anything else (the caller then runs it as a write). A SELECT cannot write (this library
+ * registers no SQL functions), so it needs no transaction, stamp or capture fold: a primary-key
+ * read through exec() costs one prepared-statement step instead of a write transaction. Outside a call nothing holds a
+ * transaction open, so it reads the latest committed state, as a transaction would.
+ */
+export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult | null {
+  if (typeof sql !== 'string') return null;
+  const entry = db.userStatement(sql, () => prepareLone(db, sql, check));
+  if (!entry || entry.kind !== 'select') return null;
+  return runCached(entry, params);
+}
+
+/**
+ * runStatements, except that a lone row write (one INSERT/UPDATE/DELETE/REPLACE) runs on a
+ * statement kept prepared per SQL text: an app repeats the same few writes, and preparing one
+ * costs more than running it on one row. The caller holds the transaction.
+ */
+export function runUserSql(
+  db: SqlDatabase,
+  sql: string,
+  params: Bindable | undefined,
+  check: (stripped: string, text: string) => void,
+  after?: () => void,
+): ExecResult {
+  if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
+  // A cached lone write is an INSERT/UPDATE/DELETE/REPLACE: never a schema change, so no `after`.
+  const entry = db.userStatement(sql, () => prepareLone(db, sql, (stripped) => check(stripped, sql)));
+  if (entry?.kind === 'write') return runCached(entry, params);
+  return runStatements(db, sql, params, check, after);
+}
+
 /** Statements that write rows but never change the schema (see update-hook.ts). */
 const ROW_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'SELECT', 'WITH', 'VALUES']);
 
 /** One statement run once per parameter row (execMany); the caller holds the transaction. */
-export function runForEachRow(db: SqlDatabase, sql: string, rows: Array<Bindable | undefined>, check: (stripped: string) => void): ExecResult {
+export function runForEachRow(db: SqlDatabase, sql: string, rows: Array<Bindable | undefined>, check: (stripped: string, text: string) => void): ExecResult {
   const stmt = db.raw.prepare(sql);
   try {
     const stripped = stripLiteralsAndComments(stmt.getSQL());
-    check(stripped);
+    check(stripped, stmt.getSQL());
     const mayChangeSchema = !ROW_WRITES.has(firstKeyword(stripped));
     for (const p of rows) {
       if (p) stmt.bind(p as never);

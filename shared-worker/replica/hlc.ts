@@ -4,6 +4,7 @@
  * part (the clock runs up to 1 ms "ahead" per 1024 events, then real time catches up).
  * 2^53 / 1024 ms is 8.8e12 ms after 1970, i.e. the year ~2248, so a plain JS number suffices.
  */
+import { isAcceptableClockDrift, MAX_CLOCK_DRIFT_MS } from '../protocol/clock-drift.js';
 import { BatteryError } from '../protocol/errors.js';
 
 const HLC_COUNTER_BITS = 10;
@@ -28,7 +29,13 @@ export class HybridLogicalClock {
   constructor(
     private readonly now: () => number = Date.now,
     private readonly maxDriftMs: number = DEFAULT_MAX_CLOCK_DRIFT_MS,
-  ) {}
+  ) {
+    if (!isAcceptableClockDrift(maxDriftMs)) {
+      throw new BatteryError('BAD_OP', `maxClockDriftMs must be a number of ms above 0 and at most ${MAX_CLOCK_DRIFT_MS} (24 h), got ${String(maxDriftMs)}`, {
+        maxClockDriftMs: String(maxDriftMs),
+      });
+    }
+  }
 
   /** The newest stamp issued or observed. */
   current(): number {

@@ -53,6 +53,11 @@ export class InsertCapture {
     else t.checked = true;
   }
 
+  /** Drops what was recorded for `table` (its inserts were folded early, before an ALTER of it). */
+  forget(table: string): void {
+    this.byTable.delete(table);
+  }
+
   /** The rows inserted into `table` since begin(), or undefined if none. */
   inserted(table: string): TableInserts | undefined {
     const t = this.byTable.get(table);

@@ -1,7 +1,7 @@
 /**
  * The library's own tables (prefix `_rb_`), saved in the database file so everything survives
  * export()/reopen:
- *   _rb_meta     key/value: node id, version counter, format
+ *   _rb_meta     key/value: node id, version counter, format, schema_version (migrations applied)
  *   _rb_ctx      one row read by the capture triggers: mode (see CaptureMode) and the stamp id of
  *                the running exec. A real table, not TEMP: triggers saved in the file may only
  *                read tables of their own schema, and a JS function would vanish on export().
@@ -14,8 +14,11 @@ import { BatteryError } from '../protocol/errors.js';
 import type { SqlDatabase } from './sql-database.js';
 
 const INTERNAL_PREFIX = '_rb_';
-/** 2: inserts are captured through the update hook, not a trigger (capture-migration.ts). */
-export const FORMAT_VERSION = 2;
+/**
+ * 2: inserts are captured through the update hook, not a trigger; 3: per synced table an
+ * extra-cells table (capture-migration.ts).
+ */
+export const FORMAT_VERSION = 3;
 
 /** What the capture triggers do; stored in _rb_ctx.mode. */
 export const CaptureMode = {

@@ -54,6 +54,26 @@ function insertClocksSql(t: SyncedTable, rows: number): string {
   return sql;
 }
 
+const defaultsByTable = new WeakMap<SyncedTable, SqlValue[]>();
+
+/** A DEFAULT that is a literal (SQLite stores the clause's text): the same value on every replica. */
+const LITERAL_DEFAULT = /^\(*\s*(NULL|TRUE|FALSE|[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|0[xX][0-9a-fA-F]+|'(?:[^']|'')*'|[xX]'[0-9a-fA-F]*')\s*\)*$/i;
+
+/**
+ * Per column, the value of a row no peer wrote the column for (a row from a peer whose table
+ * lacks the column): its DEFAULT when that is the same everywhere (a literal, or any default of a
+ * column added by ALTER TABLE, which SQLite requires to be constant), so it matches what peers
+ * that add the column later show for the rows they had; else NULL.
+ */
+function defaultsOf(db: SqlDatabase, t: SyncedTable): SqlValue[] {
+  let d = defaultsByTable.get(t);
+  if (!d) {
+    d = t.shape.cols.map((c) => (c.dflt != null && (c.added || LITERAL_DEFAULT.test(c.dflt)) ? (db.get(`SELECT ${c.dflt}`)![0] as SqlValue) : null));
+    defaultsByTable.set(t, d);
+  }
+  return d;
+}
+
 function isUniqueViolation(e: unknown): boolean {
   return /UNIQUE constraint failed/.test(e instanceof Error ? e.message : String(e));
 }
@@ -115,6 +135,8 @@ class TableMerge {
   private readonly cur: Array<Stamp | null>;
   private readonly vals: SqlValue[];
   private readonly valTaken: boolean[];
+  /** What a new row holds in a column no register covers (defaultsOf). */
+  private readonly defaults: SqlValue[];
   private readonly outRows: RowDelta[] = [];
   /**
    * Clock rows of new rows not yet written: rid, ver, put, del, s0.. per row, flattened. With
@@ -145,6 +167,7 @@ class TableMerge {
     private readonly options: MergeOptions,
   ) {
     this.n = table.shape.cols.length;
+    this.defaults = defaultsOf(db, table);
     this.hasTombs = db.get(table.sql.hasTombs)![0] === 1;
     this.startedEmpty = !this.hasTombs && db.get(table.sql.hasLive)![0] !== 1;
     this.nextRowid = options.ownRowids && !table.shape.rowidAlias ? Number(db.get(table.sql.maxRowid)![0]) + 1 : null;
@@ -170,10 +193,42 @@ class TableMerge {
 
   run(vt: ValidatedTable): number {
     let applied = 0;
-    for (const row of vt.rows) applied += this.mergeRow(row, vt.colMap);
+    for (const row of vt.rows) {
+      const pushed = this.outRows.length;
+      applied += this.mergeRow(row, vt.colMap);
+      if (vt.unknown.length > 0) applied += this.mergeUnknown(row, vt, this.outRows.length > pushed);
+    }
     this.flushClock();
-    this.out.addTable({ table: this.table.shape.name, columns: this.table.shape.cols.map((c) => c.name), rows: this.outRows });
+    this.out.addTable({ table: this.table.shape.name, columns: [...this.table.shape.cols.map((c) => c.name), ...vt.unknown], rows: this.outRows });
     return applied;
+  }
+
+  /**
+   * The row's cells of columns this table lacks: each an extra cell, last writer wins as any
+   * register (schema-evolution.ts). Taken cells join the row's output (index n + j), so they are
+   * logged and forwarded like the others.
+   */
+  private mergeUnknown(row: RowDelta, vt: ValidatedTable, pushed: boolean): number {
+    const cells: CellChange[] = [];
+    for (const [c, value, hlc, nodeIdx] of row.cells) {
+      const col = vt.colMap[c]!;
+      if (col >= 0) continue;
+      const name = vt.unknown[-1 - col]!;
+      const node = this.nodes[nodeIdx]!;
+      const current = getRow(this.db, this.table.sql.selectExtra, [...row.pk, name]);
+      if (current) {
+        const s = this.stamps.stamp(current[0] as number);
+        if (hlc < s.hlc || (hlc === s.hlc && node <= s.node)) continue;
+      }
+      const stamp: Stamp = { hlc, node };
+      this.db.run(this.table.sql.upsertExtra, [...row.pk, name, value, this.intern(stamp)]);
+      const [h, ni] = this.out.ref(stamp);
+      cells.push([this.n - 1 - col, value, h, ni]);
+    }
+    if (cells.length === 0) return 0;
+    if (pushed) this.outRows[this.outRows.length - 1]!.cells.push(...cells);
+    else this.outRows.push({ pk: row.pk, put: null, del: null, cells });
+    return cells.length;
   }
 
   /**
@@ -211,7 +266,7 @@ class TableMerge {
       }
     }
     regs.fill(null);
-    vals.fill(null);
+    for (let i = 0; i < n; i++) vals[i] = this.defaults[i]!;
     return { state: 'unknown', rid: 0, ver: 0 };
   }
 
@@ -251,6 +306,7 @@ class TableMerge {
     const delTaken = row.del !== null && this.offer(1, row.del[0], row.del[1]);
     for (const [c, value, hlc, nodeIdx] of row.cells) {
       const col = colMap[c]!;
+      if (col < 0) continue; // a column this table lacks: mergeUnknown
       if (this.offer(2 + col, hlc, nodeIdx)) {
         vals[col] = value;
         valTaken[col] = true;

@@ -17,8 +17,13 @@ import {
 
 export interface ValidatedTable {
   table: SyncedTable;
-  /** Delta column index -> local non-key column index. */
+  /** Delta column index -> local non-key column index, or -1 - j for unknown column j. */
   colMap: number[];
+  /**
+   * Columns this replica's table does not have (a peer on another schema version has them):
+   * their cells are kept as extra cells and forwarded (schema-evolution.ts).
+   */
+  unknown: string[];
   rows: RowDelta[];
 }
 
@@ -85,13 +90,21 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
     if (!table) bad(`table ${ti} is not a synced table here`, { table: name.slice(0, 100) });
     if (!Array.isArray(columns) || !Array.isArray(rows)) bad(`table ${ti}: columns and rows must be arrays`);
     const colMap: number[] = [];
-    const seen = new Set<number>();
+    const unknown: string[] = [];
+    const seen = new Set<string>();
     columns.forEach((c, ci) => {
-      const idx = typeof c === 'string' ? table.colIndex.get(c.toLowerCase()) : undefined;
-      if (idx === undefined) bad(`table ${table.shape.name}: column ${ci} is not a non-key column of the local table`);
-      if (seen.has(idx)) bad(`table ${table.shape.name}: column ${ci} repeats another column`);
-      seen.add(idx);
-      colMap.push(idx);
+      if (typeof c !== 'string' || c.length === 0 || c.length > 1024) bad(`table ${table.shape.name}: column ${ci} must be a name`);
+      const lower = c.toLowerCase();
+      if (seen.has(lower)) bad(`table ${table.shape.name}: column ${ci} repeats another column`);
+      seen.add(lower);
+      const idx = table.colIndex.get(lower);
+      if (idx !== undefined) colMap.push(idx);
+      else if (table.shape.pk.some((k) => k.name.toLowerCase() === lower) || ['rowid', 'oid', '_rowid_'].includes(lower)) {
+        bad(`table ${table.shape.name}: column ${ci} names a key column`);
+      } else {
+        colMap.push(-1 - unknown.length);
+        unknown.push(c);
+      }
     });
     const k = table.shape.pk.length;
     const affinities = keyAffinities(table.shape.pk);
@@ -133,7 +146,7 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
       }
     }
     if (bytes > MAX_BATCH_BYTES) bad(`more than ${MAX_BATCH_BYTES} bytes of values`);
-    out.push({ table, colMap, rows });
+    out.push({ table, colMap, unknown, rows });
   });
   const maxHlcByNode = new Map<string, number>();
   maxByIdx.forEach((hlc, i) => {

@@ -2,10 +2,9 @@
 import { BatteryError } from '../protocol/errors.js';
 import { isValidHlc } from './hlc.js';
 import { isNodeId } from '../protocol/ids.js';
+import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import type { VersionVector } from './contracts/version-vector.js';
 
-/** Entries in one vector: far more nodes than a room will ever see, small enough to bound work. */
-const MAX_VECTOR_ENTRIES = 100_000;
 
 export function checkVector(v: unknown): asserts v is VersionVector {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BatteryError('BAD_OP', 'a version vector must be an object');

@@ -11,8 +11,9 @@ import { InsertCapture } from './insert-capture.js';
 import type { ChangeSet } from './contracts/change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
-import { runForEachRow, runLoneSelect, runStatements } from './exec-runner.js';
+import { runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
 import { checkParams } from '../protocol/values.js';
+import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
 import { CaptureMode, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
 import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
@@ -22,11 +23,14 @@ import { assertExactIntegers, assertTableHasExactIntegers, unsafeRowidError } fr
 import { mergeBatch } from './merge.js';
 import { assertNodeId, randomNodeId } from '../protocol/ids.js';
 import { validateChangeSet } from './remote-validation.js';
+import type { MigrationResult } from '../protocol/migrations.js';
 import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SqlParams } from './contracts/replica-types.js';
 import { replayRowImages, WriteRecorder } from './row-images.js';
 import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
-import { stripLiteralsAndComments } from './sql-text.js';
+import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
+import { describeSchema } from './contracts/schema-descriptor.js';
+import { afterAlter, beforeAlter, checkAlter, parseAlterTable } from './schema-evolution.js';
 import { StampStore } from './stamps.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -68,7 +72,7 @@ class SqlReplica implements Replica {
     );
     this.db = new SqlDatabase(sql, options.data, (db) => {
       // Connection state, set again after every export() (which reopens the connection).
-      db.execRaw('PRAGMA recursive_triggers = ON');
+      db.execRaw('PRAGMA recursive_triggers = ON; PRAGMA temp_store = MEMORY');
     });
     this.db.listenToWrites(this.recorder.onHook);
     this.stamps = new StampStore(this.db);
@@ -102,7 +106,8 @@ class SqlReplica implements Replica {
 
   /** Runs `body` in one transaction; on any error everything (db and caches) is rolled back. */
   private transaction<T>(mode: CaptureMode, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
-    this.db.execRaw('BEGIN');
+    // BEGIN and COMMIT on cached statements: execRaw prepares them anew on every call.
+    this.db.run('BEGIN');
     this.recorder.reset();
     this.inserts.begin(mode);
     try {
@@ -112,7 +117,7 @@ class SqlReplica implements Replica {
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
       if (this.inserts.unsafeRowid !== null) throw unsafeRowidError(this.db, this.inserts.unsafeRowid.table, this.inserts.unsafeRowid.rowid);
       setCaptureMode(this.db, CaptureMode.Forbid);
-      this.db.execRaw('COMMIT');
+      this.db.run('COMMIT');
       return out;
     } catch (e) {
       this.db.execRaw('ROLLBACK');
@@ -154,13 +159,45 @@ class SqlReplica implements Replica {
   exec(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => this.runAltering(sql, bind));
   }
 
   execLocal(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => runStatements(this.db, sql, bind, checkUserStatement));
+    return this.loneSelect(sql, bind) ?? this.runUser(false, sql, () => this.runAltering(sql, bind));
+  }
+
+  /** Stamp id of the running exec (0 outside a capturing exec): ALTER folds its changes with it. */
+  private runningStamp = 0;
+
+  /**
+   * runUserSql with ADD/DROP COLUMN of synced tables let through (schema-evolution.ts): before
+   * such a statement the exec's pending changes of that table are folded and its triggers go,
+   * after it the capture tables follow the new columns.
+   */
+  private runAltering(sql: string, bind: ReturnType<typeof checkParams>): ExecResult {
+    let altering: SyncedTable | null = null;
+    const check = (stripped: string, text: string) => {
+      checkUserStatement(stripped);
+      if (firstKeyword(stripped) !== 'ALTER') return;
+      const alter = parseAlterTable(text);
+      const t = alter && this.tables.get(alter.table.toLowerCase());
+      if (!alter || !t) return;
+      checkAlter(t, alter);
+      foldCapturedChanges(this.db, [t], this.runningStamp, this.inserts);
+      this.inserts.forget(t.shape.name);
+      foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
+      beforeAlter(this.db, t, alter.action);
+      altering = t;
+    };
+    const after = () => {
+      if (!altering) return;
+      const next = afterAlter(this.db, this.stamps, altering);
+      altering = null;
+      this.tables.set(next.shape.name.toLowerCase(), next);
+    };
+    return runUserSql(this.db, sql, bind, check, after);
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
@@ -179,12 +216,53 @@ class SqlReplica implements Replica {
   execMany(sql: string, paramRows: SqlParams[]): void {
     this.assertOpen();
     const rows = paramRows.map((p) => checkParams(p));
-    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, checkUserStatement));
+    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, (stripped) => {
+      checkUserStatement(stripped);
+      if (firstKeyword(stripped) === 'ALTER') throw new BatteryError('SQL', 'execMany runs row writes only; ALTER TABLE goes through exec');
+    }));
   }
 
-  private runUser(capture: boolean, sql: string, run: () => ExecResult): ExecResult {
+  /**
+   * A migration step is one exec that also writes the new schema version, in the same
+   * transaction, and always asks for a snapshot: the version lives in the file, and a step that
+   * only writes rows would otherwise be replayed from the log without it.
+   */
+  migrate(steps: readonly string[]): MigrationResult {
+    this.assertOpen();
+    const from = this.getSchemaVersion();
+    if (steps.length < from) {
+      throw new BatteryError(
+        'SCHEMA',
+        `this app defines ${steps.length} migration(s) but the database is at schema version ${from}: a newer version of the app migrated it. ` +
+          'Load the newer app (reload the page); an older one must not write to a newer schema.',
+        { appVersion: steps.length, schemaVersion: from },
+      );
+    }
+    for (let i = from; i < steps.length; i++) {
+      const sql = steps[i]!;
+      try {
+        this.runUser(true, sql, () => this.runAltering(sql, undefined), { schemaVersion: i + 1 });
+      } catch (e) {
+        const cause = toBatteryError(e);
+        throw new BatteryError(
+          'SCHEMA',
+          `migration ${i} (step ${i + 1}) failed and was rolled back: ${cause.message}. The database stays at schema version ${i}.`,
+          { step: i, schemaVersion: i, cause: cause.code },
+        );
+      }
+    }
+    return { from, to: Math.max(from, steps.length) };
+  }
+
+  getSchemaVersion(): number {
+    this.assertOpen();
+    return Number(readMeta(this.db, 'schema_version') ?? 0);
+  }
+
+  private runUser(capture: boolean, sql: string, run: () => ExecResult, migration?: { schemaVersion: number }): ExecResult {
     const schemaBefore = this.schemaVersion();
     const totalBefore = this.totalChanges();
+    this.runningStamp = 0;
     const hlc = capture ? this.clock.tick() : 0;
     let stampId = 0;
     let changed = false;
@@ -200,6 +278,7 @@ class SqlReplica implements Replica {
       let marks = new Map<SyncedTable, number>();
       if (capture) {
         stampId = this.stamps.create(hlc, this.nodeId);
+        this.runningStamp = stampId;
         setCaptureMode(this.db, CaptureMode.Capture, stampId);
         marks = updateLogMarks(this.db, [...this.tables.values()]);
       }
@@ -211,7 +290,12 @@ class SqlReplica implements Replica {
         assertMergeSafeTriggers(this.db, this.syncedNames);
       }
       if (capture) {
-        const changedTables = foldCapturedChanges(this.db, [...this.tables.values()], stampId, this.inserts);
+        // Only tables this exec wrote can hold its stamp or its logs: the update hook sees every
+        // row write to a synced table (insert-capture.ts lists what it misses, none of which
+        // applies to them), and the fold's queries cost the same for every table asked.
+        const written = new Set(this.recorder.touched().map((name) => name.toLowerCase()));
+        const writtenTables = [...this.tables.values()].filter((t) => written.has(t.shape.name.toLowerCase()));
+        const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts);
         changed = changedTables.length > 0;
         if (changed) {
           this.stamps.raiseVector(this.nodeId, hlc);
@@ -231,6 +315,10 @@ class SqlReplica implements Replica {
       touched = [...new Set([...touched, ...this.recorder.touched()])];
       if (hooked && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
       if (images.rows.length > 0 && /\bREPLACE\b/i.test(stripLiteralsAndComments(sql))) images.complete = false;
+      if (migration) {
+        writeMeta(this.db, 'schema_version', migration.schemaVersion);
+        schemaChanged = true;
+      }
       if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
       return out;
     };
@@ -269,6 +357,21 @@ class SqlReplica implements Replica {
     this.emit({ origin: 'local', tables: [shape.name], changes, rows: [], needsSnapshot: true, version: this.version });
   }
 
+  /**
+   * Refuses a batch that would make this replica hold more node ids than a hello may carry
+   * (MAX_VECTOR_ENTRIES): past that, every honest peer would refuse our hello and we would never
+   * sync again (docs/security.md, "Bounded per-peer state"). The link that brought it closes.
+   */
+  private admitNodes(ids: Iterable<string>): void {
+    let fresh = 0;
+    for (const id of ids) if (!this.stamps.knows(id)) fresh++;
+    if (fresh === 0) return;
+    const held = this.stamps.nodeCount();
+    if (held + fresh > MAX_VECTOR_ENTRIES) {
+      throw new BatteryError('BAD_OP', `invalid change set: ${fresh} new node ids would make ${held + fresh}, more than the ${MAX_VECTOR_ENTRIES} a hello may carry`, { limit: 'nodes' });
+    }
+  }
+
   syncedTables(): string[] {
     return [...this.tables.values()].map((t) => t.shape.name);
   }
@@ -277,6 +380,7 @@ class SqlReplica implements Replica {
     this.assertOpen();
     const batch = validateChangeSet(changes, (name) => this.tables.get(name.toLowerCase()));
     if (!options?.trusted) this.clock.checkSkew(batch.maxHlc);
+    this.admitNodes(batch.maxHlcByNode.keys());
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     const totalBefore = this.totalChanges();
@@ -341,7 +445,7 @@ class SqlReplica implements Replica {
 
   fingerprints(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const t of this.tables.values()) out[t.shape.name] = t.shape.fingerprint;
+    for (const t of this.tables.values()) out[t.shape.name] = describeSchema(t.shape.pk, t.shape.cols);
     return out;
   }
 

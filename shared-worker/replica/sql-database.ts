@@ -48,10 +48,14 @@ export function loadSqlJs(loader?: SqlJsLoader | SqlJsStatic): Promise<SqlJsStat
 /** How many user statements stay prepared (user SQL text is unbounded, the cache must not be). */
 const USER_CACHE_LIMIT = 64;
 
-/** A user statement kept prepared; `markers`: its text has parameter markers (see exec-runner). */
+/**
+ * A user statement kept prepared; `markers`: its text has parameter markers (see exec-runner);
+ * `kind`: a lone SELECT (runs outside any transaction) or a lone row write (inside exec's).
+ */
 export interface UserStatement {
   stmt: Statement;
   markers: boolean;
+  kind: 'select' | 'write';
 }
 
 export type Row = SqlValue[];

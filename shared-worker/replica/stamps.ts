@@ -49,6 +49,16 @@ export class StampStore {
     return n;
   }
 
+  /** Is `id` one of the node ids this replica has admitted? */
+  knows(id: string): boolean {
+    return this.idxByNode.has(id) || Boolean(this.db.get('SELECT 1 FROM _rb_nodes WHERE id = ?', [id]));
+  }
+
+  /** How many node ids this replica has admitted (bounded: remote-vector-check.ts). */
+  nodeCount(): number {
+    return Number(this.db.get('SELECT count(*) FROM _rb_nodes')![0]);
+  }
+
   nodeId(n: number): string {
     let id = this.nodeByIdx.get(n);
     if (id === undefined) {

@@ -11,6 +11,10 @@ export interface ColumnShape {
   /** Declared type as written (affinity comes from it). */
   type: string;
   notNull: boolean;
+  /** The DEFAULT clause's expression as SQLite stores it (pragma table_info.dflt_value), null if none. */
+  dflt?: string | null;
+  /** Added by ALTER TABLE ... ADD COLUMN after sync was enabled: rows no peer wrote it for read its DEFAULT. */
+  added?: boolean;
 }
 
 export interface TableShape {
@@ -46,7 +50,7 @@ export function inspectSyncableTable(db: SqlDatabase, name: string): TableShape 
     refuse(table, 'it is a WITHOUT ROWID table; change capture keys its clock rows by rowid', 'Declare it without WITHOUT ROWID.');
   }
 
-  const info = db.all('SELECT cid, name, type, "notnull", pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid', [table]);
+  const info = db.all('SELECT cid, name, type, "notnull", pk, hidden, dflt_value FROM pragma_table_xinfo(?) ORDER BY cid', [table]);
   const indexes = db.all('SELECT name, "unique", origin FROM pragma_index_list(?)', [table]);
   const pkIndex = indexes.find((r) => r[2] === 'pk');
   for (const [, colName, , , , hidden] of info) {
@@ -95,7 +99,7 @@ export function inspectSyncableTable(db: SqlDatabase, name: string): TableShape 
     }
   }
 
-  const toShape = (r: unknown[]): ColumnShape => ({ name: String(r[1]), type: String(r[2]), notNull: r[3] === 1 || Number(r[4]) > 0 });
+  const toShape = (r: unknown[]): ColumnShape => ({ name: String(r[1]), type: String(r[2]), notNull: r[3] === 1 || Number(r[4]) > 0, dflt: r[6] === null ? null : String(r[6]) });
   const pk = keyed.map(toShape);
   const cols = info.filter((r) => Number(r[4]) === 0).map(toShape);
   return { name: table, pk, cols, rowidAlias, fingerprint: fingerprintOf(info.map((r) => [String(r[1]), normalizeType(String(r[2])), r[3] === 1 || Number(r[4]) > 0, Number(r[4])])) };

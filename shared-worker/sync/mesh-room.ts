@@ -20,6 +20,7 @@ import type { ConnectRequest, MeshStartConfig, MeshStatus, PeerEvent, PeerSyncSt
 import { parseSignalingUrl } from '../protocol/signaling-url.js';
 import { deriveRoomKeys, type RoomKeys } from './room-keys.js';
 import { createSyncCoordinator } from './sync-coordinator.js';
+import { attachMailbox, type MailboxAttachment, type MailboxAttachmentOptions } from './mailbox-attachment.js';
 
 /** The part of the sync helper's coordinator the room drives. */
 interface SyncCoordinatorLike {
@@ -39,6 +40,8 @@ export interface SyncPeerRoomDeps {
   createCoordinator(init: CoordinatorInit): SyncCoordinatorLike;
   /** Runs a task after the current one (default setTimeout 0); tests pass a synchronous one. */
   schedule?: (task: () => void) => void;
+  /** Starts the room's mailbox beside the mesh (default: the real one; tests pass a fake or none). */
+  attachMailbox?: (options: MailboxAttachmentOptions) => MailboxAttachment;
 }
 
 interface Session {
@@ -46,6 +49,8 @@ interface Session {
   mesh: MeshStartConfig;
   coordinator: SyncCoordinatorLike;
   everOpened: boolean;
+  mailbox: MailboxAttachment | null;
+  mailboxOnline: boolean;
 }
 
 export function createSyncPeerRoom(deps: SyncPeerRoomDeps): PeerRoomFactory {
@@ -56,6 +61,7 @@ export function createSyncPeerRoom(deps: SyncPeerRoomDeps): PeerRoomFactory {
 export const syncPeerRoom: PeerRoomFactory = createSyncPeerRoom({
   deriveKeys: deriveRoomKeys,
   createCoordinator: (init) => createSyncCoordinator(init),
+  attachMailbox,
 });
 
 class SyncPeerRoom implements PeerRoom {
@@ -94,11 +100,12 @@ class SyncPeerRoom implements PeerRoom {
     const signalingUrl = options.signalingUrl ?? this.lastOptions.signalingUrl;
     const token = options.token ?? this.lastOptions.token;
     const iceServers = options.iceServers ?? this.lastOptions.iceServers ?? [];
+    const useMailbox = options.mailbox ?? this.lastOptions.mailbox ?? true;
     if (!signalingUrl) throw new BatteryError('SIGNALING', 'connect needs a signalingUrl (none given now or at startup)');
     if (typeof token !== 'string' || token === '') throw new BatteryError('AUTH', 'connect needs a non-empty room token');
     parseSignalingUrl(signalingUrl); // a bad URL fails the call here, not later in the leader tab
     if (!Array.isArray(iceServers)) throw new BatteryError('SIGNALING', 'iceServers must be an array');
-    const key = JSON.stringify([signalingUrl, token, iceServers]);
+    const key = JSON.stringify([signalingUrl, token, iceServers, useMailbox]);
     if (this.session?.key === key) return;
     if (this.session) await this.disconnect();
 
@@ -117,9 +124,30 @@ class SyncPeerRoom implements PeerRoom {
         if (session && this.session === session) this.onSyncEvent(event);
       },
     });
-    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, iceServers }, coordinator, everOpened: false };
+    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, signalingToken: keys.signalingToken, iceServers }, coordinator, everOpened: false, mailbox: null, mailboxOnline: false };
     this.session = session;
-    this.lastOptions = { signalingUrl, token, iceServers };
+    this.lastOptions = { signalingUrl, token, iceServers, mailbox: useMailbox };
+    const attach = this.deps.attachMailbox;
+    if (useMailbox && attach) {
+      const own = session;
+      // The worker talks to the mailbox itself (no leader tab needed); a host without one is simply skipped.
+      session.mailbox = attach({
+        signalingUrl,
+        token,
+        replica,
+        status: (state) => {
+          if (this.session !== own || own.mailboxOnline === (state === 'online')) return;
+          own.mailboxOnline = state === 'online';
+          this.emit({ name: 'mailbox', state });
+        },
+        progress: (p) => {
+          if (this.session === own) this.emit({ name: 'mailbox-progress', phase: p.phase, done: p.done, total: p.total });
+        },
+        error: (err) => {
+          if (this.session === own) this.host.reportError(err);
+        },
+      });
+    }
     this.host.leader()?.startMesh(session.mesh);
   }
 
@@ -127,6 +155,8 @@ class SyncPeerRoom implements PeerRoom {
     const session = this.session;
     if (!session) return;
     this.session = null;
+    await session.mailbox?.stop();
+    if (session.mailboxOnline) this.emit({ name: 'mailbox', state: 'offline' });
     this.host.leader()?.stopMesh();
     for (const links of this.linksByPeer.values()) for (const link of links) link.close('disconnected');
     this.linksByPeer.clear();

@@ -10,11 +10,11 @@ import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } 
 import { BatteryError } from '../protocol/errors.js';
 import { NODE_ID_PATTERN } from '../protocol/ids.js';
 import type { VersionVector } from '../replica/contracts/version-vector.js';
-import { MAX_VALUE_BYTES } from '../protocol/limits.js';
+import { MAX_VALUE_BYTES, MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { fromWire, toWire } from './wire-changes.js';
 
 /** Bumped on any incompatible change of these messages; a mismatch closes the link with VERSION. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export type PeerMessage =
   /** First message on a sealed link: who we are, what we sync and what we hold. */
@@ -52,10 +52,11 @@ export interface DeltaTotal {
 export const PEER_LIMITS = {
   /** Node ids are 16 lowercase hex chars (NODE_ID_PATTERN, peer-link.ts). */
   maxNodeIdLength: 16,
-  maxVectorEntries: 100_000,
+  maxVectorEntries: MAX_VECTOR_ENTRIES,
   maxTables: 1_000,
   maxNameLength: 256,
-  maxFingerprintLength: 1_024,
+  // A table descriptor carries 18 characters per column (schema-descriptor.ts): room for ~900 columns.
+  maxFingerprintLength: 16_384,
   maxColumns: 2_000,
   maxKeyColumns: 64,
   /** Per value: the one cap of protocol/protocol/limits.ts; the frame reassembly cap (64 MiB) bounds the whole message. */
@@ -96,7 +97,7 @@ function nodeId(v: unknown, what: string): string {
   return s;
 }
 
-function validateVector(v: unknown, what = 'vector'): VersionVector {
+export function validateVector(v: unknown, what = 'vector'): VersionVector {
   if (!isRecord(v)) throw new Invalid(`${what} must be a map`);
   const keys = Object.keys(v);
   if (keys.length > PEER_LIMITS.maxVectorEntries) throw new Invalid(`${what} has too many entries`);

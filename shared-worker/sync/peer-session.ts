@@ -15,7 +15,7 @@
  */
 import { FrameReader, FrameWriter } from './framing.js';
 import { PeerAuthenticator } from './peer-auth.js';
-import { encodePeerMessage, PROTOCOL_VERSION, validatePeerMessage, type PeerMessage } from './peer-protocol.js';
+import { encodePeerMessage, PEER_LIMITS, PROTOCOL_VERSION, validatePeerMessage, type PeerMessage } from './peer-protocol.js';
 import type { RoomKeys } from './room-keys.js';
 import { openSealedChannel } from './sealed-channel.js';
 import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
@@ -51,6 +51,26 @@ export interface SessionHost {
 }
 
 type State = 'auth' | 'hello' | 'ready' | 'closed';
+
+/**
+ * What we keep of a peer's vectors (its acks, its deltas' upTo, its batches' madeAt) is merged
+ * entry-wise; the merge may never hold more node ids than a hello may carry, or a peer could
+ * grow our memory and its stored vector without end (docs/security.md, "Bounded per-peer state").
+ * Past the cap the peer loses this link; our own vector is untouched.
+ */
+function mergeCapped(a: VersionVector, b: VersionVector, what: string): VersionVector {
+  const merged = mergeVectors(a, b);
+  if (Object.keys(merged).length > PEER_LIMITS.maxVectorEntries) {
+    throw new BatteryError('BAD_OP', `peer's ${what} would hold more than ${PEER_LIMITS.maxVectorEntries} node ids`, { limit: 'vector' });
+  }
+  return merged;
+}
+
+/**
+ * The stored peer vector (what the next hello's delta starts from after a restart) is written at
+ * most this often, not per ack: each write copies the whole vector.
+ */
+export const PEER_VECTOR_PERSIST_MS = 1_000;
 
 /**
  * Messages a peer may have queued with us beyond its send window: its hello, one need, a bye,
@@ -98,6 +118,12 @@ export class PeerSession {
   private heldFromPeer: VersionVector = {};
   remoteNodeId: string | null = null;
   private persisted = false;
+  /** The running count of the peer's last ack: each ack must be the next one (acks are paced like data). */
+  private acksHeard = 0;
+  /** A write of the stored peer vector is under way or waits for PEER_VECTOR_PERSIST_MS. */
+  private persistTimer: unknown = null;
+  private persistPending = false;
+  private lastPersistAt = Number.NEGATIVE_INFINITY;
   /** Messages from the peer queued for (or in) `handle`: bounded by its send window. */
   private queued = 0;
   /** A ping or pong of ours is still waiting in the writer: another would say nothing new. */
@@ -182,6 +208,11 @@ export class PeerSession {
     this.window.close();
     this.host.timers.clearTimeout(this.authTimer);
     this.heartbeat.stop();
+    if (this.persistTimer !== null) {
+      this.host.timers.clearTimeout(this.persistTimer);
+      this.persistTimer = null;
+      this.persistNow();
+    }
     if (sayBye && this.writer) {
       const writer = this.writer;
       const hangUp = () => this.link.close(reason);
@@ -291,7 +322,7 @@ export class PeerSession {
         if (progress.rowsTotal > 0) this.host.emit({ type: 'sync-progress', ...progress });
         if (msg.upTo !== null) {
           this.deltasAwaited--;
-          this.heldFromPeer = mergeVectors(this.heldFromPeer, msg.upTo);
+          this.heldFromPeer = mergeCapped(this.heldFromPeer, msg.upTo, 'delta upTo');
           this.incoming = null;
         }
         await this.ack();
@@ -309,7 +340,7 @@ export class PeerSession {
           return this.syncChanged();
         }
         await this.apply(msg.changes);
-        this.heldFromPeer = mergeVectors(mergeVectors(this.heldFromPeer, msg.madeAt), vectorOfChanges(msg.changes));
+        this.heldFromPeer = mergeCapped(mergeCapped(this.heldFromPeer, msg.madeAt, 'madeAt'), vectorOfChanges(msg.changes), 'batches');
         return this.ack();
       case 'need':
         // An honest peer asks only after it handled (and acked) the last piece of our previous
@@ -378,7 +409,7 @@ export class PeerSession {
     const mine = restrictToTables(changes, this.common);
     if (isEmptyChangeSet(mine)) return;
     // Before applying: the commit this causes must not be echoed back to where it came from.
-    this.remoteVector = mergeVectors(this.remoteVector, vectorOfChanges(mine));
+    this.remoteVector = mergeCapped(this.remoteVector, vectorOfChanges(mine), 'vector');
     const result = await this.host.replica.applyChanges(mine);
     if (this.isClosed()) return;
     if (result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
@@ -391,13 +422,38 @@ export class PeerSession {
 
   private onAck(vector: VersionVector, handled: number): void {
     if (this.state !== 'ready') throw new BatteryError('BAD_OP', 'ack before hello');
+    // An honest peer acks each data message we sent exactly once, in order: more acks than that
+    // would be work (and vector merges) we never asked for.
+    if (handled !== this.acksHeard + 1 || handled > this.window.sentCount()) {
+      throw new BatteryError('BAD_OP', `ack ${handled} after ack ${this.acksHeard}, with ${this.window.sentCount()} data messages sent`, { limit: 'acks' });
+    }
+    this.acksHeard = handled;
     this.window.acknowledge(handled);
     if (this.outgoing.acknowledged(this.window.ackedCount())) this.syncChanged();
-    const merged = mergeVectors(this.remoteVector, vector);
+    const merged = mergeCapped(this.remoteVector, vector, 'ack vector');
     if (vectorsEqual(merged, this.remoteVector) && this.persisted) return;
     this.remoteVector = merged;
     this.persisted = true;
-    this.host.replica.setPeerVector(this.remoteNodeId!, merged).catch((e: unknown) => {
+    this.schedulePersist();
+  }
+
+  /** Writes the stored peer vector now if the last write is old enough, else once it is. */
+  private schedulePersist(): void {
+    this.persistPending = true;
+    if (this.persistTimer !== null) return;
+    const wait = this.lastPersistAt + PEER_VECTOR_PERSIST_MS - this.host.timers.now();
+    if (wait <= 0) return this.persistNow();
+    this.persistTimer = this.host.timers.setTimeout(() => {
+      this.persistTimer = null;
+      this.persistNow();
+    }, wait);
+  }
+
+  private persistNow(): void {
+    if (!this.persistPending) return;
+    this.persistPending = false;
+    this.lastPersistAt = this.host.timers.now();
+    this.host.replica.setPeerVector(this.remoteNodeId!, this.remoteVector).catch((e: unknown) => {
       // Losing this only costs a larger delta after the next reconnect; keep the link.
       const err = isBatteryError(e) ? e : new BatteryError('QUOTA', String(e));
       this.host.emit({ type: 'error', code: err.code, message: `could not persist the vector of ${this.peerId}: ${err.message}`, peerId: this.peerId });

@@ -21,7 +21,7 @@ describe.each(MODES)('tabs of one user share one replica (mode %s)', (mode) => {
     const ids = await Promise.all([tab1, tab2, tab3].map((t) => t.evaluate(() => window.db!.getNodeId())));
     expect(new Set(ids).size).toBe(1);
     // The mode is real: one SharedWorker hosts the replica, or none does (the leader's dedicated worker).
-    expect(user.sharedWorkerCount()).toBe(mode === 'shared' ? 1 : 0);
+    expect(await user.sharedWorkerCount()).toBe(mode === 'shared' ? 1 : 0);
     const dedicatedWorkers = [tab1, tab2, tab3].reduce((n, t) => n + t.workers().length, 0);
     expect(dedicatedWorkers).toBe(mode === 'shared' ? 0 : 1);
   });

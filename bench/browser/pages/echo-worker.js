@@ -1,7 +1,8 @@
 // The raw baseline the browser benchmarks divide by: a SharedWorker that does nothing but move
 // messages. `echo` answers the sender with a result shaped like an exec result; `relay` forwards
 // to every other connected tab; `relay-durable` first commits one small IndexedDB put (what the
-// library must do before it may announce a write) and then relays.
+// library must do before it may announce a write) and then relays; `durable-echo` commits one
+// small IndexedDB put and then answers like `echo` (an acknowledged write, minus the database).
 const ports = new Set();
 let store = null;
 function openStore() {
@@ -29,6 +30,12 @@ onconnect = (event) => {
         const tx = db.transaction('log', 'readwrite');
         tx.objectStore('log').put(data.row, data.key);
         tx.oncomplete = () => relay(port, data.tables);
+      });
+    } else if (data.kind === 'durable-echo') {
+      openStore().then((db) => {
+        const tx = db.transaction('log', 'readwrite');
+        tx.objectStore('log').put(data.req, data.id);
+        tx.oncomplete = () => port.postMessage({ kind: 'response', id: data.id, ok: true, result: { columns: [], rows: [] } });
       });
     } else if (data.kind === 'bye') {
       ports.delete(port);

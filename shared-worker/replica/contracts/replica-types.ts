@@ -5,6 +5,7 @@
  *                  after it is in storage (durable-replica.ts). The worker hub and the sync
  *                  engine only ever talk to a DurableReplica.
  */
+import type { MigrationResult } from '../../protocol/migrations.js';
 import type { ChangeSet } from './change-set.js';
 import type { BatteryError } from '../../protocol/errors.js';
 import type { VersionVector } from './version-vector.js';
@@ -88,6 +89,14 @@ export interface Replica {
   getVersion(): number;
   /** Schema fingerprint per synced table: equal fingerprints = safe to merge. */
   fingerprints(): Record<string, string>;
+  /**
+   * Applies the steps past the stored schema version, each as one exec with the version written in
+   * the same transaction (protocol/migrations.ts). SCHEMA when the database is at a higher version
+   * than `steps` reaches, or when a step fails (that step rolled back, earlier ones kept).
+   */
+  migrate(steps: readonly string[]): MigrationResult;
+  /** Migration steps applied to this database (0: none). */
+  getSchemaVersion(): number;
   /** Re-applies non-synced row images from the log. */
   replayRows(rows: RowWrite[]): void;
   onCommit(listener: (commit: Commit) => void): () => void;
@@ -114,6 +123,9 @@ export interface DurableReplica {
   getVersion(): number;
   fingerprints(): Record<string, string>;
   syncedTables(): string[];
+  /** Replica.migrate, each step durable before the next runs; resolves once all are durable. */
+  migrate(steps: readonly string[]): Promise<MigrationResult>;
+  getSchemaVersion(): number;
   /** Called after a commit is durable (local writes: to broadcast; all: change events). */
   onCommit(listener: (commit: Commit) => void): () => void;
   /**

@@ -46,8 +46,16 @@ describe('staleReason (npm start builds when this is not null)', () => {
     const root = tree();
     for (const out of BUILD_OUTPUTS) file(root, out, 2000);
     file(root, 'shared-worker/deep/replica.ts', 1500);
-    utimesSync(join(root, 'dist/server.js'), 1400, 1400);
+    utimesSync(join(root, 'peer-server/dist/server.js'), 1400, 1400);
     expect(staleReason(root)).toBe('shared-worker changed since the last build');
+  });
+
+  it('does not count the server package\'s own output (peer-server/dist/) as a source', () => {
+    const root = tree();
+    for (const out of BUILD_OUTPUTS) file(root, out, 2000);
+    file(root, 'peer-server/cli.ts', 1000);
+    utimesSync(join(root, 'dist/rtc-battery.js'), 1500, 1500);
+    expect(staleReason(root)).toBeNull();
   });
 
   it('counts package.json and the rollup config as sources', () => {

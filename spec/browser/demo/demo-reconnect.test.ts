@@ -4,7 +4,7 @@ import { useDemoSession, waitForReady, waitForSelector } from './demo-session.js
 
 // The demo's status pill and sync log when the signaling server goes away and comes back on the
 // same port (what a server restart looks like to the page).
-const serverBundle = fileURLToPath(new URL('../../../dist/server.js', import.meta.url));
+const serverBundle = fileURLToPath(new URL('../../../peer-server/dist/server.js', import.meta.url));
 
 type ServerModule = { createBatteryServer(o: Record<string, unknown>): Promise<{ close(): Promise<void> }> };
 

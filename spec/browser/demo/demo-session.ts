@@ -1,5 +1,5 @@
 /**
- * One Chromium and the servers of `npm start` (examples/start/demo-servers.mjs: the PeerServer,
+ * One browser (the one under test; the run's shared Firefox when there is one) and the servers of `npm start` (examples/start/demo-servers.mjs: the PeerServer,
  * the static site with /config.json) on port 0, per test file, serving a snapshot of dist/. Users are browser contexts. The
  * browser's console is printed for a failed test, as the harness's useBrowserSession does.
  */
@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { ConsoleLog } from '../harness/console-log.js';
-import { launchBrowser, type LaunchedBrowser } from '../harness/launch-browser.js';
+import { browserUnderTest, type BrowserName } from '../harness/browser-name.js';
+import { connectBrowser, launchBrowser, type LaunchedBrowser } from '../harness/launch-browser.js';
+import { sharedWorkerCensus } from '../harness/shared-workers.js';
+import { sharedBrowserEndpoint } from '../harness/vitest-session.js';
 import { startDemoServers, type DemoServers } from '../../../examples/start/demo-servers.mjs';
 
 export const OUTPUT_DIR = fileURLToPath(new URL('../../../.test-output/', import.meta.url));
@@ -19,6 +22,7 @@ const DIST = fileURLToPath(new URL('../../../dist/', import.meta.url));
 
 export interface DemoSession {
   servers: DemoServers;
+  browserName: BrowserName;
   log: ConsoleLog;
   /** A fresh browser profile (its own IndexedDB and SharedWorkers). */
   newUser(name: string): Promise<DemoUser>;
@@ -27,6 +31,8 @@ export interface DemoSession {
 interface DemoUser {
   context: BrowserContext;
   open(url: string, label?: string): Promise<Page>;
+  /** Script URLs of this user's running SharedWorkers. */
+  sharedWorkerUrls(): Promise<string[]>;
 }
 
 export function useDemoSession(extraMounts?: Record<string, string>): () => DemoSession {
@@ -42,24 +48,31 @@ export function useDemoSession(extraMounts?: Record<string, string>): () => Demo
     snapshot = await mkdtemp(join(tmpdir(), 'rtc-battery-demo-dist-'));
     await cp(DIST, snapshot, { recursive: true });
     servers = await startDemoServers({ port: 0, signalingPort: 0, extraMounts: { ...extraMounts, '/dist/': snapshot } });
-    launched = await launchBrowser();
+    const browserName = browserUnderTest();
+    const endpoint = sharedBrowserEndpoint(browserName);
+    launched = endpoint ? await connectBrowser(endpoint, browserName) : await launchBrowser({ browser: browserName });
     log.attach(launched.browser);
     const browser = launched.browser;
     const s = servers;
     session = {
       servers: s,
+      browserName,
       log,
       async newUser(name) {
         const context = await browser.createBrowserContext();
         let tabs = 0;
+        const census = sharedWorkerCensus(browser, context);
         return {
           context,
           async open(url, label = `${name}/tab${++tabs}`) {
             const page = await context.newPage();
             log.label(page, label);
+            // The demo's pages are the site's own: a user's workers are those under its pages' directories.
+            census.noteDirectory(new URL('./', url).href);
             await page.goto(url, { waitUntil: 'load' });
             return page;
           },
+          sharedWorkerUrls: () => census.urls(),
         };
       },
     };

@@ -12,14 +12,19 @@ type ExecWindow = { exec(sql: string, params?: unknown[]): Promise<{ rows: Recor
 
 const viteApp = fileURLToPath(new URL('../../../examples/vite-app/', import.meta.url));
 const viteOut = mkdtempSync(join(tmpdir(), 'rtc-battery-vite-example-'));
+const reactApp = fileURLToPath(new URL('../../../examples/react-app/', import.meta.url));
+const reactOut = mkdtempSync(join(tmpdir(), 'rtc-battery-react-example-'));
 
 async function waitForBodyReady(page: Page): Promise<void> {
   await page.waitForFunction(() => document.body?.dataset.ready === 'true', { polling: 50, timeout: 0 });
 }
 
 describe('examples/', () => {
-  const session = useDemoSession({ '/vite/': viteOut });
-  afterAll(() => rmSync(viteOut, { recursive: true, force: true }));
+  const session = useDemoSession({ '/vite/': viteOut, '/react/': reactOut });
+  afterAll(() => {
+    rmSync(viteOut, { recursive: true, force: true });
+    rmSync(reactOut, { recursive: true, force: true });
+  });
 
   it('plain-html: the module imported from /dist/ opens the database; a reload counts a second visit', async () => {
     const user = await session().newUser('plain');
@@ -58,14 +63,42 @@ describe('examples/', () => {
       logLevel: 'warn',
       build: { outDir: viteOut, emptyOutDir: true },
     });
-    const page = await (await session().newUser('vite')).open(`${session().servers.siteUrl}vite/`);
+    const user = await session().newUser('vite');
+    const page = await user.open(`${session().servers.siteUrl}vite/`);
     await waitForBodyReady(page);
     expect(await page.$eval('#version', (e) => e.textContent)).toMatch(/^3\.\d+\.\d+$/);
     expect(await page.$eval('#count', (e) => e.textContent)).toBe('1');
     const rows = await page.evaluate(async () => (await (window as unknown as { db: ExecWindow }).db.exec("SELECT kind FROM events")).rows);
     expect(rows).toEqual([{ kind: 'page-load' }]);
     // The worker runs from the build's hashed asset, not from /dist/.
-    const workers = page.browserContext().targets().filter((t) => t.type() === 'shared_worker').map((t) => new URL(t.url()).pathname);
+    const workers = (await user.sharedWorkerUrls()).map((u) => new URL(u).pathname);
     expect(workers).toEqual([expect.stringMatching(/^\/vite\/assets\/battery-worker-[\w-]+\.js$/)]);
+  });
+
+  it('react-app: built with Vite; useQuery shows a note added through Kysely in another browser of the room, and a toggle comes back', async () => {
+    await build({
+      root: reactApp,
+      configFile: join(reactApp, 'vite.config.js'),
+      base: '/react/',
+      logLevel: 'warn',
+      build: { outDir: reactOut, emptyOutDir: true },
+    });
+    const url = `${session().servers.siteUrl}react/#react-room-${Date.now()}`;
+    const ann = await (await session().newUser('ann')).open(url, 'ann');
+    const ben = await (await session().newUser('ben')).open(url, 'ben');
+    for (const page of [ann, ben]) {
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === '1 peer connected · signaling connected', { polling: 50, timeout: 0 });
+    }
+    await ann.type('#body', 'from react');
+    await ann.keyboard.press('Enter');
+    await ann.waitForFunction(() => document.querySelector('#notes li label')?.textContent?.trim() === 'from react', { polling: 50, timeout: 0 });
+    await ben.waitForFunction(() => document.querySelector('#notes li label')?.textContent?.trim() === 'from react', { polling: 50, timeout: 0 });
+    await ben.click('#notes li input[type="checkbox"]');
+    await ann.waitForFunction(() => document.querySelector('#notes li')?.classList.contains('done'), { polling: 50, timeout: 0 });
+    // The filter is a param of useQuery: a new value switches the live query.
+    await ann.type('#filter', 'zzz');
+    await ann.waitForFunction(() => document.querySelectorAll('#notes li').length === 0, { polling: 50, timeout: 0 });
+    const rows = await ann.evaluate(async () => (await (window as unknown as { battery: ExecWindow }).battery.exec('SELECT body, done FROM notes')).rows);
+    expect(rows).toEqual([{ body: 'from react', done: 1 }]);
   });
 });

@@ -77,7 +77,8 @@ describe('README.md code', () => {
 
   it('the Ledger facade snippet runs for two users, who see each other join', async () => {
     const { servers, log } = session();
-    const url = `${servers.siteUrl}usage/blank.html`;
+    // The snippet takes the room token from the URL fragment, as the quick start does.
+    const url = `${servers.siteUrl}usage/blank.html#readme-ledger-room-token`;
     const code = runnable(snippetAfter('### The `Ledger` facade'), servers.signalingUrl);
     const alice = await (await session().newUser('alice')).open(url, 'alice');
     const bob = await (await session().newUser('bob')).open(url, 'bob');

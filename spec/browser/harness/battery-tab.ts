@@ -6,7 +6,7 @@ import './page-globals.js';
 /** The events of the README ("Events") that tabs record into window.batteryEvents. */
 const BATTERY_EVENTS = [
   'sync', 'peer-join', 'peer-ready', 'peer-leave', 'connected', 'disconnected',
-  'reconnecting', 'reconnected', 'change', 'leader', 'error',
+  'reconnecting', 'reconnected', 'change', 'leader', 'error', 'mailbox', 'mailbox-progress',
 ] as const;
 
 /** A failure inside a page, with the BatteryError code it carried (if any). */

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { ConsoleLog } from './console-log.js';
-import { launchBrowser, type LaunchedBrowser } from './launch-browser.js';
+import { browserUnderTest, type BrowserName } from './browser-name.js';
+import { connectBrowser, launchBrowser, type LaunchedBrowser } from './launch-browser.js';
+import { isBidi } from './bidi-realms.js';
+import { sharedWorkerCensus, USER_PREFIX_SEGMENT } from './shared-workers.js';
 import { startStaticServer, type StaticServer } from './static-server.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
@@ -30,12 +33,14 @@ export interface User {
   /** Opens a tab of this user at `path` (default the test tab page) and waits for its load event. */
   openTab(path?: string, label?: string): Promise<Page>;
   /** SharedWorkers currently running for this user (they outlive their last tab briefly). */
-  sharedWorkerCount(): number;
+  sharedWorkerCount(): Promise<number>;
   close(): Promise<void>;
 }
 
 export interface BrowserSession {
   readonly browser: Browser;
+  /** Which browser runs (BATTERY_BROWSER, see browser-name.ts). */
+  readonly browserName: BrowserName;
   readonly origin: string;
   readonly log: ConsoleLog;
   newUser(name?: string): Promise<User>;
@@ -46,13 +51,17 @@ export interface BrowserSession {
 }
 
 /**
- * Chromium + a static server on 127.0.0.1 + console capture. Extra services (the PeerServer for
+ * The browser under test + a static server on 127.0.0.1 + console capture. Extra services (the PeerServer for
  * the mesh tests) are started next to it by their own modules and passed to pages by URL.
  */
 export interface SessionOptions {
   mounts?: Record<string, string>;
   /** Serve with COOP/COEP so pages get 5 µs timers (benchmarks). */
   crossOriginIsolated?: boolean;
+  /** Default: the browser under test (BATTERY_BROWSER). */
+  browser?: BrowserName;
+  /** Connect to this already running browser (of kind `browser`) instead of launching one. */
+  endpoint?: string;
 }
 
 export async function startBrowserSession(options: SessionOptions = {}): Promise<BrowserSession> {
@@ -71,13 +80,14 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
   let server: StaticServer;
   let launched: LaunchedBrowser;
   try {
-    server = await startStaticServer(mounts, { crossOriginIsolated: options.crossOriginIsolated ?? false });
+    server = await startStaticServer(mounts, { crossOriginIsolated: options.crossOriginIsolated ?? false, aliasSegment: USER_PREFIX_SEGMENT });
   } catch (e) {
     await removeSnapshot();
     throw e;
   }
   try {
-    launched = await launchBrowser();
+    const name = options.browser ?? browserUnderTest();
+    launched = options.endpoint ? await connectBrowser(options.endpoint, name) : await launchBrowser({ browser: name });
   } catch (e) {
     await server.close();
     await removeSnapshot();
@@ -88,14 +98,20 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
   log.attach(browser);
   const users: User[] = [];
   let userCount = 0;
+  let prefixCount = 0;
 
   const session: BrowserSession = {
     browser,
+    browserName: launched.name,
     origin: server.origin,
     log,
     async newUser(name = `user${++userCount}`) {
       const context = await browser.createBrowserContext();
       let tabCount = 0;
+      const census = sharedWorkerCensus(browser, context);
+      // Firefox: this user's pages (and so its workers) live under /u/<n>/, see shared-workers.ts.
+      const base = census.needsUserPrefix ? `${server.origin}/${USER_PREFIX_SEGMENT}/${++prefixCount}` : server.origin;
+      census.noteDirectory(`${base}/`);
       const user: User = {
         name,
         context,
@@ -103,11 +119,11 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
           const page = await context.newPage();
           log.label(page, label);
           await page.evaluateOnNewDocument(KEEP_NAMES_SHIM);
-          await page.goto(server.origin + path, { waitUntil: 'load' });
+          await page.goto(base + path, { waitUntil: 'load' });
           return page;
         },
-        sharedWorkerCount() {
-          return context.targets().filter((t) => t.type() === 'shared_worker').length;
+        async sharedWorkerCount() {
+          return (await census.urls()).length;
         },
         async close() {
           await context.close().catch(() => {});
@@ -133,12 +149,20 @@ export async function startBrowserSession(options: SessionOptions = {}): Promise
 
 /**
  * Kills the renderer process of `page` the hard way (CDP Page.crash), as a tab killed by the OS
- * or a crash would be. Resolves once puppeteer has seen the crash.
+ * or a crash would be. Resolves once puppeteer has seen the crash. Chromium only: WebDriver BiDi
+ * (Firefox) has no command that crashes one tab, so suites register their crash cases only where
+ * `canCrashTabs` says so.
  */
 export async function crashRenderer(page: Page): Promise<void> {
+  if (isBidi(page.browser())) throw new Error('crashRenderer: only Chromium (CDP Page.crash) can crash a single tab');
   const crashed = new Promise<void>((resolve) => page.once('error', () => resolve()));
   const session = await page.createCDPSession();
   // The reply never comes: the process that would send it is gone.
   session.send('Page.crash').catch(() => {});
   await crashed;
+}
+
+/** Whether crashRenderer works in the browser under test (decided before tests are collected). */
+export function canCrashTabs(name: BrowserName = browserUnderTest()): boolean {
+  return name === 'chromium';
 }

@@ -3,7 +3,9 @@ import type { Browser, ConsoleMessage, Page, Target, WebWorker } from 'puppeteer
 /**
  * Collects console output and errors of every page, dedicated worker and shared worker of a
  * browser, so a failing test can print what the browser said. Output is kept, not printed: a
- * passing test stays quiet.
+ * passing test stays quiet. Firefox: pages and their dedicated workers only; over WebDriver BiDi
+ * Firefox 153 reports no console output of SharedWorkers (no `log.entryAdded` for their realms)
+ * and puppeteer has no shared_worker targets there.
  */
 export class ConsoleLog {
   readonly lines: string[] = [];

@@ -1,12 +1,12 @@
 /**
- * The battery PeerServer for browser tests, from the built `dist/server.js` (as a user runs it),
+ * The battery PeerServer for browser tests, from the built `peer-server/dist/server.js` (as a user runs it),
  * on 127.0.0.1 with an ephemeral port. `restart()` closes it and starts a new one on the same
  * port, which is what the signaling-outage tests need: clients keep the URL they were given.
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 
-const serverBundle = fileURLToPath(new URL('../../../dist/server.js', import.meta.url));
+const serverBundle = fileURLToPath(new URL('../../../peer-server/dist/server.js', import.meta.url));
 
 interface BatteryServerLike {
   readonly url: string;

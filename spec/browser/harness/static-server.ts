@@ -27,7 +27,17 @@ export interface StaticServer {
  * Serves directories on 127.0.0.1 at an ephemeral port. `mounts` maps a URL prefix ending in '/'
  * to a directory; the longest matching prefix wins. No caching, so a rebuilt bundle is picked up.
  */
-export async function startStaticServer(mounts: Record<string, string>, options: { crossOriginIsolated?: boolean } = {}): Promise<StaticServer> {
+export interface StaticServerOptions {
+  crossOriginIsolated?: boolean;
+  /**
+   * Serve every path also under `/<aliasSegment>/<anything>/...` (the prefix is dropped before
+   * the mounts are matched). The harness gives each Firefox user its own prefix, see
+   * shared-workers.ts.
+   */
+  aliasSegment?: string;
+}
+
+export async function startStaticServer(mounts: Record<string, string>, options: StaticServerOptions = {}): Promise<StaticServer> {
   // Cross-origin isolation raises performance.now() resolution from 100 µs to 5 µs in Chromium;
   // the benchmarks time sub-millisecond hops and need it.
   const isolation: Record<string, string> = options.crossOriginIsolated
@@ -35,7 +45,7 @@ export async function startStaticServer(mounts: Record<string, string>, options:
     : {};
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const server: Server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const path = unalias(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname), options.aliasSegment);
     const prefix = prefixes.find((p) => path.startsWith(p));
     if (!prefix || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404).end();
@@ -75,4 +85,10 @@ export async function startStaticServer(mounts: Record<string, string>, options:
         server.close(() => resolve());
       }),
   };
+}
+
+function unalias(path: string, segment: string | undefined): string {
+  if (!segment || !path.startsWith(`/${segment}/`)) return path;
+  const rest = path.indexOf('/', segment.length + 2);
+  return rest === -1 ? '/' : path.slice(rest);
 }

@@ -1,15 +1,17 @@
-import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { startBrowserSession, type BrowserSession } from './browser-session.js';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import { browserUnderTest, type BrowserName } from './browser-name.js';
+import { startBrowserSession, type BrowserSession, type SessionOptions } from './browser-session.js';
 
 /**
  * Registers the hooks of one browser per test file: started before the first test, closed after
  * the last (even when tests fail), with the browser's console printed for every failed test.
  * Use the returned function inside tests: `const session = useBrowserSession(); ... session()`.
  */
-export function useBrowserSession(): () => BrowserSession {
+export function useBrowserSession(options: SessionOptions = {}): () => BrowserSession {
   let session: BrowserSession | undefined;
   beforeAll(async () => {
-    session = await startBrowserSession();
+    const browser = options.browser ?? browserUnderTest();
+    session = await startBrowserSession({ ...options, browser, endpoint: options.endpoint ?? sharedBrowserEndpoint(browser) });
   });
   afterAll(async () => {
     await session?.close();
@@ -25,4 +27,10 @@ export function useBrowserSession(): () => BrowserSession {
     if (!session) throw new Error('useBrowserSession(): the browser is not running (used outside a test?)');
     return session;
   };
+}
+
+/** The endpoint of the run's shared browser of kind `name`, if the project started one (shared-firefox.ts). */
+export function sharedBrowserEndpoint(name: BrowserName): string | undefined {
+  if (name !== 'firefox') return undefined;
+  return (inject('firefoxEndpoint') as string | undefined) || undefined;
 }

@@ -17,7 +17,7 @@ describe('static server for the browser harness', () => {
     await writeFile(join(root, 'dist', 'lib.js'), 'export const x = 1;');
     await writeFile(join(root, 'pages', 'tab.html'), '<!doctype html>');
     await writeFile(join(root, 'secret.txt'), 'outside every mount');
-    server = await startStaticServer({ '/dist/': join(root, 'dist'), '/': join(root, 'pages') });
+    server = await startStaticServer({ '/dist/': join(root, 'dist'), '/': join(root, 'pages') }, { aliasSegment: 'u' });
   });
   afterAll(async () => {
     await server.close();
@@ -50,5 +50,13 @@ describe('static server for the browser harness', () => {
     expect((await fetch(`${server.origin}/dist/..%2Fsecret.txt`)).status).not.toBe(200);
     expect((await fetch(`${server.origin}/..%2F..%2Fsecret.txt`)).status).not.toBe(200);
     expect((await fetch(`${server.origin}/dist/lib.js`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('serves every path also under /u/<anything>/ (per-user page prefixes), and nothing more', async () => {
+    expect(await (await fetch(`${server.origin}/u/7/dist/lib.js`)).text()).toBe('export const x = 1;');
+    expect((await fetch(`${server.origin}/u/alice/tab.html`)).status).toBe(200);
+    expect((await fetch(`${server.origin}/u/7/..%2F..%2Fsecret.txt`)).status).not.toBe(200);
+    // Only the named segment is an alias.
+    expect((await fetch(`${server.origin}/v/7/tab.html`)).status).toBe(404);
   });
 });

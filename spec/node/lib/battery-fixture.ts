@@ -1,5 +1,6 @@
 /** A Battery handle wired to an in-memory Hub, as connectBattery wires it to a worker in the browser. */
 import { Battery } from '../../../lib/battery.js';
+import type { DiagnosticSink } from '../../../lib/diagnostics.js';
 import type { MeshDriver, MeshDriverFactory } from '../../../lib/mesh-driver.js';
 import { PROTOCOL_VERSION, type WorkerToLeader } from '../../../shared-worker/protocol/worker-protocol.js';
 import type { Hub } from '../../../shared-worker/hub/hub.js';
@@ -24,13 +25,19 @@ const recordingDriver: MeshDriverFactory = ({ epoch }) => {
   return d;
 };
 
-export function newTestBattery(tabId: string, requestTimeoutMs = 5_000, closed: string[] = [], o: { protocolVersion?: number } = {}): Battery {
+export function newTestBattery(
+  tabId: string, requestTimeoutMs = 5_000, closed: string[] = [], o: { protocolVersion?: number; diagnostics?: DiagnosticSink } = {},
+): Battery {
   return new Battery({
-    hello: { kind: 'hello', v: o.protocolVersion ?? PROTOCOL_VERSION, tabId, dbName: 'test-db', wasmUrl: 'memory:', durability: 'strict' },
+    hello: {
+      kind: 'hello', v: o.protocolVersion ?? PROTOCOL_VERSION, tabId, dbName: 'test-db', wasmUrl: 'memory:', durability: 'strict',
+      ...(o.diagnostics ? { debug: true } : {}),
+    },
+    ...(o.diagnostics ? { diagnostics: o.diagnostics } : {}),
     requestTimeoutMs,
     meshDriver: recordingDriver,
     signalingUrl: 'ws://127.0.0.1:9000/peer',
-    token: 'room-secret',
+    token: 'aV3x-9qT_2mPz8Lr0bWc4k',
     onClose: () => {
       closed.push(tabId);
     },

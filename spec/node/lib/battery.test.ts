@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { BatteryError } from '../../../shared-worker/protocol/errors.js';
+import { BatteryError as BatteryErrorClass, type BatteryError } from '../../../shared-worker/protocol/errors.js';
+import type { Diagnostic } from '../../../lib/diagnostics.js';
 import type { PeerRoom } from '../../../shared-worker/sync/peer-room.js';
 import type { ExecResult } from '../../../shared-worker/replica/contracts/replica-types.js';
 import { makeHub } from '../shared-worker/hub/hub-fixture.js';
@@ -147,7 +148,7 @@ describe('Battery handle', () => {
     });
     const db = newTestBattery('t');
     await attachTo(db, hub);
-    await db.connect('ws://127.0.0.1:9/x', 'tok');
+    await db.connect('ws://127.0.0.1:9/x', 'aV3x-9qT_2mPz8Lr0bWc4k');
     const got: unknown[][] = [];
     for (const name of ['sync', 'peer-join', 'peer-ready', 'peer-leave', 'connected', 'reconnecting'] as const) {
       db.on(name, (...args: unknown[]) => got.push([name, ...args]));
@@ -193,6 +194,33 @@ describe('Battery handle', () => {
     await settle();
     expect(db.getSyncState()).toEqual([done]);
     expect(got).toEqual([['sync-state', [syncing]], ['sync-progress', progress], ['sync-state', [done]], ['caught-up', 'peer-1']]);
+  });
+
+  it('debug: peer events, errors and the worker\'s diagnostics reach the sink; a tab without debug gets none', async () => {
+    let host!: { emit(e: object): void; reportError(e: BatteryError): void };
+    const { hub } = await makeHub({
+      peerRoom: (h) => {
+        host = h as never;
+        return { async connect() {}, async disconnect() {}, peers: () => [], isConnected: () => false,
+          onLeaderChange() {}, onLink() {}, onMeshStatus() {}, async close() {} };
+      },
+    });
+    const seen: Diagnostic[] = [];
+    const debugged = newTestBattery('debugged', 5_000, [], { diagnostics: (d) => seen.push(d) });
+    const quiet = newTestBattery('quiet');
+    const quietPort = await attachTo(quiet, hub);
+    await attachTo(debugged, hub);
+    await debugged.connect('ws://127.0.0.1:9/x', 'tok');
+    host.emit({ name: 'sync', count: 3, peerId: 'peer-1' });
+    host.reportError(new BatteryErrorClass('AUTH', 'bad challenge'));
+    hub.diagnose('persistence', 'dropped a torn log record');
+    await settle();
+    expect(seen).toEqual([
+      { area: 'sync', message: 'merged 3 new cells and deletes from peer-1' },
+      { area: 'sync', message: 'error AUTH: bad challenge' },
+      { area: 'persistence', message: 'dropped a torn log record' },
+    ]);
+    expect(quietPort.workerSide.sent.map((m) => (m as { kind: string }).kind)).not.toContain('diagnostic');
   });
 
   it('moves to a new worker (dedicated mode failover): pending rejected, watches re-registered', async () => {

@@ -108,6 +108,40 @@ describe('connectBattery (shared mode, faked browser)', () => {
     expect([a.isLeader(), b.isLeader()].filter(Boolean)).toHaveLength(1);
   });
 
+  it('migrations: the first tab applies them, a tab with the same list changes nothing, an older list is refused with SCHEMA', async () => {
+    fakeBrowser();
+    const v1 = ['CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)', { sql: "INSERT INTO notes VALUES ('n1', 'hello')" }];
+    const v2 = [...v1, 'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0'];
+    const a = await connectBattery({ ...options, migrations: v1 });
+    opened.push(a);
+    expect(a.getSchemaVersion()).toBe(2);
+    await a.enableSync('notes');
+    const b = await connectBattery({ ...options, migrations: v2 });
+    opened.push(b);
+    expect(b.getSchemaVersion()).toBe(3);
+    await a.exec('SELECT 1');
+    expect(a.getSchemaVersion()).toBe(3);
+    const again = await connectBattery({ ...options, migrations: v2 });
+    opened.push(again);
+    expect((await again.exec('SELECT * FROM notes')).rows).toEqual([{ id: 'n1', body: 'hello', pinned: 0 }]);
+    await expect(connectBattery({ ...options, migrations: v1 })).rejects.toMatchObject({
+      code: 'SCHEMA',
+      message: expect.stringMatching(/defines 2 migration\(s\) but the database is at schema version 3/),
+    });
+    await expect(connectBattery({ ...options, migrations: [...v2, 'ALTER TABLE notes RENAME COLUMN body TO text'] })).rejects.toMatchObject({
+      code: 'SCHEMA',
+      message: expect.stringMatching(/^migration 3 \(step 4\) failed and was rolled back: .*renaming/),
+    });
+    expect(b.getSchemaVersion()).toBe(3);
+  });
+
+  it('refuses a malformed migrations option before opening anything', async () => {
+    const { instances } = fakeBrowser();
+    await expect(connectBattery({ ...options, migrations: 'CREATE TABLE t (x)' as never })).rejects.toMatchObject({ code: 'SCHEMA' });
+    await expect(connectBattery({ ...options, migrations: [{ sql: 3 }] as never })).rejects.toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/migrations"\[0\]/) });
+    expect(instances).toHaveLength(0);
+  });
+
   it('refuses bad options before opening anything', async () => {
     const { instances } = fakeBrowser();
     await expect(connectBattery({ ...options, mode: 'both' as never })).rejects.toMatchObject({ code: 'BAD_OP' });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Leadership } from '../../../lib/leadership.js';
 import type { WorkerClient } from '../../../lib/worker-client.js';
+import type { Diagnostic } from '../../../lib/diagnostics.js';
 import type { MeshDriverFactory } from '../../../lib/mesh-driver.js';
 import type { WorkerToLeader } from '../../../shared-worker/protocol/worker-protocol.js';
 
@@ -60,4 +61,32 @@ describe('Leadership (tab side)', () => {
     post({ kind: 'mesh-status', epoch: 4, status: { signaling: 'open' } } as never);
     expect(posted).toEqual([{ kind: 'mesh-status', epoch: 5, status: { signaling: 'open' } }]);
   });
+
+  it('debug: mesh commands and the reports that say something about the mesh become mesh diagnostics', async () => {
+    let post!: (m: never) => void;
+    const factory: MeshDriverFactory = (o) => {
+      post = o.post as never;
+      return { handle() {}, stop() {} };
+    };
+    const client = fakeClient({ next: 3 });
+    const seen: Diagnostic[] = [];
+    const l = new Leadership(factory, () => client, (d) => seen.push(d));
+    l.begin();
+    await l.claim();
+    l.command(client, { kind: 'mesh-start', epoch: 3, signalingUrl: 'ws://127.0.0.1:9/', roomId: 'r', selfPeerId: 'r-self', signalingToken: 'f'.repeat(32), iceServers: [] });
+    post({ kind: 'mesh-status', epoch: 3, status: { signaling: 'reconnecting', attempt: 2 } } as never);
+    post({ kind: 'link-open', epoch: 3, linkId: 'l1', remotePeerId: 'r-peer', initiator: true } as never);
+    post({ kind: 'link-frame', epoch: 3, linkId: 'l1', bytes: new Uint8Array(1) } as never);
+    post({ kind: 'link-closed', epoch: 3, linkId: 'l1', reason: 'peer left' } as never);
+    post({ kind: 'mesh-status', epoch: 2, status: { signaling: 'open' } } as never); // stale epoch: dropped, not described
+    l.command(client, { kind: 'mesh-stop', epoch: 3 });
+    expect(seen).toEqual([
+      { area: 'mesh', message: 'joining ws://127.0.0.1:9/ as r-self (leader epoch 3)' },
+      { area: 'mesh', message: 'signaling reconnecting (attempt 2)' },
+      { area: 'mesh', message: 'link l1 open to r-peer (dialled)' },
+      { area: 'mesh', message: 'link l1 closed: peer left' },
+      { area: 'mesh', message: 'leaving the mesh (leader epoch 3)' },
+    ]);
+  });
 });
+

@@ -59,7 +59,7 @@ async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string | u
 describe('new Ledger(config)', () => {
   it('accepts no config and the README options', () => {
     expect(() => new Ledger()).not.toThrow();
-    expect(() => new Ledger({ dbName: 'my-app', signalingUrl: 'wss://signal.example/', token: 't', iceServers: [{ urls: 'placeholder.invalid' }] })).not.toThrow();
+    expect(() => new Ledger({ dbName: 'my-app', signalingUrl: 'wss://signal.example/', token: 'aV3x-9qT_2mPz8Lr0bWc4k', iceServers: [{ urls: 'placeholder.invalid' }] })).not.toThrow();
   });
 
   it.each([
@@ -70,6 +70,8 @@ describe('new Ledger(config)', () => {
     ['iceServers', { iceServers: 'not-an-array' }],
     ['iceServers', { iceServers: [{ url: 'x' }] }],
     ['mode', { mode: 'turbo' }],
+    ['dbNmae', { dbNmae: 'x' }],
+    ['signallingUrl', { signallingUrl: 'ws://127.0.0.1:9/x' }],
   ])('refuses a bad %s at once, with BAD_OP naming the option', (option, config) => {
     let error: unknown;
     try {
@@ -132,7 +134,7 @@ describe('before init()', () => {
 
 describe('init()', () => {
   it('passes the whole config to connectBattery, once, even when called concurrently', async () => {
-    const config = { dbName: 'my-app', signalingUrl: 'ws://127.0.0.1:9000/', token: 'tok', mode: 'shared' as const };
+    const config = { dbName: 'my-app', signalingUrl: 'ws://127.0.0.1:9000/', token: 'tok', allowWeakToken: true, mode: 'shared' as const };
     const { ledger, connect } = ledgerWithFake(config);
     await Promise.all([ledger.init(), ledger.init()]);
     await ledger.init();

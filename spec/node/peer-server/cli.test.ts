@@ -1,11 +1,14 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCliArgs } from '../../../peer-server/index.js';
 import { startServer, type TestServer } from './helpers.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+/** The server package's own package.json is what `--version` reports. */
+const serverPackageVersion = (JSON.parse(readFileSync(new URL('../../../peer-server/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const children: ChildProcessWithoutNullStreams[] = [];
 /** 'close' (not 'exit'): it fires after stdout/stderr are drained, so the text is complete. */
 const closedCodes = new WeakMap<ChildProcessWithoutNullStreams, Promise<number | null>>();
@@ -107,6 +110,11 @@ describe('rtc-battery-server CLI', () => {
     expect(await exitOf(help)).toBe(0);
     expect(helpOut.text()).toMatch(/^Usage: rtc-battery-server/);
     expect(helpOut.text()).toMatch(/--max-connections-per-address/);
+
+    const version = startCli(['--version']);
+    const versionOut = collect(version.stdout);
+    expect(await exitOf(version)).toBe(0);
+    expect(versionOut.text()).toBe(`${serverPackageVersion}\n`);
   });
 
   it('exits 1 on an out-of-range limit', async () => {
@@ -123,18 +131,25 @@ describe('parseCliArgs', () => {
       parseCliArgs([
         '--port', '8080', '--host', '::1', '--path', '/s/',
         '--max-peers-per-room', '3', '--max-connections-per-address', '5', '--max-message-bytes', '2048',
+        '--max-messages-per-second', '7', '--max-message-burst', '70', '--max-queued-bytes-per-address', '1000',
+        '--max-queued-bytes', '9000', '--trust-proxy', '10.0.0.1, ::1', '--trust-proxy', '10.0.0.2', '--id-hold-ms', '0',
       ]),
     ).toEqual({
       help: false,
-      options: { port: 8080, host: '::1', path: '/s/', maxPeersPerRoom: 3, maxConnectionsPerAddress: 5, maxMessageBytes: 2048 },
+      options: {
+        port: 8080, host: '::1', path: '/s/', maxPeersPerRoom: 3, maxConnectionsPerAddress: 5, maxMessageBytes: 2048,
+        maxMessagesPerSecond: 7, maxMessageBurst: 70, maxQueuedBytesPerAddress: 1000, maxQueuedBytes: 9000,
+        trustProxy: ['10.0.0.1', '::1', '10.0.0.2'], idHoldMs: 0,
+      },
     });
     expect(parseCliArgs([])).toEqual({ help: false, options: {} });
     expect(parseCliArgs(['-h'])).toEqual({ help: true });
+    expect(parseCliArgs(['--version'])).toEqual({ version: true });
     expect(parseCliArgs(['--port=0'])).toEqual({ help: false, options: { port: 0 } });
   });
 
   it('rejects non-integers, negatives, positionals and unknown flags', () => {
-    for (const argv of [['--port', '-1'], ['--port', '1.5'], ['--port', ''], ['--max-message-bytes', '1e3'], ['extra'], ['--nope']]) {
+    for (const argv of [['--port', '-1'], ['--port', '1.5'], ['--port', ''], ['--max-message-bytes', '1e3'], ['--trust-proxy', 'proxy.local'], ['--trust-proxy', '10.0.0.0/8'], ['extra'], ['--nope']]) {
       expect(() => parseCliArgs(argv), argv.join(' ')).toThrow();
     }
   });

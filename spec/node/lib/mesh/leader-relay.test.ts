@@ -20,7 +20,7 @@ function relayFor(net: FakeNetwork, epoch: number) {
 }
 
 const start = (epoch: number, selfPeerId: string): WorkerToLeader & { kind: 'mesh-start' } => ({
-  kind: 'mesh-start', epoch, signalingUrl: URL_, roomId: ROOM, selfPeerId, iceServers: [],
+  kind: 'mesh-start', epoch, signalingUrl: URL_, roomId: ROOM, selfPeerId, signalingToken: 'f'.repeat(32), iceServers: [],
 });
 
 describe('leader relay', () => {

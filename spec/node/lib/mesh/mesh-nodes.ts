@@ -17,7 +17,7 @@ export interface MeshNode {
 }
 
 export function startNode(net: FakeNetwork, peerId: string, roomId = ROOM): MeshNode {
-  const config: MeshConfig = { selfPeerId: peerId, roomId, target: parseSignalingUrl('http://127.0.0.1:9/'), iceServers: [] };
+  const config: MeshConfig = { selfPeerId: peerId, roomId, signalingToken: 'f'.repeat(32), target: parseSignalingUrl('http://127.0.0.1:9/'), iceServers: [] };
   const node: MeshNode = { statuses: [], links: [], frames: [], mesh: null as unknown as PeerMesh };
   node.mesh = new PeerMesh(config, { createPeer: net.createPeer, listMembers: (room) => net.listMembers(room), random: () => 0.5 }, {
     status: (s) => node.statuses.push(s),

@@ -17,7 +17,7 @@ describe('PeerMesh', () => {
     const a = startNode(net, id('1'));
     await vi.advanceTimersByTimeAsync(10);
     expect(net.peers[0]!.id).toBe(id('1'));
-    expect(net.peers[0]!.options).toEqual({ host: '127.0.0.1', port: 9, path: '/', secure: false, config: { iceServers: [] }, debug: 0 });
+    expect(net.peers[0]!.options).toEqual({ host: '127.0.0.1', port: 9, path: '/', secure: false, token: 'f'.repeat(32), config: { iceServers: [] }, debug: 0 });
     expect(a.statuses).toEqual([{ signaling: 'connecting' }, { signaling: 'open' }]);
     a.mesh.stop();
   });
@@ -157,7 +157,7 @@ describe('PeerMesh', () => {
   it('keeps the connection dialed by the smaller id when both sides dial', async () => {
     const net = new FakeNetwork();
     const a = startNode(net, id('1'));
-    const b = net.createPeer(id('2'), { host: 'h', port: 1, path: '/', secure: false, config: { iceServers: [] }, debug: 0 });
+    const b = net.createPeer(id('2'), { host: 'h', port: 1, path: '/', secure: false, token: 'f'.repeat(32), config: { iceServers: [] }, debug: 0 });
     await vi.advanceTimersByTimeAsync(0);
     await a.mesh.pollNow(); // a's dial is in flight (not open yet) ...
     const wrongWay = b.connect(id('1'), { reliable: true, serialization: 'raw' })!; // ... when b dials too

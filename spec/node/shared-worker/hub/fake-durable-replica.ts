@@ -97,6 +97,15 @@ export class FakeDurableReplica implements DurableReplica {
     return this.version;
   }
 
+  schemaVersion = 0;
+  async migrate(steps: readonly string[]): Promise<{ from: number; to: number }> {
+    const from = this.schemaVersion;
+    this.schemaVersion = Math.max(from, steps.length);
+    return { from, to: this.schemaVersion };
+  }
+  getSchemaVersion(): number {
+    return this.schemaVersion;
+  }
   fingerprints(): Record<string, string> {
     return {};
   }

@@ -15,7 +15,7 @@ class RecordingRoom implements PeerRoom {
   async connect() {
     this.connected = true;
     this.host.emit({ name: 'connected' });
-    this.host.leader()?.startMesh({ signalingUrl: 'ws://127.0.0.1:9000/peer', roomId: 'r'.repeat(32), selfPeerId: 'me', iceServers: [] });
+    this.host.leader()?.startMesh({ signalingUrl: 'ws://127.0.0.1:9000/peer', roomId: 'r'.repeat(32), selfPeerId: 'me', signalingToken: 'f'.repeat(32), iceServers: [] });
   }
   async disconnect() {
     this.connected = false;

@@ -8,6 +8,7 @@ describe('parseTabMessage (the worker boundary)', () => {
   it('accepts every well-formed message kind', () => {
     const ok = [
       hello,
+      { ...hello, maxClockDriftMs: 24 * 3_600_000 },
       { kind: 'request', id: 1, req: { op: 'exec', sql: 'SELECT ?', params: [1, 'a', null, new Uint8Array([1])] } },
       { kind: 'request', id: 2, req: { op: 'execLocal', sql: 'SELECT :a', params: { ':a': 1 } } },
       { kind: 'request', id: 3, req: { op: 'enableSync', table: 'notes' } },
@@ -43,6 +44,9 @@ describe('parseTabMessage (the worker boundary)', () => {
     ['ice server without urls', { kind: 'request', id: 1, req: { op: 'connect', iceServers: [{}] } }],
     ['oversized tab id', { ...hello, tabId: 'x'.repeat(LIMITS.idChars + 1) }],
     ['bad clock drift', { ...hello, maxClockDriftMs: -5 }],
+    ['infinite clock drift', { ...hello, maxClockDriftMs: Infinity }],
+    ['NaN clock drift', { ...hello, maxClockDriftMs: Number.NaN }],
+    ['clock drift over 24 h', { ...hello, maxClockDriftMs: 24 * 3_600_000 + 1 }],
     ['epoch missing', { kind: 'link-open', linkId: 'l', remotePeerId: 'p', initiator: true }],
     ['initiator not boolean', { kind: 'link-open', epoch: 1, linkId: 'l', remotePeerId: 'p', initiator: 'yes' }],
     ['frame not bytes', { kind: 'link-frame', epoch: 1, linkId: 'l', bytes: [1, 2] }],

@@ -88,6 +88,10 @@ class FakeReplica implements Replica {
   }
 
   getVersion(): number { return this.s.version; }
+  migrate(steps: readonly string[]): { from: number; to: number } {
+    return { from: 0, to: steps.length };
+  }
+  getSchemaVersion(): number { return 0; }
   fingerprints(): Record<string, string> { return { kv: `schema${this.s.schema}` }; }
 
   replayRows(rows: RowWrite[]): void {

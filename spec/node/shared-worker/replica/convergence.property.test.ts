@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
+import { MAX_CLOCK_DRIFT_MS } from '../../../../shared-worker/protocol/clock-drift.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import type { VersionVector } from '../../../../shared-worker/replica/contracts/version-vector.js';
@@ -60,7 +61,7 @@ async function run(s: { n: number; starts: number[]; cmds: Cmd[] }): Promise<voi
   const clocks = s.starts.map((t) => ({ t }));
   const replicas: Replica[] = [];
   for (let i = 0; i < s.n; i++) {
-    const r = await createReplica({ nodeId: i.toString(16).padStart(16, '0'), now: () => clocks[i]!.t, maxClockDriftMs: 1e9 });
+    const r = await createReplica({ nodeId: i.toString(16).padStart(16, '0'), now: () => clocks[i]!.t, maxClockDriftMs: MAX_CLOCK_DRIFT_MS });
     r.exec(DDL);
     r.enableSync('kv');
     r.enableSync('pair');
@@ -117,7 +118,7 @@ describe('replica convergence (property)', () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const clocks = s.starts.map((t) => ({ t }));
-        const a = await createReplica({ nodeId: '0000000000000000', now: () => clocks[0]!.t, maxClockDriftMs: 1e9 });
+        const a = await createReplica({ nodeId: '0000000000000000', now: () => clocks[0]!.t, maxClockDriftMs: MAX_CLOCK_DRIFT_MS });
         a.exec(DDL);
         a.enableSync('kv');
         a.enableSync('pair');

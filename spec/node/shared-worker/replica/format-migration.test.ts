@@ -28,14 +28,14 @@ async function triggersAndFormat(bytes: Uint8Array): Promise<{ triggers: string[
 }
 
 describe('opening a file of an older format', () => {
-  it('format 1: the insert trigger goes, inserts are captured once, and the file says format 2', async () => {
+  it('format 1: the insert trigger goes, inserts are captured once, and the file says format 3', async () => {
     const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
     a.exec("INSERT INTO items VALUES ('a', 'A', 1, NULL)");
     const old = await asFormat1(a.export());
     expect((await triggersAndFormat(old)).triggers).toContain('_rb_c1_ins');
 
     const b = await createReplica({ data: old });
-    expect(await triggersAndFormat(b.export())).toEqual({ triggers: ['_rb_c1_chg', '_rb_c1_del', '_rb_c1_upd'], format: 2 });
+    expect(await triggersAndFormat(b.export())).toEqual({ triggers: ['_rb_c1_chg', '_rb_c1_del', '_rb_c1_upd'], format: 3 });
     b.exec("INSERT INTO items VALUES ('b', 'B', 2, NULL); UPDATE items SET qty = 3 WHERE id = 'a'; DELETE FROM items WHERE id = 'a'");
     expect(await clockRowCounts(b, 'items', 1)).toEqual({ rows: 1, matched: 1, clocks: 1 });
 

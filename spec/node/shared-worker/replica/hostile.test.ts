@@ -40,7 +40,9 @@ const CASES: Array<[string, (cs: any) => void, string]> = [
   ['internal clock table', (cs) => (cs.tables[0].table = '_rb_c1'), 'BAD_OP'],
   ['sqlite_master', (cs) => (cs.tables[0].table = 'sqlite_master'), 'BAD_OP'],
   ['sqlite_schema', (cs) => (cs.tables[0].table = 'SQLITE_SCHEMA'), 'BAD_OP'],
-  ['column name injection', (cs) => (cs.tables[0].columns[1] = 'a"; DROP TABLE items; --'), 'BAD_OP'],
+  ['empty column name', (cs) => (cs.tables[0].columns[1] = ''), 'BAD_OP'],
+  ['column name not a string', (cs) => (cs.tables[0].columns[1] = 7), 'BAD_OP'],
+  ['rowid as a cell', (cs) => (cs.tables[0].columns[1] = 'ROWID'), 'BAD_OP'],
   ['key column as a cell', (cs) => (cs.tables[0].columns[1] = 'id'), 'BAD_OP'],
   ['repeated column', (cs) => (cs.tables[0].columns[1] = 'TITLE'), 'BAD_OP'],
   ['pk arity too small', (cs) => (cs.tables[0].rows[1].pk = []), 'BAD_OP'],
@@ -86,6 +88,16 @@ describe('applyChanges refuses hostile batches as a whole', () => {
     const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', undefined, undefined, NOW);
     expect(b.applyChanges(good()).applied).toBe(5);
     expect(b.exec('SELECT id, title FROM items ORDER BY id').rows).toEqual([{ id: 'ok-row', title: 'fine' }, { id: 'x', title: 'hello' }]);
+  });
+
+  it('an unknown column name is data, never SQL: its cells are kept as extra cells and the tables stay intact', async () => {
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', undefined, undefined, NOW);
+    const cs = good();
+    cs.tables[0]!.columns[1] = 'a"; DROP TABLE items; --';
+    expect(b.applyChanges(cs).applied).toBe(5);
+    expect(b.exec('SELECT id, title, qty FROM items ORDER BY id').rows).toEqual([{ id: 'ok-row', title: 'fine', qty: null }, { id: 'x', title: 'hello', qty: null }]);
+    const out = b.changesSince({}).tables[0]!;
+    expect(out.columns).toContain('a"; DROP TABLE items; --');
   });
 
   it('trusted replay skips only the skew check', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { schemasCompatible } from '../../../../shared-worker/replica/contracts/schema-descriptor.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
 
 const REFUSED: Array<[string, string, string, RegExp]> = [
@@ -50,7 +51,7 @@ describe('enableSync', () => {
     expect(reopened.changesSince({})).toEqual(delta);
   });
 
-  it('fingerprints: same CREATE TABLE -> same value; any column detail differs -> different value', async () => {
+  it('schema descriptors: same table -> same value; key or shared column type differs -> incompatible; a column only one side has -> compatible', async () => {
     const fp = async (ddl: string) => {
       const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
       r.exec(ddl);
@@ -58,25 +59,35 @@ describe('enableSync', () => {
       return r.fingerprints().t!;
     };
     const base = await fp('CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER)');
-    expect(base).toMatch(/^[0-9a-f]{16}$/);
+    expect(base).toMatch(/^c1\|[0-9a-f]{16}\|([0-9a-f]{8}:[0-9a-f]{8},?)+$/);
     expect(await fp('CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER)')).toBe(base);
     expect(await fp('CREATE TABLE t (id text primary key not null, a text, b integer)')).toBe(base);
     for (const other of [
       'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b REAL)',
       'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT NOT NULL, b INTEGER)',
+      'CREATE TABLE t(id TEXT NOT NULL, a TEXT NOT NULL, b INTEGER, PRIMARY KEY (id, a))',
+      'CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT, b INTEGER)',
+    ]) {
+      expect(schemasCompatible(base, await fp(other))).toBe(false);
+    }
+    for (const other of [
       'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, b INTEGER, a TEXT)',
       'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, c INTEGER)',
-      'CREATE TABLE t(id TEXT NOT NULL, a TEXT NOT NULL, b INTEGER, PRIMARY KEY (id, a))',
+      'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c BLOB)',
+      'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL)',
     ]) {
-      expect(await fp(other)).not.toBe(base);
+      expect(schemasCompatible(base, await fp(other))).toBe(true);
     }
+    // 0.1's per-table fingerprints sync only with an identical string.
+    expect(schemasCompatible('0123456789abcdef', '0123456789abcdef')).toBe(true);
+    expect(schemasCompatible(base, '0123456789abcdef')).toBe(false);
   });
 
   it('refuses DDL that would drop, rename, alter or make a synced table unsafe, and rolls it back', async () => {
     const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec('CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, v)');
     r.enableSync('t');
-    for (const ddl of ['DROP TABLE t', 'ALTER TABLE t RENAME TO u', 'ALTER TABLE t ADD COLUMN w', 'CREATE UNIQUE INDEX t_v ON t(v)']) {
+    for (const ddl of ['DROP TABLE t', 'ALTER TABLE t RENAME TO u', 'ALTER TABLE t RENAME COLUMN v TO w', 'ALTER TABLE t ADD COLUMN w TEXT REFERENCES t(id)', 'CREATE UNIQUE INDEX t_v ON t(v)']) {
       expect(() => r.exec(ddl)).toThrow(expect.objectContaining({ code: 'SCHEMA' }));
       expect(() => r.execLocal(ddl)).toThrow(expect.objectContaining({ code: 'SCHEMA' }));
     }

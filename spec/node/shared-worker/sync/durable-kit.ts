@@ -22,10 +22,11 @@ export const durableKit: ReplicaKit = {
       warn: () => {},
     });
     for (const [t, cols] of Object.entries(tables)) {
-      await replica.exec(`CREATE TABLE ${quote(t)} (id TEXT PRIMARY KEY NOT NULL${cols.map((c) => `, ${quote(c)}`).join('')})`);
+      // A column spec is `name` or `name:TYPE` (a declared type, for tests of differing definitions).
+      await replica.exec(`CREATE TABLE ${quote(t)} (id TEXT PRIMARY KEY NOT NULL${cols.map((c) => `, ${quote(c.split(':')[0]!)} ${c.split(':')[1] ?? ''}`).join('')})`);
       await replica.enableSync(t);
     }
-    const columnsOf = (t: string) => tables[t]!;
+    const columnsOf = (t: string) => tables[t]!.map((c) => c.split(':')[0]!);
     return {
       replica,
       received: countApplied(replica),

@@ -8,6 +8,7 @@ import type { CellChange, ChangeSet, RowDelta, SqlValue, TableDelta } from '../.
 import { BatteryError } from '../../../../shared-worker/protocol/errors.js';
 import type { ApplyResult, Commit, DurableReplica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import type { VersionVector } from '../../../../shared-worker/replica/contracts/version-vector.js';
+import { MAX_VECTOR_ENTRIES } from '../../../../shared-worker/protocol/limits.js';
 
 interface Reg {
   hlc: number;
@@ -110,6 +111,11 @@ export class MemoryReplica implements DurableReplica {
         }
       }
     }
+    // Like the real replica: never more node ids than a hello may carry.
+    const fresh = new Set(changes.nodes.filter((n) => !Object.hasOwn(this.vector, n)));
+    if (fresh.size > 0 && Object.keys(this.vector).length + fresh.size > MAX_VECTOR_ENTRIES) {
+      throw new BatteryError('BAD_OP', 'too many node ids', { limit: 'nodes' });
+    }
     const eff = this.merge(changes);
     const applied = eff ? countRegs(eff) : 0;
     if (eff) await this.commit('remote', eff);
@@ -118,9 +124,10 @@ export class MemoryReplica implements DurableReplica {
 
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet {
     const nodes: string[] = [];
+    const index = new Map<string, number>();
     const idx = (n: string) => {
-      let i = nodes.indexOf(n);
-      if (i < 0) i = nodes.push(n) - 1;
+      let i = index.get(n);
+      if (i === undefined) index.set(n, (i = nodes.push(n) - 1));
       return i;
     };
     const above = (r: Reg | null) => r !== null && r.hlc > (since[r.node] ?? 0);
@@ -148,6 +155,13 @@ export class MemoryReplica implements DurableReplica {
   }
   getVersion(): number {
     return this.version;
+  }
+  /** The sync model has no schema steps (migrations are the sql.js replica's). */
+  async migrate(steps: readonly string[]): Promise<{ from: number; to: number }> {
+    return { from: 0, to: steps.length };
+  }
+  getSchemaVersion(): number {
+    return 0;
   }
   fingerprints(): Record<string, string> {
     return Object.fromEntries([...this.tables].map(([n, t]) => [n, t.fingerprint]));

@@ -53,7 +53,7 @@ function setup() {
   const scheduled: Array<() => void> = [];
   const room = createSyncPeerRoom({
     schedule: (task) => void scheduled.push(task),
-    deriveKeys: async (token) => ({ roomId: ROOM_OF(token) }) as RoomKeys,
+    deriveKeys: async (token) => ({ roomId: ROOM_OF(token), signalingToken: `sig-${token}` }) as RoomKeys,
     createCoordinator: (init) => {
       const c = { init, links: [] as PeerLink[], closed: false };
       coordinators.push(c);
@@ -86,7 +86,7 @@ describe('SyncPeerRoom', () => {
     t.setLeader(1);
     await t.room.connect({ signalingUrl: URL_, token: 'abc' });
     const roomId = ROOM_OF('abc');
-    expect(t.meshStarts).toEqual([{ epoch: 1, config: { signalingUrl: URL_, roomId, selfPeerId: `${roomId}-${NODE}`, iceServers: [] } }]);
+    expect(t.meshStarts).toEqual([{ epoch: 1, config: { signalingUrl: URL_, roomId, selfPeerId: `${roomId}-${NODE}`, signalingToken: 'sig-abc', iceServers: [] } }]);
     expect(t.coordinators[0]!.init.selfPeerId).toBe(`${roomId}-${NODE}`);
     await t.room.connect({ signalingUrl: URL_, token: 'abc' });
     expect(t.meshStarts).toHaveLength(1); // same room again: nothing to do

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
-import { checkMsgpackShape, MAX_MSGPACK_DEPTH } from '../../../../shared-worker/sync/msgpack-guard.js';
+import { checkMsgpackShape, DECODE_COST_ALLOWANCE, MAX_DECODE_COST_PER_BYTE, MAX_MSGPACK_DEPTH } from '../../../../shared-worker/sync/msgpack-guard.js';
 import { encodePeerMessage, PROTOCOL_VERSION, type PeerMessage } from '../../../../shared-worker/sync/peer-protocol.js';
 import { negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
+import { toWire } from '../../../../shared-worker/sync/wire-changes.js';
+import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 
 const SEED = 16_2026;
 const N = 'a1a1a1a1a1a1a1a1';
@@ -54,6 +56,44 @@ describe('checkMsgpackShape (before decode: @msgpack/msgpack preallocates every 
       { t: 'bye', reason: 'ü'.repeat(100) },
     ] as PeerMessage[];
     for (const m of messages) checkMsgpackShape(encode(encodePeerMessage(m), { extensionCodec: negativeZeroCodec }));
+  });
+
+  /** One array32 holding `count` copies of `unit`. */
+  const arrayOf = (unit: number[], count: number) => {
+    const out = new Uint8Array(5 + unit.length * count);
+    new DataView(out.buffer).setUint32(1, count);
+    out[0] = 0xdd;
+    for (let i = 0; i < count; i++) out.set(unit, 5 + i * unit.length);
+    return out;
+  };
+
+  it(`refuses 8 MiB of empty maps before decoding (they held 64x their size), and every container flood above ${MAX_DECODE_COST_PER_BYTE}x`, () => {
+    refused(arrayOf([0x80], 8 << 20)); // empty maps: 64 heap bytes per wire byte
+    refused(arrayOf([0x90], 1 << 20)); // empty arrays: 40
+    refused(arrayOf([0x91, 0x01], 1 << 20)); // [1]: 32 per 2 bytes
+    refused(arrayOf([0xc4, 0x00], 1 << 20)); // empty binaries: a 104-byte view per 2 bytes
+    refused(arrayOf([0x81, 0xa1, 0x61, 0x01], 1 << 20)); // {a: 1}: 64 per 4 bytes
+  });
+
+  it('lets small messages of any shape through on the allowance, and plain values at any size', () => {
+    checkMsgpackShape(arrayOf([0x80], Math.floor(DECODE_COST_ALLOWANCE / 64) - 100));
+    checkMsgpackShape(arrayOf([0xc0], 4 << 20)); // nil: 8 per byte
+    checkMsgpackShape(arrayOf([0x01], 4 << 20)); // fixint: 8 per byte
+    checkMsgpackShape(arrayOf([0xa2, 0x61, 0x62], 1 << 20)); // 2-char strings: 32 per 3 bytes
+    checkMsgpackShape(arrayOf([0xcb, 0x3f, 0xf1, 0, 0, 0, 0, 0, 1], 1 << 20)); // floats: 24 per 9
+  });
+
+  it('accepts big honest change sets in the flat wire form (the cheapest per byte our peers send)', () => {
+    const hlc = 1_795_446_279_102 * 1024;
+    const big = (rows: ChangeSet['tables'][number]['rows'], columns: string[]) =>
+      encode(encodePeerMessage({ t: 'live', madeAt: {}, changes: { nodes: [N], tables: [{ table: 't', columns, rows }] } }), { extensionCodec: negativeZeroCodec });
+    const tiny = Array.from({ length: 50_000 }, (_, i) => ({ pk: [i & 127], put: [hlc, 0] as [number, number], del: null, cells: [[0, i & 127, hlc, 0]] as Array<[number, number, number, number]> }));
+    checkMsgpackShape(big(tiny, ['a']));
+    const deletes = Array.from({ length: 50_000 }, (_, i) => ({ pk: [i & 127], put: null, del: [hlc + i, 0] as [number, number], cells: [] }));
+    checkMsgpackShape(big(deletes, ['a']));
+    const strings = Array.from({ length: 50_000 }, (_, i) => ({ pk: [i & 127], put: [hlc, 0] as [number, number], del: null, cells: Array.from({ length: 10 }, (_, c) => [c, 'ab', hlc, 0] as [number, string, number, number]) }));
+    checkMsgpackShape(big(strings, 'abcdefghij'.split('')));
+    expect(toWire({ nodes: [N], tables: [{ table: 't', columns: ['a'], rows: tiny.slice(0, 1) }] })[2][0][2]).toEqual([1, 0, 0, 0, null, 1, 0, 0]);
   });
 
   it(`accepts whatever msgpack encodes up to depth ${MAX_MSGPACK_DEPTH} (fast-check seed ${SEED})`, () => {

@@ -47,7 +47,7 @@ export const memoryKit: ReplicaKit = {
   hlcAt: (ms) => ms,
   async create(nodeId, tables, options) {
     const r = new MemoryReplica(nodeId, options?.now);
-    for (const [t, cols] of Object.entries(tables)) r.defineTable(t, cols);
+    for (const [t, cols] of Object.entries(tables)) r.defineTable(t, cols.map((c) => c.split(':')[0]!), `v1:${cols.join(',')}`);
     const received = countApplied(r);
     return {
       replica: r,

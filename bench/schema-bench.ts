@@ -1,0 +1,116 @@
+/**
+ * What ALTER TABLE ... ADD COLUMN costs on a synced table of 100k rows, against the same ALTER in
+ * plain sql.js measured in the same run (CPU time, medians of interleaved runs; see
+ * replica-bench.ts for why CPU time). Neither side rewrites a row: SQLite's ADD COLUMN only edits
+ * the schema, and the replica adds one register column to its capture tables the same way.
+ *   durable: DurableReplica.exec (capture tables, triggers, and the snapshot a schema change asks
+ *            for, stored in a memory store) vs plain ALTER + db.export() (what persisting a plain
+ *            sql.js database after a schema change takes);
+ *   replica: Replica.exec vs plain ALTER alone (the in-memory part).
+ *
+ * Run: `npx tsx bench/schema-bench.ts` or `npm run bench schema`.
+ */
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import initSqlJs from 'sql.js';
+import type { Database } from 'sql.js';
+import { openDurableReplica } from '../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../shared-worker/replica/replica.js';
+import type { SqlValue } from '../shared-worker/replica/contracts/change-set.js';
+import type { Replica } from '../shared-worker/replica/contracts/replica-types.js';
+
+const ROWS = 100_000;
+const RUNS = Number(process.env.RUNS ?? 5);
+const DDL = 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT)';
+const INSERT = 'INSERT INTO t VALUES (?, ?, ?, ?)';
+const ALTER = 'ALTER TABLE t ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0';
+const GOAL = 3;
+
+type Bulk = Replica & { execMany(sql: string, rows: SqlValue[][]): void };
+
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function cpu(f: () => unknown): Promise<number> {
+  collectGarbage();
+  const t0 = process.cpuUsage();
+  await f();
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1000;
+}
+
+function rows(): SqlValue[][] {
+  return Array.from({ length: ROWS }, (_, i) => [randomUUID(), randomUUID().slice(0, 20), i, randomUUID().slice(0, 12)]);
+}
+
+function plainTable(SQL: Awaited<ReturnType<typeof initSqlJs>>, data: SqlValue[][]): Database {
+  const db = new SQL.Database();
+  db.run(DDL);
+  const stmt = db.prepare(INSERT);
+  db.run('BEGIN');
+  for (const r of data) {
+    stmt.bind(r as never);
+    stmt.step();
+    stmt.reset();
+  }
+  db.run('COMMIT');
+  stmt.free();
+  return db;
+}
+
+const line = (name: string, ratio: number) => `${name}: ${ratio.toFixed(2)}x (goal <= ${GOAL}) ${ratio <= GOAL ? 'ok' : 'OVER'}`;
+
+export async function run(): Promise<string[]> {
+  const SQL = await initSqlJs();
+  const t = { plain: [] as number[], plainExport: [] as number[], replica: [] as number[], durable: [] as number[] };
+  for (let i = 0; i < RUNS; i++) {
+    const data = rows();
+    const plain = plainTable(SQL, data);
+    t.plain.push(await cpu(() => plain.run(`BEGIN; ${ALTER}; COMMIT`)));
+    const plain2 = plainTable(SQL, data);
+    t.plainExport.push(await cpu(() => {
+      plain2.run(`BEGIN; ${ALTER}; COMMIT`);
+      plain2.export();
+    }));
+    plain.close();
+    plain2.close();
+
+    const r = (await createReplica()) as Bulk;
+    r.exec(DDL);
+    r.enableSync('t');
+    r.execMany(INSERT, data);
+    t.replica.push(await cpu(() => r.exec(ALTER)));
+    r.close();
+
+    const d = await openDurableReplica({ store: new MemoryKeyValueStore(), createReplica, warn: () => {} });
+    await d.exec(DDL);
+    await d.enableSync('t');
+    // Bulk rows through the public path: one exec, the rows as one JSON parameter.
+    await d.exec("INSERT INTO t SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(?)", [JSON.stringify(data)]);
+    await d.snapshot();
+    await d.settled();
+    t.durable.push(await cpu(async () => {
+      await d.exec(ALTER);
+      await d.settled();
+    }));
+    await d.close();
+  }
+  const lines = [
+    line('schema ADD COLUMN on a synced 100k-row table, DurableReplica.exec vs plain ALTER + export', median(t.durable) / median(t.plainExport)),
+    line('schema ADD COLUMN on a synced 100k-row table, Replica.exec vs plain ALTER', median(t.replica) / median(t.plain)),
+    `  (medians, ms CPU: plain ALTER ${median(t.plain).toFixed(2)}, + export ${median(t.plainExport).toFixed(1)}; replica ${median(t.replica).toFixed(2)}; durable ${median(t.durable).toFixed(1)})`,
+  ];
+  return lines;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  for (const l of await run()) console.log(l);
+}

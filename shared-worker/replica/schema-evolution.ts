@@ -1,0 +1,213 @@
+/**
+ * ALTER TABLE on a synced table, run inside an exec (docs/schema-evolution.md):
+ *   ADD COLUMN   the capture tables gain the column's register (and tombstone value), cells of
+ *                that column kept as extra cells move into the table;
+ *   DROP COLUMN  the column's cells (values and stamps) move to the extra cells, so they are still
+ *                forwarded to peers that have the column; its registers leave the capture tables;
+ *   RENAME, and anything that changes the key or a kept column, is refused (SCHEMA).
+ *
+ * Per altered table, around the user's statement: beforeAlter folds everything pending of the
+ * running exec into clock rows and tombstones (the logs are laid out per column) and drops the
+ * capture triggers (SQLite refuses to drop a column a trigger names); afterAlter reshapes the
+ * capture tables and installs the triggers of the new shape. Both run inside the exec's
+ * transaction, so a failing ALTER leaves everything as it was.
+ */
+import { affinityOf, captureNames, captureTriggerNames, deleteLogDdl, reinstallCaptureTriggers } from './capture.js';
+import type { SqlValue } from './contracts/change-set.js';
+import { BatteryError } from '../protocol/errors.js';
+import type { SqlDatabase } from './sql-database.js';
+import { quoteIdent } from './sql-text.js';
+import { compareStamps, type StampStore } from './stamps.js';
+import { inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
+import { makeSyncedTable, type SyncedTable } from './synced-table.js';
+
+export type AlterAction = 'add' | 'drop' | 'rename' | 'other';
+
+export interface AlterStatement {
+  /** The table as written (unquoted). */
+  table: string;
+  action: AlterAction;
+}
+
+/** Reads identifiers and keywords of one statement (comments and whitespace skipped). */
+function tokens(sql: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < sql.length && out.length < 8) {
+    const c = sql[i]!;
+    if (/\s/.test(c)) i++;
+    else if (sql.startsWith('--', i)) i = sql.indexOf('\n', i) < 0 ? sql.length : sql.indexOf('\n', i);
+    else if (sql.startsWith('/*', i)) i = sql.indexOf('*/', i) < 0 ? sql.length : sql.indexOf('*/', i) + 2;
+    else if (c === '"' || c === '`' || c === '[') {
+      const close = c === '[' ? ']' : c;
+      let j = i + 1;
+      let word = '';
+      for (; j < sql.length; j++) {
+        if (sql[j] === close) {
+          if (close !== ']' && sql[j + 1] === close) {
+            word += close;
+            j++;
+            continue;
+          }
+          break;
+        }
+        word += sql[j];
+      }
+      out.push('\u0000' + word);
+      i = j + 1;
+    } else if (/[\w$\u0080-\uffff]/.test(c)) {
+      let j = i;
+      while (j < sql.length && /[\w$\u0080-\uffff]/.test(sql[j]!)) j++;
+      out.push(sql.slice(i, j));
+      i = j;
+    } else {
+      out.push(c);
+      i++;
+    }
+  }
+  return out;
+}
+
+const word = (t: string | undefined): string => (t === undefined || t.startsWith('\u0000') ? '' : t.toUpperCase());
+const name = (t: string | undefined): string => (t === undefined ? '' : t.startsWith('\u0000') ? t.slice(1) : t);
+
+/** The table and action of an `ALTER TABLE` statement of the main database, else null. */
+export function parseAlterTable(sql: string): AlterStatement | null {
+  const t = tokens(sql);
+  if (word(t[0]) !== 'ALTER' || word(t[1]) !== 'TABLE') return null;
+  let at = 2;
+  let table = name(t[at]);
+  if (t[at + 1] === '.') {
+    if (table.toLowerCase() !== 'main') return null;
+    at += 2;
+    table = name(t[at]);
+  }
+  const verb = word(t[at + 1]);
+  const action: AlterAction = verb === 'ADD' ? 'add' : verb === 'DROP' ? 'drop' : verb === 'RENAME' ? 'rename' : 'other';
+  return { table, action };
+}
+
+function refuse(table: string, message: string): never {
+  throw new BatteryError('SCHEMA', `synced table "${table}": ${message}`, { table });
+}
+
+/** Refuses the ALTER forms a synced table cannot take, saying what to do instead. */
+export function checkAlter(t: SyncedTable, alter: AlterStatement): void {
+  if (alter.action === 'rename') {
+    refuse(t.shape.name, 'renaming a synced table or one of its columns is refused: peers still on the old name would lose track of its cells. ' +
+      'Add a column with the new name (ALTER TABLE ... ADD COLUMN), copy the values with UPDATE, and drop the old column in a later migration; ' +
+      'for a table, create the new table, copy the rows and enableSync it.');
+  }
+  if (alter.action === 'other') refuse(t.shape.name, 'only ADD COLUMN and DROP COLUMN are supported on a synced table.');
+}
+
+/**
+ * Before the ALTER statement: the table's capture state holds nothing pending (the caller has
+ * folded the exec's inserts, deletes and updates), its triggers go, and for a DROP COLUMN the
+ * values and stamps of every column are copied to the extra cells (only the dropped one's stay,
+ * afterAlter removes the rest: which column goes is only known afterwards).
+ */
+export function beforeAlter(db: SqlDatabase, t: SyncedTable, action: AlterAction): void {
+  db.execRaw(captureTriggerNames(t.tid).map((n) => `DROP TRIGGER IF EXISTS ${n};`).join('\n'));
+  if (action !== 'drop') return;
+  const { clock, tomb, extra } = t.names;
+  const k = t.shape.pk.length;
+  const kList = Array.from({ length: k }, (_, i) => `k${i}`).join(', ');
+  const pk = t.shape.pk.map((c) => `t.${quoteIdent(c.name)}`).join(', ');
+  t.shape.cols.forEach((c, i) => {
+    db.run(`INSERT OR REPLACE INTO ${extra}(${kList}, col, val, v) SELECT ${pk}, ?, t.${quoteIdent(c.name)}, c.s${i} FROM ${clock} c JOIN ${quoteIdent(t.shape.name)} t ON t.rowid = c.rid WHERE c.s${i} IS NOT NULL`, [c.name]);
+    db.run(`INSERT OR REPLACE INTO ${extra}(${kList}, col, val, v) SELECT ${kList}, ?, v${i}, s${i} FROM ${tomb} WHERE s${i} IS NOT NULL`, [c.name]);
+  });
+}
+
+const lower = (c: ColumnShape) => c.name.toLowerCase();
+const sameColumn = (a: ColumnShape, b: ColumnShape) => lower(a) === lower(b) && a.type.trim().toUpperCase() === b.type.trim().toUpperCase() && a.notNull === b.notNull;
+
+/** After the ALTER statement: the capture tables follow the table's new columns. Returns the table's new form. */
+export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable): SyncedTable {
+  const now = inspectSyncableTable(db, t.shape.name);
+  const old = t.shape;
+  if (now.pk.length !== old.pk.length || now.pk.some((c, i) => !sameColumn(c, old.pk[i]!))) {
+    refuse(old.name, 'its primary key cannot change: rows are matched across peers by key. Create a new table with the new key, copy the rows and enableSync it.');
+  }
+  const kept = old.cols.filter((c) => now.cols.some((d) => lower(d) === lower(c)));
+  for (const c of kept) {
+    if (!sameColumn(c, now.cols.find((d) => lower(d) === lower(c))!)) {
+      refuse(old.name, `column "${c.name}" cannot change its type: peers compare column types. Add a new column instead.`);
+    }
+  }
+  const { clock, tomb, updated, extra } = t.names;
+  // Dropped columns leave the capture tables; later register columns move down one place each,
+  // so that register i is still column i (renames are schema-only, no row is rewritten).
+  let cols = [...old.cols];
+  for (let i = cols.length - 1; i >= 0; i--) {
+    if (now.cols.some((d) => lower(d) === lower(cols[i]!))) continue;
+    const n = cols.length;
+    const shift: string[] = [];
+    for (let j = i + 1; j < n; j++) {
+      for (const tab of [clock, tomb]) shift.push(`ALTER TABLE ${tab} RENAME COLUMN s${j} TO s${j - 1};`);
+      shift.push(`ALTER TABLE ${tomb} RENAME COLUMN v${j} TO v${j - 1};`);
+    }
+    db.execRaw(`ALTER TABLE ${clock} DROP COLUMN s${i}; ALTER TABLE ${tomb} DROP COLUMN s${i}; ALTER TABLE ${tomb} DROP COLUMN v${i};` + shift.join('\n'));
+    cols.splice(i, 1);
+  }
+  // The extra cells of every kept column were only copied in case it was dropped (beforeAlter).
+  for (const c of cols) db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [c.name]);
+  const added = now.cols.filter((c) => !old.cols.some((d) => lower(d) === lower(c)));
+  for (const c of added) {
+    const n = cols.length;
+    db.execRaw(`ALTER TABLE ${clock} ADD COLUMN s${n} INTEGER; ALTER TABLE ${tomb} ADD COLUMN s${n} INTEGER;
+      ALTER TABLE ${tomb} ADD COLUMN v${n} ${affinityOf(c.type)}${c.dflt != null ? ` DEFAULT ${c.dflt}` : ''};`);
+    cols.push(c);
+  }
+  if (cols.length !== now.cols.length || cols.some((c, i) => lower(c) !== lower(now.cols[i]!))) {
+    refuse(old.name, 'its columns changed in a way ADD/DROP COLUMN cannot (new columns are expected at the end)');
+  }
+  // Columns added by ALTER read their DEFAULT where no peer wrote them (merge.ts uses `added`).
+  const wasAdded = new Set([...old.cols.filter((c) => c.added), ...added].map(lower));
+  const shape: TableShape = { ...now, cols: now.cols.map((c) => (wasAdded.has(lower(c)) ? { ...c, added: true } : c)) };
+  // The logs are empty (the exec's changes were folded before the ALTER): recreated in the new layout.
+  db.execRaw(`DROP TABLE IF EXISTS ${updated}; DROP TABLE IF EXISTS ${t.names.deleted}; ${deleteLogDdl(shape, t.tid)}`);
+  db.run('UPDATE _rb_tables SET shape = ? WHERE tid = ?', [JSON.stringify(shape), t.tid]);
+  const next = makeSyncedTable(shape, t.tid);
+  // Before the triggers are back: these writes are the replica's, not the exec's.
+  for (const c of added) materializeExtraCells(db, stamps, next, c.name);
+  reinstallCaptureTriggers(db, shape, t.tid);
+  return next;
+}
+
+/**
+ * The extra cells of column `column` (which `t` now has) become its registers: a live row takes
+ * the value, a tombstone keeps it, a key this replica knows nothing else of gets a tombstone
+ * holding just that cell (as the merge would have made it).
+ */
+function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, column: string): void {
+  const { extra, clock, tomb } = captureNames(t.tid);
+  const k = t.shape.pk.length;
+  const idx = t.colIndex.get(column.toLowerCase())!;
+  const kList = Array.from({ length: k }, (_, i) => `k${i}`);
+  const cells = db.all(`SELECT ${kList.join(', ')}, val, v FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
+  const tombWhere = kList.map((c) => `${c} = ?`).join(' AND ');
+  for (const cell of cells) {
+    const pk = cell.slice(0, k) as SqlValue[];
+    const val = cell[k] as SqlValue;
+    const v = Number(cell[k + 1]);
+    const live = db.get(t.sql.selectLive, pk);
+    if (live) {
+      const cur = live[4 + idx] as number | null;
+      if (cur !== null && compareStamps(stamps.stamp(cur), stamps.stamp(v)) >= 0) continue;
+      db.run(`UPDATE ${quoteIdent(t.shape.name)} SET ${quoteIdent(t.shape.cols[idx]!.name)} = ? WHERE rowid = ?`, [val, live[0] as number]);
+      db.run(`UPDATE ${clock} SET s${idx} = ?, ver = max(ver, ?) WHERE rid = ?`, [v, v, live[0] as number]);
+      continue;
+    }
+    const dead = db.get(`SELECT s${idx} FROM ${tomb} WHERE ${tombWhere}`, pk);
+    if (dead) {
+      const cur = dead[0] as number | null;
+      if (cur !== null && compareStamps(stamps.stamp(cur), stamps.stamp(v)) >= 0) continue;
+      db.run(`UPDATE ${tomb} SET s${idx} = ?, v${idx} = ?, ver = max(ver, ?) WHERE ${tombWhere}`, [v, val, v, ...pk]);
+    } else {
+      db.run(`INSERT INTO ${tomb}(${kList.join(', ')}, ver, put, del, s${idx}, v${idx}) VALUES (${kList.map(() => '?').join(', ')}, ?, NULL, NULL, ?, ?)`, [...pk, v, v, val]);
+    }
+  }
+  db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
+}

@@ -1,0 +1,284 @@
+/**
+ * Keeps one replica and the room's mailbox in step, from inside the worker:
+ *   - on connect it downloads what arrived after its cursor (a snapshot first when the log
+ *     before the cursor was compacted away), opening and validating each blob and applying it
+ *     like a peer batch, with progress;
+ *   - then it subscribes for live pushes;
+ *   - after every commit (local, or learned from a peer or the mailbox) it uploads what the
+ *     mailbox lacks: the replica's changes above the mailbox's vector, so the mailbox converges
+ *     to the union of what every member held.
+ * Everything runs on one queue, so downloads, pushes and uploads never interleave.
+ * A blob that does not open or validate is reported (`error`) and skipped: it is applied nowhere.
+ */
+import { BatteryError, isBatteryError } from '../protocol/errors.js';
+import { MAX_READ_ITEMS, MAX_SNAPSHOT_CHUNK } from '../protocol/mailbox-protocol.js';
+import { isEmptyChangeSet } from '../replica/contracts/change-set.js';
+import { splitIntoBlobs } from './mailbox-pieces.js';
+import type { DurableReplica } from '../replica/contracts/replica-types.js';
+import { mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
+import { encodeContent, openBlob, sealPlain, type MailboxContent } from './mailbox-blob.js';
+import { MailboxConnection, describe, type MailboxSocketFactory, type Welcome } from './mailbox-client.js';
+import type { MailboxKeys } from './mailbox-keys.js';
+
+/** Where this replica stands in its mailbox: the last position it merged, and what the mailbox holds. */
+export interface MailboxCursor {
+  seq: number;
+  vector: VersionVector;
+}
+
+/** The cursor's storage seam (IndexedDB in the worker, a variable in tests). */
+export interface MailboxCursorStore {
+  load(): Promise<MailboxCursor | undefined>;
+  save(cursor: MailboxCursor): Promise<void>;
+}
+
+export interface MailboxProgress {
+  phase: 'snapshot' | 'log';
+  done: number;
+  total: number;
+}
+
+interface MailboxSyncEvents {
+  status(state: 'online' | 'offline'): void;
+  progress(progress: MailboxProgress): void;
+  error(err: BatteryError): void;
+}
+
+export interface MailboxSyncOptions {
+  url: string;
+  keys: MailboxKeys;
+  replica: DurableReplica;
+  cursorStore: MailboxCursorStore;
+  socketFactory: MailboxSocketFactory;
+  events: MailboxSyncEvents;
+  /** Rows per uploaded blob before the blob-size cap splits further. */
+  rowsPerBlob?: number;
+  /**
+   * Log blobs past the snapshot before this member compacts: it uploads one sealed snapshot of
+   * its state at the position it has merged up to, and the server drops the blobs it covers.
+   */
+  compactAfterBlobs?: number;
+}
+
+const DEFAULT_ROWS_PER_BLOB = 2000;
+const DEFAULT_COMPACT_AFTER_BLOBS = 500;
+
+export class MailboxSync {
+  private connection: MailboxConnection | undefined;
+  private welcome: Welcome | undefined;
+  private cursor: MailboxCursor = { seq: 0, vector: {} };
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private uploadQueued = false;
+  /** The position the mailbox's snapshot covers (0: none), as far as this member knows. */
+  private snapshotCovers = 0;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly options: MailboxSyncOptions) {
+    this.unsubscribe = options.replica.onCommit(() => this.scheduleUpload());
+  }
+
+  get online(): boolean {
+    return this.connection?.open ?? false;
+  }
+
+  /** Connects, downloads, subscribes and uploads; resolves once the first download and upload are done. */
+  async start(): Promise<void> {
+    const { url, keys, socketFactory, cursorStore, events } = this.options;
+    this.cursor = (await cursorStore.load()) ?? { seq: 0, vector: {} };
+    const { connection, welcome } = await MailboxConnection.open(url, keys.accessKey, socketFactory);
+    if (this.stopped) {
+      connection.close();
+      return;
+    }
+    this.connection = connection;
+    this.welcome = welcome;
+    this.snapshotCovers = welcome.snapshot?.covers ?? 0;
+    connection.onPush = (push) => this.enqueue(() => this.onPush(push.seq, push.blob));
+    connection.onClose = () => {
+      if (this.connection === connection) {
+        this.connection = undefined;
+        events.status('offline');
+      }
+    };
+    events.status('online');
+    if (welcome.head < this.cursor.seq) {
+      // The mailbox is younger than our cursor (it expired, or the server lost it): start over,
+      // and the upload below refills it with everything we hold.
+      this.cursor = { seq: 0, vector: {} };
+    }
+    await this.run(async () => {
+      await this.download(connection, welcome);
+      const sub = await connection.request({ t: 'subscribe', after: this.cursor.seq });
+      if (sub.t !== 'subscribed') throw new BatteryError('SIGNALING', `mailbox subscribe failed: ${describe(sub)}`);
+      await this.upload();
+      await this.maybeCompact();
+    });
+  }
+
+  /** Stops syncing and closes the socket; the cursor stays stored for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe();
+    this.connection?.close();
+    this.connection = undefined;
+    await this.queue;
+  }
+
+  /** Resolves when everything queued so far (uploads, pushes) has run. */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    void this.run(work).catch(() => {});
+  }
+
+  private run(work: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(work);
+    this.queue = next.catch((err: unknown) => {
+      if (!this.stopped) this.options.events.error(isBatteryError(err) ? err : new BatteryError('SIGNALING', `mailbox: ${(err as Error).message}`));
+    });
+    return next;
+  }
+
+  private scheduleUpload(): void {
+    if (this.uploadQueued || this.stopped) return;
+    this.uploadQueued = true;
+    this.enqueue(async () => {
+      this.uploadQueued = false;
+      await this.upload();
+      await this.maybeCompact();
+    });
+  }
+
+  private async download(connection: MailboxConnection, welcome: Welcome): Promise<void> {
+    const { events } = this.options;
+    if (welcome.snapshot && this.cursor.seq < welcome.snapshot.covers) await this.downloadSnapshot(connection, welcome.snapshot.covers, welcome.snapshot.size);
+    const start = this.cursor.seq;
+    let head = welcome.head;
+    if (head > start) events.progress({ phase: 'log', done: 0, total: head - start });
+    while (this.cursor.seq < head) {
+      const reply = await connection.request({ t: 'read', after: this.cursor.seq, limit: MAX_READ_ITEMS });
+      if (reply.t !== 'blobs') throw new BatteryError('SIGNALING', `mailbox read failed: ${describe(reply)}`);
+      head = reply.head;
+      if (reply.items.length === 0) break;
+      for (const item of reply.items) await this.merge(item.seq, item.blob);
+      await this.options.cursorStore.save(this.cursor);
+      events.progress({ phase: 'log', done: this.cursor.seq - start, total: head - start });
+    }
+  }
+
+  private async downloadSnapshot(connection: MailboxConnection, covers: number, size: number): Promise<void> {
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    while (offset < size) {
+      const reply = await connection.request({ t: 'get-snapshot', offset, length: MAX_SNAPSHOT_CHUNK });
+      if (reply.t !== 'snapshot-chunk') throw new BatteryError('SIGNALING', `mailbox snapshot read failed: ${describe(reply)}`);
+      if (reply.covers !== covers || reply.total !== size || reply.bytes.length === 0) {
+        throw new BatteryError('SIGNALING', 'the mailbox snapshot changed during the download; it restarts on the next connect');
+      }
+      chunks.push(reply.bytes);
+      offset += reply.bytes.length;
+      this.options.events.progress({ phase: 'snapshot', done: offset, total: size });
+    }
+    const sealed = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      sealed.set(c, at);
+      at += c.length;
+    }
+    const content = await openBlob(this.options.keys, 'snapshot', sealed, covers);
+    if (content.kind !== 'snapshot') throw new BatteryError('BAD_OP', 'mailbox snapshot slot held a log blob');
+    await this.options.replica.applyChanges(content.changes);
+    this.cursor = { seq: covers, vector: mergeVectors(this.cursor.vector, content.vector) };
+    await this.options.cursorStore.save(this.cursor);
+  }
+
+  private async onPush(seq: number, blob: Uint8Array): Promise<void> {
+    if (seq <= this.cursor.seq) return;
+    const connection = this.connection;
+    if (seq !== this.cursor.seq + 1 && connection && this.welcome) {
+      // A gap (a push raced a read): catch up in order instead.
+      await this.download(connection, { ...this.welcome, head: seq, snapshot: null });
+      return;
+    }
+    await this.merge(seq, blob);
+    await this.options.cursorStore.save(this.cursor);
+  }
+
+  /** Opens, validates and applies the blob at `seq`; a blob that fails is reported and skipped. */
+  private async merge(seq: number, blob: Uint8Array): Promise<void> {
+    let content: MailboxContent;
+    try {
+      content = await openBlob(this.options.keys, 'changes', blob, seq);
+      if (content.kind !== 'changes') throw new BatteryError('BAD_OP', 'log blob held a snapshot');
+      await this.options.replica.applyChanges(content.changes);
+    } catch (err) {
+      this.cursor = { ...this.cursor, seq };
+      if (!isBatteryError(err)) throw err;
+      this.options.events.error(new BatteryError(err.code, `mailbox blob ${seq} refused: ${err.message}`, err.detail));
+      return;
+    }
+    this.cursor = { seq, vector: content.upTo ? mergeVectors(this.cursor.vector, content.upTo) : this.cursor.vector };
+  }
+
+  /** Uploads a snapshot at the merged position once the log past the last snapshot is long enough. */
+  private async maybeCompact(): Promise<void> {
+    const connection = this.connection;
+    const welcome = this.welcome;
+    const covers = this.cursor.seq;
+    if (!connection?.open || !welcome || covers - this.snapshotCovers < (this.options.compactAfterBlobs ?? DEFAULT_COMPACT_AFTER_BLOBS)) return;
+    const { replica, keys } = this.options;
+    // This replica has merged every blob up to `covers` (a refused blob is dropped with the rest),
+    // so its whole state stands in for them.
+    const plain = encodeContent({ kind: 'snapshot', changes: replica.changesSince({}), vector: replica.getVector() });
+    const sealed = await sealPlain(keys, 'snapshot', plain, covers);
+    if (sealed.length > welcome.limits.maxSnapshotBytes) return; // the log stays; nothing is lost
+    const reply = await connection.request({ t: 'put-snapshot', covers, blob: sealed });
+    if (reply.t === 'ack') this.snapshotCovers = covers;
+    else if (reply.t === 'error' && reply.code === 'conflict') this.snapshotCovers = Math.max(this.snapshotCovers, covers);
+    else throw new BatteryError(reply.t === 'error' && reply.code === 'quota' ? 'QUOTA' : 'SIGNALING', `mailbox compaction failed: ${describe(reply)}`);
+  }
+
+  private async upload(): Promise<void> {
+    const connection = this.connection;
+    if (!connection?.open || !this.welcome) return;
+    const { replica, keys } = this.options;
+    for (let attempt = 0; attempt < 8; attempt += 1) {
+      const upTo = mergeVectors(this.cursor.vector, replica.getVector());
+      const changes = replica.changesSince(this.cursor.vector);
+      if (isEmptyChangeSet(changes)) return;
+      const pieces = splitIntoBlobs(changes, this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB).map((piece, i, all) =>
+        encodeContent({ kind: 'changes', changes: piece, upTo: i === all.length - 1 ? upTo : null }),
+      );
+      let conflict = false;
+      for (const plain of pieces) {
+        const seq = this.cursor.seq + 1;
+        const sealed = await sealPlain(keys, 'changes', plain, seq);
+        if (sealed.length > this.welcome.limits.maxBlobBytes) {
+          throw new BatteryError('QUOTA', `a mailbox blob of ${sealed.length} bytes is over the server's cap of ${this.welcome.limits.maxBlobBytes}`);
+        }
+        const reply = await connection.request({ t: 'append', seq, blob: sealed });
+        if (reply.t === 'ack') {
+          this.cursor = { ...this.cursor, seq };
+          continue;
+        }
+        if (reply.t === 'error' && reply.code === 'conflict') {
+          // Someone appended first: merge what they wrote, then recompute what is still lacking.
+          await this.download(connection, { ...this.welcome, head: reply.head ?? seq, snapshot: null });
+          conflict = true;
+          break;
+        }
+        if (reply.t === 'error' && reply.code === 'quota') throw new BatteryError('QUOTA', `mailbox: ${reply.message}`);
+        throw new BatteryError('SIGNALING', `mailbox append failed: ${describe(reply)}`);
+      }
+      if (!conflict) {
+        this.cursor = { ...this.cursor, vector: upTo };
+        await this.options.cursorStore.save(this.cursor);
+        return;
+      }
+    }
+    throw new BatteryError('SIGNALING', 'mailbox upload kept losing the race for the next position; it retries on the next commit');
+  }
+}

@@ -1,0 +1,1 @@
+export function parseBrowserArgs(args: string[]): { browsers: string[]; vitestArgs: string[] };

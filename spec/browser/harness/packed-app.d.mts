@@ -1,0 +1,2 @@
+export const PACKED_APP_DIR: string;
+export function preparePackedApp(root: string): string;

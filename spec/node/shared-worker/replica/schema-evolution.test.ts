@@ -1,0 +1,114 @@
+/**
+ * ADD/DROP COLUMN on synced tables, the refused ALTER forms, and peers whose tables differ by
+ * columns (cells of columns one side lacks are kept, forwarded and materialized).
+ */
+import { describe, expect, it } from 'vitest';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { dump, exchangeAll, pull, registers, syncedReplica } from './replica-helpers.js';
+
+const NOTES = 'CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, body TEXT)';
+
+describe('ALTER TABLE on a synced table', () => {
+  it('ADD COLUMN: existing rows read the default until written; the write syncs', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1'), ('n2', 't2', 'b2')");
+    pull(b, a);
+    a.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    b.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    expect(a.exec('SELECT pinned FROM notes ORDER BY id').rows).toEqual([{ pinned: 0 }, { pinned: 0 }]);
+    a.exec("UPDATE notes SET pinned = 1 WHERE id = 'n1'");
+    a.exec("INSERT INTO notes VALUES ('n3', 't3', 'b3', 1)");
+    exchangeAll([a, b]);
+    expect(dump(b)).toBe(dump(a));
+    expect(registers(b)).toBe(registers(a));
+    expect(b.exec('SELECT id, pinned FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', pinned: 1 }, { id: 'n2', pinned: 0 }, { id: 'n3', pinned: 1 }]);
+  });
+
+  it('an older peer keeps the cells of a column it lacks, forwards them, and shows them once it adds the column', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    const { r: c } = await syncedReplica('cccccccccccccccc', NOTES, 'notes');
+    a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
+    exchangeAll([a, b, c]);
+    a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; UPDATE notes SET pinned = 7 WHERE id = 'n1'");
+    a.exec("INSERT INTO notes VALUES ('n2', 't2', 'b2', 5)");
+    c.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    // b (without the column) hears from a, then c hears only from b.
+    pull(b, a);
+    b.exec("UPDATE notes SET title = 'T1' WHERE id = 'n1'");
+    expect(b.exec('SELECT * FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', title: 'T1', body: 'b1' }, { id: 'n2', title: 't2', body: 'b2' }]);
+    pull(c, b);
+    expect(c.exec('SELECT id, title, pinned FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', title: 'T1', pinned: 7 }, { id: 'n2', title: 't2', pinned: 5 }]);
+    b.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    expect(b.exec('SELECT id, title, pinned FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', title: 'T1', pinned: 7 }, { id: 'n2', title: 't2', pinned: 5 }]);
+    exchangeAll([a, b, c]);
+    expect(dump(b)).toBe(dump(a));
+    expect(dump(c)).toBe(dump(a));
+    expect(registers(b)).toBe(registers(a));
+    expect(registers(c)).toBe(registers(a));
+  });
+
+  it('DROP COLUMN: the column goes, its cells are still forwarded to a peer that has it', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    const { r: c } = await syncedReplica('cccccccccccccccc', NOTES, 'notes');
+    a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1'), ('n2', 't2', 'b2')");
+    pull(b, a);
+    b.exec("UPDATE notes SET title = 'x' WHERE id = 'n2'; ALTER TABLE notes DROP COLUMN title; UPDATE notes SET body = 'B1' WHERE id = 'n1'");
+    expect(b.exec('SELECT * FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', body: 'B1' }, { id: 'n2', body: 'b2' }]);
+    pull(c, b);
+    expect(c.exec('SELECT * FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', title: 't1', body: 'B1' }, { id: 'n2', title: 'x', body: 'b2' }]);
+    b.exec("DELETE FROM notes WHERE id = 'n2'");
+    exchangeAll([a, b, c]);
+    expect(dump(c)).toBe(dump(a));
+    expect(a.exec('SELECT * FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', title: 't1', body: 'B1' }]);
+  });
+
+  it('reopening an export keeps the new shape and the extra cells', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER DEFAULT 0; INSERT INTO notes VALUES ('n1', 't', 'b', 3)");
+    pull(b, a);
+    const b2 = await createReplica({ data: b.export() });
+    b2.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER DEFAULT 0');
+    expect(b2.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', title: 't', body: 'b', pinned: 3 }]);
+    const a2 = await createReplica({ data: a.export() });
+    a2.exec("UPDATE notes SET pinned = 4");
+    pull(b2, a2);
+    expect(b2.exec('SELECT pinned FROM notes').rows).toEqual([{ pinned: 4 }]);
+  });
+
+  it.each([
+    ['ALTER TABLE notes RENAME TO notes2', /renaming a synced table/],
+    ['ALTER TABLE notes RENAME COLUMN title TO name', /renaming a synced table or one of its columns.*ADD COLUMN/],
+    ['ALTER TABLE "notes" RENAME title TO name', /renaming/],
+    ['ALTER TABLE notes DROP COLUMN id', /cannot drop PRIMARY KEY|primary key/i],
+  ])('refuses %s with SCHEMA or SQLite\'s reason', async (sql, message) => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
+    const before = dump(a);
+    expect(() => a.exec(sql)).toThrow(message);
+    expect(dump(a)).toBe(before);
+    a.exec("UPDATE notes SET title = 'ok'");
+    expect(a.changesSince({}).tables[0]!.columns).toEqual(['title', 'body']);
+  });
+});
+
+describe('a column one replica added by ALTER and another had from CREATE TABLE', () => {
+  it('rows from a peer without the column read its DEFAULT on both (a NOT NULL column takes them)', async () => {
+    const { r: old } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: upgraded } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    upgraded.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    // A fresh install runs every migration before enableSync: the column is part of its first shape.
+    const fresh = await createReplica({ nodeId: 'cccccccccccccccc' });
+    fresh.exec(NOTES);
+    fresh.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    fresh.enableSync('notes');
+    old.exec("INSERT INTO notes VALUES ('n1', 't', 'b')");
+    pull(upgraded, old);
+    pull(fresh, old);
+    expect(fresh.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', title: 't', body: 'b', pinned: 0 }]);
+    expect(dump(fresh)).toBe(dump(upgraded));
+  });
+});

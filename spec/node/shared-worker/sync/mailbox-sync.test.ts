@@ -1,0 +1,225 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createBatteryServer, type BatteryServer } from '../../../../peer-server/index.js';
+import type { BatteryError } from '../../../../shared-worker/protocol/errors.js';
+import { deriveMailboxKeys } from '../../../../shared-worker/sync/mailbox-keys.js';
+import type { MailboxSocket } from '../../../../shared-worker/sync/mailbox-client.js';
+import { MailboxSync, type MailboxCursor, type MailboxProgress } from '../../../../shared-worker/sync/mailbox-sync.js';
+import { sealBlob } from '../../../../shared-worker/sync/mailbox-blob.js';
+import { RawMailboxClient } from '../../peer-server/mailbox/raw-mailbox-client.js';
+import { durableKit } from './durable-kit.js';
+import type { KitReplica } from './replica-kit.js';
+
+const TABLES = { notes: ['body'] };
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const socketFactory = (url: string) => new WebSocket(url) as unknown as MailboxSocket;
+
+async function server(file: string, log: string[] = []): Promise<BatteryServer> {
+  const s = await createBatteryServer({ port: 0, host: '127.0.0.1', mailbox: file, log: (l) => log.push(l) });
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'battery-mailbox-sync-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'mailbox.sqlite');
+}
+
+interface Member {
+  kit: KitReplica;
+  errors: BatteryError[];
+  progress: MailboxProgress[];
+  status: string[];
+  cursor: { value: MailboxCursor | undefined };
+  sync: MailboxSync | undefined;
+  start(url: string, compactAfterBlobs?: number): Promise<MailboxSync>;
+}
+
+async function member(nodeId: string, token: string): Promise<Member> {
+  const kit = await durableKit.create(nodeId, TABLES);
+  const keys = await deriveMailboxKeys(token);
+  const m: Member = {
+    kit,
+    errors: [],
+    progress: [],
+    status: [],
+    cursor: { value: undefined },
+    sync: undefined,
+    async start(url, compactAfterBlobs) {
+      const sync = new MailboxSync({
+        url,
+        keys,
+        replica: kit.replica,
+        socketFactory,
+        cursorStore: { load: async () => m.cursor.value, save: async (c) => void (m.cursor.value = c) },
+        events: { status: (s) => m.status.push(s), progress: (p) => m.progress.push(p), error: (e) => m.errors.push(e) },
+        rowsPerBlob: 300,
+        ...(compactAfterBlobs !== undefined ? { compactAfterBlobs } : {}),
+      });
+      m.sync = sync;
+      cleanups.push(() => sync.stop());
+      await sync.start();
+      return sync;
+    },
+  };
+  return m;
+}
+
+async function until(check: () => Promise<boolean> | boolean): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 20));
+}
+
+const rows = (from: number, n: number, text = 'row') =>
+  Array.from({ length: n }, (_, i): [string, { body: string }] => [`r${String(from + i).padStart(5, '0')}`, { body: `${text} ${from + i}` }]);
+
+describe('mailbox sync (worker side) against the real server', () => {
+  it('A writes 1,000 rows and goes offline; B, new, gets them all; B edits and leaves; A comes back and gets the edits', async () => {
+    const file = tempFile();
+    const log: string[] = [];
+    const s = await server(file, log);
+    const token = 'mailbox-sync-test-token-1';
+    const a = await member('a0a0a0a0a0a0a0a0', token);
+    for (let i = 0; i < 1000; i += 100) await a.kit.upsert('notes', rows(i, 100, 'secret-text'));
+    const syncA = await a.start(s.mailboxUrl!);
+    await syncA.stop();
+    expect(a.errors).toEqual([]);
+
+    const b = await member('b0b0b0b0b0b0b0b0', token);
+    const syncB = await b.start(s.mailboxUrl!);
+    expect(await b.kit.dump('notes')).toHaveLength(1000);
+    expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(b.progress.at(-1)).toMatchObject({ phase: 'log' });
+    expect(b.progress.at(-1)!.done).toBe(b.progress.at(-1)!.total);
+    // B's own commit (the merge) found nothing the mailbox lacks: no echo upload.
+    const headAfterB = b.cursor.value!.seq;
+    expect(headAfterB).toBe(a.cursor.value!.seq);
+    await b.kit.upsert('notes', [['r00007', { body: 'edited by B' }]]);
+    await b.kit.remove('notes', ['r00008']);
+    await syncB.idle();
+    expect(b.cursor.value!.seq).toBe(headAfterB + 2);
+    await syncB.stop();
+
+    await a.start(s.mailboxUrl!);
+    expect(await a.kit.dump('notes')).toEqual(await b.kit.dump('notes'));
+    expect(await a.kit.dump('notes')).toContain(JSON.stringify(['r00007', 'edited by B']));
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+
+    // What the server stored and logged holds no plaintext, table name, node id or token.
+    await s.close();
+    const stored = readFileSync(file);
+    for (const secret of ['secret-text', 'edited by B', 'notes', 'a0a0a0a0a0a0a0a0', 'b0b0b0b0b0b0b0b0', token]) {
+      expect(stored.includes(Buffer.from(secret))).toBe(false);
+      expect(log.join('\n')).not.toContain(secret);
+    }
+  });
+
+  it('both online: edits arrive live through the mailbox push', async () => {
+    const s = await server(tempFile());
+    const a = await member('a1a1a1a1a1a1a1a1', 'live-token');
+    const b = await member('b1b1b1b1b1b1b1b1', 'live-token');
+    const syncA = await a.start(s.mailboxUrl!);
+    await b.start(s.mailboxUrl!);
+    expect(a.status).toEqual(['online']);
+    await a.kit.upsert('notes', rows(0, 5, 'live'));
+    await until(async () => (await b.kit.dump('notes')).length === 5);
+    await b.kit.upsert('notes', [['r00001', { body: 'B wrote this' }]]);
+    await until(async () => (await a.kit.dump('notes')).includes(JSON.stringify(['r00001', 'B wrote this'])));
+    await syncA.idle();
+    expect(await a.kit.dump('notes')).toEqual(await b.kit.dump('notes'));
+  });
+
+  it('another token sees none of the room; forged and replayed blobs are refused (AUTH), applied nowhere, and sync goes on', async () => {
+    const s = await server(tempFile());
+    const token = 'forgery-token';
+    const a = await member('a2a2a2a2a2a2a2a2', token);
+    await a.kit.upsert('notes', rows(0, 3, 'first'));
+    await (await a.start(s.mailboxUrl!)).stop();
+
+    const stranger = await member('c2c2c2c2c2c2c2c2', 'some-other-token');
+    await (await stranger.start(s.mailboxUrl!)).stop();
+    expect(await stranger.kit.dump('notes')).toEqual([]);
+
+    // Someone holding the access key (not the seal key): appends garbage, a blob sealed with another
+    // room's key, and a replay of blob 1 at a new position.
+    const keys = await deriveMailboxKeys(token);
+    const raw = await RawMailboxClient.connect(s.mailboxUrl!);
+    cleanups.push(() => raw.close());
+    const welcome = await raw.hello(keys.accessKey);
+    const head = welcome.t === 'welcome' ? welcome.head : 0;
+    const first = await raw.request({ t: 'read', after: 0, limit: 1 });
+    const blob1 = first.t === 'blobs' ? first.items[0]!.blob : new Uint8Array();
+    const otherRoom = await sealBlob(await deriveMailboxKeys('other'), { kind: 'changes', changes: { nodes: ['d2d2d2d2d2d2d2d2'], tables: [] }, upTo: null }, head + 2);
+    expect(await raw.request({ t: 'append', seq: head + 1, blob: new Uint8Array(64).fill(7) })).toMatchObject({ t: 'ack' });
+    expect(await raw.request({ t: 'append', seq: head + 2, blob: otherRoom })).toMatchObject({ t: 'ack' });
+    expect(await raw.request({ t: 'append', seq: head + 3, blob: blob1 })).toMatchObject({ t: 'ack' });
+
+    const b = await member('b2b2b2b2b2b2b2b2', token);
+    await b.kit.upsert('notes', [['r99999', { body: 'from B' }]]);
+    const syncB = await b.start(s.mailboxUrl!);
+    expect(b.errors.map((e) => e.code)).toEqual(['AUTH', 'AUTH', 'AUTH']);
+    expect(await b.kit.dump('notes')).toHaveLength(4);
+    // B's upload still lands after the refused blobs, and A gets it.
+    await syncB.stop();
+    await a.start(s.mailboxUrl!);
+    expect(await a.kit.dump('notes')).toEqual(await b.kit.dump('notes'));
+  });
+
+  it('compaction: past the threshold a member uploads one snapshot; a newcomer gets the same tables from snapshot + tail', async () => {
+    const file = tempFile();
+    const s = await server(file);
+    const token = 'compaction-token';
+    const a = await member('a5a5a5a5a5a5a5a5', token);
+    const syncA = await a.start(s.mailboxUrl!, 4);
+    for (let i = 0; i < 6; i += 1) {
+      await a.kit.upsert('notes', rows(i * 10, 10, `batch-${i}`));
+      await a.kit.remove('notes', [`r${String(i * 10).padStart(5, '0')}`]);
+    }
+    await syncA.idle();
+    await a.kit.upsert('notes', [['r00001', { body: 'tail edit' }]]);
+    await syncA.idle();
+    await syncA.stop();
+
+    const raw = await RawMailboxClient.connect(s.mailboxUrl!);
+    cleanups.push(() => raw.close());
+    const welcome = await raw.hello((await deriveMailboxKeys(token)).accessKey);
+    expect(welcome).toMatchObject({ t: 'welcome', snapshot: { covers: expect.any(Number) } });
+    const covers = welcome.t === 'welcome' ? welcome.snapshot!.covers : 0;
+    const head = welcome.t === 'welcome' ? welcome.head : 0;
+    expect(covers).toBeGreaterThanOrEqual(4);
+    const log = await raw.request({ t: 'read', after: 0, limit: 100 });
+    // The server dropped every blob the snapshot covers; what is left is the tail.
+    expect(log.t === 'blobs' && log.items.map((i) => i.seq)).toEqual(Array.from({ length: head - covers }, (_, i) => covers + 1 + i));
+
+    const c = await member('c5c5c5c5c5c5c5c5', token);
+    await c.start(s.mailboxUrl!);
+    expect(await c.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(c.progress.some((p) => p.phase === 'snapshot')).toBe(true);
+    expect(c.errors).toEqual([]);
+  });
+
+  it('over the quota: a clear QUOTA error, nothing half-stored; with room again the next start uploads it all', async () => {
+    const file = tempFile();
+    const small = await createBatteryServer({ port: 0, host: '127.0.0.1', mailbox: { path: file, quotaBytes: 3000 }, log: () => {} });
+    const a = await member('a6a6a6a6a6a6a6a6', 'quota-token');
+    await a.kit.upsert('notes', rows(0, 600, 'quota'));
+    await expect(a.start(small.mailboxUrl!)).rejects.toMatchObject({ code: 'QUOTA' });
+    await a.sync!.stop();
+    expect(a.errors.map((e) => e.code)).toContain('QUOTA');
+    await small.close();
+    const roomy = await server(file);
+    await (await a.start(roomy.mailboxUrl!)).stop();
+    const b = await member('b6b6b6b6b6b6b6b6', 'quota-token');
+    await (await b.start(roomy.mailboxUrl!)).stop();
+    expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(await b.kit.dump('notes')).toHaveLength(600);
+  });
+});

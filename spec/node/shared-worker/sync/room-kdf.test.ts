@@ -1,0 +1,21 @@
+import { hkdfSync, pbkdf2Sync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { deriveRoomKeys, ROOM_KDF_ITERATIONS } from '../../../../shared-worker/sync/room-keys.js';
+
+describe('room keys', () => {
+  it('derive the room id through PBKDF2-SHA-256 at ROOM_KDF_ITERATIONS, then HKDF', async () => {
+    expect(ROOM_KDF_ITERATIONS).toBeGreaterThanOrEqual(600_000);
+    const token = 'aV3x-9qT_2mPz8Lr0bWc4k';
+    const stretched = pbkdf2Sync(token, 'rtc-battery/room-kdf/v2', ROOM_KDF_ITERATIONS, 32, 'sha256');
+    const expected = Buffer.from(hkdfSync('sha256', stretched, 'rtc-battery/room/v2', 'rtc-battery/room-id/v2', 16)).toString('hex');
+    expect((await deriveRoomKeys(token)).roomId).toBe(expected);
+  });
+
+  it('give a signaling token that is stable per room token and tells nothing of the room id', async () => {
+    const [a, again, other] = await Promise.all([deriveRoomKeys('room one, a long token'), deriveRoomKeys('room one, a long token'), deriveRoomKeys('room two, a long token')]);
+    expect(a.signalingToken).toMatch(/^[0-9a-f]{32}$/);
+    expect(again.signalingToken).toBe(a.signalingToken);
+    expect(other.signalingToken).not.toBe(a.signalingToken);
+    expect(a.signalingToken).not.toBe(a.roomId);
+  });
+});
