@@ -176,7 +176,7 @@ describe('Battery handle', () => {
     });
     const db = newTestBattery('t');
     await attachTo(db, hub);
-    await db.connect('ws://127.0.0.1:9/x', 'tok');
+    await db.connect('ws://127.0.0.1:9/x', 'aV3x-9qT_2mPz8Lr0bWc4k');
     expect(db.getSyncState()).toEqual([]);
     const got: unknown[][] = [];
     for (const name of ['sync-state', 'sync-progress', 'caught-up'] as const) db.on(name, (...args: unknown[]) => got.push([name, ...args]));
@@ -210,7 +210,7 @@ describe('Battery handle', () => {
     const quiet = newTestBattery('quiet');
     const quietPort = await attachTo(quiet, hub);
     await attachTo(debugged, hub);
-    await debugged.connect('ws://127.0.0.1:9/x', 'tok');
+    await debugged.connect('ws://127.0.0.1:9/x', 'aV3x-9qT_2mPz8Lr0bWc4k');
     host.emit({ name: 'sync', count: 3, peerId: 'peer-1' });
     host.reportError(new BatteryErrorClass('AUTH', 'bad challenge'));
     hub.diagnose('persistence', 'dropped a torn log record');
