@@ -10,6 +10,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_CLOCK_DRIFT_MS } from '../../../../shared-worker/protocol/clock-drift.js';
 import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import type { VersionVector } from '../../../../shared-worker/replica/contracts/version-vector.js';
@@ -62,7 +63,7 @@ function writeSql(c: Extract<Cmd, { kind: 'write' }>, columns: string[]): { sql:
 async function run(cmds: Cmd[]): Promise<void> {
   const clock = { t: 1_000_000 };
   const now = () => clock.t++;
-  const open = (nodeId: string, data?: Uint8Array) => createReplica({ nodeId, now, maxClockDriftMs: 1e12, ...(data ? { data } : {}) });
+  const open = (nodeId: string, data?: Uint8Array) => createReplica({ nodeId, now, maxClockDriftMs: MAX_CLOCK_DRIFT_MS, ...(data ? { data } : {}) });
   const replicas: Replica[] = [];
   for (const id of NODES) {
     const r = await open(id);
