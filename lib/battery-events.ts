@@ -4,13 +4,16 @@
  */
 import type { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { Emitter } from './emitter.js';
-import type { PeerEvent } from '../shared-worker/protocol/worker-protocol.js';
+import type { PeerEvent, PeerSyncState, SyncProgress } from '../shared-worker/protocol/worker-protocol.js';
 
 export interface BatteryEvents {
   sync: [count: number, peerId: string];
   'peer-join': [peerId: string];
   'peer-ready': [peerId: string];
   'peer-leave': [peerId: string];
+  'sync-state': [peers: PeerSyncState[]];
+  'sync-progress': [progress: SyncProgress];
+  'caught-up': [peerId: string];
   connected: [];
   disconnected: [];
   reconnecting: [attempt: number];
@@ -33,7 +36,14 @@ export function emitPeerEvent(events: Emitter<BatteryEvents>, e: PeerEvent): voi
     case 'peer-join':
     case 'peer-ready':
     case 'peer-leave':
+    case 'caught-up':
       return events.emit(e.name, e.peerId);
+    case 'sync-state':
+      return events.emit('sync-state', e.peers);
+    case 'sync-progress': {
+      const { name: _name, ...progress } = e;
+      return events.emit('sync-progress', progress);
+    }
     case 'reconnecting':
       return events.emit('reconnecting', e.attempt);
     case 'connected':

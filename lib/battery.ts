@@ -17,7 +17,7 @@ import type { MeshDriverFactory } from './mesh-driver.js';
 import { WatchSet, type WatchCallback } from './watch-set.js';
 import { WorkerClient, type PushMessage } from './worker-client.js';
 import type {
-  BatteryState, HelloMessage, WelcomeMessage, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
+  BatteryState, HelloMessage, PeerSyncState, WelcomeMessage, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
 } from '../shared-worker/protocol/worker-protocol.js';
 
 /**
@@ -57,7 +57,7 @@ export class Battery {
   private attached: Promise<void>;
   private markAttached!: () => void;
   private nodeId = '';
-  private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false, schemaVersion: 0 };
+  private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false, schemaVersion: 0, syncState: [] };
   private readonly leadership: Leadership;
   private closed = false;
   /** The room this handle asked to join (until disconnect), re-sent to a replacement worker. */
@@ -178,6 +178,11 @@ export class Battery {
 
   isConnected(): boolean {
     return this.state.connected;
+  }
+
+  /** Per peer: connecting, syncing or caught-up, and rows still to send / to receive (README "Sync status"). */
+  getSyncState(): PeerSyncState[] {
+    return this.state.syncState.map((p) => ({ ...p }));
   }
 
   isLeader(): boolean {

@@ -31,6 +31,12 @@ export function describePeerEvent(e: PeerEvent): string {
       return `signaling reconnecting (attempt ${e.attempt})`;
     case 'reconnected':
       return 'signaling reconnected';
+    case 'sync-state':
+      return `sync state: ${e.peers.map((p) => `${p.peerId} ${p.state} (to send ${p.toSend}, to receive ${p.toReceive})`).join('; ') || 'no peers'}`;
+    case 'sync-progress':
+      return `delta from ${e.peerId}: ${e.rowsDone} of ${e.rowsTotal} row changes`;
+    case 'caught-up':
+      return `caught up with ${e.peerId}`;
     case 'mailbox':
       return `mailbox ${e.state}`;
     case 'mailbox-progress':

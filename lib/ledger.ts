@@ -13,6 +13,7 @@
  */
 import { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { ExecResult, SqlParams, SqlRow } from '../shared-worker/protocol/values.js';
+import type { PeerSyncState } from '../shared-worker/protocol/worker-protocol.js';
 import type { Battery, BatteryEvent, BatteryEvents } from './battery.js';
 import { resolveOptions, type BatteryOptions } from './battery-options.js';
 import { connectBattery } from './connect-battery.js';
@@ -32,7 +33,7 @@ export type LedgerEvents = BatteryEvents;
 export type ConnectFn = (options?: BatteryOptions) => Promise<Battery>;
 
 const EVENTS: readonly BatteryEvent[] = [
-  'sync', 'peer-join', 'peer-ready', 'peer-leave', 'connected', 'disconnected',
+  'sync', 'sync-state', 'sync-progress', 'caught-up', 'peer-join', 'peer-ready', 'peer-leave', 'connected', 'disconnected',
   'reconnecting', 'reconnected', 'change', 'leader', 'error', 'mailbox', 'mailbox-progress',
 ];
 
@@ -129,6 +130,11 @@ export class Ledger {
 
   getPeers(): string[] {
     return this.ready('getPeers').getPeers();
+  }
+
+  /** Per peer sync state, as Battery.getSyncState. */
+  getSyncState(): PeerSyncState[] {
+    return this.ready('getSyncState').getSyncState();
   }
 
   /** Connected to the signaling server. */

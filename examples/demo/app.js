@@ -66,6 +66,14 @@ function wireEvents(db) {
   db.on('peer-ready', (p) => { log.add(`connected to peer ${shortPeer(p)} (end-to-end encrypted)`, 'ok'); showStatus(db); });
   db.on('peer-leave', (p) => { log.add(`peer ${shortPeer(p)} left`, 'warn'); showStatus(db); });
   db.on('sync', (_count, p) => { lastPeer = { peer: p, at: Date.now() }; });
+  // A peer's first sync can be large: show how far it got, then hide the bar.
+  db.on('sync-progress', ({ peerId, rowsDone, rowsTotal }) => {
+    $('sync-progress-box').hidden = rowsDone >= rowsTotal;
+    $('sync-progress').max = rowsTotal;
+    $('sync-progress').value = rowsDone;
+    $('sync-progress-text').textContent = `receiving ${rowsDone} of ${rowsTotal} changes from ${shortPeer(peerId)}`;
+  });
+  db.on('caught-up', (p) => { $('sync-progress-box').hidden = true; log.add(`in sync with peer ${shortPeer(p)}`, 'ok'); });
   db.on('leader', () => { log.add('this tab now holds the peer connections for this browser'); showStatus(db); });
   db.on('error', (e) => log.add(describeError(e), 'error'));
   // Peers and leadership can change without an event reaching this tab (another tab leads).

@@ -294,6 +294,7 @@ export class Hub {
       localVersion: r ? (r.getVector()[r.nodeId] ?? 0) : 0,
       peers: this.room ? this.room.peers() : [],
       connected: this.room ? this.room.isConnected() : false,
+      syncState: this.room?.syncState?.() ?? [],
       schemaVersion: r ? r.getSchemaVersion() : 0,
     };
   }

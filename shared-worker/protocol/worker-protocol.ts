@@ -31,8 +31,37 @@ export interface BatteryState {
   localVersion: number;
   peers: string[];
   connected: boolean;
+  /** Per peer link being set up or synced (README "Sync status"). */
+  syncState: PeerSyncState[];
   /** Migration steps applied to the replica (protocol/migrations.ts). */
   schemaVersion: number;
+}
+
+/**
+ * One peer's sync as the worker knows it. `connecting`: the link is authenticating or exchanging
+ * hellos; `syncing`: a delta is still on its way in or ours is not yet acknowledged; `caught-up`:
+ * neither. `toSend` / `toReceive` count rows (row changes) of the delta answers still in flight:
+ * ours not yet acknowledged by the peer, and theirs announced but not yet applied here.
+ */
+export interface PeerSyncState {
+  peerId: string;
+  state: 'connecting' | 'syncing' | 'caught-up';
+  toSend: number;
+  toReceive: number;
+}
+
+/**
+ * How far a delta from a peer has been applied. Rows are row changes (a row whose cells were
+ * written at different times may travel as several); bytes are the sender's estimate of their
+ * encoded size (an upper bound, delta-pieces.ts). The totals are what the sender announced with
+ * the delta's first piece.
+ */
+export interface SyncProgress {
+  peerId: string;
+  rowsDone: number;
+  rowsTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
 }
 
 // ---------------------------------------------------------------- tab → worker
@@ -162,6 +191,11 @@ export type PeerEvent =
   | { name: 'peer-join'; peerId: string }
   | { name: 'peer-ready'; peerId: string }
   | { name: 'peer-leave'; peerId: string }
+  /** Any peer's sync state changed; `peers` is the whole list (also in BatteryState.syncState). */
+  | { name: 'sync-state'; peers: PeerSyncState[] }
+  | ({ name: 'sync-progress' } & SyncProgress)
+  /** The peer's first delta on this link is applied and ours acknowledged. */
+  | { name: 'caught-up'; peerId: string }
   | { name: 'connected' }
   | { name: 'disconnected' }
   | { name: 'reconnecting'; attempt: number }

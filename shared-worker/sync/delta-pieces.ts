@@ -15,7 +15,7 @@
  * `maxUnsplitRows` rows is such a group split by rows (then a link lost mid-group can leave that
  * gap; documented limit, 50k rows by default, see sync-options.ts).
  */
-import type { PeerMessage } from './peer-protocol.js';
+import type { DeltaTotal, PeerMessage } from './peer-protocol.js';
 import { EMPTY_CHANGE_SET, type ChangeSet, type RowDelta, type TableDelta } from '../replica/contracts/change-set.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { entryOf, type VersionVector } from '../replica/contracts/version-vector.js';
@@ -26,10 +26,29 @@ export function deltaAnswer(replica: DurableReplica, since: VersionVector, commo
   const cs = common.size === 0 ? EMPTY_CHANGE_SET : replica.changesSince(since, { tables: [...common] });
   const pieces = orderedPieces(restrictToTables(cs, common), limits);
   if (pieces.length === 0) pieces.push(EMPTY_CHANGE_SET);
-  return pieces.map((changes, i) => {
+  const total = { rows: 0, bytes: 0 };
+  for (const piece of pieces) {
+    const size = pieceSize(piece);
+    total.rows += size.rows;
+    total.bytes += size.bytes;
+  }
+  return pieces.map((changes, i): PeerMessage => {
     const last = i === pieces.length - 1;
-    return { t: 'delta', changes, last, upTo: last ? upTo : null };
+    const msg: PeerMessage = { t: 'delta', changes, last, upTo: last ? upTo : null };
+    if (i === 0) msg.total = total;
+    return msg;
   });
+}
+
+/** Row changes in a piece and their estimated bytes: what sync progress counts, on both sides. */
+export function pieceSize(cs: ChangeSet): DeltaTotal {
+  let rows = 0;
+  let bytes = 0;
+  for (const t of cs.tables) {
+    rows += t.rows.length;
+    for (const r of t.rows) bytes += estimateBytes(r);
+  }
+  return { rows, bytes };
 }
 
 interface Unit {

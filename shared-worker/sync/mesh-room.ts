@@ -16,7 +16,7 @@ import type { PeerLink } from '../protocol/peer-link.js';
 import type { LeaderHandle, PeerRoom, PeerRoomFactory, PeerRoomHost } from './peer-room.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import type { SyncEvent } from './sync-events.js';
-import type { ConnectRequest, MeshStartConfig, MeshStatus, PeerEvent } from '../protocol/worker-protocol.js';
+import type { ConnectRequest, MeshStartConfig, MeshStatus, PeerEvent, PeerSyncState } from '../protocol/worker-protocol.js';
 import { parseSignalingUrl } from '../protocol/signaling-url.js';
 import { deriveRoomKeys, type RoomKeys } from './room-keys.js';
 import { createSyncCoordinator } from './sync-coordinator.js';
@@ -71,6 +71,8 @@ class SyncPeerRoom implements PeerRoom {
   private connecting: Promise<void> | null = null;
   private signalingOpen = false;
   private readonly ready = new Set<string>();
+  /** The coordinator's last sync-state (its sessions' states), for the tabs' getSyncState. */
+  private syncStates: PeerSyncState[] = [];
   private readonly linksByPeer = new Map<string, Set<PeerLink>>();
 
   private readonly schedule: (task: () => void) => void;
@@ -159,13 +161,20 @@ class SyncPeerRoom implements PeerRoom {
     for (const links of this.linksByPeer.values()) for (const link of links) link.close('disconnected');
     this.linksByPeer.clear();
     await session.coordinator.close();
+    const hadSyncState = this.syncStates.length > 0;
+    this.syncStates = [];
     for (const peerId of this.ready) this.emit({ name: 'peer-leave', peerId });
     this.ready.clear();
+    if (hadSyncState) this.emit({ name: 'sync-state', peers: [] });
     this.setSignaling(false);
   }
 
   peers(): string[] {
     return [...this.ready];
+  }
+
+  syncState(): PeerSyncState[] {
+    return this.syncStates;
   }
 
   isConnected(): boolean {
@@ -257,6 +266,18 @@ class SyncPeerRoom implements PeerRoom {
         return;
       case 'sync':
         this.emit({ name: 'sync', count: event.count, peerId: event.peerId });
+        return;
+      case 'sync-state':
+        this.syncStates = event.peers;
+        this.emit({ name: 'sync-state', peers: event.peers });
+        return;
+      case 'sync-progress': {
+        const { type: _type, ...progress } = event;
+        this.emit({ name: 'sync-progress', ...progress });
+        return;
+      }
+      case 'caught-up':
+        this.emit({ name: 'caught-up', peerId: event.peerId });
         return;
       case 'error':
         this.host.reportError(

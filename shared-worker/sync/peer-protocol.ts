@@ -23,9 +23,10 @@ export type PeerMessage =
    * A piece of a delta answer (to hello or need), in stamp order; `last` ends the answer and
    * carries `upTo`, the sender's vector when it computed the delta: having applied every piece,
    * the receiver holds all the sender held then (for the tables they share), even where the
-   * registers behind an entry were superseded and never sent.
+   * registers behind an entry were superseded and never sent. The first piece may carry `total`
+   * (the whole answer's size, for progress); a piece without it is valid (older senders).
    */
-  | { t: 'delta'; changes: ChangeSet; last: boolean; upTo: VersionVector | null }
+  | { t: 'delta'; changes: ChangeSet; last: boolean; upTo: VersionVector | null; total?: DeltaTotal }
   /** A committed batch, made on top of `madeAt`, pushed to ready peers as it happens. */
   | { t: 'live'; madeAt: VersionVector; changes: ChangeSet }
   /** "I lack what your live batch was made on: send me everything since this." */
@@ -41,6 +42,12 @@ export type PeerMessage =
   | { t: 'bye'; reason: string };
 
 type PeerMessageType = PeerMessage['t'];
+
+/** A delta answer's size: row changes over all its pieces, and their estimated bytes (delta-pieces.ts). */
+export interface DeltaTotal {
+  rows: number;
+  bytes: number;
+}
 
 export const PEER_LIMITS = {
   /** Node ids are 16 lowercase hex chars (NODE_ID_PATTERN, peer-link.ts). */
@@ -178,6 +185,12 @@ function counter(v: unknown): number {
   return v;
 }
 
+function deltaTotal(v: unknown): DeltaTotal {
+  if (!isRecord(v)) throw new Invalid('delta.total must be a map');
+  expectKeys(v, ['rows', 'bytes'], 'delta.total');
+  return { rows: counter(v.rows), bytes: counter(v.bytes) };
+}
+
 /** The only way a decoded message becomes a PeerMessage. Returns fresh objects holding only known fields. */
 export function validatePeerMessage(raw: unknown): PeerMessage {
   if (!isRecord(raw)) throw new Invalid('not a map');
@@ -195,10 +208,14 @@ export function validatePeerMessage(raw: unknown): PeerMessage {
       return { t: type, protocol: raw.protocol, nodeId: nodeId(raw.nodeId, 'hello.nodeId'), fingerprints: fingerprints(raw.fingerprints), vector: validateVector(raw.vector, 'hello.vector') };
     }
     case 'delta':
-      expectKeys(raw, ['t', 'changes', 'last', 'upTo'], 'delta');
+    {
+      expectKeys(raw, ['t', 'changes', 'last', 'upTo', 'total'], 'delta');
       if (typeof raw.last !== 'boolean') throw new Invalid('delta.last must be a boolean');
       if (raw.last !== (raw.upTo !== null)) throw new Invalid('delta.upTo must be a vector on the last piece and null before');
-      return { t: type, changes: validateChangeSet(fromWire(raw.changes)), last: raw.last, upTo: raw.last ? validateVector(raw.upTo, 'delta.upTo') : null };
+      const msg: PeerMessage = { t: type, changes: validateChangeSet(fromWire(raw.changes)), last: raw.last, upTo: raw.last ? validateVector(raw.upTo, 'delta.upTo') : null };
+      if (raw.total !== undefined) msg.total = deltaTotal(raw.total);
+      return msg;
+    }
     case 'live':
       expectKeys(raw, ['t', 'madeAt', 'changes'], 'live');
       return { t: type, madeAt: validateVector(raw.madeAt, 'live.madeAt'), changes: validateChangeSet(fromWire(raw.changes)) };

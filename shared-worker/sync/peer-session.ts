@@ -24,7 +24,9 @@ import { parsePeerId } from '../protocol/ids.js';
 import type { PeerLink } from '../protocol/peer-link.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../replica/contracts/version-vector.js';
-import { deltaAnswer, orderedPieces, restrictToTables, vectorOfChanges } from './delta-pieces.js';
+import { deltaAnswer, orderedPieces, pieceSize, restrictToTables, vectorOfChanges } from './delta-pieces.js';
+import type { PeerSyncState } from '../protocol/worker-protocol.js';
+import { DeltaProgress, OutgoingDelta } from './sync-progress.js';
 import { compareSchemas } from './compare-schemas.js';
 import { durableRead } from './durable-read.js';
 import { Heartbeat } from './heartbeat.js';
@@ -44,6 +46,8 @@ export interface SessionHost {
   ready(session: PeerSession): void;
   /** The link is gone (the coordinator emits peer-leave when it was the peer's last ready link). */
   closed(session: PeerSession, wasReady: boolean): void;
+  /** This session's syncState() may have changed (the coordinator emits sync-state if it did). */
+  syncChanged(session: PeerSession): void;
 }
 
 type State = 'auth' | 'hello' | 'ready' | 'closed';
@@ -124,6 +128,10 @@ export class PeerSession {
   private queued = 0;
   /** A ping or pong of ours is still waiting in the writer: another would say nothing new. */
   private readonly heartbeatQueued = { ping: false, pong: false };
+  /** Rows of our delta answers not yet acknowledged, and progress of the peer's delta coming in. */
+  private readonly outgoing = new OutgoingDelta();
+  private incoming: DeltaProgress | null = null;
+  private caughtUp = false;
 
   constructor(
     readonly link: PeerLink,
@@ -148,6 +156,24 @@ export class PeerSession {
 
   isReady(): boolean {
     return this.state === 'ready';
+  }
+
+  syncState(): PeerSyncState {
+    const toSend = this.outgoing.pending();
+    const toReceive = this.incoming?.remaining() ?? 0;
+    const busy = this.deltasAwaited > 0 || this.deltaQueued || toSend > 0;
+    const state = this.state === 'ready' ? (busy ? 'syncing' : 'caught-up') : 'connecting';
+    return { peerId: this.peerId, state, toSend, toReceive };
+  }
+
+  /** Tells the coordinator, and says caught-up the first time this link gets there. */
+  private syncChanged(): void {
+    if (this.isClosed()) return;
+    this.host.syncChanged(this);
+    if (!this.caughtUp && this.syncState().state === 'caught-up') {
+      this.caughtUp = true;
+      this.host.emit({ type: 'caught-up', peerId: this.peerId });
+    }
   }
 
   /** Bytes this session handed to its link after authentication (benchmarks). */
@@ -265,9 +291,12 @@ export class PeerSession {
   private sendData(make: () => PeerMessage[] | Promise<PeerMessage[]>, sent?: () => void): void {
     this.outbound = this.outbound
       .then(async () => {
-        for (const msg of await make()) {
+        const msgs = await make();
+        this.outgoing.queue(msgs);
+        for (const msg of msgs) {
           if (!(await this.window.acquire())) return;
           this.send(msg);
+          this.outgoing.sent(msg, this.window.sentCount());
         }
         sent?.();
       })
@@ -282,12 +311,22 @@ export class PeerSession {
         return this.onHello(msg);
       case 'delta':
         if (this.deltasAwaited === 0) throw new BatteryError('BAD_OP', 'delta that nobody asked for');
+        if (this.incoming === null) {
+          // The announced total is what toReceive reports while the pieces are applied.
+          this.incoming = new DeltaProgress(this.peerId, msg.total);
+          this.syncChanged();
+        }
         await this.apply(msg.changes);
+        if (this.isClosed()) return;
+        const progress = this.incoming.applied(pieceSize(msg.changes), msg.last);
+        if (progress.rowsTotal > 0) this.host.emit({ type: 'sync-progress', ...progress });
         if (msg.upTo !== null) {
           this.deltasAwaited--;
           this.heldFromPeer = mergeCapped(this.heldFromPeer, msg.upTo, 'delta upTo');
+          this.incoming = null;
         }
-        return this.ack();
+        await this.ack();
+        return this.syncChanged();
       case 'live':
         // A delta we are waiting for holds this batch already (the peer committed it before it
         // answered); applying it now could put it ahead of changes it was made on.
@@ -297,7 +336,8 @@ export class PeerSession {
         if (!covers(known, msg.madeAt)) {
           this.deltasAwaited++;
           this.send({ t: 'need', since: known });
-          return this.ack();
+          await this.ack();
+          return this.syncChanged();
         }
         await this.apply(msg.changes);
         this.heldFromPeer = mergeCapped(mergeCapped(this.heldFromPeer, msg.madeAt, 'madeAt'), vectorOfChanges(msg.changes), 'batches');
@@ -343,6 +383,7 @@ export class PeerSession {
     this.sendDelta(msg.vector);
     this.state = 'ready';
     this.host.ready(this);
+    this.syncChanged();
   }
 
   /** Our vector as far as this peer's batches are concerned (what storage holds: durable-read.ts). */
@@ -356,6 +397,7 @@ export class PeerSession {
     this.sendData(() => durableRead(replica, () => deltaAnswer(replica, since, this.common, options)), () => {
       this.deltaQueued = false;
       this.deltaSentAt = this.window.sentCount();
+      this.syncChanged();
     });
   }
 
@@ -387,6 +429,7 @@ export class PeerSession {
     }
     this.acksHeard = handled;
     this.window.acknowledge(handled);
+    if (this.outgoing.acknowledged(this.window.ackedCount())) this.syncChanged();
     const merged = mergeCapped(this.remoteVector, vector, 'ack vector');
     if (vectorsEqual(merged, this.remoteVector) && this.persisted) return;
     this.remoteVector = merged;

@@ -16,6 +16,7 @@ import { mergeVectors } from '../replica/contracts/version-vector.js';
 import { vectorOfChanges } from './delta-pieces.js';
 import { PeerSession, type SessionHost } from './peer-session.js';
 import type { SyncEvent } from './sync-events.js';
+import type { PeerSyncState } from '../protocol/worker-protocol.js';
 import { DEFAULT_SYNC_OPTIONS, type SyncOptions } from './sync-options.js';
 import { realTimers, type SyncTimers } from './sync-timers.js';
 
@@ -38,6 +39,8 @@ export interface SyncCoordinator {
   close(): void;
   /** Peer ids of the authenticated peers that finished the hello exchange. */
   peers(): string[];
+  /** Every peer with a link, connecting or ready (one entry per peer id). */
+  syncState(): PeerSyncState[];
   /** Bytes sent after authentication over all current links (benchmarks). */
   bytesSent(): number;
 }
@@ -49,6 +52,23 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
   const { replica } = config;
   let closed = false;
   let committed = replica.getVector();
+  let lastSyncState = '[]';
+  /** Per peer id the ready link if there is one (a duplicate dial being set up does not count), else the newest. */
+  function syncState(): PeerSyncState[] {
+    const chosen = new Map<string, PeerSession>();
+    for (const s of sessions) {
+      const had = chosen.get(s.peerId);
+      if (!had || !had.isReady()) chosen.set(s.peerId, s);
+    }
+    return [...chosen.values()].map((s) => s.syncState());
+  }
+  function syncChanged(): void {
+    const peers = syncState();
+    const json = JSON.stringify(peers);
+    if (json === lastSyncState) return;
+    lastSyncState = json;
+    config.emit({ type: 'sync-state', peers });
+  }
   const host: SessionHost = {
     replica,
     keys: config.keys,
@@ -56,6 +76,7 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
     timers: config.timers ?? realTimers,
     options: { ...DEFAULT_SYNC_OPTIONS, ...config.options },
     emit: (event) => config.emit(event),
+    syncChanged,
     ready: (session) => {
       let set = readyLinks.get(session.peerId);
       if (!set) readyLinks.set(session.peerId, (set = new Set()));
@@ -72,6 +93,7 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
     },
     closed: (session, wasReady) => {
       sessions.delete(session);
+      syncChanged();
       const set = readyLinks.get(session.peerId);
       if (!wasReady || !set?.delete(session)) return;
       if (set.size === 0) {
@@ -104,6 +126,7 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
         return;
       }
       sessions.add(session);
+      syncChanged();
       session.start();
     },
     removeAll,
@@ -116,6 +139,7 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
     peers() {
       return [...readyLinks.keys()];
     },
+    syncState,
     bytesSent() {
       let n = 0;
       for (const s of sessions) n += s.bytesSent();

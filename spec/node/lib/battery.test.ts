@@ -164,6 +164,38 @@ describe('Battery handle', () => {
     expect(db.isConnected()).toBe(true);
   });
 
+  it('keeps getSyncState current from sync-state pushes and surfaces sync-progress and caught-up', async () => {
+    let host!: { emit(e: object): void };
+    let states: object[] = [];
+    const { hub } = await makeHub({
+      peerRoom: (h) => {
+        host = h as never;
+        return { async connect() {}, async disconnect() {}, peers: () => [], isConnected: () => true, syncState: () => states as never,
+          onLeaderChange() {}, onLink() {}, onMeshStatus() {}, async close() {} };
+      },
+    });
+    const db = newTestBattery('t');
+    await attachTo(db, hub);
+    await db.connect('ws://127.0.0.1:9/x', 'aV3x-9qT_2mPz8Lr0bWc4k');
+    expect(db.getSyncState()).toEqual([]);
+    const got: unknown[][] = [];
+    for (const name of ['sync-state', 'sync-progress', 'caught-up'] as const) db.on(name, (...args: unknown[]) => got.push([name, ...args]));
+    const syncing = { peerId: 'peer-1', state: 'syncing', toSend: 0, toReceive: 40 };
+    states = [syncing];
+    host.emit({ name: 'sync-state', peers: states });
+    const progress = { peerId: 'peer-1', rowsDone: 10, rowsTotal: 40, bytesDone: 100, bytesTotal: 400 };
+    host.emit({ name: 'sync-progress', ...progress });
+    await settle();
+    expect(db.getSyncState()).toEqual([syncing]);
+    const done = { ...syncing, state: 'caught-up', toReceive: 0 };
+    states = [done];
+    host.emit({ name: 'sync-state', peers: states });
+    host.emit({ name: 'caught-up', peerId: 'peer-1' });
+    await settle();
+    expect(db.getSyncState()).toEqual([done]);
+    expect(got).toEqual([['sync-state', [syncing]], ['sync-progress', progress], ['sync-state', [done]], ['caught-up', 'peer-1']]);
+  });
+
   it('debug: peer events, errors and the worker\'s diagnostics reach the sink; a tab without debug gets none', async () => {
     let host!: { emit(e: object): void; reportError(e: BatteryError): void };
     const { hub } = await makeHub({
