@@ -17,6 +17,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { createBatteryServer, type BatteryServer } from '../peer-server/index.js';
 import { openDurableReplica } from '../shared-worker/persistence/durable-replica.js';
 import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
+import { replicaSnapshotStore } from '../shared-worker/sync/mailbox-snapshot-store.js';
 import { negativeZeroCodec } from '../shared-worker/replica/contracts/msgpack-negative-zero.js';
 import type { DurableReplica } from '../shared-worker/replica/contracts/replica-types.js';
 import { createReplica } from '../shared-worker/replica/replica.js';
@@ -56,6 +57,7 @@ function sync(url: string, replica: DurableReplica, keys: Awaited<ReturnType<typ
     replica,
     socketFactory: (u) => new WebSocket(u) as unknown as MailboxSocket,
     cursorStore: { load: async () => cursor, save: async (c) => void (cursor = c) },
+    snapshotStore: replicaSnapshotStore(replica, 'mailbox-bench'),
     events: { status: () => {}, progress: () => {}, error: (e) => { throw e; } },
   });
 }

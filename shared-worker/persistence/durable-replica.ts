@@ -23,7 +23,7 @@ import type {
 } from '../replica/contracts/replica-types.js';
 import { DEFAULT_SNAPSHOT_THRESHOLDS, type LogStats, type SnapshotThresholds } from './snapshot-policy.js';
 import { ASIDE_PREFIX, repairAtOpen, restore, type RestoreOptions } from './snapshot-restore.js';
-import { peerKey, type LoadedState } from './snapshot-store.js';
+import { peerKey, recordKey, type LoadedState } from './snapshot-store.js';
 import type { VersionVector } from '../replica/contracts/version-vector.js';
 
 export type { CreateReplica } from './snapshot-restore.js';
@@ -188,6 +188,18 @@ class DurableReplicaImpl implements DurableReplicaHandle {
     const copy = { ...vector };
     await this.log.put(peerKey(peerNodeId), copy);
     this.peers.set(peerNodeId, copy);
+  }
+
+  async getRecord(key: string): Promise<unknown> {
+    await this.ready();
+    await this.log.barrier();
+    return this.o.store.get(recordKey(key));
+  }
+
+  async putRecords(entries: ReadonlyArray<readonly [key: string, value: unknown]>): Promise<void> {
+    await this.ready();
+    // Put synchronously one after another, they land in the same group: one transaction.
+    await Promise.all(entries.map(([key, value]) => this.log.put(recordKey(key), value)));
   }
 
   async snapshot(): Promise<void> {

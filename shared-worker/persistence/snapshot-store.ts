@@ -14,6 +14,7 @@ import { decodeLogRecord, LOG_PREFIX, logKey, seqOfLogKey, type LogRecord } from
 const META_KEY = 'meta';
 const SNAPSHOT_KEY = 'snap';
 const PEER_PREFIX = 'peer:';
+const RECORD_PREFIX = 'record:';
 const META_FORMAT = 1;
 /** Log entries fetched per getMany at start-up: bounds memory held by raw entries at once. */
 const LOAD_BATCH = 256;
@@ -111,6 +112,11 @@ export function logKeysBetween(firstSeq: number, lastSeq: number): string[] {
 
 export function peerKey(nodeId: string): string {
   return PEER_PREFIX + nodeId;
+}
+
+/** Where DurableReplica.putRecords keeps a record (apart from log, snapshot and peer keys). */
+export function recordKey(key: string): string {
+  return RECORD_PREFIX + key;
 }
 
 function tryDecode(value: unknown, seq: number): LogRecord | null {

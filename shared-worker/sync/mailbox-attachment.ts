@@ -3,7 +3,8 @@
  * (`GET <path>mailbox`; 404 = no mailbox, nothing more happens), then keeps a MailboxSync
  * running, reconnecting with backoff (1 s doubling to 30 s) when the socket drops, until
  * `stop()`. The cursor is stored with the replica (as the stored vector of a pseudo peer named
- * after the mailbox), so a restarted worker resumes where it stopped.
+ * after the mailbox), so a restarted worker resumes where it stopped; so are the snapshot ranges
+ * of a download in progress (mailbox-snapshot-store.ts).
  */
 import { BatteryError, isBatteryError } from '../protocol/errors.js';
 import { parseSignalingUrl } from '../protocol/signaling-url.js';
@@ -11,6 +12,7 @@ import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import type { VersionVector } from '../replica/contracts/version-vector.js';
 import type { MailboxSocketFactory } from './mailbox-client.js';
 import { deriveMailboxKeys } from './mailbox-keys.js';
+import { replicaSnapshotStore } from './mailbox-snapshot-store.js';
 import { MailboxSync, type MailboxCursor, type MailboxCursorStore, type MailboxProgress } from './mailbox-sync.js';
 
 export interface MailboxAttachmentOptions {
@@ -68,7 +70,9 @@ export function attachMailbox(options: MailboxAttachmentOptions): MailboxAttachm
     if (!offered.ok) return;
     const keys = await deriveMailboxKeys(options.token);
     const url = `${httpBase.replace(/^http/, 'ws')}mailbox`;
-    const store = cursorStore(options.replica, `mailbox-${keys.mailboxIdHex.slice(0, 16)}`);
+    const name = `mailbox-${keys.mailboxIdHex.slice(0, 16)}`;
+    const store = cursorStore(options.replica, name);
+    const snapshotStore = replicaSnapshotStore(options.replica, name);
     let backoff = 1000;
     while (!stopped) {
       let wentOffline: () => void = () => {};
@@ -82,6 +86,7 @@ export function attachMailbox(options: MailboxAttachmentOptions): MailboxAttachm
         keys,
         replica: options.replica,
         cursorStore: store,
+        snapshotStore,
         socketFactory,
         events: { status, progress: options.progress, error: options.error },
       });

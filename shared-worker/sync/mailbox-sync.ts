@@ -2,7 +2,8 @@
  * Keeps one replica and the room's mailbox in step, from inside the worker:
  *   - on connect it downloads what arrived after its cursor (a snapshot first when the log
  *     before the cursor was compacted away), opening and validating each blob and applying it
- *     like a peer batch, with progress;
+ *     like a peer batch, with progress; snapshot ranges are kept with the replica as they
+ *     arrive, so a cut-off snapshot download continues from where it stopped;
  *   - then it subscribes for live pushes;
  *   - after every commit (local, or learned from a peer or the mailbox) it uploads what the
  *     mailbox lacks: the replica's changes above the mailbox's vector, so the mailbox converges
@@ -19,6 +20,7 @@ import { mergeVectors, type VersionVector } from '../replica/contracts/version-v
 import { encodeContent, openBlob, sealPlain, type MailboxContent } from './mailbox-blob.js';
 import { MailboxConnection, describe, type MailboxSocketFactory, type Welcome } from './mailbox-client.js';
 import type { MailboxKeys } from './mailbox-keys.js';
+import type { MailboxSnapshotStore } from './mailbox-snapshot-store.js';
 
 /** Where this replica stands in its mailbox: the last position it merged, and what the mailbox holds. */
 export interface MailboxCursor {
@@ -49,6 +51,8 @@ export interface MailboxSyncOptions {
   keys: MailboxKeys;
   replica: DurableReplica;
   cursorStore: MailboxCursorStore;
+  /** The snapshot pieces downloaded so far, kept with the replica so a cut download resumes. */
+  snapshotStore: MailboxSnapshotStore;
   socketFactory: MailboxSocketFactory;
   events: MailboxSyncEvents;
   /** Rows per uploaded blob before the blob-size cap splits further. */
@@ -58,6 +62,8 @@ export interface MailboxSyncOptions {
    * its state at the position it has merged up to, and the server drops the blobs it covers.
    */
   compactAfterBlobs?: number;
+  /** Bytes asked for per snapshot range (at most MAX_SNAPSHOT_CHUNK, the default). */
+  snapshotChunkBytes?: number;
 }
 
 const DEFAULT_ROWS_PER_BLOB = 2000;
@@ -170,29 +176,48 @@ export class MailboxSync {
   }
 
   private async downloadSnapshot(connection: MailboxConnection, covers: number, size: number): Promise<void> {
-    const chunks: Uint8Array[] = [];
-    let offset = 0;
+    const { snapshotStore, events } = this.options;
+    const chunkBytes = Math.min(this.options.snapshotChunkBytes ?? MAX_SNAPSHOT_CHUNK, MAX_SNAPSHOT_CHUNK);
+    let held = await snapshotStore.load();
+    if (held && (held.covers !== covers || held.size !== size)) {
+      // The mailbox holds another snapshot now: what we kept is of no use.
+      await snapshotStore.clear();
+      held = undefined;
+    }
+    const pieces = held?.pieces ?? [];
+    let offset = pieces.reduce((n, p) => n + p.length, 0);
+    if (offset > 0) events.progress({ phase: 'snapshot', done: offset, total: size });
     while (offset < size) {
-      const reply = await connection.request({ t: 'get-snapshot', offset, length: MAX_SNAPSHOT_CHUNK });
+      const reply = await connection.request({ t: 'get-snapshot', offset, length: Math.min(chunkBytes, size - offset) });
       if (reply.t !== 'snapshot-chunk') throw new BatteryError('SIGNALING', `mailbox snapshot read failed: ${describe(reply)}`);
-      if (reply.covers !== covers || reply.total !== size || reply.bytes.length === 0) {
-        throw new BatteryError('SIGNALING', 'the mailbox snapshot changed during the download; it restarts on the next connect');
+      if (reply.covers !== covers || reply.total !== size || reply.offset !== offset || reply.bytes.length === 0 || offset + reply.bytes.length > size) {
+        await snapshotStore.clear();
+        throw new BatteryError('SIGNALING', 'the mailbox snapshot changed during the download; it starts over on the next connect');
       }
-      chunks.push(reply.bytes);
+      await snapshotStore.append({ covers, size }, pieces.length, reply.bytes);
+      pieces.push(reply.bytes);
       offset += reply.bytes.length;
-      this.options.events.progress({ phase: 'snapshot', done: offset, total: size });
+      events.progress({ phase: 'snapshot', done: offset, total: size });
     }
     const sealed = new Uint8Array(size);
     let at = 0;
-    for (const c of chunks) {
-      sealed.set(c, at);
-      at += c.length;
+    for (const p of pieces) {
+      sealed.set(p, at);
+      at += p.length;
     }
-    const content = await openBlob(this.options.keys, 'snapshot', sealed, covers);
-    if (content.kind !== 'snapshot') throw new BatteryError('BAD_OP', 'mailbox snapshot slot held a log blob');
+    let content: MailboxContent;
+    try {
+      content = await openBlob(this.options.keys, 'snapshot', sealed, covers);
+      if (content.kind !== 'snapshot') throw new BatteryError('BAD_OP', 'mailbox snapshot slot held a log blob');
+    } catch (err) {
+      // Pieces that do not open together are dropped, so the next connect fetches the snapshot afresh.
+      await snapshotStore.clear();
+      throw err;
+    }
     await this.options.replica.applyChanges(content.changes);
     this.cursor = { seq: covers, vector: mergeVectors(this.cursor.vector, content.vector) };
     await this.options.cursorStore.save(this.cursor);
+    await snapshotStore.clear();
   }
 
   private async onPush(seq: number, blob: Uint8Array): Promise<void> {

@@ -144,5 +144,12 @@ export interface DurableReplica {
   /** What we know a peer holds (by its node id), kept across restarts so reconnects send only what it missed. */
   getPeerVector(peerNodeId: string): VersionVector | undefined;
   setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void>;
+  /**
+   * A record kept beside the database for the sync layer (a half-downloaded mailbox snapshot),
+   * kept across restarts; undefined when absent. Values are structured-clonable (bytes included).
+   */
+  getRecord(key: string): Promise<unknown>;
+  /** Stores records in one transaction, durable before it resolves; `undefined` deletes one. */
+  putRecords(entries: ReadonlyArray<readonly [key: string, value: unknown]>): Promise<void>;
   close(): Promise<void>;
 }

@@ -18,6 +18,7 @@ export class FakeDurableReplica implements DurableReplica {
   private version = 0;
   private readonly listeners: Array<(c: Commit) => void> = [];
   private readonly peerVectors = new Map<string, VersionVector>();
+  private readonly records = new Map<string, unknown>();
   closed = false;
   /** Every statement run, in order (to check request ordering and watch re-runs). */
   readonly log: string[] = [];
@@ -121,6 +122,14 @@ export class FakeDurableReplica implements DurableReplica {
 
   getPeerVector(peer: string): VersionVector | undefined {
     return this.peerVectors.get(peer);
+  }
+
+  async getRecord(key: string): Promise<unknown> {
+    return this.records.get(key);
+  }
+
+  async putRecords(entries: ReadonlyArray<readonly [key: string, value: unknown]>): Promise<void> {
+    for (const [key, value] of entries) this.records.set(key, value);
   }
 
   async setPeerVector(peer: string, v: VersionVector): Promise<void> {

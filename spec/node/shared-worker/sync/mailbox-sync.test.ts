@@ -5,10 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createBatteryServer, type BatteryServer } from '../../../../peer-server/index.js';
 import type { BatteryError } from '../../../../shared-worker/protocol/errors.js';
+import { parseMailboxReply, type MailboxReply } from '../../../../shared-worker/protocol/mailbox-protocol.js';
 import { deriveMailboxKeys } from '../../../../shared-worker/sync/mailbox-keys.js';
 import type { MailboxSocket } from '../../../../shared-worker/sync/mailbox-client.js';
-import { MailboxSync, type MailboxCursor, type MailboxProgress } from '../../../../shared-worker/sync/mailbox-sync.js';
+import { MailboxSync, type MailboxCursor, type MailboxProgress, type MailboxSyncOptions } from '../../../../shared-worker/sync/mailbox-sync.js';
 import { sealBlob } from '../../../../shared-worker/sync/mailbox-blob.js';
+import { replicaSnapshotStore } from '../../../../shared-worker/sync/mailbox-snapshot-store.js';
 import { RawMailboxClient } from '../../peer-server/mailbox/raw-mailbox-client.js';
 import { durableKit } from './durable-kit.js';
 import type { KitReplica } from './replica-kit.js';
@@ -40,7 +42,7 @@ interface Member {
   status: string[];
   cursor: { value: MailboxCursor | undefined };
   sync: MailboxSync | undefined;
-  start(url: string, compactAfterBlobs?: number): Promise<MailboxSync>;
+  start(url: string, compactAfterBlobs?: number, extra?: Partial<MailboxSyncOptions>): Promise<MailboxSync>;
 }
 
 async function member(nodeId: string, token: string): Promise<Member> {
@@ -53,16 +55,18 @@ async function member(nodeId: string, token: string): Promise<Member> {
     status: [],
     cursor: { value: undefined },
     sync: undefined,
-    async start(url, compactAfterBlobs) {
+    async start(url, compactAfterBlobs, extra) {
       const sync = new MailboxSync({
         url,
         keys,
         replica: kit.replica,
         socketFactory,
         cursorStore: { load: async () => m.cursor.value, save: async (c) => void (m.cursor.value = c) },
+        snapshotStore: replicaSnapshotStore(kit.replica, 'mailbox-test'),
         events: { status: (s) => m.status.push(s), progress: (p) => m.progress.push(p), error: (e) => m.errors.push(e) },
         rowsPerBlob: 300,
         ...(compactAfterBlobs !== undefined ? { compactAfterBlobs } : {}),
+        ...extra,
       });
       m.sync = sync;
       cleanups.push(() => sync.stop());
@@ -72,6 +76,85 @@ async function member(nodeId: string, token: string): Promise<Member> {
   };
   return m;
 }
+
+/**
+ * A `ws` socket that shows every reply to `watch` first; when `watch` says 'cut' the reply is
+ * dropped and the socket closed, as a network that fails mid-download.
+ */
+class WatchedSocket implements MailboxSocket {
+  binaryType = 'arraybuffer';
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: unknown) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  private readonly ws: WebSocket;
+
+  constructor(url: string, watch: (reply: MailboxReply) => 'deliver' | 'cut') {
+    this.ws = new WebSocket(url);
+    this.ws.binaryType = 'arraybuffer';
+    this.ws.onopen = (e) => this.onopen?.(e);
+    this.ws.onclose = (e) => this.onclose?.(e);
+    this.ws.onerror = (e) => this.onerror?.(e);
+    this.ws.onmessage = (e) => {
+      const parsed = parseMailboxReply(new Uint8Array(e.data as ArrayBuffer));
+      if (parsed.ok && watch(parsed.value) === 'cut') {
+        this.ws.close();
+        return;
+      }
+      this.onmessage?.({ data: e.data });
+    };
+  }
+
+  get readyState(): number {
+    return this.ws.readyState;
+  }
+
+  send(data: Uint8Array): void {
+    this.ws.send(data);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Sockets that record the snapshot ranges they receive, and cut the connection at range `cutAt` (1-based) if given. */
+function snapshotWatch(cutAt?: number) {
+  const seen = { offsets: [] as number[], bytes: 0 };
+  const socketFactory = (url: string) =>
+    new WatchedSocket(url, (reply) => {
+      if (reply.t !== 'snapshot-chunk') return 'deliver';
+      if (cutAt !== undefined && seen.offsets.length + 1 === cutAt) return 'cut';
+      seen.offsets.push(reply.offset);
+      seen.bytes += reply.bytes.length;
+      return 'deliver';
+    });
+  return { seen, socketFactory };
+}
+
+async function snapshotOnServer(url: string, token: string): Promise<{ covers: number; size: number }> {
+  const raw = await RawMailboxClient.connect(url);
+  try {
+    const welcome = await raw.hello((await deriveMailboxKeys(token)).accessKey);
+    if (welcome.t !== 'welcome' || !welcome.snapshot) throw new Error('the mailbox holds no snapshot');
+    return welcome.snapshot;
+  } finally {
+    raw.close();
+  }
+}
+
+/** `a` writes six rounds with compaction past 4 blobs (so the mailbox holds a new snapshot), then stops. */
+async function compactedBy(a: Member, url: string, round: number): Promise<void> {
+  const syncA = await a.start(url, 4);
+  for (let i = 0; i < 6; i += 1) {
+    await a.kit.upsert('notes', rows((round * 6 + i) * 20, 20, `round-${round}-batch-${i}-with-some-padding`));
+    await a.kit.remove('notes', [`r${String((round * 6 + i) * 20).padStart(5, '0')}`]);
+  }
+  await syncA.idle();
+  await syncA.stop();
+}
+
+const CHUNK = 512;
 
 async function until(check: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await check())) await new Promise((r) => setTimeout(r, 20));
@@ -221,5 +304,61 @@ describe('mailbox sync (worker side) against the real server', () => {
     await (await b.start(roomy.mailboxUrl!)).stop();
     expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
     expect(await b.kit.dump('notes')).toHaveLength(600);
+  });
+
+  it('a snapshot download cut mid-way resumes from the stored offset on reconnect, and the tables equal the source', async () => {
+    const s = await server(tempFile());
+    const token = 'resume-token';
+    const a = await member('a7a7a7a7a7a7a7a7', token);
+    await compactedBy(a, s.mailboxUrl!, 0);
+    const { size } = await snapshotOnServer(s.mailboxUrl!, token);
+    expect(size).toBeGreaterThan(4 * CHUNK);
+
+    const c = await member('c7c7c7c7c7c7c7c7', token);
+    const cut = snapshotWatch(3);
+    await expect(c.start(s.mailboxUrl!, undefined, { socketFactory: cut.socketFactory, snapshotChunkBytes: CHUNK })).rejects.toMatchObject({ code: 'SIGNALING' });
+    await c.sync!.stop();
+    expect(cut.seen.offsets).toEqual([0, CHUNK]);
+    const held = await replicaSnapshotStore(c.kit.replica, 'mailbox-test').load();
+    expect(held?.pieces.map((p) => p.length)).toEqual([CHUNK, CHUNK]);
+    expect(await c.kit.dump('notes')).toEqual([]); // nothing applied from a partial snapshot
+
+    c.errors.length = 0;
+    c.progress.length = 0;
+    const again = snapshotWatch();
+    await c.start(s.mailboxUrl!, undefined, { socketFactory: again.socketFactory, snapshotChunkBytes: CHUNK });
+    expect(again.seen.offsets[0]).toBe(2 * CHUNK);
+    expect(again.seen.bytes).toBe(size - 2 * CHUNK);
+    expect(again.seen.bytes).toBeLessThan(size);
+    expect(c.progress[0]).toEqual({ phase: 'snapshot', done: 2 * CHUNK, total: size });
+    expect(await c.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(c.errors).toEqual([]);
+    expect(await replicaSnapshotStore(c.kit.replica, 'mailbox-test').load()).toBeUndefined();
+  });
+
+  it('a snapshot that changed while the download was cut off is downloaded again from offset 0', async () => {
+    const s = await server(tempFile());
+    const token = 'changed-snapshot-token';
+    const a = await member('a8a8a8a8a8a8a8a8', token);
+    await compactedBy(a, s.mailboxUrl!, 0);
+    const first = await snapshotOnServer(s.mailboxUrl!, token);
+
+    const c = await member('c8c8c8c8c8c8c8c8', token);
+    const cut = snapshotWatch(3);
+    await expect(c.start(s.mailboxUrl!, undefined, { socketFactory: cut.socketFactory, snapshotChunkBytes: CHUNK })).rejects.toMatchObject({ code: 'SIGNALING' });
+    await c.sync!.stop();
+    expect((await replicaSnapshotStore(c.kit.replica, 'mailbox-test').load())?.covers).toBe(first.covers);
+
+    await compactedBy(a, s.mailboxUrl!, 1);
+    const second = await snapshotOnServer(s.mailboxUrl!, token);
+    expect(second.covers).toBeGreaterThan(first.covers);
+
+    c.errors.length = 0;
+    const again = snapshotWatch();
+    await c.start(s.mailboxUrl!, undefined, { socketFactory: again.socketFactory, snapshotChunkBytes: CHUNK });
+    expect(again.seen.offsets[0]).toBe(0);
+    expect(again.seen.bytes).toBe(second.size);
+    expect(await c.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(c.errors).toEqual([]);
   });
 });

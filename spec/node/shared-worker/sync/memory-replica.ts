@@ -36,6 +36,7 @@ export class MemoryReplica implements DurableReplica {
   private readonly tables = new Map<string, Table>();
   private readonly vector: VersionVector = {};
   private readonly peerVectors = new Map<string, VersionVector>();
+  private readonly records = new Map<string, unknown>();
   private readonly listeners = new Set<(c: Commit) => void>();
   private lastHlc = 0;
   private lastCommit: Promise<void> = Promise.resolve();
@@ -176,6 +177,14 @@ export class MemoryReplica implements DurableReplica {
   getPeerVector(peerNodeId: string): VersionVector | undefined {
     return this.peerVectors.get(peerNodeId);
   }
+  async getRecord(key: string): Promise<unknown> {
+    return this.records.get(key);
+  }
+
+  async putRecords(entries: ReadonlyArray<readonly [key: string, value: unknown]>): Promise<void> {
+    for (const [key, value] of entries) this.records.set(key, value);
+  }
+
   async setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void> {
     this.peerVectors.set(peerNodeId, { ...vector });
   }
