@@ -7,12 +7,12 @@
  */
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 
-export interface SnapshotIdentity {
+interface SnapshotIdentity {
   covers: number;
   size: number;
 }
 
-export interface HeldSnapshot extends SnapshotIdentity {
+interface HeldSnapshot extends SnapshotIdentity {
   /** The ranges received, in order from offset 0. */
   pieces: Uint8Array[];
 }
