@@ -156,6 +156,20 @@ describe('openDurableReplica (with the fake replica)', () => {
     await again.close();
   });
 
+  it('keeps records across restarts, written in one transaction; undefined clears one', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store);
+    expect(await d.getRecord('r')).toBeUndefined();
+    const before = store.writeCount;
+    await d.putRecords([['r', { n: 1 }], ['bytes', new Uint8Array([1, 2, 3])], ['gone', 'x']]);
+    expect(store.writeCount - before).toBe(1);
+    await d.putRecords([['gone', undefined]]);
+    await d.close();
+    const again = await open(store.reopen());
+    expect([await again.getRecord('r'), await again.getRecord('bytes'), await again.getRecord('gone')]).toEqual([{ n: 1 }, new Uint8Array([1, 2, 3]), undefined]);
+    await again.close();
+  });
+
   it('close() stores what is pending, then refuses new calls', async () => {
     const store = new MemoryKeyValueStore();
     const d = await open(store);
