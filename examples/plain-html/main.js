@@ -32,5 +32,6 @@ db.watch('SELECT count(*) AS n FROM visits', [], ({ rows }) => {
 
 document.getElementById('reset').addEventListener('click', () => db.exec('DELETE FROM visits'));
 
-// To sync with other browsers, join a room (see the README's "Quick start"):
-// await db.connect('http://127.0.0.1:9000/', 'a-long-random-room-token');
+// To sync with other browsers, join a room (see the README's "Quick start"). The token must be
+// secret and random (at least 128 bits, e.g. 22 base64url characters), shared with the URL's #fragment:
+// await db.connect('http://127.0.0.1:9000/', location.hash.slice(1));
