@@ -17,7 +17,7 @@ import type { MeshDriverFactory } from './mesh-driver.js';
 import { WatchSet, type WatchCallback } from './watch-set.js';
 import { WorkerClient, type PushMessage } from './worker-client.js';
 import type {
-  BatteryState, HelloMessage, PeerSyncState, WelcomeMessage, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
+  BatteryState, HelloMessage, MailboxSyncState, PeerSyncState, WelcomeMessage, Request, RequestOp, ResultOf, RTCIceServerInit, TabToWorker, WirePort,
 } from '../shared-worker/protocol/worker-protocol.js';
 
 /**
@@ -57,7 +57,7 @@ export class Battery {
   private attached: Promise<void>;
   private markAttached!: () => void;
   private nodeId = '';
-  private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false, schemaVersion: 0, syncState: [] };
+  private state: BatteryState = { version: 0, localVersion: 0, peers: [], connected: false, schemaVersion: 0, syncState: [], mailbox: null };
   private readonly leadership: Leadership;
   private closed = false;
   /** The room this handle asked to join (until disconnect), re-sent to a replacement worker. */
@@ -183,6 +183,12 @@ export class Battery {
   /** Per peer: connecting, syncing or caught-up, and rows still to send / to receive (README "Sync status"). */
   getSyncState(): PeerSyncState[] {
     return this.state.syncState.map((p) => ({ ...p }));
+  }
+
+  /** The mailbox's link state and last download progress, null when no mailbox is attached (README "Sync status"). */
+  getMailboxState(): MailboxSyncState | null {
+    const m = this.state.mailbox;
+    return m ? { state: m.state, progress: m.progress ? { ...m.progress } : null } : null;
   }
 
   isLeader(): boolean {

@@ -9,7 +9,7 @@ export type { Diagnostic, DiagnosticArea, DiagnosticSink } from './diagnostics.j
 export type { WatchCallback } from './watch-set.js';
 export { BatteryError, isBatteryError, type ErrorCode } from '../shared-worker/protocol/errors.js';
 export type { ExecResult, SqlParams, SqlRow, SqlValue } from '../shared-worker/protocol/values.js';
-export type { Durability, PeerSyncState, RTCIceServerInit, SyncProgress } from '../shared-worker/protocol/worker-protocol.js';
+export type { Durability, MailboxSyncState, PeerSyncState, RTCIceServerInit, SyncProgress } from '../shared-worker/protocol/worker-protocol.js';
 export { MAX_CLOCK_DRIFT_MS } from '../shared-worker/protocol/clock-drift.js';
 export { estimateTokenBits, isStrongToken, MIN_TOKEN_BITS } from '../shared-worker/protocol/token-strength.js';
 export { Ledger, type LedgerConfig, type LedgerEvent, type LedgerEvents } from './ledger.js';

@@ -13,7 +13,7 @@
  */
 import { BatteryError } from '../shared-worker/protocol/errors.js';
 import type { ExecResult, SqlParams, SqlRow } from '../shared-worker/protocol/values.js';
-import type { PeerSyncState } from '../shared-worker/protocol/worker-protocol.js';
+import type { MailboxSyncState, PeerSyncState } from '../shared-worker/protocol/worker-protocol.js';
 import type { Battery, BatteryEvent, BatteryEvents } from './battery.js';
 import { resolveOptions, type BatteryOptions } from './battery-options.js';
 import { connectBattery } from './connect-battery.js';
@@ -135,6 +135,11 @@ export class Ledger {
   /** Per peer sync state, as Battery.getSyncState. */
   getSyncState(): PeerSyncState[] {
     return this.ready('getSyncState').getSyncState();
+  }
+
+  /** The mailbox's state, as Battery.getMailboxState. */
+  getMailboxState(): MailboxSyncState | null {
+    return this.ready('getMailboxState').getMailboxState();
   }
 
   /** Connected to the signaling server. */

@@ -6,4 +6,5 @@ export { BatteryProvider, useBattery, type BatteryProviderProps } from './batter
 export { useQuery, type QueryState } from './use-query.js';
 export { usePeers } from './use-peers.js';
 export { useSyncState } from './use-sync-state.js';
-export type { PeerSyncPhase, PeerSyncState, SyncState } from './sync-state.js';
+export type { PeerSyncPhase, SyncState } from './sync-state.js';
+export type { MailboxSyncState, PeerSyncState } from '../index.js';

@@ -1,53 +1,48 @@
 /**
- * The sync state useSyncState() shows, built from the Battery's events: the signaling connection
- * and, per peer, whether it is still being authenticated ('connecting') or exchanging changes
- * ('syncing'), with the last changes merged from it. The Battery has no sync-state query of its
- * own yet, so a store starts from getPeers()/isConnected() and learns the rest from events.
+ * The sync state useSyncState() shows: the signaling connection, each peer's sync as
+ * Battery.getSyncState() reports it (connecting / syncing / caught-up with rows still to send and
+ * to receive) and the mailbox as Battery.getMailboxState() does. The getters are read again on
+ * each event that may change them, so a store always agrees with the Battery.
  */
-import type { Battery, BatteryEvents } from '../index.js';
+import type { Battery, BatteryEvents, MailboxSyncState, PeerSyncState } from '../index.js';
 
-export type PeerSyncPhase = 'connecting' | 'syncing';
-
-export interface PeerSyncState {
-  peerId: string;
-  phase: PeerSyncPhase;
-  /** Changed cells and deletes merged from this peer since the store started. */
-  received: number;
-  /** When the last of them arrived (Date.now()), null before any. */
-  lastSyncAt: number | null;
-}
+export type PeerSyncPhase = PeerSyncState['state'];
 
 export interface SyncState {
   signaling: 'connected' | 'reconnecting' | 'disconnected';
   /** The reconnect attempt while `signaling` is 'reconnecting'. */
   attempt: number | null;
+  /** One entry per peer with a connection, sorted by peerId. */
   peers: PeerSyncState[];
+  /** null when no mailbox is attached. */
+  mailbox: MailboxSyncState | null;
 }
 
-type EventsOf = Pick<Battery, 'on' | 'off' | 'getPeers' | 'isConnected'>;
+type Source = Pick<Battery, 'on' | 'off' | 'isConnected' | 'getSyncState' | 'getMailboxState'>;
+
+const byPeerId = (a: PeerSyncState, b: PeerSyncState): number => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0);
 
 export class SyncStateStore {
   private state: SyncState;
   private readonly listeners = new Set<() => void>();
   private readonly handlers: { [K in keyof BatteryEvents]?: (...args: BatteryEvents[K]) => void };
 
-  constructor(private readonly battery: EventsOf, private readonly now: () => number = Date.now) {
+  constructor(private readonly battery: Source) {
     this.state = {
       signaling: battery.isConnected() ? 'connected' : 'disconnected',
       attempt: null,
-      peers: battery.getPeers().map((peerId) => ({ peerId, phase: 'syncing', received: 0, lastSyncAt: null })),
+      peers: this.peers(),
+      mailbox: battery.getMailboxState(),
     };
+    const reread = (): void => this.update({ peers: this.peers(), mailbox: this.battery.getMailboxState() });
     this.handlers = {
       connected: () => this.update({ signaling: 'connected', attempt: null }),
       reconnected: () => this.update({ signaling: 'connected', attempt: null }),
-      disconnected: () => this.update({ signaling: 'disconnected', attempt: null }),
+      disconnected: () => this.update({ signaling: 'disconnected', attempt: null, peers: this.peers(), mailbox: this.battery.getMailboxState() }),
       reconnecting: (attempt) => this.update({ signaling: 'reconnecting', attempt }),
-      'peer-join': (peerId) => this.peer(peerId, (p) => p ?? { peerId, phase: 'connecting', received: 0, lastSyncAt: null }),
-      'peer-ready': (peerId) => this.peer(peerId, (p) => ({ ...(p ?? { peerId, received: 0, lastSyncAt: null }), phase: 'syncing' })),
-      'peer-leave': (peerId) => this.peer(peerId, () => null),
-      sync: (count, peerId) => this.peer(peerId, (p) => ({
-        ...(p ?? { peerId, phase: 'syncing' as const }), received: (p?.received ?? 0) + count, lastSyncAt: this.now(),
-      })),
+      'sync-state': reread,
+      mailbox: reread,
+      'mailbox-progress': reread,
     };
   }
 
@@ -62,24 +57,30 @@ export class SyncStateStore {
     };
   };
 
+  private peers(): PeerSyncState[] {
+    return this.battery.getSyncState().sort(byPeerId);
+  }
+
   private attach(): void {
     for (const [event, handler] of Object.entries(this.handlers)) this.battery.on(event as keyof BatteryEvents, handler as never);
+    // Events between the store's creation and its first subscriber were not heard: read again.
+    this.update({ signaling: this.battery.isConnected() ? 'connected' : this.state.signaling, peers: this.peers(), mailbox: this.battery.getMailboxState() });
   }
 
   private detach(): void {
     for (const [event, handler] of Object.entries(this.handlers)) this.battery.off(event as keyof BatteryEvents, handler as never);
   }
 
+  /** Applies the patch; listeners hear of it only when something actually changed (no needless re-render). */
   private update(patch: Partial<SyncState>): void {
-    this.state = { ...this.state, ...patch };
+    const next = { ...this.state, ...patch };
+    if (sameSyncState(this.state, next)) return;
+    this.state = next;
     for (const l of [...this.listeners]) l();
   }
+}
 
-  private peer(peerId: string, change: (p: PeerSyncState | undefined) => PeerSyncState | null): void {
-    const peers = this.state.peers.filter((p) => p.peerId !== peerId);
-    const next = change(this.state.peers.find((p) => p.peerId === peerId));
-    if (next) peers.push(next);
-    peers.sort((a, b) => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0));
-    this.update({ peers });
-  }
+function sameSyncState(a: SyncState, b: SyncState): boolean {
+  return a.signaling === b.signaling && a.attempt === b.attempt
+    && JSON.stringify(a.peers) === JSON.stringify(b.peers) && JSON.stringify(a.mailbox) === JSON.stringify(b.mailbox);
 }

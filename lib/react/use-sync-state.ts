@@ -1,4 +1,4 @@
-/** useSyncState(): the signaling connection and each peer's sync phase (sync-state.ts), kept current. */
+/** useSyncState(): the signaling connection, each peer's sync (connecting / syncing / caught-up) and the mailbox (sync-state.ts), kept current. */
 import { useMemo, useSyncExternalStore } from 'react';
 import { useBattery } from './battery-provider.js';
 import { SyncStateStore, type SyncState } from './sync-state.js';

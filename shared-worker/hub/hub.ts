@@ -295,6 +295,7 @@ export class Hub {
       peers: this.room ? this.room.peers() : [],
       connected: this.room ? this.room.isConnected() : false,
       syncState: this.room?.syncState?.() ?? [],
+      mailbox: this.room?.mailboxState?.() ?? null,
       schemaVersion: r ? r.getSchemaVersion() : 0,
     };
   }

@@ -33,6 +33,8 @@ export interface BatteryState {
   connected: boolean;
   /** Per peer link being set up or synced (README "Sync status"). */
   syncState: PeerSyncState[];
+  /** The mailbox link when `connect({ mailbox: true })` attached one, else null (README "Sync status"). */
+  mailbox: MailboxSyncState | null;
   /** Migration steps applied to the replica (protocol/migrations.ts). */
   schemaVersion: number;
 }
@@ -48,6 +50,16 @@ export interface PeerSyncState {
   state: 'connecting' | 'syncing' | 'caught-up';
   toSend: number;
   toReceive: number;
+}
+
+/**
+ * The mailbox as the worker knows it: `online` while its link is up, and the last download
+ * progress it reported (null before any): `snapshot` while a snapshot loads, `log` while the
+ * changes after it are applied; `done === total` when that phase finished.
+ */
+export interface MailboxSyncState {
+  state: 'online' | 'offline';
+  progress: { phase: 'snapshot' | 'log'; done: number; total: number } | null;
 }
 
 /**

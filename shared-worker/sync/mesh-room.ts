@@ -16,7 +16,7 @@ import type { PeerLink } from '../protocol/peer-link.js';
 import type { LeaderHandle, PeerRoom, PeerRoomFactory, PeerRoomHost } from './peer-room.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import type { SyncEvent } from './sync-events.js';
-import type { ConnectRequest, MeshStartConfig, MeshStatus, PeerEvent, PeerSyncState } from '../protocol/worker-protocol.js';
+import type { ConnectRequest, MailboxSyncState, MeshStartConfig, MeshStatus, PeerEvent, PeerSyncState } from '../protocol/worker-protocol.js';
 import { parseSignalingUrl } from '../protocol/signaling-url.js';
 import { deriveRoomKeys, type RoomKeys } from './room-keys.js';
 import { createSyncCoordinator } from './sync-coordinator.js';
@@ -51,6 +51,8 @@ interface Session {
   everOpened: boolean;
   mailbox: MailboxAttachment | null;
   mailboxOnline: boolean;
+  /** The mailbox's last download progress, for mailboxState(). */
+  mailboxProgress: MailboxSyncState['progress'];
 }
 
 export function createSyncPeerRoom(deps: SyncPeerRoomDeps): PeerRoomFactory {
@@ -124,7 +126,7 @@ class SyncPeerRoom implements PeerRoom {
         if (session && this.session === session) this.onSyncEvent(event);
       },
     });
-    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, signalingToken: keys.signalingToken, iceServers }, coordinator, everOpened: false, mailbox: null, mailboxOnline: false };
+    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, signalingToken: keys.signalingToken, iceServers }, coordinator, everOpened: false, mailbox: null, mailboxOnline: false, mailboxProgress: null };
     this.session = session;
     this.lastOptions = { signalingUrl, token, iceServers, mailbox: useMailbox };
     const attach = this.deps.attachMailbox;
@@ -141,7 +143,9 @@ class SyncPeerRoom implements PeerRoom {
           this.emit({ name: 'mailbox', state });
         },
         progress: (p) => {
-          if (this.session === own) this.emit({ name: 'mailbox-progress', phase: p.phase, done: p.done, total: p.total });
+          if (this.session !== own) return;
+          own.mailboxProgress = { phase: p.phase, done: p.done, total: p.total };
+          this.emit({ name: 'mailbox-progress', phase: p.phase, done: p.done, total: p.total });
         },
         error: (err) => {
           if (this.session === own) this.host.reportError(err);
@@ -175,6 +179,12 @@ class SyncPeerRoom implements PeerRoom {
 
   syncState(): PeerSyncState[] {
     return this.syncStates;
+  }
+
+  mailboxState(): MailboxSyncState | null {
+    const session = this.session;
+    if (!session?.mailbox) return null;
+    return { state: session.mailboxOnline ? 'online' : 'offline', progress: session.mailboxProgress };
   }
 
   isConnected(): boolean {

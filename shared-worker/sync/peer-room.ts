@@ -8,7 +8,7 @@
 import { BatteryError } from '../protocol/errors.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import type { PeerLink } from '../protocol/peer-link.js';
-import type { ConnectRequest, MeshStartConfig, MeshStatus, PeerEvent, PeerSyncState } from '../protocol/worker-protocol.js';
+import type { ConnectRequest, MailboxSyncState, MeshStartConfig, MeshStatus, PeerEvent, PeerSyncState } from '../protocol/worker-protocol.js';
 
 /** The current leader tab as the room sees it; a new object (and epoch) per leadership. */
 export interface LeaderHandle {
@@ -34,6 +34,8 @@ export interface PeerRoom {
   isConnected(): boolean;
   /** Per peer sync state (README "Sync status"); a room without one reports none. */
   syncState?(): PeerSyncState[];
+  /** The mailbox's state when one is attached, else null; a room without a mailbox reports none. */
+  mailboxState?(): MailboxSyncState | null;
   /** A new leader took over (links of the previous one are already closed), or none is left. */
   onLeaderChange(leader: LeaderHandle | null): void;
   /** The leader opened a DataConnection; the link is relayed through it. */

@@ -196,6 +196,33 @@ describe('Battery handle', () => {
     expect(got).toEqual([['sync-state', [syncing]], ['sync-progress', progress], ['sync-state', [done]], ['caught-up', 'peer-1']]);
   });
 
+  it('getMailboxState: null without a mailbox, then the state pushed with the mailbox events', async () => {
+    let host!: { emit(e: object): void };
+    let mailbox: object | null = null;
+    const { hub } = await makeHub({
+      peerRoom: (h) => {
+        host = h as never;
+        return { async connect() {}, async disconnect() {}, peers: () => [], isConnected: () => true, mailboxState: () => mailbox as never,
+          onLeaderChange() {}, onLink() {}, onMeshStatus() {}, async close() {} };
+      },
+    });
+    const db = newTestBattery('t');
+    await attachTo(db, hub);
+    await db.connect('ws://127.0.0.1:9/x', 'aV3x-9qT_2mPz8Lr0bWc4k');
+    expect(db.getMailboxState()).toBeNull();
+    mailbox = { state: 'online', progress: null };
+    host.emit({ name: 'mailbox', state: 'online' });
+    await settle();
+    expect(db.getMailboxState()).toEqual({ state: 'online', progress: null });
+    mailbox = { state: 'online', progress: { phase: 'log', done: 3, total: 9 } };
+    host.emit({ name: 'mailbox-progress', phase: 'log', done: 3, total: 9 });
+    await settle();
+    const got = db.getMailboxState();
+    expect(got).toEqual({ state: 'online', progress: { phase: 'log', done: 3, total: 9 } });
+    got!.progress!.done = 99; // a copy: the caller cannot change the cached state
+    expect(db.getMailboxState()!.progress!.done).toBe(3);
+  });
+
   it('debug: peer events, errors and the worker\'s diagnostics reach the sink; a tab without debug gets none', async () => {
     let host!: { emit(e: object): void; reportError(e: BatteryError): void };
     const { hub } = await makeHub({

@@ -1,6 +1,6 @@
 /** A Battery stand-in for the React hooks' tests: watches are recorded and fed by hand. */
 import { Emitter } from '../../../../lib/emitter.js';
-import type { Battery, BatteryError, BatteryEvents, ExecResult, SqlParams } from '../../../../lib/index.js';
+import type { Battery, BatteryError, BatteryEvents, ExecResult, MailboxSyncState, PeerSyncState, SqlParams } from '../../../../lib/index.js';
 
 export interface FakeWatch {
   sql: string;
@@ -15,6 +15,8 @@ export class FakeBattery {
   readonly events = new Emitter<BatteryEvents>();
   peers: string[] = [];
   connected = false;
+  syncState: PeerSyncState[] = [];
+  mailbox: MailboxSyncState | null = null;
   closed = 0;
 
   watch(sql: string, params: SqlParams | null | undefined, callback: (r: ExecResult) => void, onError?: (e: BatteryError) => void): () => void {
@@ -35,6 +37,14 @@ export class FakeBattery {
 
   isConnected(): boolean {
     return this.connected;
+  }
+
+  getSyncState(): PeerSyncState[] {
+    return this.syncState.map((p) => ({ ...p }));
+  }
+
+  getMailboxState(): MailboxSyncState | null {
+    return this.mailbox && { ...this.mailbox };
   }
 
   on<K extends keyof BatteryEvents>(e: K, l: (...a: BatteryEvents[K]) => void): void {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BatteryError } from '../../../../lib/index.js';
 import { BatteryProvider, useBattery, usePeers, useQuery, useSyncState } from '../../../../lib/react/index.js';
 import { FakeBattery } from './fake-battery.js';
+import { SyncStateStore } from '../../../../lib/react/sync-state.js';
 
 afterEach(cleanup);
 
@@ -159,28 +160,73 @@ describe('usePeers / useSyncState', () => {
     expect(result.current).toEqual([]);
   });
 
-  it('useSyncState: signaling state and per-peer phase from events; listeners removed on unmount', () => {
+  it('useSyncState: signaling, each peer as getSyncState() and the mailbox as getMailboxState(), re-read on their events; listeners removed on unmount', () => {
     const fake = new FakeBattery();
+    fake.syncState = [{ peerId: 'p0', state: 'caught-up', toSend: 0, toReceive: 0 }];
     const { result, unmount } = renderHook(() => useSyncState(), { wrapper: wrapperFor(fake) });
-    expect(result.current).toEqual({ signaling: 'disconnected', attempt: null, peers: [] });
+    expect(result.current).toEqual({ signaling: 'disconnected', attempt: null, peers: fake.syncState, mailbox: null });
+    const p0 = fake.syncState[0]!;
     act(() => {
+      fake.connected = true;
       fake.events.emit('connected');
-      fake.events.emit('peer-join', 'p1');
+      fake.syncState = [{ peerId: 'p2', state: 'connecting', toSend: 0, toReceive: 0 }, p0];
+      fake.events.emit('sync-state', fake.getSyncState());
     });
-    expect(result.current.peers).toEqual([{ peerId: 'p1', phase: 'connecting', received: 0, lastSyncAt: null }]);
+    expect(result.current.signaling).toBe('connected');
+    expect(result.current.peers).toEqual([p0, { peerId: 'p2', state: 'connecting', toSend: 0, toReceive: 0 }]);
     act(() => {
-      fake.events.emit('peer-ready', 'p1');
-      fake.events.emit('sync', 3, 'p1');
-      fake.events.emit('sync', 2, 'p1');
+      fake.syncState = [p0, { peerId: 'p2', state: 'syncing', toSend: 7, toReceive: 40 }];
+      fake.events.emit('sync-state', fake.getSyncState());
       fake.events.emit('reconnecting', 2);
     });
     expect(result.current.signaling).toBe('reconnecting');
     expect(result.current.attempt).toBe(2);
-    expect(result.current.peers[0]).toMatchObject({ peerId: 'p1', phase: 'syncing', received: 5 });
-    expect(result.current.peers[0]!.lastSyncAt).toEqual(expect.any(Number));
-    act(() => fake.events.emit('peer-leave', 'p1'));
-    expect(result.current.peers).toEqual([]);
+    expect(result.current.peers[1]).toEqual({ peerId: 'p2', state: 'syncing', toSend: 7, toReceive: 40 });
+    act(() => {
+      fake.mailbox = { state: 'online', progress: null };
+      fake.events.emit('mailbox', 'online');
+    });
+    expect(result.current.mailbox).toEqual({ state: 'online', progress: null });
+    act(() => {
+      fake.mailbox = { state: 'online', progress: { phase: 'log', done: 5, total: 8 } };
+      fake.events.emit('mailbox-progress', { phase: 'log', done: 5, total: 8 });
+    });
+    expect(result.current.mailbox).toEqual({ state: 'online', progress: { phase: 'log', done: 5, total: 8 } });
+    act(() => {
+      fake.syncState = [p0, { peerId: 'p2', state: 'caught-up', toSend: 0, toReceive: 0 }];
+      fake.events.emit('sync-state', fake.getSyncState());
+    });
+    expect(result.current.peers[1]!.state).toBe('caught-up');
+    act(() => {
+      fake.connected = false;
+      fake.syncState = [];
+      fake.mailbox = null;
+      fake.events.emit('sync-state', []);
+      fake.events.emit('disconnected');
+    });
+    expect(result.current).toEqual({ signaling: 'disconnected', attempt: null, peers: [], mailbox: null });
     unmount();
-    expect(fake.events.listenerCount('sync') + fake.events.listenerCount('peer-join') + fake.events.listenerCount('connected')).toBe(0);
+    const names = ['sync-state', 'mailbox', 'mailbox-progress', 'connected', 'disconnected', 'reconnecting', 'reconnected'] as const;
+    expect(names.reduce((n, e) => n + fake.events.listenerCount(e), 0)).toBe(0);
+  });
+
+  it('useSyncState: an equal sync-state does not re-render; a change between render and subscribe is not lost', () => {
+    const fake = new FakeBattery();
+    let renders = 0;
+    const { result } = renderHook(() => {
+      renders++;
+      return useSyncState();
+    }, { wrapper: wrapperFor(fake) });
+    const before = renders;
+    act(() => fake.events.emit('sync-state', []));
+    expect(renders).toBe(before);
+    expect(result.current.peers).toEqual([]);
+
+    const late = new FakeBattery();
+    const store = new SyncStateStore(late.asBattery());
+    late.syncState = [{ peerId: 'p1', state: 'syncing', toSend: 1, toReceive: 2 }];
+    const off = store.subscribe(() => {});
+    expect(store.getSnapshot().peers).toEqual(late.syncState);
+    off();
   });
 });

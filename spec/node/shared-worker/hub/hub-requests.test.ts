@@ -13,7 +13,7 @@ describe('hub: hello and requests', () => {
     const b = await connectTab();
     expect(a.welcome.nodeId).toBe(FAKE_NODE_ID);
     expect(a.welcome.v).toBe(PROTOCOL_VERSION);
-    expect(b.welcome.state).toEqual({ version: 0, localVersion: 0, peers: [], connected: false, schemaVersion: 0, syncState: [] });
+    expect(b.welcome.state).toEqual({ version: 0, localVersion: 0, peers: [], connected: false, schemaVersion: 0, syncState: [], mailbox: null });
     expect(opens()).toBe(1);
   });
 

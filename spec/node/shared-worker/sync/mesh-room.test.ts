@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createSyncPeerRoom, type CoordinatorInit } from '../../../../shared-worker/sync/mesh-room.js';
+import { createSyncPeerRoom, type CoordinatorInit, type SyncPeerRoomDeps } from '../../../../shared-worker/sync/mesh-room.js';
 import type { LeaderHandle, PeerRoomHost } from '../../../../shared-worker/sync/peer-room.js';
 import type { PeerLink } from '../../../../shared-worker/protocol/peer-link.js';
 import type { DurableReplica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import type { BatteryError } from '../../../../shared-worker/protocol/errors.js';
-import type { MeshStartConfig, PeerEvent } from '../../../../shared-worker/protocol/worker-protocol.js';
+import type { MailboxSyncState, MeshStartConfig, PeerEvent } from '../../../../shared-worker/protocol/worker-protocol.js';
+import type { MailboxAttachmentOptions } from '../../../../shared-worker/sync/mailbox-attachment.js';
 import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
 
 const NODE = '00112233445566aa';
@@ -31,7 +32,7 @@ class FakeLink implements PeerLink {
   }
 }
 
-function setup() {
+function setup(attachMailbox?: SyncPeerRoomDeps['attachMailbox']) {
   const events: PeerEvent[] = [];
   const errors: BatteryError[] = [];
   const meshStarts: Array<{ epoch: number; config: MeshStartConfig }> = [];
@@ -59,6 +60,7 @@ function setup() {
       coordinators.push(c);
       return { addLink: (l) => void c.links.push(l), close: () => void (c.closed = true) };
     },
+    ...(attachMailbox ? { attachMailbox } : {}),
   })(host);
   return {
     room, events, errors, meshStarts, meshStops, coordinators,
@@ -223,5 +225,36 @@ describe('SyncPeerRoom', () => {
     await t.room.connect({ signalingUrl: URL_, token: 'def' });
     expect(t.coordinators.map((c) => c.closed)).toEqual([true, false]);
     expect(t.meshStarts.map((s) => s.config.roomId)).toEqual([ROOM_OF('abc'), ROOM_OF('def')]);
+  });
+
+  it('mailboxState: null without a mailbox; online/offline and the last progress while attached; null after disconnect', async () => {
+    const plain = setup();
+    plain.setLeader(1);
+    await plain.room.connect({ signalingUrl: URL_, token: 'abc', mailbox: false });
+    expect(plain.room.mailboxState!()).toBeNull();
+
+    let options: MailboxAttachmentOptions | null = null;
+    let stopped = 0;
+    const t = setup((o) => {
+      options = o;
+      return { stop: async () => void stopped++ };
+    });
+    t.setLeader(1);
+    expect(t.room.mailboxState!()).toBeNull();
+    await t.room.connect({ signalingUrl: URL_, token: 'abc', mailbox: true });
+    expect(t.room.mailboxState!()).toEqual({ state: 'offline', progress: null });
+    const seen: Array<MailboxSyncState | null> = [];
+    const emitted = t.events.length;
+    options!.status('online');
+    seen.push(t.room.mailboxState!());
+    options!.progress({ phase: 'snapshot', done: 2, total: 5 });
+    seen.push(t.room.mailboxState!());
+    expect(seen).toEqual([{ state: 'online', progress: null }, { state: 'online', progress: { phase: 'snapshot', done: 2, total: 5 } }]);
+    expect(t.events.slice(emitted)).toEqual([{ name: 'mailbox', state: 'online' }, { name: 'mailbox-progress', phase: 'snapshot', done: 2, total: 5 }]);
+    options!.status('offline');
+    expect(t.room.mailboxState!()).toEqual({ state: 'offline', progress: { phase: 'snapshot', done: 2, total: 5 } });
+    await t.room.disconnect();
+    expect(stopped).toBe(1);
+    expect(t.room.mailboxState!()).toBeNull();
   });
 });
