@@ -15,12 +15,10 @@ import { pathToFileURL } from 'node:url';
 import { Encoder, decode } from '@msgpack/msgpack';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createBatteryServer, type BatteryServer } from '../peer-server/index.js';
-import { openDurableReplica } from '../shared-worker/persistence/durable-replica.js';
-import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
 import { replicaSnapshotStore } from '../shared-worker/sync/mailbox-snapshot-store.js';
 import { negativeZeroCodec } from '../shared-worker/replica/contracts/msgpack-negative-zero.js';
 import type { DurableReplica } from '../shared-worker/replica/contracts/replica-types.js';
-import { createReplica } from '../shared-worker/replica/replica.js';
+import { openItemsReplica } from './items-replica.js';
 import type { MailboxSocket } from '../shared-worker/sync/mailbox-client.js';
 import { deriveMailboxKeys } from '../shared-worker/sync/mailbox-keys.js';
 import { MailboxSync, type MailboxCursor } from '../shared-worker/sync/mailbox-sync.js';
@@ -32,15 +30,8 @@ const ROWS = 100_000;
 const PER_EXEC = 1_000;
 const encoder = new Encoder({ extensionCodec: negativeZeroCodec });
 
-async function durable(nodeId: string): Promise<DurableReplica> {
-  const r = await openDurableReplica({ store: new MemoryKeyValueStore(), createReplica, replicaOptions: { nodeId }, warn: () => {} });
-  await r.exec('CREATE TABLE items (id TEXT PRIMARY KEY NOT NULL, title TEXT, qty INTEGER, note TEXT)');
-  await r.enableSync('items');
-  return r;
-}
-
 async function source(): Promise<DurableReplica> {
-  const a = await durable('c0000000000000a1');
+  const a = await openItemsReplica('c0000000000000a1');
   for (let start = 0; start < ROWS; start += PER_EXEC) {
     const params: unknown[] = [];
     for (let i = start; i < start + PER_EXEC; i++) params.push(`item-${i}`, `title ${i}`, i % 97, i % 3 === 0 ? null : `note ${i}`);
@@ -64,7 +55,7 @@ function sync(url: string, replica: DurableReplica, keys: Awaited<ReturnType<typ
 
 async function mailboxRoundTrip(server: BatteryServer, a: DurableReplica, token: string): Promise<number> {
   const keys = await deriveMailboxKeys(token);
-  const b = await durable('c0000000000000b2');
+  const b = await openItemsReplica('c0000000000000b2');
   const t0 = performance.now();
   const up = sync(server.mailboxUrl!, a, keys);
   await up.start();
@@ -83,7 +74,7 @@ async function rawRoundTrip(a: DurableReplica): Promise<number> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 1 << 30 });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
-  const b = await durable('c0000000000000b3');
+  const b = await openItemsReplica('c0000000000000b3');
   const t0 = performance.now();
   const bytes = encoder.encode(toWire(a.changesSince({})));
   const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);

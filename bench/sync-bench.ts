@@ -19,10 +19,8 @@ import { FRAME_HEADER_BYTES } from '../shared-worker/sync/framing.js';
 import { MAX_FRAME_BYTES } from '../shared-worker/protocol/limits.js';
 import { deriveRoomKeys } from '../shared-worker/sync/room-keys.js';
 import type { ChangeSet } from '../shared-worker/replica/contracts/change-set.js';
-import { openDurableReplica } from '../shared-worker/persistence/durable-replica.js';
-import { MemoryKeyValueStore } from '../shared-worker/persistence/memory-kv-store.js';
 import { peerIdFor } from '../shared-worker/protocol/ids.js';
-import { createReplica } from '../shared-worker/replica/replica.js';
+import { openItemsReplica } from './items-replica.js';
 import type { DurableReplica } from '../shared-worker/replica/contracts/replica-types.js';
 import { createSyncCoordinator } from '../shared-worker/sync/sync-coordinator.js';
 import { createLinkPair } from '../spec/node/shared-worker/sync/memory-link.js';
@@ -31,15 +29,8 @@ import { benchLine, RUNS } from './bench-stats.js';
 const ROWS = 100_000;
 const PER_EXEC = 1_000;
 
-async function durable(nodeId: string): Promise<DurableReplica> {
-  const r = await openDurableReplica({ store: new MemoryKeyValueStore(), createReplica, replicaOptions: { nodeId }, warn: () => {} });
-  await r.exec('CREATE TABLE items (id TEXT PRIMARY KEY NOT NULL, title TEXT, qty INTEGER, note TEXT)');
-  await r.enableSync('items');
-  return r;
-}
-
 async function source(): Promise<DurableReplica> {
-  const a = await durable('b0000000000000a1');
+  const a = await openItemsReplica('b0000000000000a1');
   for (let start = 0; start < ROWS; start += PER_EXEC) {
     const params: Array<string | number> = [];
     for (let i = start; i < start + PER_EXEC; i++) params.push(`item-${i.toString(36).padStart(8, '0')}`, `title number ${i}`, i % 1000, i % 7 === 0 ? 'seven' : 'plain');
@@ -50,7 +41,7 @@ async function source(): Promise<DurableReplica> {
 
 async function syncOnce(a: DurableReplica): Promise<{ ms: number; wireBytes: number }> {
   const keys = await deriveRoomKeys('bench room');
-  const b = await durable('b0000000000000b2');
+  const b = await openItemsReplica('b0000000000000b2');
   const target = a.getVector()[a.nodeId];
   const coordinator = (r: DurableReplica) => createSyncCoordinator({ replica: r, keys, selfPeerId: peerIdFor(keys.roomId, r.nodeId), emit: () => {} });
   const ca = coordinator(a);
@@ -107,7 +98,7 @@ async function plainOnce(cs: ChangeSet): Promise<{ ms: number; bytes: number }> 
 }
 
 async function applyOnce(cs: ChangeSet): Promise<number> {
-  const b = await durable('b0000000000000c3');
+  const b = await openItemsReplica('b0000000000000c3');
   const t0 = performance.now();
   await b.applyChanges(cs);
   const ms = performance.now() - t0;

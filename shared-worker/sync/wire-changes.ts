@@ -1,7 +1,7 @@
 /**
  * The compact wire form of a ChangeSet inside delta and live messages:
  *   [nodes, base, tables], each table [name, columns, flat]
- * where `flat` is ONE array of plain values holding every row in turn:
+ * where `flat` is ONE array of plain values holding the rows one after another:
  *   keyCount, ...key values, put, del, cellCount, ...cells
  *   put / del:  null, or offset, node          (two elements)
  *   a cell:     column, value                  (stamped exactly like its row's put)
