@@ -7,11 +7,17 @@
  * replayed). Every SqlValue round-trips exactly: integers, doubles (incl. ±Infinity, beyond 2^53),
  * strings and bytes are native msgpack; -0 would come back as 0 (msgpack encodes it as an
  * integer), so it travels as an extension (msgpack-negative-zero.ts).
+ *
+ * Two kinds of entry, told apart by the first element:
+ *   [1, seq, version, changes | null, rows]        what a transaction wrote (format 1);
+ *   ['schema', seq, version, sql, schemaVersion]   a SchemaChange (replica-types.ts), replayed by
+ *                                                  running it again. A string tag, so that it
+ *                                                  can never be taken for a numbered format.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from '../replica/contracts/change-set.js';
 import { markNegativeZero, negativeZeroCodec, type NegativeZero } from '../replica/contracts/msgpack-negative-zero.js';
-import type { RowWrite } from '../replica/contracts/replica-types.js';
+import type { RowWrite, SchemaChange } from '../replica/contracts/replica-types.js';
 
 export interface LogRecord {
   seq: number;
@@ -19,9 +25,12 @@ export interface LogRecord {
   version: number;
   changes: ChangeSet | null;
   rows: RowWrite[];
+  /** A schema change logged as itself (changes null, rows empty). */
+  schema?: SchemaChange;
 }
 
 const FORMAT = 1;
+const SCHEMA_TAG = 'schema';
 const codec = negativeZeroCodec;
 
 // One encoder/decoder for the module: reuses its working buffer. Encoder.encode returns an exact
@@ -44,6 +53,10 @@ export function seqOfLogKey(key: string): number | null {
 }
 
 export function encodeLogRecord(r: LogRecord): Uint8Array {
+  if (r.schema) {
+    if (r.changes || r.rows.length > 0) throw new Error('a schema change record carries no changes or rows');
+    return encoder.encode([SCHEMA_TAG, r.seq, r.version, r.schema.sql, r.schema.schemaVersion]);
+  }
   const changes = r.changes
     ? [r.changes.nodes, r.changes.tables.map((t) => [t.table, t.columns, t.rows.map((row) => [
       row.pk.map(v), row.put, row.del, row.cells.map((c) => [c[0], v(c[1]), c[2], c[3]]),
@@ -58,6 +71,10 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
 /** Decodes and checks an entry; throws (any Error) when it is damaged or of an unknown format. */
 export function decodeLogRecord(bytes: Uint8Array): LogRecord {
   const top = arr(decoder.decode(bytes), 5);
+  if (top[0] === SCHEMA_TAG) {
+    const schemaVersion = top[4] === null ? null : int(top[4]);
+    return { seq: int(top[1]), version: int(top[2]), changes: null, rows: [], schema: { sql: str(top[3]), schemaVersion } };
+  }
   if (top[0] !== FORMAT) throw new Error(`unknown log record format ${String(top[0])}`);
   const seq = int(top[1]);
   const version = int(top[2]);

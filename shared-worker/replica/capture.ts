@@ -232,13 +232,14 @@ export function captureTriggerNames(tid: number): string[] {
 
 /**
  * Replaces a table's capture triggers and its update log with this version's (opening a file of
- * an older format, whose update log is always empty between calls).
+ * an older format, whose update log is always empty between calls). `dropped`: the caller has
+ * already dropped both (schema-evolution.ts), so only the new ones are created.
  */
-export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid: number): void {
+export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid: number, options: { dropped?: boolean } = {}): void {
   const { updated } = captureNames(tid);
   const n = shape.cols.length;
-  const log = n ? `DROP TABLE IF EXISTS ${updated}; ${updateLogDdl(n, updated)}` : '';
-  db.execRaw(captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n') + log + captureParts(shape, tid).triggers);
+  const drops = options.dropped ? '' : captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n') + `DROP TABLE IF EXISTS ${updated};`;
+  db.execRaw(drops + (n ? updateLogDdl(n, updated) : '') + captureParts(shape, tid).triggers);
 }
 
 /**

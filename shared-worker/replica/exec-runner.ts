@@ -63,6 +63,11 @@ const LONE_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
  * that can never change the schema) and it passes `check`, else null. Throws what prepare throws.
  */
 function prepareLone(db: SqlDatabase, sql: string, check: (stripped: string) => void): UserStatement | null {
+  // Text that starts with another statement (DDL, BEGIN, PRAGMA...) is never kept: no need to
+  // prepare it here only to run it again (preparing an ALTER does most of its work). Only the
+  // head is read; a keyword cut by it at worst leaves a statement unkept, which runs all the same.
+  const lead = firstKeyword(stripLiteralsAndComments(sql.slice(0, 256)));
+  if (lead !== '' && lead !== 'SELECT' && !LONE_WRITES.has(lead)) return null;
   const it = db.raw.iterateStatements(sql);
   let stripped = '';
   let kind: UserStatement['kind'] | null = null;

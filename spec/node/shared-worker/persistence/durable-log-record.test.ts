@@ -80,6 +80,20 @@ describe('durable log record encoding', () => {
     expect(() => decodeLogRecord(wrongShape)).toThrow(/row write/);
   });
 
+  it('round-trips a schema change entry; a format-1 entry (as stored before it existed) still decodes', () => {
+    for (const schema of [{ sql: 'ALTER TABLE t ADD COLUMN "p q" TEXT', schemaVersion: 3 }, { sql: 'ALTER TABLE t DROP COLUMN x', schemaVersion: null }]) {
+      const r: LogRecord = { seq: 9, version: 12, changes: null, rows: [], schema };
+      expect(decodeLogRecord(encodeLogRecord(r))).toEqual(r);
+    }
+    // [1, 2, 5, nil, [[0, "t", 3]]]: a delete row image, bytes as the format-1 encoder wrote them.
+    const formatOne = new Uint8Array([0x95, 0x01, 0x02, 0x05, 0xc0, 0x91, 0x93, 0x00, 0xa1, 0x74, 0x03]);
+    expect(decodeLogRecord(formatOne)).toEqual({ seq: 2, version: 5, changes: null, rows: [{ op: 'delete', table: 't', rowid: 3 }] });
+    // Damaged schema entries: sql not a string, schema version not an integer.
+    expect(() => decodeLogRecord(new Uint8Array([0x95, 0xa6, ...new TextEncoder().encode('schema'), 0x01, 0x01, 0x07, 0xc0]))).toThrow(/string/);
+    expect(() => decodeLogRecord(new Uint8Array([0x95, 0xa6, ...new TextEncoder().encode('schema'), 0x01, 0x01, 0xa1, 0x61, 0xa1, 0x31]))).toThrow(/integer/);
+    expect(() => encodeLogRecord({ seq: 1, version: 1, changes: null, rows: [{ op: 'delete', table: 't', rowid: 1 }], schema: { sql: 'x', schemaVersion: null } })).toThrow();
+  });
+
   it('makes sequence keys whose string order is numeric order', () => {
     const seqs = [0, 9, 10, 99, 100, 123456, 999999999999];
     const keys = seqs.map(logKey);
