@@ -43,7 +43,7 @@ function collect(
   t: SyncedTable,
   queries: Array<[sql: string, params: number[]]>,
   wanted: (v: number, s: Stamp) => boolean,
-  extra: [sql: string, params: number[]],
+  extra: [sql: string, params: number[]] | null,
 ): void {
   const n = t.shape.cols.length;
   const k = t.shape.pk.length;
@@ -78,7 +78,7 @@ function collect(
     }
   }
   const columns = t.shape.cols.map((c) => c.name);
-  collectExtra(db, out, t, extra, (v) => pick(v), rows, columns);
+  if (extra) collectExtra(db, out, t, extra, (v) => pick(v), rows, columns);
   out.addTable({ table: t.shape.name, columns, rows });
 }
 
@@ -138,15 +138,25 @@ export function changesSince(db: SqlDatabase, stamps: StampStore, tables: Synced
 /**
  * The registers stamped with stamp id `v` (what one local exec or enableSync changed).
  * `logStart(t)`: the update-log rowid after which that exec's entries start (see updateLogStart).
+ * `extras`: may the exec have stamped extra cells? Only a DROP COLUMN moves cells there
+ * (schema-evolution.ts), so an exec that changed no schema skips the query: it sorts in a
+ * temporary b-tree even when nothing matches (~25% of a one-row exec's SQL time, measured).
  */
-export function changesAt(db: SqlDatabase, stamps: StampStore, tables: SyncedTable[], v: number, logStart: (t: SyncedTable) => number = () => 0): ChangeSet {
+export function changesAt(
+  db: SqlDatabase,
+  stamps: StampStore,
+  tables: SyncedTable[],
+  v: number,
+  logStart: (t: SyncedTable) => number = () => 0,
+  extras = true,
+): ChangeSet {
   const out = new ChangeSetBuilder();
   for (const t of tables) {
     const start = logStart(t);
     // Reading the update log groups it in a temporary b-tree even when it is empty: ask first
     // whether anything was appended after `start` (the common single-row insert appends nothing).
     const pending = t.sql.pendingAt && Number(db.get(t.sql.updateLogEnd)![0]) > start ? t.sql.pendingAt : '';
-    collect(db, stamps, out, t, [[t.sql.liveAt, [v]], [pending, [v, start]], [t.sql.tombAt, [v]]], (rv) => rv === v, [t.sql.extraAt, [v]]);
+    collect(db, stamps, out, t, [[t.sql.liveAt, [v]], [pending, [v, start]], [t.sql.tombAt, [v]]], (rv) => rv === v, extras ? [t.sql.extraAt, [v]] : null);
   }
   return out.build();
 }

@@ -301,7 +301,7 @@ class SqlReplica implements Replica {
           const logStart = (t: SyncedTable) => updateLogStart(this.db, t, marks.get(t), stampId);
           // A value no peer would accept is refused here, before COMMIT (value-cap.ts).
           if (this.listeners.size > 0) {
-            changes = changesAt(this.db, this.stamps, changedTables, stampId, logStart);
+            changes = changesAt(this.db, this.stamps, changedTables, stampId, logStart, schemaChanged);
             assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
             assertExactIntegers(this.db, changes, (name) => this.tables.get(name.toLowerCase()));
           } else {
