@@ -141,6 +141,7 @@ export function changesSince(db: SqlDatabase, stamps: StampStore, tables: Synced
  * `extras`: may the exec have stamped extra cells? Only a DROP COLUMN moves cells there
  * (schema-evolution.ts), so an exec that changed no schema skips the query: it sorts in a
  * temporary b-tree even when nothing matches (~25% of a one-row exec's SQL time, measured).
+ * `manyRows`: the exec wrote many rows, so live rows are read with a join (see liveAtJoined).
  */
 export function changesAt(
   db: SqlDatabase,
@@ -149,6 +150,7 @@ export function changesAt(
   v: number,
   logStart: (t: SyncedTable) => number = () => 0,
   extras = true,
+  manyRows = false,
 ): ChangeSet {
   const out = new ChangeSetBuilder();
   for (const t of tables) {
@@ -156,7 +158,7 @@ export function changesAt(
     // Reading the update log groups it in a temporary b-tree even when it is empty: ask first
     // whether anything was appended after `start` (the common single-row insert appends nothing).
     const pending = t.sql.pendingAt && Number(db.get(t.sql.updateLogEnd)![0]) > start ? t.sql.pendingAt : '';
-    collect(db, stamps, out, t, [[t.sql.liveAt, [v]], [pending, [v, start]], [t.sql.tombAt, [v]]], (rv) => rv === v, extras ? [t.sql.extraAt, [v]] : null);
+    collect(db, stamps, out, t, [[manyRows ? t.sql.liveAtJoined : t.sql.liveAt, [v]], [pending, [v, start]], [t.sql.tombAt, [v]]], (rv) => rv === v, extras ? [t.sql.extraAt, [v]] : null);
   }
   return out.build();
 }

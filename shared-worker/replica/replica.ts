@@ -37,6 +37,9 @@ import { makeSyncedTable, type SyncedTable } from './synced-table.js';
 import { assertChangesWithinCap, assertStampWithinCap } from './exec-value-cap.js';
 import { validateVector, type VersionVector } from './contracts/version-vector.js';
 
+/** Past this many row writes in one exec, its change set reads live rows with a join (delta.ts). */
+const MANY_ROWS = 32;
+
 export interface CreateReplicaOptions extends ReplicaOptions {
   /** A database file from export() to reopen. */
   data?: Uint8Array;
@@ -301,7 +304,7 @@ class SqlReplica implements Replica {
           const logStart = (t: SyncedTable) => updateLogStart(this.db, t, marks.get(t), stampId);
           // A value no peer would accept is refused here, before COMMIT (value-cap.ts).
           if (this.listeners.size > 0) {
-            changes = changesAt(this.db, this.stamps, changedTables, stampId, logStart, schemaChanged);
+            changes = changesAt(this.db, this.stamps, changedTables, stampId, logStart, schemaChanged, this.recorder.count > MANY_ROWS);
             assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
             assertExactIntegers(this.db, changes, (name) => this.tables.get(name.toLowerCase()));
           } else {
