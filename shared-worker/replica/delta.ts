@@ -42,17 +42,21 @@ function collect(
   out: ChangeSetBuilder,
   t: SyncedTable,
   queries: Array<[sql: string, params: number[]]>,
-  wanted: (v: number, s: Stamp) => boolean,
+  /** Which registers to take: a test, or the one stamp id to take (a commit's own changes). */
+  wanted: ((v: number, s: Stamp) => boolean) | number,
   extra: [sql: string, params: number[]] | null,
 ): void {
   const n = t.shape.cols.length;
   const k = t.shape.pk.length;
   const rows: RowDelta[] = [];
-  const pick = (v: SqlValue): Stamp | null => {
-    if (v === null) return null;
-    const s = stamps.stamp(v as number);
-    return wanted(v as number, s) ? s : null;
-  };
+  const only = typeof wanted === 'number' ? stamps.stamp(wanted) : null;
+  const pick = typeof wanted === 'number'
+    ? (v: SqlValue): Stamp | null => (v === wanted ? only! : null)
+    : (v: SqlValue): Stamp | null => {
+      if (v === null) return null;
+      const s = stamps.stamp(v as number);
+      return wanted(v as number, s) ? s : null;
+    };
   for (const [sql, params] of queries) {
     if (!sql) continue;
     const stmt = db.prepare(sql);
@@ -158,7 +162,7 @@ export function changesAt(
     // Reading the update log groups it in a temporary b-tree even when it is empty: ask first
     // whether anything was appended after `start` (the common single-row insert appends nothing).
     const pending = t.sql.pendingAt && Number(db.get(t.sql.updateLogEnd)![0]) > start ? t.sql.pendingAt : '';
-    collect(db, stamps, out, t, [[manyRows ? t.sql.liveAtJoined : t.sql.liveAt, [v]], [pending, [v, start]], [t.sql.tombAt, [v]]], (rv) => rv === v, extras ? [t.sql.extraAt, [v]] : null);
+    collect(db, stamps, out, t, [[manyRows ? t.sql.liveAtJoined : t.sql.liveAt, [v]], [pending, [v, start]], [t.sql.tombAt, [v]]], v, extras ? [t.sql.extraAt, [v]] : null);
   }
   return out.build();
 }
