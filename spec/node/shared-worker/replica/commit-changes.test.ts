@@ -34,4 +34,32 @@ describe('the change set of a commit', () => {
       expect(registers(b)).toBe(registers(a));
     });
   }
+
+  it('of a REPLACE of a live key keeps the delete register the key had (the removed row fires the delete trigger, not the hook)', async () => {
+    const { r: a, clock } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb');
+    follow(a, b);
+    for (const sql of ["INSERT INTO items VALUES ('k1', 't', 1, NULL)", "DELETE FROM items WHERE id = 'k1'", "INSERT INTO items VALUES ('k1', 'back', 2, NULL)",
+      "REPLACE INTO items VALUES ('k1', 'replaced', 3, 'n')", "INSERT OR REPLACE INTO items VALUES ('k1', 'again', 4, 'n'), ('k2', 'new', 5, NULL)"]) {
+      a.exec(sql);
+      clock.t += 1;
+      expect(registers(b)).toBe(registers(a));
+    }
+    expect(dump(b)).toBe(dump(a));
+  });
+
+  it('asks for a snapshot only when the exec itself changed the schema (not for DDL of an earlier call)', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    const commits: Commit[] = [];
+    a.onCommit((c) => commits.push(c));
+    const twoInserts = (k: string) => `INSERT INTO items VALUES ('${k}1', 't', 1, NULL); INSERT INTO items VALUES ('${k}2', 't', 2, NULL)`;
+    a.exec(twoInserts('a'));
+    a.exec('CREATE TABLE other(id TEXT PRIMARY KEY NOT NULL, v TEXT)');
+    a.enableSync('other');
+    a.exec(twoInserts('b'));
+    a.exec("INSERT INTO items VALUES ('c', 't', 3, NULL)");
+    a.exec('ALTER TABLE items ADD COLUMN extra TEXT');
+    a.exec("INSERT INTO items VALUES ('d', 't', 4, NULL, 'x')");
+    expect(commits.map((c) => c.needsSnapshot)).toEqual([false, true, true, false, false, true, false]);
+  });
 });
