@@ -257,6 +257,19 @@ export function materializeInsertsSql(shape: TableShape, tid: number, checked: b
 }
 
 /**
+ * materializeInsertsSql for rowids that form one consecutive run ?2..?3 (a bulk insert appends):
+ * the rows now at those rowids, read by a range scan instead of parsing a JSON array of every
+ * rowid. A row there was inserted by this exec or moved there by a trigger that gave it its
+ * clock row already (OR IGNORE), as for the checked form.
+ */
+export function materializeInsertRunSql(shape: TableShape, tid: number): string {
+  const { clock } = captureNames(tid);
+  const n = shape.cols.length;
+  const s = range(n).map((i) => `s${i}`);
+  return `INSERT OR IGNORE INTO ${clock}(rid, ver, put, del${n ? ', ' + s.join(', ') : ''}) SELECT rowid, ?1, ?1, NULL${n ? ', ' + s.map(() => '?1').join(', ') : ''} FROM ${quoteIdent(shape.name)} WHERE rowid BETWEEN ?2 AND ?3`;
+}
+
+/**
  * End-of-exec fold of the delete log (run with the stamp id as parameter 1 for both statements):
  *  - a key that is live again (deleted and re-inserted within the exec) keeps the delete register
  *    it had before the exec: its new clock row got NULL because the tombstone did not exist yet;

@@ -132,6 +132,14 @@ export function runUserSql(
   return runStatements(db, sql, params, check, after);
 }
 
+/**
+ * Did runUserSql run `sql` as a cached lone row write? Such a statement cannot change the schema
+ * (a trigger it fires cannot run DDL), so the caller need not ask SQLite whether it did.
+ */
+export function ranAsLoneWrite(db: SqlDatabase, sql: string): boolean {
+  return db.peekUserStatement(sql)?.kind === 'write';
+}
+
 /** Statements that write rows but never change the schema (see update-hook.ts). */
 const ROW_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'SELECT', 'WITH', 'VALUES']);
 
