@@ -143,14 +143,16 @@ async function snapshotOnServer(url: string, token: string): Promise<{ covers: n
   }
 }
 
-/** `a` writes six rounds with compaction past 4 blobs (so the mailbox holds a new snapshot), then stops. */
+/** `a` writes six rounds, each uploaded, with compaction past 4 blobs (so the mailbox holds a new snapshot), then stops. */
 async function compactedBy(a: Member, url: string, round: number): Promise<void> {
   const syncA = await a.start(url, 4);
   for (let i = 0; i < 6; i += 1) {
     await a.kit.upsert('notes', rows((round * 6 + i) * 20, 20, `round-${round}-batch-${i}-with-some-padding`));
     await a.kit.remove('notes', [`r${String((round * 6 + i) * 20).padStart(5, '0')}`]);
+    // One upload per round at least: commits made while an upload runs are sent together, so
+    // without waiting a fast writer could stay under the 4 blobs that trigger compaction.
+    await syncA.idle();
   }
-  await syncA.idle();
   await syncA.stop();
 }
 
