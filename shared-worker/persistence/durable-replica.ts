@@ -102,6 +102,10 @@ class DurableReplicaImpl implements DurableReplicaHandle {
       stats: { records: loaded.records.length, bytes: loaded.recordBytes, snapshotBytes: loaded.meta!.snapshotBytes },
       thresholds: { ...DEFAULT_SNAPSHOT_THRESHOLDS, ...o.snapshotEvery },
       exportSnapshot: () => ({ data: this.replica.export(), version: this.getVersion() }),
+      exportInSlices: () => this.replica.exportInSlices(),
+      version: () => this.getVersion(),
+      pieces: loaded.meta!.pieces ?? [],
+      entrySizes: loaded.recordSizes,
       onDurable: (commits) => this.announce(commits),
       onFailure: (_error, lost) => { this.recovery = this.startRollBack(lost); },
     });

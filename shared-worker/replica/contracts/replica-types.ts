@@ -122,7 +122,23 @@ export interface Replica {
   onCommit(listener: (commit: Commit) => void): () => void;
   /** The database file (sql.js export); everything the replica set up on the connection survives it. */
   export(): Uint8Array;
+  /**
+   * export() a few pages per step, for a snapshot that must not hold the thread: the file as of
+   * the step that completes the copy (writes made between steps are in it). Steps must run
+   * between calls, never inside one; close() or a rebuild needs abort() first.
+   */
+  exportInSlices(): ExportCursor;
   close(): void;
+}
+
+/** A copy of the database file made a few pages at a time (Replica.exportInSlices). */
+export interface ExportCursor {
+  /** Copies up to `pages` more pages; true once the copy is complete. */
+  step(pages: number): boolean;
+  /** The file as of the step that completed the copy (only after step returned true). */
+  result(): Uint8Array;
+  /** Stops the copy and frees what it holds (no-op once complete). */
+  abort(): void;
 }
 
 /**
