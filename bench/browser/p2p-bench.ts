@@ -6,6 +6,7 @@
 //   initial sync: 100k rows to an empty peer until queryable, vs the same number of bytes over a
 //                 raw DataChannel (both measured from "start" to "all there"); bytes per row
 //   write→watch:  a 1-row write on A until B's watch sees it, vs half a raw DataChannel ping-pong
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'puppeteer-core';
 import { startBrowserSession, type BrowserSession, type User } from '../../spec/browser/harness/browser-session.js';
@@ -18,7 +19,8 @@ import { runInPrivateNetwork } from '../../spec/browser/harness/private-network.
 const ROWS = 100_000;
 const LATENCY_SAMPLES = 41; // the first is a warm-up and dropped
 const SYNC_SAMPLES = 5;
-const TOKEN = 'p2p-bench-room';
+// A strong room token (the library refuses weak ones), fresh per run.
+const TOKEN = randomBytes(16).toString('hex');
 
 declare global {
   interface Window {
