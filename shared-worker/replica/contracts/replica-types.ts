@@ -129,6 +129,18 @@ export interface DurableReplica {
   /** Called after a commit is durable (local writes: to broadcast; all: change events). */
   onCommit(listener: (commit: Commit) => void): () => void;
   /**
+   * Called as soon as a remote commit (applyChanges) is in memory, before it is durable; onCommit
+   * still hears it once stored. Live queries re-run on it, so merged data shows without waiting
+   * for this replica's storage (docs/architecture.md, "Merged data before it is stored").
+   * Absent = remote commits are heard through onCommit only.
+   */
+  onRemoteApplied?(listener: (commit: Commit) => void): () => void;
+  /**
+   * Runs a read-only statement on memory now, without waiting for writes still being stored
+   * (live-query re-runs after onRemoteApplied). Absent = reads go through execLocal.
+   */
+  readNow?(sql: string, params?: SqlParams): ExecResult;
+  /**
    * Resolves once everything memory holds right now is durable. Rejects if storage refuses part of
    * it, only after memory was rolled back to storage (so reading again reads what is stored).
    * Whatever a peer is told (hello vector, delta, ack) is read from memory and sent only after

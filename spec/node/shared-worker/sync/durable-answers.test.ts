@@ -18,9 +18,9 @@ beforeAll(async () => {
   keys = (await roomFor('durable answers')).keys;
 });
 
-/** A store whose next write waits until the test refuses it with QUOTA. */
+/** A store whose next write waits until the test refuses it with QUOTA (or lets it through). */
 class GatedStore extends MemoryKeyValueStore {
-  gate: { refuse(): void } | null = null;
+  gate: { refuse(): void; release(): void } | null = null;
   private armed = false;
 
   arm(): void {
@@ -30,8 +30,11 @@ class GatedStore extends MemoryKeyValueStore {
   override write(batch: KeyValueWrite): Promise<void> {
     if (!this.armed) return super.write(batch);
     this.armed = false;
-    return new Promise<void>((_, reject) => {
-      this.gate = { refuse: () => reject(new BatteryError('QUOTA', 'disk full')) };
+    return new Promise<void>((resolve, reject) => {
+      this.gate = {
+        refuse: () => reject(new BatteryError('QUOTA', 'disk full')),
+        release: () => { super.write(batch).then(resolve, reject); },
+      };
     });
   }
 }
@@ -76,6 +79,39 @@ describe('answers to peers come from durable state', () => {
     await until(() => readyCount(A, B) === 1 && readyCount(B, A) === 1);
     await ticks(50);
     expect((await rows(a)).map((r) => r.id)).toEqual(['after', 'kept']);
+    A.sync.close();
+    B.sync.close();
+    await a.close();
+    await b.close();
+  });
+
+  it("shows a peer's change to readNow and onRemoteApplied before storing it, and acknowledges it to the peer only once stored", async () => {
+    const a = await open(new MemoryKeyValueStore(), 1);
+    const storeB = new GatedStore();
+    const b = await open(storeB, 2);
+    // No heartbeats: every frame B sends after A's write is an answer to that write.
+    const options = { pingIntervalMs: 3_600_000 };
+    const A = makeNode('A', a, keys, { options });
+    const B = makeNode('B', b, keys, { options });
+    const link = connect(A, B);
+    await until(() => readyCount(A, B) === 1 && readyCount(B, A) === 1);
+    await b.exec("INSERT INTO t VALUES ('warm', 1)");
+    await until(() => a.getVector()[b.nodeId] !== undefined);
+    await ticks(20);
+    const heard: string[] = [];
+    b.onRemoteApplied!((c) => heard.push(`memory ${c.tables.join()}`));
+    b.onCommit((c) => { if (c.origin === 'remote') heard.push(`stored ${c.tables.join()}`); });
+    const fromB = link.b.sent.length;
+    storeB.arm();
+    await a.exec("INSERT INTO t VALUES ('x', 'from A')");
+    await until(() => storeB.gate !== null);
+    expect(b.readNow!('SELECT v FROM t WHERE id = ?', ['x']).rows).toEqual([{ v: 'from A' }]);
+    expect(heard).toEqual(['memory t']);
+    await ticks(50);
+    expect(link.b.sent.length).toBe(fromB); // no ack while B's storage holds the change
+    storeB.gate!.release();
+    await until(() => link.b.sent.length > fromB);
+    expect(heard).toEqual(['memory t', 'stored t']);
     A.sync.close();
     B.sync.close();
     await a.close();
