@@ -159,6 +159,15 @@ class DurableReplicaImpl implements DurableReplicaHandle {
     return this.write((r) => r.applyChanges(changes, options));
   }
 
+  async applyChangesStaged(changes: ChangeSet, options?: ApplyOptions): Promise<{ result: ApplyResult; stored: Promise<void> }> {
+    if (this.closed) throw new BatteryError('CLOSED', 'the database is closed');
+    // Refused rather than applied after the rollback: the caller merges pieces in order without
+    // waiting for each to be stored, and the piece before this one may be among the refused ones.
+    if (this.recovery || this.rollbackError) throw new BatteryError('QUOTA', 'storage refused a write; memory is being rolled back');
+    const result = this.replica.applyChanges(changes, options);
+    return { result, stored: this.log.barrier() };
+  }
+
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet {
     return this.replica.changesSince(since, options);
   }

@@ -118,6 +118,13 @@ export interface DurableReplica {
   enableSync(table: string): Promise<void>;
   /** Durable before it resolves; the sync engine moves a peer's acknowledged vector only after. */
   applyChanges(changes: ChangeSet, options?: ApplyOptions): Promise<ApplyResult>;
+  /**
+   * applyChanges in two steps: resolves once the changes are merged in memory (or rejects, with
+   * nothing applied), with `stored` resolving once they are durable (rejecting as applyChanges
+   * would). Lets a receiver merge the next delta piece while the previous one is being stored.
+   * Absent = use applyChanges.
+   */
+  applyChangesStaged?(changes: ChangeSet, options?: ApplyOptions): Promise<{ result: ApplyResult; stored: Promise<void> }>;
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
   getVector(): VersionVector;
   getVersion(): number;
