@@ -13,7 +13,7 @@ import { startBrowserSession, type BrowserSession, type User } from '../../spec/
 import { connectTab, exec } from '../../spec/browser/harness/battery-tab.js';
 import { startPeerServer, type TestPeerServer } from '../../spec/browser/harness/peer-server.js';
 import { NOTES_SCHEMA } from '../../spec/browser/p2p/room-tabs.js';
-import { median, ratioLine } from './stats.js';
+import { detail, median, ratioLine } from './stats.js';
 import { runInPrivateNetwork } from '../../spec/browser/harness/private-network.mjs';
 
 const ROWS = 100_000;
@@ -266,6 +266,7 @@ export async function benchP2p(session: BrowserSession, server: TestPeerServer):
     raws.push(await rawTransfer(a, b, bytes.payload));
   }
   if (!b) throw new Error('no receiver');
+  detail('p2p initial-sync', { 'battery connect->queryable': totals, 'battery peer-ready->queryable': afterReady, raw: raws, 'raw setup': rawSetups });
   const lines = [
     ratioLine(`p2p initial-sync (connect->queryable, ${SYNC_SAMPLES} samples per side)`, [`battery ${ROWS} rows`, median(totals)], [`raw setup+${bytes.payload} B`, median(rawSetups) + median(raws)], 'ms', 2.0),
     ratioLine(`p2p initial-sync (peer-ready->queryable, ${SYNC_SAMPLES} samples per side)`, [`battery ${ROWS} rows`, median(afterReady)], [`raw ${bytes.payload} B`, median(raws)], 'ms', 2.0),
