@@ -122,7 +122,6 @@ export class WorkerClient {
         return;
       }
       case 'response': {
-        for (const change of m.changes ?? []) this.options.onPush(change);
         this.options.onResponse?.(m);
         const p = this.pending.get(m.id);
         if (!p) return; // timed out already

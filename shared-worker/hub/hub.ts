@@ -12,15 +12,13 @@
 import { BatteryError, serializeError } from '../protocol/errors.js';
 import type { Commit, DurableReplica } from '../replica/contracts/replica-types.js';
 import { LiveQueries } from './live-queries.js';
-import { ChangeOutbox } from './change-outbox.js';
-import { MacrotaskQueue } from '../persistence/macrotask-queue.js';
 import { LeaderRelay } from './leader-link.js';
 import { unavailablePeerRoom, type PeerRoom, type PeerRoomFactory } from '../sync/peer-room.js';
 import { noLiveness, TabRegistry, type TabLiveness } from './tab-registry.js';
 import { parseTabMessage } from './tab-message-guard.js';
 import {
   PROTOCOL_VERSION,
-  type BatteryState, type ChangeMessage, type DiagnosticArea, type HelloMessage, type Request, type WirePort, type WorkerToTab,
+  type BatteryState, type DiagnosticArea, type HelloMessage, type Request, type WirePort, type WorkerToTab,
 } from '../protocol/worker-protocol.js';
 
 export interface HubOptions {
@@ -64,8 +62,6 @@ export class Hub {
   /** Tabs whose hello asked for diagnostics (the `debug` option). */
   private readonly debugTabs = new Set<string>();
   private closed = false;
-  private readonly laterTasks = new MacrotaskQueue();
-  private readonly changes = new ChangeOutbox((fn) => this.laterTasks.schedule(fn));
 
   constructor(private readonly options: HubOptions) {
     this.tabs = new TabRegistry(options.liveness ?? noLiveness);
@@ -233,24 +229,21 @@ export class Hub {
 
   private onCommit(commit: Commit): void {
     if (commit.tables.length > 0 || commit.needsSnapshot) {
-      const message: ChangeMessage = { kind: 'change', tables: commit.tables, origin: commit.origin, state: this.state() };
-      for (const t of this.tabs.all()) this.changes.post(t.tabId, t.port, message);
+      const message: WorkerToTab = { kind: 'change', tables: commit.tables, origin: commit.origin, state: this.state() };
+      for (const t of this.tabs.all()) t.port.post(message);
     }
     if (!(commit.origin === 'remote' && this.earlyRemote)) this.live?.markDirty(commit.tables, commit.needsSnapshot);
   }
 
   private async serve(tabId: string, port: TabPort, id: number, req: Request): Promise<void> {
-    let reply: Extract<WorkerToTab, { kind: 'response' }>;
-    this.changes.serve(tabId);
+    let reply: WorkerToTab;
     try {
       const result = await this.perform(tabId, req);
       reply = { kind: 'response', id, ok: true, result, state: this.state() };
     } catch (e) {
       reply = { kind: 'response', id, ok: false, error: serializeError(e), state: this.state() };
     }
-    const changes = this.changes.take(tabId, port);
-    this.changes.served(tabId);
-    port.post(changes ? { ...reply, changes } : reply);
+    port.post(reply);
   }
 
   private perform(tabId: string, req: Request): Promise<unknown> {
@@ -295,11 +288,11 @@ export class Hub {
       },
       emit: (event) => {
         const m: WorkerToTab = { kind: 'peer-event', event, state: this.state() };
-        for (const t of this.tabs.all()) this.postTo(t.tabId, m);
+        for (const t of this.tabs.all()) t.port.post(m);
       },
       reportError: (error) => {
         const m: WorkerToTab = { kind: 'error', error: serializeError(error) };
-        for (const t of this.tabs.all()) this.postTo(t.tabId, m);
+        for (const t of this.tabs.all()) t.port.post(m);
       },
       leader: () => this.relay.leader(),
     });
@@ -320,15 +313,11 @@ export class Hub {
   }
 
   private postTo(tabId: string, message: WorkerToTab): void {
-    const tab = this.tabs.get(tabId);
-    if (!tab) return;
-    this.changes.flush(tabId); // change events held for a response go first
-    tab.port.post(message);
+    this.tabs.get(tabId)?.port.post(message);
   }
 
   private forgetTab(tabId: string, port?: TabPort): void {
     if (!this.tabs.remove(tabId, port)) return;
-    this.changes.forget(tabId);
     this.debugTabs.delete(tabId);
     this.live?.removeTab(tabId);
     this.relay.tabGone(tabId);

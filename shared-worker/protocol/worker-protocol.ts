@@ -20,7 +20,7 @@ import type { MigrationResult } from './migrations.js';
 import type { ExecResult, SqlParams, SqlValue } from './values.js';
 
 /** Bump on any incompatible change to the messages below. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 1;
 
 export type Durability = 'strict' | 'relaxed';
 
@@ -193,21 +193,9 @@ interface RefusedMessage {
   error: SerializedError;
 }
 
-/** Tables a stored commit changed (`origin`: a write here, or a peer's change merged). */
-export interface ChangeMessage {
-  kind: 'change';
-  tables: string[];
-  origin: 'local' | 'remote';
-  state: BatteryState;
-}
-
-/**
- * `changes`: change events made while this request was served, delivered before the response
- * (one message instead of several; hub/change-outbox.ts).
- */
 type ResponseMessage =
-  | { kind: 'response'; id: number; ok: true; result: unknown; state: BatteryState; changes?: ChangeMessage[] }
-  | { kind: 'response'; id: number; ok: false; error: SerializedError; state: BatteryState; changes?: ChangeMessage[] };
+  | { kind: 'response'; id: number; ok: true; result: unknown; state: BatteryState }
+  | { kind: 'response'; id: number; ok: false; error: SerializedError; state: BatteryState };
 
 /** Events a PeerRoom reports; the hub fans them out unchanged. */
 export type PeerEvent =
@@ -248,7 +236,7 @@ export type WorkerToTab =
   | WelcomeMessage
   | RefusedMessage
   | ResponseMessage
-  | ChangeMessage
+  | { kind: 'change'; tables: string[]; origin: 'local' | 'remote'; state: BatteryState }
   | { kind: 'watch-rows'; watchId: string; result: ExecResult }
   | { kind: 'watch-error'; watchId: string; error: SerializedError }
   | { kind: 'peer-event'; event: PeerEvent; state: BatteryState }
