@@ -55,7 +55,12 @@ function showStatus(db) {
 }
 
 // A peer's changes are logged in notes' terms once the list shows them; `sync` says who sent them.
-let lastPeer = null;
+// Either may come first: the list re-renders as soon as a peer's change is merged in memory, and
+// `sync` fires once it is stored, so each waits up to ATTRIBUTION_MS for the other. A list change
+// that no `sync` follows (this tab's or another tab's own edit) is simply not logged.
+const ATTRIBUTION_MS = 2_000;
+let lastPeer = null; // a `sync` no list change has shown yet: { peer, at }
+let unattributed = null; // a list change no `sync` has explained yet: { words, at }
 
 function wireEvents(db) {
   db.on('connected', () => { signaling = 'connected'; log.add('connected to the signaling server', 'ok'); showStatus(db); });
@@ -65,7 +70,14 @@ function wireEvents(db) {
   db.on('peer-join', (p) => { log.add(`peer ${shortPeer(p)} joined`); showStatus(db); });
   db.on('peer-ready', (p) => { log.add(`connected to peer ${shortPeer(p)} (end-to-end encrypted)`, 'ok'); showStatus(db); });
   db.on('peer-leave', (p) => { log.add(`peer ${shortPeer(p)} left`, 'warn'); showStatus(db); });
-  db.on('sync', (_count, p) => { lastPeer = { peer: p, at: Date.now() }; });
+  db.on('sync', (_count, p) => {
+    if (unattributed && Date.now() - unattributed.at < ATTRIBUTION_MS) {
+      log.add(`from peer ${shortPeer(p)}: ${unattributed.words}`, 'sync');
+      unattributed = null;
+      return;
+    }
+    lastPeer = { peer: p, at: Date.now() };
+  });
   // A peer's first sync can be large: show how far it got, then hide the bar.
   db.on('sync-progress', ({ peerId, rowsDone, rowsTotal }) => {
     $('sync-progress-box').hidden = rowsDone >= rowsTotal;
@@ -84,10 +96,13 @@ function wireEvents(db) {
 
 /** Logs what a render of the notes list changed, naming the peer when a sync just brought it. */
 function logNoteChanges(words) {
-  const fromPeer = lastPeer && Date.now() - lastPeer.at < 2_000 ? lastPeer.peer : null;
-  if (!fromPeer) return; // this tab's or another tab's own edit: the list already shows it
-  lastPeer = null;
-  log.add(`from peer ${shortPeer(fromPeer)}: ${words}`, 'sync');
+  const now = Date.now();
+  if (lastPeer && now - lastPeer.at < ATTRIBUTION_MS) {
+    log.add(`from peer ${shortPeer(lastPeer.peer)}: ${words}`, 'sync');
+    lastPeer = null;
+    return;
+  }
+  unattributed = { words, at: now };
 }
 
 /** A read-only single statement can be watched; anything else runs once. */
