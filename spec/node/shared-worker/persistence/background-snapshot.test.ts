@@ -18,7 +18,7 @@ const RUNS = Number(process.env.FC_RUNS ?? 40);
 
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Storage holding a synced table of ~2.5 MB (a few snapshot pieces), as a format 1 snapshot. */
+/** Storage holding a synced table of ~5.5 MB (two snapshot pieces), as a format 1 snapshot. */
 let template: Map<string, unknown> | null = null;
 async function seeded(): Promise<Map<string, unknown>> {
   if (!template) {
@@ -26,7 +26,7 @@ async function seeded(): Promise<Map<string, unknown>> {
     const d = await openDurableReplica({ store, createReplica, warn: () => {} });
     await d.exec('CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, body BLOB, n INTEGER)');
     await d.enableSync('items');
-    await d.exec(`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2500)
+    await d.exec(`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 5000)
       INSERT INTO items SELECT printf('seed-%05d', i), zeroblob(900), i FROM c`);
     await d.snapshot();
     await d.close();
