@@ -4,8 +4,8 @@
  * in a later macrotask; only then are its commits announced and its callers resolved. Groups are
  * written one after another, never concurrently, so the log order is the commit order.
  *
- * A group that snapshots (needed by DDL/enableSync, or asked for by snapshot()) writes the
- * replica's export() instead of its entries: the export, taken when the group is written, covers
+ * A group that snapshots (needed by DDL/enableSync, except a SchemaChange, which is logged as an
+ * entry of its own; or asked for by snapshot()) writes the replica's export() instead of its entries: the export, taken when the group is written, covers
  * exactly the durable state plus the group's commits.
  *
  * When the log passes its thresholds, the snapshot is taken in the background instead, so that
@@ -251,8 +251,8 @@ export class DurableLog {
     const sizes: number[] = [];
     let lastSeq = this.lastSeq;
     for (const c of commits) {
-      if (!c.changes && c.rows.length === 0) continue; // nothing a replay could redo
-      const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows });
+      if (!c.changes && c.rows.length === 0 && !c.schemaChange) continue; // nothing a replay could redo
+      const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows, ...(c.schemaChange ? { schema: c.schemaChange } : {}) });
       set.push([logKey(lastSeq), bytes]);
       sizes.push(bytes.byteLength);
     }

@@ -2,7 +2,8 @@
  * openDurableReplica: the in-memory Replica behind the durable log (docs/architecture.md, "The path of one exec").
  *
  * Writes run on the replica at once (so their order is the call order) and resolve when the group
- * commit holding their Commit is stored; DurableReplica.onCommit listeners hear a commit only then.
+ * commit holding their Commit is stored; DurableReplica.onCommit listeners hear a commit only then
+ * (onRemoteApplied listeners hear a peer's commit at once, for live queries: readNow reads memory).
  * Reads are served from memory immediately. When storage refuses a group, its callers are rejected
  * and the replica is rebuilt from storage (snapshot + log) and swapped in, so memory never holds a
  * write that was not acknowledged; writes made meanwhile wait for the swap.
@@ -75,6 +76,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   private unsubscribe: () => void;
   private readonly log: DurableLog;
   private readonly listeners = new Set<(commit: Commit) => void>();
+  private readonly remoteListeners = new Set<(commit: Commit) => void>();
   private readonly peers: Map<string, VersionVector>;
   /** Set while memory is being rolled back to storage after a failed write. */
   private recovery: Promise<void> | null = null;
@@ -113,11 +115,15 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   private subscribe(replica: Replica): () => void {
-    return replica.onCommit((c) => this.log.append({
-      ...c,
-      version: c.version + this.versionOffset,
-      needsSnapshot: c.needsSnapshot || (c.changes !== null && exceedsReplayLimits(c.changes)),
-    }));
+    return replica.onCommit((c) => {
+      const commit: Commit = {
+        ...c,
+        version: c.version + this.versionOffset,
+        needsSnapshot: c.needsSnapshot || (c.changes !== null && exceedsReplayLimits(c.changes)),
+      };
+      this.log.append(commit);
+      if (commit.origin === 'remote') this.tell(this.remoteListeners, [commit]);
+    });
   }
 
   get nodeId(): string {
@@ -141,8 +147,8 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   async migrate(steps: readonly string[]): Promise<MigrationResult> {
-    // One step per write: a step is durable (its snapshot stored) before the next one runs, so a
-    // crash mid-migration reopens at the last step that was acknowledged.
+    // One step per write: a step is durable (its snapshot or schema change entry stored) before
+    // the next one runs, so a crash mid-migration reopens at the last step that was acknowledged.
     const from = this.getSchemaVersion();
     if (steps.length <= from) return this.write((r) => r.migrate(steps));
     for (let i = from + 1; i <= steps.length; i++) await this.write((r) => r.migrate(steps.slice(0, i)));
@@ -155,6 +161,15 @@ class DurableReplicaImpl implements DurableReplicaHandle {
 
   applyChanges(changes: ChangeSet, options?: ApplyOptions): Promise<ApplyResult> {
     return this.write((r) => r.applyChanges(changes, options));
+  }
+
+  async applyChangesStaged(changes: ChangeSet, options?: ApplyOptions): Promise<{ result: ApplyResult; stored: Promise<void> }> {
+    if (this.closed) throw new BatteryError('CLOSED', 'the database is closed');
+    // Refused rather than applied after the rollback: the caller merges pieces in order without
+    // waiting for each to be stored, and the piece before this one may be among the refused ones.
+    if (this.recovery || this.rollbackError) throw new BatteryError('QUOTA', 'storage refused a write; memory is being rolled back');
+    const result = this.replica.applyChanges(changes, options);
+    return { result, stored: this.log.barrier() };
   }
 
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet {
@@ -180,6 +195,16 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   onCommit(listener: (commit: Commit) => void): () => void {
     this.listeners.add(listener);
     return () => { this.listeners.delete(listener); };
+  }
+
+  onRemoteApplied(listener: (commit: Commit) => void): () => void {
+    this.remoteListeners.add(listener);
+    return () => { this.remoteListeners.delete(listener); };
+  }
+
+  readNow(sql: string, params?: SqlParams): ExecResult {
+    if (this.closed) throw new BatteryError('CLOSED', 'the database is closed');
+    return this.replica.execLocal(sql, params);
   }
 
   getPeerVector(peerNodeId: string): VersionVector | undefined {
@@ -316,8 +341,12 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   private announce(commits: Commit[]): void {
+    this.tell(this.listeners, commits);
+  }
+
+  private tell(listeners: Set<(commit: Commit) => void>, commits: Commit[]): void {
     for (const commit of commits) {
-      for (const listener of [...this.listeners]) {
+      for (const listener of [...listeners]) {
         try {
           listener(commit);
         } catch (e) {

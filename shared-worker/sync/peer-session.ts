@@ -94,6 +94,8 @@ export class PeerSession {
   private reader: FrameReader | null = null;
   private inbound: Promise<void> = Promise.resolve();
   private handling: Promise<void> = Promise.resolve();
+  /** Acks in order (a delta piece's waits until the piece is stored: see ack()). */
+  private acking: Promise<void> = Promise.resolve();
   /** Delta pieces and live batches, in order, paced by the peer's acks. */
   private outbound: Promise<void> = Promise.resolve();
   private readonly window: SendWindow;
@@ -316,7 +318,8 @@ export class PeerSession {
           this.incoming = new DeltaProgress(this.peerId, msg.total);
           this.syncChanged();
         }
-        await this.apply(msg.changes);
+        // Merged in memory now; acknowledged once stored, while the next piece is merged.
+        const { stored } = await this.applyPiece(msg.changes);
         if (this.isClosed()) return;
         const progress = this.incoming.applied(pieceSize(msg.changes), msg.last);
         if (progress.rowsTotal > 0) this.host.emit({ type: 'sync-progress', ...progress });
@@ -325,8 +328,11 @@ export class PeerSession {
           this.heldFromPeer = mergeCapped(this.heldFromPeer, msg.upTo, 'delta upTo');
           this.incoming = null;
         }
-        await this.ack();
-        return this.syncChanged();
+        // A piece storage refuses closes the link at once, before a later piece is merged
+        // (applyChangesStaged refuses those meanwhile); the peer sends them again next time.
+        stored?.catch((e: unknown) => this.fail(e));
+        this.ack(stored).then(() => this.syncChanged(), (e: unknown) => this.fail(e));
+        return;
       case 'live':
         // A delta we are waiting for holds this batch already (the peer committed it before it
         // answered); applying it now could put it ahead of changes it was made on.
@@ -405,6 +411,25 @@ export class PeerSession {
     return this.window.ackedCount() >= this.deltaSentAt;
   }
 
+  /**
+   * Merges a delta piece into memory and returns when that is done, with a promise of it being
+   * stored. Pieces must be merged in order and a refused piece must stop the next one (delta-pieces.ts),
+   * so the merge is awaited; storing is not.
+   */
+  private async applyPiece(changes: ChangeSet): Promise<{ stored?: Promise<void> }> {
+    const { replica } = this.host;
+    if (!replica.applyChangesStaged) {
+      await this.apply(changes);
+      return {};
+    }
+    const mine = restrictToTables(changes, this.common);
+    if (isEmptyChangeSet(mine)) return {};
+    this.remoteVector = mergeCapped(this.remoteVector, vectorOfChanges(mine), 'vector');
+    const { result, stored } = await replica.applyChangesStaged(mine);
+    if (!this.isClosed() && result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
+    return { stored };
+  }
+
   private async apply(changes: ChangeSet): Promise<void> {
     const mine = restrictToTables(changes, this.common);
     if (isEmptyChangeSet(mine)) return;
@@ -415,9 +440,18 @@ export class PeerSession {
     if (result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
   }
 
-  private async ack(): Promise<void> {
-    const vector = await this.known();
-    this.send({ t: 'ack', vector, handled: ++this.handled });
+  /**
+   * Acks go out in the order of the messages they answer, each once what it answers is stored
+   * (`after`) and with a vector read from durable state (known()).
+   */
+  private ack(after?: Promise<void>): Promise<void> {
+    const sent = this.acking.then(async () => {
+      if (after) await after;
+      const vector = await this.known();
+      this.send({ t: 'ack', vector, handled: ++this.handled });
+    });
+    this.acking = sent.catch(() => {});
+    return sent;
   }
 
   private onAck(vector: VersionVector, handled: number): void {

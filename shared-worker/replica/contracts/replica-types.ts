@@ -19,6 +19,19 @@ export type RowWrite =
   | { op: 'delete'; table: string; rowid: number };
 
 /**
+ * A schema change the durable log records as itself instead of a snapshot: an exec (or migration
+ * step) whose every statement is ALTER TABLE ... ADD/DROP COLUMN on a synced table. Log replay
+ * runs it again through the same code (Replica.replaySchemaChange); SQLite's ALTER is
+ * deterministic (a column added by ALTER may only have a constant DEFAULT), and so is what the
+ * replica does around it (docs/schema-evolution.md).
+ */
+export interface SchemaChange {
+  sql: string;
+  /** The migration step's schema version, written in the same transaction; null for an exec. */
+  schemaVersion: number | null;
+}
+
+/**
  * What one committed transaction did, emitted by Replica.onCommit right after COMMIT.
  * Enough to redo the transaction on the previous state (log replay) and to tell others about it.
  */
@@ -35,6 +48,8 @@ export interface Commit {
   rows: RowWrite[];
   /** The schema changed (DDL, enableSync) or something a log record cannot express happened: persist a snapshot. */
   needsSnapshot: boolean;
+  /** Set (and needsSnapshot false) when the commit is nothing but a SchemaChange: logged as one. */
+  schemaChange?: SchemaChange;
   /** getVersion() after this commit. */
   version: number;
 }
@@ -99,6 +114,11 @@ export interface Replica {
   getSchemaVersion(): number;
   /** Re-applies non-synced row images from the log. */
   replayRows(rows: RowWrite[]): void;
+  /**
+   * Runs a logged SchemaChange again, as exec/migrate ran it (one transaction, the schema version
+   * written with it). Throws, changing nothing, when the SQL is not such a change (any more).
+   */
+  replaySchemaChange(change: SchemaChange): void;
   onCommit(listener: (commit: Commit) => void): () => void;
   /** The database file (sql.js export); everything the replica set up on the connection survives it. */
   export(): Uint8Array;
@@ -134,6 +154,13 @@ export interface DurableReplica {
   enableSync(table: string): Promise<void>;
   /** Durable before it resolves; the sync engine moves a peer's acknowledged vector only after. */
   applyChanges(changes: ChangeSet, options?: ApplyOptions): Promise<ApplyResult>;
+  /**
+   * applyChanges in two steps: resolves once the changes are merged in memory (or rejects, with
+   * nothing applied), with `stored` resolving once they are durable (rejecting as applyChanges
+   * would). Lets a receiver merge the next delta piece while the previous one is being stored.
+   * Absent = use applyChanges.
+   */
+  applyChangesStaged?(changes: ChangeSet, options?: ApplyOptions): Promise<{ result: ApplyResult; stored: Promise<void> }>;
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
   getVector(): VersionVector;
   getVersion(): number;
@@ -144,6 +171,18 @@ export interface DurableReplica {
   getSchemaVersion(): number;
   /** Called after a commit is durable (local writes: to broadcast; all: change events). */
   onCommit(listener: (commit: Commit) => void): () => void;
+  /**
+   * Called as soon as a remote commit (applyChanges) is in memory, before it is durable; onCommit
+   * still hears it once stored. Live queries re-run on it, so merged data shows without waiting
+   * for this replica's storage (docs/architecture.md, "Merged data before it is stored").
+   * Absent = remote commits are heard through onCommit only.
+   */
+  onRemoteApplied?(listener: (commit: Commit) => void): () => void;
+  /**
+   * Runs a read-only statement on memory now, without waiting for writes still being stored
+   * (live-query re-runs after onRemoteApplied). Absent = reads go through execLocal.
+   */
+  readNow?(sql: string, params?: SqlParams): ExecResult;
   /**
    * Resolves once everything memory holds right now is durable. Rejects if storage refuses part of
    * it, only after memory was rolled back to storage (so reading again reads what is stored).
