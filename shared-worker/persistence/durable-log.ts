@@ -69,8 +69,8 @@ interface Group {
   install: Install | null;
   /** Pieces to delete with this group (of a background snapshot that was given up). */
   dels: string[];
-  /** The log's last seq once this group is stored. */
-  seqAfter: number;
+  /** Once this group is stored: the log's last seq after each of its commits, in order. */
+  seqAt: number[];
   promise: Promise<void>;
   resolve(): void;
   reject(e: unknown): void;
@@ -206,7 +206,7 @@ export class DurableLog {
     let commit: () => void;
     for (;;) {
       try {
-        const prepared = asSnapshot ? this.snapshotBatch() : this.logBatch(group.commits, group.install);
+        const prepared = asSnapshot ? this.snapshotBatch() : this.logBatch(group.commits, group.install, group.seqAt);
         prepared.batch.set!.push(...group.sets);
         if (group.dels.length > 0) prepared.batch.del = [...(prepared.batch.del ?? []), ...group.dels];
         if (prepared.batch.set!.length > 0 || (prepared.batch.del ?? []).length > 0) await this.o.store.write(prepared.batch);
@@ -231,7 +231,6 @@ export class DurableLog {
       }
     }
     commit();
-    group.seqAfter = this.lastSeq;
     if (asSnapshot) void this.stopBackground(); // its copy would now replace a newer snapshot
     this.inFlight = null;
     try {
@@ -246,15 +245,19 @@ export class DurableLog {
    * The group's commits as log entries, plus the switch to a background snapshot when one is
    * ready; `commit` moves the bookkeeping once they are stored.
    */
-  private logBatch(commits: Commit[], install: Install | null): { batch: KeyValueWrite; commit: () => void } {
+  private logBatch(commits: Commit[], install: Install | null, seqAt: number[]): { batch: KeyValueWrite; commit: () => void } {
     const set: Array<[string, unknown]> = [];
     const sizes: number[] = [];
     let lastSeq = this.lastSeq;
+    seqAt.length = 0;
     for (const c of commits) {
-      if (!c.changes && c.rows.length === 0 && !c.schemaChange) continue; // nothing a replay could redo
-      const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows, ...(c.schemaChange ? { schema: c.schemaChange } : {}) });
-      set.push([logKey(lastSeq), bytes]);
-      sizes.push(bytes.byteLength);
+      // Nothing a replay could redo: no entry.
+      if (c.changes || c.rows.length > 0 || c.schemaChange) {
+        const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows, ...(c.schemaChange ? { schema: c.schemaChange } : {}) });
+        set.push([logKey(lastSeq), bytes]);
+        sizes.push(bytes.byteLength);
+      }
+      seqAt.push(lastSeq);
     }
     let batch: KeyValueWrite = { set };
     if (install) {
@@ -427,7 +430,9 @@ class BackgroundSnapshot {
       // The copy holds every commit appended until now, durable or not yet.
       const file = this.cursor.result();
       const version = o.version();
+      // The pending group goes on gathering commits the copy lacks: remember how many it holds now.
       const last = this.log.bgLastGroup();
+      const inCopy = last?.commits.length ?? 0;
       const seqNow = this.log.bgContext().lastSeq;
       const gen = this.log.bgNewGeneration();
       const pieces: string[] = [];
@@ -442,8 +447,9 @@ class BackgroundSnapshot {
       // Commits in the copy that were not stored yet: the snapshot may cover them only once they are.
       if (last) await last.promise;
       if (this.stopped) return;
-      const coveredSeq = last ? last.seqAfter : seqNow;
-      if (coveredSeq < this.log.bgContext().snapshotSeq) return; // a newer snapshot was stored meanwhile
+      const coveredSeq = last ? last.seqAt[inCopy - 1]! : seqNow;
+      // A newer snapshot was stored meanwhile (that group wrote a snapshot, no entries), or will be.
+      if (coveredSeq === undefined || coveredSeq < this.log.bgContext().snapshotSeq) return;
       this.log.bgReady({ pieces, coveredSeq, bytes: file.byteLength, version });
       handed = true; // the group that switches to them owns them now
     } catch {
@@ -462,7 +468,7 @@ function newGroup(): Group {
   // A group nobody waits on (a background snapshot) must not surface as an unhandled rejection;
   // callers that do wait still see the rejection through `promise`.
   promise.catch(() => {});
-  return { commits: [], sets: [], snapshot: false, install: null, dels: [], seqAfter: 0, promise, resolve, reject };
+  return { commits: [], sets: [], snapshot: false, install: null, dels: [], seqAt: [], promise, resolve, reject };
 }
 
 function carriesWrites(g: Group): boolean {
