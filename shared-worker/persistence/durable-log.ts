@@ -29,7 +29,7 @@ import { logKeysBetween, pieceCount, pieceKey, pieceOf, piecesInstallWrite, snap
  * Pages copied per macrotask by a background snapshot: ~1-3 ms of a loaded 2-core box per step
  * (a 50 MB file took ~0.3-0.5 s in steps of 128 pages), so a write waits at most about that long.
  */
-const PAGES_PER_STEP = 64;
+const PAGES_PER_STEP = 128;
 
 export interface DurableLogOptions {
   store: KeyValueStore;
@@ -69,8 +69,8 @@ interface Group {
   install: Install | null;
   /** Pieces to delete with this group (of a background snapshot that was given up). */
   dels: string[];
-  /** The log's last seq once this group is stored. */
-  seqAfter: number;
+  /** Once this group is stored: the log's last seq after each of its commits, in order. */
+  seqAt: number[];
   promise: Promise<void>;
   resolve(): void;
   reject(e: unknown): void;
@@ -206,7 +206,7 @@ export class DurableLog {
     let commit: () => void;
     for (;;) {
       try {
-        const prepared = asSnapshot ? this.snapshotBatch() : this.logBatch(group.commits, group.install);
+        const prepared = asSnapshot ? this.snapshotBatch() : this.logBatch(group.commits, group.install, group.seqAt);
         prepared.batch.set!.push(...group.sets);
         if (group.dels.length > 0) prepared.batch.del = [...(prepared.batch.del ?? []), ...group.dels];
         if (prepared.batch.set!.length > 0 || (prepared.batch.del ?? []).length > 0) await this.o.store.write(prepared.batch);
@@ -231,7 +231,6 @@ export class DurableLog {
       }
     }
     commit();
-    group.seqAfter = this.lastSeq;
     if (asSnapshot) void this.stopBackground(); // its copy would now replace a newer snapshot
     this.inFlight = null;
     try {
@@ -246,15 +245,19 @@ export class DurableLog {
    * The group's commits as log entries, plus the switch to a background snapshot when one is
    * ready; `commit` moves the bookkeeping once they are stored.
    */
-  private logBatch(commits: Commit[], install: Install | null): { batch: KeyValueWrite; commit: () => void } {
+  private logBatch(commits: Commit[], install: Install | null, seqAt: number[]): { batch: KeyValueWrite; commit: () => void } {
     const set: Array<[string, unknown]> = [];
     const sizes: number[] = [];
     let lastSeq = this.lastSeq;
+    seqAt.length = 0;
     for (const c of commits) {
-      if (!c.changes && c.rows.length === 0 && !c.schemaChange) continue; // nothing a replay could redo
-      const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows, ...(c.schemaChange ? { schema: c.schemaChange } : {}) });
-      set.push([logKey(lastSeq), bytes]);
-      sizes.push(bytes.byteLength);
+      // Nothing a replay could redo: no entry.
+      if (c.changes || c.rows.length > 0 || c.schemaChange) {
+        const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows, ...(c.schemaChange ? { schema: c.schemaChange } : {}) });
+        set.push([logKey(lastSeq), bytes]);
+        sizes.push(bytes.byteLength);
+      }
+      seqAt.push(lastSeq);
     }
     let batch: KeyValueWrite = { set };
     if (install) {
@@ -340,11 +343,6 @@ export class DurableLog {
   // ---- what BackgroundSnapshot uses ----
 
   /** @internal */
-  bgSchedule(fn: () => void): void {
-    this.tasks.schedule(fn);
-  }
-
-  /** @internal */
   bgContext(): { o: DurableLogOptions; snapshotSeq: number; lastSeq: number } {
     return { o: this.o, snapshotSeq: this.snapshotSeq, lastSeq: this.lastSeq };
   }
@@ -406,8 +404,14 @@ class BackgroundSnapshot {
     this.cursor?.abort();
   }
 
+  /**
+   * A timer, not the log's MessageChannel queue: in Node a chain of port messages can run ahead
+   * of timers and I/O callbacks (the memory store's and fake-indexeddb's completions), and a
+   * browser may favour it over IndexedDB events likewise; the copy must stay behind the writes.
+   * (Nested timers are clamped to 4 ms: the copy takes longer, no write waits more.)
+   */
   private tick(): Promise<void> {
-    return new Promise((resolve) => this.log.bgSchedule(resolve));
+    return new Promise((resolve) => setTimeout(resolve, 0));
   }
 
   private async run(): Promise<void> {
@@ -426,7 +430,9 @@ class BackgroundSnapshot {
       // The copy holds every commit appended until now, durable or not yet.
       const file = this.cursor.result();
       const version = o.version();
+      // The pending group goes on gathering commits the copy lacks: remember how many it holds now.
       const last = this.log.bgLastGroup();
+      const inCopy = last?.commits.length ?? 0;
       const seqNow = this.log.bgContext().lastSeq;
       const gen = this.log.bgNewGeneration();
       const pieces: string[] = [];
@@ -441,8 +447,9 @@ class BackgroundSnapshot {
       // Commits in the copy that were not stored yet: the snapshot may cover them only once they are.
       if (last) await last.promise;
       if (this.stopped) return;
-      const coveredSeq = last ? last.seqAfter : seqNow;
-      if (coveredSeq < this.log.bgContext().snapshotSeq) return; // a newer snapshot was stored meanwhile
+      const coveredSeq = last ? last.seqAt[inCopy - 1]! : seqNow;
+      // A newer snapshot was stored meanwhile (that group wrote a snapshot, no entries), or will be.
+      if (coveredSeq === undefined || coveredSeq < this.log.bgContext().snapshotSeq) return;
       this.log.bgReady({ pieces, coveredSeq, bytes: file.byteLength, version });
       handed = true; // the group that switches to them owns them now
     } catch {
@@ -461,7 +468,7 @@ function newGroup(): Group {
   // A group nobody waits on (a background snapshot) must not surface as an unhandled rejection;
   // callers that do wait still see the rejection through `promise`.
   promise.catch(() => {});
-  return { commits: [], sets: [], snapshot: false, install: null, dels: [], seqAfter: 0, promise, resolve, reject };
+  return { commits: [], sets: [], snapshot: false, install: null, dels: [], seqAt: [], promise, resolve, reject };
 }
 
 function carriesWrites(g: Group): boolean {

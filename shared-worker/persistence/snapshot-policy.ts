@@ -1,17 +1,18 @@
 /**
  * When the durable log has grown enough that a fresh snapshot pays for itself.
  *
- * Two costs pull in opposite directions: a snapshot is an O(database) export() plus a write of
- * the whole file, while every log entry after it is replayed one by one at start-up. So:
+ * Two costs pull in opposite directions: a snapshot is an O(database) copy plus a write of the
+ * whole file (in the background, durable-log.ts), while every log entry after it is replayed one
+ * by one at start-up. So:
  *   - records: start-up replays at most this many entries before a snapshot is due. Measured on a
  *     loaded 2-core box (Node 20): 2000 one-row entries replay in ~0.5 s with runs merged
  *     (snapshot-replay.ts), 3-6 s at one call per entry, so 2000 keeps a cold start well under a second;
  *   - bytes: a snapshot is due once the log holds as many bytes as the last snapshot (but at least
  *     4 MiB): storage stays under ~2x the database, and each O(database) snapshot is paid for by at
  *     least as many bytes of writes, so its cost per written byte stays constant as the data grows.
- * Up to those limits the snapshot waits for an idle moment (nothing pending or in flight) so that
- * a small write's latency does not depend on the database size; past HARD_FACTOR times the limits
- * (a write stream with no idle moment) it is taken with the next group regardless.
+ * Past either limit a snapshot is due ('when-idle'; 'now' past HARD_FACTOR times them). The log
+ * starts a background snapshot for either (no write waits for it, so there is no idle moment to
+ * wait for); the two urgencies only tell how far behind it is.
  */
 export interface SnapshotThresholds {
   records: number;

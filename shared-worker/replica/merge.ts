@@ -222,6 +222,8 @@ class TableMerge {
   /** Deferred updates of live rows in the current chunk: cell values by changed-column list, and clock rows. */
   private readonly pendingCells = new Map<string, { cols: number[]; params: SqlValue[] }>();
   private readonly pendingClockUpdates: SqlValue[] = [];
+  /** Rows per chunk: CHUNK_ROWS, fewer for wide keys (the prefetch binds 1 + key columns per row). */
+  private readonly chunkRows: number;
 
   constructor(
     private readonly db: SqlDatabase,
@@ -242,6 +244,7 @@ class TableMerge {
     this.vals = new Array(this.n);
     this.valTaken = new Array(this.n);
     this.clockBatch = options.ownRowids ? Math.max(1, Math.min(CLOCK_BATCH, Math.floor(MAX_PARAMS / (4 + this.n)))) : 1;
+    this.chunkRows = Math.max(1, Math.min(CHUNK_ROWS, Math.floor(MAX_PARAMS / (1 + table.shape.pk.length))));
   }
 
   /** Writes the clock rows held in pendingClock and uniformRids. */
@@ -296,11 +299,11 @@ class TableMerge {
     return applied;
   }
 
-  /** End of the chunk starting at `start`: at most CHUNK_ROWS rows, stopping before a repeated key. */
+  /** End of the chunk starting at `start`: at most chunkRows rows, stopping before a repeated key. */
   private chunkEnd(rows: RowDelta[], start: number): number {
     const seen = new Set<string>();
     let end = start;
-    while (end < rows.length && end - start < CHUNK_ROWS) {
+    while (end < rows.length && end - start < this.chunkRows) {
       const key = this.keyOf(rows[end]!.pk);
       if (seen.has(key)) break;
       seen.add(key);
@@ -309,10 +312,10 @@ class TableMerge {
     return end;
   }
 
-  /** Reads the live registers of rows[start..end) (one statement, padded to CHUNK_ROWS slots). */
+  /** Reads the live registers of rows[start..end) (one statement, padded to chunkRows slots). */
   private prefetch(rows: RowDelta[], start: number, end: number): void {
     const k = this.table.shape.pk.length;
-    const params: SqlValue[] = new Array(CHUNK_ROWS * (1 + k)).fill(null);
+    const params: SqlValue[] = new Array(this.chunkRows * (1 + k)).fill(null);
     for (let j = start; j < end; j++) {
       const at = (j - start) * (1 + k);
       params[at] = j - start;
@@ -321,7 +324,7 @@ class TableMerge {
     }
     const got: Array<SqlValue[] | undefined> = new Array(end - start);
     const rids = new Set<number>();
-    for (const r of this.db.all(prefetchLiveSql(this.table, CHUNK_ROWS), params)) {
+    for (const r of this.db.all(prefetchLiveSql(this.table, this.chunkRows), params)) {
       got[r[0] as number] = r;
       rids.add(r[1] as number);
     }

@@ -18,7 +18,7 @@ const RUNS = Number(process.env.FC_RUNS ?? 40);
 
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Storage holding a synced table of ~2.5 MB (a few snapshot pieces), as a format 1 snapshot. */
+/** Storage holding a synced table of ~5.5 MB (two snapshot pieces), as a format 1 snapshot. */
 let template: Map<string, unknown> | null = null;
 async function seeded(): Promise<Map<string, unknown>> {
   if (!template) {
@@ -26,7 +26,7 @@ async function seeded(): Promise<Map<string, unknown>> {
     const d = await openDurableReplica({ store, createReplica, warn: () => {} });
     await d.exec('CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, body BLOB, n INTEGER)');
     await d.enableSync('items');
-    await d.exec(`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2500)
+    await d.exec(`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 5000)
       INSERT INTO items SELECT printf('seed-%05d', i), zeroblob(900), i FROM c`);
     await d.snapshot();
     await d.close();
@@ -91,6 +91,41 @@ describe('background snapshots', () => {
     await again.snapshot();
     expect(metaOf(data).format).toBe(1);
     expectNoOrphans(data);
+    await again.close();
+  }, 120_000);
+
+  it('cover only the commits in the copy, not those that join the same group after it completed', async () => {
+    const data = await seeded();
+    const store = new MemoryKeyValueStore({ data });
+    let d!: DurableReplicaHandle;
+    let n = 0;
+    const wrapped = async (o: Parameters<typeof createReplica>[0]) => {
+      const r = await createReplica(o);
+      const slices = r.exportInSlices.bind(r);
+      r.exportInSlices = () => {
+        const cursor = slices();
+        return {
+          ...cursor,
+          step: (pages: number) => {
+            void d.exec('INSERT INTO items VALUES (?, NULL, 0)', [`in-copy-${n++}`]); // before the step: in the copy
+            const done = cursor.step(pages);
+            // After the copy completed, while the group holding the write above still gathers.
+            if (done) queueMicrotask(() => { void d.exec('INSERT INTO items VALUES (?, NULL, 0)', [`after-copy-${n++}`]); });
+            return done;
+          },
+        };
+      };
+      return r;
+    };
+    d = await openDurableReplica({ store, createReplica: wrapped, snapshotEvery: { records: 3 }, warn: () => {} });
+    for (let i = 0; i < 4; i++) await d.exec('INSERT INTO items VALUES (?, NULL, 1)', [`w-${i}`]);
+    await d.settled();
+    expect(metaOf(data).format).toBe(2);
+    const before = await dump(d);
+    expect(before).toContain('after-copy-');
+    await d.close();
+    const again = await openDurableReplica({ store: store.reopen(), createReplica, warn: () => {} });
+    expect(await dump(again)).toBe(before);
     await again.close();
   }, 120_000);
 
