@@ -205,7 +205,7 @@ export class Hub {
         // A peer's change is re-run for watchers once merged in memory, before it is stored
         // (docs/architecture.md, "Merged data before it is stored"); onCommit skips it then.
         this.earlyRemote = replica.onRemoteApplied !== undefined;
-        replica.onRemoteApplied?.((c) => this.live?.markDirty(c.tables, c.needsSnapshot, true));
+        replica.onRemoteApplied?.((c) => this.live?.markDirty(c.tables, c.needsSnapshot || c.schemaChange !== undefined, true));
         return replica;
       });
       // A failed open is retried by the next hello rather than poisoning the worker for good.
@@ -228,11 +228,13 @@ export class Hub {
   private earlyRemote = false;
 
   private onCommit(commit: Commit): void {
-    if (commit.tables.length > 0 || commit.needsSnapshot) {
+    // A schema change logged as itself (schemaChange) changes the schema as much as DDL that snapshots.
+    const schemaChanged = commit.needsSnapshot || commit.schemaChange !== undefined;
+    if (commit.tables.length > 0 || schemaChanged) {
       const message: WorkerToTab = { kind: 'change', tables: commit.tables, origin: commit.origin, state: this.state() };
       for (const t of this.tabs.all()) t.port.post(message);
     }
-    if (!(commit.origin === 'remote' && this.earlyRemote)) this.live?.markDirty(commit.tables, commit.needsSnapshot);
+    if (!(commit.origin === 'remote' && this.earlyRemote)) this.live?.markDirty(commit.tables, schemaChanged);
   }
 
   private async serve(tabId: string, port: TabPort, id: number, req: Request): Promise<void> {

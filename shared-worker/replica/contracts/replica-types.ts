@@ -19,6 +19,19 @@ export type RowWrite =
   | { op: 'delete'; table: string; rowid: number };
 
 /**
+ * A schema change the durable log records as itself instead of a snapshot: an exec (or migration
+ * step) whose every statement is ALTER TABLE ... ADD/DROP COLUMN on a synced table. Log replay
+ * runs it again through the same code (Replica.replaySchemaChange); SQLite's ALTER is
+ * deterministic (a column added by ALTER may only have a constant DEFAULT), and so is what the
+ * replica does around it (docs/schema-evolution.md).
+ */
+export interface SchemaChange {
+  sql: string;
+  /** The migration step's schema version, written in the same transaction; null for an exec. */
+  schemaVersion: number | null;
+}
+
+/**
  * What one committed transaction did, emitted by Replica.onCommit right after COMMIT.
  * Enough to redo the transaction on the previous state (log replay) and to tell others about it.
  */
@@ -35,6 +48,8 @@ export interface Commit {
   rows: RowWrite[];
   /** The schema changed (DDL, enableSync) or something a log record cannot express happened: persist a snapshot. */
   needsSnapshot: boolean;
+  /** Set (and needsSnapshot false) when the commit is nothing but a SchemaChange: logged as one. */
+  schemaChange?: SchemaChange;
   /** getVersion() after this commit. */
   version: number;
 }
@@ -99,10 +114,31 @@ export interface Replica {
   getSchemaVersion(): number;
   /** Re-applies non-synced row images from the log. */
   replayRows(rows: RowWrite[]): void;
+  /**
+   * Runs a logged SchemaChange again, as exec/migrate ran it (one transaction, the schema version
+   * written with it). Throws, changing nothing, when the SQL is not such a change (any more).
+   */
+  replaySchemaChange(change: SchemaChange): void;
   onCommit(listener: (commit: Commit) => void): () => void;
   /** The database file (sql.js export); everything the replica set up on the connection survives it. */
   export(): Uint8Array;
+  /**
+   * export() a few pages per step, for a snapshot that must not hold the thread: the file as of
+   * the step that completes the copy (writes made between steps are in it). Steps must run
+   * between calls, never inside one; close() or a rebuild needs abort() first.
+   */
+  exportInSlices(): ExportCursor;
   close(): void;
+}
+
+/** A copy of the database file made a few pages at a time (Replica.exportInSlices). */
+export interface ExportCursor {
+  /** Copies up to `pages` more pages; true once the copy is complete. */
+  step(pages: number): boolean;
+  /** The file as of the step that completed the copy (only after step returned true). */
+  result(): Uint8Array;
+  /** Stops the copy and frees what it holds (no-op once complete). */
+  abort(): void;
 }
 
 /**
