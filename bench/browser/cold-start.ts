@@ -4,12 +4,14 @@ import { exec, openBatteryTab, rows, waitForLibrary, waitUntil } from '../../spe
 import '../../spec/browser/harness/page-globals.js';
 import { detail, median, ratioLine } from './stats.js';
 
-// Where a battery cold start of this database went (worker console timings, loaded 2-core box):
-// IndexedDB reads of snapshot + log 290-530 ms (the raw baseline reads as many bytes), the
-// snapshot into sql.js 70-125 ms (copied into its in-memory file), replaying the ~2 MB log tail the
-// fill leaves behind 170-470 ms, worker start + hello + first query ~130 ms; compiling the wasm
-// (20-140 ms) overlaps the reads. Even without a log tail, (read + copy + start) / read is ~1.6:
-// the 1.3 goal is out of reach while the database must be read, then copied into sql.js.
+// Where a battery cold start of this database went (worker console timings, 2-core box at load
+// ~14): worker script start 60-300 ms after the tab's connectBattery, IndexedDB reads of snapshot
+// + log 380-590 ms (the raw baseline reads as many bytes), the snapshot into sql.js 75-230 ms
+// (copied into its in-memory file), replaying the one ~2 MB log entry (2,000 rows of 1 KiB) the
+// fill leaves behind 390-800 ms (a merge per row: the rows are new to the snapshot), welcome +
+// first query ~10 ms; compiling the wasm overlaps the reads. Even without a log tail, (start +
+// read + copy) / read is ~1.4-1.6: the 1.3 goal is out of reach while the database must be read,
+// then copied into sql.js.
 const TARGET_BYTES = 50 * 1024 * 1024;
 const ROW_BYTES = 1024;
 const ROWS_PER_EXEC = 5 * 1024; // 5 MiB of blobs per exec call

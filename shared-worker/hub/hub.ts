@@ -205,7 +205,7 @@ export class Hub {
         // A peer's change is re-run for watchers once merged in memory, before it is stored
         // (docs/architecture.md, "Merged data before it is stored"); onCommit skips it then.
         this.earlyRemote = replica.onRemoteApplied !== undefined;
-        replica.onRemoteApplied?.((c) => this.live?.markDirty(c.tables, c.needsSnapshot, true));
+        replica.onRemoteApplied?.((c) => this.live?.markDirty(c.tables, c.needsSnapshot || c.schemaChange !== undefined, true));
         return replica;
       });
       // A failed open is retried by the next hello rather than poisoning the worker for good.
