@@ -120,7 +120,11 @@ describe('openDurableReplica (with the fake replica)', () => {
     const d = await open(store, { snapshotEvery: { records: 5, bytes: 1 << 30 } });
     // Sequential awaited writes: the idle check always finds the next write pending.
     for (let i = 0; i < 60; i++) await d.exec(`put k${i} ${i}`);
-    expect(d.logStats().records).toBeLessThan(20); // bounded at 4x the threshold
+    // Snapshots past the thresholds run in the background, beside the writes (durable-log.ts): how
+    // far the log gets during the burst depends on the machine's load; once it settles, a
+    // snapshot has cut it back although no write ever left an idle moment.
+    await d.settled();
+    expect(d.logStats().records).toBeLessThan(20);
     const before = dumpFake(inner(d));
     await d.close();
     const again = await open(store.reopen());
