@@ -20,6 +20,10 @@ import type { SyncedTable } from './synced-table.js';
  * `insertedOnly(t)`: the exec only inserted rows into t and no capture trigger ran (see
  * InsertCapture.insertedOnly): then it has no delete log or update log to look at, and it
  * changed t for sure (its inserted rows are all there).
+ * `foldUpdatesNow`: fold a non-empty update log now, for an exec of many rows whose change set
+ * will be read: reading it back from the folded clock rows (a join on the ver index) cost less
+ * than reading the log (pendingAt sorts it by rowid in a temporary b-tree), and the fold a later
+ * read would pay is done (measured at 100k updated rows: ~520 ms for pendingAt vs ~190 ms).
  */
 export function foldCapturedChanges(
   db: SqlDatabase,
@@ -27,6 +31,7 @@ export function foldCapturedChanges(
   stampId: number,
   inserts: InsertCapture,
   insertedOnly: (t: SyncedTable) => boolean = () => false,
+  foldUpdatesNow = false,
 ): SyncedTable[] {
   for (const t of tables) {
     // First: the delete fold and tombstone adoption below update clock rows of re-inserted keys.
@@ -46,7 +51,10 @@ export function foldCapturedChanges(
     if (db.get(t.sql.hasTombs)![0] === 1) {
       for (const sql of adoptTombstonesSql(t.shape, t.tid)) db.run(sql, [stampId]);
     }
-    if (!onlyInserts && t.sql.mixedAt && db.get(t.sql.mixedAt, [stampId])![0] === 1) foldPendingUpdates(db, [t]);
+    const foldNow = onlyInserts || !t.sql.mixedAt ? false
+      : foldUpdatesNow ? db.get(t.sql.hasUpdated)![0] === 1
+      : db.get(t.sql.mixedAt, [stampId])![0] === 1;
+    if (foldNow) foldPendingUpdates(db, [t]);
   }
   return tables.filter((t) => insertedOnly(t) || db.get(t.sql.changedAt, [stampId])![0] === 1);
 }

@@ -310,7 +310,8 @@ class SqlReplica implements Replica {
         const writtenTables = [...this.tables.values()].filter((t) => written.has(t.shape.name.toLowerCase()));
         // A capture trigger that ran wrote its log; REPLACE removes rows with no hook event of theirs.
         const insertedOnly = (t: SyncedTable) => this.recorder.captureLogWrites === 0 && this.inserts.insertedOnly(t.shape.name);
-        const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts, insertedOnly);
+        const manyRows = this.recorder.count > MANY_ROWS;
+        const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts, insertedOnly, manyRows && this.listeners.size > 0);
         changed = changedTables.length > 0;
         if (changed) {
           this.stamps.raiseVector(this.nodeId, hlc);
@@ -320,7 +321,7 @@ class SqlReplica implements Replica {
             changes = changesAt(this.db, this.stamps, changedTables, stampId, {
               logStart,
               extras: schemaChanged,
-              manyRows: this.recorder.count > MANY_ROWS,
+              manyRows,
               insertedOnly,
             });
             assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
