@@ -59,10 +59,12 @@ export function foldCapturedChanges(
   return tables.filter((t) => insertedOnly(t) || db.get(t.sql.changedAt, [stampId])![0] === 1);
 }
 
-/** [first, last] when `rowids` are first, first + 1, ..., last (more than one), else null. */
+/** [first, last] when `rowids` are first, first + 1, ..., last (one rowid included), else null. */
 function consecutiveRun(rowids: number[]): [number, number] | null {
-  if (rowids.length < 2) return null;
+  if (rowids.length === 0) return null;
   const first = rowids[0]!;
+  // An unsafe rowid (refused later, exact-integers.ts) is not exact here: leave it to the JSON form.
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(first + rowids.length - 1)) return null;
   for (let i = 1; i < rowids.length; i++) if (rowids[i] !== first + i) return null;
   return [first, first + rowids.length - 1];
 }
