@@ -9,7 +9,8 @@
  * live rows: a merge, a delta for a peer, an export (the snapshot), or a delete or key/rowid
  * change (their triggers fold first). The exec's own changes are read from the log meanwhile
  * (SyncedTableSql.pendingAt, value-cap.ts), unless the exec also stamped clock rows of the same
- * table (inserts, rowid moves): then it folds at once (SyncedTableSql.mixedAt).
+ * table (inserts, rowid moves): then it folds at once (SyncedTableSql.mixedAt). An exec of many
+ * rows whose change set is read (a commit listener) also folds at once (see foldUpdatesNow).
  */
 import { adoptTombstonesSql, foldDeletesSql, foldUpdatesStatements, materializeInsertRunSql, materializeInsertsSql } from './capture.js';
 import type { InsertCapture } from './insert-capture.js';
