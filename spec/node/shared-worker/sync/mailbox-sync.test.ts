@@ -149,8 +149,10 @@ async function compactedBy(a: Member, url: string, round: number): Promise<void>
   for (let i = 0; i < 6; i += 1) {
     await a.kit.upsert('notes', rows((round * 6 + i) * 20, 20, `round-${round}-batch-${i}-with-some-padding`));
     await a.kit.remove('notes', [`r${String((round * 6 + i) * 20).padStart(5, '0')}`]);
+    // Each batch uploaded before the next: how many writes one upload gathers depends on how
+    // fast storage settles, and the compaction threshold counts blobs.
+    await syncA.idle();
   }
-  await syncA.idle();
   await syncA.stop();
 }
 
@@ -265,8 +267,8 @@ describe('mailbox sync (worker side) against the real server', () => {
     for (let i = 0; i < 6; i += 1) {
       await a.kit.upsert('notes', rows(i * 10, 10, `batch-${i}`));
       await a.kit.remove('notes', [`r${String(i * 10).padStart(5, '0')}`]);
+      await syncA.idle(); // one upload per batch (see compactedBy)
     }
-    await syncA.idle();
     await a.kit.upsert('notes', [['r00001', { body: 'tail edit' }]]);
     await syncA.idle();
     await syncA.stop();
