@@ -9,7 +9,8 @@
  * live rows: a merge, a delta for a peer, an export (the snapshot), or a delete or key/rowid
  * change (their triggers fold first). The exec's own changes are read from the log meanwhile
  * (SyncedTableSql.pendingAt, value-cap.ts), unless the exec also stamped clock rows of the same
- * table (inserts, rowid moves): then it folds at once (SyncedTableSql.mixedAt).
+ * table (inserts, rowid moves): then it folds at once (SyncedTableSql.mixedAt). An exec of many
+ * rows whose change set is read (a commit listener) also folds at once (see foldUpdatesNow).
  */
 import { adoptTombstonesSql, foldDeletesSql, foldUpdatesStatements, materializeInsertRunSql, materializeInsertsSql } from './capture.js';
 import type { InsertCapture } from './insert-capture.js';
@@ -20,6 +21,10 @@ import type { SyncedTable } from './synced-table.js';
  * `insertedOnly(t)`: the exec only inserted rows into t and no capture trigger ran (see
  * InsertCapture.insertedOnly): then it has no delete log or update log to look at, and it
  * changed t for sure (its inserted rows are all there).
+ * `foldUpdatesNow`: fold a non-empty update log now, for an exec of many rows whose change set
+ * will be read: reading it back from the folded clock rows (a join on the ver index) cost less
+ * than reading the log (pendingAt sorts it by rowid in a temporary b-tree), and the fold a later
+ * read would pay is done (measured at 100k updated rows: ~520 ms for pendingAt vs ~190 ms).
  */
 export function foldCapturedChanges(
   db: SqlDatabase,
@@ -27,6 +32,7 @@ export function foldCapturedChanges(
   stampId: number,
   inserts: InsertCapture,
   insertedOnly: (t: SyncedTable) => boolean = () => false,
+  foldUpdatesNow = false,
 ): SyncedTable[] {
   for (const t of tables) {
     // First: the delete fold and tombstone adoption below update clock rows of re-inserted keys.
@@ -46,15 +52,20 @@ export function foldCapturedChanges(
     if (db.get(t.sql.hasTombs)![0] === 1) {
       for (const sql of adoptTombstonesSql(t.shape, t.tid)) db.run(sql, [stampId]);
     }
-    if (!onlyInserts && t.sql.mixedAt && db.get(t.sql.mixedAt, [stampId])![0] === 1) foldPendingUpdates(db, [t]);
+    const foldNow = onlyInserts || !t.sql.mixedAt ? false
+      : foldUpdatesNow ? db.get(t.sql.hasUpdated)![0] === 1
+      : db.get(t.sql.mixedAt, [stampId])![0] === 1;
+    if (foldNow) foldPendingUpdates(db, [t]);
   }
   return tables.filter((t) => insertedOnly(t) || db.get(t.sql.changedAt, [stampId])![0] === 1);
 }
 
-/** [first, last] when `rowids` are first, first + 1, ..., last (more than one), else null. */
+/** [first, last] when `rowids` are first, first + 1, ..., last (one rowid included), else null. */
 function consecutiveRun(rowids: number[]): [number, number] | null {
-  if (rowids.length < 2) return null;
+  if (rowids.length === 0) return null;
   const first = rowids[0]!;
+  // An unsafe rowid (refused later, exact-integers.ts) is not exact here: leave it to the JSON form.
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(first + rowids.length - 1)) return null;
   for (let i = 1; i < rowids.length; i++) if (rowids[i] !== first + i) return null;
   return [first, first + rowids.length - 1];
 }

@@ -257,9 +257,9 @@ export function materializeInsertsSql(shape: TableShape, tid: number, checked: b
 }
 
 /**
- * materializeInsertsSql for rowids that form one consecutive run ?2..?3 (a bulk insert appends):
- * the rows now at those rowids, read by a range scan instead of parsing a JSON array of every
- * rowid. A row there was inserted by this exec or moved there by a trigger that gave it its
+ * materializeInsertsSql for rowids that form one consecutive run ?2..?3 (a bulk insert appends;
+ * a one-row insert is a run of one): the rows now at those rowids, read by a range scan instead
+ * of parsing a JSON array of every rowid. A row there was inserted by this exec or moved there by a trigger that gave it its
  * clock row already (OR IGNORE), as for the checked form.
  */
 export function materializeInsertRunSql(shape: TableShape, tid: number): string {

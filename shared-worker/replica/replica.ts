@@ -332,6 +332,8 @@ class SqlReplica implements Replica {
         marks = updateLogMarks(this.db, [...this.tables.values()]);
       }
       const out = run();
+      // Compared now: what follows writes only our own tables (the hook may be paused for it).
+      const unseenWrites = hooked && this.totalChanges() - totalBefore > this.recorder.count;
       const schemaAfter = ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
       schemaChanged = schemaAfter !== schemaBefore;
       if (schemaChanged) {
@@ -351,30 +353,38 @@ class SqlReplica implements Replica {
         const writtenTables = [...this.tables.values()].filter((t) => written.has(t.shape.name.toLowerCase()));
         // A capture trigger that ran wrote its log; REPLACE removes rows with no hook event of theirs.
         const insertedOnly = (t: SyncedTable) => this.recorder.captureLogWrites === 0 && this.inserts.insertedOnly(t.shape.name);
-        const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts, insertedOnly);
-        changed = changedTables.length > 0;
-        if (changed) {
-          this.stamps.raiseVector(this.nodeId, hlc);
-          const logStart = (t: SyncedTable) => updateLogStart(this.db, t, marks.get(t), stampId);
-          // A value no peer would accept is refused here, before COMMIT (value-cap.ts).
-          if (this.listeners.size > 0) {
-            changes = changesAt(this.db, this.stamps, changedTables, stampId, {
-              logStart,
-              extras: schemaChanged,
-              manyRows: this.recorder.count > MANY_ROWS,
-              insertedOnly,
-            });
-            assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
-            assertExactIntegers(this.db, changes, (name) => this.tables.get(name.toLowerCase()));
-          } else {
-            assertStampWithinCap(this.db, changedTables, stampId, 'SQL', logStart);
-          }
-        } else this.stamps.drop(stampId);
-        touched = changedTables.map((t) => t.shape.name);
+        const manyRows = this.recorder.count > MANY_ROWS;
+        // The fold and the reads below write only capture tables: for a many-row exec the hook
+        // would make a JS call per clock row for nothing.
+        if (manyRows) this.db.pauseWriteListener();
+        try {
+          const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts, insertedOnly, manyRows && this.listeners.size > 0);
+          changed = changedTables.length > 0;
+          if (changed) {
+            this.stamps.raiseVector(this.nodeId, hlc);
+            const logStart = (t: SyncedTable) => updateLogStart(this.db, t, marks.get(t), stampId);
+            // A value no peer would accept is refused here, before COMMIT (value-cap.ts).
+            if (this.listeners.size > 0) {
+              changes = changesAt(this.db, this.stamps, changedTables, stampId, {
+                logStart,
+                extras: schemaChanged,
+                manyRows,
+                insertedOnly,
+              });
+              assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
+              assertExactIntegers(this.db, changes, (name) => this.tables.get(name.toLowerCase()));
+            } else {
+              assertStampWithinCap(this.db, changedTables, stampId, 'SQL', logStart);
+            }
+          } else this.stamps.drop(stampId);
+          touched = changedTables.map((t) => t.shape.name);
+        } finally {
+          if (manyRows) this.db.resumeWriteListener();
+        }
       }
       images = this.recorder.images(this.db);
       touched = [...new Set([...touched, ...this.recorder.touched()])];
-      if (hooked && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
+      if (unseenWrites) images.complete = false;
       if (images.rows.length > 0 && /\bREPLACE\b/i.test(stripLiteralsAndComments(sql))) images.complete = false;
       if (capture && scan && scan.alters > 0 && scan.alters === scan.statements && !changed && images.rows.length === 0 && images.complete) {
         schemaChange = { sql, schemaVersion: migration?.schemaVersion ?? null };

@@ -64,4 +64,15 @@ describe('the change set of a commit', () => {
     expect(commits.map((c) => c.needsSnapshot)).toEqual([false, true, true, false, false, false, false]);
     expect(commits.map((c) => c.schemaChange?.sql ?? null)).toEqual([null, null, null, null, null, 'ALTER TABLE items ADD COLUMN extra TEXT', null]);
   });
+
+  it('of a many-row exec next to a non-synced table: row images complete, no snapshot asked', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa');
+    a.exec('CREATE TABLE local_notes(id INTEGER PRIMARY KEY, body TEXT)');
+    const commits: Commit[] = [];
+    a.onCommit((c) => commits.push(c));
+    const ids = JSON.stringify(Array.from({ length: 200 }, (_, i) => i));
+    a.exec("INSERT INTO items SELECT 'k' || value, 't', value, NULL FROM json_each(?1); INSERT INTO local_notes SELECT value, 'b' FROM json_each(?1) WHERE value < 3", [ids]);
+    a.exec("UPDATE items SET qty = qty + 1; UPDATE local_notes SET body = 'c' WHERE id = 1");
+    expect(commits.map((c) => [c.needsSnapshot, c.rows.length, c.changes?.tables[0]?.rows.length])).toEqual([[false, 3, 200], [false, 1, 200]]);
+  });
 });

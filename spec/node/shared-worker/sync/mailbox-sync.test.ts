@@ -267,8 +267,8 @@ describe('mailbox sync (worker side) against the real server', () => {
     for (let i = 0; i < 6; i += 1) {
       await a.kit.upsert('notes', rows(i * 10, 10, `batch-${i}`));
       await a.kit.remove('notes', [`r${String(i * 10).padStart(5, '0')}`]);
+      await syncA.idle(); // one upload per batch (see compactedBy)
     }
-    await syncA.idle();
     await a.kit.upsert('notes', [['r00001', { body: 'tail edit' }]]);
     await syncA.idle();
     await syncA.stop();
