@@ -9,7 +9,7 @@
  * integer), so it travels as an extension (msgpack-negative-zero.ts).
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from '../replica/contracts/change-set.js';
+import type { CellChange, ChangeSet, RowDelta, SignedBody, SqlValue, StampRef, TableDelta } from '../replica/contracts/change-set.js';
 import { markNegativeZero, negativeZeroCodec, type NegativeZero } from '../replica/contracts/msgpack-negative-zero.js';
 import type { RowWrite } from '../replica/contracts/replica-types.js';
 
@@ -19,6 +19,8 @@ export interface LogRecord {
   version: number;
   changes: ChangeSet | null;
   rows: RowWrite[];
+  /** Signed bodies of other replicas this commit stored (a remote apply); absent in older records. */
+  signed?: SignedBody[];
 }
 
 const FORMAT = 1;
@@ -52,18 +54,28 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
   const rows = r.rows.map((w) => (w.op === 'upsert'
     ? [1, w.table, w.rowid, w.columns, w.values.map(v)]
     : [0, w.table, w.rowid]));
-  return encoder.encode([FORMAT, r.seq, r.version, changes, rows]);
+  // A sixth element only when there are signed bodies: records without them keep the old shape.
+  const top: unknown[] = [FORMAT, r.seq, r.version, changes, rows];
+  if (r.signed && r.signed.length > 0) top.push(r.signed.map((b) => [b.node, b.hlc, b.body]));
+  return encoder.encode(top);
 }
 
 /** Decodes and checks an entry; throws (any Error) when it is damaged or of an unknown format. */
 export function decodeLogRecord(bytes: Uint8Array): LogRecord {
-  const top = arr(decoder.decode(bytes), 5);
+  const top = arr(decoder.decode(bytes));
+  if (top.length !== 5 && top.length !== 6) throw new Error('bad log record shape');
   if (top[0] !== FORMAT) throw new Error(`unknown log record format ${String(top[0])}`);
   const seq = int(top[1]);
   const version = int(top[2]);
   const changes = top[3] === null ? null : decodeChanges(top[3]);
   const rows = arr(top[4]).map(decodeRowWrite);
-  return { seq, version, changes, rows };
+  if (top.length === 5) return { seq, version, changes, rows };
+  const signed = arr(top[5]).map((x): SignedBody => {
+    const [node, hlc, body] = arr(x, 3);
+    if (!(body instanceof Uint8Array)) throw new Error('bad signed body');
+    return { node: str(node), hlc: num(hlc), body: body.slice() };
+  });
+  return { seq, version, changes, rows, signed };
 }
 
 function decodeChanges(x: unknown): ChangeSet {

@@ -191,7 +191,7 @@ export class DurableLog {
     let lastSeq = this.lastSeq;
     for (const c of commits) {
       if (!c.changes && c.rows.length === 0) continue; // nothing a replay could redo
-      const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows });
+      const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows, ...(c.signed ? { signed: c.signed } : {}) });
       set.push([logKey(lastSeq), bytes]);
       stats.records++;
       stats.bytes += bytes.byteLength;

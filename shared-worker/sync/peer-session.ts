@@ -18,13 +18,14 @@ import { PeerAuthenticator } from './peer-auth.js';
 import { encodePeerMessage, PEER_LIMITS, PROTOCOL_VERSION, validatePeerMessage, type PeerMessage } from './peer-protocol.js';
 import type { RoomKeys } from './room-keys.js';
 import { openSealedChannel } from './sealed-channel.js';
-import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
+import { EMPTY_CHANGE_SET, isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
 import { BatteryError, isBatteryError } from '../protocol/errors.js';
 import { parsePeerId } from '../protocol/ids.js';
 import type { PeerLink } from '../protocol/peer-link.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../replica/contracts/version-vector.js';
-import { deltaAnswer, orderedPieces, pieceSize, restrictToTables, vectorOfChanges } from './delta-pieces.js';
+import { deltaAnswer, orderedPieces, pieceSize, readDelta, restrictToTables, vectorOfChanges } from './delta-pieces.js';
+import { openBatch, type AuthoredBatch, type OwnSigner } from './authored-batch.js';
 import type { PeerSyncState } from '../protocol/worker-protocol.js';
 import { DeltaProgress, OutgoingDelta } from './sync-progress.js';
 import { compareSchemas } from './compare-schemas.js';
@@ -41,6 +42,8 @@ export interface SessionHost {
   readonly selfPeerId: string;
   readonly timers: SyncTimers;
   readonly options: SyncOptions;
+  /** Signs our own registers (null: a replica without keys, which sends everything unsigned). */
+  readonly signer: OwnSigner | null;
   emit(event: SyncEvent): void;
   /** The hello exchange finished (the coordinator emits peer-ready, once per peer). */
   ready(session: PeerSession): void;
@@ -190,15 +193,24 @@ export class PeerSession {
     this.auth.start();
   }
 
-  /** Sends a committed batch unless the peer already holds all of it (e.g. it came from there). */
-  sendLive(madeAt: VersionVector, changes: ChangeSet): void {
+  /**
+   * Sends a committed batch unless the peer already holds all of it (e.g. it came from there).
+   * `changes` says what the commit holds; `batch` is what goes on the wire (signed once for all peers).
+   */
+  sendLive(madeAt: VersionVector, changes: ChangeSet, batch: Promise<AuthoredBatch>): void {
     if (this.state !== 'ready') return;
     const mine = restrictToTables(changes, this.common);
     if (isEmptyChangeSet(mine) || covers(this.remoteVector, vectorOfChanges(mine))) return;
-    // Usually one message; a batch too big for one is sent in stamp-ordered pieces, all made at
-    // the same madeAt (none of them depends on another).
-    const pieces = orderedPieces(mine, { ...this.host.options, pieceRows: Number.MAX_SAFE_INTEGER });
-    this.sendData(() => pieces.map((changes): PeerMessage => ({ t: 'live', madeAt, changes })));
+    this.sendData(async () => {
+      const { signed, changes: unsigned } = await batch;
+      // Usually one message; a batch too big for one is sent in stamp-ordered pieces, all made at
+      // the same madeAt (none of them depends on another).
+      const legacy = restrictToTables(unsigned, this.common);
+      const pieces = isEmptyChangeSet(legacy) ? [] : orderedPieces(legacy, { ...this.host.options, pieceRows: Number.MAX_SAFE_INTEGER });
+      const msgs = pieces.map((piece): PeerMessage => ({ t: 'live', madeAt, changes: piece, signed: [] }));
+      for (const body of signed) msgs.push({ t: 'live', madeAt, changes: EMPTY_CHANGE_SET, signed: [body] });
+      return msgs;
+    });
   }
 
   close(reason: string, sayBye: boolean): void {
@@ -316,9 +328,9 @@ export class PeerSession {
           this.incoming = new DeltaProgress(this.peerId, msg.total);
           this.syncChanged();
         }
-        await this.apply(msg.changes);
+        const piece = await this.apply(msg);
         if (this.isClosed()) return;
-        const progress = this.incoming.applied(pieceSize(msg.changes), msg.last);
+        const progress = this.incoming.applied(pieceSize(piece), msg.last);
         if (progress.rowsTotal > 0) this.host.emit({ type: 'sync-progress', ...progress });
         if (msg.upTo !== null) {
           this.deltasAwaited--;
@@ -339,8 +351,9 @@ export class PeerSession {
           await this.ack();
           return this.syncChanged();
         }
-        await this.apply(msg.changes);
-        this.heldFromPeer = mergeCapped(mergeCapped(this.heldFromPeer, msg.madeAt, 'madeAt'), vectorOfChanges(msg.changes), 'batches');
+        const batch = await this.apply(msg);
+        if (this.isClosed()) return;
+        this.heldFromPeer = mergeCapped(mergeCapped(this.heldFromPeer, msg.madeAt, 'madeAt'), vectorOfChanges(batch), 'batches');
         return this.ack();
       case 'need':
         // An honest peer asks only after it handled (and acked) the last piece of our previous
@@ -393,8 +406,8 @@ export class PeerSession {
 
   private sendDelta(since: VersionVector): void {
     this.deltaQueued = true;
-    const { replica, options } = this.host;
-    this.sendData(() => durableRead(replica, () => deltaAnswer(replica, since, this.common, options)), () => {
+    const { replica, options, signer } = this.host;
+    this.sendData(async () => deltaAnswer(await durableRead(replica, () => readDelta(replica, since, this.common)), replica.nodeId, signer, this.common, options), () => {
       this.deltaQueued = false;
       this.deltaSentAt = this.window.sentCount();
       this.syncChanged();
@@ -405,14 +418,22 @@ export class PeerSession {
     return this.window.ackedCount() >= this.deltaSentAt;
   }
 
-  private async apply(changes: ChangeSet): Promise<void> {
-    const mine = restrictToTables(changes, this.common);
-    if (isEmptyChangeSet(mine)) return;
+  /**
+   * Checks every signed set and the legacy rule (authored-batch.ts) before anything is applied,
+   * then applies the shared tables' part with the bodies to keep; returns what the batch held.
+   */
+  private async apply(batch: AuthoredBatch): Promise<ChangeSet> {
+    const { replica } = this.host;
+    const opened = await openBatch(batch, replica.identity ? replica.nodeId : '');
+    if (this.isClosed()) return EMPTY_CHANGE_SET;
+    const mine = restrictToTables(opened.changes, this.common);
+    if (isEmptyChangeSet(mine)) return opened.changes;
     // Before applying: the commit this causes must not be echoed back to where it came from.
     this.remoteVector = mergeCapped(this.remoteVector, vectorOfChanges(mine), 'vector');
-    const result = await this.host.replica.applyChanges(mine);
-    if (this.isClosed()) return;
+    const result = await replica.applyChanges(mine, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
+    if (this.isClosed()) return opened.changes;
     if (result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
+    return opened.changes;
   }
 
   private async ack(): Promise<void> {
