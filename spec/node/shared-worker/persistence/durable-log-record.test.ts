@@ -39,7 +39,8 @@ const logRecord: fc.Arbitrary<LogRecord> = fc.record({
   version: fc.nat(),
   changes: fc.option(changeSet, { nil: null }),
   rows: fc.array(rowWrite, { maxLength: 5 }),
-});
+  signed: fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 40 }) }), { minLength: 1, maxLength: 3 }),
+}, { requiredKeys: ['seq', 'version', 'changes', 'rows'] });
 
 describe('durable log record encoding', () => {
   it('round-trips every record exactly (Object.is on numbers, so -0 stays -0)', () => {
@@ -50,6 +51,12 @@ describe('durable log record encoding', () => {
       expect(back).toEqual(r);
       expect(JSON.stringify(back, negZeroMarker)).toBe(JSON.stringify(r, negZeroMarker));
     }), { seed: SEED, numRuns: 300 });
+  });
+
+  it('reads records written before signed bodies existed (five fields)', async () => {
+    const { encode } = await import('@msgpack/msgpack');
+    const old = encode([1, 7, 3, [['n'], [['t', ['v'], [[['k'], [5, 0], null, [[0, 'x', 5, 0]]]]]]], []]);
+    expect(decodeLogRecord(old)).toEqual({ seq: 7, version: 3, changes: { nodes: ['n'], tables: [{ table: 't', columns: ['v'], rows: [{ pk: ['k'], put: [5, 0], del: null, cells: [[0, 'x', 5, 0]] }] }] }, rows: [] });
   });
 
   it('encodes into a buffer of exactly its own size (IndexedDB stores a view\'s whole buffer)', () => {
