@@ -129,6 +129,19 @@ describe('forged authorship', () => {
     expect(await receiver.kit.dump('notes')).toEqual([JSON.stringify(['m1', 'mine'])]);
   });
 
+  it('takes unsigned changes only below the legacy horizon, never under its own id', async () => {
+    const receiver = await node();
+    const legacyId = 'f1f1f1f1f1f1f1f1';
+    const refusedAt = await attack(receiver, { t: 'live', madeAt: {}, changes: noteRow(legacyId, 'late', 'x', LEGACY_HORIZON_HLC) });
+    expect(errorsOf(receiver).filter((e) => e.peerId === refusedAt.peerId).map((e) => e.code)).toEqual(['AUTH']);
+    const own = await attack(receiver, { t: 'live', madeAt: {}, changes: noteRow(receiver.replica.nodeId, 'mine', 'x', LEGACY_HORIZON_HLC - 10) });
+    expect(errorsOf(receiver).filter((e) => e.peerId === own.peerId).map((e) => e.code)).toEqual(['AUTH']);
+    const rogue = await openRoguePeer(receiver, keys, nodeIdOf(298), durableKit);
+    await rogue.send({ t: 'live', madeAt: {}, changes: noteRow(legacyId, 'old', 'legacy', LEGACY_HORIZON_HLC - 1) });
+    await until(() => receiver.replica.getVector()[legacyId] === LEGACY_HORIZON_HLC - 1);
+    expect(await receiver.kit.dump('notes')).toEqual([JSON.stringify(['old', 'legacy'])]);
+  });
+
   it('a relay forwards the origin\'s bytes: C verifies A\'s sets that only B passed on', async () => {
     const a = await node();
     const b = await node();
