@@ -9,7 +9,10 @@ import { decode, encode } from '@msgpack/msgpack';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 import { negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
-import { createSigningIdentity, type SigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
+import { createSigningIdentity, exportSigningIdentity, type SigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
+import { openDurableReplica } from '../../../../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import { hlcFromMs } from '../../../../shared-worker/replica/hlc.js';
 import { LEGACY_HORIZON_HLC } from '../../../../shared-worker/sync/authored-batch.js';
 import { signChangeSet, verifyChangeSet } from '../../../../shared-worker/sync/change-set-signature.js';
@@ -140,6 +143,32 @@ describe('forged authorship', () => {
     await rogue.send({ t: 'live', madeAt: {}, changes: noteRow(legacyId, 'old', 'legacy', LEGACY_HORIZON_HLC - 1) });
     await until(() => receiver.replica.getVector()[legacyId] === LEGACY_HORIZON_HLC - 1);
     expect(await receiver.kit.dump('notes')).toEqual([JSON.stringify(['old', 'legacy'])]);
+  });
+
+  it('a replica on the ECDSA P-256 fallback (a browser without Ed25519) syncs signed both ways with an Ed25519 one', async () => {
+    const ecdsa = await createSigningIdentity(['ECDSA-P256']);
+    const store = new MemoryKeyValueStore();
+    await store.write({ set: [['identity', await exportSigningIdentity(ecdsa)]] });
+    const d = await openDurableReplica({ store, createReplica, replicaOptions: { now: later }, warn: () => {} });
+    await d.exec('CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body)');
+    await d.enableSync('notes');
+    expect(d.identity.scheme).toBe('ECDSA-P256');
+    expect(d.nodeId).toBe(ecdsa.nodeId);
+    const fallback = makeNode('ecdsa', d, keys);
+    const ed = await node();
+    expect(ed.replica.identity!.scheme).toBe('Ed25519');
+    await d.exec("INSERT INTO notes VALUES ('e1', 'from ecdsa')");
+    await ed.kit.upsert('notes', [['d1', { body: 'from ed25519' }]]);
+    connect(fallback, ed);
+    for (;;) {
+      if ((await ed.kit.dump('notes')).length === 2 && (await d.exec('SELECT * FROM notes')).rows.length === 2) break;
+      await ticks(2);
+    }
+    expect(ed.replica.signedSince({}).map((b) => b.node)).toEqual([d.nodeId]);
+    expect(errorsOf(fallback)).toEqual([]);
+    expect(errorsOf(ed)).toEqual([]);
+    fallback.sync.close();
+    ed.sync.close();
   });
 
   it('a relay forwards the origin\'s bytes: C verifies A\'s sets that only B passed on', async () => {
