@@ -34,24 +34,55 @@ export interface OpenedBatch {
 
 /**
  * Splits a change set by stamp: `groupOf(node, hlc)` names the group of each register, or null to
- * drop it. Each group comes back as a change set of its own (its own node list).
+ * drop it. Each group comes back as a change set of its own (its own node list). A row whose
+ * registers all fall in one group (the common case: one exec wrote it) is passed on as it is when
+ * its node indexes stay the same, else copied once; only mixed rows are cut.
  */
 function partitionChanges(cs: ChangeSet, groupOf: (node: string, hlc: number) => string | null): Map<string, ChangeSet> {
-  const groups = new Map<string, { nodes: string[]; index: Map<number, number>; tables: Map<number, TableDelta> }>();
-  const groupFor = (key: string) => {
+  interface Group { nodes: string[]; map: Int32Array; tables: Map<number, TableDelta> }
+  const groups = new Map<string, Group>();
+  const groupFor = (key: string): Group => {
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { nodes: [], index: new Map(), tables: new Map() }));
+    if (!g) groups.set(key, (g = { nodes: [], map: new Int32Array(cs.nodes.length).fill(-1), tables: new Map() }));
     return g;
   };
-  const keys = new Map<string, string | null>();
+  const memo: Array<Map<number, string | null>> = cs.nodes.map(() => new Map());
   const keyOf = (hlc: number, node: number): string | null => {
-    const memo = `${node}:${hlc}`;
-    let k = keys.get(memo);
-    if (k === undefined) keys.set(memo, (k = groupOf(cs.nodes[node]!, hlc)));
+    const m = memo[node]!;
+    let k = m.get(hlc);
+    if (k === undefined) m.set(hlc, (k = groupOf(cs.nodes[node]!, hlc)));
     return k;
   };
+  const remap = (g: Group, n: number): number => {
+    let i = g.map[n]!;
+    if (i < 0) g.map[n] = i = g.nodes.push(cs.nodes[n]!) - 1;
+    return i;
+  };
+  const add = (g: Group, ti: number, t: TableDelta, row: RowDelta): void => {
+    let td = g.tables.get(ti);
+    if (!td) g.tables.set(ti, (td = { table: t.table, columns: t.columns, rows: [] }));
+    td.rows.push(row);
+  };
+  const copy = (g: Group, p: RowDelta): RowDelta => ({
+    pk: p.pk,
+    put: p.put && [p.put[0], remap(g, p.put[1])],
+    del: p.del && [p.del[0], remap(g, p.del[1])],
+    cells: p.cells.map((c): CellChange => [c[0], c[1], c[2], remap(g, c[3])]),
+  });
   cs.tables.forEach((t, ti) => {
     for (const r of t.rows) {
+      const first = r.put ?? r.del ?? (r.cells.length > 0 ? ([r.cells[0]![2], r.cells[0]![3]] as const) : null);
+      if (first === null) continue;
+      const [h0, n0] = first;
+      let single = (!r.put || (r.put[0] === h0 && r.put[1] === n0)) && (!r.del || (r.del[0] === h0 && r.del[1] === n0));
+      for (let i = 0; single && i < r.cells.length; i++) single = r.cells[i]![2] === h0 && r.cells[i]![3] === n0;
+      if (single) {
+        const key = keyOf(h0, n0);
+        if (key === null) continue;
+        const g = groupFor(key);
+        add(g, ti, t, remap(g, n0) === n0 ? r : copy(g, r));
+        continue;
+      }
       const parts = new Map<string, RowDelta>();
       const part = (key: string): RowDelta => {
         let p = parts.get(key);
@@ -63,22 +94,7 @@ function partitionChanges(cs: ChangeSet, groupOf: (node: string, hlc: number) =>
       for (const c of r.cells) { const k = keyOf(c[2], c[3]); if (k !== null) part(k).cells.push(c); }
       for (const [key, p] of parts) {
         const g = groupFor(key);
-        const remap = (n: number): number => {
-          let i = g.index.get(n);
-          if (i === undefined) {
-            i = g.nodes.push(cs.nodes[n]!) - 1;
-            g.index.set(n, i);
-          }
-          return i;
-        };
-        let td = g.tables.get(ti);
-        if (!td) g.tables.set(ti, (td = { table: t.table, columns: t.columns, rows: [] }));
-        td.rows.push({
-          pk: p.pk,
-          put: p.put && [p.put[0], remap(p.put[1])],
-          del: p.del && [p.del[0], remap(p.del[1])],
-          cells: p.cells.map((c): CellChange => [c[0], c[1], c[2], remap(c[3])]),
-        });
+        add(g, ti, t, copy(g, p));
       }
     }
   });

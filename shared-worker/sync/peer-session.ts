@@ -25,7 +25,7 @@ import type { PeerLink } from '../protocol/peer-link.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../replica/contracts/version-vector.js';
 import { deltaAnswer, orderedPieces, pieceSize, readDelta, restrictToTables, vectorOfChanges } from './delta-pieces.js';
-import { openBatch, type AuthoredBatch, type OwnSigner } from './authored-batch.js';
+import { openBatch, type AuthoredBatch, type OpenedBatch, type OwnSigner } from './authored-batch.js';
 import type { PeerSyncState } from '../protocol/worker-protocol.js';
 import { DeltaProgress, OutgoingDelta } from './sync-progress.js';
 import { compareSchemas } from './compare-schemas.js';
@@ -272,8 +272,12 @@ export class PeerSession {
     if (++this.queued > limit) {
       throw new BatteryError('BAD_OP', `peer sent more than ${limit} messages ahead of our acks (it ignores the send window)`, { limit: 'sendWindow' });
     }
+    // Signatures are checked as a message arrives, while earlier ones are still being applied
+    // (bounded by the send window, like the messages themselves); nothing is applied before.
+    const opened = msg.t === 'delta' || msg.t === 'live' ? openBatch(msg, this.host.replica.identity ? this.host.replica.nodeId : '') : null;
+    opened?.catch(() => {}); // handled (and reported) when its turn comes in `handle`
     this.handling = this.handling
-      .then(() => this.handle(msg))
+      .then(() => this.handle(msg, opened))
       .finally(() => { this.queued--; })
       .catch((e) => this.fail(e));
   }
@@ -315,7 +319,7 @@ export class PeerSession {
       .catch((e) => this.fail(e));
   }
 
-  private async handle(msg: PeerMessage): Promise<void> {
+  private async handle(msg: PeerMessage, opened: Promise<OpenedBatch> | null): Promise<void> {
     if (this.state === 'closed') return;
     if (this.state !== 'ready' && msg.t !== 'hello' && msg.t !== 'bye') throw new BatteryError('BAD_OP', `${msg.t} before hello`);
     switch (msg.t) {
@@ -328,7 +332,7 @@ export class PeerSession {
           this.incoming = new DeltaProgress(this.peerId, msg.total);
           this.syncChanged();
         }
-        const piece = await this.apply(msg);
+        const piece = await this.apply(opened!);
         if (this.isClosed()) return;
         const progress = this.incoming.applied(pieceSize(piece), msg.last);
         if (progress.rowsTotal > 0) this.host.emit({ type: 'sync-progress', ...progress });
@@ -351,7 +355,7 @@ export class PeerSession {
           await this.ack();
           return this.syncChanged();
         }
-        const batch = await this.apply(msg);
+        const batch = await this.apply(opened!);
         if (this.isClosed()) return;
         this.heldFromPeer = mergeCapped(mergeCapped(this.heldFromPeer, msg.madeAt, 'madeAt'), vectorOfChanges(batch), 'batches');
         return this.ack();
@@ -419,12 +423,13 @@ export class PeerSession {
   }
 
   /**
-   * Checks every signed set and the legacy rule (authored-batch.ts) before anything is applied,
-   * then applies the shared tables' part with the bodies to keep; returns what the batch held.
+   * Waits for the checks of every signed set and the legacy rule (authored-batch.ts, started when
+   * the message arrived; a failure throws AUTH here and nothing is applied), then applies the
+   * shared tables' part with the bodies to keep; returns what the batch held.
    */
-  private async apply(batch: AuthoredBatch): Promise<ChangeSet> {
+  private async apply(batch: Promise<OpenedBatch>): Promise<ChangeSet> {
     const { replica } = this.host;
-    const opened = await openBatch(batch, replica.identity ? replica.nodeId : '');
+    const opened = await batch;
     if (this.isClosed()) return EMPTY_CHANGE_SET;
     const mine = restrictToTables(opened.changes, this.common);
     if (isEmptyChangeSet(mine)) return opened.changes;
