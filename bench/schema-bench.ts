@@ -3,10 +3,10 @@
  * plain sql.js measured in the same run (CPU time, medians of interleaved runs; see
  * replica-bench.ts for why CPU time). Neither side rewrites a row: SQLite's ADD COLUMN only edits
  * the schema, and the replica adds one register column to its capture tables the same way.
- *   durable: DurableReplica.exec (capture tables, triggers, and the snapshot a schema change asks
- *            for, stored in a memory store) vs the plain ALTER alone (the issue's baseline), and
- *            vs plain ALTER + db.export() (what persisting a plain sql.js database after a schema
- *            change takes);
+ *   durable: DurableReplica.exec (capture tables, triggers, and the durable log entry the schema
+ *            change is stored as, in a memory store) vs the plain ALTER alone (the issue's
+ *            baseline), and vs plain ALTER + db.export() (what persisting a plain sql.js
+ *            database after a schema change takes);
  *   replica: Replica.exec vs plain ALTER alone (the in-memory part).
  * The generated rows are released before anything is timed: 100k rows of strings kept alive make
  * every major GC that an allocation happens to start cost ~10 ms, which would land in whichever

@@ -28,6 +28,8 @@ Options:
   --max-message-burst <n>             per socket, at once (default ${DEFAULTS.maxMessageBurst})
   --max-queued-bytes-per-address <n>  held for absent recipients (default ${DEFAULTS.maxQueuedBytesPerAddress})
   --max-queued-bytes <n>              the same, all clients (default ${DEFAULTS.maxQueuedBytes})
+  --max-requests-per-second <n>       HTTP requests and new sockets per address (default ${DEFAULTS.maxRequestsPerSecond})
+  --max-request-burst <n>             the same, at once (default ${DEFAULTS.maxRequestBurst})
   --trust-proxy <ip,ip,...>           reverse proxies whose X-Forwarded-For names the client
   --id-hold-ms <n>                    a departed client's id stays reserved for its token (default ${DEFAULTS.idHoldMs})
   --help                              show this text
@@ -56,6 +58,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       'max-message-burst': { type: 'string' },
       'max-queued-bytes-per-address': { type: 'string' },
       'max-queued-bytes': { type: 'string' },
+      'max-requests-per-second': { type: 'string' },
+      'max-request-burst': { type: 'string' },
       'trust-proxy': { type: 'string', multiple: true },
       'id-hold-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -90,6 +94,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     options.maxQueuedBytesPerAddress = integer('--max-queued-bytes-per-address', values['max-queued-bytes-per-address']);
   }
   if (values['max-queued-bytes'] !== undefined) options.maxQueuedBytes = integer('--max-queued-bytes', values['max-queued-bytes']);
+  if (values['max-requests-per-second'] !== undefined) options.maxRequestsPerSecond = integer('--max-requests-per-second', values['max-requests-per-second']);
+  if (values['max-request-burst'] !== undefined) options.maxRequestBurst = integer('--max-request-burst', values['max-request-burst']);
   if (values['id-hold-ms'] !== undefined) options.idHoldMs = integer('--id-hold-ms', values['id-hold-ms']);
   if (values['trust-proxy'] !== undefined) options.trustProxy = values['trust-proxy'].flatMap(proxyList);
   return { help: false, options };

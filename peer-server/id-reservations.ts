@@ -2,9 +2,10 @@
  * A peer id whose socket closed stays bound to its PeerJS token for a while, so only its holder
  * can take it back. Without this, anyone who knows a room id (and so its members' ids, from the
  * listing) could register a member's id the moment its socket dropped, and the member would get
- * `ID-TAKEN` until the squatter left. rtc-battery clients send a token derived from the room
- * token (docs/security.md), the same from every tab and after a reload, so an
- * honest client always matches its own reservation.
+ * `ID-TAKEN` until the squatter left. rtc-battery clients send a token of their own (an HMAC of
+ * the room id under a secret kept with the replica, docs/security.md), the same from every tab
+ * and after a reload, so an honest client always matches its own reservation and no other member
+ * can.
  *
  * Bounded twice, without ever evicting a reservation (an eviction could be forced to free a
  * victim's id): an address that already holds `perAddress` reservations makes no new ones, and

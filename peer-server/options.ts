@@ -30,6 +30,13 @@ export interface BatteryServerOptions {
   /** The same over all clients together. */
   maxQueuedBytes?: number;
   /**
+   * HTTP requests and WebSocket upgrades (new connections) per second one client address may
+   * make, sustained; over it (past the burst) HTTP answers 429 with Retry-After, an upgrade 429.
+   */
+  maxRequestsPerSecond?: number;
+  /** Requests and upgrades one address may make at once before the rate applies. */
+  maxRequestBurst?: number;
+  /**
    * Addresses of reverse proxies whose `X-Forwarded-For` is believed (literal IPs). When a socket
    * comes from one, per-address limits count the client address the proxy forwarded.
    */
@@ -63,6 +70,8 @@ export interface ResolvedOptions {
   maxMessageBurst: number;
   maxQueuedBytesPerAddress: number;
   maxQueuedBytes: number;
+  maxRequestsPerSecond: number;
+  maxRequestBurst: number;
   trustProxy: readonly string[];
   idHoldMs: number;
 }
@@ -86,6 +95,10 @@ export const DEFAULTS: ResolvedOptions = {
   // A few OFFERs to members that just left; 256 KiB is dozens of them.
   maxQueuedBytesPerAddress: 256 * 1024,
   maxQueuedBytes: 64 * 1024 * 1024,
+  // A page load lists its room once and opens two sockets (signaling, mailbox), and reconnects
+  // back off from 0.5 s: a whole office behind one NAT stays far below 20/s, burst 200.
+  maxRequestsPerSecond: 20,
+  maxRequestBurst: 200,
   trustProxy: [],
   // Long enough for a reload, a laptop lid or a network change; a departed id costs ~200 bytes.
   idHoldMs: 10 * 60 * 1000,
@@ -111,6 +124,8 @@ export function resolveOptions(options: BatteryServerOptions): ResolvedOptions {
     maxMessageBurst: options.maxMessageBurst ?? DEFAULTS.maxMessageBurst,
     maxQueuedBytesPerAddress: options.maxQueuedBytesPerAddress ?? DEFAULTS.maxQueuedBytesPerAddress,
     maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes,
+    maxRequestsPerSecond: options.maxRequestsPerSecond ?? DEFAULTS.maxRequestsPerSecond,
+    maxRequestBurst: options.maxRequestBurst ?? DEFAULTS.maxRequestBurst,
     trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
     idHoldMs: options.idHoldMs ?? DEFAULTS.idHoldMs,
   };
@@ -123,6 +138,8 @@ export function resolveOptions(options: BatteryServerOptions): ResolvedOptions {
   requireInteger('maxQueuedBytesPerAddress', resolved.maxQueuedBytesPerAddress, 0, 2 ** 31 - 1);
   requireInteger('idHoldMs', resolved.idHoldMs, 0, 2 ** 31 - 1);
   requireInteger('maxQueuedBytes', resolved.maxQueuedBytes, 0, 2 ** 40);
+  requireInteger('maxRequestsPerSecond', resolved.maxRequestsPerSecond, 1, 2 ** 31 - 1);
+  requireInteger('maxRequestBurst', resolved.maxRequestBurst, 1, 2 ** 31 - 1);
   if (!Array.isArray(resolved.trustProxy) || !resolved.trustProxy.every((a) => typeof a === 'string' && isProxyAddress(a))) {
     throw new BatteryError('SIGNALING', 'trustProxy must be a list of literal IP addresses', { option: 'trustProxy' });
   }

@@ -6,6 +6,7 @@ import express from 'express';
 import { ExpressPeerServer, type IClient } from 'peer';
 import { BatteryError } from '../shared-worker/protocol/errors.js';
 import { createHttpRoutes } from './http-routes.js';
+import { RequestLimit } from './request-limit.js';
 import { listen, serverUrl } from './listen.js';
 import { consoleLogger, redactPeerId } from './log.js';
 import { resolveOptions, type BatteryServerOptions } from './options.js';
@@ -132,12 +133,15 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
   // down. The gate has already logged what matters.
   peerApp.on('error', () => {});
 
+  const requestLimit = new RequestLimit(resolved.maxRequestsPerSecond, resolved.maxRequestBurst, resolved.trustProxy, log);
+  app.use(resolved.path, requestLimit.middleware);
   app.use(resolved.path, createHttpRoutes(registry, () => closed));
   if (mailbox) app.use(resolved.path, createMailboxRoutes(mailbox, () => closed));
   // `peer` creates its WebSocketServer and starts its sweeps here, on 'mount'.
   const peerTimers = createTimerScope();
   peerTimers.run(() => app.use(resolved.path, peerApp));
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (!requestLimit.admitUpgrade(req, socket)) return;
     if (mailbox?.handleUpgrade(req, socket, head)) return;
     gate.onUpgrade(req, socket, head);
   };

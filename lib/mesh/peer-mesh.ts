@@ -18,8 +18,9 @@
  * link alone. At most MAX_LINKS_PER_PEER open links per remote: one more is refused.
  *
  * Signaling: PeerJS drops to `disconnected` when the socket closes and keeps its DataConnections;
- * we call `reconnect()` with backoff. Every leader tab registers with the same PeerJS token (one
- * per room, see room-keys.ts), so a new leader tab takes the id over from the previous one at once.
+ * we call `reconnect()` with backoff. Every leader tab registers with the same PeerJS token (this
+ * member's, per room: shared-worker/sync/member-signaling-token.ts), so a new leader tab takes
+ * the id over from the previous one at once.
  * A Peer destroyed before it ever opened (the id is held by another token: `unavailable-id`) is
  * replaced by a new one, also with backoff; it has no connections to lose.
  */
@@ -36,7 +37,7 @@ import type { SignalingTarget } from '../../shared-worker/protocol/signaling-url
 export interface MeshConfig {
   selfPeerId: string;
   roomId: string;
-  /** PeerJS `token`: stable per room, so a reload or a new leader tab takes our id back (see room-keys.ts). */
+  /** PeerJS `token`: this member's, stable per room, so a reload or a new leader tab takes our id back (member-signaling-token.ts). */
   signalingToken: string;
   target: SignalingTarget;
   iceServers: Array<{ urls: string | string[]; username?: string; credential?: string }>;

@@ -8,7 +8,7 @@ import { resolveMailboxLimits, type MailboxOptions, type ResolvedMailboxLimits }
 import { MailboxSession } from './mailbox-session.js';
 import type { MailboxId, MailboxStore } from './mailbox-store.js';
 import { openMailboxStore } from './open-store.js';
-import { RateLimiter } from './rate-limiter.js';
+import { RateLimiter } from '../rate-limiter.js';
 
 /** Room for the msgpack envelope around the largest blob or snapshot. */
 const ENVELOPE_BYTES = 4096;

@@ -12,7 +12,7 @@ import {
 import type { Logger } from '../log.js';
 import type { ResolvedMailboxLimits } from './mailbox-options.js';
 import type { MailboxId, MailboxStore } from './mailbox-store.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { RateLimiter } from '../rate-limiter.js';
 
 export interface SessionContext {
   store: MailboxStore;

@@ -216,11 +216,13 @@ export class Hub {
   }
 
   private onCommit(commit: Commit): void {
-    if (commit.tables.length > 0 || commit.needsSnapshot) {
+    // A schema change logged as itself (schemaChange) changes the schema as much as DDL that snapshots.
+    const schemaChanged = commit.needsSnapshot || commit.schemaChange !== undefined;
+    if (commit.tables.length > 0 || schemaChanged) {
       const message: WorkerToTab = { kind: 'change', tables: commit.tables, origin: commit.origin, state: this.state() };
       for (const t of this.tabs.all()) t.port.post(message);
     }
-    this.live?.markDirty(commit.tables, commit.needsSnapshot);
+    this.live?.markDirty(commit.tables, schemaChanged);
   }
 
   private async serve(tabId: string, port: TabPort, id: number, req: Request): Promise<void> {

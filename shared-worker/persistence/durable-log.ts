@@ -4,7 +4,8 @@
  * in a later macrotask; only then are its commits announced and its callers resolved. Groups are
  * written one after another, never concurrently, so the log order is the commit order.
  *
- * A group that snapshots (needed by DDL/enableSync; optional when the log passed its thresholds)
+ * A group that snapshots (needed by DDL/enableSync, except a SchemaChange, which is logged as an
+ * entry of its own; optional when the log passed its thresholds)
  * writes the replica's export() instead of its entries: the export, taken when the group is
  * written, covers exactly the durable state plus the group's commits.
  *
@@ -190,8 +191,11 @@ export class DurableLog {
     const stats = { ...this.stats };
     let lastSeq = this.lastSeq;
     for (const c of commits) {
-      if (!c.changes && c.rows.length === 0) continue; // nothing a replay could redo
-      const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows, ...(c.signed ? { signed: c.signed } : {}) });
+      if (!c.changes && c.rows.length === 0 && !c.schemaChange) continue; // nothing a replay could redo
+      const bytes = encodeLogRecord({
+        seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows,
+        ...(c.schemaChange ? { schema: c.schemaChange } : {}), ...(c.signed ? { signed: c.signed } : {}),
+      });
       set.push([logKey(lastSeq), bytes]);
       stats.records++;
       stats.bytes += bytes.byteLength;

@@ -146,8 +146,8 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   async migrate(steps: readonly string[]): Promise<MigrationResult> {
-    // One step per write: a step is durable (its snapshot stored) before the next one runs, so a
-    // crash mid-migration reopens at the last step that was acknowledged.
+    // One step per write: a step is durable (its snapshot or schema change entry stored) before
+    // the next one runs, so a crash mid-migration reopens at the last step that was acknowledged.
     const from = this.getSchemaVersion();
     if (steps.length <= from) return this.write((r) => r.migrate(steps));
     for (let i = from + 1; i <= steps.length; i++) await this.write((r) => r.migrate(steps.slice(0, i)));

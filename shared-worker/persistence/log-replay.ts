@@ -10,6 +10,8 @@
  *     on another row of it; register merges of different rows are independent;
  *   - a merged batch stays well inside the caps applyChanges checks (remote-validation.ts).
  * Row images are absolute upserts/deletes by rowid applied in order, so a run of them is one list.
+ * A schema change (ALTER ... ADD/DROP COLUMN logged as itself) is run again on its own, in order:
+ * the records after it were made on the new columns.
  */
 import { mergeChangeSets, type ChangeSet, type SignedBody, type SqlValue } from '../replica/contracts/change-set.js';
 import type { LogRecord } from './durable-log-record.js';
@@ -50,6 +52,7 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
   /** One record on its own, as it was committed; false (failure set) if it does not apply. */
   const applyOne = (record: LogRecord): boolean => {
     try {
+      if (record.schema) replica.replaySchemaChange(record.schema);
       if (record.changes) replica.applyChanges(record.changes, { trusted: true, ...(record.signed ? { signed: record.signed } : {}) });
       if (record.rows.length > 0) replica.replayRows(record.rows);
       applied++;
@@ -83,7 +86,7 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
   };
 
   for (const record of records) {
-    if (record.changes && record.rows.length > 0) {
+    if (record.schema || (record.changes && record.rows.length > 0)) {
       if (!flush() || !applyOne(record)) return { applied, failure };
       continue;
     }

@@ -221,7 +221,7 @@ export interface MeshStartConfig {
   signalingUrl: string;
   roomId: string;
   selfPeerId: string;
-  /** The PeerJS token for selfPeerId (RoomKeys.signalingToken): the same from every leader tab. */
+  /** The PeerJS token for selfPeerId (this member's own, member-signaling-token.ts): the same from every leader tab. */
   signalingToken: string;
   iceServers: RTCIceServerInit[];
 }

@@ -11,17 +11,33 @@
  * (SyncedTableSql.pendingAt, value-cap.ts), unless the exec also stamped clock rows of the same
  * table (inserts, rowid moves): then it folds at once (SyncedTableSql.mixedAt).
  */
-import { adoptTombstonesSql, foldDeletesSql, foldUpdatesStatements, materializeInsertsSql } from './capture.js';
+import { adoptTombstonesSql, foldDeletesSql, foldUpdatesStatements, materializeInsertRunSql, materializeInsertsSql } from './capture.js';
 import type { InsertCapture } from './insert-capture.js';
 import type { SqlDatabase } from './sql-database.js';
 import type { SyncedTable } from './synced-table.js';
 
-export function foldCapturedChanges(db: SqlDatabase, tables: SyncedTable[], stampId: number, inserts: InsertCapture): SyncedTable[] {
+/**
+ * `insertedOnly(t)`: the exec only inserted rows into t and no capture trigger ran (see
+ * InsertCapture.insertedOnly): then it has no delete log or update log to look at, and it
+ * changed t for sure (its inserted rows are all there).
+ */
+export function foldCapturedChanges(
+  db: SqlDatabase,
+  tables: SyncedTable[],
+  stampId: number,
+  inserts: InsertCapture,
+  insertedOnly: (t: SyncedTable) => boolean = () => false,
+): SyncedTable[] {
   for (const t of tables) {
     // First: the delete fold and tombstone adoption below update clock rows of re-inserted keys.
     const ins = inserts.inserted(t.shape.name);
-    if (ins) db.run(materializeInsertsSql(t.shape, t.tid, ins.checked), [stampId, JSON.stringify(ins.rowids)]);
-    if (db.get(t.sql.hasDeleted)![0] === 1) {
+    if (ins) {
+      const run = consecutiveRun(ins.rowids);
+      if (run) db.run(materializeInsertRunSql(t.shape, t.tid), [stampId, run[0], run[1]]);
+      else db.run(materializeInsertsSql(t.shape, t.tid, ins.checked), [stampId, JSON.stringify(ins.rowids)]);
+    }
+    const onlyInserts = insertedOnly(t);
+    if (!onlyInserts && db.get(t.sql.hasDeleted)![0] === 1) {
       const [restoreDel, toTombs, clear] = foldDeletesSql(t.shape, t.tid);
       db.run(restoreDel!);
       db.run(toTombs!, [stampId]);
@@ -30,9 +46,17 @@ export function foldCapturedChanges(db: SqlDatabase, tables: SyncedTable[], stam
     if (db.get(t.sql.hasTombs)![0] === 1) {
       for (const sql of adoptTombstonesSql(t.shape, t.tid)) db.run(sql, [stampId]);
     }
-    if (t.sql.mixedAt && db.get(t.sql.mixedAt, [stampId])![0] === 1) foldPendingUpdates(db, [t]);
+    if (!onlyInserts && t.sql.mixedAt && db.get(t.sql.mixedAt, [stampId])![0] === 1) foldPendingUpdates(db, [t]);
   }
-  return tables.filter((t) => db.get(t.sql.changedAt, [stampId])![0] === 1);
+  return tables.filter((t) => insertedOnly(t) || db.get(t.sql.changedAt, [stampId])![0] === 1);
+}
+
+/** [first, last] when `rowids` are first, first + 1, ..., last (more than one), else null. */
+function consecutiveRun(rowids: number[]): [number, number] | null {
+  if (rowids.length < 2) return null;
+  const first = rowids[0]!;
+  for (let i = 1; i < rowids.length; i++) if (rowids[i] !== first + i) return null;
+  return [first, first + rowids.length - 1];
 }
 
 /** Tables whose update log holds entries not folded into their clock rows yet. */

@@ -232,13 +232,14 @@ export function captureTriggerNames(tid: number): string[] {
 
 /**
  * Replaces a table's capture triggers and its update log with this version's (opening a file of
- * an older format, whose update log is always empty between calls).
+ * an older format, whose update log is always empty between calls). `dropped`: the caller has
+ * already dropped both (schema-evolution.ts), so only the new ones are created.
  */
-export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid: number): void {
+export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid: number, options: { dropped?: boolean } = {}): void {
   const { updated } = captureNames(tid);
   const n = shape.cols.length;
-  const log = n ? `DROP TABLE IF EXISTS ${updated}; ${updateLogDdl(n, updated)}` : '';
-  db.execRaw(captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n') + log + captureParts(shape, tid).triggers);
+  const drops = options.dropped ? '' : captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n') + `DROP TABLE IF EXISTS ${updated};`;
+  db.execRaw(drops + (n ? updateLogDdl(n, updated) : '') + captureParts(shape, tid).triggers);
 }
 
 /**
@@ -253,6 +254,19 @@ export function materializeInsertsSql(shape: TableShape, tid: number, checked: b
   const s = range(n).map((i) => `s${i}`);
   const from = checked ? `json_each(?2) j JOIN ${quoteIdent(shape.name)} t ON t.rowid = j.value` : 'json_each(?2) j';
   return `INSERT OR IGNORE INTO ${clock}(rid, ver, put, del${n ? ', ' + s.join(', ') : ''}) SELECT j.value, ?1, ?1, NULL${n ? ', ' + s.map(() => '?1').join(', ') : ''} FROM ${from}`;
+}
+
+/**
+ * materializeInsertsSql for rowids that form one consecutive run ?2..?3 (a bulk insert appends):
+ * the rows now at those rowids, read by a range scan instead of parsing a JSON array of every
+ * rowid. A row there was inserted by this exec or moved there by a trigger that gave it its
+ * clock row already (OR IGNORE), as for the checked form.
+ */
+export function materializeInsertRunSql(shape: TableShape, tid: number): string {
+  const { clock } = captureNames(tid);
+  const n = shape.cols.length;
+  const s = range(n).map((i) => `s${i}`);
+  return `INSERT OR IGNORE INTO ${clock}(rid, ver, put, del${n ? ', ' + s.join(', ') : ''}) SELECT rowid, ?1, ?1, NULL${n ? ', ' + s.map(() => '?1').join(', ') : ''} FROM ${quoteIdent(shape.name)} WHERE rowid BETWEEN ?2 AND ?3`;
 }
 
 /**

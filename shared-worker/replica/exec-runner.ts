@@ -63,6 +63,11 @@ const LONE_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
  * that can never change the schema) and it passes `check`, else null. Throws what prepare throws.
  */
 function prepareLone(db: SqlDatabase, sql: string, check: (stripped: string) => void): UserStatement | null {
+  // Text that starts with another statement (DDL, BEGIN, PRAGMA...) is never kept: no need to
+  // prepare it here only to run it again (preparing an ALTER does most of its work). Only the
+  // head is read; a keyword cut by it at worst leaves a statement unkept, which runs all the same.
+  const lead = firstKeyword(stripLiteralsAndComments(sql.slice(0, 256)));
+  if (lead !== '' && lead !== 'SELECT' && !LONE_WRITES.has(lead)) return null;
   const it = db.raw.iterateStatements(sql);
   let stripped = '';
   let kind: UserStatement['kind'] | null = null;
@@ -125,6 +130,14 @@ export function runUserSql(
   const entry = db.userStatement(sql, () => prepareLone(db, sql, (stripped) => check(stripped, sql)));
   if (entry?.kind === 'write') return runCached(entry, params);
   return runStatements(db, sql, params, check, after);
+}
+
+/**
+ * Did runUserSql run `sql` as a cached lone row write? Such a statement cannot change the schema
+ * (a trigger it fires cannot run DDL), so the caller need not ask SQLite whether it did.
+ */
+export function ranAsLoneWrite(db: SqlDatabase, sql: string): boolean {
+  return db.peekUserStatement(sql)?.kind === 'write';
 }
 
 /** Statements that write rows but never change the schema (see update-hook.ts). */

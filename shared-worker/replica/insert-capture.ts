@@ -58,6 +58,17 @@ export class InsertCapture {
     this.byTable.delete(table);
   }
 
+  /**
+   * Did the exec only insert rows into `table` (no update or delete event)? Rows that REPLACE
+   * removes have no event (see the header), so the caller also checks that no capture trigger
+   * wrote its log (WriteRecorder.captureLogWrites); then every inserted row still exists and no
+   * update log entry or tombstone got this exec's stamp.
+   */
+  insertedOnly(table: string): boolean {
+    const t = this.byTable.get(table);
+    return t !== undefined && !t.checked && t.rowids.length > 0;
+  }
+
   /** The rows inserted into `table` since begin(), or undefined if none. */
   inserted(table: string): TableInserts | undefined {
     const t = this.byTable.get(table);

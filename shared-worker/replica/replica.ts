@@ -11,7 +11,7 @@ import { InsertCapture } from './insert-capture.js';
 import type { ChangeSet } from './contracts/change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
-import { runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
+import { ranAsLoneWrite, runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
 import { checkParams } from '../protocol/values.js';
 import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
@@ -24,7 +24,7 @@ import { mergeBatch } from './merge.js';
 import { assertNodeId, randomNodeId } from '../protocol/ids.js';
 import { validateChangeSet } from './remote-validation.js';
 import type { MigrationResult } from '../protocol/migrations.js';
-import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SqlParams } from './contracts/replica-types.js';
+import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SchemaChange, SqlParams } from './contracts/replica-types.js';
 import { replayRowImages, WriteRecorder } from './row-images.js';
 import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
@@ -39,12 +39,28 @@ import { makeSyncedTable, type SyncedTable } from './synced-table.js';
 import { assertChangesWithinCap, assertStampWithinCap } from './exec-value-cap.js';
 import { validateVector, type VersionVector } from './contracts/version-vector.js';
 
+/** Past this many row writes in one exec, its change set reads live rows with a join (delta.ts). */
+const MANY_ROWS = 32;
+
 export interface CreateReplicaOptions extends ReplicaOptions {
   /** A database file from export() to reopen. */
   data?: Uint8Array;
   /** Where sql.js finds its wasm (browser; ignored once loaded), or an initialized sql.js module. */
   sqlJs?: SqlJsLoader | SqlJsStatic;
 }
+
+/**
+ * What the statements of one exec were, as far as the durable log cares: when every one is an
+ * ADD/DROP COLUMN of a synced table, the commit is a SchemaChange (logged and replayed as itself).
+ */
+interface StatementScan {
+  statements: number;
+  alters: number;
+  /** Canonical names of the tables altered. */
+  altered: Set<string>;
+}
+
+const newScan = (): StatementScan => ({ statements: 0, alters: 0, altered: new Set() });
 
 export async function createReplica(options: CreateReplicaOptions = {}): Promise<Replica> {
   const sql = await loadSqlJs(options.sqlJs);
@@ -114,8 +130,11 @@ class SqlReplica implements Replica {
     this.db.run('BEGIN');
     this.recorder.reset();
     this.inserts.begin(mode);
+    // Any transaction may change the schema (DDL, suspended user triggers): runUser sets it again.
+    this.knownSchema = null;
     try {
-      setCaptureMode(this.db, mode, stampId);
+      // A capturing body (runUser) sets the mode itself, with its stamp id, before any user SQL.
+      if (mode !== CaptureMode.Capture) setCaptureMode(this.db, mode, stampId);
       const out = body();
       // Inserts have no trigger to refuse them (insert-capture.ts): refused here, rolled back below.
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
@@ -124,6 +143,7 @@ class SqlReplica implements Replica {
       this.db.run('COMMIT');
       return out;
     } catch (e) {
+      this.knownSchema = null;
       this.db.execRaw('ROLLBACK');
       this.db.clearCache();
       this.loadState();
@@ -136,6 +156,12 @@ class SqlReplica implements Replica {
     writeMeta(this.db, 'version', this.version);
     return this.version;
   }
+
+  /**
+   * PRAGMA schema_version as of the end of the last runUser, while no other transaction ran since
+   * (null: unknown). Saves reading it twice per exec (~7 us CPU each through sql.js).
+   */
+  private knownSchema: number | null = null;
 
   private schemaVersion(): number {
     return Number(this.db.get('PRAGMA schema_version')![0]);
@@ -163,7 +189,8 @@ class SqlReplica implements Replica {
   exec(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
-    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => this.runAltering(sql, bind));
+    const scan = newScan();
+    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => this.runAltering(sql, bind, scan), undefined, scan);
   }
 
   execLocal(sql: string, params?: SqlParams): ExecResult {
@@ -180,15 +207,18 @@ class SqlReplica implements Replica {
    * such a statement the exec's pending changes of that table are folded and its triggers go,
    * after it the capture tables follow the new columns.
    */
-  private runAltering(sql: string, bind: ReturnType<typeof checkParams>): ExecResult {
+  private runAltering(sql: string, bind: ReturnType<typeof checkParams>, scan: StatementScan = newScan()): ExecResult {
     let altering: SyncedTable | null = null;
     const check = (stripped: string, text: string) => {
       checkUserStatement(stripped);
+      scan.statements++;
       if (firstKeyword(stripped) !== 'ALTER') return;
       const alter = parseAlterTable(text);
       const t = alter && this.tables.get(alter.table.toLowerCase());
       if (!alter || !t) return;
       checkAlter(t, alter);
+      scan.alters++;
+      scan.altered.add(t.shape.name);
       foldCapturedChanges(this.db, [t], this.runningStamp, this.inserts);
       this.inserts.forget(t.shape.name);
       foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
@@ -228,8 +258,9 @@ class SqlReplica implements Replica {
 
   /**
    * A migration step is one exec that also writes the new schema version, in the same
-   * transaction, and always asks for a snapshot: the version lives in the file, and a step that
-   * only writes rows would otherwise be replayed from the log without it.
+   * transaction. Its commit is a SchemaChange carrying the version when the step is only ADD/DROP
+   * COLUMN of synced tables; any other step asks for a snapshot: the version lives in the file,
+   * and a step that only writes rows would otherwise be replayed from the log without it.
    */
   migrate(steps: readonly string[]): MigrationResult {
     this.assertOpen();
@@ -244,8 +275,9 @@ class SqlReplica implements Replica {
     }
     for (let i = from; i < steps.length; i++) {
       const sql = steps[i]!;
+      const scan = newScan();
       try {
-        this.runUser(true, sql, () => this.runAltering(sql, undefined), { schemaVersion: i + 1 });
+        this.runUser(true, sql, () => this.runAltering(sql, undefined, scan), { schemaVersion: i + 1 }, scan);
       } catch (e) {
         const cause = toBatteryError(e);
         throw new BatteryError(
@@ -263,21 +295,39 @@ class SqlReplica implements Replica {
     return Number(readMeta(this.db, 'schema_version') ?? 0);
   }
 
-  private runUser(capture: boolean, sql: string, run: () => ExecResult, migration?: { schemaVersion: number }): ExecResult {
-    const schemaBefore = this.schemaVersion();
-    const totalBefore = this.totalChanges();
+  replaySchemaChange(change: SchemaChange): void {
+    this.assertOpen();
+    const { sql, schemaVersion } = change;
+    if (typeof sql !== 'string' || !(schemaVersion === null || (Number.isSafeInteger(schemaVersion) && schemaVersion > 0))) {
+      throw new BatteryError('BAD_OP', 'a schema change is { sql: string, schemaVersion: positive integer or null }');
+    }
+    if (schemaVersion !== null && schemaVersion !== this.getSchemaVersion() + 1) {
+      throw new BatteryError('SCHEMA', `schema change to version ${schemaVersion} cannot follow version ${this.getSchemaVersion()}`);
+    }
+    const scan = newScan();
+    this.runUser(true, sql, () => this.runAltering(sql, undefined, scan), schemaVersion === null ? undefined : { schemaVersion }, scan, true);
+  }
+
+  /**
+   * `scan` (filled by runAltering) decides whether the commit is a SchemaChange; `replaying`
+   * requires it to be one (else the transaction is rolled back and SCHEMA thrown).
+   */
+  private runUser(capture: boolean, sql: string, run: () => ExecResult, migration?: { schemaVersion: number }, scan?: StatementScan, replaying = false): ExecResult {
+    const schemaBefore = this.knownSchema ?? this.schemaVersion();
     this.runningStamp = 0;
     const hlc = capture ? this.clock.tick() : 0;
     let stampId = 0;
     let changed = false;
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let schemaChanged = false;
+    let schemaChange: SchemaChange | undefined;
     let touched: string[] = [];
     let changes: ChangeSet | null = null;
     // The update hook stays on (it collects the rowids of inserts, insert-capture.ts), but its
     // count is only compared with total_changes() when row images matter: with non-synced user
     // tables. Tables created by this call are covered by the snapshot that DDL asks for.
     const hooked = this.hasUnsyncedTables(schemaBefore);
+    const totalBefore = hooked ? this.totalChanges() : 0;
     const runBody = () => {
       let marks = new Map<SyncedTable, number>();
       if (capture) {
@@ -287,11 +337,16 @@ class SqlReplica implements Replica {
         marks = updateLogMarks(this.db, [...this.tables.values()]);
       }
       const out = run();
-      schemaChanged = this.schemaVersion() !== schemaBefore;
+      const schemaAfter = ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
+      schemaChanged = schemaAfter !== schemaBefore;
       if (schemaChanged) {
         this.db.clearCache();
-        recheckSyncedTables(this.db, [...this.tables.values()]);
-        assertMergeSafeTriggers(this.db, this.syncedNames);
+        // Statements that were all ADD/DROP COLUMN of synced tables change no other table and no
+        // trigger, and afterAlter inspected each altered table right after its statement.
+        if (!(scan && scan.alters > 0 && scan.alters === scan.statements)) {
+          recheckSyncedTables(this.db, [...this.tables.values()]);
+          assertMergeSafeTriggers(this.db, this.syncedNames);
+        }
       }
       if (capture) {
         // Only tables this exec wrote can hold its stamp or its logs: the update hook sees every
@@ -299,14 +354,21 @@ class SqlReplica implements Replica {
         // applies to them), and the fold's queries cost the same for every table asked.
         const written = new Set(this.recorder.touched().map((name) => name.toLowerCase()));
         const writtenTables = [...this.tables.values()].filter((t) => written.has(t.shape.name.toLowerCase()));
-        const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts);
+        // A capture trigger that ran wrote its log; REPLACE removes rows with no hook event of theirs.
+        const insertedOnly = (t: SyncedTable) => this.recorder.captureLogWrites === 0 && this.inserts.insertedOnly(t.shape.name);
+        const changedTables = foldCapturedChanges(this.db, writtenTables, stampId, this.inserts, insertedOnly);
         changed = changedTables.length > 0;
         if (changed) {
           this.stamps.raiseVector(this.nodeId, hlc);
           const logStart = (t: SyncedTable) => updateLogStart(this.db, t, marks.get(t), stampId);
           // A value no peer would accept is refused here, before COMMIT (value-cap.ts).
           if (this.listeners.size > 0) {
-            changes = changesAt(this.db, this.stamps, changedTables, stampId, logStart);
+            changes = changesAt(this.db, this.stamps, changedTables, stampId, {
+              logStart,
+              extras: schemaChanged,
+              manyRows: this.recorder.count > MANY_ROWS,
+              insertedOnly,
+            });
             assertChangesWithinCap(changes, (name) => this.tables.get(name.toLowerCase()));
             assertExactIntegers(this.db, changes, (name) => this.tables.get(name.toLowerCase()));
           } else {
@@ -319,16 +381,25 @@ class SqlReplica implements Replica {
       touched = [...new Set([...touched, ...this.recorder.touched()])];
       if (hooked && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
       if (images.rows.length > 0 && /\bREPLACE\b/i.test(stripLiteralsAndComments(sql))) images.complete = false;
+      if (capture && scan && scan.alters > 0 && scan.alters === scan.statements && !changed && images.rows.length === 0 && images.complete) {
+        schemaChange = { sql, schemaVersion: migration?.schemaVersion ?? null };
+        touched = [...new Set([...touched, ...scan.altered])];
+      } else if (replaying) {
+        throw new BatteryError('SCHEMA', 'a logged schema change no longer runs as ALTER TABLE ... ADD/DROP COLUMN of synced tables only');
+      }
       if (migration) {
         writeMeta(this.db, 'schema_version', migration.schemaVersion);
         schemaChanged = true;
       }
       if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
+      this.knownSchema = schemaAfter;
       return out;
     };
     const result = this.transaction(capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, runBody);
     if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
-      this.emit({ origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: schemaChanged || !images.complete, version: this.version });
+      const commit: Commit = { origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: (schemaChanged && !schemaChange) || !images.complete, version: this.version };
+      if (schemaChange) commit.schemaChange = schemaChange;
+      this.emit(commit);
     }
     return result;
   }

@@ -20,6 +20,11 @@ import { quoteIdent } from './sql-text.js';
 export class WriteRecorder {
   /** Every hook event (any table), compared with total_changes(). */
   count = 0;
+  /**
+   * Rows written to the capture triggers' logs (_rb_x*, _rb_u*): a trigger of a synced table ran.
+   * Rows REPLACE removes fire the delete trigger but no hook event of their own (see the header).
+   */
+  captureLogWrites = 0;
   private events: Array<[op: HookOp, table: string, rowid: number]> = [];
   private tablesTouched = new Set<string>();
 
@@ -32,7 +37,11 @@ export class WriteRecorder {
   readonly onHook = (op: HookOp, dbName: string, table: string, rowid: number): void => {
     this.count++;
     // Most events are our own clock rows: test the cheap things first (this runs per row).
-    if (table.charCodeAt(0) === 95 /* _ */ && table.startsWith('_rb_')) return;
+    if (table.charCodeAt(0) === 95 /* _ */ && table.startsWith('_rb_')) {
+      const kind = table.charCodeAt(4);
+      if (kind === 120 /* x */ || kind === 117 /* u */) this.captureLogWrites++;
+      return;
+    }
     if (dbName !== 'main' || isInternalName(table)) return;
     if (this.isSynced(table)) {
       this.tablesTouched.add(table);
@@ -45,6 +54,7 @@ export class WriteRecorder {
 
   reset(): void {
     this.count = 0;
+    this.captureLogWrites = 0;
     this.events = [];
     this.tablesTouched = new Set();
   }

@@ -125,7 +125,9 @@ const sameColumn = (a: ColumnShape, b: ColumnShape) => lower(a) === lower(b) && 
 
 /** After the ALTER statement: the capture tables follow the table's new columns. Returns the table's new form. */
 export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable): SyncedTable {
-  const now = inspectSyncableTable(db, t.shape.name);
+  // Only this table changed: another table cannot have gained a foreign key to it (its own
+  // foreign keys, which ADD COLUMN ... REFERENCES would add, are checked).
+  const now = inspectSyncableTable(db, t.shape.name, { referrers: false });
   const old = t.shape;
   if (now.pk.length !== old.pk.length || now.pk.some((c, i) => !sameColumn(c, old.pk[i]!))) {
     refuse(old.name, 'its primary key cannot change: rows are matched across peers by key. Create a new table with the new key, copy the rows and enableSync it.');
@@ -172,7 +174,7 @@ export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable):
   const next = makeSyncedTable(shape, t.tid);
   // Before the triggers are back: these writes are the replica's, not the exec's.
   for (const c of added) materializeExtraCells(db, stamps, next, c.name);
-  reinstallCaptureTriggers(db, shape, t.tid);
+  reinstallCaptureTriggers(db, shape, t.tid, { dropped: true });
   return next;
 }
 

@@ -172,6 +172,11 @@ export class SqlDatabase {
     return entry;
   }
 
+  /** The cached entry for user SQL `sql` if there is one (null: cached as not worth keeping), else undefined. */
+  peekUserStatement(sql: string): UserStatement | null | undefined {
+    return this.userCache.get(sql);
+  }
+
   /** One-off SQL (DDL, BEGIN/COMMIT); not cached. */
   execRaw(sql: string): void {
     this.raw.run(sql);

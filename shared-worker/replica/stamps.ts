@@ -91,8 +91,8 @@ export class StampStore {
 
   /** A brand-new stamp id (the caller knows the stamp is new, e.g. a fresh local tick). */
   create(hlc: number, node: string, n = this.nodeIndex(node)): number {
-    const v = Number(this.db.get('SELECT coalesce(max(v), 0) + 1 FROM _rb_stamps')![0]);
-    this.db.run('INSERT INTO _rb_stamps(v, hlc, n) VALUES (?, ?, ?)', [v, hlc, n]);
+    // v is the rowid: SQLite gives a new row max(rowid) + 1, the next v, in the same statement.
+    const v = Number(this.db.get('INSERT INTO _rb_stamps(hlc, n) VALUES (?, ?) RETURNING v', [hlc, n])![0]);
     this.byV.set(v, { hlc, node });
     return v;
   }

@@ -39,8 +39,12 @@ export function resolveTableName(db: SqlDatabase, name: string): string | null {
   return row ? String(row[0]) : null;
 }
 
-/** Validates that `name` can merge safely and returns its shape; throws SCHEMA saying why not. */
-export function inspectSyncableTable(db: SqlDatabase, name: string): TableShape {
+/**
+ * Validates that `name` can merge safely and returns its shape; throws SCHEMA saying why not.
+ * `referrers: false` leaves out the check that no other table references it with a foreign key,
+ * for callers that know only this table changed (ALTER of it cannot add one elsewhere).
+ */
+export function inspectSyncableTable(db: SqlDatabase, name: string, options: { referrers?: boolean } = {}): TableShape {
   const listed = db.get("SELECT name, type, wr FROM pragma_table_list WHERE schema = 'main' AND name = ? COLLATE NOCASE", [name]);
   if (!listed) refuse(name, 'no such table in the main database', 'Create it first (CREATE TABLE ...), then call enableSync.');
   const table = String(listed[0]);
@@ -92,7 +96,7 @@ export function inspectSyncableTable(db: SqlDatabase, name: string): TableShape 
     const list = fks.map((f) => `${String(f[1])} -> ${String(f[0])}`).join(', ');
     refuse(table, `it declares foreign keys (${list})`, 'Merges apply rows in any order, which a foreign key can reject or cascade; drop the REFERENCES clauses.');
   }
-  for (const [other] of db.all("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'")) {
+  for (const [other] of options.referrers === false ? [] : db.all("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'")) {
     const refs = db.all('SELECT "from" FROM pragma_foreign_key_list(?) WHERE "table" = ? COLLATE NOCASE', [String(other), table]);
     if (refs.length > 0) {
       refuse(table, `table "${String(other)}" references it with a foreign key`, 'A merged delete could be rejected or cascade; drop that REFERENCES clause.');

@@ -7,7 +7,8 @@
  *   - then it subscribes for live pushes;
  *   - after every commit (local, or learned from a peer or the mailbox) it uploads what the
  *     mailbox lacks: the replica's changes above the mailbox's vector, so the mailbox converges
- *     to the union of what every member held.
+ *     to the union of what every member held; a refused upload (rate limit, quota) is tried
+ *     again with backoff, going on from the last blob the server stored.
  * Everything runs on one queue, so downloads, pushes and uploads never interleave.
  * A blob that does not open or validate is reported (`error`) and skipped: it is applied nowhere.
  */
@@ -66,10 +67,19 @@ export interface MailboxSyncOptions {
   compactAfterBlobs?: number;
   /** Bytes asked for per snapshot range (at most MAX_SNAPSHOT_CHUNK, the default). */
   snapshotChunkBytes?: number;
+  /** First wait before a failed upload is tried again (doubles up to a minute). */
+  firstRetryMs?: number;
 }
 
 const DEFAULT_ROWS_PER_BLOB = 2000;
 const DEFAULT_COMPACT_AFTER_BLOBS = 500;
+/**
+ * A failed upload (rate limit, quota, a server that lost its store for a moment) is tried again
+ * after this wait, doubling up to the cap, or after the server's `retryAfterMs` when that is
+ * longer: a member that goes quiet after a refusal must still get its changes out.
+ */
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 60_000;
 
 export class MailboxSync {
   private connection: MailboxConnection | undefined;
@@ -78,6 +88,14 @@ export class MailboxSync {
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
   private uploadQueued = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryDelayMs: number;
+  /**
+   * The blobs of an upload that was cut off (rate limit, an error) after some were stored: the
+   * retry goes on with the rest instead of starting over, so a tight rate limit cannot keep an
+   * upload from ever finishing.
+   */
+  private pending: { plains: Array<Uint8Array<ArrayBuffer>>; upTo: VersionVector } | undefined;
   /** The position the mailbox's snapshot covers (0: none), as far as this member knows. */
   private snapshotCovers = 0;
   private readonly unsubscribe: () => void;
@@ -86,6 +104,7 @@ export class MailboxSync {
 
   constructor(private readonly options: MailboxSyncOptions) {
     this.signer = options.replica.identity ? new OwnSigner(options.replica.identity) : null;
+    this.retryDelayMs = options.firstRetryMs ?? FIRST_RETRY_MS;
     this.unsubscribe = options.replica.onCommit(() => this.scheduleUpload());
   }
 
@@ -131,6 +150,7 @@ export class MailboxSync {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
+    clearTimeout(this.retryTimer);
     this.connection?.close();
     this.connection = undefined;
     await this.queue;
@@ -158,9 +178,26 @@ export class MailboxSync {
     this.uploadQueued = true;
     this.enqueue(async () => {
       this.uploadQueued = false;
-      await this.upload();
-      await this.maybeCompact();
+      try {
+        await this.upload();
+        await this.maybeCompact();
+        this.retryDelayMs = this.options.firstRetryMs ?? FIRST_RETRY_MS;
+      } catch (err) {
+        this.retryLater(err);
+        throw err;
+      }
     });
+  }
+
+  private retryLater(err: unknown): void {
+    if (this.stopped || this.retryTimer !== undefined) return;
+    const hinted = isBatteryError(err) && typeof err.detail?.retryAfterMs === 'number' ? err.detail.retryAfterMs : 0;
+    const wait = Math.min(MAX_RETRY_MS, Math.max(hinted, this.retryDelayMs));
+    this.retryDelayMs = Math.min(MAX_RETRY_MS, this.retryDelayMs * 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.scheduleUpload();
+    }, wait);
   }
 
   private async download(connection: MailboxConnection, welcome: Welcome): Promise<void> {
@@ -303,45 +340,53 @@ export class MailboxSync {
     if (!connection?.open || !this.welcome) return;
     const { replica, keys } = this.options;
     for (let attempt = 0; attempt < 8; attempt += 1) {
-      const upTo = mergeVectors(this.cursor.vector, replica.getVector());
-      const { signed, legacy } = await this.authored(this.cursor.vector);
-      if (isEmptyChangeSet(legacy) && signed.length === 0) return;
-      const rowsPerBlob = this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB;
-      const maxBytes = Math.floor(this.welcome.limits.maxBlobBytes / 2);
-      const contents: Array<{ changes: ChangeSet; signed: Uint8Array[]; rows: number; bytes: number }> = isEmptyChangeSet(legacy) ? []
-        : splitIntoBlobs(legacy, rowsPerBlob).map((piece) => ({ changes: piece, signed: [], rows: rowsPerBlob, bytes: 0 }));
-      let open: { changes: ChangeSet; signed: Uint8Array[]; rows: number; bytes: number } | null = null;
-      for (const set of signed) {
-        if (open && (open.rows + set.rows > rowsPerBlob || open.bytes + set.body.length > maxBytes)) open = null;
-        if (!open) contents.push((open = { changes: { nodes: [], tables: [] }, signed: [], rows: 0, bytes: 0 }));
-        open.signed.push(set.body);
-        open.rows += set.rows;
-        open.bytes += set.body.length;
+      if (!this.pending) {
+        const upTo = mergeVectors(this.cursor.vector, replica.getVector());
+        const { signed, legacy } = await this.authored(this.cursor.vector);
+        if (isEmptyChangeSet(legacy) && signed.length === 0) return;
+        const rowsPerBlob = this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB;
+        const maxBytes = Math.floor(this.welcome.limits.maxBlobBytes / 2);
+        const contents: Array<{ changes: ChangeSet; signed: Uint8Array[]; rows: number; bytes: number }> = isEmptyChangeSet(legacy) ? []
+          : splitIntoBlobs(legacy, rowsPerBlob).map((piece) => ({ changes: piece, signed: [], rows: rowsPerBlob, bytes: 0 }));
+        let open: { changes: ChangeSet; signed: Uint8Array[]; rows: number; bytes: number } | null = null;
+        for (const set of signed) {
+          if (open && (open.rows + set.rows > rowsPerBlob || open.bytes + set.body.length > maxBytes)) open = null;
+          if (!open) contents.push((open = { changes: { nodes: [], tables: [] }, signed: [], rows: 0, bytes: 0 }));
+          open.signed.push(set.body);
+          open.rows += set.rows;
+          open.bytes += set.body.length;
+        }
+        const plains = contents.map((c, i, all) => encodeContent({ kind: 'changes', changes: c.changes, signed: c.signed, upTo: i === all.length - 1 ? upTo : null }));
+        this.pending = { plains, upTo };
       }
-      const pieces = contents.map((c, i, all) => encodeContent({ kind: 'changes', changes: c.changes, signed: c.signed, upTo: i === all.length - 1 ? upTo : null }));
+      const pending = this.pending;
       let conflict = false;
-      for (const plain of pieces) {
+      while (pending.plains.length > 0) {
         const seq = this.cursor.seq + 1;
-        const sealed = await sealPlain(keys, 'changes', plain, seq);
+        const sealed = await sealPlain(keys, 'changes', pending.plains[0]!, seq);
         if (sealed.length > this.welcome.limits.maxBlobBytes) {
+          this.pending = undefined;
           throw new BatteryError('QUOTA', `a mailbox blob of ${sealed.length} bytes is over the server's cap of ${this.welcome.limits.maxBlobBytes}`);
         }
         const reply = await connection.request({ t: 'append', seq, blob: sealed });
         if (reply.t === 'ack') {
+          pending.plains.shift();
           this.cursor = { ...this.cursor, seq };
           continue;
         }
         if (reply.t === 'error' && reply.code === 'conflict') {
-          // Someone appended first: merge what they wrote, then recompute what is still lacking.
+          // Someone appended first: merge what they wrote, then go on at the next free position.
           await this.download(connection, { ...this.welcome, head: reply.head ?? seq, snapshot: null });
           conflict = true;
           break;
         }
         if (reply.t === 'error' && reply.code === 'quota') throw new BatteryError('QUOTA', `mailbox: ${reply.message}`);
-        throw new BatteryError('SIGNALING', `mailbox append failed: ${describe(reply)}`);
+        const retryAfterMs = reply.t === 'error' ? reply.retryAfterMs : undefined;
+        throw new BatteryError('SIGNALING', `mailbox append failed: ${describe(reply)}`, retryAfterMs !== undefined ? { retryAfterMs } : undefined);
       }
       if (!conflict) {
-        this.cursor = { ...this.cursor, vector: upTo };
+        this.pending = undefined;
+        this.cursor = { ...this.cursor, vector: pending.upTo };
         await this.options.cursorStore.save(this.cursor);
         return;
       }

@@ -10,6 +10,7 @@
  * `connected` on the first signaling open of a connect, then `disconnected`, `reconnecting(n)`,
  * `reconnected` as the leader reports it. A leader change is a reconnection, not a new connect.
  */
+import { memberSignalingToken } from './member-signaling-token.js';
 import { BatteryError, deserializeError } from '../protocol/errors.js';
 import { NODE_ID_PATTERN, parsePeerId, peerIdFor } from '../protocol/ids.js';
 import type { PeerLink } from '../protocol/peer-link.js';
@@ -117,6 +118,7 @@ class SyncPeerRoom implements PeerRoom {
     }
     const keys = await this.deps.deriveKeys(token);
     const selfPeerId = peerIdFor(keys.roomId, replica.nodeId);
+    const signalingToken = await memberSignalingToken(replica, keys.roomId);
     let session: Session | null = null;
     const coordinator = this.deps.createCoordinator({
       replica,
@@ -126,7 +128,7 @@ class SyncPeerRoom implements PeerRoom {
         if (session && this.session === session) this.onSyncEvent(event);
       },
     });
-    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, signalingToken: keys.signalingToken, iceServers }, coordinator, everOpened: false, mailbox: null, mailboxOnline: false, mailboxProgress: null };
+    session = { key, mesh: { signalingUrl, roomId: keys.roomId, selfPeerId, signalingToken, iceServers }, coordinator, everOpened: false, mailbox: null, mailboxOnline: false, mailboxProgress: null };
     this.session = session;
     this.lastOptions = { signalingUrl, token, iceServers, mailbox: useMailbox };
     const attach = this.deps.attachMailbox;

@@ -1,8 +1,8 @@
 /**
  * Everything a room needs is derived from its token, so the token itself never leaves the
  * browser: the signaling server only ever sees `roomId`, peers prove knowledge of the token with
- * `authKey`, per-link session keys come from `encKey` (see sealed-channel.ts), and the server binds
- * our peer id to `signalingToken`.
+ * `authKey`, and per-link session keys come from `encKey` (see sealed-channel.ts). The PeerJS token
+ * the server binds our peer id to is per member, not per room (member-signaling-token.ts).
  *
  * The room id is public (the signaling server sees it, logs carry its prefix), so it lets anyone
  * test token guesses offline. The token is therefore first stretched with PBKDF2-SHA-256 at
@@ -18,7 +18,6 @@ const HKDF_SALT = 'rtc-battery/room/v2';
 const INFO_ROOM_ID = 'rtc-battery/room-id/v2';
 const INFO_AUTH = 'rtc-battery/auth-key/v2';
 const INFO_ENC = 'rtc-battery/enc-key/v2';
-const INFO_SIGNALING_TOKEN = 'rtc-battery/signaling-token/v2';
 
 /**
  * OWASP's figure for PBKDF2-HMAC-SHA-256 (2023): once per `connect()`, and per offline guess.
@@ -34,12 +33,6 @@ export interface RoomKeys {
   authKey: CryptoKey;
   /** HKDF base key from which per-link, per-direction AES-GCM keys are derived. */
   encKey: CryptoKey;
-  /**
-   * 32 lowercase hex characters: the PeerJS `token` the signaling server binds our peer id to.
-   * The same in every tab and after a reload, so the server can keep a departed member's id for
-   * it alone; every member can compute it, nobody who knows only the room id can.
-   */
-  signalingToken: string;
 }
 
 const utf8 = new TextEncoder();
@@ -66,18 +59,12 @@ export async function deriveRoomKeys(token: string): Promise<RoomKeys> {
   const base = await stretchToken(token);
   const bits = (info: string, length: number) =>
     subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: utf8.encode(HKDF_SALT), info: utf8.encode(info) }, base, length);
-  const [roomBits, authBits, encBits, signalingBits] = await Promise.all([
-    bits(INFO_ROOM_ID, 128),
-    bits(INFO_AUTH, 256),
-    bits(INFO_ENC, 256),
-    bits(INFO_SIGNALING_TOKEN, 128),
-  ]);
+  const [roomBits, authBits, encBits] = await Promise.all([bits(INFO_ROOM_ID, 128), bits(INFO_AUTH, 256), bits(INFO_ENC, 256)]);
   const roomId = toHex(new Uint8Array(roomBits));
-  const signalingToken = toHex(new Uint8Array(signalingBits));
   const authKey = await subtle.importKey('raw', authBits, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   // HKDF keys cannot be produced by deriveKey (HKDF has no key length), hence deriveBits + import.
   const encKey = await subtle.importKey('raw', encBits, 'HKDF', false, ['deriveBits', 'deriveKey']);
-  return { roomId, authKey, encKey, signalingToken };
+  return { roomId, authKey, encKey };
 }
 
 export function toHex(bytes: Uint8Array): string {

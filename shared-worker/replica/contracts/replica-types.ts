@@ -20,6 +20,19 @@ export type RowWrite =
   | { op: 'delete'; table: string; rowid: number };
 
 /**
+ * A schema change the durable log records as itself instead of a snapshot: an exec (or migration
+ * step) whose every statement is ALTER TABLE ... ADD/DROP COLUMN on a synced table. Log replay
+ * runs it again through the same code (Replica.replaySchemaChange); SQLite's ALTER is
+ * deterministic (a column added by ALTER may only have a constant DEFAULT), and so is what the
+ * replica does around it (docs/schema-evolution.md).
+ */
+export interface SchemaChange {
+  sql: string;
+  /** The migration step's schema version, written in the same transaction; null for an exec. */
+  schemaVersion: number | null;
+}
+
+/**
  * What one committed transaction did, emitted by Replica.onCommit right after COMMIT.
  * Enough to redo the transaction on the previous state (log replay) and to tell others about it.
  */
@@ -41,6 +54,8 @@ export interface Commit {
   rows: RowWrite[];
   /** The schema changed (DDL, enableSync) or something a log record cannot express happened: persist a snapshot. */
   needsSnapshot: boolean;
+  /** Set (and needsSnapshot false) when the commit is nothing but a SchemaChange: logged as one. */
+  schemaChange?: SchemaChange;
   /** getVersion() after this commit. */
   version: number;
 }
@@ -119,6 +134,11 @@ export interface Replica {
   getSchemaVersion(): number;
   /** Re-applies non-synced row images from the log. */
   replayRows(rows: RowWrite[]): void;
+  /**
+   * Runs a logged SchemaChange again, as exec/migrate ran it (one transaction, the schema version
+   * written with it). Throws, changing nothing, when the SQL is not such a change (any more).
+   */
+  replaySchemaChange(change: SchemaChange): void;
   onCommit(listener: (commit: Commit) => void): () => void;
   /** The database file (sql.js export); everything the replica set up on the connection survives it. */
   export(): Uint8Array;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import {
   listRoom,
   peerIdIn,
@@ -166,5 +167,28 @@ describe('refused sockets', () => {
     }
     expect(await relayWorks(a, a2)).toBe(true);
     expect(t.server.stats().refused).toMatchObject({ 'bad-id': 2, 'room-full': 2 });
+  });
+});
+
+describe('requests and new connections per address', () => {
+  it('answers 429 with Retry-After past the burst, for listings and for new sockets, and lets the address back in once the bucket refills', async () => {
+    const t = await setup({ maxRequestsPerSecond: 1, maxRequestBurst: 3 });
+    const room = roomId();
+    for (let i = 0; i < 3; i++) expect((await listRoom(t.server, room)).status).toBe(200);
+    const refused = await fetch(`${t.server.url}rooms/${room}`);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await refused.json()).toMatchObject({ error: 'too many requests from this address' });
+
+    // A new signaling socket is an upgrade request: refused the same way, before `peer` sees it.
+    const socket = new WebSocket(`${t.server.url.replace(/^http/, 'ws')}peerjs?key=peerjs&id=${peerIdIn(room)}&token=t`);
+    const status = await new Promise<number>((resolve) => socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(429);
+    expect(t.tap.count(/refused rate .* \(upgrade\)/)).toBe(1);
+
+    await new Promise((r) => setTimeout(r, 2_100)); // two tokens back at 1/s
+    expect((await listRoom(t.server, room)).status).toBe(200);
+    const a = await peer(t, peerIdIn(room));
+    expect(a.id).toMatch(room);
   });
 });

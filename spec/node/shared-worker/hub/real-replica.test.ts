@@ -62,6 +62,23 @@ describe('hub over the real DurableReplica', () => {
     await hub.close();
   });
 
+  it('an ADD COLUMN logged without a snapshot still re-runs watches that read the schema', async () => {
+    const { hub } = await realHub();
+    const db = newTestBattery('s');
+    await attachTo(db, hub);
+    await db.exec('CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)');
+    await db.enableSync('notes');
+    const seen: ExecResult[] = [];
+    db.watch("SELECT name FROM pragma_table_info('notes') ORDER BY cid", null, (r) => seen.push(r));
+    await settle(10);
+    expect(seen.at(-1)!.rows).toEqual([{ name: 'id' }, { name: 'body' }]);
+    await db.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    await settle(10);
+    expect(seen.at(-1)!.rows).toEqual([{ name: 'id' }, { name: 'body' }, { name: 'pinned' }]);
+    await db.close();
+    await hub.close();
+  });
+
   it('a new worker on the same storage sees every acknowledged write (dedicated-mode host change)', async () => {
     const { hub, store } = await realHub();
     const db = newTestBattery('t');

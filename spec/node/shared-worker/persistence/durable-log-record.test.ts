@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { Encoder } from '@msgpack/msgpack';
+import { markNegativeZero, negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
 import { describe, expect, it } from 'vitest';
 import type { ChangeSet, SqlValue } from '../../../../shared-worker/replica/contracts/change-set.js';
 import { decodeLogRecord, encodeLogRecord, logKey, seqOfLogKey, type LogRecord } from '../../../../shared-worker/persistence/durable-log-record.js';
@@ -59,6 +61,44 @@ describe('durable log record encoding', () => {
     expect(decodeLogRecord(old)).toEqual({ seq: 7, version: 3, changes: { nodes: ['n'], tables: [{ table: 't', columns: ['v'], rows: [{ pk: ['k'], put: [5, 0], del: null, cells: [[0, 'x', 5, 0]] }] }] }, rows: [] });
   });
 
+  it('writes the bytes the generic msgpack Encoder writes for the positional form (any reader of format 1 reads them)', () => {
+    // Larger sizes than logRecord's, so that every header width (fix/8/16/32-bit) shows up.
+    const sized = fc.oneof(
+      sqlValue,
+      fc.string({ unit: 'binary', minLength: 30, maxLength: 300 }),
+      fc.string({ unit: 'grapheme', minLength: 40, maxLength: 80 }),
+      fc.uint8Array({ minLength: 250, maxLength: 300 }),
+      fc.constantFrom('x'.repeat(70_000), new Uint8Array(70_000).fill(7), 2 ** 32, 2 ** 32 - 1, -(2 ** 31), -(2 ** 31) - 1, 2 ** 53 - 1, -(2 ** 53) + 1, 0.5, -129, -33, 255, 65_535, 65_536),
+    );
+    const wide: fc.Arbitrary<LogRecord> = fc.record({
+      seq: fc.nat(),
+      version: fc.oneof(fc.nat(), fc.constant(2 ** 40)),
+      changes: fc.option(fc.record({
+        nodes: fc.array(fc.string(), { maxLength: 20 }),
+        tables: fc.array(fc.record({
+          table: fc.string({ unit: 'binary' }),
+          columns: fc.array(fc.string(), { maxLength: 20 }),
+          rows: fc.array(fc.record({
+            pk: fc.array(sized, { minLength: 1, maxLength: 2 }),
+            put: fc.option(stamp, { nil: null }),
+            del: fc.option(stamp, { nil: null }),
+            cells: fc.array(fc.tuple(fc.nat({ max: 300 }), sized, fc.nat({ max: 2 ** 52 }), fc.nat({ max: 70_000 })), { maxLength: 18 }),
+          }), { maxLength: 20 }),
+        }), { maxLength: 2 }),
+      }), { nil: null }),
+      rows: fc.array(fc.oneof(
+        fc.record({ op: fc.constant('upsert' as const), table: fc.string(), rowid: fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), columns: fc.array(fc.string(), { maxLength: 17 }), values: fc.array(sized, { maxLength: 17 }) }),
+        fc.record({ op: fc.constant('delete' as const), table: fc.string(), rowid: fc.integer() }),
+      ), { maxLength: 18 }),
+    });
+    fc.assert(fc.property(fc.tuple(wide, fc.option(fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 300 }) }), { minLength: 1, maxLength: 20 }), { nil: undefined })).map(([w, signed]) => (signed ? { ...w, signed } : w)), (r) => {
+      expect(Buffer.from(encodeLogRecord(r)).equals(Buffer.from(genericEncoding(r)))).toBe(true);
+    }), { seed: SEED, numRuns: 200 });
+    // 70k rows: array 32 headers.
+    const many: LogRecord = { seq: 1, version: 1, changes: { nodes: ['n'], tables: [{ table: 't', columns: [], rows: Array.from({ length: 70_000 }, (_, i) => ({ pk: [i], put: [i, 0], del: null, cells: [] })) }] }, rows: [] };
+    expect(Buffer.from(encodeLogRecord(many)).equals(Buffer.from(genericEncoding(many)))).toBe(true);
+  });
+
   it('encodes into a buffer of exactly its own size (IndexedDB stores a view\'s whole buffer)', () => {
     const bytes = encodeLogRecord({ seq: 1, version: 1, changes: null, rows: [{ op: 'delete', table: 't', rowid: 1 }] });
     expect(bytes.byteOffset).toBe(0);
@@ -87,6 +127,20 @@ describe('durable log record encoding', () => {
     expect(() => decodeLogRecord(wrongShape)).toThrow(/row write/);
   });
 
+  it('round-trips a schema change entry; a format-1 entry (as stored before it existed) still decodes', () => {
+    for (const schema of [{ sql: 'ALTER TABLE t ADD COLUMN "p q" TEXT', schemaVersion: 3 }, { sql: 'ALTER TABLE t DROP COLUMN x', schemaVersion: null }]) {
+      const r: LogRecord = { seq: 9, version: 12, changes: null, rows: [], schema };
+      expect(decodeLogRecord(encodeLogRecord(r))).toEqual(r);
+    }
+    // [1, 2, 5, nil, [[0, "t", 3]]]: a delete row image, bytes as the format-1 encoder wrote them.
+    const formatOne = new Uint8Array([0x95, 0x01, 0x02, 0x05, 0xc0, 0x91, 0x93, 0x00, 0xa1, 0x74, 0x03]);
+    expect(decodeLogRecord(formatOne)).toEqual({ seq: 2, version: 5, changes: null, rows: [{ op: 'delete', table: 't', rowid: 3 }] });
+    // Damaged schema entries: sql not a string, schema version not an integer.
+    expect(() => decodeLogRecord(new Uint8Array([0x95, 0xa6, ...new TextEncoder().encode('schema'), 0x01, 0x01, 0x07, 0xc0]))).toThrow(/string/);
+    expect(() => decodeLogRecord(new Uint8Array([0x95, 0xa6, ...new TextEncoder().encode('schema'), 0x01, 0x01, 0xa1, 0x61, 0xa1, 0x31]))).toThrow(/integer/);
+    expect(() => encodeLogRecord({ seq: 1, version: 1, changes: null, rows: [{ op: 'delete', table: 't', rowid: 1 }], schema: { sql: 'x', schemaVersion: null } })).toThrow();
+  });
+
   it('makes sequence keys whose string order is numeric order', () => {
     const seqs = [0, 9, 10, 99, 100, 123456, 999999999999];
     const keys = seqs.map(logKey);
@@ -100,4 +154,19 @@ function negZeroMarker(_k: string, x: unknown): unknown {
   if (Object.is(x, -0)) return '-0';
   if (x instanceof Uint8Array) return [...x];
   return x;
+}
+
+const generic = new Encoder({ extensionCodec: negativeZeroCodec });
+
+/** Format 1 as the generic Encoder writes it: the positional arrays, -0 values marked. */
+function genericEncoding(r: LogRecord): Uint8Array {
+  const v = markNegativeZero;
+  const changes = r.changes
+    ? [r.changes.nodes, r.changes.tables.map((t) => [t.table, t.columns, t.rows.map((row) => [
+      row.pk.map(v), row.put, row.del, row.cells.map((c) => [c[0], v(c[1]), c[2], c[3]]),
+    ])])]
+    : null;
+  const rows = r.rows.map((w) => (w.op === 'upsert' ? [1, w.table, w.rowid, w.columns, w.values.map(v)] : [0, w.table, w.rowid]));
+  const signed = r.signed && r.signed.length > 0 ? [r.signed.map((b) => [b.node, b.hlc, b.body])] : [];
+  return generic.encode([1, r.seq, r.version, changes, rows, ...signed]);
 }

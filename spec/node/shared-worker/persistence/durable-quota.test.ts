@@ -5,7 +5,7 @@ import { IdbKeyValueStore } from '../../../../shared-worker/persistence/idb-kv-s
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import type { KeyValueWrite } from '../../../../shared-worker/persistence/kv-store.js';
 import type { Commit } from '../../../../shared-worker/replica/contracts/replica-types.js';
-import { open, openWatched, settle } from './durable-helpers.js';
+import { open, openWatched } from './durable-helpers.js';
 
 describe('storage refusing writes (QUOTA)', () => {
   it('rejects the whole group with QUOTA, rolls memory back, keeps reads working, recovers when space frees', async () => {
@@ -55,9 +55,22 @@ describe('storage refusing writes (QUOTA)', () => {
     const store = new MemoryKeyValueStore();
     const d = await open(store);
     store.failNextWrites(1);
+    // Hold the failing write in flight until the second exec has run (not a timer: when the
+    // twin settles is its own business).
+    const write = store.write.bind(store);
+    let inFlight!: () => void;
+    const started = new Promise<void>((r) => { inFlight = r; });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    store.write = (batch) => {
+      store.write = write;
+      inFlight();
+      return gate.then(() => write(batch));
+    };
     const first = d.exec('put x 1');
-    await settle(0); // the group is in flight now
+    await started; // the group is in flight now
     const second = d.exec('put y 2'); // gathers behind the failing group: runs on top of it
+    release();
     await expect(first).rejects.toMatchObject({ code: 'QUOTA' });
     await expect(second).rejects.toMatchObject({ code: 'QUOTA' });
     const third = d.exec('put z 3'); // issued during the rollback: waits for it, then succeeds

@@ -2,14 +2,16 @@
  * A small stand-in Replica for testing the durable layer on its own: one synced table `kv`
  * (key -> value, LWW by (hlc, node), delete register), one non-synced table `notes` (rowid -> text),
  * and a schema counter standing for DDL. It speaks a tiny command language instead of SQL:
- *   put <k> <v> | del <k> | note <rowid> <text> | unnote <rowid> | ddl | boom | get <k>
+ *   put <k> <v> | del <k> | note <rowid> <text> | unnote <rowid> | ddl | alter | boom | get <k>
+ * (`alter` stands for a schema change logged as itself: an exec of nothing but `alter`s is a
+ * SchemaChange that replaySchemaChange runs again).
  * joined by ';' (one exec = one atomic transaction = one Commit, as in the real replica).
  */
 import { decode, encode } from '@msgpack/msgpack';
 import type { ChangeSet, RowDelta } from '../../../../shared-worker/replica/contracts/change-set.js';
 import { BatteryError } from '../../../../shared-worker/protocol/errors.js';
 import type {
-  ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite,
+  ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SchemaChange,
 } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import type { VersionVector } from '../../../../shared-worker/replica/contracts/version-vector.js';
 
@@ -98,6 +100,12 @@ class FakeReplica implements Replica {
   getSchemaVersion(): number { return 0; }
   fingerprints(): Record<string, string> { return { kv: `schema${this.s.schema}` }; }
 
+  replaySchemaChange(change: SchemaChange): void {
+    const statements = change.sql.split(';').map((x) => x.trim()).filter(Boolean);
+    if (statements.length === 0 || statements.some((x) => x !== 'alter')) throw new BatteryError('SCHEMA', `not a schema change: ${change.sql}`);
+    this.run(change.sql, true);
+  }
+
   replayRows(rows: RowWrite[]): void {
     for (const r of rows) {
       if (r.op === 'upsert') this.s.notes[r.rowid] = r.values[0] as string;
@@ -128,6 +136,7 @@ class FakeReplica implements Replica {
     const rowWrites: RowWrite[] = [];
     const result: ExecResult = { columns: [], rows: [] };
     let ddl = false;
+    let alters = 0;
     for (const stmt of sql.split(';').map((x) => x.trim()).filter(Boolean)) {
       const [cmd, a = '', ...rest] = stmt.split(' ');
       const b = rest.join(' ');
@@ -142,6 +151,9 @@ class FakeReplica implements Replica {
       } else if (cmd === 'unnote') {
         delete next.notes[a];
         rowWrites.push({ op: 'delete', table: 'notes', rowid: Number(a) });
+      } else if (cmd === 'alter') {
+        next.schema++;
+        alters++;
       } else if (cmd === 'ddl') {
         next.schema++;
         ddl = true;
@@ -153,7 +165,9 @@ class FakeReplica implements Replica {
         throw new BatteryError('SQL', `cannot run: ${stmt}`);
       }
     }
-    if (rows.length === 0 && rowWrites.length === 0 && !ddl) return result;
+    const schemaChange = alters > 0 && !ddl && rows.length === 0 && rowWrites.length === 0;
+    if (alters > 0 && !schemaChange) ddl = true; // mixed with other writes: a snapshot, like DDL
+    if (rows.length === 0 && rowWrites.length === 0 && !ddl && !schemaChange) return result;
     if (rows.length > 0) next.clock = hlc;
     // One step per part a log replay redoes separately (applyChanges, replayRows), so that
     // replay reproduces the version exactly; DDL is restored from a snapshot.
@@ -161,7 +175,9 @@ class FakeReplica implements Replica {
     this.s = next;
     const changes: ChangeSet | null = rows.length ? { nodes: [next.nodeId], tables: [{ table: 'kv', columns: ['v'], rows }] } : null;
     const tables = [...(rows.length ? ['kv'] : []), ...(rowWrites.length ? ['notes'] : [])];
-    this.emit({ origin: 'local', tables, changes, rows: rowWrites, needsSnapshot: ddl, version: next.version });
+    const commit: Commit = { origin: 'local', tables, changes, rows: rowWrites, needsSnapshot: ddl, version: next.version };
+    if (schemaChange) commit.schemaChange = { sql, schemaVersion: null };
+    this.emit(commit);
     return result;
   }
 

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import type { Commit } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { dump, exchangeAll, pull, registers, syncedReplica } from './replica-helpers.js';
 
 const NOTES = 'CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, body TEXT)';
@@ -63,6 +64,20 @@ describe('ALTER TABLE on a synced table', () => {
     exchangeAll([a, b, c]);
     expect(dump(c)).toBe(dump(a));
     expect(a.exec('SELECT * FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', title: 't1', body: 'B1' }]);
+  });
+
+  it('DROP COLUMN: the commit that wrote a cell and then dropped its column carries that cell to live peers', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
+    pull(b, a);
+    const commits: Commit[] = [];
+    a.onCommit((c) => commits.push(c));
+    a.exec("UPDATE notes SET title = 'x' WHERE id = 'n1'; ALTER TABLE notes DROP COLUMN title");
+    expect(commits).toHaveLength(1);
+    // What a live session sends (sync-coordinator.ts): the commit's own change set.
+    b.applyChanges(commits[0]!.changes!);
+    expect(b.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', title: 'x', body: 'b1' }]);
   });
 
   it('reopening an export keeps the new shape and the extra cells', async () => {

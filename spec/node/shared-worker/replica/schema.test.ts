@@ -87,7 +87,12 @@ describe('enableSync', () => {
     const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
     r.exec('CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, v)');
     r.enableSync('t');
-    for (const ddl of ['DROP TABLE t', 'ALTER TABLE t RENAME TO u', 'ALTER TABLE t RENAME COLUMN v TO w', 'ALTER TABLE t ADD COLUMN w TEXT REFERENCES t(id)', 'CREATE UNIQUE INDEX t_v ON t(v)']) {
+    for (const ddl of [
+      'DROP TABLE t', 'ALTER TABLE t RENAME TO u', 'ALTER TABLE t RENAME COLUMN v TO w', 'ALTER TABLE t ADD COLUMN w TEXT REFERENCES t(id)', 'CREATE UNIQUE INDEX t_v ON t(v)',
+      // After an ADD COLUMN of the synced table, the same exec's other DDL is still checked.
+      'ALTER TABLE t ADD COLUMN w TEXT; CREATE TABLE c(id TEXT PRIMARY KEY NOT NULL, tid TEXT REFERENCES t(id))',
+      'ALTER TABLE t ADD COLUMN w TEXT; CREATE TRIGGER t_v AFTER INSERT ON t BEGIN UPDATE t SET v = 1 WHERE id = NEW.id; END',
+    ]) {
       expect(() => r.exec(ddl)).toThrow(expect.objectContaining({ code: 'SCHEMA' }));
       expect(() => r.execLocal(ddl)).toThrow(expect.objectContaining({ code: 'SCHEMA' }));
     }

@@ -149,15 +149,16 @@ async function snapshotOnServer(url: string, token: string): Promise<{ covers: n
   }
 }
 
-/** `a` writes six rounds with compaction past 4 blobs (so the mailbox holds a new snapshot), then stops. */
+/** `a` writes six rounds, each uploaded, with compaction past 4 blobs (so the mailbox holds a new snapshot), then stops. */
 async function compactedBy(a: Member, url: string, round: number): Promise<void> {
   const syncA = await a.start(url, 4);
   for (let i = 0; i < 6; i += 1) {
     await a.kit.upsert('notes', rows((round * 6 + i) * 20, 20, `round-${round}-batch-${i}-with-some-padding`));
     await a.kit.remove('notes', [`r${String((round * 6 + i) * 20).padStart(5, '0')}`]);
-    await syncA.idle(); // one upload (a blob) per round, however long signing takes
+    // One upload per round at least: commits made while an upload runs are sent together, so
+    // without waiting a fast writer could stay under the 4 blobs that trigger compaction.
+    await syncA.idle();
   }
-  await syncA.idle();
   await syncA.stop();
 }
 
@@ -346,6 +347,29 @@ describe('mailbox sync (worker side) against the real server', () => {
     await (await b.start(roomy.mailboxUrl!)).stop();
     expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
     expect(await b.kit.dump('notes')).toHaveLength(600);
+  });
+
+  it('an upload refused by the rate limit is tried again until the mailbox holds everything', async () => {
+    const file = tempFile();
+    const strict = await createBatteryServer({ port: 0, host: '127.0.0.1', mailbox: { path: file, requestsPerSecond: 4, requestBurst: 4 }, log: () => {} });
+    cleanups.push(() => strict.close());
+    const a = await member('a7a7a7a7a7a7a7a7', 'rate-token');
+    await a.start(strict.mailboxUrl!, undefined, { firstRetryMs: 50 });
+    // 1,500 rows at 300 per blob: five appends, past what the bucket holds after the start.
+    await a.kit.upsert('notes', rows(0, 1500, 'rated'));
+    const vector = a.kit.replica.getVector();
+    await until(() => {
+      const held = a.cursor.value?.vector ?? {};
+      return Object.entries(vector).every(([node, hlc]) => (held[node] ?? -1) >= hlc);
+    });
+    expect(a.errors.some((e) => e.code === 'SIGNALING' && typeof e.detail?.retryAfterMs === 'number')).toBe(true);
+    await a.sync!.stop();
+    await strict.close();
+    const open = await server(file);
+    const b = await member('b7b7b7b7b7b7b7b7', 'rate-token');
+    await (await b.start(open.mailboxUrl!)).stop();
+    expect(await b.kit.dump('notes')).toHaveLength(1500);
+    expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
   });
 
   it('a snapshot download cut mid-way resumes from the stored offset on reconnect, and the tables equal the source', async () => {

@@ -32,6 +32,18 @@ class FakeLink implements PeerLink {
   }
 }
 
+/** A replica stand-in with the record store the member's signaling secret lives in. */
+function recordReplica(nodeId: string): DurableReplica {
+  const records = new Map<string, unknown>();
+  return {
+    nodeId,
+    getRecord: async (k: string) => records.get(k),
+    putRecords: async (entries: ReadonlyArray<readonly [string, unknown]>) => {
+      for (const [k, v] of entries) records.set(k, v);
+    },
+  } as unknown as DurableReplica;
+}
+
 function setup(attachMailbox?: SyncPeerRoomDeps['attachMailbox']) {
   const events: PeerEvent[] = [];
   const errors: BatteryError[] = [];
@@ -46,7 +58,7 @@ function setup(attachMailbox?: SyncPeerRoomDeps['attachMailbox']) {
     stopMesh: () => meshStops.push(epoch),
   });
   const host: PeerRoomHost = {
-    replica: { nodeId: NODE } as DurableReplica,
+    replica: recordReplica(NODE),
     emit: (e) => events.push(e),
     reportError: (e) => errors.push(e),
     leader: () => leader,
@@ -54,7 +66,7 @@ function setup(attachMailbox?: SyncPeerRoomDeps['attachMailbox']) {
   const scheduled: Array<() => void> = [];
   const room = createSyncPeerRoom({
     schedule: (task) => void scheduled.push(task),
-    deriveKeys: async (token) => ({ roomId: ROOM_OF(token), signalingToken: `sig-${token}` }) as RoomKeys,
+    deriveKeys: async (token) => ({ roomId: ROOM_OF(token) }) as RoomKeys,
     createCoordinator: (init) => {
       const c = { init, links: [] as PeerLink[], closed: false };
       coordinators.push(c);
@@ -88,7 +100,7 @@ describe('SyncPeerRoom', () => {
     t.setLeader(1);
     await t.room.connect({ signalingUrl: URL_, token: 'abc' });
     const roomId = ROOM_OF('abc');
-    expect(t.meshStarts).toEqual([{ epoch: 1, config: { signalingUrl: URL_, roomId, selfPeerId: `${roomId}-${NODE}`, signalingToken: 'sig-abc', iceServers: [] } }]);
+    expect(t.meshStarts).toEqual([{ epoch: 1, config: { signalingUrl: URL_, roomId, selfPeerId: `${roomId}-${NODE}`, signalingToken: expect.stringMatching(/^[0-9a-f]{32}$/), iceServers: [] } }]);
     expect(t.coordinators[0]!.init.selfPeerId).toBe(`${roomId}-${NODE}`);
     await t.room.connect({ signalingUrl: URL_, token: 'abc' });
     expect(t.meshStarts).toHaveLength(1); // same room again: nothing to do

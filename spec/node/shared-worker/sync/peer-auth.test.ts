@@ -53,7 +53,7 @@ describe('mutual link authentication', () => {
     const honest = makeNode('honest', replica(1), keys);
     await honest.replica.put('t', 'k', { v: 'secret' });
     // The hostile peer knows the room id (it is public) but not the token.
-    const hostileKeys = { roomId: keys.roomId, authKey: otherKeys.authKey, encKey: otherKeys.encKey, signalingToken: otherKeys.signalingToken };
+    const hostileKeys = { roomId: keys.roomId, authKey: otherKeys.authKey, encKey: otherKeys.encKey };
     const hostile = makeNode('hostile', replica(2), hostileKeys);
     for (const pair of [connect(honest, hostile), connect(hostile, honest)]) {
       await until(() => pair.a.closed);
