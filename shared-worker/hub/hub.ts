@@ -195,8 +195,17 @@ export class Hub {
     if (!this.opening) {
       this.opening = this.options.openReplica(hello).then((replica) => {
         this.replica = replica;
-        this.live = new LiveQueries((sql, params) => replica.execLocal(sql, params), (tabId, m) => this.postTo(tabId, m));
+        const readNow = replica.readNow?.bind(replica);
+        this.live = new LiveQueries(
+          (sql, params) => replica.execLocal(sql, params),
+          (tabId, m) => this.postTo(tabId, m),
+          readNow && (async (sql, params) => readNow(sql, params)),
+        );
         replica.onCommit((c) => this.onCommit(c));
+        // A peer's change is re-run for watchers once merged in memory, before it is stored
+        // (docs/architecture.md, "Merged data before it is stored"); onCommit skips it then.
+        this.earlyRemote = replica.onRemoteApplied !== undefined;
+        replica.onRemoteApplied?.((c) => this.live?.markDirty(c.tables, c.needsSnapshot, true));
         return replica;
       });
       // A failed open is retried by the next hello rather than poisoning the worker for good.
@@ -215,6 +224,9 @@ export class Hub {
     return Promise.reject(new BatteryError('WORKER', 'the replica is not open'));
   }
 
+  /** Remote commits reach live queries through onRemoteApplied (see open). */
+  private earlyRemote = false;
+
   private onCommit(commit: Commit): void {
     // A schema change logged as itself (schemaChange) changes the schema as much as DDL that snapshots.
     const schemaChanged = commit.needsSnapshot || commit.schemaChange !== undefined;
@@ -222,7 +234,7 @@ export class Hub {
       const message: WorkerToTab = { kind: 'change', tables: commit.tables, origin: commit.origin, state: this.state() };
       for (const t of this.tabs.all()) t.port.post(message);
     }
-    this.live?.markDirty(commit.tables, schemaChanged);
+    if (!(commit.origin === 'remote' && this.earlyRemote)) this.live?.markDirty(commit.tables, schemaChanged);
   }
 
   private async serve(tabId: string, port: TabPort, id: number, req: Request): Promise<void> {

@@ -2,7 +2,9 @@
  * Live queries (`Battery.watch`): each watch remembers the tables its statement reads (see
  * read-tables.ts) and its last result. After commits, only watches that read a changed table
  * are re-run, and a tab gets rows only when they differ from what it has. Commits of one tick
- * are coalesced into one re-run. A schema change (DDL) re-resolves every watch's tables, since
+ * are coalesced into one re-run. A pass started only by changes merged from peers (marked
+ * `inMemory`, before they are stored) reads memory at once (`runNow`); any other pass reads
+ * through `run`, which answers once what memory holds is stored. A schema change (DDL) re-resolves every watch's tables, since
  * root pages and even the meaning of a name can change.
  */
 import { serializeError } from '../protocol/errors.js';
@@ -47,11 +49,13 @@ export class LiveQueries {
   private readonly watches = new Map<string, Watch>();
   private dirtyTables = new Set<string>();
   private dirtyAll = false;
+  /** A durable commit marked tables since the last pass began: read through `run`. */
+  private dirtyDurable = false;
   private running: Promise<void> | null = null;
   /** How many times a watch statement was re-run after a change (for tests and benches). */
   reruns = 0;
 
-  constructor(private readonly run: RunSql, private readonly push: PushToTab) {}
+  constructor(private readonly run: RunSql, private readonly push: PushToTab, private readonly runNow?: RunSql) {}
 
   private key(tabId: string, watchId: string): string {
     return `${tabId}\u0000${watchId}`;
@@ -92,9 +96,10 @@ export class LiveQueries {
     for (const [k, w] of this.watches) if (w.tabId === tabId) this.watches.delete(k);
   }
 
-  /** Called on every commit; re-runs the affected watches soon. */
-  markDirty(tables: string[], schemaChanged: boolean): void {
+  /** Called on every commit (`inMemory`: a peer's change not yet stored); re-runs the affected watches soon. */
+  markDirty(tables: string[], schemaChanged: boolean, inMemory = false): void {
     for (const w of this.watches.values()) if (w.tables === null) w.dirtyDuringSetup = true;
+    if (!inMemory) this.dirtyDurable = true;
     if (schemaChanged) this.dirtyAll = true;
     for (const t of tables) this.dirtyTables.add(t);
     this.running ??= this.loop();
@@ -112,12 +117,14 @@ export class LiveQueries {
       while (this.dirtyAll || this.dirtyTables.size > 0) {
         const all = this.dirtyAll;
         const tables = this.dirtyTables;
+        const run = this.dirtyDurable || !this.runNow ? this.run : this.runNow;
         this.dirtyAll = false;
+        this.dirtyDurable = false;
         this.dirtyTables = new Set();
         for (const w of [...this.watches.values()]) {
           if (w.tables === null) continue;
           const hit = all || [...w.tables].some((t) => tables.has(t));
-          if (hit) await this.rerun(w, all);
+          if (hit) await this.rerun(w, all, run);
         }
       }
     } finally {
@@ -125,12 +132,12 @@ export class LiveQueries {
     }
   }
 
-  private async rerun(w: Watch, resolveTables: boolean): Promise<void> {
+  private async rerun(w: Watch, resolveTables: boolean, run: RunSql): Promise<void> {
     const key = this.key(w.tabId, w.watchId);
     try {
-      if (resolveTables) w.tables = new Set(await tablesRead(this.run, w.sql, w.params));
+      if (resolveTables) w.tables = new Set(await tablesRead(run, w.sql, w.params));
       this.reruns++;
-      const result = await this.run(w.sql, w.params);
+      const result = await run(w.sql, w.params);
       if (this.watches.get(key) !== w) return;
       if (w.last !== null && resultsEqual(w.last, result)) return;
       w.last = result;

@@ -2,7 +2,8 @@
  * openDurableReplica: the in-memory Replica behind the durable log (docs/architecture.md, "The path of one exec").
  *
  * Writes run on the replica at once (so their order is the call order) and resolve when the group
- * commit holding their Commit is stored; DurableReplica.onCommit listeners hear a commit only then.
+ * commit holding their Commit is stored; DurableReplica.onCommit listeners hear a commit only then
+ * (onRemoteApplied listeners hear a peer's commit at once, for live queries: readNow reads memory).
  * Reads are served from memory immediately. When storage refuses a group, its callers are rejected
  * and the replica is rebuilt from storage (snapshot + log) and swapped in, so memory never holds a
  * write that was not acknowledged; writes made meanwhile wait for the swap.
@@ -83,6 +84,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   private unsubscribe: () => void;
   private readonly log: DurableLog;
   private readonly listeners = new Set<(commit: Commit) => void>();
+  private readonly remoteListeners = new Set<(commit: Commit) => void>();
   private readonly peers: Map<string, VersionVector>;
   /** Set while memory is being rolled back to storage after a failed write. */
   private recovery: Promise<void> | null = null;
@@ -111,6 +113,10 @@ class DurableReplicaImpl implements DurableReplicaHandle {
       stats: { records: loaded.records.length, bytes: loaded.recordBytes, snapshotBytes: loaded.meta!.snapshotBytes },
       thresholds: { ...DEFAULT_SNAPSHOT_THRESHOLDS, ...o.snapshotEvery },
       exportSnapshot: () => ({ data: this.replica.export(), version: this.getVersion() }),
+      exportInSlices: () => this.replica.exportInSlices(),
+      version: () => this.getVersion(),
+      pieces: loaded.meta!.pieces ?? [],
+      entrySizes: loaded.recordSizes,
       onDurable: (commits) => this.announce(commits),
       onFailure: (_error, lost) => { this.recovery = this.startRollBack(lost); },
     });
@@ -118,11 +124,15 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   private subscribe(replica: Replica): () => void {
-    return replica.onCommit((c) => this.log.append({
-      ...c,
-      version: c.version + this.versionOffset,
-      needsSnapshot: c.needsSnapshot || (c.changes !== null && exceedsReplayLimits(c.changes)),
-    }));
+    return replica.onCommit((c) => {
+      const commit: Commit = {
+        ...c,
+        version: c.version + this.versionOffset,
+        needsSnapshot: c.needsSnapshot || (c.changes !== null && exceedsReplayLimits(c.changes)),
+      };
+      this.log.append(commit);
+      if (commit.origin === 'remote') this.tell(this.remoteListeners, [commit]);
+    });
   }
 
   get nodeId(): string {
@@ -162,6 +172,15 @@ class DurableReplicaImpl implements DurableReplicaHandle {
     return this.write((r) => r.applyChanges(changes, options));
   }
 
+  async applyChangesStaged(changes: ChangeSet, options?: ApplyOptions): Promise<{ result: ApplyResult; stored: Promise<void> }> {
+    if (this.closed) throw new BatteryError('CLOSED', 'the database is closed');
+    // Refused rather than applied after the rollback: the caller merges pieces in order without
+    // waiting for each to be stored, and the piece before this one may be among the refused ones.
+    if (this.recovery || this.rollbackError) throw new BatteryError('QUOTA', 'storage refused a write; memory is being rolled back');
+    const result = this.replica.applyChanges(changes, options);
+    return { result, stored: this.log.barrier() };
+  }
+
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet {
     return this.replica.changesSince(since, options);
   }
@@ -189,6 +208,16 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   onCommit(listener: (commit: Commit) => void): () => void {
     this.listeners.add(listener);
     return () => { this.listeners.delete(listener); };
+  }
+
+  onRemoteApplied(listener: (commit: Commit) => void): () => void {
+    this.remoteListeners.add(listener);
+    return () => { this.remoteListeners.delete(listener); };
+  }
+
+  readNow(sql: string, params?: SqlParams): ExecResult {
+    if (this.closed) throw new BatteryError('CLOSED', 'the database is closed');
+    return this.replica.execLocal(sql, params);
   }
 
   getPeerVector(peerNodeId: string): VersionVector | undefined {
@@ -325,8 +354,12 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   private announce(commits: Commit[]): void {
+    this.tell(this.listeners, commits);
+  }
+
+  private tell(listeners: Set<(commit: Commit) => void>, commits: Commit[]): void {
     for (const commit of commits) {
-      for (const listener of [...this.listeners]) {
+      for (const listener of [...listeners]) {
         try {
           listener(commit);
         } catch (e) {

@@ -45,6 +45,8 @@ export async function restore(o: RestoreOptions, warn: (m: string) => void): Pro
   if (outcome.failure) {
     setAside = { seqs: loaded.records.slice(outcome.applied).map((r) => r.seq), error: outcome.failure.error };
     loaded.records = loaded.records.slice(0, outcome.applied);
+    loaded.recordSizes = loaded.recordSizes.slice(0, outcome.applied);
+    loaded.recordBytes = loaded.recordSizes.reduce((a, b) => a + b, 0);
     loaded.lastSeq = loaded.records.length > 0 ? loaded.records[loaded.records.length - 1]!.seq : loaded.meta?.snapshotSeq ?? 0;
   }
   const last = loaded.records[loaded.records.length - 1];
@@ -71,6 +73,7 @@ export async function repairAtOpen(store: KeyValueStore, { replica, loaded, vers
       data, [...loaded.staleKeys, ...logKeysBetween(1, loaded.lastSeq)]));
     loaded.meta = { format: 1, snapshotSeq: loaded.lastSeq, snapshotBytes: data.byteLength, nodeId: replica.nodeId, version };
     loaded.records = [];
+    loaded.recordSizes = [];
     loaded.recordBytes = 0;
   } else if (loaded.staleKeys.length > 0) {
     // Damaged entries must go before new ones are appended after them, or the next start-up

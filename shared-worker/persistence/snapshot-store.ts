@@ -1,10 +1,15 @@
 /**
  * The durable layout of one database in its KeyValueStore, and reading it back at start-up:
- *   meta              {format, snapshotSeq, snapshotBytes, nodeId, version}: which snapshot is current
- *   snap              the replica's export() covering every log entry with seq <= snapshotSeq
+ *   meta              {format, snapshotSeq, snapshotBytes, nodeId, version[, pieces]}: which snapshot is current
+ *   snap              format 1: the replica's export() covering every log entry with seq <= snapshotSeq
+ *   snap:<gen>:<i>    format 2: the same file in pieces of PIECE_BYTES, listed in meta.pieces in order
  *   log:<seq>         one encoded LogRecord per commit after the snapshot (durable-log-record.ts)
  *   peer:<nodeId>     what we know a peer holds (its version vector)
- * meta and snap are always written in one transaction, so they never disagree.
+ * Format 1 is written in one transaction with its meta (a snapshot taken with a group). Format 2
+ * is written by a background snapshot: its pieces first, each in its own transaction under a new
+ * <gen>, then one transaction switches meta to them and deletes what they replace. Until that
+ * switch the old snapshot stays current, so a crash in between loses nothing; pieces no meta
+ * lists are removed at the next open. Both formats are read.
  */
 import type { VersionVector } from '../replica/contracts/version-vector.js';
 import type { KeyValueStore, KeyValueWrite } from './kv-store.js';
@@ -16,6 +21,10 @@ const SNAPSHOT_KEY = 'snap';
 const PEER_PREFIX = 'peer:';
 const RECORD_PREFIX = 'record:';
 const META_FORMAT = 1;
+const META_FORMAT_PIECES = 2;
+const PIECE_PREFIX = 'snap:';
+/** Bytes per snapshot piece: few values to read at start-up, and a cheap store write per piece. */
+export const PIECE_BYTES = 1 << 20;
 /** Log entries fetched per getMany at start-up: bounds memory held by raw entries at once. */
 const LOAD_BATCH = 256;
 
@@ -26,6 +35,8 @@ export interface SnapshotMeta {
   nodeId: string;
   /** The database's getVersion() at the snapshot (see durable-replica.ts for why it is kept). */
   version: number;
+  /** Format 2: the keys of the snapshot's pieces, in file order. */
+  pieces?: string[];
 }
 
 export interface LoadedState {
@@ -34,6 +45,8 @@ export interface LoadedState {
   /** Decodable log records after the snapshot, in order, stopping at the first damaged one. */
   records: LogRecord[];
   recordBytes: number;
+  /** Encoded size of each record, in the same order. */
+  recordSizes: number[];
   /** Sequence number of the last record kept (the snapshot's when there is none). */
   lastSeq: number;
   /** Keys that must go: entries the snapshot already covers, and damaged entries with all after them. */
@@ -46,16 +59,18 @@ export interface LoadedState {
 export async function loadState(store: KeyValueStore, warn: (msg: string) => void): Promise<LoadedState> {
   // All reads at once (meta and snap in one transaction, so they agree): each serial IndexedDB
   // round trip adds to a cold start. Nothing writes meanwhile: the caller holds the store.
-  const [[rawMeta, rawSnapshot], logKeys, peers] = await Promise.all([
-    store.getMany<unknown>([META_KEY, SNAPSHOT_KEY]), store.keys(LOG_PREFIX), loadPeers(store),
+  const [[rawMeta, rawSnapshot], logKeys, peers, pieceKeys] = await Promise.all([
+    store.getMany<unknown>([META_KEY, SNAPSHOT_KEY]), store.keys(LOG_PREFIX), loadPeers(store), store.keys(PIECE_PREFIX),
   ]);
   const meta = checkMeta(rawMeta);
-  const snapshot = meta ? rawSnapshot : null;
+  const snapshot = meta?.pieces ? await loadPieces(store, meta.pieces, meta.snapshotBytes) : meta ? rawSnapshot : null;
   if (meta && !(snapshot instanceof Uint8Array)) {
     throw new BatteryError('WORKER', 'storage holds a snapshot pointer but no snapshot; refusing to open a partial database');
   }
   const snapshotSeq = meta?.snapshotSeq ?? 0;
-  const staleKeys: string[] = [];
+  // Pieces of a background snapshot that never became current (a crash before its switch).
+  const current = new Set(meta?.pieces ?? []);
+  const staleKeys: string[] = pieceKeys.filter((k) => !current.has(k));
   const live: Array<{ key: string; seq: number }> = [];
   for (const key of logKeys) {
     const seq = seqOfLogKey(key);
@@ -63,6 +78,7 @@ export async function loadState(store: KeyValueStore, warn: (msg: string) => voi
     else live.push({ key, seq });
   }
   const records: LogRecord[] = [];
+  const recordSizes: number[] = [];
   let recordBytes = 0;
   let damagedAt = -1;
   for (let i = 0; i < live.length && damagedAt < 0; i += LOAD_BATCH) {
@@ -78,6 +94,7 @@ export async function loadState(store: KeyValueStore, warn: (msg: string) => voi
         break;
       }
       records.push(record);
+      recordSizes.push((values[j] as Uint8Array).byteLength);
       recordBytes += (values[j] as Uint8Array).byteLength;
     }
   }
@@ -90,7 +107,45 @@ export async function loadState(store: KeyValueStore, warn: (msg: string) => voi
     warn(`rtc-battery: dropped ${dropped} damaged log entr${dropped === 1 ? 'y' : 'ies'} from ${live[damagedAt]!.key} on`);
   }
   const lastSeq = records.length > 0 ? records[records.length - 1]!.seq : snapshotSeq;
-  return { meta, snapshot: (snapshot as Uint8Array | undefined) ?? null, records, recordBytes, lastSeq, staleKeys, dropped, peers };
+  return { meta, snapshot: (snapshot as Uint8Array | undefined) ?? null, records, recordBytes, recordSizes, lastSeq, staleKeys, dropped, peers };
+}
+
+/** A format 2 snapshot put back together; undefined when a piece is missing or damaged. */
+async function loadPieces(store: KeyValueStore, keys: string[], bytes: number): Promise<Uint8Array | undefined> {
+  const parts = await store.getMany<unknown>(keys);
+  const file = new Uint8Array(bytes);
+  let at = 0;
+  for (const part of parts) {
+    if (!(part instanceof Uint8Array) || at + part.byteLength > bytes) return undefined;
+    file.set(part, at);
+    at += part.byteLength;
+  }
+  return at === bytes ? file : undefined;
+}
+
+/** Where piece `index` of background snapshot `gen` is stored. */
+export function pieceKey(gen: string, index: number): string {
+  return `${PIECE_PREFIX}${gen}:${index}`;
+}
+
+/** Piece `index` of `file` (a copy: exact bytes, see snapshotWrite). */
+export function pieceOf(file: Uint8Array, index: number): Uint8Array {
+  return file.slice(index * PIECE_BYTES, Math.min(file.byteLength, (index + 1) * PIECE_BYTES));
+}
+
+export function pieceCount(bytes: number): number {
+  return Math.ceil(bytes / PIECE_BYTES);
+}
+
+/**
+ * The switch to a background snapshot whose pieces are stored: meta (format 2) naming them, and
+ * everything they replace deleted (covered log entries, the previous snapshot in either format).
+ */
+export function piecesInstallWrite(meta: Omit<SnapshotMeta, 'format' | 'pieces'>, pieces: string[], deleted: string[]): KeyValueWrite {
+  return {
+    del: [...deleted, SNAPSHOT_KEY],
+    set: [[META_KEY, { format: META_FORMAT_PIECES, ...meta, pieces } satisfies SnapshotMeta]],
+  };
 }
 
 /** The write that installs a snapshot: meta + snap, and every log entry it covers deleted. */
@@ -132,7 +187,9 @@ function tryDecode(value: unknown, seq: number): LogRecord | null {
 function checkMeta(x: unknown): SnapshotMeta | null {
   if (x === undefined) return null;
   const m = x as Partial<SnapshotMeta>;
-  if (typeof m !== 'object' || m === null || m.format !== META_FORMAT || !Number.isSafeInteger(m.snapshotSeq)
+  const piecesOk = (p: unknown) => Array.isArray(p) && p.every((k) => typeof k === 'string');
+  if (typeof m !== 'object' || m === null || !Number.isSafeInteger(m.snapshotSeq)
+    || !(m.format === META_FORMAT ? m.pieces === undefined : m.format === META_FORMAT_PIECES && piecesOk(m.pieces))
     || typeof m.nodeId !== 'string' || typeof m.snapshotBytes !== 'number' || !Number.isSafeInteger(m.version)) {
     throw new BatteryError('VERSION', 'storage holds a database in a format this version cannot read', { meta: x as Record<string, unknown> });
   }

@@ -13,6 +13,7 @@ import { materializeInsertsSql } from './capture.js';
 import type { SqlDatabase } from './sql-database.js';
 import { compareStamps, type Stamp, type StampStore } from './stamps.js';
 import { updateCellsSql, type SyncedTable } from './synced-table.js';
+import { quoteIdent } from './sql-text.js';
 
 export interface MergeResult {
   applied: number;
@@ -52,6 +53,62 @@ function insertClocksSql(t: SyncedTable, rows: number): string {
     byRows.set(rows, sql);
   }
   return sql;
+}
+
+/**
+ * Set-based merge (see TableMerge.run): rows per chunk, and the smallest batch it is used for
+ * (below it, the fixed-size statements' padding costs more than the per-row statements it saves).
+ */
+const CHUNK_ROWS = 128;
+const MIN_SET_BASED_ROWS = 16;
+
+const setSqlByTable = new WeakMap<SyncedTable, Map<string, string>>();
+
+function setSql(t: SyncedTable, key: string, make: () => string): string {
+  let m = setSqlByTable.get(t);
+  if (!m) setSqlByTable.set(t, m = new Map());
+  let sql = m.get(key);
+  if (sql === undefined) m.set(key, sql = make());
+  return sql;
+}
+
+/** `(?, ?), (?, ?)`: `rows` rows of `width` parameters. */
+function valuesRows(rows: number, width: number): string {
+  const one = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  return Array.from({ length: rows }, () => one).join(', ');
+}
+
+/**
+ * Registers of up to `rows` live rows by key, in selectLive's layout after the slot number:
+ * slot, rid, ver, put, del, s0... A slot whose key is NULL matches nothing (padding). CROSS JOIN
+ * keeps the VALUES list the outer loop (one index lookup per key; see selectLive for the Bloom
+ * filter a planner-chosen join may build over the clock table).
+ */
+function prefetchLiveSql(t: SyncedTable, rows: number): string {
+  return setSql(t, `prefetch:${rows}`, () => {
+    const on = t.shape.pk.map((c, i) => `t.${quoteIdent(c.name)} = v.column${i + 2}`).join(' AND ');
+    const regs = ['put', 'del', ...t.shape.cols.map((_, i) => `s${i}`)].map((r) => `c.${r}`).join(', ');
+    return `SELECT v.column1, c.rid, c.ver, ${regs} FROM (VALUES ${valuesRows(rows, 1 + t.shape.pk.length)}) AS v`
+      + ` CROSS JOIN ${quoteIdent(t.shape.name)} t ON ${on} CROSS JOIN ${t.names.clock} c ON c.rid = t.rowid`;
+  });
+}
+
+/** updateCellsSql for `rows` rows at once: VALUES (rid, value per column in `cols`); a NULL rid matches nothing. */
+function updateCellsManySql(t: SyncedTable, cols: number[], rows: number): string {
+  return setSql(t, `cells:${rows}:${cols.join(',')}`, () => {
+    const T = quoteIdent(t.shape.name);
+    const sets = cols.map((c, i) => `${quoteIdent(t.shape.cols[c]!.name)} = v.column${i + 2}`).join(', ');
+    return `UPDATE ${T} SET ${sets} FROM (VALUES ${valuesRows(rows, 1 + cols.length)}) AS v WHERE ${T}.rowid = v.column1`;
+  });
+}
+
+/** updateClock for `rows` rows at once: VALUES (rid, ver, put, del, s0..); a NULL rid matches nothing. */
+function updateClocksManySql(t: SyncedTable, rows: number): string {
+  return setSql(t, `clocks:${rows}`, () => {
+    const regs = ['ver', 'put', 'del', ...t.shape.cols.map((_, i) => `s${i}`)];
+    const sets = regs.map((r, i) => `${r} = v.column${i + 2}`).join(', ');
+    return `UPDATE ${t.names.clock} SET ${sets} FROM (VALUES ${valuesRows(rows, 1 + regs.length)}) AS v WHERE ${t.names.clock}.rid = v.column1`;
+  });
 }
 
 const defaultsByTable = new WeakMap<SyncedTable, SqlValue[]>();
@@ -156,6 +213,15 @@ class TableMerge {
   /** Of the row being merged: registers taken so far and the highest stamp id among its registers. */
   private taken = 0;
   private ver = 0;
+  /**
+   * Set-based mode (run): the live registers of the current chunk's rows, by slot (undefined: not
+   * live), and the slot of the row being merged; null outside a chunk.
+   */
+  private prefetched: Array<SqlValue[] | undefined> | null = null;
+  private slot = 0;
+  /** Deferred updates of live rows in the current chunk: cell values by changed-column list, and clock rows. */
+  private readonly pendingCells = new Map<string, { cols: number[]; params: SqlValue[] }>();
+  private readonly pendingClockUpdates: SqlValue[] = [];
 
   constructor(
     private readonly db: SqlDatabase,
@@ -191,16 +257,128 @@ class TableMerge {
     this.pendingClock.length = 0;
   }
 
+  /**
+   * Row by row, in batch order. Set-based when no user trigger can see the order of writes
+   * (ownRowids) and the table held rows when the batch started: the batch is cut into chunks of
+   * distinct keys; before a chunk every deferred write is flushed, then one statement reads the
+   * live registers of all its rows, each row is decided exactly as alone (same offer/compare),
+   * and the updates of rows that stay live are deferred and written per chunk by one UPDATE ...
+   * FROM (VALUES ...) per changed-column list plus one for their clock rows. Distinct keys within
+   * a chunk mean no row reads state that a deferred write of the same chunk would change.
+   */
   run(vt: ValidatedTable): number {
     let applied = 0;
-    for (const row of vt.rows) {
+    const mergeOne = (row: RowDelta) => {
       const pushed = this.outRows.length;
       applied += this.mergeRow(row, vt.colMap);
       if (vt.unknown.length > 0) applied += this.mergeUnknown(row, vt, this.outRows.length > pushed);
+    };
+    const rows = vt.rows;
+    if (this.options.ownRowids && !this.startedEmpty && rows.length >= MIN_SET_BASED_ROWS) {
+      for (let i = 0; i < rows.length;) {
+        const end = this.chunkEnd(rows, i);
+        this.flushUpdates();
+        this.flushClock();
+        this.prefetch(rows, i, end);
+        for (let j = i; j < end; j++) {
+          this.slot = j - i;
+          mergeOne(rows[j]!);
+        }
+        this.prefetched = null;
+        i = end;
+      }
+      this.flushUpdates();
+    } else {
+      for (const row of rows) mergeOne(row);
     }
     this.flushClock();
     this.out.addTable({ table: this.table.shape.name, columns: [...this.table.shape.cols.map((c) => c.name), ...vt.unknown], rows: this.outRows });
     return applied;
+  }
+
+  /** End of the chunk starting at `start`: at most CHUNK_ROWS rows, stopping before a repeated key. */
+  private chunkEnd(rows: RowDelta[], start: number): number {
+    const seen = new Set<string>();
+    let end = start;
+    while (end < rows.length && end - start < CHUNK_ROWS) {
+      const key = this.keyOf(rows[end]!.pk);
+      if (seen.has(key)) break;
+      seen.add(key);
+      end++;
+    }
+    return end;
+  }
+
+  /** Reads the live registers of rows[start..end) (one statement, padded to CHUNK_ROWS slots). */
+  private prefetch(rows: RowDelta[], start: number, end: number): void {
+    const k = this.table.shape.pk.length;
+    const params: SqlValue[] = new Array(CHUNK_ROWS * (1 + k)).fill(null);
+    for (let j = start; j < end; j++) {
+      const at = (j - start) * (1 + k);
+      params[at] = j - start;
+      const pk = rows[j]!.pk;
+      for (let c = 0; c < k; c++) params[at + 1 + c] = pk[c]!;
+    }
+    const got: Array<SqlValue[] | undefined> = new Array(end - start);
+    const rids = new Set<number>();
+    for (const r of this.db.all(prefetchLiveSql(this.table, CHUNK_ROWS), params)) {
+      got[r[0] as number] = r;
+      rids.add(r[1] as number);
+    }
+    // Two keys of one chunk on the same row would read state a deferred write changes. Canonical
+    // keys (key-affinity.ts; key columns cannot have a collation) make it unreachable; if it
+    // happens anyway, this chunk is merged row by row with nothing deferred.
+    this.prefetched = rids.size === got.filter((x) => x !== undefined).length ? got : null;
+  }
+
+  /** Writes the deferred updates of live rows (cells first, then their clock rows). */
+  private flushUpdates(): void {
+    for (const entry of this.pendingCells.values()) this.flushCells(entry);
+    this.pendingCells.clear();
+    const width = 4 + this.n;
+    if (this.pendingClockUpdates.length === 0) return;
+    const params = this.pendingClockUpdates;
+    const rows = params.length / width;
+    const cap = this.updateRows(width);
+    for (let at = rows; at < cap; at++) for (let i = 0; i < width; i++) params.push(null);
+    this.db.run(updateClocksManySql(this.table, cap), params);
+    params.length = 0;
+  }
+
+  private flushCells(entry: { cols: number[]; params: SqlValue[] }): void {
+    const width = 1 + entry.cols.length;
+    if (entry.params.length === 0) return;
+    const cap = this.updateRows(width);
+    for (let at = entry.params.length / width; at < cap; at++) for (let i = 0; i < width; i++) entry.params.push(null);
+    this.db.run(updateCellsManySql(this.table, entry.cols, cap), entry.params);
+    entry.params.length = 0;
+  }
+
+  /** Rows per deferred-update statement of `width` parameters a row (a fixed size per width: one prepared statement). */
+  private updateRows(width: number): number {
+    return Math.max(1, Math.min(CHUNK_ROWS, Math.floor(MAX_PARAMS / width)));
+  }
+
+  /** Defers the update of a live row that stays live (set-based mode); see run. */
+  private deferUpdate(rid: number, ver: number): void {
+    const { regs, vals, valTaken, n } = this;
+    const changed: number[] = [];
+    for (let col = 0; col < n; col++) if (valTaken[col]) changed.push(col);
+    if (changed.length > 0) {
+      const sig = changed.join(',');
+      let entry = this.pendingCells.get(sig);
+      if (!entry) this.pendingCells.set(sig, entry = { cols: changed, params: [] });
+      entry.params.push(rid);
+      for (const col of changed) entry.params.push(vals[col]!);
+      if (entry.params.length >= this.updateRows(1 + changed.length) * (1 + changed.length)) this.flushCells(entry);
+    }
+    const clock = this.pendingClockUpdates;
+    clock.push(rid, ver);
+    for (let i = 0; i < 2 + n; i++) clock.push(regs[i]!);
+    if (clock.length >= this.updateRows(4 + n) * (4 + n)) {
+      // Flushed with the cells written so far: a clock row never runs ahead of its cells.
+      this.flushUpdates();
+    }
   }
 
   /**
@@ -252,11 +430,19 @@ class TableMerge {
   private load(pk: SqlValue[], knownNew: boolean): { state: RowState; rid: number; ver: number } {
     const { regs, vals, n } = this;
     if (!knownNew) {
-      this.flushClock();
-      const live = getRow(this.db, this.table.sql.selectLive, pk);
+      let live: SqlValue[] | undefined;
+      let at = 0;
+      if (this.prefetched) {
+        // Set-based mode: read with its chunk (slot, then selectLive's layout).
+        live = this.prefetched[this.slot];
+        at = 1;
+      } else {
+        this.flushClock();
+        live = getRow(this.db, this.table.sql.selectLive, pk);
+      }
       if (live) {
-        for (let i = 0; i < 2 + n; i++) regs[i] = live[2 + i] as number | null;
-        return { state: 'live', rid: live[0] as number, ver: live[1] as number };
+        for (let i = 0; i < 2 + n; i++) regs[i] = live[at + 2 + i] as number | null;
+        return { state: 'live', rid: live[at] as number, ver: live[at + 1] as number };
       }
       const tomb = this.hasTombs ? getRow(this.db, this.table.sql.selectTomb, pk) : undefined;
       if (tomb) {
@@ -269,6 +455,7 @@ class TableMerge {
     for (let i = 0; i < n; i++) vals[i] = this.defaults[i]!;
     return { state: 'unknown', rid: 0, ver: 0 };
   }
+
 
   /**
    * Takes register i's incoming stamp if it is newer than the current one (updates cur, regs,
@@ -341,7 +528,9 @@ class TableMerge {
   private write(pk: SqlValue[], state: RowState, rid: number, ver: number, visible: boolean, knownNew: boolean): boolean {
     const { db, regs, vals, valTaken, n } = this;
     const sql = this.table.sql;
-    if (state === 'live' && visible) {
+    if (state === 'live' && visible && this.prefetched) {
+      this.deferUpdate(rid, ver);
+    } else if (state === 'live' && visible) {
       const changed: number[] = [];
       for (let col = 0; col < n; col++) if (valTaken[col]) changed.push(col);
       if (changed.length > 0) db.run(updateCellsSql(this.table, changed), [...changed.map((col) => vals[col]!), rid]);

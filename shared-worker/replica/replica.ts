@@ -24,7 +24,7 @@ import { mergeBatch } from './merge.js';
 import { assertNodeId, randomNodeId } from '../protocol/ids.js';
 import { validateChangeSet } from './remote-validation.js';
 import type { MigrationResult } from '../protocol/migrations.js';
-import type { ApplyOptions, ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SchemaChange, SqlParams } from './contracts/replica-types.js';
+import type { ApplyOptions, ApplyResult, Commit, ExecResult, ExportCursor, Replica, ReplicaOptions, RowWrite, SchemaChange, SqlParams } from './contracts/replica-types.js';
 import { replayRowImages, WriteRecorder } from './row-images.js';
 import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
@@ -557,6 +557,11 @@ class SqlReplica implements Replica {
     this.foldUpdateLogs();
     this.sweepSigned();
     return this.db.exportBytes();
+  }
+
+  exportInSlices(): ExportCursor {
+    this.assertOpen();
+    return this.db.exportCursor();
   }
 
   close(): void {

@@ -18,6 +18,8 @@ import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
 import type { SqlValue } from './contracts/change-set.js';
 import { UpdateHook, type UpdateListener } from './update-hook.js';
+import { openExportCursor } from './export-cursor.js';
+import type { ExportCursor } from './contracts/replica-types.js';
 
 /** How to find the wasm in the browser (Node resolves it next to the sql.js package by itself). */
 export interface SqlJsLoader {
@@ -196,6 +198,11 @@ export class SqlDatabase {
     const bytes = this.raw.export();
     this.setUp();
     return bytes;
+  }
+
+  /** exportBytes a few pages at a time (export-cursor.ts). */
+  exportCursor(): ExportCursor {
+    return openExportCursor(this.sql, this.raw, () => this.exportBytes());
   }
 
   close(): void {

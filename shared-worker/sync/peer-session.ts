@@ -97,6 +97,8 @@ export class PeerSession {
   private reader: FrameReader | null = null;
   private inbound: Promise<void> = Promise.resolve();
   private handling: Promise<void> = Promise.resolve();
+  /** Acks in order (a delta piece's waits until the piece is stored: see ack()). */
+  private acking: Promise<void> = Promise.resolve();
   /** Delta pieces and live batches, in order, paced by the peer's acks. */
   private outbound: Promise<void> = Promise.resolve();
   private readonly window: SendWindow;
@@ -332,7 +334,9 @@ export class PeerSession {
           this.incoming = new DeltaProgress(this.peerId, msg.total);
           this.syncChanged();
         }
-        const piece = await this.apply(opened!);
+        // Merged in memory now (after its signature checks); acknowledged once stored, while the
+        // next piece is merged.
+        const { piece, stored } = await this.applyPiece(opened!);
         if (this.isClosed()) return;
         const progress = this.incoming.applied(pieceSize(piece), msg.last);
         if (progress.rowsTotal > 0) this.host.emit({ type: 'sync-progress', ...progress });
@@ -341,8 +345,11 @@ export class PeerSession {
           this.heldFromPeer = mergeCapped(this.heldFromPeer, msg.upTo, 'delta upTo');
           this.incoming = null;
         }
-        await this.ack();
-        return this.syncChanged();
+        // A piece storage refuses closes the link at once, before a later piece is merged
+        // (applyChangesStaged refuses those meanwhile); the peer sends them again next time.
+        stored?.catch((e: unknown) => this.fail(e));
+        this.ack(stored).then(() => this.syncChanged(), (e: unknown) => this.fail(e));
+        return;
       case 'live':
         // A delta we are waiting for holds this batch already (the peer committed it before it
         // answered); applying it now could put it ahead of changes it was made on.
@@ -423,6 +430,25 @@ export class PeerSession {
   }
 
   /**
+   * Merges a delta piece into memory and returns when that is done, with what the piece held
+   * and a promise of it being stored. Pieces must be merged in order and a refused piece must stop
+   * the next one (delta-pieces.ts), so the merge is awaited; storing is not. Nothing is merged
+   * before the piece's signature checks (started when it arrived) pass.
+   */
+  private async applyPiece(batch: Promise<OpenedBatch>): Promise<{ piece: ChangeSet; stored?: Promise<void> }> {
+    const { replica } = this.host;
+    if (!replica.applyChangesStaged) return { piece: await this.apply(batch) };
+    const opened = await batch;
+    if (this.isClosed()) return { piece: EMPTY_CHANGE_SET };
+    const mine = restrictToTables(opened.changes, this.common);
+    if (isEmptyChangeSet(mine)) return { piece: opened.changes };
+    this.remoteVector = mergeCapped(this.remoteVector, vectorOfChanges(mine), 'vector');
+    const { result, stored } = await replica.applyChangesStaged(mine, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
+    if (!this.isClosed() && result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
+    return { piece: opened.changes, stored };
+  }
+
+  /**
    * Waits for the checks of every signed set and the legacy rule (authored-batch.ts, started when
    * the message arrived; a failure throws AUTH here and nothing is applied), then applies the
    * shared tables' part with the bodies to keep; returns what the batch held.
@@ -441,9 +467,18 @@ export class PeerSession {
     return opened.changes;
   }
 
-  private async ack(): Promise<void> {
-    const vector = await this.known();
-    this.send({ t: 'ack', vector, handled: ++this.handled });
+  /**
+   * Acks go out in the order of the messages they answer, each once what it answers is stored
+   * (`after`) and with a vector read from durable state (known()).
+   */
+  private ack(after?: Promise<void>): Promise<void> {
+    const sent = this.acking.then(async () => {
+      if (after) await after;
+      const vector = await this.known();
+      this.send({ t: 'ack', vector, handled: ++this.handled });
+    });
+    this.acking = sent.catch(() => {});
+    return sent;
   }
 
   private onAck(vector: VersionVector, handled: number): void {

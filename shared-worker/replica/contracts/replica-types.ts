@@ -142,7 +142,23 @@ export interface Replica {
   onCommit(listener: (commit: Commit) => void): () => void;
   /** The database file (sql.js export); everything the replica set up on the connection survives it. */
   export(): Uint8Array;
+  /**
+   * export() a few pages per step, for a snapshot that must not hold the thread: the file as of
+   * the step that completes the copy (writes made between steps are in it). Steps must run
+   * between calls, never inside one; close() or a rebuild needs abort() first.
+   */
+  exportInSlices(): ExportCursor;
   close(): void;
+}
+
+/** A copy of the database file made a few pages at a time (Replica.exportInSlices). */
+export interface ExportCursor {
+  /** Copies up to `pages` more pages; true once the copy is complete. */
+  step(pages: number): boolean;
+  /** The file as of the step that completed the copy (only after step returned true). */
+  result(): Uint8Array;
+  /** Stops the copy and frees what it holds (no-op once complete). */
+  abort(): void;
 }
 
 /**
@@ -164,6 +180,13 @@ export interface DurableReplica {
   enableSync(table: string): Promise<void>;
   /** Durable before it resolves; the sync engine moves a peer's acknowledged vector only after. */
   applyChanges(changes: ChangeSet, options?: ApplyOptions): Promise<ApplyResult>;
+  /**
+   * applyChanges in two steps: resolves once the changes are merged in memory (or rejects, with
+   * nothing applied), with `stored` resolving once they are durable (rejecting as applyChanges
+   * would). Lets a receiver merge the next delta piece while the previous one is being stored.
+   * Absent = use applyChanges.
+   */
+  applyChangesStaged?(changes: ChangeSet, options?: ApplyOptions): Promise<{ result: ApplyResult; stored: Promise<void> }>;
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
   signedSince(since: VersionVector): SignedBody[];
   getVector(): VersionVector;
@@ -175,6 +198,18 @@ export interface DurableReplica {
   getSchemaVersion(): number;
   /** Called after a commit is durable (local writes: to broadcast; all: change events). */
   onCommit(listener: (commit: Commit) => void): () => void;
+  /**
+   * Called as soon as a remote commit (applyChanges) is in memory, before it is durable; onCommit
+   * still hears it once stored. Live queries re-run on it, so merged data shows without waiting
+   * for this replica's storage (docs/architecture.md, "Merged data before it is stored").
+   * Absent = remote commits are heard through onCommit only.
+   */
+  onRemoteApplied?(listener: (commit: Commit) => void): () => void;
+  /**
+   * Runs a read-only statement on memory now, without waiting for writes still being stored
+   * (live-query re-runs after onRemoteApplied). Absent = reads go through execLocal.
+   */
+  readNow?(sql: string, params?: SqlParams): ExecResult;
   /**
    * Resolves once everything memory holds right now is durable. Rejects if storage refuses part of
    * it, only after memory was rolled back to storage (so reading again reads what is stored).

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { makeHub } from './hub-fixture.js';
 import { settle } from './memory-port.js';
 import type { PushMessage } from '../../../../lib/worker-client.js';
+import { LiveQueries } from '../../../../shared-worker/hub/live-queries.js';
+import type { RunSql } from '../../../../shared-worker/hub/read-tables.js';
 
 function rowsPushed(pushes: PushMessage[], watchId: string) {
   return pushes.flatMap((m) => (m.kind === 'watch-rows' && m.watchId === watchId ? [m.result.rows] : []));
@@ -63,6 +65,29 @@ describe('live queries', () => {
     await settle();
     expect(rowsPushed(a.pushes, 'w')).toEqual([[{ body: 'from a peer' }]]);
     expect(a.pushes.some((m) => m.kind === 'change' && m.origin === 'remote')).toBe(true);
+  });
+
+  it('reads memory at once for a pass only peer changes started, and through the durable runner otherwise', async () => {
+    const calls: string[] = [];
+    let n = 0;
+    // Enough of SQLite for read-tables.ts: EXPLAIN shows one OpenRead of root page 2 = table t.
+    const runner = (name: string): RunSql => async (sql) => {
+      if (sql.startsWith('EXPLAIN')) return { columns: ['opcode', 'p2', 'p3'], rows: [{ opcode: 'OpenRead', p2: 2, p3: 0 }] };
+      if (sql.includes('rootpage')) return { columns: ['rootpage', 'tbl_name'], rows: [{ rootpage: 2, tbl_name: 't' }] };
+      calls.push(name);
+      return { columns: ['n'], rows: [{ n: ++n }] };
+    };
+    const live = new LiveQueries(runner('durable'), () => {}, runner('now'));
+    await live.add('tab', 'w', 'SELECT n FROM t');
+    calls.length = 0;
+    live.markDirty(['t'], false, true);
+    await live.idle();
+    live.markDirty(['t'], false);
+    await live.idle();
+    live.markDirty(['t'], false, true);
+    live.markDirty(['t'], false);
+    await live.idle();
+    expect(calls).toEqual(['now', 'durable', 'durable']);
   });
 
   it('refuses statements that write, and more than one statement', async () => {

@@ -3,10 +3,33 @@ import { Hub } from '../../../../shared-worker/hub/hub.js';
 import { openDurableReplica } from '../../../../shared-worker/persistence/durable-replica.js';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
-import type { ExecResult } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import type { DurableReplica, ExecResult } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import type { KeyValueWrite } from '../../../../shared-worker/persistence/kv-store.js';
 import { attachTo, newTestBattery } from '../../lib/battery-fixture.js';
 import { FakeLiveness } from './hub-fixture.js';
 import { settle } from './memory-port.js';
+
+/** A store whose next write (once armed) waits until the test lets it through. */
+class HeldStore extends MemoryKeyValueStore {
+  held: (() => void) | null = null;
+  private armed = false;
+
+  arm(): void {
+    this.armed = true;
+  }
+
+  override write(batch: KeyValueWrite): Promise<void> {
+    if (!this.armed) return super.write(batch);
+    this.armed = false;
+    return new Promise<void>((resolve, reject) => {
+      this.held = () => { super.write(batch).then(resolve, reject); };
+    });
+  }
+}
+
+async function until(pred: () => boolean): Promise<void> {
+  while (!pred()) await new Promise((r) => setTimeout(r, 1));
+}
 
 async function realHub(store = new MemoryKeyValueStore()) {
   const hub = new Hub({
@@ -38,6 +61,58 @@ describe('hub over the real DurableReplica', () => {
     expect(a.getVersion()).toBeGreaterThan(0);
     await a.close();
     await b.close();
+    await hub.close();
+  });
+
+  it("re-runs watches on a peer's change once merged in memory; a local write and the change event wait for storage", async () => {
+    const store = new HeldStore();
+    let durable: DurableReplica | null = null;
+    const hub = new Hub({
+      openReplica: async () => (durable = await openDurableReplica({ store, createReplica, warn: () => {} })),
+      liveness: new FakeLiveness(),
+    });
+    const db = newTestBattery('early');
+    await attachTo(db, hub);
+    const schema = 'CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)';
+    await db.exec(schema);
+    await db.enableSync('notes');
+    const seen: string[][] = [];
+    db.watch('SELECT body FROM notes ORDER BY id', null, (r) => seen.push(r.rows.map((row) => String(row.body))));
+    const changes: string[] = [];
+    db.on('change', (tables) => changes.push(tables.join()));
+    await settle(10);
+    expect(seen).toEqual([[]]);
+
+    const peer = await createReplica({});
+    peer.exec(schema);
+    peer.enableSync('notes');
+    peer.exec("INSERT INTO notes VALUES ('p', 'from a peer')");
+    const reruns = hub.diagnostics().watchReruns;
+    store.arm();
+    const applied = durable!.applyChanges(peer.changesSince({}));
+    await until(() => seen.length === 2);
+    expect(store.held).not.toBeNull(); // still being stored
+    expect(seen[1]).toEqual(['from a peer']);
+    expect(changes).toEqual([]);
+    store.held!();
+    await applied;
+    await settle(10);
+    expect(changes).toEqual(['notes']);
+    expect(seen).toHaveLength(2);
+    expect(hub.diagnostics().watchReruns).toBe(reruns + 1); // not re-run again once stored
+
+    store.held = null;
+    store.arm();
+    const written = db.exec("INSERT INTO notes VALUES ('q', 'local')");
+    await until(() => store.held !== null);
+    await settle(20);
+    expect(seen).toHaveLength(2); // a local write shows only once stored
+    store.held!();
+    await written;
+    await settle(10);
+    expect(seen.at(-1)).toEqual(['from a peer', 'local']);
+    peer.close();
+    await db.close();
     await hub.close();
   });
 

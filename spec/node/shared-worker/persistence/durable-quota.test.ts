@@ -108,7 +108,8 @@ describe('storage refusing writes (QUOTA)', () => {
     const { d, memory } = await openWatched(store, { snapshotEvery: { records: 3, bytes: 1 << 30 } });
     let refused = 0;
     const isSnapshot = (b: KeyValueWrite) => {
-      const snap = (b.set ?? []).some(([k]) => k === 'snap');
+      // Either format: one `snap` value, or a background snapshot's `snap:<gen>:<i>` pieces.
+      const snap = (b.set ?? []).some(([k]) => k === 'snap' || k.startsWith('snap:'));
       if (snap) refused++;
       return snap;
     };

@@ -11,7 +11,7 @@ import { decode, encode } from '@msgpack/msgpack';
 import type { ChangeSet, RowDelta } from '../../../../shared-worker/replica/contracts/change-set.js';
 import { BatteryError } from '../../../../shared-worker/protocol/errors.js';
 import type {
-  ApplyResult, Commit, ExecResult, Replica, ReplicaOptions, RowWrite, SchemaChange,
+  ApplyResult, Commit, ExecResult, ExportCursor, Replica, ReplicaOptions, RowWrite, SchemaChange,
 } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import type { VersionVector } from '../../../../shared-worker/replica/contracts/version-vector.js';
 
@@ -122,6 +122,23 @@ class FakeReplica implements Replica {
   export(): Uint8Array {
     fakeStats.exports++;
     return encode(this.s);
+  }
+
+  /** Completes on the third step with the state as of that step, as the real cursor does. */
+  exportInSlices(): ExportCursor {
+    let steps = 0;
+    let image: Uint8Array | null = null;
+    return {
+      step: () => {
+        if (!image && ++steps >= 3) image = this.export();
+        return image !== null;
+      },
+      result: () => {
+        if (!image) throw new Error('not complete');
+        return image;
+      },
+      abort: () => {},
+    };
   }
 
   close(): void { this.listeners.clear(); }

@@ -5,6 +5,7 @@
 import { decode } from '@msgpack/msgpack';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { decodeLogRecord, LOG_PREFIX } from '../../../../shared-worker/persistence/durable-log-record.js';
 import { openDurableReplica } from '../../../../shared-worker/persistence/durable-replica.js';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
@@ -67,5 +68,26 @@ describe('a 0.1 store', () => {
     expect(again.changesSince({}).nodes).toContain(again.nodeId);
     expect(old.getVector()).toEqual(again.getVector());
     expect(old.exec('SELECT * FROM keyonly').rows).toEqual([{ k: 'k1' }]);
+  });
+
+  it('replays its format-1 log entries followed by schema change entries appended by this version', async () => {
+    const data = releaseStore();
+    const oldEntries = [...data.keys()].filter((k) => k.startsWith(LOG_PREFIX));
+    expect(oldEntries.length).toBeGreaterThan(0);
+    const d = await open(data);
+    await d.migrate(['ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0', 'ALTER TABLE pairs DROP COLUMN v']);
+    await d.close();
+    // No snapshot replaced them: the 0.1 entries are still there, the two steps were appended.
+    const kinds = [...data].filter(([k]) => k.startsWith(LOG_PREFIX)).map(([, v]) => (decodeLogRecord(v as Uint8Array).schema ? 'schema' : 'format 1'));
+    expect(kinds).toEqual([...oldEntries.map(() => 'format 1'), 'schema', 'schema']);
+    const again = await open(data);
+    expect(again.getSchemaVersion()).toBe(2);
+    expect((await again.exec('SELECT id, body, pinned FROM notes ORDER BY id')).rows).toEqual([
+      { id: 'n1', body: 'b1', pinned: 0 },
+      { id: 'n3', body: 'pending', pinned: 0 },
+      { id: 'n4', body: 'b4', pinned: 0 },
+    ]);
+    expect((await again.exec('SELECT * FROM pairs ORDER BY a')).rows).toEqual([{ a: 1, b: 'x' }, { a: 2, b: 'y' }]);
+    await again.close();
   });
 });

@@ -18,9 +18,9 @@ beforeAll(async () => {
   keys = (await roomFor('durable answers')).keys;
 });
 
-/** A store whose next write waits until the test refuses it with QUOTA. */
+/** A store whose next write waits until the test refuses it with QUOTA (or lets it through). */
 class GatedStore extends MemoryKeyValueStore {
-  gate: { refuse(): void } | null = null;
+  gate: { refuse(): void; release(): void } | null = null;
   private armed = false;
 
   arm(): void {
@@ -30,8 +30,11 @@ class GatedStore extends MemoryKeyValueStore {
   override write(batch: KeyValueWrite): Promise<void> {
     if (!this.armed) return super.write(batch);
     this.armed = false;
-    return new Promise<void>((_, reject) => {
-      this.gate = { refuse: () => reject(new BatteryError('QUOTA', 'disk full')) };
+    return new Promise<void>((resolve, reject) => {
+      this.gate = {
+        refuse: () => reject(new BatteryError('QUOTA', 'disk full')),
+        release: () => { super.write(batch).then(resolve, reject); },
+      };
     });
   }
 }
@@ -79,6 +82,115 @@ describe('answers to peers come from durable state', () => {
     A.sync.close();
     B.sync.close();
     await a.close();
+    await b.close();
+  });
+
+  it("shows a peer's change to readNow and onRemoteApplied before storing it, and acknowledges it to the peer only once stored", async () => {
+    const a = await open(new MemoryKeyValueStore(), 1);
+    const storeB = new GatedStore();
+    const b = await open(storeB, 2);
+    // No heartbeats: every frame B sends after A's write is an answer to that write.
+    const options = { pingIntervalMs: 3_600_000 };
+    const A = makeNode('A', a, keys, { options });
+    const B = makeNode('B', b, keys, { options });
+    const link = connect(A, B);
+    await until(() => readyCount(A, B) === 1 && readyCount(B, A) === 1);
+    await b.exec("INSERT INTO t VALUES ('warm', 1)");
+    await until(() => a.getVector()[b.nodeId] !== undefined);
+    await ticks(20);
+    const heard: string[] = [];
+    b.onRemoteApplied!((c) => heard.push(`memory ${c.tables.join()}`));
+    b.onCommit((c) => { if (c.origin === 'remote') heard.push(`stored ${c.tables.join()}`); });
+    const fromB = link.b.sent.length;
+    storeB.arm();
+    await a.exec("INSERT INTO t VALUES ('x', 'from A')");
+    await until(() => storeB.gate !== null);
+    expect(b.readNow!('SELECT v FROM t WHERE id = ?', ['x']).rows).toEqual([{ v: 'from A' }]);
+    expect(heard).toEqual(['memory t']);
+    await ticks(50);
+    expect(link.b.sent.length).toBe(fromB); // no ack while B's storage holds the change
+    storeB.gate!.release();
+    await until(() => link.b.sent.length > fromB);
+    expect(heard).toEqual(['memory t', 'stored t']);
+    A.sync.close();
+    B.sync.close();
+    await a.close();
+    await b.close();
+  });
+
+  it('merges the next delta piece while the previous one is being stored, and acknowledges each only once stored', async () => {
+    const a = await open(new MemoryKeyValueStore(), 1);
+    for (let i = 0; i < 3; i++) await a.exec('INSERT INTO t VALUES (?, ?)', [`r${i}`, i]); // 3 stamps: 3 pieces
+    const storeB = new GatedStore();
+    const b = await open(storeB, 2);
+    const options = { pingIntervalMs: 3_600_000, pieceRows: 1 };
+    const A = makeNode('A', a, keys, { options });
+    const B = makeNode('B', b, keys, { options });
+    storeB.arm();
+    connect(A, B);
+    const inMemory = () => b.readNow!('SELECT count(*) AS n FROM t').rows[0]!.n;
+    const unacked = () => A.sync.syncState()[0]?.toSend ?? -1;
+    await until(() => storeB.gate !== null && inMemory() === 3);
+    await ticks(50);
+    expect(unacked()).toBe(3); // every piece is merged, none acknowledged while storage holds them
+    storeB.gate!.release();
+    await until(() => unacked() === 0);
+    await b.whenDurable();
+    expect((await rows(b)).map((r) => r.id)).toEqual(['r0', 'r1', 'r2']);
+    A.sync.close();
+    B.sync.close();
+    await a.close();
+    await b.close();
+  });
+
+  it('a delta piece storage refuses closes the link before a later piece is merged, and the reconnect brings every row', async () => {
+    const a = await open(new MemoryKeyValueStore(), 1);
+    for (let i = 0; i < 4; i++) await a.exec('INSERT INTO t VALUES (?, ?)', [`r${i}`, i]);
+    const storeB = new GatedStore();
+    const b = await open(storeB, 2);
+    const options = { pingIntervalMs: 3_600_000, pieceRows: 1 };
+    const A = makeNode('A', a, keys, { options });
+    const B = makeNode('B', b, keys, { options });
+    storeB.arm();
+    connect(A, B);
+    await until(() => storeB.gate !== null);
+    storeB.gate!.refuse();
+    await until(() => B.events.some((e) => e.type === 'error' && e.code === 'QUOTA'));
+    await b.whenDurable().catch(() => {});
+    await b.whenDurable();
+    A.sync.removeAll();
+    B.sync.removeAll();
+    connect(B, A);
+    await until(() => A.sync.syncState()[0]?.state === 'caught-up' && B.sync.syncState()[0]?.state === 'caught-up');
+    await b.whenDurable();
+    expect((await rows(b)).map((r) => r.id)).toEqual(['r0', 'r1', 'r2', 'r3']);
+    expect(b.getVector()[a.nodeId]).toBe(a.getVector()[a.nodeId]);
+    A.sync.close();
+    B.sync.close();
+    await a.close();
+    await b.close();
+  });
+
+  it('applyChangesStaged refuses while memory is rolled back after a refused write, and works again after', async () => {
+    const store = new GatedStore();
+    const b = await open(store, 2);
+    const peer = await createReplica({ nodeId: nodeIdOf(9) });
+    peer.exec('CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, v)');
+    peer.enableSync('t');
+    peer.exec("INSERT INTO t VALUES ('p', 1)");
+    store.arm();
+    const write = b.exec("INSERT INTO t VALUES ('x', 1)").catch((e: BatteryError) => e.code);
+    await until(() => store.gate !== null);
+    store.gate!.refuse();
+    expect(await write).toBe('QUOTA');
+    // The rollback is under way: a piece merged now could land without the refused one before it.
+    await expect(b.applyChangesStaged!(peer.changesSince({}))).rejects.toMatchObject({ code: 'QUOTA' });
+    await b.whenDurable().catch(() => {});
+    const { result, stored } = await b.applyChangesStaged!(peer.changesSince({}));
+    expect(result.applied).toBeGreaterThan(0);
+    await stored;
+    expect((await rows(b)).map((r) => r.id)).toEqual(['p']);
+    peer.close();
     await b.close();
   });
 

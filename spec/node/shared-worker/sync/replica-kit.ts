@@ -39,6 +39,13 @@ export function countApplied(replica: DurableReplica): () => number {
     n += countRegisters(cs);
     return apply(cs, o);
   };
+  const staged = replica.applyChangesStaged?.bind(replica);
+  if (staged) {
+    replica.applyChangesStaged = (cs, o) => {
+      n += countRegisters(cs);
+      return staged(cs, o);
+    };
+  }
   return () => n;
 }
 

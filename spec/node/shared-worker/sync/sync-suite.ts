@@ -112,11 +112,23 @@ export function syncSuite(kit: ReplicaKit): void {
       await a.kit.upsert('notes', [['row1', { body: 'late', n: 1 }]]);
       const b = await node();
       let pair: ReturnType<typeof connect> | null = null;
-      const apply = b.replica.applyChanges.bind(b.replica);
       let applies = 0;
+      const cut = (cs: { tables: unknown[] }) => {
+        if (cs.tables.length > 0 && ++applies === 1) pair?.close('cut after the first piece');
+      };
+      // Whichever way the session applies pieces (merged, then stored; or both in one call).
+      const staged = b.replica.applyChangesStaged?.bind(b.replica);
+      if (staged) {
+        b.replica.applyChangesStaged = async (cs, o) => {
+          const r = await staged(cs, o);
+          cut(cs);
+          return r;
+        };
+      }
+      const apply = b.replica.applyChanges.bind(b.replica);
       b.replica.applyChanges = async (cs, o) => {
         const r = await apply(cs, o);
-        if (cs.tables.length > 0 && ++applies === 1) pair?.close('cut after the first piece');
+        cut(cs);
         return r;
       };
       pair = connect(a, b);
