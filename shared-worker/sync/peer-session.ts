@@ -358,6 +358,10 @@ export class PeerSession {
         if (this.isClosed()) return;
         if (!covers(known, msg.madeAt)) {
           this.deltasAwaited++;
+          // Acks of the delta before go out first (they wait for storage): the peer refuses a
+          // need that overtakes them.
+          await this.acking;
+          if (this.isClosed()) return;
           this.send({ t: 'need', since: known });
           await this.ack();
           return this.syncChanged();
