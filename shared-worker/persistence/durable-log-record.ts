@@ -9,13 +9,15 @@
  * integer), so it travels as an extension (msgpack-negative-zero.ts).
  *
  * Two kinds of entry, told apart by the first element:
- *   [1, seq, version, changes | null, rows]        what a transaction wrote (format 1);
+ *   [1, seq, version, changes | null, rows]        what a transaction wrote (format 1), with a
+ *                                                  sixth element [[node, hlc, body]...] when it
+ *                                                  kept other replicas' signed bodies;
  *   ['schema', seq, version, sql, schemaVersion]   a SchemaChange (replica-types.ts), replayed by
  *                                                  running it again. A string tag, so that it
  *                                                  can never be taken for a numbered format.
  */
 import { Decoder } from '@msgpack/msgpack';
-import type { CellChange, ChangeSet, RowDelta, SqlValue, StampRef, TableDelta } from '../replica/contracts/change-set.js';
+import type { CellChange, ChangeSet, RowDelta, SignedBody, SqlValue, StampRef, TableDelta } from '../replica/contracts/change-set.js';
 import { negativeZeroCodec } from '../replica/contracts/msgpack-negative-zero.js';
 import { MsgpackWriter } from './msgpack-writer.js';
 import type { RowWrite, SchemaChange } from '../replica/contracts/replica-types.js';
@@ -28,6 +30,8 @@ export interface LogRecord {
   rows: RowWrite[];
   /** A schema change logged as itself (changes null, rows empty). */
   schema?: SchemaChange;
+  /** Signed bodies of other replicas this commit kept (a remote apply); absent in older records. */
+  signed?: SignedBody[];
 }
 
 const FORMAT = 1;
@@ -68,7 +72,9 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
       else writer.number(r.schema.schemaVersion);
       return writer.finish();
     }
-    writer.arrayHeader(5);
+    // A sixth element only when there are signed bodies: records without them keep the old shape.
+    const signed = r.signed && r.signed.length > 0 ? r.signed : null;
+    writer.arrayHeader(signed ? 6 : 5);
     writer.number(FORMAT);
     writer.number(r.seq);
     writer.number(r.version);
@@ -90,6 +96,15 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
         writer.number(0);
         writer.string(w.table);
         writer.number(w.rowid);
+      }
+    }
+    if (signed) {
+      writer.arrayHeader(signed.length);
+      for (const b of signed) {
+        writer.arrayHeader(3);
+        writer.string(b.node);
+        writer.number(b.hlc);
+        writer.binary(b.body);
       }
     }
     return writer.finish();
@@ -138,7 +153,8 @@ function writeStamp(s: StampRef | null): void {
 
 /** Decodes and checks an entry; throws (any Error) when it is damaged or of an unknown format. */
 export function decodeLogRecord(bytes: Uint8Array): LogRecord {
-  const top = arr(decoder.decode(bytes), 5);
+  const top = arr(decoder.decode(bytes));
+  if (top.length !== 5 && !(top.length === 6 && top[0] === FORMAT)) throw new Error('bad log record shape');
   if (top[0] === SCHEMA_TAG) {
     const schemaVersion = top[4] === null ? null : int(top[4]);
     return { seq: int(top[1]), version: int(top[2]), changes: null, rows: [], schema: { sql: str(top[3]), schemaVersion } };
@@ -148,7 +164,13 @@ export function decodeLogRecord(bytes: Uint8Array): LogRecord {
   const version = int(top[2]);
   const changes = top[3] === null ? null : decodeChanges(top[3]);
   const rows = arr(top[4]).map(decodeRowWrite);
-  return { seq, version, changes, rows };
+  if (top.length === 5) return { seq, version, changes, rows };
+  const signed = arr(top[5]).map((x): SignedBody => {
+    const [node, hlc, body] = arr(x, 3);
+    if (!(body instanceof Uint8Array)) throw new Error('bad signed body');
+    return { node: str(node), hlc: num(hlc), body: body.slice() };
+  });
+  return { seq, version, changes, rows, signed };
 }
 
 function decodeChanges(x: unknown): ChangeSet {

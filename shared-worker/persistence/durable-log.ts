@@ -253,7 +253,10 @@ export class DurableLog {
     for (const c of commits) {
       // Nothing a replay could redo: no entry.
       if (c.changes || c.rows.length > 0 || c.schemaChange) {
-        const bytes = encodeLogRecord({ seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows, ...(c.schemaChange ? { schema: c.schemaChange } : {}) });
+        const bytes = encodeLogRecord({
+          seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows,
+          ...(c.schemaChange ? { schema: c.schemaChange } : {}), ...(c.signed ? { signed: c.signed } : {}),
+        });
         set.push([logKey(lastSeq), bytes]);
         sizes.push(bytes.byteLength);
       }

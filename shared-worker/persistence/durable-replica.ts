@@ -14,7 +14,9 @@
  * the version it stands at, and this layer reports the replica's counter plus the offset that
  * makes the last replayed entry's version come out exact (versionOffset; 0 until a replay differs).
  */
-import type { ChangeSet } from '../replica/contracts/change-set.js';
+import type { ChangeSet, SignedBody } from '../replica/contracts/change-set.js';
+import type { SigningIdentity } from '../replica/contracts/signing-identity.js';
+import { loadSigningIdentity } from './identity-store.js';
 import { DurableLog } from './durable-log.js';
 import { exceedsReplayLimits } from './durable-log-limits.js';
 import { BatteryError } from '../protocol/errors.js';
@@ -38,6 +40,8 @@ export interface OpenDurableReplicaOptions extends RestoreOptions {
 
 /** A DurableReplica plus the knobs tests and benchmarks use. */
 export interface DurableReplicaHandle extends DurableReplica {
+  /** Always present here: the durable replica keeps its key pair beside the database. */
+  readonly identity: SigningIdentity;
   /** Takes a snapshot now (with the next group). */
   snapshot(): Promise<void>;
   logStats(): LogStats & { snapshotSeq: number; lastSeq: number };
@@ -47,8 +51,12 @@ export interface DurableReplicaHandle extends DurableReplica {
   startupErrors(): BatteryError[];
 }
 
-export async function openDurableReplica(o: OpenDurableReplicaOptions): Promise<DurableReplicaHandle> {
-  const warn = o.warn ?? ((m: string) => console.warn(m));
+export async function openDurableReplica(options: OpenDurableReplicaOptions): Promise<DurableReplicaHandle> {
+  const warn = options.warn ?? ((m: string) => console.warn(m));
+  // The key pair first: the replica writes under its key-bound node id (also after a rollback,
+  // which restores with the same options).
+  const identity = await loadSigningIdentity(options.store);
+  const o = { ...options, replicaOptions: { ...options.replicaOptions, bindNodeId: identity.nodeId } };
   const restored = await restore(o, warn);
   try {
     await repairAtOpen(o.store, restored);
@@ -68,7 +76,7 @@ export async function openDurableReplica(o: OpenDurableReplicaOptions): Promise<
     warn(`rtc-battery: ${problem.message}`);
     problems.push(problem);
   }
-  return new DurableReplicaImpl(o, warn, restored.replica, restored.loaded, restored.versionOffset, problems);
+  return new DurableReplicaImpl(o, warn, identity, restored.replica, restored.loaded, restored.versionOffset, problems);
 }
 
 class DurableReplicaImpl implements DurableReplicaHandle {
@@ -89,6 +97,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   constructor(
     private readonly o: OpenDurableReplicaOptions,
     private readonly warn: (m: string) => void,
+    readonly identity: SigningIdentity,
     replica: Replica,
     loaded: LoadedState,
     private versionOffset: number,
@@ -174,6 +183,10 @@ class DurableReplicaImpl implements DurableReplicaHandle {
 
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet {
     return this.replica.changesSince(since, options);
+  }
+
+  signedSince(since: VersionVector): SignedBody[] {
+    return this.replica.signedSince(since);
   }
 
   getVector(): VersionVector {

@@ -13,7 +13,7 @@
  * A schema change (ALTER ... ADD/DROP COLUMN logged as itself) is run again on its own, in order:
  * the records after it were made on the new columns.
  */
-import type { ChangeSet, SqlValue, TableDelta } from '../replica/contracts/change-set.js';
+import { mergeChangeSets, type ChangeSet, type SignedBody, type SqlValue } from '../replica/contracts/change-set.js';
 import type { LogRecord } from './durable-log-record.js';
 import { replaySize } from './durable-log-limits.js';
 import { BatteryError } from '../protocol/errors.js';
@@ -38,6 +38,7 @@ export interface ReplayOutcome {
  */
 export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOutcome {
   let changes: ChangeSet[] = [];
+  let signed: SignedBody[] = [];
   let rows: RowWrite[] = [];
   let run: LogRecord[] = [];
   let applied = 0;
@@ -52,7 +53,7 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
   const applyOne = (record: LogRecord): boolean => {
     try {
       if (record.schema) replica.replaySchemaChange(record.schema);
-      if (record.changes) replica.applyChanges(record.changes, { trusted: true });
+      if (record.changes) replica.applyChanges(record.changes, { trusted: true, ...(record.signed ? { signed: record.signed } : {}) });
       if (record.rows.length > 0) replica.replayRows(record.rows);
       applied++;
       return true;
@@ -66,13 +67,14 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
     const list = run;
     let ok = true;
     try {
-      if (changes.length > 0) replica.applyChanges(mergeChangeSets(changes), { trusted: true });
+      if (changes.length > 0) replica.applyChanges(mergeChangeSets(changes), { trusted: true, ...(signed.length > 0 ? { signed } : {}) });
       else if (rows.length > 0) replica.replayRows(rows);
       applied += list.length;
     } catch {
       ok = false;
     }
     changes = [];
+    signed = [];
     rows = [];
     run = [];
     keys.clear();
@@ -91,6 +93,7 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
     if (record.changes) {
       if ((rows.length > 0 || !fitsRun(record.changes)) && !flush()) return { applied, failure };
       changes.push(record.changes);
+      if (record.signed) signed.push(...record.signed);
       run.push(record);
       for (const k of rowKeys(record.changes)) keys.add(k);
       for (const n of record.changes.nodes) nodes.add(n);
@@ -119,39 +122,6 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
     for (const k of rowKeys(cs)) if (keys.has(k)) return false;
     return true;
   }
-}
-
-/** One change set carrying all of `sets` (node indexes remapped, same table/columns joined). */
-export function mergeChangeSets(sets: ChangeSet[]): ChangeSet {
-  if (sets.length === 1) return sets[0]!;
-  const nodes: string[] = [];
-  const nodeIndex = new Map<string, number>();
-  const tables = new Map<string, TableDelta>();
-  for (const cs of sets) {
-    const remap = cs.nodes.map((n) => {
-      let i = nodeIndex.get(n);
-      if (i === undefined) {
-        i = nodes.length;
-        nodes.push(n);
-        nodeIndex.set(n, i);
-      }
-      return i;
-    });
-    for (const t of cs.tables) {
-      const key = `${t.table}\u0000${t.columns.join('\u0000')}`;
-      let out = tables.get(key);
-      if (!out) tables.set(key, out = { table: t.table, columns: t.columns, rows: [] });
-      for (const r of t.rows) {
-        out.rows.push({
-          pk: r.pk,
-          put: r.put && [r.put[0], remap[r.put[1]]!],
-          del: r.del && [r.del[0], remap[r.del[1]]!],
-          cells: r.cells.map(([c, v, hlc, node]) => [c, v, hlc, remap[node]!]),
-        });
-      }
-    }
-  }
-  return { nodes, tables: [...tables.values()] };
 }
 
 function rowKeys(cs: ChangeSet): string[] {

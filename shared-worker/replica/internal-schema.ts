@@ -9,6 +9,8 @@
  *   _rb_stamps   stamp id v <-> (hlc, node). Registers store v (1-3 bytes) instead of the full
  *                stamp (8 + node), and v grows with every new stamp, so "changed since" is a range.
  *   _rb_tables   synced tables: name, tid (suffix of their per-table tables), shape as JSON
+ *   _rb_signed   stamp id v -> the signed body another replica sent the registers of that stamp
+ *                in, kept verbatim for forwarding while a register carries the stamp (signed-bodies.ts)
  */
 import { BatteryError } from '../protocol/errors.js';
 import type { SqlDatabase } from './sql-database.js';
@@ -47,6 +49,7 @@ function createInternalTables(db: SqlDatabase): void {
     CREATE TABLE IF NOT EXISTS _rb_stamps(v INTEGER PRIMARY KEY, hlc INTEGER NOT NULL, n INTEGER NOT NULL);
     CREATE UNIQUE INDEX IF NOT EXISTS _rb_stamps_nh ON _rb_stamps(n, hlc);
     CREATE TABLE IF NOT EXISTS _rb_tables(name TEXT PRIMARY KEY NOT NULL, tid INTEGER NOT NULL UNIQUE, shape TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS _rb_signed(v INTEGER PRIMARY KEY, body BLOB NOT NULL);
     INSERT OR IGNORE INTO _rb_meta VALUES ('format', ${FORMAT_VERSION});
     INSERT OR IGNORE INTO _rb_meta VALUES ('version', 0);
   `);
@@ -66,17 +69,18 @@ export function setCaptureMode(db: SqlDatabase, mode: CaptureMode, stampId = 0):
 
 /**
  * Creates our tables if missing (a fresh file, or one made by plain SQLite), refuses files from a
- * newer format and returns the node id: the stored one, else `newNodeId()` stored for good.
+ * newer format and returns the node id: `bind` when given (stored, replacing an older id), else
+ * the stored one, else `newNodeId()` stored for good.
  */
-export function openInternalState(db: SqlDatabase, newNodeId: () => string): string {
+export function openInternalState(db: SqlDatabase, newNodeId: () => string, bind?: string): string {
   db.execRaw('BEGIN');
   try {
     createInternalTables(db);
     const format = Number(readMeta(db, 'format'));
     if (format > FORMAT_VERSION) throw new BatteryError('VERSION', `database format ${format} is newer than this library understands (${FORMAT_VERSION})`);
     let nodeId = readMeta(db, 'node_id');
-    if (typeof nodeId !== 'string') {
-      nodeId = newNodeId();
+    if (typeof nodeId !== 'string' || (bind !== undefined && nodeId !== bind)) {
+      nodeId = bind ?? newNodeId();
       writeMeta(db, 'node_id', nodeId as string);
     }
     db.execRaw('COMMIT');

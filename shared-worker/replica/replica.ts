@@ -32,6 +32,8 @@ import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
 import { describeSchema } from './contracts/schema-descriptor.js';
 import { afterAlter, beforeAlter, checkAlter, parseAlterTable } from './schema-evolution.js';
 import { StampStore } from './stamps.js';
+import { SignedBodies } from './signed-bodies.js';
+import type { SignedBody } from './contracts/change-set.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
 import { assertChangesWithinCap, assertStampWithinCap } from './exec-value-cap.js';
@@ -70,6 +72,7 @@ class SqlReplica implements Replica {
   private readonly db: SqlDatabase;
   private readonly clock: HybridLogicalClock;
   private readonly stamps: StampStore;
+  private readonly signed: SignedBodies;
   private readonly recorder: WriteRecorder;
   private readonly inserts = new InsertCapture();
   private readonly listeners = new Set<(commit: Commit) => void>();
@@ -91,9 +94,10 @@ class SqlReplica implements Replica {
     });
     this.db.listenToWrites(this.recorder.onHook);
     this.stamps = new StampStore(this.db);
+    this.signed = new SignedBodies(this.db, this.stamps);
     this.clock = new HybridLogicalClock(options.now ?? Date.now, options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS);
     try {
-      this.nodeId = openInternalState(this.db, () => assertNodeId(options.nodeId ?? randomNodeId()));
+      this.nodeId = openInternalState(this.db, () => assertNodeId(options.nodeId ?? randomNodeId()), options.bindNodeId === undefined ? undefined : assertNodeId(options.bindNodeId));
       migrateCaptureFormat(this.db);
       this.stamps.nodeIndex(this.nodeId);
     } catch (e) {
@@ -112,6 +116,7 @@ class SqlReplica implements Replica {
     this.syncedNames = new Set([...this.tables.values()].map((t) => t.shape.name));
     this.version = Number(readMeta(this.db, 'version') ?? 0);
     this.stamps.forget();
+    this.signed?.forget();
     this.clock.advancePast(this.stamps.maxHlc());
   }
 
@@ -463,6 +468,7 @@ class SqlReplica implements Replica {
     this.admitNodes(batch.maxHlcByNode.keys());
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
+    let kept: SignedBody[] = [];
     const totalBefore = this.totalChanges();
     // A log replay runs without user triggers (their writes are in the records' row images,
     // user-triggers.ts). Without user triggers a merge writes only synced and internal tables:
@@ -482,6 +488,7 @@ class SqlReplica implements Replica {
       }
       resumeTriggers?.();
       for (const [node, hlc] of batch.maxHlcByNode) this.stamps.raiseVector(node, hlc);
+      if (options?.signed && options.signed.length > 0) kept = this.signed.keep(options.signed);
       images = this.recorder.images(this.db);
       touched = this.recorder.touched();
       if (!quiet && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
@@ -491,8 +498,9 @@ class SqlReplica implements Replica {
     this.clock.advancePast(batch.maxHlc);
     const tables = [...new Set([...merged.tables, ...touched])];
     if (merged.applied > 0 || images.rows.length > 0) {
-      this.emit({ origin: 'remote', tables, changes: merged.changes, rows: images.rows, needsSnapshot: !images.complete, version: this.version });
+      this.emit({ origin: 'remote', tables, changes: merged.changes, ...(kept.length > 0 ? { signed: kept } : {}), rows: images.rows, needsSnapshot: !images.complete, version: this.version });
     }
+    if (kept.length > 0 && this.signed.due()) this.sweepSigned();
     return { applied: merged.applied, changes: merged.changes, tables };
   }
 
@@ -506,6 +514,18 @@ class SqlReplica implements Replica {
     }
     this.foldUpdateLogs();
     return changesSince(this.db, this.stamps, tables, since);
+  }
+
+  signedSince(since: VersionVector): SignedBody[] {
+    this.assertOpen();
+    validateVector(since, 'since');
+    return this.signed.since(since);
+  }
+
+  /** Drops signed bodies no register needs any more (signed-bodies.ts); changes no visible state. */
+  private sweepSigned(): void {
+    this.foldUpdateLogs();
+    this.transaction(CaptureMode.Off, 0, () => this.signed.sweep(this.tables.values()));
   }
 
   /** Folds the update logs (capture-fold.ts) before registers of live rows are read out. */
@@ -545,6 +565,7 @@ class SqlReplica implements Replica {
     // Not needed for correctness (the log is in the file), but a snapshot is the idle moment to
     // pay for it, and the file is smaller folded.
     this.foldUpdateLogs();
+    this.sweepSigned();
     return this.db.exportBytes();
   }
 

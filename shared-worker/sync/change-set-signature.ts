@@ -1,109 +1,81 @@
 /**
  * Signed change sets: the unit that lets a receiver check who wrote a change, also when a third
- * replica forwards it (docs/security.md, "Authorship").
+ * replica (or the mailbox) forwards it (docs/security.md, "Authorship").
  *
- * A signing identity is a WebCrypto key pair (Ed25519 where the runtime has it, ECDSA P-256 with
- * SHA-256 otherwise) and the node id bound to its public key: the first 16 hex characters of
- * SHA-256 over the public key's SPKI bytes. The signature covers a canonical msgpack encoding of
- * [scheme, public key, node id, change set in wire form], so neither the key nor the claimed
- * author can be swapped without breaking it. A signed change set holds changes of its signer only:
- * `nodes` is exactly [signer's node id], so every stamp in it is the signer's.
+ * A signed set holds the registers of ONE stamp (hlc, origin) of its signer: `nodes` is exactly
+ * [signer's node id] and every register carries that hlc. One local exec commits under one stamp,
+ * so its live batch is one set; a delta sends the sets of the stamps a peer lacks. Relays store
+ * and forward a set's bytes verbatim (the body), so any replica can check it.
+ *
+ * Body = msgpack [payload, signature]; payload = msgpack ['rtc-battery signed set v1', scheme,
+ * public key (SPKI), node id, hlc, change set in wire form]. The signature covers the payload
+ * bytes as sent, so checking needs no canonical re-encoding, and neither the key nor the claimed
+ * author nor the stamp can be swapped without breaking it.
  */
-import { Encoder } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { BatteryError } from '../protocol/errors.js';
 import type { ChangeSet } from '../replica/contracts/change-set.js';
 import { negativeZeroCodec } from '../replica/contracts/msgpack-negative-zero.js';
-import { bufferSource } from './peer-auth.js';
-import { toWire } from './wire-changes.js';
+import { cryptoBytes, nodeIdOfPublicKey, SIGNATURE_ALGORITHMS, type SignatureScheme, type SigningIdentity } from '../replica/contracts/signing-identity.js';
+import { checkMsgpackShape, MAX_MSGPACK_DEPTH } from './msgpack-guard.js';
+import { validateChangeSet } from './peer-protocol.js';
+import { fromWire, toWire } from './wire-changes.js';
 
-export type SignatureScheme = 'Ed25519' | 'ECDSA-P256';
+const LABEL = 'rtc-battery signed set v1';
 
-export interface SigningIdentity {
-  readonly scheme: SignatureScheme;
-  /** SPKI bytes of the public key. */
-  readonly publicKey: Uint8Array;
-  readonly privateKey: CryptoKey;
-  /** 16 lowercase hex chars bound to `publicKey` (nodeIdOfPublicKey). */
-  readonly nodeId: string;
-}
+/**
+ * Decode headroom per body beyond 12 bytes of heap per byte (msgpack-guard.ts): a one-row set is
+ * a few hundred bytes of a dozen small containers. At most another 12 per body byte, so the bodies
+ * of a message cost at most 24x their bytes once opened (docs/security.md, "Decode cost").
+ */
+const bodyDecodeAllowance = (bytes: number) => Math.min(4 * 1024, 12 * bytes);
 
-/** What storage keeps of an identity (the private key as PKCS#8 bytes). */
-export interface ExportedIdentity {
-  scheme: SignatureScheme;
-  publicKey: Uint8Array;
-  privateKey: Uint8Array;
-}
-
-export interface SignedChangeSet {
-  scheme: SignatureScheme;
-  publicKey: Uint8Array;
+/** A set whose signature checked: its author (the only node in it), its stamp's hlc, the changes and the verbatim body. */
+export interface VerifiedSet {
+  author: string;
+  hlc: number;
   changes: ChangeSet;
-  signature: Uint8Array;
+  body: Uint8Array;
 }
 
-const ALGORITHMS: Record<SignatureScheme, { key: EcKeyImportParams | Algorithm; sign: EcdsaParams | Algorithm }> = {
-  Ed25519: { key: { name: 'Ed25519' }, sign: { name: 'Ed25519' } },
-  'ECDSA-P256': { key: { name: 'ECDSA', namedCurve: 'P-256' }, sign: { name: 'ECDSA', hash: 'SHA-256' } },
-};
-
-/** Canonical signed bytes: Encoder.encode is deterministic for the same arrays and values. */
 const encoder = new Encoder({ extensionCodec: negativeZeroCodec });
-
-function signedBytes(scheme: SignatureScheme, publicKey: Uint8Array, nodeId: string, changes: ChangeSet): Uint8Array {
-  return encoder.encode(['rtc-battery change set v1', scheme, publicKey, nodeId, toWire(changes)]);
-}
-
-export async function nodeIdOfPublicKey(spki: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bufferSource(spki)));
-  let hex = '';
-  for (let i = 0; i < 8; i++) hex += digest[i]!.toString(16).padStart(2, '0');
-  return hex;
-}
-
-async function identityOf(scheme: SignatureScheme, publicKey: Uint8Array, privateKey: CryptoKey): Promise<SigningIdentity> {
-  return { scheme, publicKey, privateKey, nodeId: await nodeIdOfPublicKey(publicKey) };
-}
-
-/** A fresh identity with the first scheme of `prefer` this runtime supports. */
-export async function createSigningIdentity(prefer: readonly SignatureScheme[] = ['Ed25519', 'ECDSA-P256']): Promise<SigningIdentity> {
-  let lastError: unknown = null;
-  for (const scheme of prefer) {
-    try {
-      const pair = (await crypto.subtle.generateKey(ALGORITHMS[scheme].key, true, ['sign', 'verify'])) as CryptoKeyPair;
-      const spki = new Uint8Array(await crypto.subtle.exportKey('spki', pair.publicKey));
-      return await identityOf(scheme, spki, pair.privateKey);
-    } catch (e) {
-      lastError = e; // e.g. NotSupportedError for Ed25519 in an older browser: try the next scheme
-    }
-  }
-  throw new BatteryError('AUTH', `no signature scheme available (${String(lastError)})`);
-}
-
-export async function exportSigningIdentity(identity: SigningIdentity): Promise<ExportedIdentity> {
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', identity.privateKey));
-  return { scheme: identity.scheme, publicKey: identity.publicKey, privateKey: pkcs8 };
-}
-
-export async function importSigningIdentity(stored: ExportedIdentity): Promise<SigningIdentity> {
-  const privateKey = await crypto.subtle.importKey('pkcs8', bufferSource(stored.privateKey), ALGORITHMS[stored.scheme].key, true, ['sign']);
-  return identityOf(stored.scheme, stored.publicKey, privateKey);
-}
+const decoder = new Decoder({ extensionCodec: negativeZeroCodec });
 
 function refuse(message: string): never {
   throw new BatteryError('AUTH', `change set signature: ${message}`);
 }
 
-/** Signs a change set of `identity`'s own changes (nodes must be exactly [identity.nodeId]). */
-export async function signChangeSet(identity: SigningIdentity, changes: ChangeSet): Promise<SignedChangeSet> {
+/** The one hlc of every register of `changes`, or null when they carry several (or none). */
+function singleStampHlc(changes: ChangeSet): number | null {
+  let hlc: number | null = null;
+  const see = (h: number, node: number): boolean => {
+    if (node !== 0) return false;
+    if (hlc === null) hlc = h;
+    return h === hlc;
+  };
+  for (const t of changes.tables) {
+    for (const r of t.rows) {
+      if (r.put && !see(r.put[0], r.put[1])) return null;
+      if (r.del && !see(r.del[0], r.del[1])) return null;
+      for (const c of r.cells) if (!see(c[2], c[3])) return null;
+    }
+  }
+  return hlc;
+}
+
+/** Signs the registers of one stamp of `identity`'s own (nodes must be exactly [identity.nodeId]). */
+export async function signChangeSet(identity: SigningIdentity, changes: ChangeSet): Promise<Uint8Array> {
   if (changes.nodes.length !== 1 || changes.nodes[0] !== identity.nodeId) {
     throw new BatteryError('BAD_OP', 'a signed change set holds the signer\'s own changes only');
   }
-  const bytes = signedBytes(identity.scheme, identity.publicKey, identity.nodeId, changes);
-  const signature = new Uint8Array(await crypto.subtle.sign(ALGORITHMS[identity.scheme].sign, identity.privateKey, bufferSource(bytes)));
-  return { scheme: identity.scheme, publicKey: identity.publicKey, changes, signature };
+  const hlc = singleStampHlc(changes);
+  if (hlc === null) throw new BatteryError('BAD_OP', 'a signed change set holds the registers of one stamp');
+  const payload = encoder.encode([LABEL, identity.scheme, identity.publicKey, identity.nodeId, hlc, toWire(changes)]);
+  const signature = new Uint8Array(await crypto.subtle.sign(SIGNATURE_ALGORITHMS[identity.scheme].sign, identity.privateKey, cryptoBytes(payload)));
+  return encoder.encode([payload, signature]);
 }
 
-/** Imported verify keys and their node ids by scheme + SPKI: a peer's batches come from few authors. */
+/** Imported verify keys and their node ids by scheme + SPKI: a room has few authors. */
 const verifiers = new Map<string, { key: CryptoKey; nodeId: string }>();
 const VERIFIER_CACHE_LIMIT = 1_024;
 
@@ -114,7 +86,7 @@ async function verifierOf(scheme: SignatureScheme, publicKey: Uint8Array): Promi
   if (cached) return cached;
   let key: CryptoKey;
   try {
-    key = await crypto.subtle.importKey('spki', bufferSource(publicKey), ALGORITHMS[scheme].key, false, ['verify']);
+    key = await crypto.subtle.importKey('spki', cryptoBytes(publicKey), SIGNATURE_ALGORITHMS[scheme].key, false, ['verify']);
   } catch {
     refuse('not a public key of its scheme');
   }
@@ -124,17 +96,47 @@ async function verifierOf(scheme: SignatureScheme, publicKey: Uint8Array): Promi
   return verifier;
 }
 
+function decodeChecked(bytes: Uint8Array, what: string): unknown {
+  try {
+    checkMsgpackShape(bytes, MAX_MSGPACK_DEPTH, bodyDecodeAllowance(bytes.length));
+    return decoder.decode(bytes);
+  } catch (e) {
+    throw new BatteryError('BAD_OP', `malformed signed change set ${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 /**
- * Resolves to the author's node id when `signed` is intact: the public key names the change
- * set's only node id and the signature checks. Throws AUTH otherwise; nothing of a refused set
- * may be applied or raise a vector entry.
+ * Opens and checks a body: its public key names its only node id, all its registers carry one
+ * stamp of that node, and the signature checks. Throws AUTH (or BAD_OP for a malformed body);
+ * nothing of a refused set may be applied or raise a vector entry.
  */
-export async function verifyChangeSet(signed: SignedChangeSet): Promise<string> {
-  const { scheme, publicKey, changes, signature } = signed;
-  if (!Object.hasOwn(ALGORITHMS, scheme)) refuse('unknown scheme');
-  const { key, nodeId } = await verifierOf(scheme, publicKey);
+export async function verifyChangeSet(body: Uint8Array): Promise<VerifiedSet> {
+  const outer = decodeChecked(body, 'body');
+  if (!Array.isArray(outer) || outer.length !== 2 || !(outer[0] instanceof Uint8Array) || !(outer[1] instanceof Uint8Array)) refuse('not [payload, signature]');
+  const [payload, signature] = outer as [Uint8Array, Uint8Array];
+  const inner = decodeChecked(payload, 'payload');
+  if (!Array.isArray(inner) || inner.length !== 6 || inner[0] !== LABEL) refuse('not a signed set payload');
+  const [, scheme, publicKey, claimed, hlc] = inner as [string, unknown, unknown, unknown, unknown];
+  if (typeof scheme !== 'string' || !Object.hasOwn(SIGNATURE_ALGORITHMS, scheme)) refuse('unknown scheme');
+  if (!(publicKey instanceof Uint8Array)) refuse('no public key');
+  if (typeof hlc !== 'number' || !Number.isSafeInteger(hlc) || hlc < 0) refuse('no stamp');
+  const { key, nodeId } = await verifierOf(scheme as SignatureScheme, publicKey);
+  if (claimed !== nodeId) refuse(`it names node ${String(claimed).slice(0, 20)}, its key is node ${nodeId}'s`);
+  const changes = validateChangeSet(fromWire(inner[5]));
   if (changes.nodes.length !== 1 || changes.nodes[0] !== nodeId) refuse(`its changes are not all of node ${nodeId}, the key's node`);
-  const ok = await crypto.subtle.verify(ALGORITHMS[scheme].sign, key, bufferSource(signature), bufferSource(signedBytes(scheme, publicKey, nodeId, changes)));
+  if (singleStampHlc(changes) !== hlc) refuse('its registers do not all carry its one stamp');
+  const ok = await crypto.subtle.verify(SIGNATURE_ALGORITHMS[scheme as SignatureScheme].sign, key, cryptoBytes(signature), cryptoBytes(payload));
   if (!ok) refuse(`does not match node ${nodeId}'s key`);
-  return nodeId;
+  return { author: nodeId, hlc, changes, body };
+}
+
+/** Rows in a body (for sync progress of forwarded sets); 0 for a body that does not decode. */
+export function signedSetRows(body: Uint8Array): number {
+  try {
+    const [payload] = decodeChecked(body, 'body') as [Uint8Array];
+    const fields = decodeChecked(payload, 'payload') as unknown[];
+    return fromWire(fields[5]).tables.reduce((n, t) => n + t.rows.length, 0);
+  } catch {
+    return 0;
+  }
 }

@@ -16,28 +16,72 @@
  * gap; documented limit, 50k rows by default, see sync-options.ts).
  */
 import type { DeltaTotal, PeerMessage } from './peer-protocol.js';
-import { EMPTY_CHANGE_SET, type ChangeSet, type RowDelta, type TableDelta } from '../replica/contracts/change-set.js';
+import { EMPTY_CHANGE_SET, type ChangeSet, type RowDelta, type SignedBody, type TableDelta } from '../replica/contracts/change-set.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { entryOf, type VersionVector } from '../replica/contracts/version-vector.js';
+import { authorBatch, type OwnSigner } from './authored-batch.js';
+import { signedSetRows } from './change-set-signature.js';
 
-/** Everything above `since` in the shared tables, as delta messages; the last one says up to where. */
-export function deltaAnswer(replica: DurableReplica, since: VersionVector, common: ReadonlySet<string>, limits: PieceLimits): PeerMessage[] {
+/** What a delta is made of, read from the replica at one instant (inside durableRead). */
+export interface DeltaSource {
+  upTo: VersionVector;
+  changes: ChangeSet;
+  bodies: SignedBody[];
+}
+
+export function readDelta(replica: DurableReplica, since: VersionVector, common: ReadonlySet<string>): DeltaSource {
   const upTo = replica.getVector();
-  const cs = common.size === 0 ? EMPTY_CHANGE_SET : replica.changesSince(since, { tables: [...common] });
-  const pieces = orderedPieces(restrictToTables(cs, common), limits);
-  if (pieces.length === 0) pieces.push(EMPTY_CHANGE_SET);
-  const total = { rows: 0, bytes: 0 };
-  for (const piece of pieces) {
-    const size = pieceSize(piece);
-    total.rows += size.rows;
-    total.bytes += size.bytes;
+  // Every table, not only the shared ones: own sets are signed whole (the receiver applies the
+  // tables it shares), so the same signed set serves every peer.
+  if (common.size === 0) return { upTo, changes: EMPTY_CHANGE_SET, bodies: [] };
+  return { upTo, changes: replica.changesSince(since), bodies: replica.signedSince(since) };
+}
+
+/** Sizes of the delta pieces we send (sync progress): a signed set's rows are not in `changes`. */
+const sizes = new WeakMap<PeerMessage, DeltaTotal>();
+
+export function messageSize(msg: Extract<PeerMessage, { t: 'delta' | 'live' }>): DeltaTotal {
+  return sizes.get(msg) ?? pieceSize(msg.changes);
+}
+
+/**
+ * Everything above `since` in the shared tables, as delta messages; the last one says up to
+ * where. Unsigned legacy registers come first, in stamp-ordered pieces (below); then the signed
+ * sets in hlc order, whole, packed up to the piece limits. A set holds one stamp, so the pieces
+ * keep the prefix rule below (the legacy and signed parts never share a node: docs/security.md).
+ */
+export async function deltaAnswer(source: DeltaSource, ownNodeId: string, signer: OwnSigner | null, common: ReadonlySet<string>, limits: PieceLimits): Promise<PeerMessage[]> {
+  const { sets, legacy } = await authorBatch(source.changes, source.bodies, ownNodeId, signer, (stamp) => splitStamp(stamp, limits));
+  const pieces: Array<{ changes: ChangeSet; signed: Uint8Array[]; size: DeltaTotal }> = orderedPieces(restrictToTables(legacy, common), limits)
+    .map((changes) => ({ changes, signed: [], size: pieceSize(changes) }));
+  sets.sort((a, b) => a.hlc - b.hlc);
+  let open: (typeof pieces)[number] | null = null;
+  for (const set of sets) {
+    const rows = set.rows >= 0 ? set.rows : signedSetRows(set.body);
+    if (open && (open.size.rows + rows > limits.pieceRows || open.size.bytes + set.body.length > limits.maxPieceBytes)) open = null;
+    if (!open) pieces.push((open = { changes: EMPTY_CHANGE_SET, signed: [], size: { rows: 0, bytes: 0 } }));
+    open.signed.push(set.body);
+    open.size.rows += rows;
+    open.size.bytes += set.body.length;
   }
-  return pieces.map((changes, i): PeerMessage => {
+  if (pieces.length === 0) pieces.push({ changes: EMPTY_CHANGE_SET, signed: [], size: { rows: 0, bytes: 0 } });
+  const total = { rows: 0, bytes: 0 };
+  for (const p of pieces) {
+    total.rows += p.size.rows;
+    total.bytes += p.size.bytes;
+  }
+  return pieces.map((p, i): PeerMessage => {
     const last = i === pieces.length - 1;
-    const msg: PeerMessage = { t: 'delta', changes, last, upTo: last ? upTo : null };
+    const msg: PeerMessage = { t: 'delta', changes: p.changes, signed: p.signed, last, upTo: last ? source.upTo : null };
     if (i === 0) msg.total = total;
+    sizes.set(msg, p.size);
     return msg;
   });
+}
+
+/** One stamp's registers in pieces that each fit a message (usually one piece). */
+export function splitStamp(stamp: ChangeSet, limits: PieceLimits): ChangeSet[] {
+  return orderedPieces(stamp, { ...limits, pieceRows: Number.MAX_SAFE_INTEGER });
 }
 
 /** Row changes in a piece and their estimated bytes: what sync progress counts, on both sides. */

@@ -1,7 +1,9 @@
 /**
  * What a mailbox blob holds and how it is sealed. Plaintext: msgpack of
- * `{ v: 1, kind, changes }` with the change set in its peer wire form (wire-changes.ts), where a
- * snapshot also carries the vector it was taken at. Sealed: 12-byte random nonce || AES-GCM
+ * `{ v: 2, kind, changes, signed }`: signed sets (bodies, change-set-signature.ts) as a peer
+ * batch carries them, checked by the downloader before anything is applied, and the unsigned
+ * legacy changes in their peer wire form (wire-changes.ts); a snapshot also carries the vector it
+ * was taken at. Version 1 blobs (no `signed`) are read as unsigned legacy changes. Sealed: 12-byte random nonce || AES-GCM
  * ciphertext+tag, with associated data = label || mailbox id || kind || position, so a blob the
  * server (or anyone) moves to another position, another mailbox, or from the log into the
  * snapshot slot fails to open. Opened blobs are validated exactly like peer input.
@@ -16,7 +18,9 @@ import { checkMsgpackShape } from './msgpack-guard.js';
 import { validateChangeSet } from './peer-protocol.js';
 import { fromWire, toWire } from './wire-changes.js';
 
-const MAILBOX_BLOB_VERSION = 1;
+const MAILBOX_BLOB_VERSION = 2;
+/** Blobs uploaded by builds without keys: everything in them is unsigned (the legacy rule applies). */
+const LEGACY_BLOB_VERSION = 1;
 const NONCE_BYTES = 12;
 const AAD_LABEL = new TextEncoder().encode('rtc-battery/mailbox-blob/v1');
 
@@ -28,9 +32,9 @@ export type MailboxContent =
    * to that vector (the uploader sent all it had above what the mailbox held). Earlier pieces
    * carry null, so a reader never credits the mailbox with an upload that stopped half way.
    */
-  | { kind: 'changes'; changes: ChangeSet; upTo: VersionVector | null }
+  | { kind: 'changes'; changes: ChangeSet; signed: Uint8Array[]; upTo: VersionVector | null }
   /** The room's whole state at `vector`: replaces every blob up to the position it is stored at. */
-  | { kind: 'snapshot'; changes: ChangeSet; vector: VersionVector };
+  | { kind: 'snapshot'; changes: ChangeSet; signed: Uint8Array[]; vector: VersionVector };
 
 const encoder = new Encoder({ extensionCodec: negativeZeroCodec });
 // A blob is at most the server's cap (1 MiB by default); decoding limits follow peer framing.
@@ -49,9 +53,9 @@ function associatedData(keys: MailboxKeys, kind: BlobKind, position: number): Ui
 export function encodeContent(content: MailboxContent): Uint8Array<ArrayBuffer> {
   switch (content.kind) {
     case 'changes':
-      return new Uint8Array(encoder.encode({ v: MAILBOX_BLOB_VERSION, kind: content.kind, changes: toWire(content.changes), upTo: content.upTo }));
+      return new Uint8Array(encoder.encode({ v: MAILBOX_BLOB_VERSION, kind: content.kind, changes: toWire(content.changes), signed: content.signed, upTo: content.upTo }));
     case 'snapshot':
-      return new Uint8Array(encoder.encode({ v: MAILBOX_BLOB_VERSION, kind: content.kind, changes: toWire(content.changes), vector: content.vector }));
+      return new Uint8Array(encoder.encode({ v: MAILBOX_BLOB_VERSION, kind: content.kind, changes: toWire(content.changes), signed: content.signed, vector: content.vector }));
     default: {
       const unknownKind: never = content;
       throw new Error(`unknown blob kind ${String(unknownKind)}`);
@@ -104,8 +108,12 @@ function decodeContent(plain: Uint8Array, kind: BlobKind): MailboxContent {
     throw new BatteryError('BAD_OP', `malformed mailbox blob: ${(err as Error).message}`);
   }
   const m = raw as Record<string, unknown>;
-  if (typeof raw !== 'object' || raw === null || m.v !== MAILBOX_BLOB_VERSION || m.kind !== kind) {
+  if (typeof raw !== 'object' || raw === null || (m.v !== MAILBOX_BLOB_VERSION && m.v !== LEGACY_BLOB_VERSION) || m.kind !== kind) {
     throw new BatteryError('BAD_OP', `malformed mailbox blob: expected a version ${MAILBOX_BLOB_VERSION} ${kind}`);
+  }
+  const signed = m.v === LEGACY_BLOB_VERSION ? [] : m.signed;
+  if (!Array.isArray(signed) || signed.some((b) => !(b instanceof Uint8Array) || b.length === 0)) {
+    throw new BatteryError('BAD_OP', 'malformed mailbox blob: signed must be a list of signed sets');
   }
   let changes: ChangeSet;
   try {
@@ -114,8 +122,8 @@ function decodeContent(plain: Uint8Array, kind: BlobKind): MailboxContent {
     throw new BatteryError('BAD_OP', `malformed mailbox blob: ${(err as Error).message}`);
   }
   try {
-    if (kind === 'changes') return { kind, changes, upTo: m.upTo === null ? null : validateVector(m.upTo, 'upTo') };
-    return { kind, changes, vector: validateVector(m.vector) };
+    if (kind === 'changes') return { kind, changes, signed, upTo: m.upTo === null ? null : validateVector(m.upTo, 'upTo') };
+    return { kind, changes, signed, vector: validateVector(m.vector) };
   } catch (err) {
     throw new BatteryError('BAD_OP', `malformed mailbox snapshot: ${(err as Error).message}`);
   }

@@ -14,8 +14,10 @@
  */
 import { BatteryError, isBatteryError } from '../protocol/errors.js';
 import { MAX_READ_ITEMS, MAX_SNAPSHOT_CHUNK } from '../protocol/mailbox-protocol.js';
-import { isEmptyChangeSet } from '../replica/contracts/change-set.js';
+import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
 import { splitIntoBlobs } from './mailbox-pieces.js';
+import { authorBatch, openBatch, OwnSigner } from './authored-batch.js';
+import { splitStamp } from './delta-pieces.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
 import { encodeContent, openBlob, sealPlain, type MailboxContent } from './mailbox-blob.js';
@@ -97,8 +99,11 @@ export class MailboxSync {
   /** The position the mailbox's snapshot covers (0: none), as far as this member knows. */
   private snapshotCovers = 0;
   private readonly unsubscribe: () => void;
+  /** Signs our own registers per stamp, as peer batches do (null: a replica without keys). */
+  private readonly signer: OwnSigner | null;
 
   constructor(private readonly options: MailboxSyncOptions) {
+    this.signer = options.replica.identity ? new OwnSigner(options.replica.identity) : null;
     this.retryDelayMs = options.firstRetryMs ?? FIRST_RETRY_MS;
     this.unsubscribe = options.replica.onCommit(() => this.scheduleUpload());
   }
@@ -251,7 +256,7 @@ export class MailboxSync {
       await snapshotStore.clear();
       throw err;
     }
-    await this.options.replica.applyChanges(content.changes);
+    await this.applyContent(content);
     this.cursor = { seq: covers, vector: mergeVectors(this.cursor.vector, content.vector) };
     await this.options.cursorStore.save(this.cursor);
     await snapshotStore.clear();
@@ -275,7 +280,7 @@ export class MailboxSync {
     try {
       content = await openBlob(this.options.keys, 'changes', blob, seq);
       if (content.kind !== 'changes') throw new BatteryError('BAD_OP', 'log blob held a snapshot');
-      await this.options.replica.applyChanges(content.changes);
+      await this.applyContent(content);
     } catch (err) {
       this.cursor = { ...this.cursor, seq };
       if (!isBatteryError(err)) throw err;
@@ -283,6 +288,31 @@ export class MailboxSync {
       return;
     }
     this.cursor = { seq, vector: content.upTo ? mergeVectors(this.cursor.vector, content.upTo) : this.cursor.vector };
+  }
+
+  /**
+   * Checks every signed set and the legacy rule (authored-batch.ts), as for a peer batch, before
+   * anything of the blob is applied; then applies it with the bodies to keep.
+   */
+  private async applyContent(content: MailboxContent): Promise<void> {
+    const { replica } = this.options;
+    const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '');
+    if (isEmptyChangeSet(opened.changes)) return;
+    await replica.applyChanges(opened.changes, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
+  }
+
+  /**
+   * What goes into blobs for everything above `since`: own registers signed per stamp, other
+   * nodes' bodies verbatim, the rest (legacy) unsigned; each stamp cut to fit a blob.
+   */
+  private async authored(since: VersionVector): Promise<{ signed: Array<{ body: Uint8Array; rows: number }>; legacy: ChangeSet }> {
+    const { replica } = this.options;
+    const rows = this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB;
+    const maxBytes = Math.floor((this.welcome?.limits.maxBlobBytes ?? 1 << 20) / 2);
+    const { sets, legacy } = await authorBatch(replica.changesSince(since), replica.signedSince(since), replica.nodeId, this.signer,
+      (stamp) => splitStamp(stamp, { pieceRows: rows, maxUnsplitRows: rows, maxPieceBytes: maxBytes }));
+    sets.sort((a, b) => a.hlc - b.hlc);
+    return { signed: sets.map((s) => ({ body: s.body, rows: Math.max(1, s.rows) })), legacy };
   }
 
   /** Uploads a snapshot at the merged position once the log past the last snapshot is long enough. */
@@ -294,7 +324,9 @@ export class MailboxSync {
     const { replica, keys } = this.options;
     // This replica has merged every blob up to `covers` (a refused blob is dropped with the rest),
     // so its whole state stands in for them.
-    const plain = encodeContent({ kind: 'snapshot', changes: replica.changesSince({}), vector: replica.getVector() });
+    const vector = replica.getVector();
+    const { signed, legacy } = await this.authored({});
+    const plain = encodeContent({ kind: 'snapshot', changes: legacy, signed: signed.map((s) => s.body), vector });
     const sealed = await sealPlain(keys, 'snapshot', plain, covers);
     if (sealed.length > welcome.limits.maxSnapshotBytes) return; // the log stays; nothing is lost
     const reply = await connection.request({ t: 'put-snapshot', covers, blob: sealed });
@@ -310,11 +342,21 @@ export class MailboxSync {
     for (let attempt = 0; attempt < 8; attempt += 1) {
       if (!this.pending) {
         const upTo = mergeVectors(this.cursor.vector, replica.getVector());
-        const changes = replica.changesSince(this.cursor.vector);
-        if (isEmptyChangeSet(changes)) return;
-        const plains = splitIntoBlobs(changes, this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB).map((piece, i, all) =>
-          encodeContent({ kind: 'changes', changes: piece, upTo: i === all.length - 1 ? upTo : null }),
-        );
+        const { signed, legacy } = await this.authored(this.cursor.vector);
+        if (isEmptyChangeSet(legacy) && signed.length === 0) return;
+        const rowsPerBlob = this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB;
+        const maxBytes = Math.floor(this.welcome.limits.maxBlobBytes / 2);
+        const contents: Array<{ changes: ChangeSet; signed: Uint8Array[]; rows: number; bytes: number }> = isEmptyChangeSet(legacy) ? []
+          : splitIntoBlobs(legacy, rowsPerBlob).map((piece) => ({ changes: piece, signed: [], rows: rowsPerBlob, bytes: 0 }));
+        let open: { changes: ChangeSet; signed: Uint8Array[]; rows: number; bytes: number } | null = null;
+        for (const set of signed) {
+          if (open && (open.rows + set.rows > rowsPerBlob || open.bytes + set.body.length > maxBytes)) open = null;
+          if (!open) contents.push((open = { changes: { nodes: [], tables: [] }, signed: [], rows: 0, bytes: 0 }));
+          open.signed.push(set.body);
+          open.rows += set.rows;
+          open.bytes += set.body.length;
+        }
+        const plains = contents.map((c, i, all) => encodeContent({ kind: 'changes', changes: c.changes, signed: c.signed, upTo: i === all.length - 1 ? upTo : null }));
         this.pending = { plains, upTo };
       }
       const pending = this.pending;

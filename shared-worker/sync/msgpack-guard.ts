@@ -52,8 +52,8 @@ export const MAX_DECODE_COST_PER_BYTE = 12;
 export const DECODE_COST_ALLOWANCE = 256 * 1024;
 
 /** The decode cost bound of a message of `bytes` bytes (what checkMsgpackShape enforces). */
-function maxDecodeCost(bytes: number): number {
-  return MAX_DECODE_COST_PER_BYTE * bytes + DECODE_COST_ALLOWANCE;
+function maxDecodeCost(bytes: number, allowance: number): number {
+  return MAX_DECODE_COST_PER_BYTE * bytes + allowance;
 }
 
 const round8 = (n: number) => (n + 7) & ~7;
@@ -67,7 +67,7 @@ function refuse(message: string): never {
  * Runs once per message, over headers only (string/bin/ext bodies are skipped by length): no
  * closures, no DataView, multi-byte lengths read straight from the bytes.
  */
-export function checkMsgpackShape(bytes: Uint8Array, maxDepth = MAX_MSGPACK_DEPTH): void {
+export function checkMsgpackShape(bytes: Uint8Array, maxDepth = MAX_MSGPACK_DEPTH, allowance = DECODE_COST_ALLOWANCE): void {
   const end = bytes.length;
   /** Elements still owed by each open container, innermost at `depth`; the bottom is the top-level value. */
   const open = new Array<number>(maxDepth + 2).fill(0);
@@ -78,7 +78,7 @@ export function checkMsgpackShape(bytes: Uint8Array, maxDepth = MAX_MSGPACK_DEPT
   let pos = 0;
   /** Estimated decoded heap so far (DECODED_COST); checked whenever it grows by a container or body. */
   let cost = 0;
-  const budget = maxDecodeCost(end);
+  const budget = maxDecodeCost(end, allowance);
   const { slot } = DECODED_COST;
 
   while (depth >= 0) {

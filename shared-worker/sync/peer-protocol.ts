@@ -13,8 +13,11 @@ import { validateVector, type VersionVector } from '../replica/contracts/version
 import { MAX_VALUE_BYTES, MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { fromWire, toWire } from './wire-changes.js';
 
-/** Bumped on any incompatible change of these messages; a mismatch closes the link with VERSION. */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Bumped on any incompatible change of these messages; a mismatch closes the link with VERSION.
+ * 3: live batches and delta pieces carry signed sets (authored-batch.ts) beside unsigned legacy changes.
+ */
+export const PROTOCOL_VERSION = 3;
 
 export type PeerMessage =
   /** First message on a sealed link: who we are, what we sync and what we hold. */
@@ -26,9 +29,13 @@ export type PeerMessage =
    * registers behind an entry were superseded and never sent. The first piece may carry `total`
    * (the whole answer's size, for progress); a piece without it is valid (older senders).
    */
-  | { t: 'delta'; changes: ChangeSet; last: boolean; upTo: VersionVector | null; total?: DeltaTotal }
-  /** A committed batch, made on top of `madeAt`, pushed to ready peers as it happens. */
-  | { t: 'live'; madeAt: VersionVector; changes: ChangeSet }
+  | { t: 'delta'; changes: ChangeSet; signed: Uint8Array[]; last: boolean; upTo: VersionVector | null; total?: DeltaTotal }
+  /**
+   * A committed batch, made on top of `madeAt`, pushed to ready peers as it happens. In both:
+   * `signed` holds signed sets (bodies, checked before anything is applied) and `changes` the
+   * unsigned legacy registers (docs/security.md, "Authorship").
+   */
+  | { t: 'live'; madeAt: VersionVector; changes: ChangeSet; signed: Uint8Array[] }
   /** "I lack what your live batch was made on: send me everything since this." */
   | { t: 'need'; since: VersionVector }
   /**
@@ -62,6 +69,8 @@ export const PEER_LIMITS = {
   /** Per value: the one cap of protocol/protocol/limits.ts; the frame reassembly cap (64 MiB) bounds the whole message. */
   maxValueBytes: MAX_VALUE_BYTES,
   maxReasonLength: 1_024,
+  /** Signed sets per live batch or delta piece (a piece packs whole sets up to its row target). */
+  maxSignedSets: 50_000,
 } as const;
 
 
@@ -185,6 +194,12 @@ function counter(v: unknown): number {
   return v;
 }
 
+function signedSets(v: unknown, what: string): Uint8Array[] {
+  if (!Array.isArray(v) || v.length > PEER_LIMITS.maxSignedSets) throw new Invalid(`${what} must be an array of at most ${PEER_LIMITS.maxSignedSets} signed sets`);
+  for (const b of v) if (!(b instanceof Uint8Array) || b.length === 0) throw new Invalid(`${what} holds something other than a signed set's bytes`);
+  return v as Uint8Array[];
+}
+
 function deltaTotal(v: unknown): DeltaTotal {
   if (!isRecord(v)) throw new Invalid('delta.total must be a map');
   expectKeys(v, ['rows', 'bytes'], 'delta.total');
@@ -209,16 +224,18 @@ export function validatePeerMessage(raw: unknown): PeerMessage {
     }
     case 'delta':
     {
-      expectKeys(raw, ['t', 'changes', 'last', 'upTo', 'total'], 'delta');
+      expectKeys(raw, ['t', 'changes', 'signed', 'last', 'upTo', 'total'], 'delta');
       if (typeof raw.last !== 'boolean') throw new Invalid('delta.last must be a boolean');
       if (raw.last !== (raw.upTo !== null)) throw new Invalid('delta.upTo must be a vector on the last piece and null before');
-      const msg: PeerMessage = { t: type, changes: validateChangeSet(fromWire(raw.changes)), last: raw.last, upTo: raw.last ? validateVector(raw.upTo, 'delta.upTo') : null };
+      const msg: PeerMessage = {
+        t: type, changes: validateChangeSet(fromWire(raw.changes)), signed: signedSets(raw.signed, 'delta.signed'), last: raw.last, upTo: raw.last ? validateVector(raw.upTo, 'delta.upTo') : null,
+      };
       if (raw.total !== undefined) msg.total = deltaTotal(raw.total);
       return msg;
     }
     case 'live':
-      expectKeys(raw, ['t', 'madeAt', 'changes'], 'live');
-      return { t: type, madeAt: validateVector(raw.madeAt, 'live.madeAt'), changes: validateChangeSet(fromWire(raw.changes)) };
+      expectKeys(raw, ['t', 'madeAt', 'changes', 'signed'], 'live');
+      return { t: type, madeAt: validateVector(raw.madeAt, 'live.madeAt'), changes: validateChangeSet(fromWire(raw.changes)), signed: signedSets(raw.signed, 'live.signed') };
     case 'need':
       expectKeys(raw, ['t', 'since'], 'need');
       return { t: type, since: validateVector(raw.since, 'need.since') };

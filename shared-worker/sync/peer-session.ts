@@ -18,13 +18,14 @@ import { PeerAuthenticator } from './peer-auth.js';
 import { encodePeerMessage, PEER_LIMITS, PROTOCOL_VERSION, validatePeerMessage, type PeerMessage } from './peer-protocol.js';
 import type { RoomKeys } from './room-keys.js';
 import { openSealedChannel } from './sealed-channel.js';
-import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
+import { EMPTY_CHANGE_SET, isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
 import { BatteryError, isBatteryError } from '../protocol/errors.js';
 import { parsePeerId } from '../protocol/ids.js';
 import type { PeerLink } from '../protocol/peer-link.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../replica/contracts/version-vector.js';
-import { deltaAnswer, orderedPieces, pieceSize, restrictToTables, vectorOfChanges } from './delta-pieces.js';
+import { deltaAnswer, orderedPieces, pieceSize, readDelta, restrictToTables, vectorOfChanges } from './delta-pieces.js';
+import { openBatch, type AuthoredBatch, type OpenedBatch, type OwnSigner } from './authored-batch.js';
 import type { PeerSyncState } from '../protocol/worker-protocol.js';
 import { DeltaProgress, OutgoingDelta } from './sync-progress.js';
 import { compareSchemas } from './compare-schemas.js';
@@ -41,6 +42,8 @@ export interface SessionHost {
   readonly selfPeerId: string;
   readonly timers: SyncTimers;
   readonly options: SyncOptions;
+  /** Signs our own registers (null: a replica without keys, which sends everything unsigned). */
+  readonly signer: OwnSigner | null;
   emit(event: SyncEvent): void;
   /** The hello exchange finished (the coordinator emits peer-ready, once per peer). */
   ready(session: PeerSession): void;
@@ -192,15 +195,24 @@ export class PeerSession {
     this.auth.start();
   }
 
-  /** Sends a committed batch unless the peer already holds all of it (e.g. it came from there). */
-  sendLive(madeAt: VersionVector, changes: ChangeSet): void {
+  /**
+   * Sends a committed batch unless the peer already holds all of it (e.g. it came from there).
+   * `changes` says what the commit holds; `batch` is what goes on the wire (signed once for all peers).
+   */
+  sendLive(madeAt: VersionVector, changes: ChangeSet, batch: Promise<AuthoredBatch>): void {
     if (this.state !== 'ready') return;
     const mine = restrictToTables(changes, this.common);
     if (isEmptyChangeSet(mine) || covers(this.remoteVector, vectorOfChanges(mine))) return;
-    // Usually one message; a batch too big for one is sent in stamp-ordered pieces, all made at
-    // the same madeAt (none of them depends on another).
-    const pieces = orderedPieces(mine, { ...this.host.options, pieceRows: Number.MAX_SAFE_INTEGER });
-    this.sendData(() => pieces.map((changes): PeerMessage => ({ t: 'live', madeAt, changes })));
+    this.sendData(async () => {
+      const { signed, changes: unsigned } = await batch;
+      // Usually one message; a batch too big for one is sent in stamp-ordered pieces, all made at
+      // the same madeAt (none of them depends on another).
+      const legacy = restrictToTables(unsigned, this.common);
+      const pieces = isEmptyChangeSet(legacy) ? [] : orderedPieces(legacy, { ...this.host.options, pieceRows: Number.MAX_SAFE_INTEGER });
+      const msgs = pieces.map((piece): PeerMessage => ({ t: 'live', madeAt, changes: piece, signed: [] }));
+      for (const body of signed) msgs.push({ t: 'live', madeAt, changes: EMPTY_CHANGE_SET, signed: [body] });
+      return msgs;
+    });
   }
 
   close(reason: string, sayBye: boolean): void {
@@ -262,8 +274,12 @@ export class PeerSession {
     if (++this.queued > limit) {
       throw new BatteryError('BAD_OP', `peer sent more than ${limit} messages ahead of our acks (it ignores the send window)`, { limit: 'sendWindow' });
     }
+    // Signatures are checked as a message arrives, while earlier ones are still being applied
+    // (bounded by the send window, like the messages themselves); nothing is applied before.
+    const opened = msg.t === 'delta' || msg.t === 'live' ? openBatch(msg, this.host.replica.identity ? this.host.replica.nodeId : '') : null;
+    opened?.catch(() => {}); // handled (and reported) when its turn comes in `handle`
     this.handling = this.handling
-      .then(() => this.handle(msg))
+      .then(() => this.handle(msg, opened))
       .finally(() => { this.queued--; })
       .catch((e) => this.fail(e));
   }
@@ -305,7 +321,7 @@ export class PeerSession {
       .catch((e) => this.fail(e));
   }
 
-  private async handle(msg: PeerMessage): Promise<void> {
+  private async handle(msg: PeerMessage, opened: Promise<OpenedBatch> | null): Promise<void> {
     if (this.state === 'closed') return;
     if (this.state !== 'ready' && msg.t !== 'hello' && msg.t !== 'bye') throw new BatteryError('BAD_OP', `${msg.t} before hello`);
     switch (msg.t) {
@@ -318,10 +334,11 @@ export class PeerSession {
           this.incoming = new DeltaProgress(this.peerId, msg.total);
           this.syncChanged();
         }
-        // Merged in memory now; acknowledged once stored, while the next piece is merged.
-        const { stored } = await this.applyPiece(msg.changes);
+        // Merged in memory now (after its signature checks); acknowledged once stored, while the
+        // next piece is merged.
+        const { piece, stored } = await this.applyPiece(opened!);
         if (this.isClosed()) return;
-        const progress = this.incoming.applied(pieceSize(msg.changes), msg.last);
+        const progress = this.incoming.applied(pieceSize(piece), msg.last);
         if (progress.rowsTotal > 0) this.host.emit({ type: 'sync-progress', ...progress });
         if (msg.upTo !== null) {
           this.deltasAwaited--;
@@ -341,12 +358,17 @@ export class PeerSession {
         if (this.isClosed()) return;
         if (!covers(known, msg.madeAt)) {
           this.deltasAwaited++;
+          // Acks of the delta before go out first (they wait for storage): the peer refuses a
+          // need that overtakes them.
+          await this.acking;
+          if (this.isClosed()) return;
           this.send({ t: 'need', since: known });
           await this.ack();
           return this.syncChanged();
         }
-        await this.apply(msg.changes);
-        this.heldFromPeer = mergeCapped(mergeCapped(this.heldFromPeer, msg.madeAt, 'madeAt'), vectorOfChanges(msg.changes), 'batches');
+        const batch = await this.apply(opened!);
+        if (this.isClosed()) return;
+        this.heldFromPeer = mergeCapped(mergeCapped(this.heldFromPeer, msg.madeAt, 'madeAt'), vectorOfChanges(batch), 'batches');
         return this.ack();
       case 'need':
         // An honest peer asks only after it handled (and acked) the last piece of our previous
@@ -399,8 +421,8 @@ export class PeerSession {
 
   private sendDelta(since: VersionVector): void {
     this.deltaQueued = true;
-    const { replica, options } = this.host;
-    this.sendData(() => durableRead(replica, () => deltaAnswer(replica, since, this.common, options)), () => {
+    const { replica, options, signer } = this.host;
+    this.sendData(async () => deltaAnswer(await durableRead(replica, () => readDelta(replica, since, this.common)), replica.nodeId, signer, this.common, options), () => {
       this.deltaQueued = false;
       this.deltaSentAt = this.window.sentCount();
       this.syncChanged();
@@ -412,32 +434,41 @@ export class PeerSession {
   }
 
   /**
-   * Merges a delta piece into memory and returns when that is done, with a promise of it being
-   * stored. Pieces must be merged in order and a refused piece must stop the next one (delta-pieces.ts),
-   * so the merge is awaited; storing is not.
+   * Merges a delta piece into memory and returns when that is done, with what the piece held
+   * and a promise of it being stored. Pieces must be merged in order and a refused piece must stop
+   * the next one (delta-pieces.ts), so the merge is awaited; storing is not. Nothing is merged
+   * before the piece's signature checks (started when it arrived) pass.
    */
-  private async applyPiece(changes: ChangeSet): Promise<{ stored?: Promise<void> }> {
+  private async applyPiece(batch: Promise<OpenedBatch>): Promise<{ piece: ChangeSet; stored?: Promise<void> }> {
     const { replica } = this.host;
-    if (!replica.applyChangesStaged) {
-      await this.apply(changes);
-      return {};
-    }
-    const mine = restrictToTables(changes, this.common);
-    if (isEmptyChangeSet(mine)) return {};
+    if (!replica.applyChangesStaged) return { piece: await this.apply(batch) };
+    const opened = await batch;
+    if (this.isClosed()) return { piece: EMPTY_CHANGE_SET };
+    const mine = restrictToTables(opened.changes, this.common);
+    if (isEmptyChangeSet(mine)) return { piece: opened.changes };
     this.remoteVector = mergeCapped(this.remoteVector, vectorOfChanges(mine), 'vector');
-    const { result, stored } = await replica.applyChangesStaged(mine);
+    const { result, stored } = await replica.applyChangesStaged(mine, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
     if (!this.isClosed() && result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
-    return { stored };
+    return { piece: opened.changes, stored };
   }
 
-  private async apply(changes: ChangeSet): Promise<void> {
-    const mine = restrictToTables(changes, this.common);
-    if (isEmptyChangeSet(mine)) return;
+  /**
+   * Waits for the checks of every signed set and the legacy rule (authored-batch.ts, started when
+   * the message arrived; a failure throws AUTH here and nothing is applied), then applies the
+   * shared tables' part with the bodies to keep; returns what the batch held.
+   */
+  private async apply(batch: Promise<OpenedBatch>): Promise<ChangeSet> {
+    const { replica } = this.host;
+    const opened = await batch;
+    if (this.isClosed()) return EMPTY_CHANGE_SET;
+    const mine = restrictToTables(opened.changes, this.common);
+    if (isEmptyChangeSet(mine)) return opened.changes;
     // Before applying: the commit this causes must not be echoed back to where it came from.
     this.remoteVector = mergeCapped(this.remoteVector, vectorOfChanges(mine), 'vector');
-    const result = await this.host.replica.applyChanges(mine);
-    if (this.isClosed()) return;
+    const result = await replica.applyChanges(mine, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
+    if (this.isClosed()) return opened.changes;
     if (result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
+    return opened.changes;
   }
 
   /**

@@ -9,11 +9,12 @@
  * high; the cost is one extra need/delta round trip, never a wrong apply.
  */
 import type { RoomKeys } from './room-keys.js';
-import { isEmptyChangeSet } from '../replica/contracts/change-set.js';
+import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
 import type { PeerLink } from '../protocol/peer-link.js';
-import type { DurableReplica } from '../replica/contracts/replica-types.js';
+import type { Commit, DurableReplica } from '../replica/contracts/replica-types.js';
 import { mergeVectors } from '../replica/contracts/version-vector.js';
-import { vectorOfChanges } from './delta-pieces.js';
+import { splitStamp, vectorOfChanges } from './delta-pieces.js';
+import { authorBatch, OwnSigner, type AuthoredBatch } from './authored-batch.js';
 import { PeerSession, type SessionHost } from './peer-session.js';
 import type { SyncEvent } from './sync-events.js';
 import type { PeerSyncState } from '../protocol/worker-protocol.js';
@@ -69,8 +70,10 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
     lastSyncState = json;
     config.emit({ type: 'sync-state', peers });
   }
+  const signer = replica.identity ? new OwnSigner(replica.identity) : null;
   const host: SessionHost = {
     replica,
+    signer,
     keys: config.keys,
     selfPeerId: config.selfPeerId,
     timers: config.timers ?? realTimers,
@@ -103,11 +106,24 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
     },
   };
 
+  /**
+   * A commit as it goes on the wire, made once for every peer: a local commit is one stamp of
+   * ours, signed; a remote one is forwarded as the bodies it came in (verbatim) plus its unsigned
+   * legacy part.
+   */
+  const author = (changes: ChangeSet, signed: Commit['signed']): Promise<AuthoredBatch> => {
+    const p = authorBatch(changes, signed ?? [], replica.nodeId, signer, (stamp) => splitStamp(stamp, host.options))
+      .then(({ sets, legacy }) => ({ signed: sets.map((s) => s.body), changes: legacy }));
+    p.catch(() => {}); // each session that sends it reports a failure on its own link
+    return p;
+  };
+
   const unsubscribe = replica.onCommit((commit) => {
     if (commit.changes === null || isEmptyChangeSet(commit.changes)) return;
     const madeAt = committed;
     committed = mergeVectors(committed, vectorOfChanges(commit.changes));
-    for (const s of sessions) s.sendLive(madeAt, commit.changes);
+    let batch: Promise<AuthoredBatch> | null = null;
+    for (const s of sessions) s.sendLive(madeAt, commit.changes, (batch ??= author(commit.changes, commit.signed)));
   });
 
   function removeAll(): void {

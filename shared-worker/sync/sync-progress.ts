@@ -5,7 +5,7 @@
  */
 import type { SyncProgress } from '../protocol/worker-protocol.js';
 import type { DeltaTotal, PeerMessage } from './peer-protocol.js';
-import { pieceSize } from './delta-pieces.js';
+import { messageSize } from './delta-pieces.js';
 
 /** Rows of our delta pieces still to be sent or not yet acknowledged (live batches are not counted). */
 export class OutgoingDelta {
@@ -14,12 +14,12 @@ export class OutgoingDelta {
   private readonly unacked: Array<{ seq: number; rows: number }> = [];
 
   queue(msgs: readonly PeerMessage[]): void {
-    for (const m of msgs) if (m.t === 'delta') this.unsent += pieceSize(m.changes).rows;
+    for (const m of msgs) if (m.t === 'delta') this.unsent += messageSize(m).rows;
   }
 
   sent(msg: PeerMessage, seq: number): void {
     if (msg.t !== 'delta') return;
-    const rows = pieceSize(msg.changes).rows;
+    const rows = messageSize(msg).rows;
     this.unsent -= rows;
     this.unacked.push({ seq, rows });
   }

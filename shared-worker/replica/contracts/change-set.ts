@@ -44,8 +44,52 @@ export interface ChangeSet {
   tables: TableDelta[];
 }
 
+/**
+ * A signed change set of another replica, kept verbatim so it can be forwarded unchanged
+ * (docs/security.md, "Authorship"): the stamp it holds the registers of, and its bytes.
+ * The replica stores bodies opaquely; sync/change-set-signature.ts makes and checks them.
+ */
+export interface SignedBody {
+  node: string;
+  hlc: number;
+  body: Uint8Array;
+}
+
 export const EMPTY_CHANGE_SET: ChangeSet = Object.freeze({ nodes: [], tables: [] }) as ChangeSet;
 
 export function isEmptyChangeSet(cs: ChangeSet): boolean {
   return cs.tables.every((t) => t.rows.length === 0);
+}
+
+/** One change set carrying all of `sets` (node indexes remapped, same table/columns joined). */
+export function mergeChangeSets(sets: ChangeSet[]): ChangeSet {
+  if (sets.length === 1) return sets[0]!;
+  const nodes: string[] = [];
+  const nodeIndex = new Map<string, number>();
+  const tables = new Map<string, TableDelta>();
+  for (const cs of sets) {
+    const remap = cs.nodes.map((n) => {
+      let i = nodeIndex.get(n);
+      if (i === undefined) {
+        i = nodes.length;
+        nodes.push(n);
+        nodeIndex.set(n, i);
+      }
+      return i;
+    });
+    for (const t of cs.tables) {
+      const key = `${t.table}\u0000${t.columns.join('\u0000')}`;
+      let out = tables.get(key);
+      if (!out) tables.set(key, out = { table: t.table, columns: t.columns, rows: [] });
+      for (const r of t.rows) {
+        out.rows.push({
+          pk: r.pk,
+          put: r.put && [r.put[0], remap[r.put[1]]!],
+          del: r.del && [r.del[0], remap[r.del[1]]!],
+          cells: r.cells.map(([c, v, hlc, node]) => [c, v, hlc, remap[node]!]),
+        });
+      }
+    }
+  }
+  return { nodes, tables: [...tables.values()] };
 }

@@ -6,7 +6,8 @@
  *                  engine only ever talk to a DurableReplica.
  */
 import type { MigrationResult } from '../../protocol/migrations.js';
-import type { ChangeSet } from './change-set.js';
+import type { ChangeSet, SignedBody } from './change-set.js';
+import type { SigningIdentity } from './signing-identity.js';
 import type { BatteryError } from '../../protocol/errors.js';
 import type { VersionVector } from './version-vector.js';
 import type { ExecResult, SqlParams, SqlValue } from '../../protocol/values.js';
@@ -44,6 +45,11 @@ export interface Commit {
    * subset of a remote batch that was new. Replayable with applyChanges({trusted: true}).
    */
   changes: ChangeSet | null;
+  /**
+   * Remote commits: the signed bodies of other replicas this commit stored (new to this replica),
+   * to forward verbatim and to log. Absent or empty otherwise.
+   */
+  signed?: SignedBody[];
   /** Writes to non-synced tables, in order. */
   rows: RowWrite[];
   /** The schema changed (DDL, enableSync) or something a log record cannot express happened: persist a snapshot. */
@@ -60,6 +66,12 @@ export interface ApplyOptions {
    * after a clock change), and user triggers do not fire (their writes are in the records' row images).
    */
   trusted?: boolean;
+  /**
+   * The verified signed bodies `changes` came in (sync checked them before calling): each is kept
+   * verbatim, in the same transaction, while a register still carries its stamp, so deltas can
+   * forward it unchanged (docs/security.md, "Authorship").
+   */
+  signed?: SignedBody[];
 }
 
 export interface ApplyResult {
@@ -83,6 +95,12 @@ export interface ReplicaOptions {
    * rebuilt from storage after a refused write never reuses that write's stamp.
    */
   clockFloor?: number;
+  /**
+   * The node id to write under from now on, replacing a stored one: the durable replica passes
+   * its key-bound id, so a database made with an older random id writes new changes under the
+   * key's id (registers stored under the old id stay as they are).
+   */
+  bindNodeId?: string;
 }
 
 /** The in-memory replica. Every method is synchronous and throws BatteryError. */
@@ -99,6 +117,8 @@ export interface Replica {
   applyChanges(changes: ChangeSet, options?: ApplyOptions): ApplyResult;
   /** Every register whose stamp is above `since[origin]` (all of them for an empty vector). */
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
+  /** Stored signed bodies of other nodes whose stamp is above `since[node]`, in arrival order. */
+  signedSince(since: VersionVector): SignedBody[];
   getVector(): VersionVector;
   /** A counter that grows with every local or merged change. */
   getVersion(): number;
@@ -149,6 +169,12 @@ export interface ExportCursor {
  */
 export interface DurableReplica {
   readonly nodeId: string;
+  /**
+   * The key pair `nodeId` is bound to; sync signs this replica's own changes with it. Kept beside
+   * the database, never inside its file. Null only for in-memory test twins that model a replica
+   * of a build without keys (everything they send is unsigned, docs/security.md "Legacy history").
+   */
+  readonly identity: SigningIdentity | null;
   exec(sql: string, params?: SqlParams): Promise<ExecResult>;
   execLocal(sql: string, params?: SqlParams): Promise<ExecResult>;
   enableSync(table: string): Promise<void>;
@@ -162,6 +188,7 @@ export interface DurableReplica {
    */
   applyChangesStaged?(changes: ChangeSet, options?: ApplyOptions): Promise<{ result: ApplyResult; stored: Promise<void> }>;
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
+  signedSince(since: VersionVector): SignedBody[];
   getVector(): VersionVector;
   getVersion(): number;
   fingerprints(): Record<string, string>;

@@ -86,6 +86,12 @@ export class FakeDurableReplica implements DurableReplica {
     return { applied: 0, changes: null, tables: [] };
   }
 
+  readonly identity = null;
+
+  signedSince(): [] {
+    return [];
+  }
+
   changesSince(): ChangeSet {
     return { nodes: [], tables: [] };
   }

@@ -35,7 +35,7 @@ function restamp(cs: ChangeSet, hlc: number): ChangeSet {
 /** The largest stamp A itself wrote. */
 function ownStamp(d: DurableReplicaHandle): number {
   const cs = d.changesSince({});
-  const a = cs.nodes.indexOf(A);
+  const a = cs.nodes.indexOf(d.nodeId);
   return Math.max(...cs.tables.flatMap((t) => t.rows.flatMap((r) => r.cells.filter((c) => c[3] === a).map((c) => c[2]))));
 }
 

@@ -41,7 +41,8 @@ const logRecord: fc.Arbitrary<LogRecord> = fc.record({
   version: fc.nat(),
   changes: fc.option(changeSet, { nil: null }),
   rows: fc.array(rowWrite, { maxLength: 5 }),
-});
+  signed: fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 40 }) }), { minLength: 1, maxLength: 3 }),
+}, { requiredKeys: ['seq', 'version', 'changes', 'rows'] });
 
 describe('durable log record encoding', () => {
   it('round-trips every record exactly (Object.is on numbers, so -0 stays -0)', () => {
@@ -52,6 +53,12 @@ describe('durable log record encoding', () => {
       expect(back).toEqual(r);
       expect(JSON.stringify(back, negZeroMarker)).toBe(JSON.stringify(r, negZeroMarker));
     }), { seed: SEED, numRuns: 300 });
+  });
+
+  it('reads records written before signed bodies existed (five fields)', async () => {
+    const { encode } = await import('@msgpack/msgpack');
+    const old = encode([1, 7, 3, [['n'], [['t', ['v'], [[['k'], [5, 0], null, [[0, 'x', 5, 0]]]]]]], []]);
+    expect(decodeLogRecord(old)).toEqual({ seq: 7, version: 3, changes: { nodes: ['n'], tables: [{ table: 't', columns: ['v'], rows: [{ pk: ['k'], put: [5, 0], del: null, cells: [[0, 'x', 5, 0]] }] }] }, rows: [] });
   });
 
   it('writes the bytes the generic msgpack Encoder writes for the positional form (any reader of format 1 reads them)', () => {
@@ -84,7 +91,7 @@ describe('durable log record encoding', () => {
         fc.record({ op: fc.constant('delete' as const), table: fc.string(), rowid: fc.integer() }),
       ), { maxLength: 18 }),
     });
-    fc.assert(fc.property(wide, (r) => {
+    fc.assert(fc.property(fc.tuple(wide, fc.option(fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 300 }) }), { minLength: 1, maxLength: 20 }), { nil: undefined })).map(([w, signed]) => (signed ? { ...w, signed } : w)), (r) => {
       expect(Buffer.from(encodeLogRecord(r)).equals(Buffer.from(genericEncoding(r)))).toBe(true);
     }), { seed: SEED, numRuns: 200 });
     // 70k rows: array 32 headers.
@@ -160,5 +167,6 @@ function genericEncoding(r: LogRecord): Uint8Array {
     ])])]
     : null;
   const rows = r.rows.map((w) => (w.op === 'upsert' ? [1, w.table, w.rowid, w.columns, w.values.map(v)] : [0, w.table, w.rowid]));
-  return generic.encode([1, r.seq, r.version, changes, rows]);
+  const signed = r.signed && r.signed.length > 0 ? [r.signed.map((b) => [b.node, b.hlc, b.body])] : [];
+  return generic.encode([1, r.seq, r.version, changes, rows, ...signed]);
 }

@@ -44,13 +44,13 @@ describe('rollback after a refused write', () => {
     const refused = a.exec("INSERT INTO t VALUES ('x', 'refused')").then(() => 'acknowledged', (e: { code?: string }) => e.code);
     // Before storage answers, the write is in memory and may be sent to a peer: B gets it.
     const leaked = a.changesSince({});
-    const [refusedStamp] = stampsOf(leaked, A);
+    const [refusedStamp] = stampsOf(leaked, a.nodeId);
     await b.applyChanges(leaked);
     expect(await refused).toBe('QUOTA');
     expect(await rows(a)).toEqual([]);
 
     await a.exec("INSERT INTO t VALUES ('x', 'acknowledged')");
-    const [ackStamp] = stampsOf(a.changesSince({}), A);
+    const [ackStamp] = stampsOf(a.changesSince({}), a.nodeId);
     expect(ackStamp).toBeGreaterThan(refusedStamp!);
 
     // Full exchange both ways: the acknowledged write wins on both sides.
@@ -72,7 +72,7 @@ describe('rollback after a refused write', () => {
 
     store.failNextWrites(1);
     const refused = a.exec("INSERT INTO t VALUES ('x', 'refused')");
-    const [refusedStamp] = stampsOf(a.changesSince({}), A);
+    const [refusedStamp] = stampsOf(a.changesSince({}), a.nodeId);
     await expect(refused).rejects.toMatchObject({ code: 'QUOTA' });
     // A second refusal whose commit carries no stamp (a non-synced write): the replica rebuilt
     // again must still remember the first refused stamp.
@@ -81,7 +81,7 @@ describe('rollback after a refused write', () => {
     await expect(a.exec('INSERT INTO notes VALUES (1)')).rejects.toMatchObject({ code: 'QUOTA' });
 
     await a.exec("INSERT INTO t VALUES ('x', 'acknowledged')");
-    const [ackStamp] = stampsOf(a.changesSince({}), A);
+    const [ackStamp] = stampsOf(a.changesSince({}), a.nodeId);
     expect(ackStamp).toBeGreaterThan(refusedStamp!);
     await a.close();
   });

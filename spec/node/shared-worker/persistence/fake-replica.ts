@@ -72,6 +72,10 @@ class FakeReplica implements Replica {
     return { applied: taken.length, changes, tables: ['kv'] };
   }
 
+  signedSince(): [] {
+    return [];
+  }
+
   changesSince(since: VersionVector): ChangeSet {
     const nodes: string[] = [];
     const rows: RowDelta[] = [];

@@ -22,7 +22,9 @@ describe('a 0.1 store', () => {
   it('opens with every table, register and vector, then migrates without loss and syncs with a new replica', async () => {
     const data = releaseStore();
     const d = await open(data);
-    expect(d.nodeId).toBe('f1f1f1f1f1f1f1f1');
+    // Its old random id stays on the registers it wrote; new writes go under the key-bound id.
+    expect(d.nodeId).not.toBe('f1f1f1f1f1f1f1f1');
+    expect(d.nodeId).toBe(d.identity!.nodeId);
     expect(d.syncedTables().sort()).toEqual(['counters', 'keyonly', 'notes', 'pairs']);
     expect(d.getSchemaVersion()).toBe(0);
     expect((await d.exec('SELECT * FROM notes ORDER BY id')).rows).toEqual([
@@ -40,6 +42,7 @@ describe('a 0.1 store', () => {
     await d.close();
 
     const again = await open(data);
+    expect(again.nodeId).toBe(d.nodeId);
     expect(again.getSchemaVersion()).toBe(3);
     expect((await again.exec('SELECT id, title, pinned FROM notes ORDER BY id')).rows).toEqual([
       { id: 'n1', title: 'ONE', pinned: 0 },
@@ -60,6 +63,9 @@ describe('a 0.1 store', () => {
       { id: 'n4', title: 'four', body: 'b4', n: 4 },
     ]);
     expect(before.nodes.length).toBe(2);
+    // The migration's UPDATE was written under the key-bound id, beside the two legacy ids.
+    expect(Object.keys(again.getVector()).sort()).toEqual(['b2b2b2b2b2b2b2b2', again.nodeId, 'f1f1f1f1f1f1f1f1'].sort());
+    expect(again.changesSince({}).nodes).toContain(again.nodeId);
     expect(old.getVector()).toEqual(again.getVector());
     expect(old.exec('SELECT * FROM keyonly').rows).toEqual([{ k: 'k1' }]);
   });

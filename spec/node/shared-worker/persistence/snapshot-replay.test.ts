@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../../../shared-worker/persistence/durable-log-record.js';
 import type { Commit, Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
-import { mergeChangeSets, replayRecords } from '../../../../shared-worker/persistence/log-replay.js';
+import { replayRecords } from '../../../../shared-worker/persistence/log-replay.js';
+import { mergeChangeSets } from '../../../../shared-worker/replica/contracts/change-set.js';
 import { createFakeReplica, dumpFake } from './fake-replica.js';
 
 const SEED = 31337;

@@ -1,59 +1,93 @@
 import { describe, expect, it } from 'vitest';
+import { decode, encode } from '@msgpack/msgpack';
 import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 import {
   createSigningIdentity,
   exportSigningIdentity,
   importSigningIdentity,
   nodeIdOfPublicKey,
-  signChangeSet,
-  verifyChangeSet,
   type SignatureScheme,
-  type SignedChangeSet,
-} from '../../../../shared-worker/sync/change-set-signature.js';
+} from '../../../../shared-worker/replica/contracts/signing-identity.js';
+import { signChangeSet, verifyChangeSet } from '../../../../shared-worker/sync/change-set-signature.js';
+import { negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
+import { toWire } from '../../../../shared-worker/sync/wire-changes.js';
 
-const changes = (node: string, value = 'x'): ChangeSet => ({
+const H = 2 ** 50;
+const changes = (node: string, value = 'x', pk0 = -0): ChangeSet => ({
   nodes: [node],
-  tables: [{ table: 't', columns: ['v', 'w'], rows: [{ pk: ['k', -0], put: [2 ** 50, 0], del: null, cells: [[0, value, 2 ** 50, 0], [1, new Uint8Array([1, 2]), 2 ** 50 + 1, 0]] }] }],
+  tables: [{ table: 't', columns: ['v', 'w'], rows: [{ pk: ['k', pk0], put: [H, 0], del: null, cells: [[0, value, H, 0], [1, new Uint8Array([1, 2]), H, 0]] }] }],
 });
-const refusedAuth = (p: Promise<unknown>) => expect(p).rejects.toMatchObject({ code: 'AUTH' });
+const refused = (p: Promise<unknown>, code = 'AUTH') => expect(p).rejects.toMatchObject({ code });
+
+/** Re-packs a body with its payload fields changed by `edit` (keeping the original signature). */
+function repack(body: Uint8Array, edit: (payload: unknown[]) => void, signature?: Uint8Array): Uint8Array {
+  const [payload, sig] = decode(body) as [Uint8Array, Uint8Array];
+  const fields = decode(payload, { extensionCodec: negativeZeroCodec }) as unknown[];
+  edit(fields);
+  return encode([encode(fields, { extensionCodec: negativeZeroCodec }), signature ?? sig]);
+}
 
 describe.each(['Ed25519', 'ECDSA-P256'] as SignatureScheme[])('signed change sets (%s)', (scheme) => {
-  it('binds the node id to the public key and verifies an intact set to its author', async () => {
+  it('binds the node id to the public key and verifies an intact set to its author and stamp', async () => {
     const me = await createSigningIdentity([scheme]);
     expect(me.scheme).toBe(scheme);
     expect(me.nodeId).toMatch(/^[0-9a-f]{16}$/);
     expect(me.nodeId).toBe(await nodeIdOfPublicKey(me.publicKey));
-    expect(await verifyChangeSet(await signChangeSet(me, changes(me.nodeId)))).toBe(me.nodeId);
+    const body = await signChangeSet(me, changes(me.nodeId));
+    const v = await verifyChangeSet(body);
+    expect({ author: v.author, hlc: v.hlc }).toEqual({ author: me.nodeId, hlc: H });
+    expect(v.body).toBe(body);
+    expect(Object.is(v.changes.tables[0]!.rows[0]!.pk[1], -0)).toBe(true);
   });
 
   it('refuses a set whose value, stamp, key or claimed author was changed after signing', async () => {
     const me = await createSigningIdentity([scheme]);
     const other = await createSigningIdentity([scheme]);
-    const signed = await signChangeSet(me, changes(me.nodeId));
-    const row = signed.changes.tables[0]!.rows[0]!;
-    const tampered: SignedChangeSet[] = [
-      { ...signed, changes: changes(me.nodeId, 'y') },
-      { ...signed, changes: { ...signed.changes, tables: [{ ...signed.changes.tables[0]!, rows: [{ ...row, put: [2 ** 50 + 1, 0] }] }] } },
-      { ...signed, changes: { ...signed.changes, tables: [{ ...signed.changes.tables[0]!, rows: [{ ...row, pk: ['k', 0] }] }] } }, // -0 is not 0
+    const body = await signChangeSet(me, changes(me.nodeId));
+    const tampered = [
+      repack(body, (f) => { f[5] = toWire(changes(me.nodeId, 'y')); }),
+      repack(body, (f) => { f[5] = toWire(changes(me.nodeId, 'x', 0)); }), // -0 is not 0
+      repack(body, (f) => { f[4] = H + 1; f[5] = toWire({ ...changes(me.nodeId), tables: [] }); }),
       // Another member's key with the original author's id: the key names another node.
-      { ...signed, publicKey: other.publicKey },
+      repack(body, (f) => { f[2] = other.publicKey; }),
       // Another member re-labels the set as its own: the signature is not its.
-      { ...signed, publicKey: other.publicKey, changes: { ...signed.changes, nodes: [other.nodeId] } },
+      repack(body, (f) => { f[2] = other.publicKey; f[3] = other.nodeId; f[5] = toWire(changes(other.nodeId)); }),
     ];
-    for (const t of tampered) await refusedAuth(verifyChangeSet(t));
+    for (const t of tampered) await refused(verifyChangeSet(t));
+    // A flipped byte anywhere in the body: refused (AUTH, or BAD_OP when it no longer decodes).
+    for (let i = 0; i < body.length; i += 7) {
+      const flipped = body.slice();
+      flipped[i] ^= 0x01;
+      await expect(verifyChangeSet(flipped)).rejects.toMatchObject({ code: expect.stringMatching(/^(AUTH|BAD_OP)$/) });
+    }
   });
 
-  it('signs only the signer\'s own changes: one node, its own', async () => {
+  it('signs only the signer\'s own changes of one stamp', async () => {
     const me = await createSigningIdentity([scheme]);
-    await expect(signChangeSet(me, changes('a1a1a1a1a1a1a1a1'))).rejects.toMatchObject({ code: 'BAD_OP' });
-    await expect(signChangeSet(me, { ...changes(me.nodeId), nodes: [me.nodeId, 'a1a1a1a1a1a1a1a1'] })).rejects.toMatchObject({ code: 'BAD_OP' });
+    await refused(signChangeSet(me, changes('a1a1a1a1a1a1a1a1')), 'BAD_OP');
+    await refused(signChangeSet(me, { ...changes(me.nodeId), nodes: [me.nodeId, 'a1a1a1a1a1a1a1a1'] }), 'BAD_OP');
+    const two = changes(me.nodeId);
+    two.tables[0]!.rows[0]!.cells[1]![2] = H + 1;
+    await refused(signChangeSet(me, two), 'BAD_OP');
+  });
+
+  it('refuses a set that mixes two nodes, even signed by the first', async () => {
+    const me = await createSigningIdentity([scheme]);
+    const body = await signChangeSet(me, changes(me.nodeId));
+    const mixed = repack(body, (f) => {
+      const cs = changes(me.nodeId);
+      cs.nodes.push('a1a1a1a1a1a1a1a1');
+      cs.tables[0]!.rows[0]!.cells[1]![3] = 1;
+      f[5] = toWire(cs);
+    });
+    await refused(verifyChangeSet(mixed));
   });
 
   it('survives export and import (what storage keeps)', async () => {
     const me = await createSigningIdentity([scheme]);
     const again = await importSigningIdentity(await exportSigningIdentity(me));
     expect(again.nodeId).toBe(me.nodeId);
-    expect(await verifyChangeSet(await signChangeSet(again, changes(me.nodeId)))).toBe(me.nodeId);
+    expect((await verifyChangeSet(await signChangeSet(again, changes(me.nodeId)))).author).toBe(me.nodeId);
   });
 });
 
@@ -65,8 +99,12 @@ describe('signature schemes', () => {
 
   it('refuses an unknown scheme or a key of another scheme', async () => {
     const ed = await createSigningIdentity(['Ed25519']);
-    const signed = await signChangeSet(ed, changes(ed.nodeId));
-    await refusedAuth(verifyChangeSet({ ...signed, scheme: 'RSA' as SignatureScheme }));
-    await refusedAuth(verifyChangeSet({ ...signed, scheme: 'ECDSA-P256' }));
+    const body = await signChangeSet(ed, changes(ed.nodeId));
+    await refused(verifyChangeSet(repack(body, (f) => { f[1] = 'RSA'; })));
+    await refused(verifyChangeSet(repack(body, (f) => { f[1] = 'ECDSA-P256'; })));
+  });
+
+  it('refuses a damaged stored identity', async () => {
+    await refused(importSigningIdentity({ scheme: 'Ed25519', publicKey: 'x' }), 'WORKER');
   });
 });

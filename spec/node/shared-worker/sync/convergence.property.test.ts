@@ -5,7 +5,7 @@ import { durableKit } from './durable-kit.js';
 import { nodeIdOf, roomFor, ticks } from './helpers.js';
 import type { LinkPair } from './memory-link.js';
 import { connect, errorsOf, makeNode, type TestNode } from './net.js';
-import { memoryKit, type KitReplica, type ReplicaKit } from './replica-kit.js';
+import { memoryKit, signingMemoryKit, type KitReplica, type ReplicaKit } from './replica-kit.js';
 
 // Fixed so a failure replays exactly; change it to explore, and put a failing one back here.
 const SEED = 424242;
@@ -33,6 +33,7 @@ let run = 0;
 
 describe.each<{ kit: ReplicaKit; numRuns: number; name: string }>([
   { kit: memoryKit, numRuns: 100, name: memoryKit.name },
+  { kit: signingMemoryKit, numRuns: 60, name: signingMemoryKit.name },
   { kit: durableKit, numRuns: 15, name: durableKit.name },
 ])('convergence under random writes and link flaps over $name', ({ kit, numRuns }) => {
   it(`3 replicas end with identical tables once every link is up (fast-check seed ${SEED}, ${numRuns} runs)`, async () => {
@@ -74,6 +75,17 @@ describe.each<{ kit: ReplicaKit; numRuns: number; name: string }>([
           while (!(await same()) && turns++ < 2_000) await ticks(1);
           expect(await dumps()).toEqual(Array(3).fill((await dumps())[0]));
           for (const n of nodes) expect(errorsOf(n)).toEqual([]);
+          // Signing kits: every register a replica holds of another node has its origin's body kept
+          // beside it, so it can be forwarded with its proof.
+          for (const k of kits) {
+            if (!k.replica.identity) continue;
+            const bodies = new Set(k.replica.signedSince({}).map((b) => `${b.node}:${b.hlc}`));
+            const cs = k.replica.changesSince({});
+            const stamps = cs.tables.flatMap((t) => t.rows.flatMap((r) => [r.put, r.del, ...r.cells.map((c) => [c[2], c[3]] as const)]))
+              .filter((st) => st !== null && cs.nodes[st[1]] !== k.replica.nodeId)
+              .map((st) => `${cs.nodes[st![1]]}:${st![0]}`);
+            expect(stamps.filter((st) => !bodies.has(st))).toEqual([]);
+          }
         } finally {
           for (const n of nodes) n.sync.close();
         }

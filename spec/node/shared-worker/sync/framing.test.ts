@@ -150,7 +150,7 @@ describe('framing', () => {
     const reader = new FrameReader(recv);
     const N = 'a1a1a1a1a1a1a1a1';
     const msg: PeerMessage = {
-      t: 'live', madeAt: {},
+      t: 'live', madeAt: {}, signed: [],
       changes: { nodes: [N], tables: [{ table: 't', columns: ['v', 'w'], rows: [{ pk: [-0], put: [5, 0], del: null, cells: [[0, -0, 5, 0], [1, -0, 4, 0]] }] }] },
     };
     await writer.send(encodePeerMessage(msg));

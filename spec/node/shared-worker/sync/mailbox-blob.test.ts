@@ -33,17 +33,17 @@ describe('mailbox keys and sealed blobs', () => {
 
   it('round-trips a change set, and the sealed bytes hold no plaintext, table name or node id', async () => {
     const keys = await deriveMailboxKeys('token-A');
-    const sealed = await sealBlob(keys, { kind: 'changes', changes, upTo: { [NODE]: 5 } }, 7);
+    const sealed = await sealBlob(keys, { kind: 'changes', changes, signed: [], upTo: { [NODE]: 5 } }, 7);
     expect(contains(sealed, 'plaintext body') || contains(sealed, 'secret_notes') || contains(sealed, NODE)).toBe(false);
-    expect(await openBlob(keys, 'changes', sealed, 7)).toEqual({ kind: 'changes', changes, upTo: { [NODE]: 5 } });
+    expect(await openBlob(keys, 'changes', sealed, 7)).toEqual({ kind: 'changes', changes, signed: [], upTo: { [NODE]: 5 } });
     // A fresh nonce each time: sealing the same content twice gives different bytes.
-    const again = await sealBlob(keys, { kind: 'changes', changes, upTo: { [NODE]: 5 } }, 7);
+    const again = await sealBlob(keys, { kind: 'changes', changes, signed: [], upTo: { [NODE]: 5 } }, 7);
     expect(Buffer.from(again.subarray(0, 12)).equals(Buffer.from(sealed.subarray(0, 12)))).toBe(false);
   });
 
   it('refuses (AUTH) another room key, a moved position, a swapped kind and any flipped bit', async () => {
     const keys = await deriveMailboxKeys('token-A');
-    const sealed = await sealBlob(keys, { kind: 'changes', changes, upTo: { [NODE]: 5 } }, 7);
+    const sealed = await sealBlob(keys, { kind: 'changes', changes, signed: [], upTo: { [NODE]: 5 } }, 7);
     await expect(openBlob(await deriveMailboxKeys('token-B'), 'changes', sealed, 7)).rejects.toMatchObject({ code: 'AUTH' });
     await expect(openBlob(keys, 'changes', sealed, 8)).rejects.toMatchObject({ code: 'AUTH' });
     await expect(openBlob(keys, 'snapshot', sealed, 7)).rejects.toMatchObject({ code: 'AUTH' });
@@ -59,12 +59,14 @@ describe('mailbox keys and sealed blobs', () => {
     const keys = await deriveMailboxKeys('token-A');
     const bad = [
       encode({ v: 1, kind: 'changes', changes: [[NODE], 0, [['t', ['a'], [[[{}], [0, 0], null, []]]]]], upTo: null }),
-      encode({ v: 2, kind: 'changes', changes: [[], 0, []], upTo: null }),
+      encode({ v: 3, kind: 'changes', changes: [[], 0, []], signed: [], upTo: null }),
+      encode({ v: 2, kind: 'changes', changes: [[], 0, []], upTo: null }), // no signed list
+      encode({ v: 2, kind: 'changes', changes: [[], 0, []], signed: ['x'], upTo: null }),
       encode({ v: 1, kind: 'changes', changes: [['not-a-node-id'], 0, []], upTo: null }),
       encode({ v: 1, kind: 'snapshot', changes: [[], 0, []], vector: { x: -1 } }),
       new Uint8Array([0xc1]),
     ];
-    const kinds = ['changes', 'changes', 'changes', 'snapshot', 'changes'] as const;
+    const kinds = ['changes', 'changes', 'changes', 'changes', 'changes', 'snapshot', 'changes'] as const;
     for (let i = 0; i < bad.length; i += 1) {
       const sealed = await sealPlain(keys, kinds[i]!, new Uint8Array(bad[i]!), 1);
       await expect(openBlob(keys, kinds[i]!, sealed, 1)).rejects.toMatchObject({ code: 'BAD_OP' });

@@ -10,6 +10,12 @@ import { deriveMailboxKeys } from '../../../../shared-worker/sync/mailbox-keys.j
 import type { MailboxSocket } from '../../../../shared-worker/sync/mailbox-client.js';
 import { MailboxSync, type MailboxCursor, type MailboxProgress, type MailboxSyncOptions } from '../../../../shared-worker/sync/mailbox-sync.js';
 import { sealBlob } from '../../../../shared-worker/sync/mailbox-blob.js';
+import { encode } from '@msgpack/msgpack';
+import { createSigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
+import { negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
+import { LEGACY_HORIZON_HLC } from '../../../../shared-worker/sync/authored-batch.js';
+import { verifyChangeSet } from '../../../../shared-worker/sync/change-set-signature.js';
+import { toWire } from '../../../../shared-worker/sync/wire-changes.js';
 import { replicaSnapshotStore } from '../../../../shared-worker/sync/mailbox-snapshot-store.js';
 import { RawMailboxClient } from '../../peer-server/mailbox/raw-mailbox-client.js';
 import { durableKit } from './durable-kit.js';
@@ -242,7 +248,7 @@ describe('mailbox sync (worker side) against the real server', () => {
     const head = welcome.t === 'welcome' ? welcome.head : 0;
     const first = await raw.request({ t: 'read', after: 0, limit: 1 });
     const blob1 = first.t === 'blobs' ? first.items[0]!.blob : new Uint8Array();
-    const otherRoom = await sealBlob(await deriveMailboxKeys('other'), { kind: 'changes', changes: { nodes: ['d2d2d2d2d2d2d2d2'], tables: [] }, upTo: null }, head + 2);
+    const otherRoom = await sealBlob(await deriveMailboxKeys('other'), { kind: 'changes', changes: { nodes: ['d2d2d2d2d2d2d2d2'], tables: [] }, signed: [], upTo: null }, head + 2);
     expect(await raw.request({ t: 'append', seq: head + 1, blob: new Uint8Array(64).fill(7) })).toMatchObject({ t: 'ack' });
     expect(await raw.request({ t: 'append', seq: head + 2, blob: otherRoom })).toMatchObject({ t: 'ack' });
     expect(await raw.request({ t: 'append', seq: head + 3, blob: blob1 })).toMatchObject({ t: 'ack' });
@@ -256,6 +262,41 @@ describe('mailbox sync (worker side) against the real server', () => {
     await syncB.stop();
     await a.start(s.mailboxUrl!);
     expect(await a.kit.dump('notes')).toEqual(await b.kit.dump('notes'));
+  });
+
+  it('a member cannot forge authorship through the mailbox: blobs naming another member are refused by the downloader', async () => {
+    const s = await server(tempFile());
+    const token = 'authorship-token';
+    const a = await member('a3a3a3a3a3a3a3a3', token);
+    await a.kit.upsert('notes', rows(0, 2, 'real'));
+    await (await a.start(s.mailboxUrl!)).stop();
+    const A = a.kit.replica.nodeId;
+    const realVector = a.kit.replica.getVector();
+
+    // A room member (it has the token, so it seals valid blobs) with a key pair of its own.
+    const keys = await deriveMailboxKeys(token);
+    const attacker = await createSigningIdentity();
+    const ahead = realVector[A]! + 1024;
+    const forgedRow = (node: string, hlc: number) => ({ nodes: [node], tables: [{ table: 'notes', columns: ['body'], rows: [{ pk: ['r00000'], put: [hlc, 0] as [number, number], del: null, cells: [[0, 'forged', hlc, 0]] as Array<[number, string, number, number]> }] }] });
+    const payload = encode(['rtc-battery signed set v1', attacker.scheme, attacker.publicKey, A, ahead, toWire(forgedRow(A, ahead))], { extensionCodec: negativeZeroCodec });
+    const claimingA = encode([payload, new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, attacker.privateKey, payload))]);
+    const raw = await RawMailboxClient.connect(s.mailboxUrl!);
+    cleanups.push(() => raw.close());
+    const welcome = await raw.hello(keys.accessKey);
+    const head = welcome.t === 'welcome' ? welcome.head : 0;
+    const blobs = [
+      await sealBlob(keys, { kind: 'changes', changes: { nodes: [], tables: [] }, signed: [claimingA], upTo: { [A]: ahead } }, head + 1),
+      await sealBlob(keys, { kind: 'changes', changes: forgedRow(A, LEGACY_HORIZON_HLC + 5), signed: [], upTo: { [A]: LEGACY_HORIZON_HLC + 5 } }, head + 2),
+    ];
+    for (const [i, blob] of blobs.entries()) expect(await raw.request({ t: 'append', seq: head + 1 + i, blob })).toMatchObject({ t: 'ack' });
+
+    const b = await member('b3b3b3b3b3b3b3b3', token);
+    await (await b.start(s.mailboxUrl!)).stop();
+    expect(b.errors.map((e) => e.code)).toEqual(['AUTH', 'AUTH']);
+    expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(b.kit.replica.getVector()[A]).toBe(realVector[A]);
+    // What B keeps of A's writes is A's own signed bytes.
+    for (const body of b.kit.replica.signedSince({}).map((x) => x.body)) expect((await verifyChangeSet(body)).author).toBe(A);
   });
 
   it('compaction: past the threshold a member uploads one snapshot; a newcomer gets the same tables from snapshot + tail', async () => {

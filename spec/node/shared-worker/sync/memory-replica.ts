@@ -4,9 +4,10 @@
  * without sql.js; the same suites run over the real replica where it is available.
  * `applyDelayMs` makes applies slow (pipelining), `failNextApply` simulates SKEW/QUOTA refusals.
  */
-import type { CellChange, ChangeSet, RowDelta, SqlValue, TableDelta } from '../../../../shared-worker/replica/contracts/change-set.js';
+import type { CellChange, ChangeSet, RowDelta, SignedBody, SqlValue, TableDelta } from '../../../../shared-worker/replica/contracts/change-set.js';
+import { createSigningIdentity, type SigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
 import { BatteryError } from '../../../../shared-worker/protocol/errors.js';
-import type { ApplyResult, Commit, DurableReplica } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import type { ApplyOptions, ApplyResult, Commit, DurableReplica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import type { VersionVector } from '../../../../shared-worker/replica/contracts/version-vector.js';
 import { MAX_VECTOR_ENTRIES } from '../../../../shared-worker/protocol/limits.js';
 
@@ -41,14 +42,29 @@ export class MemoryReplica implements DurableReplica {
   private lastHlc = 0;
   private lastCommit: Promise<void> = Promise.resolve();
   private version = 0;
+  /** Signed bodies of other nodes, by `node:hlc` (kept for good: the twin has no GC). */
+  private readonly bodies = new Map<string, SignedBody>();
   applyCalls = 0;
   failNextApply: BatteryError | null = null;
 
+  /**
+   * Without `identity` the twin models a replica of a build without keys: it signs nothing and
+   * its node id is any id (unsigned history, docs/security.md "Legacy history").
+   */
   constructor(
     readonly nodeId: string,
     private readonly now: () => number = () => Date.now(),
     private readonly maxClockDriftMs = 5 * 60_000,
-  ) {}
+    readonly identity: SigningIdentity | null = null,
+  ) {
+    if (identity && identity.nodeId !== nodeId) throw new Error('a signing twin writes under its key-bound node id');
+  }
+
+  /** A twin with a fresh key pair, writing under its key-bound node id. */
+  static async signing(now?: () => number, maxClockDriftMs?: number): Promise<MemoryReplica> {
+    const identity = await createSigningIdentity();
+    return new MemoryReplica(identity.nodeId, now, maxClockDriftMs, identity);
+  }
 
   defineTable(name: string, columns: string[], fingerprint = `v1:${columns.join(',')}`): void {
     this.tables.set(name, { columns, fingerprint, rows: new Map() });
@@ -94,7 +110,7 @@ export class MemoryReplica implements DurableReplica {
   }
   async enableSync(): Promise<void> {}
 
-  async applyChanges(changes: ChangeSet): Promise<ApplyResult> {
+  async applyChanges(changes: ChangeSet, options?: ApplyOptions): Promise<ApplyResult> {
     this.applyCalls++;
     await new Promise((r) => setTimeout(r, 0)); // durable storage is asynchronous
     if (this.failNextApply) {
@@ -119,7 +135,15 @@ export class MemoryReplica implements DurableReplica {
     }
     const eff = this.merge(changes);
     const applied = eff ? countRegs(eff) : 0;
-    if (eff) await this.commit('remote', eff);
+    const kept: SignedBody[] = [];
+    for (const b of options?.signed ?? []) {
+      const key = `${b.node}:${b.hlc}`;
+      if (!this.bodies.has(key)) {
+        this.bodies.set(key, b);
+        kept.push(b);
+      }
+    }
+    if (eff) await this.commit('remote', eff, kept);
     return { applied, changes: eff, tables: eff ? eff.tables.map((t) => t.table) : [] };
   }
 
@@ -149,6 +173,10 @@ export class MemoryReplica implements DurableReplica {
       if (rows.length) tables.push({ table: name, columns: t.columns, rows });
     }
     return { nodes, tables };
+  }
+
+  signedSince(since: VersionVector): SignedBody[] {
+    return [...this.bodies.values()].filter((b) => b.hlc > (Object.hasOwn(since, b.node) ? since[b.node]! : -1));
   }
 
   getVector(): VersionVector {
@@ -226,9 +254,9 @@ export class MemoryReplica implements DurableReplica {
     return out.length ? { nodes: cs.nodes, tables: out } : null;
   }
 
-  private async commit(origin: 'local' | 'remote', changes: ChangeSet | null): Promise<void> {
+  private async commit(origin: 'local' | 'remote', changes: ChangeSet | null, signed: SignedBody[] = []): Promise<void> {
     this.version++;
-    const commit: Commit = { origin, tables: changes ? changes.tables.map((t) => t.table) : [], changes, rows: [], needsSnapshot: false, version: this.version };
+    const commit: Commit = { origin, tables: changes ? changes.tables.map((t) => t.table) : [], changes, ...(signed.length > 0 ? { signed } : {}), rows: [], needsSnapshot: false, version: this.version };
     const durable = Promise.resolve(); // "after the commit is durable"
     this.lastCommit = durable;
     await durable;

@@ -86,7 +86,7 @@ describe('checkMsgpackShape (before decode: @msgpack/msgpack preallocates every 
   it('accepts big honest change sets in the flat wire form (the cheapest per byte our peers send)', () => {
     const hlc = 1_795_446_279_102 * 1024;
     const big = (rows: ChangeSet['tables'][number]['rows'], columns: string[]) =>
-      encode(encodePeerMessage({ t: 'live', madeAt: {}, changes: { nodes: [N], tables: [{ table: 't', columns, rows }] } }), { extensionCodec: negativeZeroCodec });
+      encode(encodePeerMessage({ t: 'live', madeAt: {}, signed: [], changes: { nodes: [N], tables: [{ table: 't', columns, rows }] } }), { extensionCodec: negativeZeroCodec });
     const tiny = Array.from({ length: 50_000 }, (_, i) => ({ pk: [i & 127], put: [hlc, 0] as [number, number], del: null, cells: [[0, i & 127, hlc, 0]] as Array<[number, number, number, number]> }));
     checkMsgpackShape(big(tiny, ['a']));
     const deletes = Array.from({ length: 50_000 }, (_, i) => ({ pk: [i & 127], put: null, del: [hlc + i, 0] as [number, number], cells: [] }));

@@ -13,19 +13,20 @@ const cs = (tables: unknown[] = [], nodes: unknown[] = [N]) => ({ nodes, tables 
 const table = (rows: unknown[], columns: unknown[] = ['v']) => ({ table: 't', columns, rows });
 const row = (over: Record<string, unknown> = {}) => ({ pk: ['k'], put: [5, 0], del: null, cells: [[0, 'x', 5, 0]], ...over });
 /** A live message whose `changes` is already in (possibly malformed) wire form. */
-const live = (changes: unknown) => ({ t: 'live', madeAt: {}, changes });
-const liveMsg = (changes: unknown) => ({ t: 'live', madeAt: {}, changes });
+const live = (changes: unknown) => ({ t: 'live', madeAt: {}, changes, signed: [] });
+const liveMsg = (changes: unknown, signed: Uint8Array[] = []) => ({ t: 'live', madeAt: {}, changes, signed });
 const wire = (changes: ChangeSet = { nodes: [N], tables: [] }) => toWire(changes);
 const hello = (over: Record<string, unknown> = {}) => ({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId: N, fingerprints: { t: 'fp' }, vector: { [N]: 3 }, ...over });
 
 describe('validatePeerMessage', () => {
   it.each([
     ['hello', hello()],
-    ['last delta piece', { t: 'delta', changes: cs([table([row()])]), last: true, upTo: { [N]: 5 } }],
-    ['delta piece', { t: 'delta', changes: cs([table([row()])]), last: false, upTo: null }],
-    ['first delta piece with its total', { t: 'delta', changes: cs([table([row()])]), last: false, upTo: null, total: { rows: 10, bytes: 900 } }],
+    ['last delta piece', { t: 'delta', changes: cs([table([row()])]), signed: [new Uint8Array([1, 2])], last: true, upTo: { [N]: 5 } }],
+    ['delta piece', { t: 'delta', changes: cs([table([row()])]), signed: [], last: false, upTo: null }],
+    ['first delta piece with its total', { t: 'delta', changes: cs([table([row()])]), signed: [], last: false, upTo: null, total: { rows: 10, bytes: 900 } }],
     ['live with every value kind', liveMsg(cs([table([row({ pk: [1, new Uint8Array([1])], cells: [[0, null, 1, 0], [1, 2.5, 2, 0], [2, new Uint8Array(3), 3, 0]] })], ['a', 'b', 'c'])]))],
     ['live with a delete', liveMsg(cs([table([row({ put: null, del: [9, 0], cells: [] })])]))],
+    ['live with signed sets', liveMsg(cs([]), [new Uint8Array([9]), new Uint8Array(300)])],
     ['need', { t: 'need', since: {} }],
     ['ack', { t: 'ack', vector: { [N]: 1 }, handled: 3 }],
     ['ping', { t: 'ping', n: 0 }],
@@ -63,6 +64,10 @@ describe('validatePeerMessage', () => {
     ['a vector keyed __proto__', hello({ vector: JSON.parse('{"__proto__": 1}') })],
     ['fingerprints keyed __proto__', hello({ fingerprints: JSON.parse('{"__proto__": "x"}') })],
     ['delta without last', { t: 'delta', changes: wire(), upTo: null }],
+    ['live without signed', { t: 'live', madeAt: {}, changes: wire() }],
+    ['live with a signed set that is not bytes', { t: 'live', madeAt: {}, changes: wire(), signed: ['x'] }],
+    ['live with an empty signed set', { t: 'live', madeAt: {}, changes: wire(), signed: [new Uint8Array(0)] }],
+    ['delta with signed not an array', { t: 'delta', changes: wire(), signed: new Uint8Array(3), last: true, upTo: {} }],
     ['delta with a string last', { t: 'delta', changes: wire(), last: 'yes', upTo: null }],
     ['delta without changes', { t: 'delta', last: true, upTo: {} }],
     ['a last delta piece without upTo', { t: 'delta', changes: wire(), last: true, upTo: null }],

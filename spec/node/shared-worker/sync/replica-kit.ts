@@ -49,11 +49,16 @@ export function countApplied(replica: DurableReplica): () => number {
   return () => n;
 }
 
-export const memoryKit: ReplicaKit = {
-  name: 'memory replica',
+export const memoryKit: ReplicaKit = memoryKitOf(false);
+/** Memory twins with key pairs: they sign their own sets and forward others' bodies (node ids are key-bound). */
+export const signingMemoryKit: ReplicaKit = memoryKitOf(true);
+
+function memoryKitOf(signing: boolean): ReplicaKit {
+  return {
+  name: signing ? 'memory replica, signing' : 'memory replica',
   hlcAt: (ms) => ms,
   async create(nodeId, tables, options) {
-    const r = new MemoryReplica(nodeId, options?.now);
+    const r = signing ? await MemoryReplica.signing(options?.now) : new MemoryReplica(nodeId, options?.now);
     for (const [t, cols] of Object.entries(tables)) r.defineTable(t, cols.map((c) => c.split(':')[0]!), `v1:${cols.join(',')}`);
     const received = countApplied(r);
     return {
@@ -68,3 +73,4 @@ export const memoryKit: ReplicaKit = {
     };
   },
 };
+}

@@ -65,7 +65,10 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
     nodeId,
     async send(message, options) {
       await sayHello(options);
-      await writer.send(encodePeerMessage(message as PeerMessage));
+      // Unsigned (legacy) change sets unless the test gives `signed`: what an attacker sends.
+      const m = message as PeerMessage;
+      const withSigned = (m.t === 'live' || m.t === 'delta') && !('signed' in m) ? { ...(m as object), signed: [] } : m;
+      await writer.send(encodePeerMessage(withSigned as PeerMessage));
     },
     async sendPlaintext(plain, options) {
       await sayHello(options);
@@ -92,7 +95,7 @@ export async function openRoguePeer(target: TestNode, keys: RoomKeys, nodeId: st
     // Queued synchronously: concurrent sends must not get ahead of them. Until the delta
     // arrives, the target acknowledges live batches without applying them.
     const h = writer.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId, fingerprints: target.replica.fingerprints(), vector: {} });
-    hello = Promise.all([h, writer.send(encodePeerMessage({ t: 'delta', changes: { nodes: [], tables: [] }, last: true, upTo: {} }))]).then(() => undefined);
+    hello = Promise.all([h, writer.send(encodePeerMessage({ t: 'delta', changes: { nodes: [], tables: [] }, signed: [], last: true, upTo: {} }))]).then(() => undefined);
     return hello;
   }
 }

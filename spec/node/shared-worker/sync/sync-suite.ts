@@ -9,6 +9,9 @@ import { nodeIdOf, roomFor, ticks, until } from './helpers.js';
 import type { KitReplica, ReplicaKit } from './replica-kit.js';
 import { openRoguePeer } from './rogue-peer.js';
 import { PROTOCOL_VERSION } from '../../../../shared-worker/sync/peer-protocol.js';
+import { createSigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
+import { signChangeSet } from '../../../../shared-worker/sync/change-set-signature.js';
+import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 
 type KitNode = TestNode & { kit: KitReplica };
 
@@ -174,14 +177,18 @@ export function syncSuite(kit: ReplicaKit): void {
       const c = await node();
       connect(a, c);
       await until(() => readyCount(a, c) === 1);
+      // A member's own signed set: it passes the signature check, so what is tested is the apply.
+      const member = await createSigningIdentity();
+      const signedLive = async (r: Awaited<ReturnType<typeof openRoguePeer>>, changes: (node: string) => ChangeSet) =>
+        r.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [await signChangeSet(member, changes(member.nodeId))] });
       const cases: Array<[code: string, send: (r: Awaited<ReturnType<typeof openRoguePeer>>) => Promise<void>]> = [
         ['BAD_OP', (r) => r.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [{ table: 'notes', columns: ['body'], rows: [{ pk: ['x'], put: [1, 5], del: null, cells: [] }] }] } })],
         ['BAD_OP', (r) => r.sendRawFrame(new Uint8Array(70_000))],
         // 3000 nested array headers of 65535 elements each in 9 KB (see msgpack-guard.ts).
         ['BAD_OP', (r) => r.sendPlaintext(new Uint8Array(9000).map((_, i) => [0xdc, 0xff, 0xff][i % 3]!))],
         ['AUTH', (r) => r.sendRawFrame(new Uint8Array(100).fill(0).map((_, i) => (i < 12 ? [0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1][i]! : i)))],
-        ['SKEW', (r) => r.send({ t: 'live', madeAt: {}, changes: { nodes: [r.nodeId], tables: [{ table: 'notes', columns: ['body', 'n'], rows: [{ pk: ['future'], put: [kit.hlcAt(Date.now() + 3_600_000), 0], del: null, cells: [[0, 'from the future', kit.hlcAt(Date.now() + 3_600_000), 0]] }] }] } })],
-        ['BAD_OP', (r) => r.send({ t: 'live', madeAt: {}, changes: { nodes: [r.nodeId], tables: [{ table: 'notes', columns: ['id'], rows: [{ pk: ['y'], put: [kit.hlcAt(Date.now()), 0], del: null, cells: [[0, 'v', kit.hlcAt(Date.now()), 0]] }] }] } })],
+        ['SKEW', (r) => signedLive(r, (n) => ({ nodes: [n], tables: [{ table: 'notes', columns: ['body', 'n'], rows: [{ pk: ['future'], put: [kit.hlcAt(Date.now() + 3_600_000), 0], del: null, cells: [[0, 'from the future', kit.hlcAt(Date.now() + 3_600_000), 0]] }] }] }))],
+        ['BAD_OP', (r) => signedLive(r, (n) => ({ nodes: [n], tables: [{ table: 'notes', columns: ['id'], rows: [{ pk: ['y'], put: [kit.hlcAt(Date.now()), 0], del: null, cells: [[0, 'v', kit.hlcAt(Date.now()), 0]] }] }] }))],
         ['BAD_OP', (r) => r.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId: 'ffffffffffffffff', fingerprints: {}, vector: {} }, { skipHello: true })],
         ['BAD_OP', (r) => r.send({ t: 'need', since: {} }, { skipHello: true })],
         // A need before acknowledging the answer to its hello (this rogue never acks).
