@@ -17,7 +17,7 @@ import { MAX_READ_ITEMS, MAX_SNAPSHOT_CHUNK } from '../protocol/mailbox-protocol
 import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
 import { splitIntoBlobs } from './mailbox-pieces.js';
 import { authorBatch, openBatch, OwnSigner } from './authored-batch.js';
-import { splitStamp } from './delta-pieces.js';
+import { splitStamp, vectorOfChanges } from './delta-pieces.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
 import { encodeContent, openBlob, sealPlain, type MailboxContent } from './mailbox-blob.js';
@@ -96,6 +96,14 @@ export class MailboxSync {
    * upload from ever finishing.
    */
   private pending: { plains: Array<Uint8Array<ArrayBuffer>>; upTo: VersionVector } | undefined;
+  /**
+   * Stamps carried by the log blobs read since the last end of an upload. A blob's `upTo` is its
+   * uploader's word (any member can seal one), so the cursor moves by what the blobs of a
+   * finished upload actually carried, never by the claim: a claim far ahead for a node would
+   * otherwise stop this member from ever uploading that node's changes (docs/security.md,
+   * "Authorship"). Lost on restart, which only makes the next upload send more.
+   */
+  private carried: VersionVector = {};
   /** The position the mailbox's snapshot covers (0: none), as far as this member knows. */
   private snapshotCovers = 0;
   private readonly unsubscribe: () => void;
@@ -256,8 +264,9 @@ export class MailboxSync {
       await snapshotStore.clear();
       throw err;
     }
-    await this.applyContent(content);
-    this.cursor = { seq: covers, vector: mergeVectors(this.cursor.vector, content.vector) };
+    const carried = await this.applyContent(content);
+    this.carried = {};
+    this.cursor = { seq: covers, vector: mergeVectors(this.cursor.vector, carried) };
     await this.options.cursorStore.save(this.cursor);
     await snapshotStore.clear();
   }
@@ -277,28 +286,37 @@ export class MailboxSync {
   /** Opens, validates and applies the blob at `seq`; a blob that fails is reported and skipped. */
   private async merge(seq: number, blob: Uint8Array): Promise<void> {
     let content: MailboxContent;
+    let carried: VersionVector;
     try {
       content = await openBlob(this.options.keys, 'changes', blob, seq);
       if (content.kind !== 'changes') throw new BatteryError('BAD_OP', 'log blob held a snapshot');
-      await this.applyContent(content);
+      carried = await this.applyContent(content);
     } catch (err) {
       this.cursor = { ...this.cursor, seq };
       if (!isBatteryError(err)) throw err;
       this.options.events.error(new BatteryError(err.code, `mailbox blob ${seq} refused: ${err.message}`, err.detail));
       return;
     }
-    this.cursor = { seq, vector: content.upTo ? mergeVectors(this.cursor.vector, content.upTo) : this.cursor.vector };
+    this.carried = mergeVectors(this.carried, carried);
+    if (content.upTo === null) {
+      this.cursor = { ...this.cursor, seq };
+      return;
+    }
+    this.cursor = { seq, vector: mergeVectors(this.cursor.vector, this.carried) };
+    this.carried = {};
   }
 
   /**
    * Checks every signed set and the legacy rule (authored-batch.ts), as for a peer batch, before
-   * anything of the blob is applied; then applies it with the bodies to keep.
+   * anything of the blob is applied; then applies it with the bodies to keep. Returns the
+   * stamps the blob carries (checked ones, not its claims).
    */
-  private async applyContent(content: MailboxContent): Promise<void> {
+  private async applyContent(content: MailboxContent): Promise<VersionVector> {
     const { replica } = this.options;
     const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '');
-    if (isEmptyChangeSet(opened.changes)) return;
+    if (isEmptyChangeSet(opened.changes)) return {};
     await replica.applyChanges(opened.changes, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
+    return vectorOfChanges(opened.changes);
   }
 
   /**

@@ -1,0 +1,173 @@
+/**
+ * Issue 11, finding 1, attacked again by a hostile room member after the fix (docs/security.md,
+ * "Authorship"): honest-looking signed sets that should still be refused or cost nothing, and
+ * the relay state a newcomer depends on. Real replicas (sql.js + durable log) with their own
+ * keys, on a clock past the legacy horizon, where everything must be signed.
+ */
+import { encode } from '@msgpack/msgpack';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
+import { negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
+import { createSigningIdentity, type SigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
+import { hlcFromMs } from '../../../../shared-worker/replica/hlc.js';
+import { LEGACY_HORIZON_HLC } from '../../../../shared-worker/sync/authored-batch.js';
+import { signChangeSet, verifyChangeSet } from '../../../../shared-worker/sync/change-set-signature.js';
+import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
+import { toWire } from '../../../../shared-worker/sync/wire-changes.js';
+import { durableKit } from './durable-kit.js';
+import { nodeIdOf, roomFor, ticks, until } from './helpers.js';
+import { connect, errorsOf, makeNode, readyCount, type TestNode } from './net.js';
+import type { KitReplica } from './replica-kit.js';
+import { openRoguePeer, type RoguePeer } from './rogue-peer.js';
+
+type KitNode = TestNode & { kit: KitReplica };
+
+/** Ten days past the horizon: a wall clock on which unsigned changes are no longer legacy. */
+const SHIFT = LEGACY_HORIZON_HLC / 1024 + 10 * 86_400_000 - Date.now();
+const later = () => Date.now() + SHIFT;
+const EMPTY: ChangeSet = { nodes: [], tables: [] };
+
+const noteRow = (node: string, id: string, body: string, hlc: number, table = 'notes'): ChangeSet => ({
+  nodes: [node],
+  tables: [{ table, columns: ['body'], rows: [{ pk: [id], put: [hlc, 0], del: null, cells: [[0, body, hlc, 0]] }] }],
+});
+
+/** A body signed by `signer` over any payload fields (the signature is genuine, the content is not checked here). */
+async function signRaw(signer: SigningIdentity, hlc: number, changes: ChangeSet): Promise<Uint8Array> {
+  const payload = encode(['rtc-battery signed set v1', signer.scheme, signer.publicKey, signer.nodeId, hlc, toWire(changes)], { extensionCodec: negativeZeroCodec });
+  const signature = new Uint8Array(await crypto.subtle.sign(signer.scheme === 'Ed25519' ? { name: 'Ed25519' } : { name: 'ECDSA', hash: 'SHA-256' }, signer.privateKey, payload));
+  return encode([payload, signature]);
+}
+
+describe('authorship attacks by a room member', () => {
+  let keys: RoomKeys;
+  let seq = 0;
+  beforeAll(async () => {
+    keys = (await roomFor('authorship attacks token')).keys;
+  });
+
+  async function node(tables: Record<string, string[]> = { notes: ['body'] }): Promise<KitNode> {
+    const k = await durableKit.create(nodeIdOf(++seq), tables, { now: later });
+    return Object.assign(makeNode(`n${seq}`, k.replica, keys), { kit: k });
+  }
+
+  const rogueAt = (target: KitNode) => openRoguePeer(target, keys, nodeIdOf(500 + ++seq), durableKit);
+
+  /** Sends `msg` from a fresh rogue link and waits until `target` closed it; returns the error codes it reported for that link. */
+  async function refusedCodes(target: KitNode, msg: unknown): Promise<string[]> {
+    const rogue = await rogueAt(target);
+    await rogue.send(msg);
+    await until(() => rogue.closed());
+    return errorsOf(target).filter((e) => e.peerId === rogue.peerId).map((e) => e.code);
+  }
+
+  it('refuses a valid body mixed with unsigned changes of the same signer and stamp in one message', async () => {
+    const receiver = await node();
+    const member = await createSigningIdentity();
+    const hlc = hlcFromMs(later());
+    const body = await signChangeSet(member, noteRow(member.nodeId, 'm1', 'signed', hlc));
+    // The unsigned extra rides on the signer's own (verified) stamp: no cover for it.
+    const codes = await refusedCodes(receiver, { t: 'live', madeAt: {}, changes: noteRow(member.nodeId, 'm2', 'smuggled', hlc), signed: [body] });
+    expect(codes).toEqual(['AUTH']);
+    expect(receiver.replica.getVector()).toEqual({});
+    expect(await receiver.kit.dump('notes')).toEqual([]);
+    expect(receiver.replica.signedSince({})).toEqual([]);
+  });
+
+  it('refuses a set whose nodes list names the signer but whose registers point past it', async () => {
+    const receiver = await node();
+    const member = await createSigningIdentity();
+    const hlc = hlcFromMs(later());
+    const pointsPast: ChangeSet = { nodes: [member.nodeId], tables: [{ table: 'notes', columns: ['body'], rows: [{ pk: ['m1'], put: [hlc, 0], del: null, cells: [[0, 'x', hlc, 1]] }] }] };
+    const codes = await refusedCodes(receiver, { t: 'live', madeAt: {}, changes: EMPTY, signed: [await signRaw(member, hlc, pointsPast)] });
+    expect(codes.length).toBe(1);
+    expect(['AUTH', 'BAD_OP']).toContain(codes[0]);
+    expect(receiver.replica.getVector()).toEqual({});
+    expect(await receiver.kit.dump('notes')).toEqual([]);
+  });
+
+  it('a genuine body stamped beyond the clock drift limit is refused (SKEW), signature or not', async () => {
+    const receiver = await node();
+    const member = await createSigningIdentity();
+    const farAhead = hlcFromMs(later() + 25 * 3_600_000);
+    const codes = await refusedCodes(receiver, { t: 'live', madeAt: {}, changes: EMPTY, signed: [await signChangeSet(member, noteRow(member.nodeId, 'm1', 'from the future', farAhead))] });
+    expect(codes).toEqual(['SKEW']);
+    expect(receiver.replica.getVector()).toEqual({});
+    expect(await receiver.kit.dump('notes')).toEqual([]);
+    expect(receiver.replica.signedSince({})).toEqual([]);
+  });
+
+  it('duplicated and replayed bodies apply once and are kept once', async () => {
+    const receiver = await node();
+    const member = await createSigningIdentity();
+    const h1 = hlcFromMs(later());
+    const h2 = h1 + 5;
+    const b1 = await signChangeSet(member, noteRow(member.nodeId, 'm1', 'first', h1));
+    const b2 = await signChangeSet(member, noteRow(member.nodeId, 'm2', 'second', h2));
+    const rogue = await rogueAt(receiver);
+    await rogue.send({ t: 'live', madeAt: {}, changes: EMPTY, signed: [b2, b1, b2, b1] });
+    await until(() => receiver.replica.getVector()[member.nodeId] === h2);
+    await rogue.send({ t: 'live', madeAt: {}, changes: EMPTY, signed: [b1] }); // replay, reordered below the vector
+    await rogue.send({ t: 'live', madeAt: {}, changes: EMPTY, signed: [b2, b2] });
+    await ticks(40);
+    expect(rogue.closed()).toBe(false);
+    expect(errorsOf(receiver)).toEqual([]);
+    expect(await receiver.kit.dump('notes')).toEqual([JSON.stringify(['m1', 'first']), JSON.stringify(['m2', 'second'])]);
+    expect(receiver.replica.getVector()).toEqual({ [member.nodeId]: h2 });
+    expect(receiver.replica.signedSince({}).map((s) => s.hlc).sort()).toEqual([h1, h2]);
+  });
+
+  it('a body only for a table the receiver lacks moves nothing and is not kept', async () => {
+    const receiver = await node();
+    const member = await createSigningIdentity();
+    const hlc = hlcFromMs(later());
+    const rogue = await rogueAt(receiver);
+    await rogue.send({ t: 'live', madeAt: {}, changes: EMPTY, signed: [await signChangeSet(member, noteRow(member.nodeId, 's1', 'x', hlc, 'secret'))] });
+    // A later set of a shared table from the same link shows the first one has been handled.
+    const other = await createSigningIdentity();
+    const h2 = hlcFromMs(later());
+    await rogue.send({ t: 'live', madeAt: {}, changes: EMPTY, signed: [await signChangeSet(other, noteRow(other.nodeId, 'o1', 'y', h2))] });
+    await until(() => receiver.replica.getVector()[other.nodeId] === h2);
+    expect(receiver.replica.getVector()[member.nodeId]).toBeUndefined();
+    expect(receiver.replica.signedSince({}).map((s) => s.node)).toEqual([other.nodeId]);
+  });
+
+  it('superseded bodies do not pile up: a flood of one-row updates is swept, and a newcomer still gets the whole state from the relay', async () => {
+    const honest = await node();
+    const relay = await node();
+    const member = await createSigningIdentity();
+    await honest.kit.upsert('notes', [['h1', { body: 'honest 1' }], ['h2', { body: 'honest 2' }]]);
+    connect(honest, relay);
+    await until(() => readyCount(relay, honest) === 1);
+    await honest.kit.upsert('notes', [['h2', { body: 'honest 2b' }]]);
+    const rogue: RoguePeer = await rogueAt(relay);
+    // 1,300 stamps of one row, each its own live batch: each wins on arrival, then is superseded.
+    const FLOOD = 1_300;
+    const base = hlcFromMs(later());
+    let last = 0;
+    for (let i = 0; i < FLOOD; i += 100) {
+      const bodies = await Promise.all(Array.from({ length: 100 }, (_, j) => signChangeSet(member, noteRow(member.nodeId, 'spam', `v${i + j}`, base + i + j))));
+      for (const b of bodies) await rogue.send({ t: 'live', madeAt: {}, changes: EMPTY, signed: [b] });
+      last = base + i + 99;
+      await until(() => relay.replica.getVector()[member.nodeId] === last);
+    }
+    expect(errorsOf(relay)).toEqual([]);
+    const kept = relay.replica.signedSince({});
+    // One sweep ran past 1,024 bodies: what stays is the live stamp plus what arrived since.
+    expect(kept.length).toBeLessThan(FLOOD - 1_000);
+    expect(kept.filter((s) => s.node === member.nodeId).at(-1)!.hlc).toBe(last);
+
+    const newcomer = await node();
+    connect(relay, newcomer); // never meets the honest replica nor the rogue
+    const want = await relay.kit.dump('notes');
+    expect(want).toContain(JSON.stringify(['spam', `v${FLOOD - 1}`]));
+    expect(want).toContain(JSON.stringify(['h2', 'honest 2b']));
+    for (;;) {
+      if ((await newcomer.kit.dump('notes')).join() === want.join()) break;
+      await ticks(2);
+    }
+    expect(newcomer.replica.getVector()).toEqual(relay.replica.getVector());
+    for (const s of newcomer.replica.signedSince({})) expect((await verifyChangeSet(s.body)).author).toBe(s.node);
+    expect(errorsOf(newcomer)).toEqual([]);
+  });
+});
