@@ -172,11 +172,16 @@ export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], 
   return { sets, legacy: groups.get('legacy') ?? EMPTY_CHANGE_SET };
 }
 
-/** Throws AUTH unless every register of unsigned `cs` is legacy history (LEGACY_HORIZON_HLC) of another node. */
-function assertUnsignedAllowed(cs: ChangeSet, ownNodeId: string): void {
+/**
+ * Throws AUTH unless every register of unsigned `cs` is legacy history (LEGACY_HORIZON_HLC) of a
+ * node that is neither ours nor the author of a signed set in the same batch: a key-bound node
+ * has no unsigned history, so unsigned changes under it are forged whatever their stamp.
+ */
+function assertUnsignedAllowed(cs: ChangeSet, ownNodeId: string, signers: ReadonlySet<string>): void {
   const own = cs.nodes.indexOf(ownNodeId);
   const check = (hlc: number, node: number) => {
     if (node === own) throw new BatteryError('AUTH', `unsigned change under our own node id ${ownNodeId}: only a signed set of ours may carry it`);
+    if (signers.has(cs.nodes[node]!)) throw new BatteryError('AUTH', `unsigned change under node ${cs.nodes[node]}, which signs its changes`);
     if (hlc >= LEGACY_HORIZON_HLC) throw new BatteryError('AUTH', `unsigned change of node ${cs.nodes[node]} stamped after the legacy horizon: changes made since must be signed by their author`);
   };
   for (const t of cs.tables) {
@@ -194,8 +199,8 @@ function assertUnsignedAllowed(cs: ChangeSet, ownNodeId: string): void {
  * Throws AUTH (or BAD_OP) on the first failure; the caller applies nothing then.
  */
 export async function openBatch(batch: AuthoredBatch, ownNodeId: string): Promise<OpenedBatch> {
-  assertUnsignedAllowed(batch.changes, ownNodeId);
   const verified = await Promise.all(batch.signed.map((body) => verifyChangeSet(body)));
+  assertUnsignedAllowed(batch.changes, ownNodeId, new Set(verified.map((v) => v.author)));
   const parts = isEmptyChangeSet(batch.changes) ? [] : [batch.changes];
   for (const v of verified) parts.push(v.changes);
   return {

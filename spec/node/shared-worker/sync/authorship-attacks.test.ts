@@ -74,6 +74,19 @@ describe('authorship attacks by a room member', () => {
     expect(receiver.replica.signedSince({})).toEqual([]);
   });
 
+  it('refuses unsigned changes under a node that signs a set in the same message, also before the legacy horizon', async () => {
+    const early = await durableKit.create(nodeIdOf(++seq), { notes: ['body'] }, { now: () => LEGACY_HORIZON_HLC / 1024 - 6 * 3_600_000 });
+    const receiver = Object.assign(makeNode(`n${seq}`, early.replica, keys), { kit: early });
+    const member = await createSigningIdentity();
+    const hlc = hlcFromMs(LEGACY_HORIZON_HLC / 1024 - 6 * 3_600_000);
+    const body = await signChangeSet(member, noteRow(member.nodeId, 'm1', 'signed', hlc));
+    // Stamped before the horizon, so it would pass as legacy history, but its node signs.
+    const codes = await refusedCodes(receiver, { t: 'live', madeAt: {}, changes: noteRow(member.nodeId, 'm2', 'smuggled', hlc + 4 * 60_000 * 1024), signed: [body] });
+    expect(codes).toEqual(['AUTH']);
+    expect(receiver.replica.getVector()).toEqual({});
+    expect(await receiver.kit.dump('notes')).toEqual([]);
+  });
+
   it('refuses a set whose nodes list names the signer but whose registers point past it', async () => {
     const receiver = await node();
     const member = await createSigningIdentity();
