@@ -1,14 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createBatteryServer, type BatteryServer } from '../../../../peer-server/index.js';
-import type { BatteryError } from '../../../../shared-worker/protocol/errors.js';
+import { createBatteryServer } from '../../../../peer-server/index.js';
 import { parseMailboxReply, type MailboxReply } from '../../../../shared-worker/protocol/mailbox-protocol.js';
 import { deriveMailboxKeys } from '../../../../shared-worker/sync/mailbox-keys.js';
 import type { MailboxSocket } from '../../../../shared-worker/sync/mailbox-client.js';
-import { MailboxSync, type MailboxCursor, type MailboxProgress, type MailboxSyncOptions } from '../../../../shared-worker/sync/mailbox-sync.js';
 import { sealBlob } from '../../../../shared-worker/sync/mailbox-blob.js';
 import { encode } from '@msgpack/msgpack';
 import { createSigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
@@ -18,70 +15,9 @@ import { verifyChangeSet } from '../../../../shared-worker/sync/change-set-signa
 import { toWire } from '../../../../shared-worker/sync/wire-changes.js';
 import { replicaSnapshotStore } from '../../../../shared-worker/sync/mailbox-snapshot-store.js';
 import { RawMailboxClient } from '../../peer-server/mailbox/raw-mailbox-client.js';
-import { durableKit } from './durable-kit.js';
-import type { KitReplica } from './replica-kit.js';
+import { rows, socketFactory, useMailboxMembers, type Member } from './mailbox-members.js';
 
-const TABLES = { notes: ['body'] };
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-const socketFactory = (url: string) => new WebSocket(url) as unknown as MailboxSocket;
-
-async function server(file: string, log: string[] = []): Promise<BatteryServer> {
-  const s = await createBatteryServer({ port: 0, host: '127.0.0.1', mailbox: file, log: (l) => log.push(l) });
-  cleanups.push(() => s.close());
-  return s;
-}
-
-function tempFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'battery-mailbox-sync-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, 'mailbox.sqlite');
-}
-
-interface Member {
-  kit: KitReplica;
-  errors: BatteryError[];
-  progress: MailboxProgress[];
-  status: string[];
-  cursor: { value: MailboxCursor | undefined };
-  sync: MailboxSync | undefined;
-  start(url: string, compactAfterBlobs?: number, extra?: Partial<MailboxSyncOptions>): Promise<MailboxSync>;
-}
-
-async function member(nodeId: string, token: string): Promise<Member> {
-  const kit = await durableKit.create(nodeId, TABLES);
-  const keys = await deriveMailboxKeys(token);
-  const m: Member = {
-    kit,
-    errors: [],
-    progress: [],
-    status: [],
-    cursor: { value: undefined },
-    sync: undefined,
-    async start(url, compactAfterBlobs, extra) {
-      const sync = new MailboxSync({
-        url,
-        keys,
-        replica: kit.replica,
-        socketFactory,
-        cursorStore: { load: async () => m.cursor.value, save: async (c) => void (m.cursor.value = c) },
-        snapshotStore: replicaSnapshotStore(kit.replica, 'mailbox-test'),
-        events: { status: (s) => m.status.push(s), progress: (p) => m.progress.push(p), error: (e) => m.errors.push(e) },
-        rowsPerBlob: 300,
-        ...(compactAfterBlobs !== undefined ? { compactAfterBlobs } : {}),
-        ...extra,
-      });
-      m.sync = sync;
-      cleanups.push(() => sync.stop());
-      await sync.start();
-      return sync;
-    },
-  };
-  return m;
-}
+const { cleanups, server, tempFile, member } = useMailboxMembers();
 
 /**
  * A `ws` socket that shows every reply to `watch` first; when `watch` says 'cut' the reply is
@@ -167,9 +103,6 @@ const CHUNK = 512;
 async function until(check: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await check())) await new Promise((r) => setTimeout(r, 20));
 }
-
-const rows = (from: number, n: number, text = 'row') =>
-  Array.from({ length: n }, (_, i): [string, { body: string }] => [`r${String(from + i).padStart(5, '0')}`, { body: `${text} ${from + i}` }]);
 
 describe('mailbox sync (worker side) against the real server', () => {
   it('A writes 1,000 rows and goes offline; B, new, gets them all; B edits and leaves; A comes back and gets the edits', async () => {
