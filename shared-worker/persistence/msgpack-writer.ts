@@ -7,6 +7,7 @@
  * time on per-value type dispatch and on trying the extension codec on every array (measured:
  * ~340 ms for a 100k-row change set, plus ~50 ms building the arrays it was given).
  */
+import { utf8Length } from '../protocol/limits.js';
 import type { SqlValue } from '../replica/contracts/change-set.js';
 
 /** Extension type of -0 (msgpack-negative-zero.ts): an integer would bring it back as 0. */
@@ -169,21 +170,6 @@ export class MsgpackWriter {
     else if (x instanceof Uint8Array) this.binary(x);
     else throw new Error(`not an SQL value: ${Object.prototype.toString.call(x)}`);
   }
-}
-
-/** UTF-8 length of a JS string; a lone surrogate counts 3 bytes, as it is written. */
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
 
 /** UTF-8 of `s` at `at`; a lone surrogate is written as its own 3-byte sequence. */

@@ -20,7 +20,7 @@ import type { SqlValue } from './values.js';
 export const MAX_VALUE_BYTES = 1 << 20;
 
 /** UTF-8 length of a JS string as sql.js stores it (a lone surrogate takes 3 bytes, as U+FFFD). */
-function utf8Length(s: string): number {
+export function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
