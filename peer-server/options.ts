@@ -52,6 +52,8 @@ export interface BatteryServerOptions {
   app?: Express;
   /** One line per connect/disconnect/refusal. Default: console.log with an ISO timestamp. */
   log?: Logger;
+  /** Clock of the per-address request rate (tests pass a fake one). Default: Date.now. */
+  now?: () => number;
   /**
    * Serve an end-to-end encrypted mailbox at `<path>mailbox`: a SQLite file path, a
    * `postgres://` URL, or MailboxOptions (README, "Mailbox"). Off when absent or false.

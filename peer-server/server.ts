@@ -133,7 +133,7 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
   // down. The gate has already logged what matters.
   peerApp.on('error', () => {});
 
-  const requestLimit = new RequestLimit(resolved.maxRequestsPerSecond, resolved.maxRequestBurst, resolved.trustProxy, log);
+  const requestLimit = new RequestLimit(resolved.maxRequestsPerSecond, resolved.maxRequestBurst, resolved.trustProxy, log, options.now);
   app.use(resolved.path, requestLimit.middleware);
   app.use(resolved.path, createHttpRoutes(registry, () => closed));
   if (mailbox) app.use(resolved.path, createMailboxRoutes(mailbox, () => closed));
