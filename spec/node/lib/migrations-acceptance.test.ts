@@ -8,7 +8,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectBattery } from '../../../lib/connect-battery.js';
 import type { Battery } from '../../../lib/battery.js';
 import { Ledger } from '../../../lib/ledger.js';
+import { decode } from '@msgpack/msgpack';
+import { readFileSync } from 'node:fs';
 import { BatteryError } from '../../../shared-worker/protocol/errors.js';
+import { openDurableReplica } from '../../../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../shared-worker/replica/replica.js';
 import { browserOptions as options, fakeBrowser } from './fake-browser.js';
 
 const NOTES = 'CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, content TEXT)';
@@ -228,5 +233,89 @@ describe('ALTER on a synced table through Battery.exec and migrations', () => {
     const err = await connectBattery({ ...options, migrations: [...base, 'ALTER TABLE notes RENAME COLUMN content TO body'] }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/migration 1 \(step 2\)/) });
     expect((await open(base)).getSchemaVersion()).toBe(1);
+  });
+});
+
+describe('reopening after migrations', () => {
+  afterEach(() => vi.unstubAllGlobals());
+  const STEPS = [
+    NOTES,
+    "INSERT INTO notes VALUES ('n1', 'a')",
+    'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0',
+    "UPDATE notes SET pinned = 1 WHERE id = 'n1'; INSERT INTO notes (id, content) VALUES ('n2', 'b')",
+    'ALTER TABLE notes DROP COLUMN content',
+    "ALTER TABLE notes ADD COLUMN tag TEXT DEFAULT 'none'",
+  ];
+  /** The table after the first `n` steps, on a replica nobody crashed. */
+  async function expected(n: number): Promise<unknown[]> {
+    const d = await openDurableReplica({ store: new MemoryKeyValueStore(), createReplica, warn: () => {} });
+    await d.migrate(STEPS.slice(0, 1));
+    await d.enableSync('notes');
+    await d.migrate(STEPS.slice(0, n));
+    const rows = (await d.exec('SELECT * FROM notes ORDER BY id')).rows;
+    await d.close();
+    return rows;
+  }
+
+  it('a crash at any storage write of a migration: the next start shows an applied prefix of the steps, and finishing it ends as an uncrashed run', async () => {
+    const want = await Promise.all(STEPS.map((_, i) => expected(i + 1)));
+    let crashedBeforeEnd = 0;
+    for (let crashAfter = 0; crashAfter < 12; crashAfter++) {
+      const browser = fakeBrowser();
+      const first = await connectBattery({ ...options, migrations: STEPS.slice(0, 1) });
+      await first.enableSync('notes');
+      browser.store().crashAfterWrites(crashAfter);
+      const outcome = await Promise.race([
+        connectBattery({ ...options, migrations: STEPS }).then(async (b) => {
+          await b.close();
+          return 'done';
+        }, () => 'failed'),
+        new Promise((r) => setTimeout(() => r('hung'), 300)),
+      ]);
+      browser.store().crashAfterWrites(0); // the killed worker writes nothing more (a late snapshot)
+      browser.instances[0]!.kill();
+      await first.close().catch(() => {});
+      // A new worker (every tab reloaded) on what storage holds.
+      const look = await connectBattery(options);
+      const v = look.getSchemaVersion();
+      if (outcome !== 'done') crashedBeforeEnd++;
+      expect(v, `crash after ${crashAfter} writes`).toBeGreaterThanOrEqual(1);
+      if (outcome === 'done') expect(v).toBe(STEPS.length);
+      expect((await look.exec('SELECT * FROM notes ORDER BY id')).rows, `crash after ${crashAfter} writes, version ${v}`).toEqual(want[v - 1]);
+      const again = await connectBattery({ ...options, migrations: STEPS });
+      await again.enableSync('notes');
+      expect(again.getSchemaVersion()).toBe(STEPS.length);
+      expect((await again.exec('SELECT * FROM notes ORDER BY id')).rows).toEqual(want[STEPS.length - 1]);
+      await look.close();
+      await again.close();
+      vi.unstubAllGlobals();
+    }
+    expect(crashedBeforeEnd).toBeGreaterThan(3);
+  });
+
+  it('a store written by the 0.1 release (tables made with exec) opens under an app that now passes migrations', async () => {
+    const entries = decode(readFileSync(new URL('../shared-worker/persistence/fixtures/release-0.1-store.msgpack', import.meta.url))) as Array<[string, unknown]>;
+    fakeBrowser(new Map(entries));
+    // The app's first step is what 0.1 created with exec, IF NOT EXISTS: it already exists there.
+    const migrations = [
+      "CREATE TABLE IF NOT EXISTS notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, body TEXT DEFAULT '', n INTEGER)",
+      'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0',
+      'ALTER TABLE pairs DROP COLUMN v',
+    ];
+    const db = await connectBattery({ ...options, migrations });
+    try {
+      await db.enableSync('notes');
+      expect(db.getSchemaVersion()).toBe(3);
+      expect((await db.exec('SELECT * FROM notes ORDER BY id')).rows).toEqual([
+        { id: 'n1', title: 'ONE', body: 'b1', n: 1, pinned: 0 },
+        { id: 'n3', title: 'three', body: 'pending', n: 3, pinned: 0 },
+        { id: 'n4', title: 'four', body: 'b4', n: 4, pinned: 0 },
+      ]);
+      expect((await db.exec('SELECT * FROM pairs ORDER BY a')).rows).toEqual([{ a: 1, b: 'x' }, { a: 2, b: 'y' }]);
+      await db.exec("UPDATE notes SET pinned = 1 WHERE id = 'n3'");
+      expect((await db.exec("SELECT pinned FROM notes WHERE id = 'n3'")).rows).toEqual([{ pinned: 1 }]);
+    } finally {
+      await db.close();
+    }
   });
 });
