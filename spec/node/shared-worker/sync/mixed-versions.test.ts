@@ -164,4 +164,17 @@ describe('mixed versions', () => {
     expect(errorsOf(a)).toEqual([]);
     expect(errorsOf(b)).toEqual([]);
   });
+
+  it('a step that seeds rows of a synced table meets the rows a peer already sent: plain INSERT fails the step, INSERT OR IGNORE applies', async () => {
+    const seed = "INSERT INTO notes VALUES ('welcome', 'hello')";
+    const a = await peer([...V1, seed]);
+    const b = await peer(V1);
+    connect(a, b);
+    await sameNotes([a, b]);
+    await expect(b.replica.migrate([...V1, seed])).rejects.toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/migration 2 \(step 3\).*UNIQUE/) });
+    expect(b.replica.getSchemaVersion()).toBe(2);
+    await b.replica.migrate([...V1, "INSERT OR IGNORE INTO notes VALUES ('welcome', 'hello')"]);
+    expect(b.replica.getSchemaVersion()).toBe(3);
+    expect(await rows(b)).toEqual([{ id: 'welcome', content: 'hello' }]);
+  });
 });
