@@ -11,6 +11,8 @@
  *   _rb_tables   synced tables: name, tid (suffix of their per-table tables), shape as JSON
  *   _rb_signed   stamp id v -> the signed body another replica sent the registers of that stamp
  *                in, kept verbatim for forwarding while a register carries the stamp (signed-bodies.ts)
+ *   _rb_authors  node index n of every node known to sign (a kept body's, our key-bound id's):
+ *                unsigned changes under them are refused (known-authors.ts)
  */
 import { BatteryError } from '../protocol/errors.js';
 import type { SqlDatabase } from './sql-database.js';
@@ -41,6 +43,7 @@ export function isInternalName(name: string): boolean {
 }
 
 function createInternalTables(db: SqlDatabase): void {
+  const hadAuthors = db.get("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_rb_authors'") !== undefined;
   db.execRaw(`
     CREATE TABLE IF NOT EXISTS _rb_meta(k TEXT PRIMARY KEY NOT NULL, v);
     CREATE TABLE IF NOT EXISTS _rb_ctx(k INTEGER PRIMARY KEY CHECK (k = 1), mode INTEGER NOT NULL, v INTEGER NOT NULL);
@@ -50,9 +53,12 @@ function createInternalTables(db: SqlDatabase): void {
     CREATE UNIQUE INDEX IF NOT EXISTS _rb_stamps_nh ON _rb_stamps(n, hlc);
     CREATE TABLE IF NOT EXISTS _rb_tables(name TEXT PRIMARY KEY NOT NULL, tid INTEGER NOT NULL UNIQUE, shape TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS _rb_signed(v INTEGER PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS _rb_authors(n INTEGER PRIMARY KEY);
     INSERT OR IGNORE INTO _rb_meta VALUES ('format', ${FORMAT_VERSION});
     INSERT OR IGNORE INTO _rb_meta VALUES ('version', 0);
   `);
+  // A file from before _rb_authors: the signers of the bodies it kept are its known authors.
+  if (!hadAuthors) db.execRaw('INSERT OR IGNORE INTO _rb_authors(n) SELECT DISTINCT s.n FROM _rb_signed g JOIN _rb_stamps s ON s.v = g.v');
 }
 
 export function readMeta(db: SqlDatabase, key: string): unknown {

@@ -12,12 +12,16 @@ import { signChangeSet, verifyChangeSet } from './change-set-signature.js';
 
 /**
  * Unsigned changes are accepted only when every stamp in them is below this hlc: the first
- * instant of 2026-12-07 UTC, in the hlc format (wall-clock ms × 1024, docs/merge-rules.md).
- * Why a fixed date: databases of builds without keys hold history nobody can sign, and refusing
- * it would strand existing rooms' data; a date no honest unsigned write can be after bounds what a
- * member can still forge (pre-horizon history only; docs/security.md, "Legacy history").
+ * instant of 2026-12-06 UTC, the day of the signing release, in the hlc format (wall-clock
+ * ms × 1024, docs/merge-rules.md). Why a fixed date: databases of builds without keys hold
+ * history nobody can sign, and refusing it would strand existing rooms' data. Why this one:
+ * key-bound node ids exist only since that release, so every stamp an honest key-bound node
+ * made (on a correct clock) is at or past it; an unsigned forgery under such a node must be
+ * stamped below it, hence below all of that node's changes, and hides none of them. What stays
+ * open: unsigned history of pre-signing ids cannot be authenticated, and a build without keys
+ * writing after the date is refused (it must upgrade) (docs/security.md, "Legacy history").
  */
-export const LEGACY_HORIZON_HLC = Date.UTC(2026, 11, 7) * 1024;
+export const LEGACY_HORIZON_HLC = Date.UTC(2026, 11, 6) * 1024;
 
 export interface AuthoredBatch {
   /** Signed bodies, each checked on arrival. */
@@ -174,14 +178,17 @@ export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], 
 
 /**
  * Throws AUTH unless every register of unsigned `cs` is legacy history (LEGACY_HORIZON_HLC) of a
- * node that is neither ours nor the author of a signed set in the same batch: a key-bound node
- * has no unsigned history, so unsigned changes under it are forged whatever their stamp.
+ * node that is neither ours, nor the author of a signed set in the same batch, nor one the
+ * replica knows to sign (`knownAuthor`, Replica.isKnownAuthor): a key-bound node has no unsigned
+ * history, so unsigned changes under it are forged whatever their stamp.
  */
-function assertUnsignedAllowed(cs: ChangeSet, ownNodeId: string, signers: ReadonlySet<string>): void {
+function assertUnsignedAllowed(cs: ChangeSet, ownNodeId: string, signers: ReadonlySet<string>, knownAuthor: (nodeId: string) => boolean): void {
   const own = cs.nodes.indexOf(ownNodeId);
+  const known = cs.nodes.map((n) => knownAuthor(n));
   const check = (hlc: number, node: number) => {
     if (node === own) throw new BatteryError('AUTH', `unsigned change under our own node id ${ownNodeId}: only a signed set of ours may carry it`);
     if (signers.has(cs.nodes[node]!)) throw new BatteryError('AUTH', `unsigned change under node ${cs.nodes[node]}, which signs its changes`);
+    if (known[node]) throw new BatteryError('AUTH', `unsigned change under node ${cs.nodes[node]}, known here to sign its changes`);
     if (hlc >= LEGACY_HORIZON_HLC) throw new BatteryError('AUTH', `unsigned change of node ${cs.nodes[node]} stamped after the legacy horizon: changes made since must be signed by their author`);
   };
   for (const t of cs.tables) {
@@ -195,12 +202,13 @@ function assertUnsignedAllowed(cs: ChangeSet, ownNodeId: string, signers: Readon
 
 /**
  * Checks a received batch before anything of it is applied: every body's signature (its author
- * is its only node and its stamp its only stamp) and the legacy rule for the unsigned part.
+ * is its only node and its stamp its only stamp) and the legacy rule for the unsigned part
+ * (`knownAuthor`: the receiving replica's isKnownAuthor, asked once the signatures are checked).
  * Throws AUTH (or BAD_OP) on the first failure; the caller applies nothing then.
  */
-export async function openBatch(batch: AuthoredBatch, ownNodeId: string): Promise<OpenedBatch> {
+export async function openBatch(batch: AuthoredBatch, ownNodeId: string, knownAuthor: (nodeId: string) => boolean): Promise<OpenedBatch> {
   const verified = await Promise.all(batch.signed.map((body) => verifyChangeSet(body)));
-  assertUnsignedAllowed(batch.changes, ownNodeId, new Set(verified.map((v) => v.author)));
+  assertUnsignedAllowed(batch.changes, ownNodeId, new Set(verified.map((v) => v.author)), knownAuthor);
   const parts = isEmptyChangeSet(batch.changes) ? [] : [batch.changes];
   for (const v of verified) parts.push(v.changes);
   return {

@@ -313,7 +313,7 @@ export class MailboxSync {
    */
   private async applyContent(content: MailboxContent): Promise<VersionVector> {
     const { replica } = this.options;
-    const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '');
+    const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '', (n) => replica.isKnownAuthor(n));
     if (isEmptyChangeSet(opened.changes)) return {};
     await replica.applyChanges(opened.changes, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
     return vectorOfChanges(opened.changes);
