@@ -6,7 +6,7 @@ import { createBatteryServer } from '../../../../peer-server/index.js';
 import { parseMailboxReply, type MailboxReply } from '../../../../shared-worker/protocol/mailbox-protocol.js';
 import { deriveMailboxKeys } from '../../../../shared-worker/sync/mailbox-keys.js';
 import type { MailboxSocket } from '../../../../shared-worker/sync/mailbox-client.js';
-import { sealBlob } from '../../../../shared-worker/sync/mailbox-blob.js';
+import { sealBlob, sealPlain } from '../../../../shared-worker/sync/mailbox-blob.js';
 import { encode } from '@msgpack/msgpack';
 import { createSigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
 import { negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
@@ -230,6 +230,39 @@ describe('mailbox sync (worker side) against the real server', () => {
     expect(b.kit.replica.getVector()[A]).toBe(realVector[A]);
     // What B keeps of A's writes is A's own signed bytes.
     for (const body of b.kit.replica.signedSince({}).map((x) => x.body)) expect((await verifyChangeSet(body)).author).toBe(A);
+  });
+
+  it('unsigned blob parts (format 2, and format-1 blobs) under a member this replica has seen sign are refused, whatever their stamp', async () => {
+    const s = await server(tempFile());
+    const token = 'known-author-token';
+    const a = await member('a4a4a4a4a4a4a4a4', token);
+    await a.kit.upsert('notes', rows(0, 2, 'real'));
+    await (await a.start(s.mailboxUrl!)).stop();
+    const A = a.kit.replica.nodeId;
+    const b = await member('b4b4b4b4b4b4b4b4', token);
+    const syncB = await b.start(s.mailboxUrl!);
+    await syncB.stop();
+    expect(b.kit.replica.isKnownAuthor(A)).toBe(true);
+    const vectorA = b.kit.replica.getVector()[A];
+
+    // Stamped before the horizon: as legacy history by its stamp alone, it would pass.
+    const forged = (id: string) => ({ nodes: [A], tables: [{ table: 'notes', columns: ['body'], rows: [{ pk: [id], put: [LEGACY_HORIZON_HLC - 5, 0] as [number, number], del: null, cells: [[0, 'forged', LEGACY_HORIZON_HLC - 5, 0]] as Array<[number, string, number, number]> }] }] });
+    const keys = await deriveMailboxKeys(token);
+    const raw = await RawMailboxClient.connect(s.mailboxUrl!);
+    cleanups.push(() => raw.close());
+    const welcome = await raw.hello(keys.accessKey);
+    const head = welcome.t === 'welcome' ? welcome.head : 0;
+    const formatOne = new Uint8Array(encode({ v: 1, kind: 'changes', changes: toWire(forged('f1')), upTo: { [A]: LEGACY_HORIZON_HLC - 5 } }, { extensionCodec: negativeZeroCodec }));
+    const blobs = [
+      await sealBlob(keys, { kind: 'changes', changes: forged('f2'), signed: [], upTo: { [A]: LEGACY_HORIZON_HLC - 5 } }, head + 1),
+      await sealPlain(keys, 'changes', formatOne, head + 2),
+    ];
+    for (const [i, blob] of blobs.entries()) expect(await raw.request({ t: 'append', seq: head + 1 + i, blob })).toMatchObject({ t: 'ack' });
+
+    await (await b.start(s.mailboxUrl!)).stop();
+    expect(b.errors.map((e) => e.code)).toEqual(['AUTH', 'AUTH']);
+    expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(b.kit.replica.getVector()[A]).toBe(vectorA);
   });
 
   it('compaction: past the threshold a member uploads one snapshot; a newcomer gets the same tables from snapshot + tail', async () => {
