@@ -148,8 +148,11 @@ function fingerprintOf(cs: ChangeSet): string {
  * What to send for `cs` (registers read from our replica) given the stored bodies that cover
  * some of its stamps: own registers signed per stamp, bodies as they are, the rest unsigned.
  * `signer` null: a replica without keys (test twins of older builds) sends everything unsigned.
+ * Unsigned registers of a node we know to sign (`knownAuthor`, Replica.isKnownAuthor) are not
+ * sent: they can only be a forgery taken before we knew (pre-horizon, docs/security.md "Legacy
+ * history"), and a receiver that knows the node would refuse the whole batch for them.
  */
-export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], ownNodeId: string, signer: OwnSigner | null, split: (stamp: ChangeSet) => ChangeSet[]): Promise<{ sets: Array<{ hlc: number; body: Uint8Array; rows: number }>; legacy: ChangeSet }> {
+export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], ownNodeId: string, signer: OwnSigner | null, split: (stamp: ChangeSet) => ChangeSet[], knownAuthor: (nodeId: string) => boolean): Promise<{ sets: Array<{ hlc: number; body: Uint8Array; rows: number }>; legacy: ChangeSet }> {
   const covered = new Set<string>();
   const sets: Array<{ hlc: number; body: Uint8Array; rows: number }> = [];
   for (const b of bodies) {
@@ -159,7 +162,7 @@ export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], 
   }
   const groups = partitionChanges(cs, (node, hlc) => {
     if (signer && node === ownNodeId) return `o${hlc}`;
-    return covered.has(stampKey(node, hlc)) ? null : 'legacy';
+    return covered.has(stampKey(node, hlc)) || knownAuthor(node) ? null : 'legacy';
   });
   const own: Array<Promise<{ hlc: number; body: Uint8Array; rows: number }>> = [];
   for (const [key, changes] of groups) {

@@ -281,5 +281,16 @@ describe('unsigned changes under a key-bound member id', () => {
     await awaitRow(receiver, 'v1');
     expect(await receiver.kit.dump('notes')).toContain(JSON.stringify(['v1', 'real']));
     expect(receiver.replica.getVector()[V]).toBe(victim.replica.getVector()[V]);
+
+    // The receiver now knows the victim signs: it does not pass the forged register on (a
+    // newcomer would refuse the whole delta with AUTH, and the link would fail on every retry).
+    expect(receiver.replica.isKnownAuthor(V)).toBe(true);
+    const newcomer = await node(now);
+    connect(receiver, newcomer);
+    await until(() => readyCount(newcomer, receiver) === 1);
+    await awaitRow(newcomer, 'v1');
+    expect(await newcomer.kit.dump('notes')).toEqual([JSON.stringify(['v1', 'real'])]);
+    expect(errorsOf(newcomer)).toEqual([]);
+    expect(errorsOf(receiver)).toEqual([]);
   });
 });
