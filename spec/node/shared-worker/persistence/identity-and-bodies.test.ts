@@ -128,6 +128,68 @@ describe('signed bodies of other replicas', () => {
   });
 });
 
+describe('a stamp too big for one message (several signed sets of one stamp)', () => {
+  const twoParts = async (author: SigningIdentity, hlc: number) => [
+    await signChangeSet(author, row(author.nodeId, 'a', 'part 1', hlc)),
+    await signChangeSet(author, row(author.nodeId, 'b', 'part 2', hlc)),
+  ];
+
+  /** What a newcomer gets from `relay`'s kept bodies alone (what a delta of it carries for that node). */
+  async function newcomerFrom(relay: DurableReplicaHandle): Promise<unknown[]> {
+    const fresh = await withTable(await open(new MemoryKeyValueStore()));
+    const opened = await openBatch({ signed: relay.signedSince({}).map((b) => b.body), changes: { nodes: [], tables: [] } }, fresh.nodeId, (n) => fresh.isKnownAuthor(n));
+    await fresh.applyChanges(opened.changes, { signed: opened.signed });
+    return (await fresh.exec('SELECT id, v FROM t ORDER BY id')).rows;
+  }
+
+  it('a relay keeps every part, once each, across a crash; a newcomer gets the whole stamp from it', async () => {
+    const author = await createSigningIdentity();
+    const store = new MemoryKeyValueStore();
+    const relay = await withTable(await open(store));
+    const parts = await twoParts(author, hlcFromMs(Date.now()));
+    const opened = await openBatch({ signed: [...parts, parts[0]!], changes: { nodes: [], tables: [] } }, relay.nodeId, (n) => relay.isKnownAuthor(n));
+    await relay.applyChanges(opened.changes, { signed: opened.signed });
+    await relay.applyChanges(opened.changes, { signed: opened.signed }); // again, later
+    expect(relay.signedSince({}).map((b) => [...b.body])).toEqual(parts.map((p) => [...p]));
+    const want = [{ id: 'a', v: 'part 1' }, { id: 'b', v: 'part 2' }];
+    expect(await newcomerFrom(relay)).toEqual(want);
+    // Crash with the parts only in the log, then a snapshot (whose sweep keeps both).
+    const crashing = store.reopen();
+    const live = await open(crashing);
+    crashing.crashAfterWrites(0);
+    void live.exec("INSERT INTO t VALUES ('z', 'lost')");
+    const replayed = await open(store.reopen());
+    expect(replayed.signedSince({})).toHaveLength(2);
+    await replayed.snapshot();
+    await replayed.settled();
+    expect(await newcomerFrom(replayed)).toEqual(want);
+  });
+
+  it('a database file whose table held one body per stamp opens with its bodies, and then keeps every part', async () => {
+    const author = await createSigningIdentity();
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
+    r.exec('CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, v TEXT)');
+    r.enableSync('t');
+    const hlc = hlcFromMs(Date.now());
+    const first = row(author.nodeId, 'k', 'kept', hlc - 10);
+    const body = await signChangeSet(author, first);
+    r.applyChanges(first, { signed: [{ node: author.nodeId, hlc: hlc - 10, body }] });
+    // The same file with the table as the previous release made it.
+    const db = new (await initSqlJs()).Database(r.export());
+    r.close();
+    db.run('DROP TABLE _rb_signed; CREATE TABLE _rb_signed(v INTEGER PRIMARY KEY, body BLOB NOT NULL)');
+    db.run('INSERT INTO _rb_signed(v, body) SELECT v, ? FROM _rb_stamps WHERE hlc = ?', [body, hlc - 10]);
+    const upgraded = await createReplica({ data: db.export() });
+    db.close();
+    expect(upgraded.signedSince({}).map((b) => [...b.body])).toEqual([[...body]]);
+    const parts = await twoParts(author, hlc);
+    const o = await openBatch({ signed: parts, changes: { nodes: [], tables: [] } }, upgraded.nodeId, (n) => upgraded.isKnownAuthor(n));
+    upgraded.applyChanges(o.changes, { signed: o.signed });
+    expect(upgraded.signedSince({}).map((b) => [...b.body])).toEqual([body, ...parts].map((p) => [...p]));
+    upgraded.close();
+  });
+});
+
 describe('known authors (docs/security.md, "Legacy history")', () => {
   it('are the own key-bound id and every node whose body was kept, and survive a clean reopen, a crash (log replay) and a snapshot', async () => {
     const author = await createSigningIdentity();

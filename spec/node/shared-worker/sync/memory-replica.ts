@@ -42,7 +42,7 @@ export class MemoryReplica implements DurableReplica {
   private lastHlc = 0;
   private lastCommit: Promise<void> = Promise.resolve();
   private version = 0;
-  /** Signed bodies of other nodes, by `node:hlc` (kept for good: the twin has no GC). */
+  /** Signed bodies of other nodes, by `node:hlc:bytes` (a big stamp comes in parts; kept for good: the twin has no GC). */
   private readonly bodies = new Map<string, SignedBody>();
   /** Nodes whose body was kept, and our own key-bound id (Replica.isKnownAuthor). */
   private readonly authors = new Set<string>();
@@ -140,7 +140,7 @@ export class MemoryReplica implements DurableReplica {
     const applied = eff ? countRegs(eff) : 0;
     const kept: SignedBody[] = [];
     for (const b of options?.signed ?? []) {
-      const key = `${b.node}:${b.hlc}`;
+      const key = `${b.node}:${b.hlc}:${Buffer.from(b.body).toString('base64')}`;
       if (!this.bodies.has(key)) {
         this.bodies.set(key, b);
         this.authors.add(b.node);
