@@ -16,6 +16,9 @@ import { toWire } from '../../../../shared-worker/sync/wire-changes.js';
 import { replicaSnapshotStore } from '../../../../shared-worker/sync/mailbox-snapshot-store.js';
 import { RawMailboxClient } from '../../peer-server/mailbox/raw-mailbox-client.js';
 import { rows, socketFactory, useMailboxMembers, type Member } from './mailbox-members.js';
+import { durableKit } from './durable-kit.js';
+import { roomFor, ticks } from './helpers.js';
+import { connect, errorsOf, makeNode, readyCount } from './net.js';
 
 const { cleanups, server, tempFile, member } = useMailboxMembers();
 
@@ -263,6 +266,30 @@ describe('mailbox sync (worker side) against the real server', () => {
     expect(b.errors.map((e) => e.code)).toEqual(['AUTH', 'AUTH']);
     expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
     expect(b.kit.replica.getVector()[A]).toBe(vectorA);
+  });
+
+  it('one exec bigger than a blob (several signed sets of one stamp) reaches a replica that only meets the downloader', async () => {
+    const s = await server(tempFile());
+    const token = 'split-stamp-token';
+    const a = await member('a6a6a6a6a6a6a6a6', token);
+    await a.kit.upsert('notes', rows(0, 700, 'bulk')); // one stamp; 300 rows per blob
+    await (await a.start(s.mailboxUrl!)).stop();
+    const b = await member('b6b6b6b6b6b6b6b6', token);
+    await (await b.start(s.mailboxUrl!)).stop();
+    expect(await b.kit.dump('notes')).toHaveLength(700);
+
+    const { keys } = await roomFor(token);
+    const c = await durableKit.create('c6c6c6c6c6c6c6c6', { notes: ['body'] });
+    const nodeB = makeNode('b', b.kit.replica, keys);
+    const nodeC = makeNode('c', c.replica, keys);
+    connect(nodeB, nodeC);
+    await until(() => readyCount(nodeC, nodeB) === 1);
+    await until(async () => JSON.stringify(c.replica.getVector()) === JSON.stringify(b.kit.replica.getVector()));
+    // B's three sets of the stamp fit one delta message (2,000 rows), applied in one transaction
+    // with the vector; the ticks only let its events settle.
+    await ticks(20);
+    expect(errorsOf(nodeC)).toEqual([]);
+    expect(await c.dump('notes')).toEqual(await a.kit.dump('notes'));
   });
 
   it('compaction: past the threshold a member uploads one snapshot; a newcomer gets the same tables from snapshot + tail', async () => {
