@@ -293,4 +293,29 @@ describe('unsigned changes under a key-bound member id', () => {
     expect(errorsOf(newcomer)).toEqual([]);
     expect(errorsOf(receiver)).toEqual([]);
   });
+
+  it('a relay that took such a forgery before it knew the victim syncs cleanly with a replica that knows the victim', async () => {
+    const now = clockFrom(Date.UTC(2026, 11, 6, 12));
+    const victim = await node(now);
+    const peer = await node(now);
+    const relay = await node(now);
+    const V = victim.replica.nodeId;
+    await victim.kit.upsert('notes', [['v1', { body: 'real' }]]);
+    connect(victim, peer);
+    await until(() => readyCount(peer, victim) === 1);
+    await awaitRow(peer, 'v1');
+    expect(await forge(relay, noteRow(V, 'old', 'forged history', LEGACY_HORIZON_HLC - 1))).toEqual([]);
+    await until(() => relay.replica.getVector()[V] === LEGACY_HORIZON_HLC - 1);
+
+    // The relay's delta holds nothing of V's below the peer's vector entry for V: the forgery stays out.
+    connect(relay, peer);
+    await until(() => readyCount(peer, relay) === 1);
+    await awaitRow(relay, 'v1');
+    await ticks(20);
+    expect(errorsOf(peer)).toEqual([]);
+    expect(errorsOf(relay).filter((e) => e.peerId === peer.peerId)).toEqual([]);
+    expect(await relay.kit.dump('notes')).toEqual([JSON.stringify(['old', 'forged history']), JSON.stringify(['v1', 'real'])]);
+    expect(await peer.kit.dump('notes')).toEqual([JSON.stringify(['v1', 'real'])]);
+    expect(relay.replica.isKnownAuthor(V)).toBe(true);
+  });
 });
