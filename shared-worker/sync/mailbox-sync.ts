@@ -313,7 +313,7 @@ export class MailboxSync {
    */
   private async applyContent(content: MailboxContent): Promise<VersionVector> {
     const { replica } = this.options;
-    const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '');
+    const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '', (n) => replica.isKnownAuthor(n));
     if (isEmptyChangeSet(opened.changes)) return {};
     await replica.applyChanges(opened.changes, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
     return vectorOfChanges(opened.changes);
@@ -328,7 +328,7 @@ export class MailboxSync {
     const rows = this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB;
     const maxBytes = Math.floor((this.welcome?.limits.maxBlobBytes ?? 1 << 20) / 2);
     const { sets, legacy } = await authorBatch(replica.changesSince(since), replica.signedSince(since), replica.nodeId, this.signer,
-      (stamp) => splitStamp(stamp, { pieceRows: rows, maxUnsplitRows: rows, maxPieceBytes: maxBytes }));
+      (stamp) => splitStamp(stamp, { pieceRows: rows, maxUnsplitRows: rows, maxPieceBytes: maxBytes }), (n) => replica.isKnownAuthor(n));
     sets.sort((a, b) => a.hlc - b.hlc);
     return { signed: sets.map((s) => ({ body: s.body, rows: Math.max(1, s.rows) })), legacy };
   }

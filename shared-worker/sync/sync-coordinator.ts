@@ -112,7 +112,7 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
    * legacy part.
    */
   const author = (changes: ChangeSet, signed: Commit['signed']): Promise<AuthoredBatch> => {
-    const p = authorBatch(changes, signed ?? [], replica.nodeId, signer, (stamp) => splitStamp(stamp, host.options))
+    const p = authorBatch(changes, signed ?? [], replica.nodeId, signer, (stamp) => splitStamp(stamp, host.options), (n) => replica.isKnownAuthor(n))
       .then(({ sets, legacy }) => ({ signed: sets.map((s) => s.body), changes: legacy }));
     p.catch(() => {}); // each session that sends it reports a failure on its own link
     return p;
