@@ -169,7 +169,7 @@ describe('rtc-battery-server CLI under attack by someone who knows a room id', (
     expect(got.src).toBe(attacker.id);
   });
 
-  it('refuses a repeated query parameter before anything is registered', async () => {
+  it('refuses a repeated query parameter, or a token longer than 128 characters, before anything is registered', async () => {
     const base = await startCli();
     const room = roomId();
     const good = peerIdIn(room);
@@ -178,10 +178,12 @@ describe('rtc-battery-server CLI under attack by someone who knows a room id', (
       `key=peerjs&id=${good}&%69d=${'x'.repeat(4000)}&token=t`,
       `key=peerjs&id=${good}&id=${peerIdIn(roomId())}&token=t`,
       `key=peerjs&id=${good}&token=t&token=u`,
+      `key=peerjs&id=${good}&token=${'t'.repeat(129)}`, // what a held id keeps: bounded
     ]) {
       expect(await refused(base, good, { query })).toEqual({ type: 'ERROR', code: 1008 });
     }
     expect(await listing(base, room)).toEqual([]);
+    await member(base, good, { token: 't'.repeat(128) });
   });
 
   it('keeps a departed member id for its own token: a squatter gets ID-TAKEN, the member gets it back', async () => {
