@@ -26,6 +26,11 @@ const noteRow = (node: string, id: string, hlc: number): ChangeSet => ({
   nodes: [node],
   tables: [{ table: 'notes', columns: ['body'], rows: [{ pk: [id], put: [hlc, 0], del: null, cells: [[0, `from ${node}`, hlc, 0]] }] }],
 });
+/** A deletion stamped `hlc` (the other place a stamp travels). */
+const noteDelete = (node: string, id: string, hlc: number): ChangeSet => ({
+  nodes: [node],
+  tables: [{ table: 'notes', columns: ['body'], rows: [{ pk: [id], put: null, del: [hlc, 0], cells: [] }] }],
+});
 
 interface Victim {
   node: TestNode<DurableReplicaHandle>;
@@ -57,8 +62,8 @@ describe('one remote stamp cannot end local writing', () => {
   }
 
   /** A live batch holding one set signed by the attacker, stamped `hlc`. */
-  async function live(id: string, hlc: number): Promise<unknown> {
-    return { t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [await signChangeSet(attacker, noteRow(attacker.nodeId, id, hlc))] };
+  async function live(id: string, hlc: number, row = noteRow): Promise<unknown> {
+    return { t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [await signChangeSet(attacker, row(attacker.nodeId, id, hlc))] };
   }
 
   async function rows(v: Victim): Promise<string[]> {
@@ -85,6 +90,10 @@ describe('one remote stamp cannot end local writing', () => {
       await until(() => rogue.closed());
       expect(errorsOf(v.node, 'SKEW').length, `stamp ${hlc}`).toBe(i + 1);
     }
+    const rogue = await openRoguePeer(v.node, keys, attacker.nodeId);
+    await rogue.send(await live('gone', Number.MAX_SAFE_INTEGER, noteDelete));
+    await until(() => rogue.closed());
+    expect(errorsOf(v.node, 'SKEW').length).toBe(attempts.length + 1);
     expect(await rows(v)).toEqual([]);
     const stamp = await write(v.node.replica, 'after');
     expect(stamp).toBeLessThan(hlcFromMs(v.wall.ms + 1));
