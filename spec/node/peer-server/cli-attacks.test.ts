@@ -158,6 +158,17 @@ describe('rtc-battery-server CLI under attack by someone who knows a room id', (
     expect(await relays(victim, other)).toBe(true);
   });
 
+  it('closes a sender whose message is over --max-message-bytes before anything is relayed', async () => {
+    const base = await startCli(['--max-message-bytes', '4096']);
+    const room = roomId();
+    const victim = await member(base, peerIdIn(room));
+    const attacker = await member(base, peerIdIn(room));
+    attacker.send({ type: 'OFFER', dst: victim.id, payload: { sdp: 'x'.repeat(5000) } });
+    expect(await attacker.closed).toBe(1009);
+    const other = await member(base, peerIdIn(room));
+    expect(await relays(other, victim)).toBe(true); // the first thing the victim gets: nothing of the attacker's
+  });
+
   it('cannot impersonate: the recipient sees the sender id the server stamped, not the one claimed', async () => {
     const base = await startCli();
     const room = roomId();
