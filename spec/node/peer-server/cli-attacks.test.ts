@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -278,6 +279,28 @@ describe('rtc-battery-server --trust-proxy', () => {
     await member(base, peerIdIn(room), direct('198.51.100.1'));
     await member(base, peerIdIn(room), direct('198.51.100.2'));
     expect(await refused(base, peerIdIn(room), direct('198.51.100.3'))).toEqual({ type: 'ERROR', code: 1008 });
+  });
+
+  it('rates HTTP requests per forwarded client behind the proxy, per socket address otherwise', async () => {
+    const base = await startCli(['--trust-proxy', '127.0.0.1', '--max-request-burst', '2', '--max-requests-per-second', '1']);
+    const get = (localAddress: string, client: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${base}health`, { localAddress, headers: { 'X-Forwarded-For': client } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    // Ten at once from one forwarded client overrun its bucket (2, refilled at 1/s); another
+    // forwarded client still has its own.
+    const burst = (localAddress: string, client: (i: number) => string) => Promise.all(Array.from({ length: 10 }, (_, i) => get(localAddress, client(i))));
+    expect(await burst('127.0.0.1', () => '203.0.113.5')).toContain(429);
+    expect(await get('127.0.0.1', '203.0.113.6')).toBe(200);
+    // Behind the proxy, ten different clients are ten buckets.
+    expect(await burst('127.0.0.1', (i) => `192.0.2.${i + 1}`)).not.toContain(429);
+    // Not from the proxy: one bucket for the socket's address, whatever the header names.
+    expect(await burst('127.0.0.2', (i) => `198.51.100.${i + 1}`)).toContain(429);
   });
 
   it('ignores X-Forwarded-For without --trust-proxy', async () => {
