@@ -174,7 +174,11 @@ export class SignalingGate {
     if (message === null || message.type === 'HEARTBEAT') return null;
     const connected = this.config.registry.has(message.dst);
     if (message.type === 'LEAVE' && !connected) return null;
-    if (connected && this.config.unsentBytesOf(message.dst) + bytes <= this.config.maxBufferedBytesPerRecipient) return null;
+    if (connected) {
+      // A recipient whose buffer is empty always gets the message, whatever the cap.
+      const unsent = this.config.unsentBytesOf(message.dst);
+      if (unsent === 0 || unsent + bytes <= this.config.maxBufferedBytesPerRecipient) return null;
+    }
     if (this.queue.add(address, bytes)) return connected ? 'drop' : null;
     return {
       ok: false,

@@ -259,6 +259,14 @@ describe('rtc-battery-server CLI under attack by someone who knows a room id', (
     for (let m = await sink.next(); m.src !== witness.id; m = await sink.next()) flood += 1;
     expect(flood).toBeLessThan(300);
   });
+
+  it('relays to a member that reads even with --max-buffered-bytes-per-recipient 0', async () => {
+    const base = await startCli(['--max-buffered-bytes-per-recipient', '0']);
+    const room = roomId();
+    const a = await member(base, peerIdIn(room));
+    const b = await member(base, peerIdIn(room));
+    for (let i = 0; i < 5; i++) expect(await relays(a, b)).toBe(true);
+  });
 });
 
 describe('rtc-battery-server --trust-proxy', () => {
