@@ -41,6 +41,8 @@ measure('empty strs', arrOf(N, [0xa0]));
 measure('2-char strs', arrOf(N, [0xa2, 0x61, 0x62]));
 measure('fixints', arrOf(N, [0x01]));
 measure('floats', arrOf(N, [0xcb, 0x3f, 0xf1, 0, 0, 0, 0, 0, 1]));
+measure('empty extensions of an unknown type (attack)', arrOf(N, [0xc7, 0x00, 0x05]));
+measure('-0 markers', arrOf(N, [0xc7, 0x00, 0x00]));
 const now = Date.now() * 1024;
 function piece(name: string, n: number, row: (i: number) => any, cols: string[]) {
   const rows = Array.from({ length: n }, (_, i) => row(i));

@@ -28,6 +28,9 @@ Options:
   --max-message-burst <n>             per socket, at once (default ${DEFAULTS.maxMessageBurst})
   --max-queued-bytes-per-address <n>  held for absent recipients (default ${DEFAULTS.maxQueuedBytesPerAddress})
   --max-queued-bytes <n>              the same, all clients (default ${DEFAULTS.maxQueuedBytes})
+  --max-buffered-bytes-per-recipient <n>
+                                      unsent bytes held for a connected client that is not
+                                      reading (default ${DEFAULTS.maxBufferedBytesPerRecipient})
   --max-requests-per-second <n>       HTTP requests and new sockets per address (default ${DEFAULTS.maxRequestsPerSecond})
   --max-request-burst <n>             the same, at once (default ${DEFAULTS.maxRequestBurst})
   --trust-proxy <ip,ip,...>           reverse proxies whose X-Forwarded-For names the client
@@ -58,6 +61,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       'max-message-burst': { type: 'string' },
       'max-queued-bytes-per-address': { type: 'string' },
       'max-queued-bytes': { type: 'string' },
+      'max-buffered-bytes-per-recipient': { type: 'string' },
       'max-requests-per-second': { type: 'string' },
       'max-request-burst': { type: 'string' },
       'trust-proxy': { type: 'string', multiple: true },
@@ -94,6 +98,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     options.maxQueuedBytesPerAddress = integer('--max-queued-bytes-per-address', values['max-queued-bytes-per-address']);
   }
   if (values['max-queued-bytes'] !== undefined) options.maxQueuedBytes = integer('--max-queued-bytes', values['max-queued-bytes']);
+  if (values['max-buffered-bytes-per-recipient'] !== undefined) {
+    options.maxBufferedBytesPerRecipient = integer('--max-buffered-bytes-per-recipient', values['max-buffered-bytes-per-recipient']);
+  }
   if (values['max-requests-per-second'] !== undefined) options.maxRequestsPerSecond = integer('--max-requests-per-second', values['max-requests-per-second']);
   if (values['max-request-burst'] !== undefined) options.maxRequestBurst = integer('--max-request-burst', values['max-request-burst']);
   if (values['id-hold-ms'] !== undefined) options.idHoldMs = integer('--id-hold-ms', values['id-hold-ms']);

@@ -30,6 +30,13 @@ export interface BatteryServerOptions {
   /** The same over all clients together. */
   maxQueuedBytes?: number;
   /**
+   * Bytes the server may hold unsent for one connected client that is not reading (its socket's
+   * send buffer). A message that would go past it is dropped, and its bytes count against the
+   * sender's queued-bytes budget, so a flooder's socket is closed while an honest sender whose
+   * one OFFER met a full buffer is not.
+   */
+  maxBufferedBytesPerRecipient?: number;
+  /**
    * HTTP requests and WebSocket upgrades (new connections) per second one client address may
    * make, sustained; over it (past the burst) HTTP answers 429 with Retry-After, an upgrade 429.
    */
@@ -72,6 +79,7 @@ export interface ResolvedOptions {
   maxMessageBurst: number;
   maxQueuedBytesPerAddress: number;
   maxQueuedBytes: number;
+  maxBufferedBytesPerRecipient: number;
   maxRequestsPerSecond: number;
   maxRequestBurst: number;
   trustProxy: readonly string[];
@@ -97,6 +105,9 @@ export const DEFAULTS: ResolvedOptions = {
   // A few OFFERs to members that just left; 256 KiB is dozens of them.
   maxQueuedBytesPerAddress: 256 * 1024,
   maxQueuedBytes: 64 * 1024 * 1024,
+  // What a member is sent while it dials or is dialed by a full room is tens of KiB; a socket
+  // with 1 MiB it has not read is not reading.
+  maxBufferedBytesPerRecipient: 1024 * 1024,
   // A page load lists its room once and opens two sockets (signaling, mailbox), and reconnects
   // back off from 0.5 s: a whole office behind one NAT stays far below 20/s, burst 200.
   maxRequestsPerSecond: 20,
@@ -126,6 +137,7 @@ export function resolveOptions(options: BatteryServerOptions): ResolvedOptions {
     maxMessageBurst: options.maxMessageBurst ?? DEFAULTS.maxMessageBurst,
     maxQueuedBytesPerAddress: options.maxQueuedBytesPerAddress ?? DEFAULTS.maxQueuedBytesPerAddress,
     maxQueuedBytes: options.maxQueuedBytes ?? DEFAULTS.maxQueuedBytes,
+    maxBufferedBytesPerRecipient: options.maxBufferedBytesPerRecipient ?? DEFAULTS.maxBufferedBytesPerRecipient,
     maxRequestsPerSecond: options.maxRequestsPerSecond ?? DEFAULTS.maxRequestsPerSecond,
     maxRequestBurst: options.maxRequestBurst ?? DEFAULTS.maxRequestBurst,
     trustProxy: options.trustProxy ?? DEFAULTS.trustProxy,
@@ -140,6 +152,7 @@ export function resolveOptions(options: BatteryServerOptions): ResolvedOptions {
   requireInteger('maxQueuedBytesPerAddress', resolved.maxQueuedBytesPerAddress, 0, 2 ** 31 - 1);
   requireInteger('idHoldMs', resolved.idHoldMs, 0, 2 ** 31 - 1);
   requireInteger('maxQueuedBytes', resolved.maxQueuedBytes, 0, 2 ** 40);
+  requireInteger('maxBufferedBytesPerRecipient', resolved.maxBufferedBytesPerRecipient, 0, 2 ** 40);
   requireInteger('maxRequestsPerSecond', resolved.maxRequestsPerSecond, 1, 2 ** 31 - 1);
   requireInteger('maxRequestBurst', resolved.maxRequestBurst, 1, 2 ** 31 - 1);
   if (!Array.isArray(resolved.trustProxy) || !resolved.trustProxy.every((a) => typeof a === 'string' && isProxyAddress(a))) {

@@ -98,6 +98,9 @@ export async function createBatteryServer(options: BatteryServerOptions = {}): P
     maxMessageBurst: resolved.maxMessageBurst,
     maxQueuedBytesPerAddress: resolved.maxQueuedBytesPerAddress,
     maxQueuedBytes: resolved.maxQueuedBytes,
+    maxBufferedBytesPerRecipient: resolved.maxBufferedBytesPerRecipient,
+    // `ws` counts what it has not handed to the kernel yet plus the socket's write buffer.
+    unsentBytesOf: (peerId) => registry.ownerOf(peerId)?.getSocket()?.bufferedAmount ?? 0,
     trustProxy: resolved.trustProxy,
     idHoldMs: resolved.idHoldMs,
     registry,

@@ -19,6 +19,9 @@ export interface GateConfig extends AdmissionLimits {
   maxMessageBurst: number;
   maxQueuedBytesPerAddress: number;
   maxQueuedBytes: number;
+  maxBufferedBytesPerRecipient: number;
+  /** Bytes relayed to a connected client's socket that it has not read yet. */
+  unsentBytesOf: (peerId: string) => number;
   trustProxy: readonly string[];
   /** How long a departed client's id stays held for its token; 0 turns holding off. */
   idHoldMs: number;
@@ -142,11 +145,12 @@ export class SignalingGate {
     const rate = new MessageRate(this.config.maxMessagesPerSecond, this.config.maxMessageBurst, this.now);
     ws.screen = (data, isBinary) => {
       const message = parseClientMessage(data, isBinary);
-      const refusal = rate.take()
+      const verdict = rate.take()
         ? (screenMessage(message, decision.roomId) ?? this.screenQueued(message, byteLength(data), address))
         : rateRefusal(this.config.maxMessagesPerSecond, this.config.maxMessageBurst);
-      if (refusal === null) return true;
-      this.refuse(ws, refusal, `${who} from ${address}`);
+      if (verdict === null) return true;
+      if (verdict === 'drop') return false;
+      this.refuse(ws, verdict, `${who} from ${address}`);
       return false;
     };
     ws.on('error', (err: NodeJS.ErrnoException) => {
@@ -159,17 +163,28 @@ export class SignalingGate {
   }
 
   /**
-   * `peer` queues OFFER, ANSWER and CANDIDATE for a recipient that is not connected (LEAVE is
-   * dropped instead); the registry mirrors `peer`'s clients, so this is exactly what it will queue.
+   * Bytes the server would hold for someone else. `peer` queues OFFER, ANSWER and CANDIDATE for
+   * a recipient that is not connected (LEAVE is dropped instead); the registry mirrors `peer`'s
+   * clients, so this is exactly what it will queue. A connected recipient that does not read
+   * makes the server hold what it is sent in its socket's buffer: past
+   * maxBufferedBytesPerRecipient the message is dropped, not relayed, and its bytes are charged
+   * to the sender's queued budget (so a flooder is closed, an honest sender is not).
    */
-  private screenQueued(message: ClientMessage | null, bytes: number, address: string): Refusal | null {
-    if (message === null || message.type === 'HEARTBEAT' || message.type === 'LEAVE') return null;
-    if (this.config.registry.has(message.dst) || this.queue.add(address, bytes)) return null;
+  private screenQueued(message: ClientMessage | null, bytes: number, address: string): Refusal | 'drop' | null {
+    if (message === null || message.type === 'HEARTBEAT') return null;
+    const connected = this.config.registry.has(message.dst);
+    if (message.type === 'LEAVE' && !connected) return null;
+    if (connected) {
+      // A recipient whose buffer is empty always gets the message, whatever the cap.
+      const unsent = this.config.unsentBytesOf(message.dst);
+      if (unsent === 0 || unsent + bytes <= this.config.maxBufferedBytesPerRecipient) return null;
+    }
+    if (this.queue.add(address, bytes)) return connected ? 'drop' : null;
     return {
       ok: false,
       reason: 'queue-limit',
       message:
-        `rtc-battery: too many bytes for peers that are not connected (maxQueuedBytesPerAddress = ` +
+        `rtc-battery: too many bytes for peers that are not connected or not reading (maxQueuedBytesPerAddress = ` +
         `${this.config.maxQueuedBytesPerAddress}, maxQueuedBytes = ${this.config.maxQueuedBytes})`,
     };
   }

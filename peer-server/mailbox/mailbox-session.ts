@@ -34,6 +34,16 @@ function redactMailbox(id: MailboxId): string {
  * in order and a push never overtakes the `subscribed` it follows. A refused request (malformed,
  * out of order, over a limit) gets an `error` and changes nothing.
  */
+/**
+ * Unsent bytes a socket may hold before the next reply or push. A `read` of a few bytes answers
+ * with up to 512 blobs, so a client that keeps asking and never reads made the server hold
+ * everything it asked for. Honest clients await each reply (their buffer is empty when they ask
+ * again), and a subscriber more than this behind is better off reconnecting and reading.
+ */
+const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
+/** RFC 6455 close code 1008. */
+const POLICY_VIOLATION = 1008;
+
 export class MailboxSession {
   mailbox: MailboxId | undefined;
   /** Highest seq pushed to this client; undefined until it subscribes. */
@@ -77,7 +87,13 @@ export class MailboxSession {
   }
 
   private send(reply: MailboxReply): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeMailboxMessage(reply));
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_UNSENT_BYTES) {
+      this.ctx.log(`mailbox: closed a socket from ${this.address} that is not reading (${this.ws.bufferedAmount} bytes unsent)`);
+      this.ws.close(POLICY_VIOLATION, 'not reading');
+      return;
+    }
+    this.ws.send(encodeMailboxMessage(reply));
   }
 
   private error(id: number, code: MailboxErrorCode, message: string, extra: { head?: number; retryAfterMs?: number } = {}): void {

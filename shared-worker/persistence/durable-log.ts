@@ -118,6 +118,17 @@ export class DurableLog {
   }
 
   /**
+   * Deletes a key with the next group. A put of it queued in that same group is dropped: stores
+   * apply a write's deletes before its sets (idb-kv-store.ts), which would bring the key back.
+   */
+  remove(key: string): void {
+    const sets = this.pending.sets;
+    for (let i = sets.length - 1; i >= 0; i--) if (sets[i]![0] === key) sets.splice(i, 1);
+    this.pending.dels.push(key);
+    this.schedule();
+  }
+
+  /**
    * Resolves once everything appended so far is durable (at once when nothing is outstanding).
    * A group that only snapshots holds nothing memory has and storage lacks, so reads do not
    * wait behind it: a background snapshot of a big database takes a while to write.

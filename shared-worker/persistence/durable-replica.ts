@@ -27,6 +27,7 @@ import type {
 import { DEFAULT_SNAPSHOT_THRESHOLDS, type LogStats, type SnapshotThresholds } from './snapshot-policy.js';
 import { ASIDE_PREFIX, repairAtOpen, restore, type RestoreOptions } from './snapshot-restore.js';
 import { peerKey, recordKey, type LoadedState } from './snapshot-store.js';
+import { PeerVectorBook } from './peer-vector-book.js';
 import type { VersionVector } from '../replica/contracts/version-vector.js';
 
 export type { CreateReplica } from './snapshot-restore.js';
@@ -85,7 +86,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   private readonly log: DurableLog;
   private readonly listeners = new Set<(commit: Commit) => void>();
   private readonly remoteListeners = new Set<(commit: Commit) => void>();
-  private readonly peers: Map<string, VersionVector>;
+  private readonly peers: PeerVectorBook;
   /** Set while memory is being rolled back to storage after a failed write. */
   private recovery: Promise<void> | null = null;
   /** Why the last rollback failed (it is retried by the next write). */
@@ -104,7 +105,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
     private readonly problems: BatteryError[] = [],
   ) {
     this.replica = replica;
-    this.peers = loaded.peers;
+    this.peers = new PeerVectorBook(loaded.peers);
     this.log = new DurableLog({
       store: o.store,
       nodeId: replica.nodeId,
@@ -225,15 +226,15 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   getPeerVector(peerNodeId: string): VersionVector | undefined {
-    const v = this.peers.get(peerNodeId);
-    return v && { ...v };
+    return this.peers.get(peerNodeId);
   }
 
   async setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void> {
     await this.ready();
     const copy = { ...vector };
     await this.log.put(peerKey(peerNodeId), copy);
-    this.peers.set(peerNodeId, copy);
+    // Bounded (peer-vector-book.ts): the vectors this evicts are deleted with the next write.
+    for (const evicted of this.peers.set(peerNodeId, copy)) this.log.remove(peerKey(evicted));
   }
 
   async getRecord(key: string): Promise<unknown> {

@@ -18,6 +18,7 @@
  * Nothing is allocated here: one pass, a stack of counts no deeper than `maxDepth`.
  */
 import { BatteryError } from '../protocol/errors.js';
+import { NEGATIVE_ZERO_EXT } from '../replica/contracts/msgpack-negative-zero.js';
 
 export const MAX_MSGPACK_DEPTH = 16;
 
@@ -57,6 +58,8 @@ function maxDecodeCost(bytes: number, allowance: number): number {
 }
 
 const round8 = (n: number) => (n + 7) & ~7;
+
+const NOT_THE_MARKER = 'msgpack extension other than the empty -0 marker';
 
 function refuse(message: string): never {
   throw new BatteryError('BAD_OP', `malformed message: ${message}`);
@@ -114,12 +117,8 @@ export function checkMsgpackShape(bytes: Uint8Array, maxDepth = MAX_MSGPACK_DEPT
         case 0xcd: case 0xd1: skip = 2; break;
         case 0xca: case 0xce: case 0xd2: skip = 4; body = 'number'; break;
         case 0xcb: case 0xcf: case 0xd3: skip = 8; body = 'number'; break;
-        // fixext 1..16 (type + data): the only extension we decode is the -0 marker, a number.
-        case 0xd4: skip = 2; body = 'number'; break;
-        case 0xd5: skip = 3; body = 'number'; break;
-        case 0xd6: skip = 5; body = 'number'; break;
-        case 0xd7: skip = 9; body = 'number'; break;
-        case 0xd8: skip = 17; body = 'number'; break;
+        // fixext 1..16 carry data; the only extension we send is the empty -0 marker (ext8 below).
+        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: refuse(NOT_THE_MARKER); break;
         default: refuse(`unknown msgpack byte 0x${b.toString(16)}`); // 0xc1
       }
       if (lenBytes > 0) {
@@ -131,7 +130,10 @@ export function checkMsgpackShape(bytes: Uint8Array, maxDepth = MAX_MSGPACK_DEPT
         if (b === 0xdc || b === 0xdd) elements = n; // array16, array32
         else if (b === 0xde || b === 0xdf) elements = 2 * n; // map16, map32
         else if (b === 0xc7 || b === 0xc8 || b === 0xc9) {
-          skip = n + 1; // ext: length, type, data
+          // ext: length, type, data. Only the -0 marker (length 0, type 0) decodes to a number;
+          // any other type becomes an ExtData object and a view, ~130 bytes of heap from 3 bytes.
+          if (n !== 0 || pos >= end || bytes[pos] !== NEGATIVE_ZERO_EXT) refuse(NOT_THE_MARKER);
+          skip = 1;
           body = 'number';
         } else {
           skip = n;

@@ -8,7 +8,7 @@
  */
 import { ExtensionCodec } from '@msgpack/msgpack';
 
-const NEGATIVE_ZERO_EXT = 0;
+export const NEGATIVE_ZERO_EXT = 0;
 
 export class NegativeZero {}
 const NEG_ZERO = new NegativeZero();

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveOptions } from '../../../lib/battery-options.js';
 import { estimateTokenBits, isStrongToken, MIN_TOKEN_BITS } from '../../../shared-worker/protocol/token-strength.js';
 import { newTestBattery } from './battery-fixture.js';
+import { Ledger } from '../../../lib/ledger.js';
+import { BatteryError } from '../../../shared-worker/protocol/errors.js';
 
 const defaults = { workerUrl: () => 'http://127.0.0.1/w.js', wasmUrl: () => 'http://127.0.0.1/x.wasm' };
 
@@ -41,6 +43,21 @@ describe('connect refuses a weak token unless the caller opts in', () => {
     expect((error as Error).message).toMatch(/too weak.*allowWeakToken: true/);
     expect((error as Error).message).not.toContain('hunter2');
     expect(resolveOptions({ token: 'hunter2-secret', allowWeakToken: true }, defaults)).toMatchObject({ token: 'hunter2-secret', allowWeakToken: true });
+  });
+
+  it('new Ledger: a weak token in its config is refused at once, as a BatteryError; allowWeakToken opts in', () => {
+    const weak = () => new Ledger({ token: '123456', signalingUrl: 'ws://127.0.0.1:9000/' });
+    let error: unknown;
+    try {
+      weak();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BatteryError);
+    expect(error).toMatchObject({ code: 'BAD_OP', detail: { option: 'token' } });
+    expect(() => new Ledger({ token: '123456', allowWeakToken: true })).not.toThrow();
+    // 128 bits of base64url, what the demo makes: accepted without opting in.
+    expect(() => new Ledger({ token: Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url') })).not.toThrow();
   });
 
   it('Battery.connect: a weak token given to connect() is refused before the worker hears of it', async () => {

@@ -133,13 +133,14 @@ describe('parseCliArgs', () => {
         '--max-peers-per-room', '3', '--max-connections-per-address', '5', '--max-message-bytes', '2048',
         '--max-messages-per-second', '7', '--max-message-burst', '70', '--max-queued-bytes-per-address', '1000',
         '--max-queued-bytes', '9000', '--trust-proxy', '10.0.0.1, ::1', '--trust-proxy', '10.0.0.2', '--id-hold-ms', '0',
+        '--max-buffered-bytes-per-recipient', '4096',
       ]),
     ).toEqual({
       help: false,
       options: {
         port: 8080, host: '::1', path: '/s/', maxPeersPerRoom: 3, maxConnectionsPerAddress: 5, maxMessageBytes: 2048,
         maxMessagesPerSecond: 7, maxMessageBurst: 70, maxQueuedBytesPerAddress: 1000, maxQueuedBytes: 9000,
-        trustProxy: ['10.0.0.1', '::1', '10.0.0.2'], idHoldMs: 0,
+        trustProxy: ['10.0.0.1', '::1', '10.0.0.2'], idHoldMs: 0, maxBufferedBytesPerRecipient: 4096,
       },
     });
     expect(parseCliArgs([])).toEqual({ help: false, options: {} });

@@ -50,6 +50,26 @@ describe('mailbox endpoint', () => {
     expect((await fetch(`${without.server.url}mailbox`)).status).toBe(404);
   });
 
+  it('closes a socket that keeps asking and never reads, instead of holding every reply', async () => {
+    const s = await serve();
+    const k = key();
+    const writer = await client(s);
+    await writer.hello(k);
+    for (let seq = 1; seq <= 8; seq++) await writer.request({ t: 'append', seq, blob: blob(1024 * 1024, seq) });
+    const reader = await client(s);
+    await reader.hello(k);
+    const closed = new Promise<number>((resolve) => reader.ws.on('close', (code) => resolve(code)));
+    // 8 MiB per read; 30 of them is 240 MiB the server would hold for a socket that reads nothing.
+    (reader.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    for (let i = 0; i < 30; i++) void reader.request({ t: 'read', after: 0, limit: 512 });
+    await s.tap.waitFor(/not reading/);
+    (reader.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await closed).toBe(1008);
+    expect(reader.replies.filter((r) => r.t === 'blobs').length).toBeLessThan(30);
+    // The writer, which reads, is untouched.
+    expect(await writer.request({ t: 'read', after: 7, limit: 1 })).toMatchObject({ t: 'blobs', items: [{ seq: 8 }] });
+  });
+
   it('appends at the next position, acknowledges, and serves the blobs to the same key only', async () => {
     const s = await serve();
     const k = key();

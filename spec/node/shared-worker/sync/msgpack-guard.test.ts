@@ -3,7 +3,7 @@ import { encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { checkMsgpackShape, DECODE_COST_ALLOWANCE, MAX_DECODE_COST_PER_BYTE, MAX_MSGPACK_DEPTH } from '../../../../shared-worker/sync/msgpack-guard.js';
 import { encodePeerMessage, PROTOCOL_VERSION, type PeerMessage } from '../../../../shared-worker/sync/peer-protocol.js';
-import { negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
+import { markNegativeZero, NEGATIVE_ZERO_EXT, negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
 import { toWire } from '../../../../shared-worker/sync/wire-changes.js';
 import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 
@@ -99,13 +99,25 @@ describe('checkMsgpackShape (before decode: @msgpack/msgpack preallocates every 
   it(`accepts whatever msgpack encodes up to depth ${MAX_MSGPACK_DEPTH} (fast-check seed ${SEED})`, () => {
     const leaf = fc.oneof(
       fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }).map(Number),
-      fc.string({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), fc.constant(new Date(0)),
+      fc.string({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }), fc.constant(markNegativeZero(-0)),
     );
     const { value } = fc.letrec((tie) => ({
       value: fc.oneof({ depthSize: 'small', maxDepth: MAX_MSGPACK_DEPTH - 1 }, leaf, tie('array'), tie('map')),
       array: fc.array(tie('value'), { maxLength: 20 }),
       map: fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 20 }),
     }));
-    fc.assert(fc.property(value, (v) => checkMsgpackShape(encode(v))), { seed: SEED, numRuns: 500 });
+    fc.assert(fc.property(value, (v) => checkMsgpackShape(encode(v, { extensionCodec: negativeZeroCodec }))), { seed: SEED, numRuns: 500 });
+  });
+
+  it('refuses every msgpack extension but the empty -0 marker (an empty unknown one decoded to 48x its bytes)', () => {
+    checkMsgpackShape(arrayOf([0xc7, 0x00, NEGATIVE_ZERO_EXT], 1 << 20));
+    refused(arrayOf([0xc7, 0x00, 0x05], 1 << 20)); // empty ext8 of type 5: an ExtData and a view each
+    refused(bytes(0xc7, 0x00, 0x05));
+    refused(bytes(0xc7, 0x01, NEGATIVE_ZERO_EXT, 0x00)); // the marker's type with data
+    checkMsgpackShape(bytes(0xc8, 0x00, 0x00, NEGATIVE_ZERO_EXT)); // the marker in ext16 form: still -0
+    refused(bytes(0xc9, 0x00, 0x00, 0x00, 0x02, 0x05, 0x00, 0x00)); // ext32 with data
+    refused(encode(new Date(0))); // timestamp (type -1): a Date
+    for (const fixext of [0xd4, 0xd5, 0xd6, 0xd7, 0xd8]) refused(bytes(fixext, 0x05, ...new Array<number>(2 ** (fixext - 0xd4)).fill(0)));
+    refused(bytes(0xc7, 0x00)); // type byte missing
   });
 });
