@@ -43,6 +43,7 @@ describe('ADD COLUMN by rewriting the capture schema text', () => {
     const before = a.export();
     a.exec(ADD);
     expect(checks(a)).toEqual(OK);
+    expect(a.execLocal('PRAGMA writable_schema').rows).toEqual([{ writable_schema: 0 }]);
     const after = captureSchema(a);
 
     // The register tables: byte for byte what SQLite's own ALTER TABLE ... ADD COLUMN writes.
