@@ -96,6 +96,19 @@ describe('ADD COLUMN by rewriting the capture schema text', () => {
     expect(registers(c)).toBe(registers(a));
   });
 
+  it('writes earlier in the same exec are folded in the old layout before the ALTER', async () => {
+    const a = await notesWithHistory('aaaaaaaaaaaaaaaa');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    pull(b, a);
+    a.exec(`DELETE FROM notes WHERE id = 'n2'; INSERT INTO notes VALUES ('n6', 't6', 'b6'); UPDATE notes SET body = 'B1' WHERE id = 'n1'; ${ADD}`);
+    b.exec(ADD);
+    expect(checks(a)).toEqual(OK);
+    exchangeAll([a, b]);
+    expect(b.exec('SELECT id, body, pinned FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', body: 'B1', pinned: 0 }, { id: 'n6', body: 'b6', pinned: 0 }]);
+    expect(dump(b)).toBe(dump(a));
+    expect(registers(b)).toBe(registers(a));
+  });
+
   it('a column whose cells arrived before it existed: they become its registers, not writes of the ALTER', async () => {
     const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
     const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
