@@ -109,7 +109,13 @@ export function affinityOf(declaredType: string): 'INTEGER' | 'TEXT' | 'BLOB' | 
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-function captureParts(shape: TableShape, tid: number): { tables: string; triggers: string } {
+/** A capture trigger's name and its CREATE TRIGGER statement (no trailing semicolon). */
+export interface CaptureTrigger {
+  name: string;
+  sql: string;
+}
+
+function captureParts(shape: TableShape, tid: number): { tables: string; triggers: CaptureTrigger[] } {
   const { clock, tomb, deleted, updated } = captureNames(tid);
   const T = quoteIdent(shape.name);
   const n = shape.cols.length;
@@ -177,13 +183,12 @@ function captureParts(shape: TableShape, tid: number): { tables: string; trigger
     ${n ? updateLogDdl(n, updated) : ''}
     ${deleteLogDdl(shape, tid)}
     ${extraCellsDdl(shape, tid)}`;
-  const triggers = `
-    CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${sameKey} BEGIN
+  const upd = `CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${sameKey} BEGIN
       ${n ? `INSERT INTO ${updated}(rid, v, ${range(n).map((i) => `m${i}`).join(', ')})
         SELECT OLD.rowid, v, ${shape.cols.map(changeMark).join(', ')}
         FROM _rb_ctx WHERE CASE mode WHEN ${CaptureMode.Capture} THEN (${anyChanged}) WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) ELSE 0 END;` : forbid}
-    END;
-    CREATE TRIGGER ${clock}_chg AFTER UPDATE OF ${keyOrRowid} ON ${T} WHEN (OLD.rowid <> NEW.rowid OR NOT (${sameKey})) AND ${active} BEGIN
+    END`;
+  const chg = `CREATE TRIGGER ${clock}_chg AFTER UPDATE OF ${keyOrRowid} ON ${T} WHEN (OLD.rowid <> NEW.rowid OR NOT (${sameKey})) AND ${active} BEGIN
       ${forbid}
       ${foldUpdates}
       INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
@@ -195,33 +200,53 @@ function captureParts(shape: TableShape, tid: number): { tables: string; trigger
         WHERE rid = OLD.rowid AND ${sameKey};
       ${logDeleted(`NOT (${sameKey})`)}
       ${newClockRow(`NOT (${sameKey})`)}
-    END;
-    CREATE TRIGGER ${clock}_del AFTER DELETE ON ${T} WHEN ${active} BEGIN
+    END`;
+  const del = `CREATE TRIGGER ${clock}_del AFTER DELETE ON ${T} WHEN ${active} BEGIN
       ${forbid}
       ${foldUpdates}
       ${logDeleted('1')}
-    END;
-  `;
-  return { tables, triggers };
+    END`;
+  return { tables, triggers: [{ name: `${clock}_upd`, sql: upd }, { name: `${clock}_chg`, sql: chg }, { name: `${clock}_del`, sql: del }] };
 }
+
+const statements = (triggers: CaptureTrigger[]) => triggers.map((t) => t.sql + ';').join('\n');
 
 /** DDL creating the per-table capture tables and triggers. */
 function captureDdl(shape: TableShape, tid: number): string {
   const { tables, triggers } = captureParts(shape, tid);
-  return tables + triggers;
+  return tables + statements(triggers);
+}
+
+/**
+ * The capture triggers of `shape`. Each `sql` starts with "CREATE TRIGGER " and the trigger's name
+ * and ends at its END: the text SQLite stores in sqlite_schema for that statement (it keeps
+ * "CREATE TRIGGER " and the statement from the name on, trigger.c sqlite3FinishTrigger).
+ */
+export function captureTriggers(shape: TableShape, tid: number): CaptureTrigger[] {
+  return captureParts(shape, tid).triggers;
 }
 
 /** The per-exec delete log (see the header); empty between execs. */
 export function deleteLogDdl(shape: TableShape, tid: number): string {
+  return deleteLogTable(shape, tid) + ';';
+}
+
+/** deleteLogDdl as stored in sqlite_schema (no semicolon). */
+export function deleteLogTable(shape: TableShape, tid: number): string {
   const n = shape.cols.length;
   const sCols = range(n).map((i) => `s${i} INTEGER`);
   const vDecl = shape.cols.map((c, i) => `v${i} ${affinityOf(c.type)}`);
-  return `CREATE TABLE ${captureNames(tid).deleted}(seq INTEGER PRIMARY KEY, ${keyColumnsDecl(shape).join(', ')}${n ? ', ' + vDecl.join(', ') : ''}, put INTEGER, del INTEGER${n ? ', ' + sCols.join(', ') : ''});`;
+  return `CREATE TABLE ${captureNames(tid).deleted}(seq INTEGER PRIMARY KEY, ${keyColumnsDecl(shape).join(', ')}${n ? ', ' + vDecl.join(', ') : ''}, put INTEGER, del INTEGER${n ? ', ' + sCols.join(', ') : ''})`;
 }
 
 /** The update log: per updated row, the exec's stamp id and which cells it changed (see changeMark). */
 function updateLogDdl(n: number, updated: string): string {
-  return `CREATE TABLE ${updated}(rid INTEGER NOT NULL, v INTEGER NOT NULL, ${range(n).map((i) => `m${i} INTEGER`).join(', ')});`;
+  return updateLogTable(n, updated) + ';';
+}
+
+/** updateLogDdl as stored in sqlite_schema (no semicolon); n >= 1. */
+export function updateLogTable(n: number, updated: string): string {
+  return `CREATE TABLE ${updated}(rid INTEGER NOT NULL, v INTEGER NOT NULL, ${range(n).map((i) => `m${i} INTEGER`).join(', ')})`;
 }
 
 /** The names of every capture trigger a table has had (format 1 also had `_ins`). */
@@ -239,7 +264,7 @@ export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid
   const { updated } = captureNames(tid);
   const n = shape.cols.length;
   const drops = options.dropped ? '' : captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n') + `DROP TABLE IF EXISTS ${updated};`;
-  db.execRaw(drops + (n ? updateLogDdl(n, updated) : '') + captureParts(shape, tid).triggers);
+  db.execRaw(drops + (n ? updateLogDdl(n, updated) : '') + statements(captureParts(shape, tid).triggers));
 }
 
 /**

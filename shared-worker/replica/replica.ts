@@ -224,8 +224,12 @@ class SqlReplica implements Replica {
       checkAlter(t, alter);
       scan.alters++;
       scan.altered.add(t.shape.name);
-      foldCapturedChanges(this.db, [t], this.runningStamp, this.inserts);
-      this.inserts.forget(t.shape.name);
+      // Before the exec's first statement nothing of it is logged or inserted yet (the delete log
+      // and the inserted rowids are per exec); the update log may hold earlier execs' entries.
+      if (scan.statements > 1) {
+        foldCapturedChanges(this.db, [t], this.runningStamp, this.inserts);
+        this.inserts.forget(t.shape.name);
+      }
       foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
       beforeAlter(this.db, t, alter.action);
       altering = t;

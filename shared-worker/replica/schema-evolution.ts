@@ -12,10 +12,12 @@
  * capture tables and installs the triggers of the new shape. Both run inside the exec's
  * transaction, so a failing ALTER leaves everything as it was.
  */
-import { affinityOf, captureNames, captureTriggerNames, deleteLogDdl, reinstallCaptureTriggers } from './capture.js';
+import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteLogDdl, deleteLogTable, reinstallCaptureTriggers, updateLogTable } from './capture.js';
 import type { SqlValue } from './contracts/change-set.js';
 import { BatteryError } from '../protocol/errors.js';
+import { CaptureMode, setCaptureMode } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
+import { rewriteSchemaText } from './schema-text-rewrite.js';
 import { quoteIdent } from './sql-text.js';
 import { compareStamps, type StampStore } from './stamps.js';
 import { inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
@@ -153,29 +155,71 @@ export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable):
     db.execRaw(`ALTER TABLE ${clock} DROP COLUMN s${i}; ALTER TABLE ${tomb} DROP COLUMN s${i}; ALTER TABLE ${tomb} DROP COLUMN v${i};` + shift.join('\n'));
     cols.splice(i, 1);
   }
-  // The extra cells of every kept column were only copied in case it was dropped (beforeAlter).
-  for (const c of cols) db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [c.name]);
   const added = now.cols.filter((c) => !old.cols.some((d) => lower(d) === lower(c)));
-  for (const c of added) {
-    const n = cols.length;
-    db.execRaw(`ALTER TABLE ${clock} ADD COLUMN s${n} INTEGER; ALTER TABLE ${tomb} ADD COLUMN s${n} INTEGER;
-      ALTER TABLE ${tomb} ADD COLUMN v${n} ${affinityOf(c.type)}${c.dflt != null ? ` DEFAULT ${c.dflt}` : ''};`);
-    cols.push(c);
-  }
-  if (cols.length !== now.cols.length || cols.some((c, i) => lower(c) !== lower(now.cols[i]!))) {
+  const next = [...cols, ...added];
+  if (next.length !== now.cols.length || next.some((c, i) => lower(c) !== lower(now.cols[i]!))) {
     refuse(old.name, 'its columns changed in a way ADD/DROP COLUMN cannot (new columns are expected at the end)');
   }
   // Columns added by ALTER read their DEFAULT where no peer wrote them (merge.ts uses `added`).
   const wasAdded = new Set([...old.cols.filter((c) => c.added), ...added].map(lower));
   const shape: TableShape = { ...now, cols: now.cols.map((c) => (wasAdded.has(lower(c)) ? { ...c, added: true } : c)) };
-  // The logs are empty (the exec's changes were folded before the ALTER): recreated in the new layout.
-  db.execRaw(`DROP TABLE IF EXISTS ${updated}; DROP TABLE IF EXISTS ${t.names.deleted}; ${deleteLogDdl(shape, t.tid)}`);
+  const dropped = cols.length < old.cols.length;
+  // The extra cells of every kept column were only copied in case it was dropped (beforeAlter).
+  if (dropped) for (const c of cols) db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [c.name]);
+  const inPlace = !dropped && added.length > 0 && old.cols.length > 0 && addColumnsInPlace(db, t, shape, added);
+  if (!inPlace) {
+    for (const c of added) {
+      const n = cols.length;
+      db.execRaw(`ALTER TABLE ${clock} ADD COLUMN s${n} INTEGER; ALTER TABLE ${tomb} ADD COLUMN s${n} INTEGER;
+        ALTER TABLE ${tomb} ADD COLUMN ${tombValueColumn(c, n)};`);
+      cols.push(c);
+    }
+    // The logs are empty (the exec's changes were folded before the ALTER): recreated in the new layout.
+    db.execRaw(`DROP TABLE IF EXISTS ${updated}; DROP TABLE IF EXISTS ${t.names.deleted}; ${deleteLogDdl(shape, t.tid)}`);
+  }
   db.run('UPDATE _rb_tables SET shape = ? WHERE tid = ?', [JSON.stringify(shape), t.tid]);
-  const next = makeSyncedTable(shape, t.tid);
-  // Before the triggers are back: these writes are the replica's, not the exec's.
-  for (const c of added) materializeExtraCells(db, stamps, next, c.name);
-  reinstallCaptureTriggers(db, shape, t.tid, { dropped: true });
-  return next;
+  const synced = makeSyncedTable(shape, t.tid);
+  for (const c of added) materializeExtraCells(db, stamps, synced, c.name);
+  if (!inPlace) reinstallCaptureTriggers(db, shape, t.tid, { dropped: true });
+  return synced;
+}
+
+/** The tombstone column holding column `c`'s last value, as register n (its default for older tombstones). */
+const tombValueColumn = (c: ColumnShape, n: number) => `v${n} ${affinityOf(c.type)}${c.dflt != null ? ` DEFAULT ${c.dflt}` : ''}`;
+
+/**
+ * ADD COLUMN without DDL on the capture objects (schema-text-rewrite.ts, docs/schema-evolution.md):
+ * the clock and tombstone tables' stored text gains the new register columns exactly where
+ * SQLite's ALTER TABLE ... ADD COLUMN would put them (before the table constraint, alter.c
+ * sqlite3AlterFinishAddColumn), which like that ALTER leaves every stored row as it is (a row
+ * shorter than its table reads the missing columns' defaults). The two logs are empty here
+ * (folded before the ALTER) and get the text of a fresh install of the new shape, as do the
+ * triggers (dropped by beforeAlter). False, having changed nothing, when a stored text is not of
+ * the form this code writes.
+ */
+function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, added: ColumnShape[]): boolean {
+  const { clock, tomb, updated, deleted } = t.names;
+  const stored = new Map(db.all("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?)", [clock, tomb]).map((r) => [r[0], r[1]]));
+  let clockSql = stored.get(clock);
+  let tombSql = stored.get(tomb);
+  const tombEnd = `, PRIMARY KEY(${shape.pk.map((_, i) => `k${i}`).join(', ')}))`;
+  if (typeof clockSql !== 'string' || !clockSql.endsWith(' INTEGER)') || typeof tombSql !== 'string' || !tombSql.endsWith(tombEnd)) return false;
+  let n = shape.cols.length - added.length;
+  for (const c of added) {
+    clockSql = `${clockSql.slice(0, -1)}, s${n} INTEGER)`;
+    tombSql = `${tombSql.slice(0, -tombEnd.length)}, s${n} INTEGER, ${tombValueColumn(c, n)}${tombEnd}`;
+    n++;
+  }
+  rewriteSchemaText(db, {
+    tables: [
+      { name: clock, sql: clockSql },
+      { name: tomb, sql: tombSql },
+      { name: deleted, sql: deleteLogTable(shape, t.tid) },
+      { name: updated, sql: updateLogTable(shape.cols.length, updated) },
+    ],
+    addTriggers: captureTriggers(shape, t.tid).map((trigger) => ({ ...trigger, table: shape.name })),
+  });
+  return true;
 }
 
 /**
@@ -184,11 +228,28 @@ export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable):
  * holding just that cell (as the merge would have made it).
  */
 function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, column: string): void {
-  const { extra, clock, tomb } = captureNames(t.tid);
+  const { extra } = captureNames(t.tid);
   const k = t.shape.pk.length;
   const idx = t.colIndex.get(column.toLowerCase())!;
   const kList = Array.from({ length: k }, (_, i) => `k${i}`);
   const cells = db.all(`SELECT ${kList.join(', ')}, val, v FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
+  if (cells.length === 0) return;
+  // These writes are the replica's, not the exec's: the capture triggers of the new shape may be
+  // installed already (addColumnsInPlace), so they are switched off meanwhile.
+  const [mode, stampId] = db.get('SELECT mode, v FROM _rb_ctx')! as [CaptureMode, number];
+  setCaptureMode(db, CaptureMode.Off);
+  try {
+    writeExtraCells(db, stamps, t, idx, cells);
+  } finally {
+    setCaptureMode(db, mode, stampId);
+  }
+  db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
+}
+
+function writeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, idx: number, cells: SqlValue[][]): void {
+  const { clock, tomb } = captureNames(t.tid);
+  const k = t.shape.pk.length;
+  const kList = Array.from({ length: k }, (_, i) => `k${i}`);
   const tombWhere = kList.map((c) => `${c} = ?`).join(' AND ');
   for (const cell of cells) {
     const pk = cell.slice(0, k) as SqlValue[];
@@ -211,5 +272,4 @@ function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTab
       db.run(`INSERT INTO ${tomb}(${kList.join(', ')}, ver, put, del, s${idx}, v${idx}) VALUES (${kList.map(() => '?').join(', ')}, ?, NULL, NULL, ?, ?)`, [...pk, v, v, val]);
     }
   }
-  db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
 }
