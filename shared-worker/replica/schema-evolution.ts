@@ -195,15 +195,15 @@ const tombValueColumn = (c: ColumnShape, n: number) => `v${n} ${affinityOf(c.typ
  * shorter than its table reads the missing columns' defaults). The two logs are empty here
  * (folded before the ALTER) and get the text of a fresh install of the new shape, as do the
  * triggers (dropped by beforeAlter). False, having changed nothing, when a stored text is not of
- * the form this code writes.
+ * the form this code writes or a log table is missing.
  */
 function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, added: ColumnShape[]): boolean {
   const { clock, tomb, updated, deleted } = t.names;
-  const stored = new Map(db.all("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?)", [clock, tomb]).map((r) => [r[0], r[1]]));
+  const stored = new Map(db.all("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?, ?, ?)", [clock, tomb, updated, deleted]).map((r) => [r[0], r[1]]));
   let clockSql = stored.get(clock);
   let tombSql = stored.get(tomb);
   const tombEnd = `, PRIMARY KEY(${shape.pk.map((_, i) => `k${i}`).join(', ')}))`;
-  if (typeof clockSql !== 'string' || !clockSql.endsWith(' INTEGER)') || typeof tombSql !== 'string' || !tombSql.endsWith(tombEnd)) return false;
+  if (stored.size !== 4 || typeof clockSql !== 'string' || !clockSql.endsWith(' INTEGER)') || typeof tombSql !== 'string' || !tombSql.endsWith(tombEnd)) return false;
   let n = shape.cols.length - added.length;
   for (const c of added) {
     clockSql = `${clockSql.slice(0, -1)}, s${n} INTEGER)`;

@@ -109,6 +109,26 @@ describe('ADD COLUMN by rewriting the capture schema text', () => {
     expect(registers(b)).toBe(registers(a));
   });
 
+  it('several ADD and DROP COLUMN in one exec, then writes: a peer that ran them one by one converges', async () => {
+    const a = await notesWithHistory('aaaaaaaaaaaaaaaa');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    pull(b, a);
+    const steps = ['ALTER TABLE notes ADD COLUMN a1 TEXT', 'ALTER TABLE notes ADD COLUMN a2 INTEGER DEFAULT 5', 'ALTER TABLE notes DROP COLUMN title', 'ALTER TABLE notes ADD COLUMN a3 REAL'];
+    a.exec(steps.join('; '));
+    for (const step of steps) b.exec(step);
+    expect(checks(a)).toEqual(OK);
+    a.exec("UPDATE notes SET a1 = 'x', a2 = 6, a3 = 1.5 WHERE id = 'n1'; DELETE FROM notes WHERE id = 'n2'");
+    b.exec("INSERT INTO notes(id, body, a2) VALUES ('n7', 'b7', 7)");
+    exchangeAll([a, b]);
+    expect(a.exec('SELECT id, body, a1, a2, a3 FROM notes ORDER BY id').rows).toEqual([
+      { id: 'n1', body: 'b1', a1: 'x', a2: 6, a3: 1.5 },
+      { id: 'n7', body: 'b7', a1: null, a2: 7, a3: null },
+    ]);
+    expect(dump(b)).toBe(dump(a));
+    expect(registers(b)).toBe(registers(a));
+    expect(checks(b)).toEqual(OK);
+  });
+
   it('a column whose cells arrived before it existed: they become its registers, not writes of the ALTER', async () => {
     const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
     const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
