@@ -204,6 +204,16 @@ describe('a dropped column added back under another type (issue 14)', () => {
     expect(b.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', body: 'b1', title: 't1' }]);
   });
 
+  it('a column known only from a peer\'s kept cells has no type here: a local ADD of another type is accepted and the hello then splits the table (docs/schema-evolution.md)', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    a.exec("ALTER TABLE notes ADD COLUMN tag TEXT; INSERT INTO notes VALUES ('n1', 't', 'b', 'red')");
+    pull(b, a);
+    b.exec('ALTER TABLE notes ADD COLUMN tag INTEGER');
+    expect(b.exec('SELECT tag FROM notes').rows).toEqual([{ tag: 'red' }]);
+    expect(schemasCompatible(a.fingerprints().notes!, b.fingerprints().notes!)).toBe(false);
+  });
+
   it('refuses exactly the re-ADDs that would split the table from a peer still on the dropped column', async () => {
     const types = ['TEXT', 'text', ' TEXT ', "TEXT NOT NULL DEFAULT ''", "TEXT DEFAULT 'x'", 'INTEGER', 'VARCHAR(10)', ''];
     // What a peer that created the table with `title <type>` tells others in its hello.
