@@ -4,7 +4,9 @@
  *                that column kept as extra cells move into the table;
  *   DROP COLUMN  the column's cells (values and stamps) move to the extra cells, so they are still
  *                forwarded to peers that have the column; its registers leave the capture tables;
- *   RENAME, and anything that changes the key or a kept column, is refused (SCHEMA).
+ *                its type is remembered (TableShape.dropped);
+ *   RENAME, anything that changes the key or a kept column, and an ADD of a dropped column's name
+ *   with another type, is refused (SCHEMA).
  *
  * Per altered table, around the user's statement: beforeAlter folds everything pending of the
  * running exec into clock rows and tombstones (the logs are laid out per column) and drops the
@@ -14,6 +16,7 @@
  */
 import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteLogDdl, deleteLogTable, reinstallCaptureTriggers, updateLogTable } from './capture.js';
 import type { SqlValue } from './contracts/change-set.js';
+import { columnTypeOf } from './contracts/schema-descriptor.js';
 import { BatteryError } from '../protocol/errors.js';
 import { CaptureMode, setCaptureMode } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
@@ -140,6 +143,8 @@ export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable):
       refuse(old.name, `column "${c.name}" cannot change its type: peers compare column types. Add a new column instead.`);
     }
   }
+  const added = now.cols.filter((c) => !old.cols.some((d) => lower(d) === lower(c)));
+  checkReAdds(old, added);
   const { clock, tomb, updated, extra } = t.names;
   // Dropped columns leave the capture tables; later register columns move down one place each,
   // so that register i is still column i (renames are schema-only, no row is rewritten).
@@ -155,7 +160,6 @@ export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable):
     db.execRaw(`ALTER TABLE ${clock} DROP COLUMN s${i}; ALTER TABLE ${tomb} DROP COLUMN s${i}; ALTER TABLE ${tomb} DROP COLUMN v${i};` + shift.join('\n'));
     cols.splice(i, 1);
   }
-  const added = now.cols.filter((c) => !old.cols.some((d) => lower(d) === lower(c)));
   const next = [...cols, ...added];
   if (next.length !== now.cols.length || next.some((c, i) => lower(c) !== lower(now.cols[i]!))) {
     refuse(old.name, 'its columns changed in a way ADD/DROP COLUMN cannot (new columns are expected at the end)');
@@ -163,6 +167,8 @@ export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable):
   // Columns added by ALTER read their DEFAULT where no peer wrote them (merge.ts uses `added`).
   const wasAdded = new Set([...old.cols.filter((c) => c.added), ...added].map(lower));
   const shape: TableShape = { ...now, cols: now.cols.map((c) => (wasAdded.has(lower(c)) ? { ...c, added: true } : c)) };
+  const gone = droppedColumns(old, now.cols);
+  if (gone.length > 0) shape.dropped = gone;
   const dropped = cols.length < old.cols.length;
   // The extra cells of every kept column were only copied in case it was dropped (beforeAlter).
   if (dropped) for (const c of cols) db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [c.name]);
@@ -182,6 +188,30 @@ export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable):
   for (const c of added) materializeExtraCells(db, stamps, synced, c.name);
   if (!inPlace) reinstallCaptureTriggers(db, shape, t.tid, { dropped: true });
   return synced;
+}
+
+/**
+ * A column added back under the name of a dropped one must have the type it had: its kept cells
+ * come back into it, and peers that still have the old column compare types per column
+ * (columnTypeOf, the hello's rule), so another type would split them on the whole table.
+ */
+function checkReAdds(old: TableShape, added: ColumnShape[]): void {
+  for (const c of added) {
+    const was = old.dropped?.find((d) => lower(d) === lower(c));
+    if (!was || columnTypeOf(was) === columnTypeOf(c)) continue;
+    refuse(old.name, `column "${c.name}" was dropped as ${typeText(was)} and cannot come back as ${typeText(c)}: ` +
+      'its kept cells and peers still on the old column expect the old type. Add a column under a new name instead (and copy the values with UPDATE), ' +
+      `or add it back as ${typeText(was)}.`);
+  }
+}
+
+const typeText = (c: ColumnShape) => columnTypeOf(c) || 'no declared type';
+
+/** The dropped columns to remember after a statement: the earlier ones not added back, and those it dropped. */
+function droppedColumns(old: TableShape, nowCols: ColumnShape[]): ColumnShape[] {
+  const gone = (c: ColumnShape) => !nowCols.some((d) => lower(d) === lower(c));
+  const fresh = old.cols.filter(gone).map(({ name, type, notNull }) => ({ name, type, notNull }));
+  return [...(old.dropped ?? []).filter((d) => gone(d) && !fresh.some((f) => lower(f) === lower(d))), ...fresh];
 }
 
 /** The tombstone column holding column `c`'s last value, as register n (its default for older tombstones). */

@@ -27,6 +27,11 @@ export interface TableShape {
   fingerprint: string;
   /** The key is an INTEGER PRIMARY KEY, i.e. the rowid itself. */
   rowidAlias?: boolean;
+  /**
+   * Columns dropped by ALTER TABLE ... DROP COLUMN and not added back, with the type they had:
+   * their cells are kept (schema-evolution.ts), so a re-ADD of the name must have that type.
+   */
+  dropped?: ColumnShape[];
 }
 
 function refuse(table: string, why: string, what: string): never {

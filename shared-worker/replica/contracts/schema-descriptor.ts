@@ -31,9 +31,17 @@ function normalizeType(type: string): string {
   return type.trim().replace(/\s+/g, ' ').toUpperCase();
 }
 
+/**
+ * A non-key column's type as peers compare it: the declared type (case and spacing aside) and
+ * NOT NULL. Two definitions whose shared column differs here do not sync that table.
+ */
+export function columnTypeOf(c: Omit<ColumnFacts, 'name'>): string {
+  return `${normalizeType(c.type)}${c.notNull ? ' NOT NULL' : ''}`;
+}
+
 export function describeSchema(pk: ColumnFacts[], cols: ColumnFacts[]): string {
   const key = pk.map((c) => `${c.name.toLowerCase()} ${normalizeType(c.type)}`).join('\u0001');
-  const columns = cols.map((c) => `${hash8(c.name.toLowerCase())}:${hash8(`${normalizeType(c.type)}${c.notNull ? ' NOT NULL' : ''}`)}`).sort();
+  const columns = cols.map((c) => `${hash8(c.name.toLowerCase())}:${hash8(columnTypeOf(c))}`).sort();
   return `${PREFIX}${hash8(key)}${hash8('k' + key)}|${columns.join(',')}`;
 }
 

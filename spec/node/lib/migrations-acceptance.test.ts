@@ -225,6 +225,19 @@ describe('ALTER on a synced table through Battery.exec and migrations', () => {
     await db.exec("UPDATE notes SET content = 'still works' WHERE id = 'n1'");
   });
 
+  it('a type change by DROP and re-ADD of the same name is refused with SCHEMA (in one exec and across two)', async () => {
+    const db = await syncedNotes();
+    for (const steps of [
+      ['ALTER TABLE notes DROP COLUMN content; ALTER TABLE notes ADD COLUMN content INTEGER'],
+      ['ALTER TABLE notes DROP COLUMN content', 'ALTER TABLE notes ADD COLUMN content INTEGER'],
+    ]) {
+      let err: unknown = null;
+      for (const sql of steps) err ??= await db.exec(sql).then(() => null, (e: unknown) => e);
+      expect(err, steps.join(' / ')).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/type/) });
+      if (steps.length === 1) expect(await rows(db, 'SELECT * FROM notes ORDER BY id')).toEqual([{ id: 'n1', content: 'a' }, { id: 'n2', content: 'b' }]);
+    }
+  });
+
   it('a refused ALTER in a migration step fails that step with SCHEMA and its index; the replica stays at the previous version', async () => {
     fakeBrowser();
     const base = [NOTES];

@@ -195,6 +195,26 @@ describe('schema change log entries', () => {
     await again.d.close();
   });
 
+  it('a dropped column\'s type survives replaying its DROP from the log: a re-ADD under another type is still refused', async () => {
+    const store = new MemoryKeyValueStore();
+    const { d } = await synced(store);
+    const before = d.logStats();
+    await d.migrate(['ALTER TABLE t DROP COLUMN a']);
+    expect(d.logStats()).toMatchObject({ snapshotSeq: before.snapshotSeq, records: before.records + 1 });
+    await d.close();
+    const again = await open(store.reopen());
+    // Replayed from the log, not from a snapshot taken after the DROP.
+    expect(again.d.logStats()).toMatchObject({ snapshotSeq: before.snapshotSeq, records: before.records + 1 });
+    await expect(again.d.migrate(['ALTER TABLE t DROP COLUMN a', 'ALTER TABLE t ADD COLUMN a INTEGER'])).rejects.toMatchObject({
+      code: 'SCHEMA',
+      message: expect.stringMatching(/migration 1 \(step 2\) failed and was rolled back: .*column "a" was dropped as TEXT and cannot come back as INTEGER.*new name/),
+    });
+    expect(again.d.getSchemaVersion()).toBe(1);
+    await again.d.migrate(['ALTER TABLE t DROP COLUMN a', 'ALTER TABLE t ADD COLUMN a TEXT']);
+    expect((await again.d.exec('SELECT * FROM t ORDER BY id')).rows).toEqual([{ id: 'r1', a: 'x' }, { id: 'r2', a: 'y' }]);
+    await again.d.close();
+  });
+
   it('anything more than ADD/DROP COLUMN of synced tables still snapshots', async () => {
     const { d } = await synced(new MemoryKeyValueStore());
     await d.exec('CREATE TABLE other(x)');

@@ -3,6 +3,8 @@
  * columns (cells of columns one side lacks are kept, forwarded and materialized).
  */
 import { describe, expect, it } from 'vitest';
+import { BatteryError } from '../../../../shared-worker/protocol/errors.js';
+import { schemasCompatible } from '../../../../shared-worker/replica/contracts/schema-descriptor.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import type { Commit } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { dump, exchangeAll, pull, registers, syncedReplica } from './replica-helpers.js';
@@ -125,5 +127,108 @@ describe('a column one replica added by ALTER and another had from CREATE TABLE'
     pull(fresh, old);
     expect(fresh.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', title: 't', body: 'b', pinned: 0 }]);
     expect(dump(fresh)).toBe(dump(upgraded));
+  });
+});
+
+describe('a dropped column added back under another type (issue 14)', () => {
+  const refusal = (err: unknown) => {
+    expect(err).toMatchObject({ code: 'SCHEMA', detail: { table: 'notes' } });
+    const message = (err as Error).message;
+    expect(message).toMatch(/"notes".*column "title".*dropped as TEXT.*INTEGER/);
+    expect(message).toMatch(/new name/);
+  };
+  const attempt = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return e;
+    }
+    return null;
+  };
+
+  it('in one exec: refused with SCHEMA naming table, column and both types; nothing changes', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
+    const before = dump(a);
+    const fingerprints = a.fingerprints();
+    refusal(attempt(() => a.exec('ALTER TABLE notes DROP COLUMN title; ALTER TABLE notes ADD COLUMN title INTEGER')));
+    expect(dump(a)).toBe(before);
+    expect(a.fingerprints()).toEqual(fingerprints);
+    expect(a.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', title: 't1', body: 'b1' }]);
+  });
+
+  it('across two execs, whatever the name\'s case; NOT NULL counts as part of the type; the same type brings the cells back', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
+    a.exec('ALTER TABLE notes DROP COLUMN title');
+    const before = dump(a);
+    refusal(attempt(() => a.exec('ALTER TABLE notes ADD COLUMN title INTEGER')));
+    expect(attempt(() => a.exec('ALTER TABLE notes ADD COLUMN "TITLE" integer'))).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/dropped as TEXT and cannot come back as INTEGER/) });
+    expect(attempt(() => a.exec("ALTER TABLE notes ADD COLUMN title TEXT NOT NULL DEFAULT ''"))).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/dropped as TEXT and cannot come back as TEXT NOT NULL/) });
+    expect(attempt(() => a.exec('ALTER TABLE notes ADD COLUMN title'))).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/as no declared type/) });
+    expect(dump(a)).toBe(before);
+    // Case and spacing of the type do not count, as in the peers' comparison (schema-descriptor.ts).
+    a.exec('ALTER TABLE notes ADD COLUMN Title  text ');
+    expect(a.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', body: 'b1', Title: 't1' }]);
+    // Added back, it is a column like any other: dropping it again remembers it again.
+    a.exec('ALTER TABLE notes DROP COLUMN title');
+    expect(attempt(() => a.exec('ALTER TABLE notes ADD COLUMN title INTEGER'))).toMatchObject({ code: 'SCHEMA' });
+  });
+
+  it('columns never dropped are not affected, and a second dropped column keeps its own type', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    a.exec('ALTER TABLE notes ADD COLUMN n INTEGER; ALTER TABLE notes DROP COLUMN n; ALTER TABLE notes DROP COLUMN body');
+    a.exec('ALTER TABLE notes ADD COLUMN other REAL');
+    expect(attempt(() => a.exec('ALTER TABLE notes ADD COLUMN n TEXT'))).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/column "n" was dropped as INTEGER/) });
+    expect(attempt(() => a.exec('ALTER TABLE notes ADD COLUMN body INTEGER'))).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/column "body" was dropped as TEXT/) });
+    a.exec('ALTER TABLE notes ADD COLUMN n INTEGER; ALTER TABLE notes ADD COLUMN body TEXT');
+    expect(a.exec("SELECT name FROM pragma_table_info('notes') ORDER BY cid").rows.map((r) => r.name)).toEqual(['id', 'title', 'other', 'n', 'body']);
+  });
+
+  it('in a migration step: that step fails with its index and is rolled back, earlier steps stay applied', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
+    const err = attempt(() => a.migrate(['ALTER TABLE notes ADD COLUMN x TEXT', 'ALTER TABLE notes DROP COLUMN title', 'ALTER TABLE notes ADD COLUMN title INTEGER']));
+    expect(err).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/migration 2 \(step 3\) failed and was rolled back: .*column "title" was dropped as TEXT.*stays at schema version 2/) });
+    expect(a.getSchemaVersion()).toBe(2);
+    expect(a.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', body: 'b1', x: null }]);
+  });
+
+  it('still refused after reopening an export, and the same type still brings the cells back there', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
+    a.exec('ALTER TABLE notes DROP COLUMN title');
+    const b = await createReplica({ data: a.export() });
+    refusal(attempt(() => b.exec('ALTER TABLE notes ADD COLUMN title INTEGER')));
+    b.exec('ALTER TABLE notes ADD COLUMN title TEXT');
+    expect(b.exec('SELECT * FROM notes').rows).toEqual([{ id: 'n1', body: 'b1', title: 't1' }]);
+  });
+
+  it('a column known only from a peer\'s kept cells has no type here: a local ADD of another type is accepted and the hello then splits the table (docs/schema-evolution.md)', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    a.exec("ALTER TABLE notes ADD COLUMN tag TEXT; INSERT INTO notes VALUES ('n1', 't', 'b', 'red')");
+    pull(b, a);
+    b.exec('ALTER TABLE notes ADD COLUMN tag INTEGER');
+    expect(b.exec('SELECT tag FROM notes').rows).toEqual([{ tag: 'red' }]);
+    expect(schemasCompatible(a.fingerprints().notes!, b.fingerprints().notes!)).toBe(false);
+  });
+
+  it('refuses exactly the re-ADDs that would split the table from a peer still on the dropped column', async () => {
+    const types = ['TEXT', 'text', ' TEXT ', "TEXT NOT NULL DEFAULT ''", "TEXT DEFAULT 'x'", 'INTEGER', 'VARCHAR(10)', ''];
+    // What a peer that created the table with `title <type>` tells others in its hello.
+    const descriptors = new Map<string, string>();
+    for (const type of types) {
+      const { r } = await syncedReplica('aaaaaaaaaaaaaaaa', `CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title ${type}, body TEXT)`, 'notes');
+      descriptors.set(type, r.fingerprints().notes!);
+    }
+    for (const dropped of types) {
+      for (const readded of types) {
+        const { r: a } = await syncedReplica('bbbbbbbbbbbbbbbb', `CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title ${dropped}, body TEXT)`, 'notes');
+        const err = attempt(() => a.exec(`ALTER TABLE notes DROP COLUMN title; ALTER TABLE notes ADD COLUMN title ${readded}`));
+        const splits = !schemasCompatible(descriptors.get(dropped)!, descriptors.get(readded)!);
+        expect(err === null ? 'accepted' : (err as BatteryError).code, `${dropped} -> ${readded}`).toBe(splits ? 'SCHEMA' : 'accepted');
+      }
+    }
   });
 });
