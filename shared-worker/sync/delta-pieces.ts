@@ -27,14 +27,17 @@ export interface DeltaSource {
   upTo: VersionVector;
   changes: ChangeSet;
   bodies: SignedBody[];
+  /** `changes` holds every own register above this hlc (the asker's entry for us). */
+  ownBase: number;
 }
 
 export function readDelta(replica: DurableReplica, since: VersionVector, common: ReadonlySet<string>): DeltaSource {
   const upTo = replica.getVector();
+  const ownBase = entryOf(since, replica.nodeId) ?? 0;
   // Every table, not only the shared ones: own sets are signed whole (the receiver applies the
   // tables it shares), so the same signed set serves every peer.
-  if (common.size === 0) return { upTo, changes: EMPTY_CHANGE_SET, bodies: [] };
-  return { upTo, changes: replica.changesSince(since), bodies: replica.signedSince(since) };
+  if (common.size === 0) return { upTo, changes: EMPTY_CHANGE_SET, bodies: [], ownBase };
+  return { upTo, changes: replica.changesSince(since), bodies: replica.signedSince(since), ownBase };
 }
 
 /** Sizes of the delta pieces we send (sync progress): a signed set's rows are not in `changes`. */
@@ -51,7 +54,7 @@ export function messageSize(msg: Extract<PeerMessage, { t: 'delta' | 'live' }>):
  * keep the prefix rule below (the legacy and signed parts never share a node: docs/security.md).
  */
 export async function deltaAnswer(source: DeltaSource, ownNodeId: string, signer: OwnSigner | null, common: ReadonlySet<string>, limits: PieceLimits): Promise<PeerMessage[]> {
-  const { sets, legacy } = await authorBatch(source.changes, source.bodies, ownNodeId, signer, (stamp) => splitStamp(stamp, limits));
+  const { sets, legacy } = await authorBatch(source.changes, source.bodies, ownNodeId, signer, (stamp) => splitStamp(stamp, limits), source.ownBase);
   const pieces: Array<{ changes: ChangeSet; signed: Uint8Array[]; size: DeltaTotal }> = orderedPieces(restrictToTables(legacy, common), limits)
     .map((changes) => ({ changes, signed: [], size: pieceSize(changes) }));
   sets.sort((a, b) => a.hlc - b.hlc);

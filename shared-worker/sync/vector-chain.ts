@@ -1,0 +1,55 @@
+/**
+ * How far a batch may raise our version-vector entries (docs/security.md, "Withheld sets").
+ *
+ * vector[A] means "we hold every change of A up to here": the next hello asks only for A's
+ * changes above it. Any member receives A's genuine signed sets, so a member that forwards only
+ * A's newest set would make us skip A's earlier ones if the entry rose to any stamp we applied.
+ * So an entry rises from A's sets only
+ *   (a) when A itself sent them (its delta holds all its live changes above what we asked for,
+ *       its live batch is applied only once we hold what it was made on), or
+ *   (b) along an unbroken chain: a set whose signed `prev` our entry already covers, taken in
+ *       stamp order, so consecutive sets of one message advance together. A stamp cut into
+ *       several sets never advances it (any of its parts may be withheld).
+ * Registers above the ceiling are still applied (LWW makes that safe); only the entry stays, so
+ * the next delta brings A's changes above it again: a resend, never a loss. Unsigned (legacy)
+ * changes carry no chain and raise their nodes' entries as before.
+ */
+import type { VersionVector } from '../replica/contracts/version-vector.js';
+import { entryOf } from '../replica/contracts/version-vector.js';
+import type { ChainLink } from './authored-batch.js';
+
+/**
+ * Per author of a signed set in `links` other than `sender`: the highest stamp our entry may rise
+ * to, starting from `vector` (ours, trusted). Authors absent from the result are not limited.
+ */
+export function vectorCeiling(links: readonly ChainLink[], vector: VersionVector, sender: string | null): VersionVector {
+  const byAuthor = new Map<string, ChainLink[]>();
+  for (const l of links) {
+    if (l.author === sender) continue;
+    let list = byAuthor.get(l.author);
+    if (!list) byAuthor.set(l.author, (list = []));
+    list.push(l);
+  }
+  const ceiling: VersionVector = {};
+  for (const [author, list] of byAuthor) {
+    list.sort((a, b) => a.hlc - b.hlc);
+    let reached = entryOf(vector, author) ?? 0;
+    for (const l of list) {
+      if (l.hlc <= reached) continue;
+      if (l.parts !== 1 || l.prev === null || l.prev > reached) break;
+      reached = l.hlc;
+    }
+    ceiling[author] = reached;
+  }
+  return ceiling;
+}
+
+/** `v` with each entry no higher than `ceiling`'s for the same node. */
+export function capVector(v: VersionVector, ceiling: VersionVector): VersionVector {
+  const out: VersionVector = {};
+  for (const [node, hlc] of Object.entries(v)) {
+    const cap = entryOf(ceiling, node);
+    out[node] = cap === undefined ? hlc : Math.min(hlc, cap);
+  }
+  return out;
+}
