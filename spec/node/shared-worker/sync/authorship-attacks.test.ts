@@ -173,7 +173,7 @@ describe('authorship attacks by a room member', () => {
     expect(kept.filter((s) => s.node === member.nodeId).at(-1)!.hlc).toBe(last);
 
     const newcomer = await node();
-    connect(relay, newcomer); // never meets the honest replica nor the rogue
+    const first = connect(relay, newcomer); // never meets the honest replica nor the rogue
     const want = await relay.kit.dump('notes');
     expect(want).toContain(JSON.stringify(['spam', `v${FLOOD - 1}`]));
     expect(want).toContain(JSON.stringify(['h2', 'honest 2b']));
@@ -188,6 +188,19 @@ describe('authorship attacks by a room member', () => {
     const { [member.nodeId]: relayed, ...relayOthers } = relay.replica.getVector();
     expect(others).toEqual(relayOthers);
     expect(behind ?? 0).toBeLessThan(relayed!);
+    // What that costs: every later delta from a replica other than the member resends what that
+    // replica keeps of the member above the entry: its live registers and the sets it has not
+    // swept yet (each one row here), bounded by the sweep, not by the member's history.
+    first.close('reconnect');
+    await ticks(10);
+    const before = newcomer.events.length;
+    const link = connect(relay, newcomer);
+    await until(() => newcomer.events.slice(before).some((e) => e.type === 'caught-up'));
+    const resent = newcomer.events.slice(before).filter((e) => e.type === 'sync-progress').at(-1);
+    const keptAbove = relay.replica.signedSince({ [member.nodeId]: behind ?? 0 }).filter((x) => x.node === member.nodeId).length;
+    expect(resent).toMatchObject({ rowsDone: keptAbove, rowsTotal: keptAbove });
+    expect(keptAbove).toBeLessThan(FLOOD - 1_000);
+    link.close('done');
     for (const s of newcomer.replica.signedSince({})) expect((await verifyChangeSet(s.body)).author).toBe(s.node);
     expect(errorsOf(newcomer)).toEqual([]);
   });
