@@ -119,6 +119,38 @@ describe('withheld signed sets', () => {
     expect(receiver.replica.getVector()[V]).toBeUndefined();
   });
 
+  it('a stamp cut in parts moves the entry only from the author itself; a relay that forwards part of it leaves the entry behind', async () => {
+    // Stamps above 2 rows are cut into sets of 2: V's 5-row exec goes out as 3 sets of one stamp.
+    const small = { maxUnsplitRows: 2 };
+    const mk = async () => {
+      const k = await durableKit.create(nodeIdOf(++seq), { notes: ['body'] });
+      return Object.assign(makeNode(`n${seq}`, k.replica, keys, { options: small }), { kit: k });
+    };
+    const victim = await mk();
+    const relay = await mk();
+    const far = await mk();
+    connect(victim, relay);
+    connect(relay, far);
+    await until(() => readyCount(relay, victim) === 1 && readyCount(far, relay) === 1);
+    await victim.kit.upsert('notes', [1, 2, 3, 4, 5].map((i): [string, { body: string }] => [`big${i}`, { body: `row ${i}` }]));
+    const V = victim.replica.nodeId;
+    const h = victim.replica.getVector()[V]!;
+    for (let i = 0; i < 200 && (await relay.kit.dump('notes')).length < 5; i++) await ticks(2);
+    // From V itself: the whole stamp, and the entry.
+    expect(await relay.kit.dump('notes')).toEqual(await victim.kit.dump('notes'));
+    expect(relay.replica.getVector()[V]).toBe(h);
+    // The relay keeps one set per stamp (signed-bodies.ts), so it forwards only part of it: the
+    // far end must not count the stamp as held.
+    for (let i = 0; i < 200 && (await far.kit.dump('notes')).length < 2; i++) await ticks(2);
+    await ticks(20);
+    expect(far.replica.getVector()[V] ?? 0).toBeLessThan(h);
+    // So once it meets V, it asks for the stamp again and gets all of it.
+    connect(far, victim);
+    for (let i = 0; i < 200 && (await far.kit.dump('notes')).length < 5; i++) await ticks(2);
+    expect(await far.kit.dump('notes')).toEqual(await victim.kit.dump('notes'));
+    expect(far.replica.getVector()[V]).toBe(h);
+  });
+
   it('after a crash, log replay raises the entry no further than the apply did', async () => {
     const victim = await node();
     const V = victim.replica.nodeId;
