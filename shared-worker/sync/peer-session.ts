@@ -461,7 +461,8 @@ export class PeerSession {
    * our vector now; a vector that rises meanwhile only makes it lower than it could be.
    */
   private applyOptions(opened: OpenedBatch): { options: ApplyOptions | undefined; ceiling: VersionVector } {
-    const ceiling = vectorCeiling(opened.links, this.host.replica.getVector(), this.remoteNodeId);
+    const relayed = opened.links.some((l) => l.author !== this.remoteNodeId);
+    const ceiling = relayed ? vectorCeiling(opened.links, this.host.replica.getVector(), this.remoteNodeId) : {};
     const limited = Object.keys(ceiling).length > 0;
     const options = opened.signed.length > 0 || limited ? { ...(opened.signed.length > 0 ? { signed: opened.signed } : {}), ...(limited ? { vectorCeiling: ceiling } : {}) } : undefined;
     return { options, ceiling };
