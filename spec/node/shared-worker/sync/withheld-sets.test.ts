@@ -119,6 +119,28 @@ describe('withheld signed sets', () => {
     expect(receiver.replica.getVector()[V]).toBeUndefined();
   });
 
+  it('an honest relay fed a gap still forwards the missing set live once it gets it (what it and its peers count as held stays below the gap)', async () => {
+    const victim = await node();
+    const relay = await node();
+    const receiver = await node();
+    const V = victim.replica.nodeId;
+    const { h1, h2, body2 } = await victimWithNextSet(victim);
+    connect(relay, receiver);
+    await until(() => readyCount(receiver, relay) === 1);
+    const rogue = await openRoguePeer(relay, keys, nodeIdOf(906), durableKit);
+    await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [body2] });
+    for (let i = 0; i < 200 && !(await notesOf(receiver.replica)).some((r) => r.includes('"v2"')); i++) await ticks(2);
+    expect(await notesOf(receiver.replica)).toEqual([JSON.stringify(['v2', 'second'])]);
+    await ticks(20);
+    // V meets the relay only; the receiver's link to the relay stays up all along.
+    connect(victim, relay);
+    for (let i = 0; i < 300 && !(await notesOf(receiver.replica)).some((r) => r.includes('"v1"')); i++) await ticks(2);
+    expect(await notesOf(receiver.replica)).toEqual([JSON.stringify(['v1', 'first']), JSON.stringify(['v2', 'second'])]);
+    expect(receiver.replica.getVector()[V]).toBeGreaterThanOrEqual(h1);
+    expect(relay.replica.getVector()[V]).toBe(h1);
+    void h2;
+  });
+
   it('a stamp cut in parts moves the entry only from the author itself; a relay that forwards part of it leaves the entry behind', async () => {
     // Stamps above 2 rows are cut into sets of 2: V's 5-row exec goes out as 3 sets of one stamp.
     const small = { maxUnsplitRows: 2 };
