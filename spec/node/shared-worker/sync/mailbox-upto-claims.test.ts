@@ -70,4 +70,31 @@ describe('mailbox: claims of what the mailbox holds', () => {
     expect(b.kit.replica.getVector()[A]).toBe(h2);
     expect(b.errors).toEqual([]);
   });
+
+  it('an uploader whose newest stamp was superseded before it uploaded still continues its chain for readers', async () => {
+    const s = await server(tempFile());
+    const token = 'chain-token';
+    const a = await member('a7a7a7a7a7a7a7a7', token);
+    const b = await member('b7b7b7b7b7b7b7b7', token);
+    const c = await member('c7c7c7c7c7c7c7c7', token);
+    const A = a.kit.replica.nodeId;
+    await a.kit.upsert('notes', [['x', { body: 'a x' }]]);
+    await a.kit.upsert('notes', [['y', { body: 'a y' }]]); // A's newest stamp...
+    await b.kit.upsert('notes', [['y', { body: 'b y' }]]); // ...superseded by B's, which A reads before it uploads
+    await (await b.start(s.mailboxUrl!)).stop();
+    const first = await a.start(s.mailboxUrl!);
+    await first.idle();
+    await first.stop();
+    await a.kit.upsert('notes', [['z', { body: 'a z' }]]);
+    const second = await a.start(s.mailboxUrl!);
+    await second.idle();
+    await second.stop();
+    const h3 = a.kit.replica.getVector()[A]!;
+    await (await c.start(s.mailboxUrl!)).stop();
+    expect(await c.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    // The second upload's set names the newest stamp the first one carried (x's), which C holds:
+    // C follows A's chain to the end instead of stopping before z.
+    expect(c.kit.replica.getVector()[A]).toBe(h3);
+    expect(c.cursor.value!.vector[A]).toBe(h3);
+  });
 });
