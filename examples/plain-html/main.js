@@ -3,11 +3,15 @@
 // visit made in another tab shows up here at once (the list is a live query).
 import { connectBattery } from '/dist/rtc-battery.js';
 
-const db = await connectBattery({ dbName: 'plain-html-example' });
+// The schema goes in `migrations`: every step ever shipped, in order (append a step to change it,
+// e.g. 'ALTER TABLE visits ADD COLUMN page TEXT'). Each runs once per browser, before this resolves.
+const db = await connectBattery({
+  dbName: 'plain-html-example',
+  migrations: ['CREATE TABLE IF NOT EXISTS visits (id TEXT PRIMARY KEY NOT NULL, at TEXT DEFAULT CURRENT_TIMESTAMP)'],
+});
 window.db = db; // try it from the devtools console: await db.exec('SELECT * FROM visits')
 
-await db.exec('CREATE TABLE IF NOT EXISTS visits (id TEXT PRIMARY KEY NOT NULL, at TEXT DEFAULT CURRENT_TIMESTAMP)');
-await db.enableSync('visits');
+await db.enableSync('visits'); // on every start, after the migrations
 await db.exec('INSERT INTO visits (id) VALUES (?)', [crypto.randomUUID()]);
 
 const visits = document.getElementById('visits');

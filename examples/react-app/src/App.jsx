@@ -3,7 +3,8 @@ import { useEffect, useMemo, useState } from 'react';
 import { BatteryDialect } from 'rtc-battery/kysely';
 import { useBattery, usePeers, useQuery, useSyncState } from 'rtc-battery/react';
 
-const SCHEMA = 'CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0)';
+/** The schema as migrations, applied by <BatteryProvider> before the tree renders: append steps, never edit one. */
+export const MIGRATIONS = ['CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL, done INTEGER NOT NULL DEFAULT 0)'];
 
 export function App({ room }) {
   const battery = useBattery();
@@ -14,7 +15,6 @@ export function App({ room }) {
     window.battery = battery;
     window.kysely = db;
     (async () => {
-      await battery.exec(SCHEMA);
       await battery.enableSync('notes');
       setReady(true);
       // Where the signaling server is: /config.json from `npm start`, or ?signal=<url>.
@@ -24,7 +24,7 @@ export function App({ room }) {
     })();
   }, [battery, db, room]);
 
-  return ready ? <Notes db={db} /> : <p>creating the table…</p>;
+  return ready ? <Notes db={db} /> : <p>enabling sync…</p>;
 }
 
 function Notes({ db }) {

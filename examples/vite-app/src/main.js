@@ -5,10 +5,11 @@ import { connectBattery } from 'rtc-battery';
 import workerUrl from 'rtc-battery/battery-worker.js?url';
 import wasmUrl from 'rtc-battery/sql-wasm.wasm?url';
 
-const db = await connectBattery({ dbName: 'vite-example', workerUrl, wasmUrl });
+// Schema changes are migrations: append a step, never edit a shipped one (README "Migrations").
+const migrations = ['CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY NOT NULL, kind TEXT, at TEXT DEFAULT CURRENT_TIMESTAMP)'];
+const db = await connectBattery({ dbName: 'vite-example', workerUrl, wasmUrl, migrations });
 window.db = db;
 
-await db.exec('CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY NOT NULL, kind TEXT, at TEXT DEFAULT CURRENT_TIMESTAMP)');
 await db.enableSync('events');
 await db.exec('INSERT INTO events (id, kind) VALUES (?, ?)', [crypto.randomUUID(), 'page-load']);
 

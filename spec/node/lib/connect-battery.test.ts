@@ -5,82 +5,10 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectBattery } from '../../../lib/connect-battery.js';
-import { messagePortWire } from '../../../shared-worker/protocol/port-adapters.js';
-import type { WirePort } from '../../../shared-worker/protocol/worker-protocol.js';
-import { holdLock } from '../../../shared-worker/protocol/tab-lock.js';
-import { Hub } from '../../../shared-worker/hub/hub.js';
-import { openDurableReplica } from '../../../shared-worker/persistence/durable-replica.js';
-import { MemoryKeyValueStore } from '../../../shared-worker/persistence/memory-kv-store.js';
-import { createReplica } from '../../../shared-worker/replica/replica.js';
 import type { Battery } from '../../../lib/battery.js';
+import { fakeBrowser } from './fake-browser.js';
 import type { ExecResult } from '../../../shared-worker/replica/contracts/replica-types.js';
-import { FakeLocks } from './fake-locks.js';
-import { FakeLiveness } from '../shared-worker/hub/hub-fixture.js';
 import { settle } from '../shared-worker/hub/memory-port.js';
-
-interface WorkerInstance {
-  hub: Hub;
-  /** A crashed process: its ports fall silent (no close event) and its Web Lock is released. */
-  kill(): void;
-  dead: boolean;
-}
-
-/** The worker's end of a tab's port: once its process is dead, nothing passes either way and no close event fires. */
-function silencedWhenDead(wire: WirePort, instance: { dead: boolean }): WirePort {
-  return {
-    post: (m) => {
-      if (!instance.dead) wire.post(m);
-    },
-    listen: (handler) => wire.listen((m) => {
-      if (!instance.dead) handler(m);
-    }),
-    onClose: (handler) => wire.onClose(handler),
-    close: () => wire.close(),
-  };
-}
-
-function fakeBrowser() {
-  const locks = new FakeLocks();
-  const store = new MemoryKeyValueStore();
-  const instances: WorkerInstance[] = [];
-  let n = 0;
-  const spawn = (): WorkerInstance => {
-    const workerLock = `rtc-battery:worker:${++n}`;
-    const held = holdLock(locks, workerLock);
-    const hub = new Hub({
-      openReplica: async () => {
-        await held;
-        return openDurableReplica({ store, createReplica, warn: () => {} });
-      },
-      liveness: new FakeLiveness(),
-      workerLock,
-    });
-    const instance: WorkerInstance = {
-      hub,
-      dead: false,
-      kill() {
-        instance.dead = true;
-        void held.then((release) => release());
-      },
-    };
-    instances.push(instance);
-    return instance;
-  };
-  class FakeSharedWorker {
-    readonly port: MessagePort;
-    constructor(_url: string, _options: object) {
-      let live = instances.at(-1);
-      if (!live || live.dead) live = spawn();
-      const mc = new MessageChannel();
-      this.port = mc.port1;
-      live.hub.attach(silencedWhenDead(messagePortWire(mc.port2), live));
-    }
-    addEventListener() {}
-  }
-  vi.stubGlobal('SharedWorker', FakeSharedWorker);
-  vi.stubGlobal('navigator', { locks });
-  return { instances, locks };
-}
 
 const options = { dbName: 'node-db', mode: 'shared' as const, workerUrl: 'http://127.0.0.1/w.js', wasmUrl: 'http://127.0.0.1/s.wasm', requestTimeoutMs: 5_000 };
 
