@@ -189,6 +189,10 @@ class DurableReplicaImpl implements DurableReplicaHandle {
     return this.replica.signedSince(since);
   }
 
+  isKnownAuthor(nodeId: string): boolean {
+    return this.replica.isKnownAuthor(nodeId);
+  }
+
   getVector(): VersionVector {
     return this.replica.getVector();
   }

@@ -9,8 +9,11 @@
  *   _rb_stamps   stamp id v <-> (hlc, node). Registers store v (1-3 bytes) instead of the full
  *                stamp (8 + node), and v grows with every new stamp, so "changed since" is a range.
  *   _rb_tables   synced tables: name, tid (suffix of their per-table tables), shape as JSON
- *   _rb_signed   stamp id v -> the signed body another replica sent the registers of that stamp
- *                in, kept verbatim for forwarding while a register carries the stamp (signed-bodies.ts)
+ *   _rb_signed   stamp id v -> the signed bodies another replica sent the registers of that stamp
+ *                in (several when the stamp was too big for one message), kept verbatim for
+ *                forwarding while a register carries the stamp (signed-bodies.ts)
+ *   _rb_authors  node index n of every node known to sign (a kept body's, our key-bound id's):
+ *                unsigned changes under them are refused (known-authors.ts)
  */
 import { BatteryError } from '../protocol/errors.js';
 import type { SqlDatabase } from './sql-database.js';
@@ -41,6 +44,7 @@ export function isInternalName(name: string): boolean {
 }
 
 function createInternalTables(db: SqlDatabase): void {
+  const hadAuthors = db.get("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_rb_authors'") !== undefined;
   db.execRaw(`
     CREATE TABLE IF NOT EXISTS _rb_meta(k TEXT PRIMARY KEY NOT NULL, v);
     CREATE TABLE IF NOT EXISTS _rb_ctx(k INTEGER PRIMARY KEY CHECK (k = 1), mode INTEGER NOT NULL, v INTEGER NOT NULL);
@@ -49,10 +53,25 @@ function createInternalTables(db: SqlDatabase): void {
     CREATE TABLE IF NOT EXISTS _rb_stamps(v INTEGER PRIMARY KEY, hlc INTEGER NOT NULL, n INTEGER NOT NULL);
     CREATE UNIQUE INDEX IF NOT EXISTS _rb_stamps_nh ON _rb_stamps(n, hlc);
     CREATE TABLE IF NOT EXISTS _rb_tables(name TEXT PRIMARY KEY NOT NULL, tid INTEGER NOT NULL UNIQUE, shape TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS _rb_signed(v INTEGER PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS _rb_signed(v INTEGER NOT NULL, body BLOB NOT NULL);
+    CREATE INDEX IF NOT EXISTS _rb_signed_v ON _rb_signed(v);
+    CREATE TABLE IF NOT EXISTS _rb_authors(n INTEGER PRIMARY KEY);
     INSERT OR IGNORE INTO _rb_meta VALUES ('format', ${FORMAT_VERSION});
     INSERT OR IGNORE INTO _rb_meta VALUES ('version', 0);
   `);
+  // A file whose _rb_signed held one body per stamp (v its primary key): the same rows, re-keyed.
+  if (db.all("SELECT 1 FROM pragma_table_info('_rb_signed') WHERE name = 'v' AND pk = 1").length > 0) {
+    db.execRaw(`
+      DROP INDEX IF EXISTS _rb_signed_v;
+      ALTER TABLE _rb_signed RENAME TO _rb_signed_old;
+      CREATE TABLE _rb_signed(v INTEGER NOT NULL, body BLOB NOT NULL);
+      INSERT INTO _rb_signed(v, body) SELECT v, body FROM _rb_signed_old ORDER BY v;
+      DROP TABLE _rb_signed_old;
+      CREATE INDEX _rb_signed_v ON _rb_signed(v);
+    `);
+  }
+  // A file from before _rb_authors: the signers of the bodies it kept are its known authors.
+  if (!hadAuthors) db.execRaw('INSERT OR IGNORE INTO _rb_authors(n) SELECT DISTINCT s.n FROM _rb_signed g JOIN _rb_stamps s ON s.v = g.v');
 }
 
 export function readMeta(db: SqlDatabase, key: string): unknown {

@@ -33,6 +33,7 @@ import { describeSchema } from './contracts/schema-descriptor.js';
 import { afterAlter, beforeAlter, checkAlter, parseAlterTable } from './schema-evolution.js';
 import { StampStore } from './stamps.js';
 import { SignedBodies } from './signed-bodies.js';
+import { KnownAuthors } from './known-authors.js';
 import type { SignedBody } from './contracts/change-set.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -73,6 +74,7 @@ class SqlReplica implements Replica {
   private readonly clock: HybridLogicalClock;
   private readonly stamps: StampStore;
   private readonly signed: SignedBodies;
+  private readonly authors: KnownAuthors;
   private readonly recorder: WriteRecorder;
   private readonly inserts = new InsertCapture();
   private readonly listeners = new Set<(commit: Commit) => void>();
@@ -95,11 +97,13 @@ class SqlReplica implements Replica {
     this.db.listenToWrites(this.recorder.onHook);
     this.stamps = new StampStore(this.db);
     this.signed = new SignedBodies(this.db, this.stamps);
+    this.authors = new KnownAuthors(this.db, this.stamps);
     this.clock = new HybridLogicalClock(options.now ?? Date.now, options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS);
     try {
       this.nodeId = openInternalState(this.db, () => assertNodeId(options.nodeId ?? randomNodeId()), options.bindNodeId === undefined ? undefined : assertNodeId(options.bindNodeId));
       migrateCaptureFormat(this.db);
       this.stamps.nodeIndex(this.nodeId);
+      if (options.bindNodeId !== undefined) this.authors.addOwn(this.nodeId);
     } catch (e) {
       this.db.close();
       throw toBatteryError(e);
@@ -117,6 +121,7 @@ class SqlReplica implements Replica {
     this.version = Number(readMeta(this.db, 'version') ?? 0);
     this.stamps.forget();
     this.signed?.forget();
+    this.authors?.forget();
     this.clock.advancePast(this.stamps.maxHlc());
   }
 
@@ -494,6 +499,7 @@ class SqlReplica implements Replica {
         this.stamps.raiseVector(node, cap !== undefined && cap < hlc ? cap : hlc);
       }
       if (options?.signed && options.signed.length > 0) kept = this.signed.keep(options.signed);
+      this.authors.add(kept);
       images = this.recorder.images(this.db);
       touched = this.recorder.touched();
       if (!quiet && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
@@ -525,6 +531,11 @@ class SqlReplica implements Replica {
     this.assertOpen();
     validateVector(since, 'since');
     return this.signed.since(since);
+  }
+
+  isKnownAuthor(nodeId: string): boolean {
+    this.assertOpen();
+    return this.authors.has(nodeId);
   }
 
   /** Drops signed bodies no register needs any more (signed-bodies.ts); changes no visible state. */

@@ -33,7 +33,8 @@ export class SignedBodies {
 
   /**
    * Keeps the bodies whose stamp exists here (a merged register carries it); returns those that
-   * were new. Runs inside the merge's transaction.
+   * were new. A stamp too big for one message arrives as several bodies (parts): each is kept,
+   * a body already held (same bytes) is not. Runs inside the merge's transaction.
    */
   keep(bodies: readonly SignedBody[]): SignedBody[] {
     const fresh: SignedBody[] = [];
@@ -41,7 +42,7 @@ export class SignedBodies {
       if (!this.stamps.knows(b.node)) continue;
       const row = this.db.get('SELECT v FROM _rb_stamps WHERE n = ? AND hlc = ?', [this.stamps.nodeIndex(b.node), b.hlc]);
       if (!row) continue;
-      if (this.db.get('SELECT 1 FROM _rb_signed WHERE v = ?', [Number(row[0])])) continue;
+      if (this.db.get('SELECT 1 FROM _rb_signed WHERE v = ? AND body = ?', [Number(row[0]), b.body])) continue;
       this.db.run('INSERT INTO _rb_signed(v, body) VALUES (?, ?)', [Number(row[0]), b.body]);
       this.count = this.stored() + 1;
       fresh.push(b);
@@ -54,7 +55,7 @@ export class SignedBodies {
     const minV = this.stamps.minVAbove(since);
     if (minV === null) return [];
     const out: SignedBody[] = [];
-    for (const [v, body] of this.db.all('SELECT v, body FROM _rb_signed WHERE v >= ? ORDER BY v', [minV])) {
+    for (const [v, body] of this.db.all('SELECT v, body FROM _rb_signed WHERE v >= ? ORDER BY v, rowid', [minV])) {
       const s = this.stamps.stamp(Number(v));
       const floor = Object.hasOwn(since, s.node) ? since[s.node]! : -1;
       if (s.hlc > floor) out.push({ node: s.node, hlc: s.hlc, body: body as Uint8Array });

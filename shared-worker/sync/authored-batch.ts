@@ -12,12 +12,16 @@ import { signChangeSet, verifyChangeSet, type SetLink } from './change-set-signa
 
 /**
  * Unsigned changes are accepted only when every stamp in them is below this hlc: the first
- * instant of 2026-12-07 UTC, in the hlc format (wall-clock ms × 1024, docs/merge-rules.md).
- * Why a fixed date: databases of builds without keys hold history nobody can sign, and refusing
- * it would strand existing rooms' data; a date no honest unsigned write can be after bounds what a
- * member can still forge (pre-horizon history only; docs/security.md, "Legacy history").
+ * instant of 2026-12-06 UTC, the day of the signing release, in the hlc format (wall-clock
+ * ms × 1024, docs/merge-rules.md). Why a fixed date: databases of builds without keys hold
+ * history nobody can sign, and refusing it would strand existing rooms' data. Why this one:
+ * key-bound node ids exist only since that release, so every stamp an honest key-bound node
+ * made (on a correct clock) is at or past it; an unsigned forgery under such a node must be
+ * stamped below it, hence below all of that node's changes, and hides none of them. What stays
+ * open: unsigned history of pre-signing ids cannot be authenticated, and a build without keys
+ * writing after the date is refused (it must upgrade) (docs/security.md, "Legacy history").
  */
-export const LEGACY_HORIZON_HLC = Date.UTC(2026, 11, 7) * 1024;
+export const LEGACY_HORIZON_HLC = Date.UTC(2026, 11, 6) * 1024;
 
 export interface AuthoredBatch {
   /** Signed bodies, each checked on arrival. */
@@ -151,13 +155,17 @@ function fingerprintOf(cs: ChangeSet): string {
  * What to send for `cs` (registers read from our replica) given the stored bodies that cover
  * some of its stamps: own registers signed per stamp, bodies as they are, the rest unsigned.
  * `signer` null: a replica without keys (test twins of older builds) sends everything unsigned.
+
+ * Unsigned registers of a node we know to sign (`knownAuthor`, Replica.isKnownAuthor) are not
+ * sent: they can only be a forgery taken before we knew (pre-horizon, docs/security.md "Legacy
+ * history"), and a receiver that knows the node would refuse the whole batch for them.
  *
  * `ownBase`: `cs` holds every own register above this hlc (a delta above `since`: since[own]; a
  * live batch: our vector entry before the commit). Each own stamp is signed with the one before it
  * in `cs` (the first with ownBase) as its `prev`: no own stamp between them has live registers.
  * Null: unknown (the sets then never advance a receiver's chain).
  */
-export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], ownNodeId: string, signer: OwnSigner | null, split: (stamp: ChangeSet) => ChangeSet[], ownBase: number | null): Promise<{ sets: Array<{ hlc: number; body: Uint8Array; rows: number }>; legacy: ChangeSet }> {
+export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], ownNodeId: string, signer: OwnSigner | null, split: (stamp: ChangeSet) => ChangeSet[], knownAuthor: (nodeId: string) => boolean, ownBase: number | null): Promise<{ sets: Array<{ hlc: number; body: Uint8Array; rows: number }>; legacy: ChangeSet }> {
   const covered = new Set<string>();
   const sets: Array<{ hlc: number; body: Uint8Array; rows: number }> = [];
   for (const b of bodies) {
@@ -167,7 +175,7 @@ export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], 
   }
   const groups = partitionChanges(cs, (node, hlc) => {
     if (signer && node === ownNodeId) return `o${hlc}`;
-    return covered.has(stampKey(node, hlc)) ? null : 'legacy';
+    return covered.has(stampKey(node, hlc)) || knownAuthor(node) ? null : 'legacy';
   });
   const own: Array<Promise<{ hlc: number; body: Uint8Array; rows: number }>> = [];
   const ownStamps = [...groups.keys()].filter((k) => k !== 'legacy').map((k) => Number(k.slice(1))).sort((a, b) => a - b);
@@ -189,14 +197,17 @@ export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], 
 
 /**
  * Throws AUTH unless every register of unsigned `cs` is legacy history (LEGACY_HORIZON_HLC) of a
- * node that is neither ours nor the author of a signed set in the same batch: a key-bound node
- * has no unsigned history, so unsigned changes under it are forged whatever their stamp.
+ * node that is neither ours, nor the author of a signed set in the same batch, nor one the
+ * replica knows to sign (`knownAuthor`, Replica.isKnownAuthor): a key-bound node has no unsigned
+ * history, so unsigned changes under it are forged whatever their stamp.
  */
-function assertUnsignedAllowed(cs: ChangeSet, ownNodeId: string, signers: ReadonlySet<string>): void {
+function assertUnsignedAllowed(cs: ChangeSet, ownNodeId: string, signers: ReadonlySet<string>, knownAuthor: (nodeId: string) => boolean): void {
   const own = cs.nodes.indexOf(ownNodeId);
+  const known = cs.nodes.map((n) => knownAuthor(n));
   const check = (hlc: number, node: number) => {
     if (node === own) throw new BatteryError('AUTH', `unsigned change under our own node id ${ownNodeId}: only a signed set of ours may carry it`);
     if (signers.has(cs.nodes[node]!)) throw new BatteryError('AUTH', `unsigned change under node ${cs.nodes[node]}, which signs its changes`);
+    if (known[node]) throw new BatteryError('AUTH', `unsigned change under node ${cs.nodes[node]}, known here to sign its changes`);
     if (hlc >= LEGACY_HORIZON_HLC) throw new BatteryError('AUTH', `unsigned change of node ${cs.nodes[node]} stamped after the legacy horizon: changes made since must be signed by their author`);
   };
   for (const t of cs.tables) {
@@ -210,12 +221,13 @@ function assertUnsignedAllowed(cs: ChangeSet, ownNodeId: string, signers: Readon
 
 /**
  * Checks a received batch before anything of it is applied: every body's signature (its author
- * is its only node and its stamp its only stamp) and the legacy rule for the unsigned part.
+ * is its only node and its stamp its only stamp) and the legacy rule for the unsigned part
+ * (`knownAuthor`: the receiving replica's isKnownAuthor, asked once the signatures are checked).
  * Throws AUTH (or BAD_OP) on the first failure; the caller applies nothing then.
  */
-export async function openBatch(batch: AuthoredBatch, ownNodeId: string): Promise<OpenedBatch> {
+export async function openBatch(batch: AuthoredBatch, ownNodeId: string, knownAuthor: (nodeId: string) => boolean): Promise<OpenedBatch> {
   const verified = await Promise.all(batch.signed.map((body) => verifyChangeSet(body)));
-  assertUnsignedAllowed(batch.changes, ownNodeId, new Set(verified.map((v) => v.author)));
+  assertUnsignedAllowed(batch.changes, ownNodeId, new Set(verified.map((v) => v.author)), knownAuthor);
   const parts = isEmptyChangeSet(batch.changes) ? [] : [batch.changes];
   for (const v of verified) parts.push(v.changes);
   return {

@@ -317,7 +317,7 @@ export class MailboxSync {
    */
   private async applyContent(content: MailboxContent): Promise<VersionVector> {
     const { replica } = this.options;
-    const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '');
+    const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '', (n) => replica.isKnownAuthor(n));
     if (isEmptyChangeSet(opened.changes)) return {};
     const ceiling = vectorCeiling(opened.links, replica.getVector(), null);
     await replica.applyChanges(opened.changes, {
@@ -337,7 +337,7 @@ export class MailboxSync {
     const maxBytes = Math.floor((this.welcome?.limits.maxBlobBytes ?? 1 << 20) / 2);
     const changes = replica.changesSince(since);
     const { sets, legacy } = await authorBatch(changes, replica.signedSince(since), replica.nodeId, this.signer,
-      (stamp) => splitStamp(stamp, { pieceRows: rows, maxUnsplitRows: rows, maxPieceBytes: maxBytes }), entryOf(since, replica.nodeId) ?? 0);
+      (stamp) => splitStamp(stamp, { pieceRows: rows, maxUnsplitRows: rows, maxPieceBytes: maxBytes }), (n) => replica.isKnownAuthor(n), entryOf(since, replica.nodeId) ?? 0);
     sets.sort((a, b) => a.hlc - b.hlc);
     return { signed: sets.map((s) => ({ body: s.body, rows: Math.max(1, s.rows) })), legacy, ownTop: entryOf(vectorOfChanges(changes), replica.nodeId) };
   }

@@ -277,7 +277,7 @@ export class PeerSession {
     }
     // Signatures are checked as a message arrives, while earlier ones are still being applied
     // (bounded by the send window, like the messages themselves); nothing is applied before.
-    const opened = msg.t === 'delta' || msg.t === 'live' ? openBatch(msg, this.host.replica.identity ? this.host.replica.nodeId : '') : null;
+    const opened = msg.t === 'delta' || msg.t === 'live' ? openBatch(msg, this.host.replica.identity ? this.host.replica.nodeId : '', (n) => this.host.replica.isKnownAuthor(n)) : null;
     opened?.catch(() => {}); // handled (and reported) when its turn comes in `handle`
     this.handling = this.handling
       .then(() => this.handle(msg, opened))

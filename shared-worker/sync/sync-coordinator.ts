@@ -114,7 +114,7 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
    */
   const author = (changes: ChangeSet, signed: Commit['signed'], madeAt: VersionVector): Promise<AuthoredBatch> => {
     // Our entry before this commit: no own stamp between it and this one's has live registers.
-    const p = authorBatch(changes, signed ?? [], replica.nodeId, signer, (stamp) => splitStamp(stamp, host.options), entryOf(madeAt, replica.nodeId) ?? 0)
+    const p = authorBatch(changes, signed ?? [], replica.nodeId, signer, (stamp) => splitStamp(stamp, host.options), (n) => replica.isKnownAuthor(n), entryOf(madeAt, replica.nodeId) ?? 0)
       .then(({ sets, legacy }) => ({ signed: sets.map((s) => s.body), changes: legacy }));
     p.catch(() => {}); // each session that sends it reports a failure on its own link
     return p;

@@ -131,6 +131,13 @@ export interface Replica {
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
   /** Stored signed bodies of other nodes whose stamp is above `since[node]`, in arrival order. */
   signedSince(since: VersionVector): SignedBody[];
+  /**
+   * Is `nodeId` known to sign its changes: a node whose signed body this replica verified and kept
+   * (in the same transaction, so it survives reopen, crashes and snapshots), or its own key-bound
+   * id? Sync refuses unsigned changes under such a node whatever their stamp (docs/security.md,
+   * "Legacy history").
+   */
+  isKnownAuthor(nodeId: string): boolean;
   getVector(): VersionVector;
   /** A counter that grows with every local or merged change. */
   getVersion(): number;
@@ -201,6 +208,8 @@ export interface DurableReplica {
   applyChangesStaged?(changes: ChangeSet, options?: ApplyOptions): Promise<{ result: ApplyResult; stored: Promise<void> }>;
   changesSince(since: VersionVector, options?: { tables?: string[] }): ChangeSet;
   signedSince(since: VersionVector): SignedBody[];
+  /** Replica.isKnownAuthor. */
+  isKnownAuthor(nodeId: string): boolean;
   getVector(): VersionVector;
   getVersion(): number;
   fingerprints(): Record<string, string>;

@@ -92,6 +92,10 @@ export class FakeDurableReplica implements DurableReplica {
     return [];
   }
 
+  isKnownAuthor(): boolean {
+    return false;
+  }
+
   changesSince(): ChangeSet {
     return { nodes: [], tables: [] };
   }

@@ -76,6 +76,11 @@ class FakeReplica implements Replica {
     return [];
   }
 
+  /** The fake keeps no signed bodies: it knows no author. */
+  isKnownAuthor(): boolean {
+    return false;
+  }
+
   changesSince(since: VersionVector): ChangeSet {
     const nodes: string[] = [];
     const rows: RowDelta[] = [];

@@ -2,6 +2,7 @@
  * The signing identity and the signed bodies of other replicas (docs/security.md, "Authorship")
  * survive reopening, a crash, log replay and snapshots; the identity never enters the database file.
  */
+import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
@@ -120,9 +121,137 @@ describe('signed bodies of other replicas', () => {
 
     // A newcomer given only the kept bodies (what a delta of this replica carries) gets the same table.
     const fresh = await withTable(await open(new MemoryKeyValueStore()));
-    const opened = await openBatch({ signed: kept.map((b) => b.body), changes: { nodes: [], tables: [] } }, fresh.nodeId);
+    const opened = await openBatch({ signed: kept.map((b) => b.body), changes: { nodes: [], tables: [] } }, fresh.nodeId, (n) => fresh.isKnownAuthor(n));
     await fresh.applyChanges(opened.changes, { signed: opened.signed });
     expect((await fresh.exec('SELECT * FROM t ORDER BY id')).rows).toEqual((await d.exec('SELECT * FROM t ORDER BY id')).rows);
     expect(fresh.getVector()).toEqual(d.getVector());
+  });
+});
+
+describe('a stamp too big for one message (several signed sets of one stamp)', () => {
+  const twoParts = async (author: SigningIdentity, hlc: number) => [
+    await signChangeSet(author, row(author.nodeId, 'a', 'part 1', hlc)),
+    await signChangeSet(author, row(author.nodeId, 'b', 'part 2', hlc)),
+  ];
+
+  /** What a newcomer gets from `relay`'s kept bodies alone (what a delta of it carries for that node). */
+  async function newcomerFrom(relay: DurableReplicaHandle): Promise<unknown[]> {
+    const fresh = await withTable(await open(new MemoryKeyValueStore()));
+    const opened = await openBatch({ signed: relay.signedSince({}).map((b) => b.body), changes: { nodes: [], tables: [] } }, fresh.nodeId, (n) => fresh.isKnownAuthor(n));
+    await fresh.applyChanges(opened.changes, { signed: opened.signed });
+    return (await fresh.exec('SELECT id, v FROM t ORDER BY id')).rows;
+  }
+
+  it('a relay keeps every part, once each, across a crash; a newcomer gets the whole stamp from it', async () => {
+    const author = await createSigningIdentity();
+    const store = new MemoryKeyValueStore();
+    const relay = await withTable(await open(store));
+    const parts = await twoParts(author, hlcFromMs(Date.now()));
+    const opened = await openBatch({ signed: [...parts, parts[0]!], changes: { nodes: [], tables: [] } }, relay.nodeId, (n) => relay.isKnownAuthor(n));
+    await relay.applyChanges(opened.changes, { signed: opened.signed });
+    await relay.applyChanges(opened.changes, { signed: opened.signed }); // again, later
+    expect(relay.signedSince({}).map((b) => [...b.body])).toEqual(parts.map((p) => [...p]));
+    const want = [{ id: 'a', v: 'part 1' }, { id: 'b', v: 'part 2' }];
+    expect(await newcomerFrom(relay)).toEqual(want);
+    // Crash with the parts only in the log, then a snapshot (whose sweep keeps both).
+    const crashing = store.reopen();
+    const live = await open(crashing);
+    crashing.crashAfterWrites(0);
+    void live.exec("INSERT INTO t VALUES ('z', 'lost')");
+    const replayed = await open(store.reopen());
+    expect(replayed.signedSince({})).toHaveLength(2);
+    await replayed.snapshot();
+    await replayed.settled();
+    expect(await newcomerFrom(replayed)).toEqual(want);
+  });
+
+  it('a database file whose table held one body per stamp opens with its bodies, and then keeps every part', async () => {
+    const author = await createSigningIdentity();
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
+    r.exec('CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, v TEXT)');
+    r.enableSync('t');
+    const hlc = hlcFromMs(Date.now());
+    const first = row(author.nodeId, 'k', 'kept', hlc - 10);
+    const body = await signChangeSet(author, first);
+    r.applyChanges(first, { signed: [{ node: author.nodeId, hlc: hlc - 10, body }] });
+    // The same file with the table as the previous release made it.
+    const db = new (await initSqlJs()).Database(r.export());
+    r.close();
+    db.run('DROP TABLE _rb_signed; CREATE TABLE _rb_signed(v INTEGER PRIMARY KEY, body BLOB NOT NULL)');
+    db.run('INSERT INTO _rb_signed(v, body) SELECT v, ? FROM _rb_stamps WHERE hlc = ?', [body, hlc - 10]);
+    const upgraded = await createReplica({ data: db.export() });
+    db.close();
+    expect(upgraded.signedSince({}).map((b) => [...b.body])).toEqual([[...body]]);
+    const parts = await twoParts(author, hlc);
+    const o = await openBatch({ signed: parts, changes: { nodes: [], tables: [] } }, upgraded.nodeId, (n) => upgraded.isKnownAuthor(n));
+    upgraded.applyChanges(o.changes, { signed: o.signed });
+    expect(upgraded.signedSince({}).map((b) => [...b.body])).toEqual([body, ...parts].map((p) => [...p]));
+    upgraded.close();
+  });
+});
+
+describe('known authors (docs/security.md, "Legacy history")', () => {
+  it('are the own key-bound id and every node whose body was kept, and survive a clean reopen, a crash (log replay) and a snapshot', async () => {
+    const author = await createSigningIdentity();
+    const stranger = await createSigningIdentity();
+    const store = new MemoryKeyValueStore();
+    const d = await withTable(await open(store));
+    expect(d.isKnownAuthor(d.nodeId)).toBe(true);
+    expect(d.isKnownAuthor(author.nodeId)).toBe(false);
+    await applySigned(d, author, row(author.nodeId, 'k', 'signed', hlcFromMs(Date.now())));
+    // Unsigned (legacy) registers of a node make it no author.
+    await d.applyChanges(row('0123456789abcdef', 'old', 'legacy', hlcFromMs(Date.now()) - 5));
+    expect(d.isKnownAuthor(author.nodeId)).toBe(true);
+    expect(d.isKnownAuthor('0123456789abcdef')).toBe(false);
+    expect(d.isKnownAuthor(stranger.nodeId)).toBe(false);
+    await d.close();
+
+    const reopened = await open(store.reopen());
+    expect(reopened.isKnownAuthor(author.nodeId)).toBe(true);
+    expect(reopened.isKnownAuthor(reopened.nodeId)).toBe(true);
+
+    // A crash with the stranger's body only in the log: replay rebuilds the set.
+    const crashing = store.reopen();
+    const live = await open(crashing);
+    await applySigned(live, stranger, row(stranger.nodeId, 's', 'signed too', hlcFromMs(Date.now())));
+    crashing.crashAfterWrites(0);
+    void live.exec("INSERT INTO t VALUES ('z', 'lost')");
+    const replayed = await open(store.reopen());
+    expect(replayed.logStats().records).toBeGreaterThan(0);
+    expect([author, stranger].map((a) => replayed.isKnownAuthor(a.nodeId))).toEqual([true, true]);
+
+    // Into a snapshot (whose sweep drops the superseded bodies, never the authors), then from it alone.
+    await applySigned(replayed, author, row(author.nodeId, 'k', 'supersedes', hlcFromMs(Date.now()) + 10));
+    await applySigned(replayed, author, row(author.nodeId, 's', 'supersedes the stranger', hlcFromMs(Date.now()) + 11));
+    await replayed.snapshot();
+    await replayed.settled();
+    expect(replayed.signedSince({}).map((b) => b.node)).not.toContain(stranger.nodeId);
+    await replayed.close();
+    const fromSnapshot = await open(store.reopen());
+    expect(fromSnapshot.logStats().records).toBe(0);
+    expect([author, stranger].map((a) => fromSnapshot.isKnownAuthor(a.nodeId))).toEqual([true, true]);
+    expect(fromSnapshot.isKnownAuthor('0123456789abcdef')).toBe(false);
+  });
+
+  it('a database file from before the set: the signers of its kept bodies become known authors on open', async () => {
+    const author = await createSigningIdentity();
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
+    r.exec('CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, v TEXT)');
+    r.enableSync('t');
+    const hlc = hlcFromMs(Date.now());
+    const cs = row(author.nodeId, 'k', 'signed', hlc);
+    r.applyChanges(cs, { signed: [{ node: author.nodeId, hlc, body: await signChangeSet(author, cs) }] });
+    r.applyChanges(row('0123456789abcdef', 'old', 'legacy', hlc - 5));
+    expect(r.isKnownAuthor(author.nodeId)).toBe(true);
+    // The same file as an older release wrote it: no _rb_authors table.
+    const db = new (await initSqlJs()).Database(r.export());
+    r.close();
+    db.run('DROP TABLE _rb_authors');
+    const upgraded = await createReplica({ data: db.export() });
+    db.close();
+    expect(upgraded.isKnownAuthor(author.nodeId)).toBe(true);
+    expect(upgraded.isKnownAuthor('0123456789abcdef')).toBe(false);
+    expect(upgraded.isKnownAuthor(upgraded.nodeId)).toBe(false); // a replica without bindNodeId has no key
+    upgraded.close();
   });
 });

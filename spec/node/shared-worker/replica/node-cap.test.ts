@@ -2,6 +2,7 @@
  * Issue 11, finding 2 on the real replica: it never admits more node ids than a hello may carry
  * (MAX_VECTOR_ENTRIES), so its vector stays acceptable to honest peers.
  */
+import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 import { hlcFromMs } from '../../../../shared-worker/replica/hlc.js';
@@ -18,7 +19,7 @@ function bloat(batch: number, ids: number): ChangeSet {
 }
 
 describe('node id cap', () => {
-  it(`11 batches of 10k invented node ids: the batch crossing ${MAX_VECTOR_ENTRIES} is refused whole, the vector stays within a hello`, async () => {
+  it(`11 batches of 10k invented node ids: the batch crossing ${MAX_VECTOR_ENTRIES} is refused whole, the vector (and the known authors) stay within a hello`, async () => {
     const { r } = await syncedReplica('aaaaaaaaaaaaaaaa', undefined, undefined, NOW);
     r.exec("INSERT INTO items(id, title) VALUES ('mine', 'x')");
     const outcomes: string[] = [];
@@ -36,6 +37,23 @@ describe('node id cap', () => {
     expect(Number(r.execLocal('SELECT count(*) AS n FROM items').rows[0]!.n)).toBe(90_001); // nothing of a refused batch
     // Known ids still apply: the cap counts admissions, not batches.
     r.applyChanges({ ...bloat(0, 1), tables: [{ table: 'items', columns: [], rows: [{ pk: ['again'], put: [H + 5, 0], del: null, cells: [] }] }] });
+
+    // Known authors (known-authors.ts) are admitted nodes: at the cap, no body adds one more.
+    r.applyChanges(bloat(20, MAX_VECTOR_ENTRIES - 90_001));
+    expect(Object.keys(r.getVector()).length).toBe(MAX_VECTOR_ENTRIES);
+    const admitted = bloat(0, 1).nodes[0]!;
+    const outsider = 'e0000000000000ff';
+    const signedRow = (node: string, pk: string, hlc: number): ChangeSet => ({ nodes: [node], tables: [{ table: 'items', columns: [], rows: [{ pk: [pk], put: [hlc, 0], del: null, cells: [] }] }] });
+    const body = (node: string, hlc: number) => ({ node, hlc, body: new Uint8Array([1, 2, 3]) }); // the replica trusts sync's checks
+    expect(() => r.applyChanges(signedRow(outsider, 'o', H + 7), { signed: [body(outsider, H + 7)] })).toThrow(/more than/);
+    // A body of a node the batch does not carry rides along with an admitted author's.
+    r.applyChanges(signedRow(admitted, 's', H + 8), { signed: [body(admitted, H + 8), body(outsider, H + 8)] });
+    expect(r.isKnownAuthor(admitted)).toBe(true);
+    expect(r.isKnownAuthor(outsider)).toBe(false);
+    expect(Object.keys(r.getVector()).length).toBe(MAX_VECTOR_ENTRIES);
+    const file = new (await initSqlJs()).Database(r.export());
+    expect(file.exec('SELECT count(*) FROM _rb_authors WHERE n NOT IN (SELECT n FROM _rb_nodes)')[0]!.values).toEqual([[0]]);
+    file.close();
     r.close();
   }, 300_000); // a hang guard: 90k rows through sql.js take a while on a loaded machine
 });

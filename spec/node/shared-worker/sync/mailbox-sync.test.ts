@@ -6,7 +6,7 @@ import { createBatteryServer } from '../../../../peer-server/index.js';
 import { parseMailboxReply, type MailboxReply } from '../../../../shared-worker/protocol/mailbox-protocol.js';
 import { deriveMailboxKeys } from '../../../../shared-worker/sync/mailbox-keys.js';
 import type { MailboxSocket } from '../../../../shared-worker/sync/mailbox-client.js';
-import { sealBlob } from '../../../../shared-worker/sync/mailbox-blob.js';
+import { sealBlob, sealPlain } from '../../../../shared-worker/sync/mailbox-blob.js';
 import { encode } from '@msgpack/msgpack';
 import { createSigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
 import { negativeZeroCodec } from '../../../../shared-worker/replica/contracts/msgpack-negative-zero.js';
@@ -16,6 +16,9 @@ import { toWire } from '../../../../shared-worker/sync/wire-changes.js';
 import { replicaSnapshotStore } from '../../../../shared-worker/sync/mailbox-snapshot-store.js';
 import { RawMailboxClient } from '../../peer-server/mailbox/raw-mailbox-client.js';
 import { rows, socketFactory, useMailboxMembers, type Member } from './mailbox-members.js';
+import { durableKit } from './durable-kit.js';
+import { roomFor, ticks } from './helpers.js';
+import { connect, errorsOf, makeNode, readyCount } from './net.js';
 
 const { cleanups, server, tempFile, member } = useMailboxMembers();
 
@@ -230,6 +233,63 @@ describe('mailbox sync (worker side) against the real server', () => {
     expect(b.kit.replica.getVector()[A]).toBe(realVector[A]);
     // What B keeps of A's writes is A's own signed bytes.
     for (const body of b.kit.replica.signedSince({}).map((x) => x.body)) expect((await verifyChangeSet(body)).author).toBe(A);
+  });
+
+  it('unsigned blob parts (format 2, and format-1 blobs) under a member this replica has seen sign are refused, whatever their stamp', async () => {
+    const s = await server(tempFile());
+    const token = 'known-author-token';
+    const a = await member('a4a4a4a4a4a4a4a4', token);
+    await a.kit.upsert('notes', rows(0, 2, 'real'));
+    await (await a.start(s.mailboxUrl!)).stop();
+    const A = a.kit.replica.nodeId;
+    const b = await member('b4b4b4b4b4b4b4b4', token);
+    const syncB = await b.start(s.mailboxUrl!);
+    await syncB.stop();
+    expect(b.kit.replica.isKnownAuthor(A)).toBe(true);
+    const vectorA = b.kit.replica.getVector()[A];
+
+    // Stamped before the horizon: as legacy history by its stamp alone, it would pass.
+    const forged = (id: string) => ({ nodes: [A], tables: [{ table: 'notes', columns: ['body'], rows: [{ pk: [id], put: [LEGACY_HORIZON_HLC - 5, 0] as [number, number], del: null, cells: [[0, 'forged', LEGACY_HORIZON_HLC - 5, 0]] as Array<[number, string, number, number]> }] }] });
+    const keys = await deriveMailboxKeys(token);
+    const raw = await RawMailboxClient.connect(s.mailboxUrl!);
+    cleanups.push(() => raw.close());
+    const welcome = await raw.hello(keys.accessKey);
+    const head = welcome.t === 'welcome' ? welcome.head : 0;
+    const formatOne = new Uint8Array(encode({ v: 1, kind: 'changes', changes: toWire(forged('f1')), upTo: { [A]: LEGACY_HORIZON_HLC - 5 } }, { extensionCodec: negativeZeroCodec }));
+    const blobs = [
+      await sealBlob(keys, { kind: 'changes', changes: forged('f2'), signed: [], upTo: { [A]: LEGACY_HORIZON_HLC - 5 } }, head + 1),
+      await sealPlain(keys, 'changes', formatOne, head + 2),
+    ];
+    for (const [i, blob] of blobs.entries()) expect(await raw.request({ t: 'append', seq: head + 1 + i, blob })).toMatchObject({ t: 'ack' });
+
+    await (await b.start(s.mailboxUrl!)).stop();
+    expect(b.errors.map((e) => e.code)).toEqual(['AUTH', 'AUTH']);
+    expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+    expect(b.kit.replica.getVector()[A]).toBe(vectorA);
+  });
+
+  it('one exec bigger than a blob (several signed sets of one stamp) reaches a replica that only meets the downloader', async () => {
+    const s = await server(tempFile());
+    const token = 'split-stamp-token';
+    const a = await member('a6a6a6a6a6a6a6a6', token);
+    await a.kit.upsert('notes', rows(0, 700, 'bulk')); // one stamp; 300 rows per blob
+    await (await a.start(s.mailboxUrl!)).stop();
+    const b = await member('b6b6b6b6b6b6b6b6', token);
+    await (await b.start(s.mailboxUrl!)).stop();
+    expect(await b.kit.dump('notes')).toHaveLength(700);
+
+    const { keys } = await roomFor(token);
+    const c = await durableKit.create('c6c6c6c6c6c6c6c6', { notes: ['body'] });
+    const nodeB = makeNode('b', b.kit.replica, keys);
+    const nodeC = makeNode('c', c.replica, keys);
+    connect(nodeB, nodeC);
+    await until(() => readyCount(nodeC, nodeB) === 1);
+    await until(async () => JSON.stringify(c.replica.getVector()) === JSON.stringify(b.kit.replica.getVector()));
+    // B's three sets of the stamp fit one delta message (2,000 rows), applied in one transaction
+    // with the vector; the ticks only let its events settle.
+    await ticks(20);
+    expect(errorsOf(nodeC)).toEqual([]);
+    expect(await c.dump('notes')).toEqual(await a.kit.dump('notes'));
   });
 
   it('compaction: past the threshold a member uploads one snapshot; a newcomer gets the same tables from snapshot + tail', async () => {

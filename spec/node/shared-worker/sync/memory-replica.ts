@@ -42,8 +42,10 @@ export class MemoryReplica implements DurableReplica {
   private lastHlc = 0;
   private lastCommit: Promise<void> = Promise.resolve();
   private version = 0;
-  /** Signed bodies of other nodes, by `node:hlc` (kept for good: the twin has no GC). */
+  /** Signed bodies of other nodes, by `node:hlc:bytes` (a big stamp comes in parts; kept for good: the twin has no GC). */
   private readonly bodies = new Map<string, SignedBody>();
+  /** Nodes whose body was kept, and our own key-bound id (Replica.isKnownAuthor). */
+  private readonly authors = new Set<string>();
   applyCalls = 0;
   failNextApply: BatteryError | null = null;
 
@@ -58,6 +60,7 @@ export class MemoryReplica implements DurableReplica {
     readonly identity: SigningIdentity | null = null,
   ) {
     if (identity && identity.nodeId !== nodeId) throw new Error('a signing twin writes under its key-bound node id');
+    if (identity) this.authors.add(nodeId);
   }
 
   /** A twin with a fresh key pair, writing under its key-bound node id. */
@@ -137,9 +140,10 @@ export class MemoryReplica implements DurableReplica {
     const applied = eff ? countRegs(eff) : 0;
     const kept: SignedBody[] = [];
     for (const b of options?.signed ?? []) {
-      const key = `${b.node}:${b.hlc}`;
+      const key = `${b.node}:${b.hlc}:${Buffer.from(b.body).toString('base64')}`;
       if (!this.bodies.has(key)) {
         this.bodies.set(key, b);
+        this.authors.add(b.node);
         kept.push(b);
       }
     }
@@ -177,6 +181,10 @@ export class MemoryReplica implements DurableReplica {
 
   signedSince(since: VersionVector): SignedBody[] {
     return [...this.bodies.values()].filter((b) => b.hlc > (Object.hasOwn(since, b.node) ? since[b.node]! : -1));
+  }
+
+  isKnownAuthor(nodeId: string): boolean {
+    return this.authors.has(nodeId);
   }
 
   getVector(): VersionVector {
