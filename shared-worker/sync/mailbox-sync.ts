@@ -20,7 +20,7 @@ import { authorBatch, openBatch, OwnSigner } from './authored-batch.js';
 import { splitStamp, vectorOfChanges } from './delta-pieces.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { entryOf, mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
-import { capVector, vectorCeiling } from './vector-chain.js';
+import { capVector, PartsTally, vectorCeiling } from './vector-chain.js';
 import { encodeContent, openBlob, sealPlain, type MailboxContent } from './mailbox-blob.js';
 import { MailboxConnection, describe, type MailboxSocketFactory, type Welcome } from './mailbox-client.js';
 import type { MailboxKeys } from './mailbox-keys.js';
@@ -105,6 +105,8 @@ export class MailboxSync {
    * "Authorship"). Lost on restart, which only makes the next upload send more.
    */
   private carried: VersionVector = {};
+  /** Parts of cut stamps read from blobs (vector-chain.ts). */
+  private readonly parts = new PartsTally();
   /** The position the mailbox's snapshot covers (0: none), as far as this member knows. */
   private snapshotCovers = 0;
   private readonly unsubscribe: () => void;
@@ -319,12 +321,13 @@ export class MailboxSync {
     const { replica } = this.options;
     const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '', (n) => replica.isKnownAuthor(n));
     if (isEmptyChangeSet(opened.changes)) return {};
-    const ceiling = vectorCeiling(opened.links, replica.getVector(), null);
+    this.parts.note(opened.links, opened.signed.map((b) => b.body));
+    const ceiling = vectorCeiling(opened.links, replica.getVector(), null, this.parts);
     await replica.applyChanges(opened.changes, {
       ...(opened.signed.length > 0 ? { signed: opened.signed } : {}),
       ...(Object.keys(ceiling).length > 0 ? { vectorCeiling: ceiling } : {}),
     });
-    return capVector(vectorOfChanges(opened.changes), vectorCeiling(opened.links, mergeVectors(this.cursor.vector, this.carried), null));
+    return capVector(vectorOfChanges(opened.changes), vectorCeiling(opened.links, mergeVectors(this.cursor.vector, this.carried), null, this.parts));
   }
 
   /**

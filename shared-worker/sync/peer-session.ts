@@ -26,7 +26,7 @@ import type { ApplyOptions, DurableReplica } from '../replica/contracts/replica-
 import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../replica/contracts/version-vector.js';
 import { deltaAnswer, orderedPieces, pieceSize, readDelta, restrictToTables, vectorOfChanges } from './delta-pieces.js';
 import { openBatch, type AuthoredBatch, type OpenedBatch, type OwnSigner } from './authored-batch.js';
-import { capVector, vectorCeiling } from './vector-chain.js';
+import { capVector, PartsTally, vectorCeiling } from './vector-chain.js';
 import type { PeerSyncState } from '../protocol/worker-protocol.js';
 import { DeltaProgress, OutgoingDelta } from './sync-progress.js';
 import { compareSchemas } from './compare-schemas.js';
@@ -138,6 +138,8 @@ export class PeerSession {
   private readonly outgoing = new OutgoingDelta();
   private incoming: DeltaProgress | null = null;
   private caughtUp = false;
+  /** Parts of others' cut stamps this peer sent (vector-chain.ts). */
+  private readonly parts = new PartsTally();
 
   constructor(
     readonly link: PeerLink,
@@ -462,7 +464,8 @@ export class PeerSession {
    */
   private applyOptions(opened: OpenedBatch): { options: ApplyOptions | undefined; ceiling: VersionVector } {
     const relayed = opened.links.some((l) => l.author !== this.remoteNodeId);
-    const ceiling = relayed ? vectorCeiling(opened.links, this.host.replica.getVector(), this.remoteNodeId) : {};
+    if (relayed) this.parts.note(opened.links, opened.signed.map((b) => b.body));
+    const ceiling = relayed ? vectorCeiling(opened.links, this.host.replica.getVector(), this.remoteNodeId, this.parts) : {};
     const limited = Object.keys(ceiling).length > 0;
     const options = opened.signed.length > 0 || limited ? { ...(opened.signed.length > 0 ? { signed: opened.signed } : {}), ...(limited ? { vectorCeiling: ceiling } : {}) } : undefined;
     return { options, ceiling };

@@ -9,7 +9,8 @@
  *       its live batch is applied only once we hold what it was made on), or
  *   (b) along an unbroken chain: a set whose signed `prev` our entry already covers, taken in
  *       stamp order, so consecutive sets of one message advance together. A stamp cut into
- *       several sets never advances it (any of its parts may be withheld).
+ *       several sets advances it only once every one of its parts has been seen (PartsTally):
+ *       any of them may be withheld.
  * Registers above the ceiling are still applied (LWW makes that safe); only the entry stays, so
  * the next delta brings A's changes above it again: a resend, never a loss. Unsigned (legacy)
  * changes carry no chain and raise their nodes' entries as before.
@@ -19,10 +20,43 @@ import { entryOf } from '../replica/contracts/version-vector.js';
 import type { ChainLink } from './authored-batch.js';
 
 /**
+ * The parts of cut stamps seen so far (by a session or a mailbox reader): a stamp of n parts
+ * is whole once n different sets of it were seen, over any number of messages. Bounded: past
+ * PARTS_TALLY_LIMIT stamps it starts over, which only delays an entry (a resend, never a loss).
+ */
+export class PartsTally {
+  private readonly seen = new Map<string, Set<string>>();
+  private static readonly LIMIT = 4_096;
+
+  /** Records the sets of `links` (bodies[i] is links[i]'s) that belong to a stamp of several parts. */
+  note(links: readonly ChainLink[], bodies: readonly Uint8Array[]): void {
+    links.forEach((l, i) => {
+      if (l.parts === 1) return;
+      const key = `${l.author}:${l.hlc}`;
+      let parts = this.seen.get(key);
+      if (!parts) {
+        if (this.seen.size >= PartsTally.LIMIT) this.seen.clear();
+        this.seen.set(key, (parts = new Set()));
+      }
+      // The signature's last bytes tell the sets of one stamp apart (each is signed on its own).
+      const body = bodies[i]!;
+      let id = '';
+      for (let j = Math.max(0, body.length - 16); j < body.length; j++) id += body[j]!.toString(16).padStart(2, '0');
+      parts.add(id);
+    });
+  }
+
+  whole(l: ChainLink): boolean {
+    return l.parts === 1 || (this.seen.get(`${l.author}:${l.hlc}`)?.size ?? 0) >= l.parts;
+  }
+}
+
+/**
  * Per author of a signed set in `links` other than `sender`: the highest stamp our entry may rise
  * to, starting from `vector` (ours, trusted). Authors absent from the result are not limited.
+ * `tally` says which cut stamps are whole (none without it).
  */
-export function vectorCeiling(links: readonly ChainLink[], vector: VersionVector, sender: string | null): VersionVector {
+export function vectorCeiling(links: readonly ChainLink[], vector: VersionVector, sender: string | null, tally?: PartsTally): VersionVector {
   const byAuthor = new Map<string, ChainLink[]>();
   for (const l of links) {
     if (l.author === sender) continue;
@@ -36,7 +70,7 @@ export function vectorCeiling(links: readonly ChainLink[], vector: VersionVector
     let reached = entryOf(vector, author) ?? 0;
     for (const l of list) {
       if (l.hlc <= reached) continue;
-      if (l.parts !== 1 || l.prev === null || l.prev > reached) break;
+      if (l.prev === null || l.prev > reached || !(tally ? tally.whole(l) : l.parts === 1)) break;
       reached = l.hlc;
     }
     ceiling[author] = reached;

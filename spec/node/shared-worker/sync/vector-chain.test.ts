@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChainLink } from '../../../../shared-worker/sync/authored-batch.js';
-import { capVector, vectorCeiling } from '../../../../shared-worker/sync/vector-chain.js';
+import { capVector, PartsTally, vectorCeiling } from '../../../../shared-worker/sync/vector-chain.js';
 
 const A = 'aaaaaaaaaaaaaaaa';
 const B = 'bbbbbbbbbbbbbbbb';
@@ -31,5 +31,18 @@ describe('vector ceilings from signed chains', () => {
 
   it('caps a vector entry by entry, leaving unlisted nodes alone', () => {
     expect(capVector({ [A]: 30, [B]: 9 }, { [A]: 10 })).toEqual({ [A]: 10, [B]: 9 });
+  });
+});
+
+describe('parts of cut stamps', () => {
+  it('a stamp of n parts is whole once n different sets of it were seen, over several notes; a repeated set counts once', () => {
+    const tally = new PartsTally();
+    const part = (i: number) => new Uint8Array(20).fill(i);
+    const l = link(A, 10, 0, 3);
+    tally.note([l, l], [part(1), part(1)]);
+    tally.note([l], [part(2)]);
+    expect(vectorCeiling([l], {}, null, tally)).toEqual({ [A]: 0 });
+    tally.note([l], [part(3)]);
+    expect(vectorCeiling([l, link(A, 20, 10)], {}, null, tally)).toEqual({ [A]: 20 });
   });
 });

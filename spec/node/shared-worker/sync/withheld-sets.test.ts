@@ -141,7 +141,7 @@ describe('withheld signed sets', () => {
     void h2;
   });
 
-  it('a stamp cut in parts moves the entry only from the author itself; a relay that forwards part of it leaves the entry behind', async () => {
+  it('a stamp cut in parts moves a relay\'s receiver\'s entry once every part arrived, not before', async () => {
     // Stamps above 2 rows are cut into sets of 2: V's 5-row exec goes out as 3 sets of one stamp.
     const small = { maxUnsplitRows: 2 };
     const mk = async () => {
@@ -157,20 +157,26 @@ describe('withheld signed sets', () => {
     await victim.kit.upsert('notes', [1, 2, 3, 4, 5].map((i): [string, { body: string }] => [`big${i}`, { body: `row ${i}` }]));
     const V = victim.replica.nodeId;
     const h = victim.replica.getVector()[V]!;
-    for (let i = 0; i < 200 && (await relay.kit.dump('notes')).length < 5; i++) await ticks(2);
-    // From V itself: the whole stamp, and the entry.
-    expect(await relay.kit.dump('notes')).toEqual(await victim.kit.dump('notes'));
-    expect(relay.replica.getVector()[V]).toBe(h);
-    // The relay keeps one set per stamp (signed-bodies.ts), so it forwards only part of it: the
-    // far end must not count the stamp as held.
-    for (let i = 0; i < 200 && (await far.kit.dump('notes')).length < 2; i++) await ticks(2);
-    await ticks(20);
-    expect(far.replica.getVector()[V] ?? 0).toBeLessThan(h);
-    // So once it meets V, it asks for the stamp again and gets all of it.
-    connect(far, victim);
-    for (let i = 0; i < 200 && (await far.kit.dump('notes')).length < 5; i++) await ticks(2);
+    for (let i = 0; i < 200 && (far.replica.getVector()[V] ?? 0) < h; i++) await ticks(2);
     expect(await far.kit.dump('notes')).toEqual(await victim.kit.dump('notes'));
+    expect(relay.replica.getVector()[V]).toBe(h);
     expect(far.replica.getVector()[V]).toBe(h);
+
+    // A member that forwards only some parts (one of them twice) moves nothing; the last part does.
+    const receiver = await node();
+    const W = (await node()).replica;
+    const hw = W.getVector()[W.nodeId] ?? 0;
+    const stamp = hw + 4096;
+    const parts = await Promise.all([1, 2, 3].map((i) => signChangeSet(W.identity!, noteRow(W.nodeId, `w${i}`, `part ${i}`, stamp), { prev: hw, parts: 3 })));
+    const rogue = await openRoguePeer(receiver, keys, nodeIdOf(907), durableKit);
+    await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [parts[0]!] });
+    await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [parts[1]!, parts[0]!] });
+    for (let i = 0; i < 200 && (await notesOf(receiver.replica)).length < 2; i++) await ticks(2);
+    await ticks(20);
+    expect(receiver.replica.getVector()[W.nodeId] ?? 0).toBeLessThan(stamp);
+    await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [parts[2]!] });
+    await until(() => receiver.replica.getVector()[W.nodeId] === stamp);
+    expect(await notesOf(receiver.replica)).toHaveLength(3);
   });
 
   it('after a crash, log replay raises the entry no further than the apply did', async () => {
