@@ -5,7 +5,8 @@
  *     of every commit (OwnSigner, once per commit for all peers) vs without,
  *   - verify per batch: receiving a remote batch, decoded and applied, unsigned (protocol 2) vs
  *     opened as a session does (openBatch: the signature checked, the body kept beside the
- *     registers): a 1-row live batch and a 2000-row set (one exec of 2000 rows).
+ *     registers, the vector raised along the author's chain as for a relayed set,
+ *     vector-chain.ts): a 1-row live batch and a 2000-row set (one exec of 2000 rows).
  * Run: `npx tsx bench/signature-bench.ts` (or through bench/run.ts, which calls run()).
  */
 import { pathToFileURL } from 'node:url';
@@ -16,6 +17,7 @@ import { createReplica } from '../shared-worker/replica/replica.js';
 import { createSigningIdentity, type SigningIdentity } from '../shared-worker/replica/contracts/signing-identity.js';
 import { signChangeSet } from '../shared-worker/sync/change-set-signature.js';
 import { openBatch, OwnSigner } from '../shared-worker/sync/authored-batch.js';
+import { vectorCeiling } from '../shared-worker/sync/vector-chain.js';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { negativeZeroCodec } from '../shared-worker/replica/contracts/msgpack-negative-zero.js';
 import { validateChangeSet } from '../shared-worker/sync/peer-protocol.js';
@@ -82,9 +84,12 @@ function batch(identity: SigningIdentity, rows: number, seq: number): ChangeSet 
 async function verifyPerBatch(identity: SigningIdentity, rows: number, batches: number): Promise<{ plain: number; signed: number }> {
   const d = await open();
   const sets: Array<{ wire: Uint8Array; body: Uint8Array }> = [];
+  let prev = 0;
   for (let i = 0; i < 2 * batches * (ROUNDS + 1); i++) {
     const changes = batch(identity, rows, i);
-    sets.push({ wire: wireEncoder.encode(toWire(changes)), body: await signChangeSet(identity, changes) });
+    const hlc = changes.tables[0]!.rows[0]!.put![0];
+    sets.push({ wire: wireEncoder.encode(toWire(changes)), body: await signChangeSet(identity, changes, { prev: prev < hlc ? prev : null, parts: 1 }) });
+    prev = hlc;
   }
   // Per-batch times, plain and signed alternating: the median of hundreds of interleaved pairs
   // holds up on a shared machine where a round's mean does not.
@@ -98,7 +103,7 @@ async function verifyPerBatch(identity: SigningIdentity, rows: number, batches: 
       const tPlain = performance.now() - t;
       t = performance.now();
       const opened = await openBatch({ signed: [sets[k++]!.body], changes: EMPTY_CHANGE_SET }, d.nodeId, (n) => d.isKnownAuthor(n));
-      await d.applyChanges(opened.changes, { signed: opened.signed });
+      await d.applyChanges(opened.changes, { signed: opened.signed, vectorCeiling: vectorCeiling(opened.links, d.getVector(), null) });
       const tSigned = performance.now() - t;
       if (round > 0) {
         plain.push(tPlain);

@@ -11,7 +11,10 @@
  * Two kinds of entry, told apart by the first element:
  *   [1, seq, version, changes | null, rows]        what a transaction wrote (format 1), with a
  *                                                  sixth element [[node, hlc, body]...] when it
- *                                                  kept other replicas' signed bodies;
+ *                                                  kept other replicas' signed bodies, and a
+ *                                                  seventh [[node, hlc]...] when a vector
+ *                                                  ceiling held entries back (the sixth is then
+ *                                                  present, possibly empty);
  *   ['schema', seq, version, sql, schemaVersion]   a SchemaChange (replica-types.ts), replayed by
  *                                                  running it again. A string tag, so that it
  *                                                  can never be taken for a numbered format.
@@ -21,6 +24,7 @@ import type { CellChange, ChangeSet, RowDelta, SignedBody, SqlValue, StampRef, T
 import { negativeZeroCodec } from '../replica/contracts/msgpack-negative-zero.js';
 import { MsgpackWriter } from './msgpack-writer.js';
 import type { RowWrite, SchemaChange } from '../replica/contracts/replica-types.js';
+import type { VersionVector } from '../replica/contracts/version-vector.js';
 
 export interface LogRecord {
   seq: number;
@@ -32,6 +36,8 @@ export interface LogRecord {
   schema?: SchemaChange;
   /** Signed bodies of other replicas this commit kept (a remote apply); absent in older records. */
   signed?: SignedBody[];
+  /** Commit.vectorCeiling: replayed with it, so the vector rises no further than it did. */
+  vectorCeiling?: VersionVector;
 }
 
 const FORMAT = 1;
@@ -74,7 +80,8 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
     }
     // A sixth element only when there are signed bodies: records without them keep the old shape.
     const signed = r.signed && r.signed.length > 0 ? r.signed : null;
-    writer.arrayHeader(signed ? 6 : 5);
+    const ceiling = r.vectorCeiling && Object.keys(r.vectorCeiling).length > 0 ? Object.entries(r.vectorCeiling) : null;
+    writer.arrayHeader(ceiling ? 7 : signed ? 6 : 5);
     writer.number(FORMAT);
     writer.number(r.seq);
     writer.number(r.version);
@@ -98,13 +105,21 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
         writer.number(w.rowid);
       }
     }
-    if (signed) {
-      writer.arrayHeader(signed.length);
-      for (const b of signed) {
+    if (signed || ceiling) {
+      writer.arrayHeader(signed?.length ?? 0);
+      for (const b of signed ?? []) {
         writer.arrayHeader(3);
         writer.string(b.node);
         writer.number(b.hlc);
         writer.binary(b.body);
+      }
+    }
+    if (ceiling) {
+      writer.arrayHeader(ceiling.length);
+      for (const [node, hlc] of ceiling) {
+        writer.arrayHeader(2);
+        writer.string(node);
+        writer.number(hlc);
       }
     }
     return writer.finish();
@@ -154,7 +169,7 @@ function writeStamp(s: StampRef | null): void {
 /** Decodes and checks an entry; throws (any Error) when it is damaged or of an unknown format. */
 export function decodeLogRecord(bytes: Uint8Array): LogRecord {
   const top = arr(decoder.decode(bytes));
-  if (top.length !== 5 && !(top.length === 6 && top[0] === FORMAT)) throw new Error('bad log record shape');
+  if (top.length !== 5 && !((top.length === 6 || top.length === 7) && top[0] === FORMAT)) throw new Error('bad log record shape');
   if (top[0] === SCHEMA_TAG) {
     const schemaVersion = top[4] === null ? null : int(top[4]);
     return { seq: int(top[1]), version: int(top[2]), changes: null, rows: [], schema: { sql: str(top[3]), schemaVersion } };
@@ -170,7 +185,16 @@ export function decodeLogRecord(bytes: Uint8Array): LogRecord {
     if (!(body instanceof Uint8Array)) throw new Error('bad signed body');
     return { node: str(node), hlc: num(hlc), body: body.slice() };
   });
-  return { seq, version, changes, rows, signed };
+  const record: LogRecord = { seq, version, changes, rows, ...(signed.length > 0 || top.length === 6 ? { signed } : {}) };
+  if (top.length === 7) {
+    const ceiling: VersionVector = {};
+    for (const x of arr(top[6])) {
+      const [node, hlc] = arr(x, 2);
+      ceiling[str(node)] = int(hlc);
+    }
+    record.vectorCeiling = ceiling;
+  }
+  return record;
 }
 
 function decodeChanges(x: unknown): ChangeSet {

@@ -267,6 +267,7 @@ export class DurableLog {
         const bytes = encodeLogRecord({
           seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows,
           ...(c.schemaChange ? { schema: c.schemaChange } : {}), ...(c.signed ? { signed: c.signed } : {}),
+          ...(c.vectorCeiling ? { vectorCeiling: c.vectorCeiling } : {}),
         });
         set.push([logKey(lastSeq), bytes]);
         sizes.push(bytes.byteLength);

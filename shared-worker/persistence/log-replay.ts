@@ -53,7 +53,11 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
   const applyOne = (record: LogRecord): boolean => {
     try {
       if (record.schema) replica.replaySchemaChange(record.schema);
-      if (record.changes) replica.applyChanges(record.changes, { trusted: true, ...(record.signed ? { signed: record.signed } : {}) });
+      if (record.changes) {
+        replica.applyChanges(record.changes, {
+          trusted: true, ...(record.signed ? { signed: record.signed } : {}), ...(record.vectorCeiling ? { vectorCeiling: record.vectorCeiling } : {}),
+        });
+      }
       if (record.rows.length > 0) replica.replayRows(record.rows);
       applied++;
       return true;
@@ -86,7 +90,9 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
   };
 
   for (const record of records) {
-    if (record.schema || (record.changes && record.rows.length > 0)) {
+    // A record applied under a vector ceiling is redone alone: merged with others, the ceiling
+    // would hold back their entries too, or theirs would lift its own.
+    if (record.schema || (record.changes && record.rows.length > 0) || record.vectorCeiling) {
       if (!flush() || !applyOne(record)) return { applied, failure };
       continue;
     }

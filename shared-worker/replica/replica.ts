@@ -38,7 +38,7 @@ import type { SignedBody } from './contracts/change-set.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
 import { assertChangesWithinCap, assertStampWithinCap } from './exec-value-cap.js';
-import { validateVector, type VersionVector } from './contracts/version-vector.js';
+import { entryOf, validateVector, type VersionVector } from './contracts/version-vector.js';
 
 /** Past this many row writes in one exec, its change set reads live rows with a join (delta.ts). */
 const MANY_ROWS = 32;
@@ -478,6 +478,7 @@ class SqlReplica implements Replica {
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     let kept: SignedBody[] = [];
+    let held: VersionVector | null = null;
     const totalBefore = this.totalChanges();
     // A log replay runs without user triggers (their writes are in the records' row images,
     // user-triggers.ts). Without user triggers a merge writes only synced and internal tables:
@@ -496,7 +497,11 @@ class SqlReplica implements Replica {
         if (quiet) this.db.resumeWriteListener();
       }
       resumeTriggers?.();
-      for (const [node, hlc] of batch.maxHlcByNode) this.stamps.raiseVector(node, hlc);
+      for (const [node, hlc] of batch.maxHlcByNode) {
+        const cap = options?.vectorCeiling ? entryOf(options.vectorCeiling, node) : undefined;
+        if (cap !== undefined && cap < hlc) (held ??= {})[node] = cap;
+        this.stamps.raiseVector(node, cap !== undefined && cap < hlc ? cap : hlc);
+      }
       if (options?.signed && options.signed.length > 0) kept = this.signed.keep(options.signed);
       this.authors.add(kept);
       images = this.recorder.images(this.db);
@@ -508,7 +513,7 @@ class SqlReplica implements Replica {
     this.clock.advancePast(batch.maxHlc);
     const tables = [...new Set([...merged.tables, ...touched])];
     if (merged.applied > 0 || images.rows.length > 0) {
-      this.emit({ origin: 'remote', tables, changes: merged.changes, ...(kept.length > 0 ? { signed: kept } : {}), rows: images.rows, needsSnapshot: !images.complete, version: this.version });
+      this.emit({ origin: 'remote', tables, changes: merged.changes, ...(kept.length > 0 ? { signed: kept } : {}), ...(held ? { vectorCeiling: held } : {}), rows: images.rows, needsSnapshot: !images.complete, version: this.version });
     }
     if (kept.length > 0 && this.signed.due()) this.sweepSigned();
     return { applied: merged.applied, changes: merged.changes, tables };

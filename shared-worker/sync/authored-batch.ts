@@ -8,7 +8,7 @@
 import { BatteryError } from '../protocol/errors.js';
 import { EMPTY_CHANGE_SET, isEmptyChangeSet, mergeChangeSets, type CellChange, type ChangeSet, type RowDelta, type SignedBody, type TableDelta } from '../replica/contracts/change-set.js';
 import type { SigningIdentity } from '../replica/contracts/signing-identity.js';
-import { signChangeSet, verifyChangeSet } from './change-set-signature.js';
+import { signChangeSet, verifyChangeSet, type SetLink } from './change-set-signature.js';
 
 /**
  * Unsigned changes are accepted only when every stamp in them is below this hlc: the first
@@ -30,10 +30,17 @@ export interface AuthoredBatch {
   changes: ChangeSet;
 }
 
-/** An opened batch: everything in it as one change set, and the bodies to keep beside it. */
+/** A checked set's place in its author's chain of stamps (vector-chain.ts). */
+export interface ChainLink extends SetLink {
+  author: string;
+  hlc: number;
+}
+
+/** An opened batch: everything in it as one change set, the bodies to keep beside it and their links. */
 export interface OpenedBatch {
   changes: ChangeSet;
   signed: SignedBody[];
+  links: ChainLink[];
 }
 
 /**
@@ -120,14 +127,14 @@ export class OwnSigner {
   constructor(readonly identity: SigningIdentity) {}
 
   /** `part`: which piece of an oversized stamp this is (0 for most). */
-  sign(changes: ChangeSet, hlc: number, part = 0): Promise<Uint8Array> {
+  sign(changes: ChangeSet, hlc: number, part = 0, link: SetLink = { prev: null, parts: 1 }): Promise<Uint8Array> {
     // The registers of a stamp can shrink (superseded) but never change otherwise: the shape
     // (tables, rows, registers per row) says whether the cached body holds exactly these.
-    const key = fingerprintOf(changes);
+    const key = `${link.prev}/${link.parts}/${fingerprintOf(changes)}`;
     const slot = `${hlc}:${part}`;
     const hit = this.cache.get(slot);
     if (hit && hit.key === key) return hit.body;
-    const body = signChangeSet(this.identity, changes);
+    const body = signChangeSet(this.identity, changes, link);
     if (this.cache.size >= OwnSigner.CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(slot, { key, body });
     body.catch(() => this.cache.delete(slot));
@@ -148,11 +155,17 @@ function fingerprintOf(cs: ChangeSet): string {
  * What to send for `cs` (registers read from our replica) given the stored bodies that cover
  * some of its stamps: own registers signed per stamp, bodies as they are, the rest unsigned.
  * `signer` null: a replica without keys (test twins of older builds) sends everything unsigned.
+
  * Unsigned registers of a node we know to sign (`knownAuthor`, Replica.isKnownAuthor) are not
  * sent: they can only be a forgery taken before we knew (pre-horizon, docs/security.md "Legacy
  * history"), and a receiver that knows the node would refuse the whole batch for them.
+ *
+ * `ownBase`: `cs` holds every own register above this hlc (a delta above `since`: since[own]; a
+ * live batch: our vector entry before the commit). Each own stamp is signed with the one before it
+ * in `cs` (the first with ownBase) as its `prev`: no own stamp between them has live registers.
+ * Null: unknown (the sets then never advance a receiver's chain).
  */
-export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], ownNodeId: string, signer: OwnSigner | null, split: (stamp: ChangeSet) => ChangeSet[], knownAuthor: (nodeId: string) => boolean): Promise<{ sets: Array<{ hlc: number; body: Uint8Array; rows: number }>; legacy: ChangeSet }> {
+export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], ownNodeId: string, signer: OwnSigner | null, split: (stamp: ChangeSet) => ChangeSet[], knownAuthor: (nodeId: string) => boolean, ownBase: number | null): Promise<{ sets: Array<{ hlc: number; body: Uint8Array; rows: number }>; legacy: ChangeSet }> {
   const covered = new Set<string>();
   const sets: Array<{ hlc: number; body: Uint8Array; rows: number }> = [];
   for (const b of bodies) {
@@ -165,15 +178,18 @@ export async function authorBatch(cs: ChangeSet, bodies: readonly SignedBody[], 
     return covered.has(stampKey(node, hlc)) || knownAuthor(node) ? null : 'legacy';
   });
   const own: Array<Promise<{ hlc: number; body: Uint8Array; rows: number }>> = [];
-  for (const [key, changes] of groups) {
-    if (key === 'legacy') continue;
-    const hlc = Number(key.slice(1));
+  const ownStamps = [...groups.keys()].filter((k) => k !== 'legacy').map((k) => Number(k.slice(1))).sort((a, b) => a - b);
+  let prev = ownBase;
+  for (const hlc of ownStamps) {
     // One exec bigger than a message becomes several sets of the same stamp (any subset of a
     // stamp's registers is a valid set): `split` cuts it like a delta piece.
-    split(changes).forEach((piece, i) => {
+    const pieces = split(groups.get(`o${hlc}`)!);
+    const link: SetLink = { prev: prev !== null && prev < hlc ? prev : null, parts: pieces.length };
+    pieces.forEach((piece, i) => {
       const rows = piece.tables.reduce((n, t) => n + t.rows.length, 0);
-      own.push(signer!.sign(piece, hlc, i).then((body) => ({ hlc, body, rows })));
+      own.push(signer!.sign(piece, hlc, i, link).then((body) => ({ hlc, body, rows })));
     });
+    prev = hlc;
   }
   sets.push(...(await Promise.all(own)));
   return { sets, legacy: groups.get('legacy') ?? EMPTY_CHANGE_SET };
@@ -217,5 +233,6 @@ export async function openBatch(batch: AuthoredBatch, ownNodeId: string, knownAu
   return {
     changes: parts.length === 0 ? EMPTY_CHANGE_SET : mergeChangeSets(parts),
     signed: verified.map((v) => ({ node: v.author, hlc: v.hlc, body: v.body })),
+    links: verified.map((v) => ({ author: v.author, hlc: v.hlc, prev: v.prev, parts: v.parts })),
   };
 }

@@ -29,15 +29,18 @@ export interface DeltaSource {
   bodies: SignedBody[];
   /** Replica.isKnownAuthor as of the read (authorBatch leaves their unsigned registers out). */
   knownAuthor: (nodeId: string) => boolean;
+  /** `changes` holds every own register above this hlc (the asker's entry for us). */
+  ownBase: number;
 }
 
 export function readDelta(replica: DurableReplica, since: VersionVector, common: ReadonlySet<string>): DeltaSource {
   const upTo = replica.getVector();
+  const ownBase = entryOf(since, replica.nodeId) ?? 0;
   // Every table, not only the shared ones: own sets are signed whole (the receiver applies the
   // tables it shares), so the same signed set serves every peer.
   const knownAuthor = (nodeId: string) => replica.isKnownAuthor(nodeId);
-  if (common.size === 0) return { upTo, changes: EMPTY_CHANGE_SET, bodies: [], knownAuthor };
-  return { upTo, changes: replica.changesSince(since), bodies: replica.signedSince(since), knownAuthor };
+  if (common.size === 0) return { upTo, changes: EMPTY_CHANGE_SET, bodies: [], knownAuthor, ownBase };
+  return { upTo, changes: replica.changesSince(since), bodies: replica.signedSince(since), knownAuthor, ownBase };
 }
 
 /** Sizes of the delta pieces we send (sync progress): a signed set's rows are not in `changes`. */
@@ -54,7 +57,7 @@ export function messageSize(msg: Extract<PeerMessage, { t: 'delta' | 'live' }>):
  * keep the prefix rule below (the legacy and signed parts never share a node: docs/security.md).
  */
 export async function deltaAnswer(source: DeltaSource, ownNodeId: string, signer: OwnSigner | null, common: ReadonlySet<string>, limits: PieceLimits): Promise<PeerMessage[]> {
-  const { sets, legacy } = await authorBatch(source.changes, source.bodies, ownNodeId, signer, (stamp) => splitStamp(stamp, limits), source.knownAuthor);
+  const { sets, legacy } = await authorBatch(source.changes, source.bodies, ownNodeId, signer, (stamp) => splitStamp(stamp, limits), source.knownAuthor, source.ownBase);
   const pieces: Array<{ changes: ChangeSet; signed: Uint8Array[]; size: DeltaTotal }> = orderedPieces(restrictToTables(legacy, common), limits)
     .map((changes) => ({ changes, signed: [], size: pieceSize(changes) }));
   sets.sort((a, b) => a.hlc - b.hlc);

@@ -1,9 +1,9 @@
 /**
  * What a mailbox blob holds and how it is sealed. Plaintext: msgpack of
- * `{ v: 2, kind, changes, signed }`: signed sets (bodies, change-set-signature.ts) as a peer
+ * `{ v: 3, kind, changes, signed }`: signed sets (bodies, change-set-signature.ts) as a peer
  * batch carries them, checked by the downloader before anything is applied, and the unsigned
  * legacy changes in their peer wire form (wire-changes.ts); a snapshot also carries the vector it
- * was taken at. Version 1 blobs (no `signed`) are read as unsigned legacy changes. Sealed: 12-byte random nonce || AES-GCM
+ * was taken at. Version 2 blobs (sets without a previous stamp) are read alike; version 1 blobs (no `signed`) are read as unsigned legacy changes. Sealed: 12-byte random nonce || AES-GCM
  * ciphertext+tag, with associated data = label || mailbox id || kind || position, so a blob the
  * server (or anyone) moves to another position, another mailbox, or from the log into the
  * snapshot slot fails to open. Opened blobs are validated exactly like peer input.
@@ -18,7 +18,10 @@ import { checkMsgpackShape } from './msgpack-guard.js';
 import { validateChangeSet } from './peer-protocol.js';
 import { fromWire, toWire } from './wire-changes.js';
 
-const MAILBOX_BLOB_VERSION = 2;
+/** 3: signed sets name their author's previous stamp (change-set-signature.ts); older readers refuse the blob instead of taking its sets for forgeries. */
+const MAILBOX_BLOB_VERSION = 3;
+/** Blobs whose signed sets are version 1 (no previous stamp): read the same way, the sets never advance a chain. */
+const SIGNED_V1_BLOB_VERSION = 2;
 /** Blobs uploaded by builds without keys: everything in them is unsigned (the legacy rule applies). */
 const LEGACY_BLOB_VERSION = 1;
 const NONCE_BYTES = 12;
@@ -108,7 +111,7 @@ function decodeContent(plain: Uint8Array, kind: BlobKind): MailboxContent {
     throw new BatteryError('BAD_OP', `malformed mailbox blob: ${(err as Error).message}`);
   }
   const m = raw as Record<string, unknown>;
-  if (typeof raw !== 'object' || raw === null || (m.v !== MAILBOX_BLOB_VERSION && m.v !== LEGACY_BLOB_VERSION) || m.kind !== kind) {
+  if (typeof raw !== 'object' || raw === null || (m.v !== MAILBOX_BLOB_VERSION && m.v !== SIGNED_V1_BLOB_VERSION && m.v !== LEGACY_BLOB_VERSION) || m.kind !== kind) {
     throw new BatteryError('BAD_OP', `malformed mailbox blob: expected a version ${MAILBOX_BLOB_VERSION} ${kind}`);
   }
   const signed = m.v === LEGACY_BLOB_VERSION ? [] : m.signed;

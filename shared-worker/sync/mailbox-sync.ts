@@ -19,7 +19,8 @@ import { splitIntoBlobs } from './mailbox-pieces.js';
 import { authorBatch, openBatch, OwnSigner } from './authored-batch.js';
 import { splitStamp, vectorOfChanges } from './delta-pieces.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
-import { mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
+import { entryOf, mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
+import { capVector, PartsTally, vectorCeiling } from './vector-chain.js';
 import { encodeContent, openBlob, sealPlain, type MailboxContent } from './mailbox-blob.js';
 import { MailboxConnection, describe, type MailboxSocketFactory, type Welcome } from './mailbox-client.js';
 import type { MailboxKeys } from './mailbox-keys.js';
@@ -95,7 +96,7 @@ export class MailboxSync {
    * retry goes on with the rest instead of starting over, so a tight rate limit cannot keep an
    * upload from ever finishing.
    */
-  private pending: { plains: Array<Uint8Array<ArrayBuffer>>; upTo: VersionVector } | undefined;
+  private pending: { plains: Array<Uint8Array<ArrayBuffer>>; upTo: VersionVector; after: VersionVector } | undefined;
   /**
    * Stamps carried by the log blobs read since the last end of an upload. A blob's `upTo` is its
    * uploader's word (any member can seal one), so the cursor moves by what the blobs of a
@@ -104,6 +105,8 @@ export class MailboxSync {
    * "Authorship"). Lost on restart, which only makes the next upload send more.
    */
   private carried: VersionVector = {};
+  /** Parts of cut stamps read from blobs (vector-chain.ts). */
+  private readonly parts = new PartsTally();
   /** The position the mailbox's snapshot covers (0: none), as far as this member knows. */
   private snapshotCovers = 0;
   private readonly unsubscribe: () => void;
@@ -309,28 +312,37 @@ export class MailboxSync {
   /**
    * Checks every signed set and the legacy rule (authored-batch.ts), as for a peer batch, before
    * anything of the blob is applied; then applies it with the bodies to keep. Returns the
-   * stamps the blob carries (checked ones, not its claims).
+   * stamps the blob carries (checked ones, not its claims), each author's only as far as its
+   * chain continues from what the mailbox is known to hold: any member can append a blob, so
+   * one holding an author's later set without the sets before it must not move the cursor past
+   * them (vector-chain.ts). The replica's vector likewise rises only along its own chain.
    */
   private async applyContent(content: MailboxContent): Promise<VersionVector> {
     const { replica } = this.options;
     const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '', (n) => replica.isKnownAuthor(n));
     if (isEmptyChangeSet(opened.changes)) return {};
-    await replica.applyChanges(opened.changes, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
-    return vectorOfChanges(opened.changes);
+    this.parts.note(opened.links, opened.signed.map((b) => b.body));
+    const ceiling = vectorCeiling(opened.links, replica.getVector(), null, this.parts);
+    await replica.applyChanges(opened.changes, {
+      ...(opened.signed.length > 0 ? { signed: opened.signed } : {}),
+      ...(Object.keys(ceiling).length > 0 ? { vectorCeiling: ceiling } : {}),
+    });
+    return capVector(vectorOfChanges(opened.changes), vectorCeiling(opened.links, mergeVectors(this.cursor.vector, this.carried), null, this.parts));
   }
 
   /**
    * What goes into blobs for everything above `since`: own registers signed per stamp, other
    * nodes' bodies verbatim, the rest (legacy) unsigned; each stamp cut to fit a blob.
    */
-  private async authored(since: VersionVector): Promise<{ signed: Array<{ body: Uint8Array; rows: number }>; legacy: ChangeSet }> {
+  private async authored(since: VersionVector): Promise<{ signed: Array<{ body: Uint8Array; rows: number }>; legacy: ChangeSet; ownTop: number | undefined }> {
     const { replica } = this.options;
     const rows = this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB;
     const maxBytes = Math.floor((this.welcome?.limits.maxBlobBytes ?? 1 << 20) / 2);
-    const { sets, legacy } = await authorBatch(replica.changesSince(since), replica.signedSince(since), replica.nodeId, this.signer,
-      (stamp) => splitStamp(stamp, { pieceRows: rows, maxUnsplitRows: rows, maxPieceBytes: maxBytes }), (n) => replica.isKnownAuthor(n));
+    const changes = replica.changesSince(since);
+    const { sets, legacy } = await authorBatch(changes, replica.signedSince(since), replica.nodeId, this.signer,
+      (stamp) => splitStamp(stamp, { pieceRows: rows, maxUnsplitRows: rows, maxPieceBytes: maxBytes }), (n) => replica.isKnownAuthor(n), entryOf(since, replica.nodeId) ?? 0);
     sets.sort((a, b) => a.hlc - b.hlc);
-    return { signed: sets.map((s) => ({ body: s.body, rows: Math.max(1, s.rows) })), legacy };
+    return { signed: sets.map((s) => ({ body: s.body, rows: Math.max(1, s.rows) })), legacy, ownTop: entryOf(vectorOfChanges(changes), replica.nodeId) };
   }
 
   /** Uploads a snapshot at the merged position once the log past the last snapshot is long enough. */
@@ -360,7 +372,11 @@ export class MailboxSync {
     for (let attempt = 0; attempt < 8; attempt += 1) {
       if (!this.pending) {
         const upTo = mergeVectors(this.cursor.vector, replica.getVector());
-        const { signed, legacy } = await this.authored(this.cursor.vector);
+        const { signed, legacy, ownTop } = await this.authored(this.cursor.vector);
+        // Our own entry moves only to our newest stamp the upload carried: readers' chains for us
+        // end there (vector-chain.ts), and the next upload's first set names it as its prev. Own
+        // stamps above it had no live registers, so nothing is uploaded twice for it.
+        const after = this.signer ? { ...upTo, [replica.nodeId]: Math.max(entryOf(this.cursor.vector, replica.nodeId) ?? 0, ownTop ?? 0) } : upTo;
         if (isEmptyChangeSet(legacy) && signed.length === 0) return;
         const rowsPerBlob = this.options.rowsPerBlob ?? DEFAULT_ROWS_PER_BLOB;
         const maxBytes = Math.floor(this.welcome.limits.maxBlobBytes / 2);
@@ -375,7 +391,7 @@ export class MailboxSync {
           open.bytes += set.body.length;
         }
         const plains = contents.map((c, i, all) => encodeContent({ kind: 'changes', changes: c.changes, signed: c.signed, upTo: i === all.length - 1 ? upTo : null }));
-        this.pending = { plains, upTo };
+        this.pending = { plains, upTo, after };
       }
       const pending = this.pending;
       let conflict = false;
@@ -404,7 +420,7 @@ export class MailboxSync {
       }
       if (!conflict) {
         this.pending = undefined;
-        this.cursor = { ...this.cursor, vector: pending.upTo };
+        this.cursor = { ...this.cursor, vector: pending.after };
         await this.options.cursorStore.save(this.cursor);
         return;
       }

@@ -16,8 +16,10 @@ import { fromWire, toWire } from './wire-changes.js';
 /**
  * Bumped on any incompatible change of these messages; a mismatch closes the link with VERSION.
  * 3: live batches and delta pieces carry signed sets (authored-batch.ts) beside unsigned legacy changes.
+ * 4: signed sets name their author's previous stamp and their parts (change-set-signature.ts):
+ *    a protocol 3 replica would refuse them as forged.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 export type PeerMessage =
   /** First message on a sealed link: who we are, what we sync and what we hold. */

@@ -22,10 +22,11 @@ import { EMPTY_CHANGE_SET, isEmptyChangeSet, type ChangeSet } from '../replica/c
 import { BatteryError, isBatteryError } from '../protocol/errors.js';
 import { parsePeerId } from '../protocol/ids.js';
 import type { PeerLink } from '../protocol/peer-link.js';
-import type { DurableReplica } from '../replica/contracts/replica-types.js';
+import type { ApplyOptions, DurableReplica } from '../replica/contracts/replica-types.js';
 import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../replica/contracts/version-vector.js';
 import { deltaAnswer, orderedPieces, pieceSize, readDelta, restrictToTables, vectorOfChanges } from './delta-pieces.js';
 import { openBatch, type AuthoredBatch, type OpenedBatch, type OwnSigner } from './authored-batch.js';
+import { capVector, PartsTally, vectorCeiling } from './vector-chain.js';
 import type { PeerSyncState } from '../protocol/worker-protocol.js';
 import { DeltaProgress, OutgoingDelta } from './sync-progress.js';
 import { compareSchemas } from './compare-schemas.js';
@@ -137,6 +138,8 @@ export class PeerSession {
   private readonly outgoing = new OutgoingDelta();
   private incoming: DeltaProgress | null = null;
   private caughtUp = false;
+  /** Parts of others' cut stamps this peer sent (vector-chain.ts). */
+  private readonly parts = new PartsTally();
 
   constructor(
     readonly link: PeerLink,
@@ -366,9 +369,9 @@ export class PeerSession {
           await this.ack();
           return this.syncChanged();
         }
-        const batch = await this.apply(opened!);
+        const { held } = await this.apply(opened!);
         if (this.isClosed()) return;
-        this.heldFromPeer = mergeCapped(mergeCapped(this.heldFromPeer, msg.madeAt, 'madeAt'), vectorOfChanges(batch), 'batches');
+        this.heldFromPeer = mergeCapped(mergeCapped(this.heldFromPeer, msg.madeAt, 'madeAt'), held, 'batches');
         return this.ack();
       case 'need':
         // An honest peer asks only after it handled (and acked) the last piece of our previous
@@ -441,34 +444,53 @@ export class PeerSession {
    */
   private async applyPiece(batch: Promise<OpenedBatch>): Promise<{ piece: ChangeSet; stored?: Promise<void> }> {
     const { replica } = this.host;
-    if (!replica.applyChangesStaged) return { piece: await this.apply(batch) };
+    if (!replica.applyChangesStaged) return { piece: (await this.apply(batch)).piece };
     const opened = await batch;
     if (this.isClosed()) return { piece: EMPTY_CHANGE_SET };
     const mine = restrictToTables(opened.changes, this.common);
     if (isEmptyChangeSet(mine)) return { piece: opened.changes };
-    this.remoteVector = mergeCapped(this.remoteVector, vectorOfChanges(mine), 'vector');
-    const { result, stored } = await replica.applyChangesStaged(mine, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
+    const { options, ceiling } = this.applyOptions(opened);
+    this.remoteVector = mergeCapped(this.remoteVector, capVector(vectorOfChanges(mine), ceiling), 'vector');
+    const { result, stored } = await replica.applyChangesStaged(mine, options);
     if (!this.isClosed() && result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
     return { piece: opened.changes, stored };
   }
 
   /**
+   * The options to apply `mine` (the shared part of `opened`) with, and the stamps it proves we
+   * hold: each author's only as far as our vector may rise (vector-chain.ts: all of them for the
+   * peer's own sets and unsigned changes, others' along their chain). The ceiling is read from
+   * our vector now; a vector that rises meanwhile only makes it lower than it could be.
+   */
+  private applyOptions(opened: OpenedBatch): { options: ApplyOptions | undefined; ceiling: VersionVector } {
+    const relayed = opened.links.some((l) => l.author !== this.remoteNodeId);
+    if (relayed) this.parts.note(opened.links, opened.signed.map((b) => b.body));
+    const ceiling = relayed ? vectorCeiling(opened.links, this.host.replica.getVector(), this.remoteNodeId, this.parts) : {};
+    const limited = Object.keys(ceiling).length > 0;
+    const options = opened.signed.length > 0 || limited ? { ...(opened.signed.length > 0 ? { signed: opened.signed } : {}), ...(limited ? { vectorCeiling: ceiling } : {}) } : undefined;
+    return { options, ceiling };
+  }
+
+  /**
    * Waits for the checks of every signed set and the legacy rule (authored-batch.ts, started when
    * the message arrived; a failure throws AUTH here and nothing is applied), then applies the
-   * shared tables' part with the bodies to keep; returns what the batch held.
+   * shared tables' part with the bodies to keep; returns what the batch held and the stamps of
+   * it (in every table) that it proves we hold.
    */
-  private async apply(batch: Promise<OpenedBatch>): Promise<ChangeSet> {
+  private async apply(batch: Promise<OpenedBatch>): Promise<{ piece: ChangeSet; held: VersionVector }> {
     const { replica } = this.host;
     const opened = await batch;
-    if (this.isClosed()) return EMPTY_CHANGE_SET;
+    if (this.isClosed()) return { piece: EMPTY_CHANGE_SET, held: {} };
+    const { options, ceiling } = this.applyOptions(opened);
+    const held = capVector(vectorOfChanges(opened.changes), ceiling);
     const mine = restrictToTables(opened.changes, this.common);
-    if (isEmptyChangeSet(mine)) return opened.changes;
+    if (isEmptyChangeSet(mine)) return { piece: opened.changes, held };
     // Before applying: the commit this causes must not be echoed back to where it came from.
-    this.remoteVector = mergeCapped(this.remoteVector, vectorOfChanges(mine), 'vector');
-    const result = await replica.applyChanges(mine, opened.signed.length > 0 ? { signed: opened.signed } : undefined);
-    if (this.isClosed()) return opened.changes;
+    this.remoteVector = mergeCapped(this.remoteVector, capVector(vectorOfChanges(mine), ceiling), 'vector');
+    const result = await replica.applyChanges(mine, options);
+    if (this.isClosed()) return { piece: opened.changes, held };
     if (result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
-    return opened.changes;
+    return { piece: opened.changes, held };
   }
 
   /**

@@ -12,7 +12,8 @@ import type { RoomKeys } from './room-keys.js';
 import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
 import type { PeerLink } from '../protocol/peer-link.js';
 import type { Commit, DurableReplica } from '../replica/contracts/replica-types.js';
-import { mergeVectors } from '../replica/contracts/version-vector.js';
+import { entryOf, mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
+import { capVector } from './vector-chain.js';
 import { splitStamp, vectorOfChanges } from './delta-pieces.js';
 import { authorBatch, OwnSigner, type AuthoredBatch } from './authored-batch.js';
 import { PeerSession, type SessionHost } from './peer-session.js';
@@ -111,8 +112,9 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
    * ours, signed; a remote one is forwarded as the bodies it came in (verbatim) plus its unsigned
    * legacy part.
    */
-  const author = (changes: ChangeSet, signed: Commit['signed']): Promise<AuthoredBatch> => {
-    const p = authorBatch(changes, signed ?? [], replica.nodeId, signer, (stamp) => splitStamp(stamp, host.options), (n) => replica.isKnownAuthor(n))
+  const author = (changes: ChangeSet, signed: Commit['signed'], madeAt: VersionVector): Promise<AuthoredBatch> => {
+    // Our entry before this commit: no own stamp between it and this one's has live registers.
+    const p = authorBatch(changes, signed ?? [], replica.nodeId, signer, (stamp) => splitStamp(stamp, host.options), (n) => replica.isKnownAuthor(n), entryOf(madeAt, replica.nodeId) ?? 0)
       .then(({ sets, legacy }) => ({ signed: sets.map((s) => s.body), changes: legacy }));
     p.catch(() => {}); // each session that sends it reports a failure on its own link
     return p;
@@ -121,9 +123,12 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
   const unsubscribe = replica.onCommit((commit) => {
     if (commit.changes === null || isEmptyChangeSet(commit.changes)) return;
     const madeAt = committed;
-    committed = mergeVectors(committed, vectorOfChanges(commit.changes));
+    // As far as our vector rose: sets of others' that did not continue their chain here do not
+    // count as held (vector-chain.ts), so peers that lack what they skip still ask for it.
+    const raised = vectorOfChanges(commit.changes);
+    committed = mergeVectors(committed, commit.vectorCeiling ? capVector(raised, commit.vectorCeiling) : raised);
     let batch: Promise<AuthoredBatch> | null = null;
-    for (const s of sessions) s.sendLive(madeAt, commit.changes, (batch ??= author(commit.changes, commit.signed)));
+    for (const s of sessions) s.sendLive(madeAt, commit.changes, (batch ??= author(commit.changes, commit.signed, madeAt)));
   });
 
   function removeAll(): void {

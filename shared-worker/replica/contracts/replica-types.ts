@@ -50,6 +50,11 @@ export interface Commit {
    * to forward verbatim and to log. Absent or empty otherwise.
    */
   signed?: SignedBody[];
+  /**
+   * Remote commits applied with ApplyOptions.vectorCeiling: the entries the ceiling held below
+   * the changes' stamps. Logged, so a replay raises the vector no further than this apply did.
+   */
+  vectorCeiling?: VersionVector;
   /** Writes to non-synced tables, in order. */
   rows: RowWrite[];
   /** The schema changed (DDL, enableSync) or something a log record cannot express happened: persist a snapshot. */
@@ -72,6 +77,13 @@ export interface ApplyOptions {
    * forward it unchanged (docs/security.md, "Authorship").
    */
   signed?: SignedBody[];
+  /**
+   * The highest stamp each listed node's vector entry may rise to by this apply (unlisted nodes:
+   * up to their highest stamp in `changes`, as always). Sync sets it for authors whose sets did
+   * not come from themselves and do not continue their chain (docs/security.md, "Withheld
+   * sets"); the registers are applied all the same.
+   */
+  vectorCeiling?: VersionVector;
 }
 
 export interface ApplyResult {

@@ -42,6 +42,7 @@ const logRecord: fc.Arbitrary<LogRecord> = fc.record({
   changes: fc.option(changeSet, { nil: null }),
   rows: fc.array(rowWrite, { maxLength: 5 }),
   signed: fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 40 }) }), { minLength: 1, maxLength: 3 }),
+  vectorCeiling: fc.dictionary(fc.stringMatching(/^[0-9a-f]{16}$/), fc.nat({ max: 2 ** 52 }), { minKeys: 1, maxKeys: 3 }),
 }, { requiredKeys: ['seq', 'version', 'changes', 'rows'] });
 
 describe('durable log record encoding', () => {
@@ -91,7 +92,9 @@ describe('durable log record encoding', () => {
         fc.record({ op: fc.constant('delete' as const), table: fc.string(), rowid: fc.integer() }),
       ), { maxLength: 18 }),
     });
-    fc.assert(fc.property(fc.tuple(wide, fc.option(fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 300 }) }), { minLength: 1, maxLength: 20 }), { nil: undefined })).map(([w, signed]) => (signed ? { ...w, signed } : w)), (r) => {
+    const ceiling = fc.option(fc.dictionary(fc.stringMatching(/^[0-9a-f]{16}$/), fc.oneof(fc.nat({ max: 2 ** 52 }), fc.constant(2 ** 40)), { minKeys: 1, maxKeys: 20 }), { nil: undefined });
+    fc.assert(fc.property(fc.tuple(wide, fc.option(fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 300 }) }), { minLength: 1, maxLength: 20 }), { nil: undefined }), ceiling)
+      .map(([w, signed, vectorCeiling]) => ({ ...w, ...(signed ? { signed } : {}), ...(vectorCeiling ? { vectorCeiling } : {}) })), (r) => {
       expect(Buffer.from(encodeLogRecord(r)).equals(Buffer.from(genericEncoding(r)))).toBe(true);
     }), { seed: SEED, numRuns: 200 });
     // 70k rows: array 32 headers.
@@ -167,6 +170,7 @@ function genericEncoding(r: LogRecord): Uint8Array {
     ])])]
     : null;
   const rows = r.rows.map((w) => (w.op === 'upsert' ? [1, w.table, w.rowid, w.columns, w.values.map(v)] : [0, w.table, w.rowid]));
-  const signed = r.signed && r.signed.length > 0 ? [r.signed.map((b) => [b.node, b.hlc, b.body])] : [];
-  return generic.encode([1, r.seq, r.version, changes, rows, ...signed]);
+  const ceiling = r.vectorCeiling && Object.keys(r.vectorCeiling).length > 0 ? [Object.entries(r.vectorCeiling)] : [];
+  const signed = (r.signed && r.signed.length > 0) || ceiling.length > 0 ? [(r.signed ?? []).map((b) => [b.node, b.hlc, b.body])] : [];
+  return generic.encode([1, r.seq, r.version, changes, rows, ...signed, ...ceiling]);
 }

@@ -110,7 +110,8 @@ describe('forged authorship', () => {
     const member = await createSigningIdentity();
     const other = await createSigningIdentity();
     const hlc = hlcFromMs(later());
-    const honest = await signChangeSet(member, noteRow(member.nodeId, 'm1', 'mine', hlc));
+    // The member's first stamp (prev 0): a relay's set that continues the member's chain moves the vector.
+    const honest = await signChangeSet(member, noteRow(member.nodeId, 'm1', 'mine', hlc), { prev: 0, parts: 1 });
     const [payload, signature] = decode(honest) as [Uint8Array, Uint8Array];
     const tampered = payload.slice();
     tampered[tampered.length - 2] ^= 1; // inside the last cell value

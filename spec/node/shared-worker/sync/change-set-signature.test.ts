@@ -6,6 +6,8 @@ import {
   exportSigningIdentity,
   importSigningIdentity,
   nodeIdOfPublicKey,
+  cryptoBytes,
+  SIGNATURE_ALGORITHMS,
   type SignatureScheme,
 } from '../../../../shared-worker/replica/contracts/signing-identity.js';
 import { signChangeSet, verifyChangeSet } from '../../../../shared-worker/sync/change-set-signature.js';
@@ -43,15 +45,19 @@ describe.each(['Ed25519', 'ECDSA-P256'] as SignatureScheme[])('signed change set
   it('refuses a set whose value, stamp, key or claimed author was changed after signing', async () => {
     const me = await createSigningIdentity([scheme]);
     const other = await createSigningIdentity([scheme]);
-    const body = await signChangeSet(me, changes(me.nodeId));
+    const body = await signChangeSet(me, changes(me.nodeId), { prev: H - 5, parts: 2 });
+    expect(await verifyChangeSet(body)).toMatchObject({ prev: H - 5, parts: 2 });
     const tampered = [
-      repack(body, (f) => { f[5] = toWire(changes(me.nodeId, 'y')); }),
-      repack(body, (f) => { f[5] = toWire(changes(me.nodeId, 'x', 0)); }), // -0 is not 0
-      repack(body, (f) => { f[4] = H + 1; f[5] = toWire({ ...changes(me.nodeId), tables: [] }); }),
+      repack(body, (f) => { f[7] = toWire(changes(me.nodeId, 'y')); }),
+      repack(body, (f) => { f[7] = toWire(changes(me.nodeId, 'x', 0)); }), // -0 is not 0
+      repack(body, (f) => { f[4] = H + 1; f[7] = toWire({ ...changes(me.nodeId), tables: [] }); }),
+      // Its place in the author's chain: a lower prev (skipping stamps) or a whole stamp of parts.
+      repack(body, (f) => { f[5] = 0; }),
+      repack(body, (f) => { f[6] = 1; }),
       // Another member's key with the original author's id: the key names another node.
       repack(body, (f) => { f[2] = other.publicKey; }),
       // Another member re-labels the set as its own: the signature is not its.
-      repack(body, (f) => { f[2] = other.publicKey; f[3] = other.nodeId; f[5] = toWire(changes(other.nodeId)); }),
+      repack(body, (f) => { f[2] = other.publicKey; f[3] = other.nodeId; f[7] = toWire(changes(other.nodeId)); }),
     ];
     for (const t of tampered) await refused(verifyChangeSet(t));
     // A flipped byte anywhere in the body: refused (AUTH, or BAD_OP when it no longer decodes).
@@ -59,6 +65,24 @@ describe.each(['Ed25519', 'ECDSA-P256'] as SignatureScheme[])('signed change set
       const flipped = body.slice();
       flipped[i] ^= 0x01;
       await expect(verifyChangeSet(flipped)).rejects.toMatchObject({ code: expect.stringMatching(/^(AUTH|BAD_OP)$/) });
+    }
+  });
+
+  it('still takes a set of protocol 3 (no prev, no parts) as one whose predecessor is unknown', async () => {
+    const me = await createSigningIdentity([scheme]);
+    const payload = encode(['rtc-battery signed set v1', me.scheme, me.publicKey, me.nodeId, H, toWire(changes(me.nodeId))], { extensionCodec: negativeZeroCodec });
+    const signature = new Uint8Array(await crypto.subtle.sign(SIGNATURE_ALGORITHMS[scheme].sign, me.privateKey, cryptoBytes(payload)));
+    const v = await verifyChangeSet(encode([payload, signature]));
+    expect({ author: v.author, hlc: v.hlc, prev: v.prev, parts: v.parts }).toEqual({ author: me.nodeId, hlc: H, prev: null, parts: 1 });
+  });
+
+  it('refuses to sign, and refuses, a prev not below the stamp or parts below 1', async () => {
+    const me = await createSigningIdentity([scheme]);
+    await refused(signChangeSet(me, changes(me.nodeId), { prev: H, parts: 1 }), 'BAD_OP');
+    await refused(signChangeSet(me, changes(me.nodeId), { prev: 1, parts: 0 }), 'BAD_OP');
+    const body = await signChangeSet(me, changes(me.nodeId), { prev: 1, parts: 1 });
+    for (const edit of [(f: unknown[]) => { f[5] = H; }, (f: unknown[]) => { f[6] = 0; }, (f: unknown[]) => { f[5] = -1; }, (f: unknown[]) => { f[6] = 1.5; }]) {
+      await refused(verifyChangeSet(repack(body, edit)));
     }
   });
 

@@ -59,7 +59,7 @@ describe('mailbox keys and sealed blobs', () => {
     const keys = await deriveMailboxKeys('token-A');
     const bad = [
       encode({ v: 1, kind: 'changes', changes: [[NODE], 0, [['t', ['a'], [[[{}], [0, 0], null, []]]]]], upTo: null }),
-      encode({ v: 3, kind: 'changes', changes: [[], 0, []], signed: [], upTo: null }),
+      encode({ v: 4, kind: 'changes', changes: [[], 0, []], signed: [], upTo: null }),
       encode({ v: 2, kind: 'changes', changes: [[], 0, []], upTo: null }), // no signed list
       encode({ v: 2, kind: 'changes', changes: [[], 0, []], signed: ['x'], upTo: null }),
       encode({ v: 1, kind: 'changes', changes: [['not-a-node-id'], 0, []], upTo: null }),

@@ -136,7 +136,7 @@ export class MemoryReplica implements DurableReplica {
     if (fresh.size > 0 && Object.keys(this.vector).length + fresh.size > MAX_VECTOR_ENTRIES) {
       throw new BatteryError('BAD_OP', 'too many node ids', { limit: 'nodes' });
     }
-    const eff = this.merge(changes);
+    const eff = this.merge(changes, options?.vectorCeiling);
     const applied = eff ? countRegs(eff) : 0;
     const kept: SignedBody[] = [];
     for (const b of options?.signed ?? []) {
@@ -147,7 +147,7 @@ export class MemoryReplica implements DurableReplica {
         kept.push(b);
       }
     }
-    if (eff) await this.commit('remote', eff, kept);
+    if (eff) await this.commit('remote', eff, kept, options?.vectorCeiling);
     return { applied, changes: eff, tables: eff ? eff.tables.map((t) => t.table) : [] };
   }
 
@@ -227,7 +227,7 @@ export class MemoryReplica implements DurableReplica {
   async close(): Promise<void> {}
 
   /** Merges registers; returns the ones that were new (null if none) and moves the vector. */
-  private merge(cs: ChangeSet): ChangeSet | null {
+  private merge(cs: ChangeSet, ceiling?: VersionVector): ChangeSet | null {
     const out: TableDelta[] = [];
     for (const td of cs.tables) {
       const t = this.tables.get(td.table)!;
@@ -250,7 +250,10 @@ export class MemoryReplica implements DurableReplica {
         }
         if (eff.put || eff.del || eff.cells.length) rows.push(eff);
         for (const s of [rd.put, rd.del, ...rd.cells.map((c) => [c[2], c[3]] as [number, number])]) {
-          if (s) this.vector[cs.nodes[s[1]]!] = Math.max(this.vector[cs.nodes[s[1]]!] ?? 0, s[0]);
+          if (!s) continue;
+          const node = cs.nodes[s[1]]!;
+          const cap = ceiling && Object.hasOwn(ceiling, node) ? ceiling[node]! : Number.POSITIVE_INFINITY;
+          this.vector[node] = Math.max(this.vector[node] ?? 0, Math.min(s[0], cap));
         }
         if (rd.put || rd.del || rd.cells.length) {
           const maxHlc = Math.max(rd.put?.[0] ?? 0, rd.del?.[0] ?? 0, ...rd.cells.map((c) => c[2]));
@@ -262,9 +265,12 @@ export class MemoryReplica implements DurableReplica {
     return out.length ? { nodes: cs.nodes, tables: out } : null;
   }
 
-  private async commit(origin: 'local' | 'remote', changes: ChangeSet | null, signed: SignedBody[] = []): Promise<void> {
+  private async commit(origin: 'local' | 'remote', changes: ChangeSet | null, signed: SignedBody[] = [], vectorCeiling?: VersionVector): Promise<void> {
     this.version++;
-    const commit: Commit = { origin, tables: changes ? changes.tables.map((t) => t.table) : [], changes, ...(signed.length > 0 ? { signed } : {}), rows: [], needsSnapshot: false, version: this.version };
+    const commit: Commit = {
+      origin, tables: changes ? changes.tables.map((t) => t.table) : [], changes, ...(signed.length > 0 ? { signed } : {}),
+      ...(vectorCeiling ? { vectorCeiling } : {}), rows: [], needsSnapshot: false, version: this.version,
+    };
     const durable = Promise.resolve(); // "after the commit is durable"
     this.lastCommit = durable;
     await durable;

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { ChainLink } from '../../../../shared-worker/sync/authored-batch.js';
+import { capVector, PartsTally, vectorCeiling } from '../../../../shared-worker/sync/vector-chain.js';
+
+const A = 'aaaaaaaaaaaaaaaa';
+const B = 'bbbbbbbbbbbbbbbb';
+const link = (author: string, hlc: number, prev: number | null, parts = 1): ChainLink => ({ author, hlc, prev, parts });
+
+describe('vector ceilings from signed chains', () => {
+  it('follows a chain from our entry in stamp order, whatever the order of the sets', () => {
+    expect(vectorCeiling([link(A, 30, 20), link(A, 10, 5), link(A, 20, 10)], { [A]: 5 }, null)).toEqual({ [A]: 30 });
+  });
+
+  it('stops at the first set whose prev our entry does not cover', () => {
+    expect(vectorCeiling([link(A, 10, 5), link(A, 30, 20)], { [A]: 5 }, null)).toEqual({ [A]: 10 });
+    expect(vectorCeiling([link(A, 30, 20)], {}, null)).toEqual({ [A]: 0 });
+  });
+
+  it('a set of a stamp in several parts, or without a known prev, stops the chain', () => {
+    expect(vectorCeiling([link(A, 10, 0, 2), link(A, 20, 10)], {}, null)).toEqual({ [A]: 0 });
+    expect(vectorCeiling([link(A, 10, null), link(A, 20, 10)], {}, null)).toEqual({ [A]: 0 });
+  });
+
+  it('sets at or below our entry neither advance nor stop it', () => {
+    expect(vectorCeiling([link(A, 4, null), link(A, 5, 0, 3), link(A, 10, 5)], { [A]: 5 }, null)).toEqual({ [A]: 10 });
+  });
+
+  it('the sender\'s own sets are not limited; other authors are, each on its own chain', () => {
+    expect(vectorCeiling([link(A, 30, 20), link(B, 7, 3)], { [B]: 3 }, A)).toEqual({ [B]: 7 });
+  });
+
+  it('caps a vector entry by entry, leaving unlisted nodes alone', () => {
+    expect(capVector({ [A]: 30, [B]: 9 }, { [A]: 10 })).toEqual({ [A]: 10, [B]: 9 });
+  });
+});
+
+describe('parts of cut stamps', () => {
+  it('a stamp of n parts is whole once n different sets of it were seen, over several notes; a repeated set counts once', () => {
+    const tally = new PartsTally();
+    const part = (i: number) => new Uint8Array(20).fill(i);
+    const l = link(A, 10, 0, 3);
+    tally.note([l, l], [part(1), part(1)]);
+    tally.note([l], [part(2)]);
+    expect(vectorCeiling([l], {}, null, tally)).toEqual({ [A]: 0 });
+    tally.note([l], [part(3)]);
+    expect(vectorCeiling([l, link(A, 20, 10)], {}, null, tally)).toEqual({ [A]: 20 });
+  });
+});
