@@ -260,7 +260,10 @@ describe('a peer that ignores flow control', () => {
     const link = stallable();
     const rogue = await openRoguePeer(t, keys, nodeIdOf(9), undefined, { wrapTargetLink: link.wrap });
     for (let n = 0; n < 500; n++) await rogue.send({ t: 'ping', n });
-    await ticks(20);
+    // The target handles frames in order: once this batch is applied, every ping before it has been
+    // answered or coalesced (a fixed wait would race the decryption of the pings on a loaded machine).
+    await rogue.send(liveBatch(rogue.nodeId, 0));
+    await until(() => t.replica.dump('t').length === 1);
     expect(rogue.closed()).toBe(false);
     link.release();
     await until(() => rogue.received.some((m) => (m as { t: string }).t === 'pong'));
