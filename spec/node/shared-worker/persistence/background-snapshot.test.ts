@@ -11,6 +11,7 @@ import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memor
 import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
 import { PIECE_BYTES } from '../../../../shared-worker/persistence/snapshot-store.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { armCrash } from './durable-helpers.js';
 import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261206);
@@ -152,17 +153,18 @@ describe('background snapshots', () => {
 
           const store = new MemoryKeyValueStore({ data });
           const d: DurableReplicaHandle = await openDurableReplica({ store, createReplica, snapshotEvery: { records }, warn: () => {} });
-          store.crashAfterWrites(crashAt);
+          const crash = armCrash(store, crashAt);
           let acked = 0;
+          const execs: Promise<unknown>[] = [];
           for (const [n, o] of ops.entries()) {
             const [sql, params] = render(o, n);
-            void d.exec(sql, params).then(() => { acked = Math.max(acked, n + 1); }, () => {});
+            execs.push(d.exec(sql, params).then(() => { acked = Math.max(acked, n + 1); }, () => {}));
             for (let p = 0; p < pauses[n]!; p++) await macrotask();
           }
-          for (let p = 0; p < 200; p++) await macrotask(); // the background copy and pieces, unless dead
+          // The background copy and pieces run to their end unless the worker dies first; it dies
+          // then at the latest (its later writes are dropped and never settle).
+          await crash.doneOrDead(Promise.all(execs).then(() => d.settled()));
           if (metaOf(data).format === 2) switched++;
-          // The worker dies now at the latest: its later writes are dropped and never settle.
-          store.crashAfterWrites(0);
           const reopened = await openDurableReplica({ store: store.reopen(), createReplica, warn: () => {} });
           try {
             const now = await dump(reopened);

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
-import { open, openWatched, settle } from './durable-helpers.js';
+import { armCrash, open, openWatched, settle } from './durable-helpers.js';
 
 // Fixed seed: a failure prints its seed and path; paste them here to replay it exactly.
 const SEED = 4242;
@@ -27,7 +27,8 @@ describe('acknowledged writes survive a crash at any point (fake replica)', () =
       const data = new Map<string, unknown>();
       const store = new MemoryKeyValueStore({ data });
       const d = await open(store, { snapshotEvery: { records: 4, bytes: 1 << 30 } });
-      store.crashAfterWrites(crashAfter);
+      const crash = armCrash(store, crashAfter);
+      const execs: Promise<unknown>[] = [];
 
       // Each write i is one exec touching two synced keys (and maybe a non-synced row): the two
       // must survive together or not at all.
@@ -45,15 +46,15 @@ describe('acknowledged writes survive a crash at any point (fake replica)', () =
         if (o.kind === 'alter') {
           const a = { after: issued.length, resolved: false };
           alters.push(a);
-          d.exec('alter').then(() => { a.resolved = true; }, () => {});
+          execs.push(d.exec('alter').then(() => { a.resolved = true; }, () => {}));
           continue;
         }
         const entry = { i, note: o.kind === 'write' && o.note, resolved: false };
         issued.push(entry);
         const sql = o.kind === 'ddl' ? `ddl; put a${i} d; put b${i} d` : `put a${i} x; put b${i} y${entry.note ? `; note ${i} n` : ''}`;
-        d.exec(sql).then(() => { entry.resolved = true; }, () => {});
+        execs.push(d.exec(sql).then(() => { entry.resolved = true; }, () => {}));
       }
-      await settle(5);
+      await crash.doneOrDead(Promise.all(execs).then(() => d.settled()));
       // Crash: the instance is abandoned without close(); a new one starts from storage.
       const { d: again, memory } = await openWatched(new MemoryKeyValueStore({ data }));
       const present: boolean[] = [];

@@ -1,4 +1,5 @@
 import type { KeyValueStore } from '../../../../shared-worker/persistence/kv-store.js';
+import type { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import { openDurableReplica, type DurableReplicaHandle, type CreateReplica } from '../../../../shared-worker/persistence/durable-replica.js';
 import type { SnapshotThresholds } from '../../../../shared-worker/persistence/snapshot-policy.js';
 import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
@@ -35,4 +36,27 @@ export async function openWatched(store: KeyValueStore, o: OpenOptions = {}): Pr
 /** Lets every pending timer (group commits, idle snapshots) run. */
 export function settle(ms = 5): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Arms a crash after `writes` more storage writes. `doneOrDead(work)` then waits, macrotask by
+ * macrotask, until `work` settles or the store has dropped a write (the worker is dead: nothing
+ * lands after that), and kills the store for good, so no write of the abandoned instance lands
+ * while a reopen reads storage and no write is acknowledged that did not land before it.
+ * A fixed sleep instead races the abandoned instance against the reopen on a loaded machine.
+ * Counts every write() call: assumes no injected failures or quota refusals on this store.
+ */
+export function armCrash(store: MemoryKeyValueStore, writes: number): { dead(): boolean; doneOrDead(work: Promise<unknown>): Promise<void> } {
+  store.crashAfterWrites(writes);
+  const before = store.writeCount;
+  const dead = () => store.writeCount - before > writes;
+  return {
+    dead,
+    async doneOrDead(work) {
+      let done = false;
+      void work.then(() => { done = true; }, () => { done = true; });
+      while (!done && !dead()) await new Promise((r) => setImmediate(r));
+      store.crashAfterWrites(0);
+    },
+  };
 }

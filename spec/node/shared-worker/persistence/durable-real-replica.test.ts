@@ -9,7 +9,7 @@ import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import type { Commit, SqlValue } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import type { DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
 import type { KeyValueStore } from '../../../../shared-worker/persistence/kv-store.js';
-import { open as openWith, settle, type OpenOptions } from './durable-helpers.js';
+import { armCrash, open as openWith, settle, type OpenOptions } from './durable-helpers.js';
 
 const ITEMS = 'CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, title TEXT, qty INTEGER, data BLOB)';
 const NOTES = 'CREATE TABLE notes(body TEXT, n REAL)';
@@ -149,7 +149,8 @@ describe('openDurableReplica over the real replica', () => {
       const d = await open(store, { snapshotEvery: { records: 3, bytes: 1 << 30 } });
       await d.exec(`${ITEMS}; ${NOTES}`);
       await d.enableSync('items');
-      store.crashAfterWrites(crashAfter);
+      const crash = armCrash(store, crashAfter);
+      const execs: Promise<unknown>[] = [];
       const issued: Array<{ i: number; note: boolean; resolved: boolean }> = [];
       for (const [i, o] of ops.entries()) {
         if (o.kind === 'pause') {
@@ -162,9 +163,9 @@ describe('openDurableReplica over the real replica', () => {
         const sql = o.kind === 'ddl'
           ? `CREATE TABLE extra${i}(x); INSERT INTO items(id) VALUES (?), (?)`
           : `INSERT INTO items(id) VALUES (?), (?)${w.note ? `; INSERT INTO notes(body) VALUES ('n${i}')` : ''}`;
-        d.exec(sql, params).then(() => { w.resolved = true; }, () => {});
+        execs.push(d.exec(sql, params).then(() => { w.resolved = true; }, () => {}));
       }
-      await settle(5);
+      await crash.doneOrDead(Promise.all(execs).then(() => d.settled()));
       const again = await open(new MemoryKeyValueStore({ data }));
       const ids = new Set((await again.exec('SELECT id FROM items')).rows.map((r) => r.id));
       const notes = new Set((await again.exec('SELECT body FROM notes')).rows.map((r) => r.body));

@@ -9,6 +9,7 @@ import { openDurableReplica, type DurableReplicaHandle } from '../../../../share
 import type { KeyValueStore } from '../../../../shared-worker/persistence/kv-store.js';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { armCrash } from './durable-helpers.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261206);
 
@@ -103,7 +104,7 @@ describe('migrations', () => {
         const d = await open(store);
         await d.migrate(STEPS.slice(0, 1));
         await d.enableSync('notes');
-        store.crashAfterWrites(crashAfter);
+        const crash = armCrash(store, crashAfter);
         let acknowledged = 1;
         const run = (async () => {
           for (let n = 2; n <= STEPS.length; n++) {
@@ -111,8 +112,7 @@ describe('migrations', () => {
             acknowledged = n;
           }
         })();
-        run.catch(() => {});
-        await new Promise((r) => setTimeout(r, 30));
+        await crash.doneOrDead(run);
         // The crashed instance is abandoned; a new one opens what storage holds.
         const again = await open(new MemoryKeyValueStore({ data }));
         const v = again.getSchemaVersion();

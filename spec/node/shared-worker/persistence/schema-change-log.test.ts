@@ -12,6 +12,7 @@ import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memor
 import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import { registers } from '../replica/replica-helpers.js';
+import { armCrash } from './durable-helpers.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261207);
 const NODE = 'aaaaaaaaaaaaaaaa';
@@ -75,7 +76,8 @@ async function crashRun(ops: Op[], crashAfter: number): Promise<void> {
   const store = new MemoryKeyValueStore({ data });
   const { d, live } = await synced(store, { records: 4, bytes: 1 << 30 });
   await d.settled();
-  store.crashAfterWrites(crashAfter);
+  const crash = armCrash(store, crashAfter);
+  const writes: Promise<unknown>[] = [];
   // states[k]: memory right after the k-th write was issued (0: before any).
   const states = [state(live())];
   let acknowledged = 0;
@@ -119,13 +121,13 @@ async function crashRun(ops: Op[], crashAfter: number): Promise<void> {
     }
     const k = ++issued;
     // The write runs on memory at once (in call order); it resolves once it is durable.
-    write().then(() => {
+    writes.push(write().then(() => {
       acknowledged = Math.max(acknowledged, k);
       if (alter) seen.acknowledgedAlters++;
-    }, () => {});
+    }, () => {}));
     states.push(state(live()));
   }
-  await new Promise((r) => setTimeout(r, 20));
+  await crash.doneOrDead(Promise.all(writes).then(() => d.settled()));
   if (acknowledged < issued) seen.crashedBeforeEnd++;
   for (const [key, value] of data) {
     if (key.startsWith(LOG_PREFIX) && decodeLogRecord(value as Uint8Array).schema) seen.replayedSchemaEntries++;
