@@ -260,14 +260,19 @@ describe('reads and background snapshots', () => {
     // Hold every write that stores a snapshot until released.
     let release!: () => void;
     const held = new Promise<void>((r) => { release = r; });
+    let inFlight!: () => void;
+    const snapshotInFlight = new Promise<void>((r) => { inFlight = r; });
     const write = store.write.bind(store);
     store.write = async (batch) => {
-      if ((batch.set ?? []).some(([k]) => k === 'snap')) await held;
+      if ((batch.set ?? []).some(([k]) => k === 'snap')) {
+        inFlight();
+        await held;
+      }
       return write(batch);
     };
     let snapshotDone = false;
     const snap = d.snapshot().then(() => { snapshotDone = true; });
-    await new Promise((r) => setTimeout(r, 5)); // the snapshot group is in flight (held)
+    await snapshotInFlight; // the snapshot group is in flight (held)
     expect((await d.exec('get a')).rows).toEqual([{ k: 'a', v: '1' }]);
     expect(snapshotDone).toBe(false);
     const w = d.exec('put b 2'); // a write gathers behind it and waits its turn
