@@ -177,7 +177,7 @@ describe('sync resilience', () => {
 
 describe('flow control', () => {
   it('a sender keeps at most sendWindow data messages ahead of a stalled receiver', async () => {
-    const a = makeNode('a', replica(1), keys, { options: { pieceRows: 10, sendWindow: 3 } });
+    const a = makeNode('a', replica(1), keys, { options: { pieceRows: 1, sendWindow: 3 } });
     for (let i = 0; i < 30; i++) await a.replica.put('t', `k${i}`, { v: 'x' });
     const slow = replica(2);
     let release!: () => void;
@@ -190,9 +190,11 @@ describe('flow control', () => {
     const b = makeNode('b', slow, keys);
     const pair = connect(a, b);
     await until(() => readyCount(b, a) === 1 && readyCount(a, b) === 1);
-    await ticks(50);
     // challenge + proof + hello + 3 pieces (one frame each) + the ack of b's empty delta:
-    // the other 27 rows wait for b's acks.
+    // the other 27 rows wait for b's acks. Waited for (a loaded machine may take longer than any
+    // fixed number of ticks to seal them), then a while longer for a frame beyond the window.
+    await until(() => pair.a.sent.length >= 7);
+    await ticks(50);
     expect(pair.a.sent.length).toBe(7);
     release();
     await until(() => b.replica.dump('t').length === 30);
