@@ -4,13 +4,12 @@
  * vector[A] means "we hold every change of A up to here": the next hello asks only for A's
  * changes above it. Any member receives A's genuine signed sets, so a member that forwards only
  * A's newest set would make us skip A's earlier ones if the entry rose to any stamp we applied.
- * So an entry rises from A's sets only
- *   (a) when A itself sent them (its delta holds all its live changes above what we asked for,
- *       its live batch is applied only once we hold what it was made on), or
- *   (b) along an unbroken chain: a set whose signed `prev` our entry already covers, taken in
- *       stamp order, so consecutive sets of one message advance together. A stamp cut into
- *       several sets advances it only once every one of its parts has been seen (PartsTally):
- *       any of them may be withheld.
+ * So an entry rises from A's sets only along an unbroken chain: a set whose signed `prev` our
+ * entry already covers, taken in stamp order, so consecutive sets of one message advance
+ * together. A stamp cut into several sets advances it only once every one of its parts has been
+ * seen (PartsTally): any of them may be withheld. A link's peer id proves room membership, not
+ * the node id, so sets "sent by A itself" get no other rule; A's own sets always link (its live
+ * batch names the entry it was made on, its delta the entry we asked from).
  * Registers above the ceiling are still applied (LWW makes that safe); only the entry stays, so
  * the next delta brings A's changes above it again: a resend, never a loss. Unsigned (legacy)
  * changes carry no chain and raise their nodes' entries as before.
@@ -87,14 +86,12 @@ function payloadDigest(body: Uint8Array): string {
 }
 
 /**
- * Per author of a signed set in `links` other than `sender`: the highest stamp our entry may rise
- * to, starting from `vector` (ours, trusted). Authors absent from the result are not limited.
+ * Per author of a signed set in `links`: the highest stamp our entry may rise to, starting from `vector` (ours, trusted). Authors absent from the result are not limited.
  * `tally` says which cut stamps are whole (none without it).
  */
-export function vectorCeiling(links: readonly ChainLink[], vector: VersionVector, sender: string | null, tally?: PartsTally): VersionVector {
+export function vectorCeiling(links: readonly ChainLink[], vector: VersionVector, tally?: PartsTally): VersionVector {
   const byAuthor = new Map<string, ChainLink[]>();
   for (const l of links) {
-    if (l.author === sender) continue;
     let list = byAuthor.get(l.author);
     if (!list) byAuthor.set(l.author, (list = []));
     list.push(l);

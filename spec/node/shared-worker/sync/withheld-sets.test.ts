@@ -186,6 +186,20 @@ describe('withheld signed sets', () => {
     expect(await notesOf(receiver.replica)).toHaveLength(3);
   });
 
+  it('a member that connects under the victim\'s node id gets no author\'s trust for the victim\'s sets', async () => {
+    // The room token authenticates members, not node ids: the rogue's link claims V's peer id.
+    const victim = await node();
+    const receiver = await node();
+    const V = victim.replica.nodeId;
+    const { h2, body2 } = await victimWithNextSet(victim);
+    const rogue = await openRoguePeer(receiver, keys, V, durableKit);
+    await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [body2] });
+    for (let i = 0; i < 100 && !(await notesOf(receiver.replica)).some((r) => r.includes('"v2"')); i++) await ticks(2);
+    await ticks(20);
+    expect(await notesOf(receiver.replica)).toEqual([JSON.stringify(['v2', 'second'])]);
+    expect(receiver.replica.getVector()[V] ?? 0).toBeLessThan(h2);
+  });
+
   it('two bodies of one part (an ECDSA signature re-signed or flipped to n - s) count as one part', async () => {
     // ECDSA signatures are randomized and malleable: (r, s) and (r, n - s) both verify, so a member
     // holding one genuine part can mint other genuine bodies of that same part at will.
