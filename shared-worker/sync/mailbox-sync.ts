@@ -322,12 +322,12 @@ export class MailboxSync {
     const opened = await openBatch({ signed: content.signed, changes: content.changes }, replica.identity ? replica.nodeId : '', (n) => replica.isKnownAuthor(n));
     if (isEmptyChangeSet(opened.changes)) return {};
     this.parts.note(opened.links, opened.signed.map((b) => b.body));
-    const ceiling = vectorCeiling(opened.links, replica.getVector(), null, this.parts);
+    const ceiling = vectorCeiling(opened.links, replica.getVector(), this.parts);
     await replica.applyChanges(opened.changes, {
       ...(opened.signed.length > 0 ? { signed: opened.signed } : {}),
       ...(Object.keys(ceiling).length > 0 ? { vectorCeiling: ceiling } : {}),
     });
-    return capVector(vectorOfChanges(opened.changes), vectorCeiling(opened.links, mergeVectors(this.cursor.vector, this.carried), null, this.parts));
+    return capVector(vectorOfChanges(opened.changes), vectorCeiling(opened.links, mergeVectors(this.cursor.vector, this.carried), this.parts));
   }
 
   /**

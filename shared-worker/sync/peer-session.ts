@@ -458,14 +458,18 @@ export class PeerSession {
 
   /**
    * The options to apply `mine` (the shared part of `opened`) with, and the stamps it proves we
-   * hold: each author's only as far as our vector may rise (vector-chain.ts: all of them for the
-   * peer's own sets and unsigned changes, others' along their chain). The ceiling is read from
-   * our vector now; a vector that rises meanwhile only makes it lower than it could be.
+   * hold: each author's only as far as our vector may rise (vector-chain.ts: unsigned changes all,
+   * signed sets along their author's chain). The peer's own sets too: the room token
+   * authenticates a member, not its node id, so any member may open a link under another's id and
+   * pass that node's genuine sets as its own. An honest peer's own sets always link (a live batch
+   * names the entry it was made on, which we hold before applying it; a delta names what we asked
+   * from). The ceiling is read from our vector now; a vector that rises meanwhile only makes it
+   * lower than it could be.
    */
   private applyOptions(opened: OpenedBatch): { options: ApplyOptions | undefined; ceiling: VersionVector } {
-    const relayed = opened.links.some((l) => l.author !== this.remoteNodeId);
-    if (relayed) this.parts.note(opened.links, opened.signed.map((b) => b.body));
-    const ceiling = relayed ? vectorCeiling(opened.links, this.host.replica.getVector(), this.remoteNodeId, this.parts) : {};
+    const signed = opened.links.length > 0;
+    if (signed) this.parts.note(opened.links, opened.signed.map((b) => b.body));
+    const ceiling = signed ? vectorCeiling(opened.links, this.host.replica.getVector(), this.parts) : {};
     const limited = Object.keys(ceiling).length > 0;
     const options = opened.signed.length > 0 || limited ? { ...(opened.signed.length > 0 ? { signed: opened.signed } : {}), ...(limited ? { vectorCeiling: ceiling } : {}) } : undefined;
     return { options, ceiling };

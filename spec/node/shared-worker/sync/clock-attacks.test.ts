@@ -62,8 +62,9 @@ describe('one remote stamp cannot end local writing', () => {
   }
 
   /** A live batch holding one set signed by the attacker, stamped `hlc`. */
+  /** A live batch of the attacker's own, chained to nothing before it (prev 0), so its entry follows. */
   async function live(id: string, hlc: number, row = noteRow): Promise<unknown> {
-    return { t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [await signChangeSet(attacker, row(attacker.nodeId, id, hlc))] };
+    return { t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [await signChangeSet(attacker, row(attacker.nodeId, id, hlc), { prev: 0, parts: 1 })] };
   }
 
   async function rows(v: Victim): Promise<string[]> {

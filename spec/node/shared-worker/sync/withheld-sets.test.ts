@@ -3,12 +3,14 @@
  * replica skip the rest: the vector entry for an author rises only from the author's own sets or
  * along the author's signed chain (vector-chain.ts, docs/security.md "Withheld sets").
  */
+import { decode, encode } from '@msgpack/msgpack';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
 import { openDurableReplica } from '../../../../shared-worker/persistence/durable-replica.js';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import type { DurableReplica } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { createSigningIdentity } from '../../../../shared-worker/replica/contracts/signing-identity.js';
 import { signChangeSet } from '../../../../shared-worker/sync/change-set-signature.js';
 import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
 import { durableKit } from './durable-kit.js';
@@ -18,6 +20,11 @@ import type { KitReplica } from './replica-kit.js';
 import { openRoguePeer } from './rogue-peer.js';
 
 type KitNode = TestNode & { kit: KitReplica };
+
+/** The order n of the P-256 group: an ECDSA signature (r, s) also verifies as (r, n - s). */
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+const bytesBig = (b: Uint8Array): bigint => b.reduce((n, x) => (n << 8n) | BigInt(x), 0n);
+const bigBytes = (n: bigint, len: number): Uint8Array => Uint8Array.from({ length: len }, (_, i) => Number((n >> BigInt(8 * (len - 1 - i))) & 0xffn));
 
 const noteRow = (node: string, id: string, body: string, hlc: number): ChangeSet => ({
   nodes: [node], tables: [{ table: 'notes', columns: ['body'], rows: [{ pk: [id], put: [hlc, 0], del: null, cells: [[0, body, hlc, 0]] }] }],
@@ -175,6 +182,48 @@ describe('withheld signed sets', () => {
     await ticks(20);
     expect(receiver.replica.getVector()[W.nodeId] ?? 0).toBeLessThan(stamp);
     await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [parts[2]!] });
+    await until(() => receiver.replica.getVector()[W.nodeId] === stamp);
+    expect(await notesOf(receiver.replica)).toHaveLength(3);
+  });
+
+  it('a member that connects under the victim\'s node id gets no author\'s trust for the victim\'s sets', async () => {
+    // The room token authenticates members, not node ids: the rogue's link claims V's peer id.
+    const victim = await node();
+    const receiver = await node();
+    const V = victim.replica.nodeId;
+    const { h2, body2 } = await victimWithNextSet(victim);
+    const rogue = await openRoguePeer(receiver, keys, V, durableKit);
+    await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [body2] });
+    for (let i = 0; i < 100 && !(await notesOf(receiver.replica)).some((r) => r.includes('"v2"')); i++) await ticks(2);
+    await ticks(20);
+    expect(await notesOf(receiver.replica)).toEqual([JSON.stringify(['v2', 'second'])]);
+    expect(receiver.replica.getVector()[V] ?? 0).toBeLessThan(h2);
+  });
+
+  it('two bodies of one part (an ECDSA signature re-signed or flipped to n - s) count as one part', async () => {
+    // ECDSA signatures are randomized and malleable: (r, s) and (r, n - s) both verify, so a member
+    // holding one genuine part can mint other genuine bodies of that same part at will.
+    const receiver = await node();
+    const W = await createSigningIdentity(['ECDSA-P256']);
+    const stamp = 2 ** 40;
+    const prev = stamp - 4096;
+    const [p1, p2] = await Promise.all([1, 2].map((i) => signChangeSet(W, noteRow(W.nodeId, `e${i}`, `part ${i}`, stamp), { prev, parts: 2 })));
+    const resigned = await signChangeSet(W, noteRow(W.nodeId, 'e1', 'part 1', stamp), { prev, parts: 2 });
+    const [payload, sig] = decode(p1!) as [Uint8Array, Uint8Array];
+    const flipped = new Uint8Array(sig);
+    flipped.set(bigBytes(P256_ORDER - bytesBig(sig.subarray(32)), 32), 32);
+    const malleated = encode([payload, flipped]);
+    const rogue = await openRoguePeer(receiver, keys, nodeIdOf(908), durableKit);
+    // The receiver first learns W's entry up to prev, from an unbroken chain of W's (a whole set).
+    const base = await signChangeSet(W, noteRow(W.nodeId, 'e0', 'base', prev), { prev: 0, parts: 1 });
+    await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [base] });
+    await until(() => receiver.replica.getVector()[W.nodeId] === prev);
+    await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [p1!, malleated, resigned] });
+    for (let i = 0; i < 200 && (await notesOf(receiver.replica)).length < 2; i++) await ticks(2);
+    await ticks(20);
+    expect(await notesOf(receiver.replica)).toHaveLength(2);
+    expect(receiver.replica.getVector()[W.nodeId]).toBe(prev);
+    await rogue.send({ t: 'live', madeAt: {}, changes: { nodes: [], tables: [] }, signed: [p2!] });
     await until(() => receiver.replica.getVector()[W.nodeId] === stamp);
     expect(await notesOf(receiver.replica)).toHaveLength(3);
   });
