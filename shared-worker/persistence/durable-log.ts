@@ -229,12 +229,12 @@ export class DurableLog {
           // (they are orphans now; a later snapshot starts from scratch).
           group.dels.push(...group.install.pieces);
           group.install = null;
-          this.snapshotRetryAt = { records: this.stats.records + this.o.thresholds.records, bytes: this.stats.bytes + this.o.thresholds.bytes };
+          this.deferSnapshotRetry();
           continue;
         }
         if (asSnapshot && !required) {
           asSnapshot = false;
-          this.snapshotRetryAt = { records: this.stats.records + this.o.thresholds.records, bytes: this.stats.bytes + this.o.thresholds.bytes };
+          this.deferSnapshotRetry();
           continue;
         }
         this.fail(group, toBatteryError(e));
@@ -389,10 +389,15 @@ export class DurableLog {
     this.schedule();
   }
 
+  /** A snapshot that failed is tried again only after another threshold's worth of log. */
+  private deferSnapshotRetry(): void {
+    this.snapshotRetryAt = { records: this.stats.records + this.o.thresholds.records, bytes: this.stats.bytes + this.o.thresholds.bytes };
+  }
+
   /** @internal It ended (done, given up or failed); `orphans`: its stored pieces no meta will name. */
   bgEnded(bg: BackgroundSnapshot, orphans: string[], failed: boolean): void {
     if (this.background === bg) this.background = null;
-    if (failed) this.snapshotRetryAt = { records: this.stats.records + this.o.thresholds.records, bytes: this.stats.bytes + this.o.thresholds.bytes };
+    if (failed) this.deferSnapshotRetry();
     if (orphans.length > 0 && !this.closed) {
       this.pending.dels.push(...orphans);
       this.schedule();

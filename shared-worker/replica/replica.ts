@@ -544,6 +544,7 @@ class SqlReplica implements Replica {
 
   /** Drops signed bodies no register needs any more (signed-bodies.ts); changes no visible state. */
   private sweepSigned(): void {
+    if (this.signed.isEmpty()) return;
     this.foldUpdateLogs();
     this.transaction(CaptureMode.Off, 0, () => this.signed.sweep(this.tables.values()));
   }

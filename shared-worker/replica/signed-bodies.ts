@@ -50,6 +50,11 @@ export class SignedBodies {
     return fresh;
   }
 
+  /** Nothing stored (a replica that only ever wrote itself): a sweep would read every register for nothing. */
+  isEmpty(): boolean {
+    return this.stored() === 0;
+  }
+
   /** Bodies with stamp hlc above since[node], in stamp-id order (arrival here). */
   since(since: VersionVector): SignedBody[] {
     const minV = this.stamps.minVAbove(since);

@@ -11,7 +11,7 @@
  */
 import { BatteryError } from '../protocol/errors.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
-import { bufferSource } from './peer-auth.js';
+import { cryptoBytes } from '../replica/contracts/signing-identity.js';
 import { toHex } from './room-keys.js';
 
 const SECRET_RECORD = 'signaling-secret';
@@ -44,7 +44,7 @@ async function loadOrCreateSecret(replica: RecordStore): Promise<Uint8Array> {
 /** 32 lowercase hex characters, stable per (replica, room). */
 export async function memberSignalingToken(replica: RecordStore, roomId: string): Promise<string> {
   const subtle = globalThis.crypto.subtle;
-  const key = await subtle.importKey('raw', bufferSource(await memberSecret(replica)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const key = await subtle.importKey('raw', cryptoBytes(await memberSecret(replica)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const mac = await subtle.sign('HMAC', key, new TextEncoder().encode(`rtc-battery/signaling-token/v3:${roomId}`));
   return toHex(new Uint8Array(mac).subarray(0, 16));
 }

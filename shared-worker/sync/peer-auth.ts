@@ -153,8 +153,3 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   }
   return out;
 }
-
-/** WebCrypto takes only ArrayBuffer-backed views (TS 5.9 types); copies only a SharedArrayBuffer-backed one. */
-export function bufferSource(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
-}

@@ -24,7 +24,7 @@ import { parsePeerId } from '../protocol/ids.js';
 import type { PeerLink } from '../protocol/peer-link.js';
 import type { ApplyOptions, DurableReplica } from '../replica/contracts/replica-types.js';
 import { covers, mergeVectors, vectorsEqual, type VersionVector } from '../replica/contracts/version-vector.js';
-import { deltaAnswer, orderedPieces, pieceSize, readDelta, restrictToTables, vectorOfChanges } from './delta-pieces.js';
+import { deltaAnswer, pieceSize, splitStamp, readDelta, restrictToTables, vectorOfChanges } from './delta-pieces.js';
 import { openBatch, type AuthoredBatch, type OpenedBatch, type OwnSigner } from './authored-batch.js';
 import { capVector, PartsTally, vectorCeiling } from './vector-chain.js';
 import type { PeerSyncState } from '../protocol/worker-protocol.js';
@@ -211,7 +211,7 @@ export class PeerSession {
       // Usually one message; a batch too big for one is sent in stamp-ordered pieces, all made at
       // the same madeAt (none of them depends on another).
       const legacy = restrictToTables(unsigned, this.common);
-      const pieces = isEmptyChangeSet(legacy) ? [] : orderedPieces(legacy, { ...this.host.options, pieceRows: Number.MAX_SAFE_INTEGER });
+      const pieces = isEmptyChangeSet(legacy) ? [] : splitStamp(legacy, this.host.options);
       const msgs = pieces.map((piece): PeerMessage => ({ t: 'live', madeAt, changes: piece, signed: [] }));
       for (const body of signed) msgs.push({ t: 'live', madeAt, changes: EMPTY_CHANGE_SET, signed: [body] });
       return msgs;

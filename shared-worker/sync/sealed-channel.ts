@@ -13,7 +13,8 @@
  */
 import { BatteryError } from '../protocol/errors.js';
 import type { AuthResult } from './peer-auth.js';
-import { bufferSource, concatBytes } from './peer-auth.js';
+import { concatBytes } from './peer-auth.js';
+import { cryptoBytes } from '../replica/contracts/signing-identity.js';
 
 const SESSION_LABEL = 'rtc-battery/session/v1';
 const utf8 = new TextEncoder();
@@ -35,12 +36,12 @@ export async function openSealedChannel(encKey: CryptoKey, auth: AuthResult, weA
   return {
     async seal(plain) {
       const iv = ivFor(sendCounter++);
-      return new Uint8Array(await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv }, sendKey, bufferSource(plain)));
+      return new Uint8Array(await globalThis.crypto.subtle.encrypt({ name: 'AES-GCM', iv }, sendKey, cryptoBytes(plain)));
     },
     async open(sealed) {
       const iv = ivFor(recvCounter++);
       try {
-        return new Uint8Array(await globalThis.crypto.subtle.decrypt({ name: 'AES-GCM', iv }, recvKey, bufferSource(sealed)));
+        return new Uint8Array(await globalThis.crypto.subtle.decrypt({ name: 'AES-GCM', iv }, recvKey, cryptoBytes(sealed)));
       } catch {
         throw new BatteryError('AUTH', 'a sealed message failed to open (tampered, replayed or reflected)');
       }
