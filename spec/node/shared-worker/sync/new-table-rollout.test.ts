@@ -6,15 +6,10 @@
  * in-memory links.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
-import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
-import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
 import { nodeIdOf, roomFor, ticks } from './helpers.js';
-import { connect, errorsOf, makeNode, type TestNode } from './net.js';
-
-const V1 = ['CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT)'];
-const V2 = [...V1, 'CREATE TABLE lists (id TEXT PRIMARY KEY NOT NULL, name TEXT, pos INTEGER)'];
+import { connect, errorsOf } from './net.js';
+import { crash, openPeer, reload, V1, V2, type Peer } from './rollout-peers.js';
 
 let keys: RoomKeys;
 let seq = 0;
@@ -22,30 +17,7 @@ beforeAll(async () => {
   keys = (await roomFor('new table rollout token')).keys;
 });
 
-type Peer = TestNode<DurableReplicaHandle> & { data: Map<string, unknown>; nodeId: string };
-
-/** A replica on app version `steps` (V2 syncs `lists` too), with its sync coordinator. */
-async function peer(steps: string[], data = new Map<string, unknown>(), nodeId = nodeIdOf(++seq)): Promise<Peer> {
-  const replica = await openDurableReplica({
-    store: new MemoryKeyValueStore({ data }), createReplica: (o) => createReplica({ ...o, nodeId }), warn: () => {},
-  });
-  await replica.migrate(steps);
-  for (const t of steps.length > 1 ? ['notes', 'lists'] : ['notes']) await replica.enableSync(t);
-  return Object.assign(makeNode(`p${seq}`, replica, keys), { data, nodeId });
-}
-
-/** The same browser after a reload (clean close) with the app's (possibly newer) list. */
-async function reload(p: Peer, steps: string[]): Promise<Peer> {
-  p.sync.close();
-  await p.replica.close();
-  return peer(steps, p.data, p.nodeId);
-}
-
-/** The same browser after a crash: what its storage held at this instant, nothing flushed on the way out. */
-function crash(p: Peer, steps: string[]): Promise<Peer> {
-  p.sync.close();
-  return peer(steps, new Map(p.data), p.nodeId);
-}
+const peer = (steps: string[]) => openPeer(keys, steps, nodeIdOf(++seq));
 
 const rows = async (p: Peer, sql: string) => (await p.replica.exec(sql)).rows;
 const LISTS = 'SELECT * FROM lists ORDER BY id';
