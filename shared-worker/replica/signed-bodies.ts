@@ -1,9 +1,10 @@
 /**
  * Signed bodies of other replicas (docs/security.md, "Authorship"), kept in _rb_signed by stamp
  * id, written in the transaction that merged (or parked) their registers. A body is useful while
- * at least one register, parked ones included (parked-registers.ts), still carries its stamp: then a newcomer needs it to get that register with its
- * origin's proof. Bodies whose stamp no register carries any more are dropped lazily (sweep), so
- * a row updated a million times does not keep a million bodies.
+ * at least one register, parked ones included (parked-registers.ts), still carries its stamp:
+ * then a newcomer needs it to get that register with its origin's proof. Bodies whose stamp no
+ * register carries any more are dropped lazily (sweep), so a row updated a million times does
+ * not keep a million bodies.
  */
 import type { SignedBody } from './contracts/change-set.js';
 import type { SqlDatabase } from './sql-database.js';
