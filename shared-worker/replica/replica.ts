@@ -544,8 +544,7 @@ class SqlReplica implements Replica {
     this.clock.advancePast(maxHlc);
     const tables = [...new Set([...merged.tables, ...touched])];
     if (merged.applied > 0 || images.rows.length > 0 || parked) {
-      // Parked registers are in no log entry: a snapshot holds them.
-      this.emit({ origin: 'remote', tables, changes: merged.changes, ...(kept.length > 0 ? { signed: kept } : {}), ...(held ? { vectorCeiling: held } : {}), ...(parked ? { parked } : {}), rows: images.rows, needsSnapshot: !images.complete || parked !== null, version: this.version });
+      this.emit({ origin: 'remote', tables, changes: merged.changes, ...(kept.length > 0 ? { signed: kept } : {}), ...(held ? { vectorCeiling: held } : {}), ...(parked ? { parked } : {}), rows: images.rows, needsSnapshot: !images.complete, version: this.version });
     }
     if (kept.length > 0 && this.signed.due()) this.sweepSigned();
     return { applied: merged.applied, changes: merged.changes, tables };

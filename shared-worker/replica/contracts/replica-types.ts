@@ -58,8 +58,7 @@ export interface Commit {
   /**
    * Remote commits: the registers this commit parked (ApplyOptions.relayed/parked: others' signed
    * rows of tables not synced here, or that do not fit the table here), to forward with their
-   * bodies. Such a commit asks for a snapshot (needsSnapshot): the log's entries hold no parked
-   * registers. Absent otherwise.
+   * bodies; logged, and replayed as ApplyOptions.parked. Absent otherwise.
    */
   parked?: ChangeSet;
   /** Writes to non-synced tables, in order. */
