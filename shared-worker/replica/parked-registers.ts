@@ -74,12 +74,13 @@ export class ParkedRegisters {
     const columns: string[] = [];
     const colIdx = new Map<string, number>();
     const rows: RowDelta[] = [];
-    let lastPk: Uint8Array | null = null;
+    let lastPk = '';
     let row: RowDelta | null = null;
     for (const [pk, kind, col, val, v] of this.db.all('SELECT pk, kind, col, val, v FROM _rb_parked WHERE tbl = ? ORDER BY pk', [name.toLowerCase()])) {
-      const key = pk as Uint8Array;
-      if (row === null || !sameBytes(key, lastPk!)) {
-        row = { pk: decode(key), put: null, del: null, cells: [] };
+      // Rows come ordered by key bytes; their decimal list tells one key from the next.
+      const key = String(pk);
+      if (row === null || key !== lastPk) {
+        row = { pk: decode(pk as Uint8Array), put: null, del: null, cells: [] };
         rows.push(row);
         lastPk = key;
       }
@@ -103,10 +104,4 @@ export class ParkedRegisters {
     const tbl = name.toLowerCase();
     for (const pk of keys) this.db.run('DELETE FROM _rb_parked WHERE tbl = ? AND pk = ?', [tbl, encode(pk)]);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
