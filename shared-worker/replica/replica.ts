@@ -35,7 +35,7 @@ import { StampStore } from './stamps.js';
 import { SignedBodies } from './signed-bodies.js';
 import { KnownAuthors } from './known-authors.js';
 import { ParkedRegisters } from './parked-registers.js';
-import { splitByFit, validateParked } from './parked-validation.js';
+import { assertBatchCaps, splitByFit, validateParked } from './parked-validation.js';
 import type { SignedBody } from './contracts/change-set.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -496,6 +496,7 @@ class SqlReplica implements Replica {
     // table here, else parked (parked-registers.ts); checked whole before anything is written.
     const extra = [options?.relayed, options?.parked].filter((x): x is ChangeSet => x !== undefined);
     const extraStamps = extra.map((cs) => validateParked(cs));
+    if (extra.length > 0) assertBatchCaps([changes, ...extra]);
     const { fit, unfit } = options?.relayed ? splitByFit(options.relayed, resolve) : { fit: null, unfit: null };
     const toPark = [unfit, options?.parked].filter((x): x is ChangeSet => x !== null && x !== undefined);
     const batch = validateChangeSet(fit ? mergeChangeSets([changes, fit]) : changes, resolve);
