@@ -60,6 +60,8 @@ function tokenize(sql: string): Token[] | null {
   return out;
 }
 
+const STANDARD_TYPES = new Set(['ANY', 'BLOB', 'INT', 'INTEGER', 'REAL', 'TEXT']);
+
 const CONSTRAINT_START = new Set(['CONSTRAINT', 'PRIMARY', 'NOT', 'NULL', 'UNIQUE', 'CHECK', 'DEFAULT', 'COLLATE', 'REFERENCES', 'GENERATED', 'AS']);
 
 /** The tokens from `from` up to its matching `)` (from is a `(`), as raw text between them, or null. */
@@ -87,7 +89,9 @@ export function predictAddedColumn(sql: string): ColumnShape | null {
   while (t[at]?.ident && t[at]!.word !== '' && !CONSTRAINT_START.has(t[at]!.word)) typeWords.push(t[at++]!.raw);
   // SQLite keeps the type as written: words are predicted single-spaced, a sized type (`(n)`) not at all.
   if (t[at]?.raw === '(') return null;
-  const type = typeWords.join(' ');
+  const written = typeWords.join(' ');
+  // A standard type name is kept as its upper-case spelling (SQLite 3.37+, sqlite3StdType in build.c).
+  const type = STANDARD_TYPES.has(written.toUpperCase()) ? written.toUpperCase() : written;
   let notNull = false;
   let dflt: string | null = null;
   while (at < t.length && t[at]!.raw !== ';') {
