@@ -326,12 +326,11 @@ const ADD_SAVEPOINT = '_rb_add_column';
  */
 export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape): PredictedAdd | null {
   const old = t.shape;
-  if (old.cols.length === 0 || [...old.pk, ...old.cols].some((c) => lower(c) === lower(column))) return null;
-  checkReAdds(old, [column]);
+  // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
+  if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
   const cols = [...old.cols, { ...column, added: true }];
   const shape: TableShape = { name: old.name, pk: old.pk, cols, rowidAlias: old.rowidAlias, fingerprint: old.fingerprint };
-  const gone = (old.dropped ?? []).filter((d) => lower(d) !== lower(column));
-  if (gone.length > 0) shape.dropped = gone;
+  if (old.dropped) shape.dropped = old.dropped;
   db.execRaw(`SAVEPOINT ${ADD_SAVEPOINT}`);
   if (!addColumnsInPlace(db, t, shape, [column], { announce: false })) {
     db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
