@@ -1,8 +1,8 @@
 /**
  * The column an `ALTER TABLE ... ADD [COLUMN] <column-def>` will add, read from its text before it
  * runs, so the capture objects can be rewritten for it in the same schema reload as the ALTER's
- * (docs/schema-evolution.md). Only the common forms are read: a name, a type of words with an
- * no size, and NOT NULL / NULL / DEFAULT / COLLATE / CHECK constraints; anything else
+ * (docs/schema-evolution.md). Only the common forms are read: a name, a type of words without a size
+ * (`(n)`), and NOT NULL / NULL / DEFAULT / COLLATE / CHECK constraints; anything else
  * (REFERENCES, GENERATED, ON CONFLICT, a quoted type, ...) gives null and the caller uses the path
  * that inspects the table after the ALTER. The caller compares the prediction with
  * `pragma_table_xinfo` after the ALTER, so a text read differently from SQLite is never trusted.
@@ -64,12 +64,12 @@ const STANDARD_TYPES = new Set(['ANY', 'BLOB', 'INT', 'INTEGER', 'REAL', 'TEXT']
 
 const CONSTRAINT_START = new Set(['CONSTRAINT', 'PRIMARY', 'NOT', 'NULL', 'UNIQUE', 'CHECK', 'DEFAULT', 'COLLATE', 'REFERENCES', 'GENERATED', 'AS']);
 
-/** The tokens from `from` up to its matching `)` (from is a `(`), as raw text between them, or null. */
-function parenthesized(t: Token[], from: number): { inner: string; next: number } | null {
+/** The index after the `)` matching the `(` at `from`, or null. */
+function afterParens(t: Token[], from: number): number | null {
   let depth = 0;
   for (let j = from; j < t.length; j++) {
     if (t[j]!.raw === '(') depth++;
-    else if (t[j]!.raw === ')' && --depth === 0) return { inner: t.slice(from + 1, j).map((x) => x.raw).join(' '), next: j + 1 };
+    else if (t[j]!.raw === ')' && --depth === 0) return j + 1;
   }
   return null;
 }
@@ -102,9 +102,9 @@ export function predictAddedColumn(sql: string): ColumnShape | null {
     } else if (w === 'NULL') at++;
     else if (w === 'COLLATE' && t[at + 1]?.ident) at += 2;
     else if (w === 'CHECK' && t[at + 1]?.raw === '(') {
-      const check = parenthesized(t, at + 1);
-      if (!check) return null;
-      at = check.next;
+      const next = afterParens(t, at + 1);
+      if (next === null) return null;
+      at = next;
     } else if (w === 'DEFAULT' && dflt === null) {
       const v = t[at + 1];
       if (!v) return null;
