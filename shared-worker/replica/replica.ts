@@ -30,7 +30,8 @@ import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
 import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
 import { describeSchema } from './contracts/schema-descriptor.js';
-import { afterAlter, beforeAlter, checkAlter, parseAlterTable } from './schema-evolution.js';
+import { predictAddedColumn } from './added-column.js';
+import { addAfterAlter, addBeforeAlter, afterAlter, beforeAlter, checkAlter, parseAlterTable, type PredictedAdd } from './schema-evolution.js';
 import { StampStore } from './stamps.js';
 import { SignedBodies } from './signed-bodies.js';
 import { KnownAuthors } from './known-authors.js';
@@ -214,6 +215,8 @@ class SqlReplica implements Replica {
    */
   private runAltering(sql: string, bind: ReturnType<typeof checkParams>, scan: StatementScan = newScan()): ExecResult {
     let altering: SyncedTable | null = null;
+    let predicted: PredictedAdd | null = null;
+    let alterText = '';
     const check = (stripped: string, text: string) => {
       checkUserStatement(stripped);
       scan.statements++;
@@ -231,13 +234,23 @@ class SqlReplica implements Replica {
         this.inserts.forget(t.shape.name);
       }
       foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
-      beforeAlter(this.db, t, alter.action);
+      const column = alter.action === 'add' ? predictAddedColumn(text) : null;
+      predicted = column && addBeforeAlter(this.db, t, column);
+      if (predicted) alterText = text;
+      else beforeAlter(this.db, t, alter.action);
       altering = t;
     };
     const after = () => {
       if (!altering) return;
-      const next = afterAlter(this.db, this.stamps, altering);
+      let next = predicted && addAfterAlter(this.db, this.stamps, predicted);
+      if (predicted && !next) {
+        // The ALTER added another column than read from its text: undone, run the inspecting way.
+        beforeAlter(this.db, altering, 'add');
+        this.db.execRaw(alterText);
+      }
+      next ??= afterAlter(this.db, this.stamps, altering);
       altering = null;
+      predicted = null;
       this.tables.set(next.shape.name.toLowerCase(), next);
     };
     return runUserSql(this.db, sql, bind, check, after);

@@ -23,7 +23,7 @@ import type { SqlDatabase } from './sql-database.js';
 import { rewriteSchemaText } from './schema-text-rewrite.js';
 import { quoteIdent } from './sql-text.js';
 import { compareStamps, type StampStore } from './stamps.js';
-import { inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
+import { infoFingerprint, inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
 
 export type AlterAction = 'add' | 'drop' | 'rename' | 'other';
@@ -227,7 +227,7 @@ const tombValueColumn = (c: ColumnShape, n: number) => `v${n} ${affinityOf(c.typ
  * triggers (dropped by beforeAlter). False, having changed nothing, when a stored text is not of
  * the form this code writes or a log table is missing.
  */
-function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, added: ColumnShape[]): boolean {
+function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, added: ColumnShape[], options: { announce: boolean } = { announce: true }): boolean {
   const { clock, tomb, updated, deleted } = t.names;
   const stored = new Map(db.all("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?, ?, ?)", [clock, tomb, updated, deleted]).map((r) => [r[0], r[1]]));
   let clockSql = stored.get(clock);
@@ -248,6 +248,7 @@ function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, a
       { name: updated, sql: updateLogTable(shape.cols.length, updated) },
     ],
     addTriggers: captureTriggers(shape, t.tid).map((trigger) => ({ ...trigger, table: shape.name })),
+    ...(options.announce ? {} : { removeTriggers: captureTriggerNames(t.tid), announce: false }),
   });
   return true;
 }
@@ -302,4 +303,61 @@ function writeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, id
       db.run(`INSERT INTO ${tomb}(${kList.join(', ')}, ver, put, del, s${idx}, v${idx}) VALUES (${kList.map(() => '?').join(', ')}, ?, NULL, NULL, ?, ?)`, [...pk, v, v, val]);
     }
   }
+}
+
+/** What addBeforeAlter prepared: the table's shape once the predicted column is in it. */
+export interface PredictedAdd {
+  table: SyncedTable;
+  shape: TableShape;
+}
+
+const ADD_SAVEPOINT = '_rb_add_column';
+
+/**
+ * ADD COLUMN with the column known before the ALTER runs (added-column.ts): the capture objects'
+ * stored rows are rewritten for the new shape now (as addColumnsInPlace does, the old triggers'
+ * rows deleted and the new ones inserted) WITHOUT telling the connection. The user's ALTER then
+ * reloads the whole schema, parsing these rows with it: one reload instead of two, and no DROP
+ * TRIGGER. Until that reload the connection still holds the old in-memory schema, which only the
+ * ALTER reads (its own table's definition, untouched here). A savepoint taken first lets
+ * addAfterAlter undo everything when the ALTER added something else than predicted; an ALTER that
+ * fails fails the exec, whose rollback restores the rows (and the in-memory schema with them).
+ * Null, having changed nothing, when this path does not apply.
+ */
+export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape): PredictedAdd | null {
+  const old = t.shape;
+  // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
+  if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
+  const cols = [...old.cols, { ...column, added: true }];
+  const shape: TableShape = { name: old.name, pk: old.pk, cols, rowidAlias: old.rowidAlias, fingerprint: old.fingerprint };
+  if (old.dropped) shape.dropped = old.dropped;
+  db.execRaw(`SAVEPOINT ${ADD_SAVEPOINT}`);
+  if (!addColumnsInPlace(db, t, shape, [column], { announce: false })) {
+    db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
+    return null;
+  }
+  return { table: t, shape };
+}
+
+/**
+ * After the ALTER of addBeforeAlter: its column must be exactly the predicted one, else
+ * everything since the savepoint (the rewrite and the ALTER) is undone and null returned (the
+ * caller then runs the ALTER the inspecting way).
+ */
+export function addAfterAlter(db: SqlDatabase, stamps: StampStore, p: PredictedAdd): SyncedTable | null {
+  const info = db.all('SELECT cid, name, type, "notnull", pk, hidden, dflt_value FROM pragma_table_xinfo(?) ORDER BY cid', [p.shape.name]);
+  const c = p.shape.cols.at(-1)!;
+  const last = info.at(-1);
+  const predicted = info.length === p.shape.pk.length + p.shape.cols.length && last !== undefined &&
+    last[1] === c.name && last[2] === c.type && last[3] === (c.notNull ? 1 : 0) && last[4] === 0 && last[5] === 0 && last[6] === (c.dflt ?? null);
+  if (!predicted) {
+    db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
+    return null;
+  }
+  db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
+  const shape: TableShape = { ...p.shape, fingerprint: infoFingerprint(info) };
+  db.run('UPDATE _rb_tables SET shape = ? WHERE tid = ?', [JSON.stringify(shape), p.table.tid]);
+  const synced = makeSyncedTable(shape, p.table.tid);
+  materializeExtraCells(db, stamps, synced, c.name);
+  return synced;
 }

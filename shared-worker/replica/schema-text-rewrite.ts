@@ -20,17 +20,26 @@ export interface SchemaTextChange {
   tables: Array<{ name: string; sql: string }>;
   /** New triggers: the row CREATE TRIGGER writes (rootpage 0, no content on disk). */
   addTriggers: Array<{ name: string; table: string; sql: string }>;
+  /** Triggers whose rows go (those that exist; a trigger has nothing on disk but its row). */
+  removeTriggers?: string[];
+  /**
+   * False: schema_version is left alone, so the connection keeps its in-memory schema until a
+   * statement of the caller reloads it (the caller's ALTER TABLE re-reads every row). Default true.
+   */
+  announce?: boolean;
 }
 
 export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): void {
-  const [version, changesBefore] = db.get('SELECT schema_version, total_changes() FROM pragma_schema_version')!.map(Number) as [number, number];
-  const { tables, addTriggers } = change;
+  const { tables, addTriggers, removeTriggers = [], announce = true } = change;
+  const removed = removeTriggers.map(quoteString).join(', ');
+  const [version, changesBefore, removing] = db.get(`SELECT schema_version, total_changes(), ${removed ? `(SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name IN (${removed}))` : '0'} FROM pragma_schema_version`)!.map(Number) as [number, number, number];
   // Two statements, the texts as literals: a prepared statement per row cost more than the rows.
   const writes: string[] = [];
   if (tables.length > 0) {
     writes.push(`UPDATE sqlite_schema SET sql = CASE name ${tables.map((t) => `WHEN ${quoteString(t.name)} THEN ${quoteString(t.sql)}`).join(' ')} END
       WHERE type = 'table' AND name IN (${tables.map((t) => quoteString(t.name)).join(', ')});`);
   }
+  if (removed) writes.push(`DELETE FROM sqlite_schema WHERE type = 'trigger' AND name IN (${removed});`);
   if (addTriggers.length > 0) {
     writes.push(`INSERT INTO sqlite_schema(type, name, tbl_name, rootpage, sql) VALUES
       ${addTriggers.map((t) => `('trigger', ${quoteString(t.name)}, ${quoteString(t.table)}, 0, ${quoteString(t.sql)})`).join(',\n      ')};`);
@@ -38,10 +47,11 @@ export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): vo
   try {
     db.execRaw(['PRAGMA writable_schema = ON;', ...writes].join('\n'));
     const written = Number(db.get('SELECT total_changes()')![0]) - changesBefore;
-    if (written !== tables.length + addTriggers.length) throw new Error(`rewriteSchemaText: ${written} of ${tables.length + addTriggers.length} schema rows written`);
+    const expected = tables.length + addTriggers.length + removing;
+    if (written !== expected) throw new Error(`rewriteSchemaText: ${written} of ${expected} schema rows written`);
     // Tells this connection (and any other) that the stored schema changed: it re-reads the whole
     // schema before its next statement.
-    db.execRaw(`PRAGMA schema_version = ${version + 1}`);
+    if (announce) db.execRaw(`PRAGMA schema_version = ${version + 1}`);
   } finally {
     db.execRaw('PRAGMA writable_schema = OFF');
   }

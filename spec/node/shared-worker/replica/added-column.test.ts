@@ -1,0 +1,107 @@
+/**
+ * ADD COLUMN with the column read from the ALTER's text before it runs (added-column.ts): the
+ * capture rows are rewritten first and the user's ALTER reloads the schema once. The reading must
+ * be what SQLite stores, a column SQLite reads otherwise must go the inspecting way with the same
+ * result, and an ALTER failing after the rewrite must leave nothing behind.
+ */
+import initSqlJs from 'sql.js';
+import { describe, expect, it } from 'vitest';
+import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { predictAddedColumn } from '../../../../shared-worker/replica/added-column.js';
+import { dump, pull, syncedReplica } from './replica-helpers.js';
+
+const NOTES = 'CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT)';
+
+async function notes(nodeId = 'aaaaaaaaaaaaaaaa'): Promise<Replica> {
+  const { r } = await syncedReplica(nodeId, NOTES, 'notes');
+  r.exec("INSERT INTO notes VALUES ('n1', 't1'), ('n2', 't2')");
+  r.exec("UPDATE notes SET title = 'T1' WHERE id = 'n1'");
+  return r;
+}
+
+/** The stored shape of `notes` and every schema row, read from an export. */
+async function stored(r: Replica): Promise<{ shape: { cols: Array<Record<string, unknown>> }; schema: unknown[][]; version: unknown }> {
+  const db = new (await initSqlJs()).Database(r.export());
+  try {
+    const shape = JSON.parse(String(db.exec("SELECT shape FROM _rb_tables WHERE name = 'notes'")[0]!.values[0]![0])) as { cols: Array<Record<string, unknown>> };
+    const schema = db.exec('SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name')[0]!.values;
+    return { shape, schema, version: db.exec('PRAGMA schema_version')[0]!.values[0]![0] };
+  } finally {
+    db.close();
+  }
+}
+
+const xinfo = (r: Replica, name: string) => r.execLocal('SELECT type, dflt_value AS dflt FROM pragma_table_xinfo(\'notes\') WHERE name = ?', [name]).rows[0];
+const OK = [{ integrity_check: 'ok' }];
+
+describe('the column an ADD COLUMN adds, read before it runs', () => {
+  it('reads name, type, NOT NULL and DEFAULT of the common forms as SQLite stores them', async () => {
+    const SQL = await initSqlJs();
+    for (const [sql, expected] of [
+      ['ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0', { name: 'pinned', type: 'INTEGER', notNull: true, dflt: '0' }],
+      ['alter table "notes" add "odd ""name""" text default \'it\'\'s\'', { name: 'odd "name"', type: 'TEXT', notNull: false, dflt: "'it''s'" }],
+      ['ALTER TABLE main.notes ADD [n] UNSIGNED BIG INT DEFAULT -1 /* c */ COLLATE NOCASE', { name: 'n', type: 'UNSIGNED BIG INT', notNull: false, dflt: '-1' }],
+      ['ALTER TABLE notes ADD COLUMN `n` CHECK (n > 0) NULL DEFAULT CURRENT_TIMESTAMP', { name: 'n', type: '', notNull: false, dflt: 'CURRENT_TIMESTAMP' }],
+      ['ALTER TABLE notes ADD COLUMN n REAL DEFAULT 1.5;', { name: 'n', type: 'REAL', notNull: false, dflt: '1.5' }],
+    ] as const) {
+      expect(predictAddedColumn(sql), sql).toEqual(expected);
+      // What SQLite itself stores for that statement.
+      const db = new SQL.Database();
+      db.run(`${NOTES}; ${sql}`);
+      const [name, type, notNull, dflt] = db.exec('SELECT name, type, "notnull", dflt_value FROM pragma_table_xinfo(\'notes\') ORDER BY cid DESC LIMIT 1')[0]!.values[0]!;
+      db.close();
+      expect({ name, type, notNull: notNull === 1, dflt }, sql).toEqual(expected);
+    }
+  });
+
+  it('gives up on the forms it does not read', () => {
+    for (const sql of [
+      'ALTER TABLE notes ADD COLUMN n VARCHAR(10)',
+      'ALTER TABLE notes ADD COLUMN n INTEGER DEFAULT (1 + 2)',
+      'ALTER TABLE notes ADD COLUMN n INTEGER REFERENCES other(id)',
+      'ALTER TABLE notes ADD COLUMN n INTEGER NOT NULL ON CONFLICT IGNORE DEFAULT 0',
+      'ALTER TABLE notes ADD COLUMN n AS (1)',
+      'ALTER TABLE notes ADD COLUMN n INTEGER CONSTRAINT c DEFAULT 0',
+      "ALTER TABLE notes ADD COLUMN n INTEGER DEFAULT x'00'",
+      'ALTER TABLE notes RENAME TO other',
+    ]) expect(predictAddedColumn(sql), sql).toBeNull();
+  });
+
+  it('a column SQLite stores otherwise than read (type spacing, signed DEFAULT) goes the inspecting way, with the same result', async () => {
+    for (const [alter, name, type, dflt] of [
+      ['ALTER TABLE notes ADD COLUMN w UNSIGNED   BIG INT DEFAULT 7', 'w', 'UNSIGNED   BIG INT', '7'],
+      ['ALTER TABLE notes ADD COLUMN w INTEGER DEFAULT - 1', 'w', 'INTEGER', '- 1'],
+    ] as const) {
+      const a = await notes();
+      expect(predictAddedColumn(alter)).not.toBeNull();
+      a.exec(`${alter}; UPDATE notes SET w = 5 WHERE id = 'n2'`);
+      expect(xinfo(a, name)).toEqual({ type, dflt });
+      const { shape } = await stored(a);
+      expect(shape.cols.at(-1)).toEqual({ name, type, notNull: false, dflt, added: true });
+      expect(a.execLocal('PRAGMA integrity_check').rows).toEqual(OK);
+      const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+      b.exec(alter);
+      pull(b, a);
+      expect(dump(b)).toBe(dump(a));
+    }
+  });
+
+  it('an ALTER failing its NOT NULL or CHECK rule after the capture rows were rewritten leaves the file and the connection as they were', async () => {
+    const a = await notes();
+    const before = await stored(a);
+    const data = dump(a);
+    for (const alter of ['ALTER TABLE notes ADD COLUMN n INTEGER NOT NULL', 'ALTER TABLE notes ADD COLUMN n INTEGER DEFAULT 0 CHECK (n > 0)']) {
+      expect(predictAddedColumn(alter)).not.toBeNull();
+      expect(() => a.exec(alter)).toThrow(/NOT NULL|CHECK/);
+      expect(await stored(a)).toEqual(before);
+      expect(dump(a)).toBe(data);
+      expect(a.execLocal('PRAGMA integrity_check').rows).toEqual(OK);
+      expect(a.execLocal('PRAGMA writable_schema').rows).toEqual([{ writable_schema: 0 }]);
+    }
+    // The connection still runs the old triggers: a write is captured and reaches a peer.
+    a.exec("UPDATE notes SET title = 'T2' WHERE id = 'n2'");
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    pull(b, a);
+    expect(b.exec('SELECT id, title FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', title: 'T1' }, { id: 'n2', title: 'T2' }]);
+  });
+});
