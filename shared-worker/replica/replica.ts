@@ -130,22 +130,27 @@ class SqlReplica implements Replica {
     if (this.closed) throw new BatteryError('CLOSED', 'the replica is closed');
   }
 
-  /** Runs `body` in one transaction; on any error everything (db and caches) is rolled back. */
-  private transaction<T>(mode: CaptureMode, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
+  /**
+   * Runs `body` in one transaction; on any error everything (db and caches) is rolled back.
+   * `mode` null (a lone ADD COLUMN, see loneAddColumn): the stored capture mode stays Forbid, as
+   * every transaction leaves it, and is not written; the hook's events are the replica's own
+   * writes (kept cells becoming registers), so they are not read either.
+   */
+  private transaction<T>(mode: CaptureMode | null, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
     // BEGIN and COMMIT on cached statements: execRaw prepares them anew on every call.
     this.db.run('BEGIN');
     this.recorder.reset();
-    this.inserts.begin(mode);
+    this.inserts.begin(mode ?? CaptureMode.Off);
     // Any transaction may change the schema (DDL, suspended user triggers): runUser sets it again.
     this.knownSchema = null;
     try {
       // A capturing body (runUser) sets the mode itself, with its stamp id, before any user SQL.
-      if (mode !== CaptureMode.Capture) setCaptureMode(this.db, mode, stampId);
+      if (mode !== null && mode !== CaptureMode.Capture) setCaptureMode(this.db, mode, stampId);
       const out = body();
       // Inserts have no trigger to refuse them (insert-capture.ts): refused here, rolled back below.
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
       if (this.inserts.unsafeRowid !== null) throw unsafeRowidError(this.db, this.inserts.unsafeRowid.table, this.inserts.unsafeRowid.rowid);
-      setCaptureMode(this.db, CaptureMode.Forbid);
+      if (mode !== null) setCaptureMode(this.db, CaptureMode.Forbid);
       this.db.run('COMMIT');
       return out;
     } catch (e) {
@@ -256,6 +261,18 @@ class SqlReplica implements Replica {
     return runUserSql(this.db, sql, bind, check, after);
   }
 
+  /**
+   * Is `sql` one ALTER TABLE ... ADD COLUMN of a synced table (what a migration step usually is)?
+   * Such an exec writes no row: it needs no stamp, capture mode or update-log marks, and the
+   * capture mode stays Forbid, so a row write it made anyway would be refused, not lost. A `;`
+   * anywhere but at the end (also in a quoted name) answers no: the exec then takes the general path.
+   */
+  private loneAddColumn(sql: string): boolean {
+    if (typeof sql !== 'string' || stripLiteralsAndComments(sql).replace(/[\s;]+$/, '').includes(';')) return false;
+    const alter = parseAlterTable(sql);
+    return alter !== null && alter.action === 'add' && this.tables.has(alter.table.toLowerCase());
+  }
+
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
   private loneSelect(sql: string, bind: ReturnType<typeof checkParams>): ExecResult | null {
     try {
@@ -337,7 +354,10 @@ class SqlReplica implements Replica {
   private runUser(capture: boolean, sql: string, run: () => ExecResult, migration?: { schemaVersion: number }, scan?: StatementScan, replaying = false): ExecResult {
     const schemaBefore = this.knownSchema ?? this.schemaVersion();
     this.runningStamp = 0;
-    const hlc = capture ? this.clock.tick() : 0;
+    // See loneAddColumn: such an exec needs no stamp, and writes its version before the ALTER.
+    const loneAdd = capture && scan !== undefined && this.loneAddColumn(sql);
+    const stamping = capture && !loneAdd;
+    const hlc = stamping ? this.clock.tick() : 0;
     let stampId = 0;
     let changed = false;
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
@@ -352,16 +372,23 @@ class SqlReplica implements Replica {
     const totalBefore = hooked ? this.totalChanges() : 0;
     const runBody = () => {
       let marks = new Map<SyncedTable, number>();
-      if (capture) {
+      if (stamping) {
         stampId = this.stamps.create(hlc, this.nodeId);
         this.runningStamp = stampId;
         setCaptureMode(this.db, CaptureMode.Capture, stampId);
         marks = updateLogMarks(this.db, [...this.tables.values()]);
+      } else if (loneAdd) {
+        // Written on statements prepared before the ALTER, which would have to prepare them again.
+        // A failing ALTER rolls them back (and transaction() reloads the version).
+        this.bumpVersion();
+        if (migration) writeMeta(this.db, 'schema_version', migration.schemaVersion);
       }
       const out = run();
+      if (loneAdd && !(scan.statements === 1 && scan.alters === 1)) throw new BatteryError('SQL', 'internal: a lone ADD COLUMN exec ran other statements');
       // Compared now: what follows writes only our own tables (the hook may be paused for it).
       const unseenWrites = hooked && this.totalChanges() - totalBefore > this.recorder.count;
-      const schemaAfter = ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
+      // An ADD COLUMN that ran changed the schema; anything else is asked (a lone row write cannot).
+      const schemaAfter = loneAdd ? null : ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
       schemaChanged = schemaAfter !== schemaBefore;
       if (schemaChanged) {
         this.db.clearCache();
@@ -372,7 +399,7 @@ class SqlReplica implements Replica {
           assertMergeSafeTriggers(this.db, this.syncedNames);
         }
       }
-      if (capture) {
+      if (stamping) {
         // Only tables this exec wrote can hold its stamp or its logs: the update hook sees every
         // row write to a synced table (insert-capture.ts lists what it misses, none of which
         // applies to them), and the fold's queries cost the same for every table asked.
@@ -420,14 +447,14 @@ class SqlReplica implements Replica {
         throw new BatteryError('SCHEMA', 'a logged schema change no longer runs as ALTER TABLE ... ADD/DROP COLUMN of synced tables only');
       }
       if (migration) {
-        writeMeta(this.db, 'schema_version', migration.schemaVersion);
+        if (!loneAdd) writeMeta(this.db, 'schema_version', migration.schemaVersion);
         schemaChanged = true;
       }
-      if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
+      if (!loneAdd && (changed || images.rows.length > 0 || schemaChanged || !images.complete)) this.bumpVersion();
       this.knownSchema = schemaAfter;
       return out;
     };
-    const result = this.transaction(capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, runBody);
+    const result = this.transaction(loneAdd ? null : capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, runBody);
     if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
       const commit: Commit = { origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: (schemaChanged && !schemaChange) || !images.complete, version: this.version };
       if (schemaChange) commit.schemaChange = schemaChange;
