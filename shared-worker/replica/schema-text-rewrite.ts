@@ -13,6 +13,7 @@
  * statement of the same transaction, whose error rolls everything back.
  */
 import type { SqlDatabase } from './sql-database.js';
+import { quoteString } from './sql-text.js';
 
 export interface SchemaTextChange {
   /** Tables whose stored `sql` becomes `sql` (each must exist). */
@@ -30,31 +31,21 @@ export interface SchemaTextChange {
 
 export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): void {
   const { tables, addTriggers, removeTriggers = [], announce = true } = change;
-  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-  const [version, changesBefore, removing] = db.get(
-    `SELECT schema_version, total_changes(), (SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name IN (${marks(removeTriggers.length) || 'NULL'})) FROM pragma_schema_version`,
-    removeTriggers,
-  )!.map(Number) as [number, number, number];
-  // One statement per kind with the texts bound, run once: the texts (~9 kB for a 4-column table)
-  // as SQL literals cost quoting in JS and tokenizing in SQLite, and the statements are not worth
-  // keeping prepared (the schema reload that follows expires every prepared statement anyway).
-  const writes: Array<[string, string[]]> = [];
+  const removed = removeTriggers.map(quoteString).join(', ');
+  const [version, changesBefore, removing] = db.get(`SELECT schema_version, total_changes(), ${removed ? `(SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name IN (${removed}))` : '0'} FROM pragma_schema_version`)!.map(Number) as [number, number, number];
+  // Two statements, the texts as literals: a prepared statement per row cost more than the rows.
+  const writes: string[] = [];
   if (tables.length > 0) {
-    writes.push([
-      `UPDATE sqlite_schema SET sql = CASE name ${tables.map(() => 'WHEN ? THEN ?').join(' ')} END WHERE type = 'table' AND name IN (${marks(tables.length)})`,
-      [...tables.flatMap((t) => [t.name, t.sql]), ...tables.map((t) => t.name)],
-    ]);
+    writes.push(`UPDATE sqlite_schema SET sql = CASE name ${tables.map((t) => `WHEN ${quoteString(t.name)} THEN ${quoteString(t.sql)}`).join(' ')} END
+      WHERE type = 'table' AND name IN (${tables.map((t) => quoteString(t.name)).join(', ')});`);
   }
-  if (removeTriggers.length > 0) writes.push([`DELETE FROM sqlite_schema WHERE type = 'trigger' AND name IN (${marks(removeTriggers.length)})`, removeTriggers]);
+  if (removed) writes.push(`DELETE FROM sqlite_schema WHERE type = 'trigger' AND name IN (${removed});`);
   if (addTriggers.length > 0) {
-    writes.push([
-      `INSERT INTO sqlite_schema(type, name, tbl_name, rootpage, sql) VALUES ${addTriggers.map(() => "('trigger', ?, ?, 0, ?)").join(', ')}`,
-      addTriggers.flatMap((t) => [t.name, t.table, t.sql]),
-    ]);
+    writes.push(`INSERT INTO sqlite_schema(type, name, tbl_name, rootpage, sql) VALUES
+      ${addTriggers.map((t) => `('trigger', ${quoteString(t.name)}, ${quoteString(t.table)}, 0, ${quoteString(t.sql)})`).join(',\n      ')};`);
   }
   try {
-    db.execRaw('PRAGMA writable_schema = ON');
-    for (const [sql, params] of writes) db.runOnce(sql, params);
+    db.execRaw(['PRAGMA writable_schema = ON;', ...writes].join('\n'));
     const written = Number(db.get('SELECT total_changes()')![0]) - changesBefore;
     const expected = tables.length + addTriggers.length + removing;
     if (written !== expected) throw new Error(`rewriteSchemaText: ${written} of ${expected} schema rows written`);

@@ -185,12 +185,6 @@ export class SqlDatabase {
     this.forgetTableNames();
   }
 
-  /** One statement with bound values, prepared for this call only (not cached). */
-  runOnce(sql: string, params: BindValues): void {
-    this.raw.run(sql, params as never);
-    this.forgetTableNames();
-  }
-
   /** Frees cached statements (needed before DDL that drops what they reference, and on close). */
   clearCache(): void {
     for (const stmt of this.cache.values()) stmt.free();
