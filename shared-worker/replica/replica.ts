@@ -212,6 +212,8 @@ class SqlReplica implements Replica {
 
   /** Stamp id of the running exec (0 outside a capturing exec): ALTER folds its changes with it. */
   private runningStamp = 0;
+  /** The running exec is one ADD COLUMN (loneAddColumn): nothing runs after it but the COMMIT. */
+  private runningLoneAdd = false;
 
   /**
    * runUserSql with ADD/DROP COLUMN of synced tables let through (schema-evolution.ts): before
@@ -247,7 +249,7 @@ class SqlReplica implements Replica {
     };
     const after = () => {
       if (!altering) return;
-      let next = predicted && addAfterAlter(this.db, this.stamps, predicted);
+      let next = predicted && addAfterAlter(this.db, this.stamps, predicted, { release: !this.runningLoneAdd });
       if (predicted && !next) {
         // The ALTER added another column than read from its text: undone, run the inspecting way.
         beforeAlter(this.db, altering, 'add');
@@ -356,6 +358,7 @@ class SqlReplica implements Replica {
     this.runningStamp = 0;
     // See loneAddColumn: such an exec needs no stamp, and writes its version before the ALTER.
     const loneAdd = capture && scan !== undefined && this.loneAddColumn(sql);
+    this.runningLoneAdd = loneAdd;
     const stamping = capture && !loneAdd;
     const hlc = stamping ? this.clock.tick() : 0;
     let stampId = 0;

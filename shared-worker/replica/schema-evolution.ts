@@ -229,27 +229,35 @@ const tombValueColumn = (c: ColumnShape, n: number) => `v${n} ${affinityOf(c.typ
  */
 function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, added: ColumnShape[], options: { announce: boolean } = { announce: true }): boolean {
   const { clock, tomb, updated, deleted } = t.names;
-  const stored = new Map(db.all("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?, ?, ?)", [clock, tomb, updated, deleted]).map((r) => [r[0], r[1]]));
-  let clockSql = stored.get(clock);
-  let tombSql = stored.get(tomb);
+  const triggers = captureTriggers(shape, t.tid);
+  // Announced (the ALTER ran): beforeAlter dropped the triggers, which are inserted. Not announced
+  // (before the ALTER): they are rewritten in place, so each must exist.
+  const names = [clock, tomb, updated, deleted, ...(options.announce ? [] : triggers.map((r) => r.name))];
+  const read = db.all(`SELECT type, name, sql, (SELECT schema_version FROM pragma_schema_version) FROM sqlite_schema WHERE name IN (${names.map(() => '?').join(', ')})`, names);
+  const stored = new Map(read.map((r) => [`${String(r[0])} ${String(r[1])}`, r[2]]));
+  let clockSql = stored.get(`table ${clock}`);
+  let tombSql = stored.get(`table ${tomb}`);
   const tombEnd = `, PRIMARY KEY(${shape.pk.map((_, i) => `k${i}`).join(', ')}))`;
-  if (stored.size !== 4 || typeof clockSql !== 'string' || !clockSql.endsWith(' INTEGER)') || typeof tombSql !== 'string' || !tombSql.endsWith(tombEnd)) return false;
+  if (stored.size !== names.length || !stored.has(`table ${updated}`) || !stored.has(`table ${deleted}`)) return false;
+  if (typeof clockSql !== 'string' || !clockSql.endsWith(' INTEGER)') || typeof tombSql !== 'string' || !tombSql.endsWith(tombEnd)) return false;
+  if (!options.announce && !triggers.every((r) => stored.has(`trigger ${r.name}`))) return false;
   let n = shape.cols.length - added.length;
   for (const c of added) {
     clockSql = `${clockSql.slice(0, -1)}, s${n} INTEGER)`;
     tombSql = `${tombSql.slice(0, -tombEnd.length)}, s${n} INTEGER, ${tombValueColumn(c, n)}${tombEnd}`;
     n++;
   }
-  rewriteSchemaText(db, {
-    tables: [
-      { name: clock, sql: clockSql },
-      { name: tomb, sql: tombSql },
-      { name: deleted, sql: deleteLogTable(shape, t.tid) },
-      { name: updated, sql: updateLogTable(shape.cols.length, updated) },
-    ],
-    addTriggers: captureTriggers(shape, t.tid).map((trigger) => ({ ...trigger, table: shape.name })),
-    ...(options.announce ? {} : { removeTriggers: captureTriggerNames(t.tid), announce: false }),
-  });
+  const tables = [
+    { type: 'table' as const, name: clock, sql: clockSql },
+    { type: 'table' as const, name: tomb, sql: tombSql },
+    { type: 'table' as const, name: deleted, sql: deleteLogTable(shape, t.tid) },
+    { type: 'table' as const, name: updated, sql: updateLogTable(shape.cols.length, updated) },
+  ];
+  if (options.announce) {
+    rewriteSchemaText(db, { rows: tables, addTriggers: triggers.map((r) => ({ ...r, table: shape.name })), announceFrom: Number(read[0]![3]) });
+  } else {
+    rewriteSchemaText(db, { rows: [...tables, ...triggers.map((r) => ({ type: 'trigger' as const, ...r }))] });
+  }
   return true;
 }
 
@@ -258,12 +266,9 @@ function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, a
  * the value, a tombstone keeps it, a key this replica knows nothing else of gets a tombstone
  * holding just that cell (as the merge would have made it).
  */
-function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, column: string): void {
+function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, column: string, cells = extraCellsOf(db, t, column)): void {
   const { extra } = captureNames(t.tid);
-  const k = t.shape.pk.length;
   const idx = t.colIndex.get(column.toLowerCase())!;
-  const kList = Array.from({ length: k }, (_, i) => `k${i}`);
-  const cells = db.all(`SELECT ${kList.join(', ')}, val, v FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
   if (cells.length === 0) return;
   // These writes are the replica's, not the exec's: the capture triggers of the new shape may be
   // installed already (addColumnsInPlace), so they are switched off meanwhile.
@@ -275,6 +280,12 @@ function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTab
     setCaptureMode(db, mode, stampId);
   }
   db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
+}
+
+/** The kept cells of `column` (key values..., val, v); the key columns are those of `t`'s shape. */
+function extraCellsOf(db: SqlDatabase, t: SyncedTable, column: string): SqlValue[][] {
+  const kList = t.shape.pk.map((_, i) => `k${i}`);
+  return db.all(`SELECT ${kList.join(', ')}, val, v FROM ${captureNames(t.tid).extra} WHERE col = ? COLLATE NOCASE`, [column]);
 }
 
 function writeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, idx: number, cells: SqlValue[][]): void {
@@ -309,6 +320,8 @@ function writeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, id
 export interface PredictedAdd {
   table: SyncedTable;
   shape: TableShape;
+  /** The column's kept cells, read before the ALTER (it changes no row; after it, the read would be prepared anew). */
+  cells: SqlValue[][];
 }
 
 const ADD_SAVEPOINT = '_rb_add_column';
@@ -336,7 +349,7 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
     db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
     return null;
   }
-  return { table: t, shape };
+  return { table: t, shape, cells: extraCellsOf(db, t, column.name) };
 }
 
 /**
@@ -344,7 +357,7 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
  * everything since the savepoint (the rewrite and the ALTER) is undone and null returned (the
  * caller then runs the ALTER the inspecting way).
  */
-export function addAfterAlter(db: SqlDatabase, stamps: StampStore, p: PredictedAdd): SyncedTable | null {
+export function addAfterAlter(db: SqlDatabase, stamps: StampStore, p: PredictedAdd, options: { release: boolean } = { release: true }): SyncedTable | null {
   const info = db.all('SELECT cid, name, type, "notnull", pk, hidden, dflt_value FROM pragma_table_xinfo(?) ORDER BY cid', [p.shape.name]);
   const c = p.shape.cols.at(-1)!;
   const last = info.at(-1);
@@ -354,10 +367,11 @@ export function addAfterAlter(db: SqlDatabase, stamps: StampStore, p: PredictedA
     db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
     return null;
   }
-  db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
+  // Not released when nothing else runs before the exec's COMMIT, which ends the savepoint with the transaction.
+  if (options.release) db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
   const shape: TableShape = { ...p.shape, fingerprint: infoFingerprint(info) };
   db.run('UPDATE _rb_tables SET shape = ? WHERE tid = ?', [JSON.stringify(shape), p.table.tid]);
   const synced = makeSyncedTable(shape, p.table.tid);
-  materializeExtraCells(db, stamps, synced, c.name);
+  materializeExtraCells(db, stamps, synced, c.name, p.cells);
   return synced;
 }
