@@ -105,3 +105,68 @@ describe('the column an ADD COLUMN adds, read before it runs', () => {
     expect(b.exec('SELECT id, title FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', title: 'T1' }, { id: 'n2', title: 'T2' }]);
   });
 });
+
+/** Stamps held in the file (the lone ADD path must not leave one behind, nor the general one). */
+async function stampCount(r: Replica): Promise<number> {
+  const db = new (await initSqlJs()).Database(r.export());
+  try {
+    return Number(db.exec('SELECT count(*) FROM _rb_stamps')[0]!.values[0]![0]);
+  } finally {
+    db.close();
+  }
+}
+
+describe('an exec that is one ADD COLUMN of a synced table (no stamp, version written before the ALTER)', () => {
+  it('moves the version by one and the vector not at all, emits one SchemaChange, and converges with a peer that runs it', async () => {
+    const a = await notes();
+    const commits: Array<{ schemaChange?: unknown; changes: unknown; version: number }> = [];
+    a.onCommit((c) => commits.push(c));
+    const [version, vector, stamps] = [a.getVersion(), a.getVector(), await stampCount(a)];
+    a.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; -- the only statement');
+    expect(a.getVersion()).toBe(version + 1);
+    expect(a.getVector()).toEqual(vector);
+    expect(await stampCount(a)).toBe(stamps);
+    expect(commits).toEqual([expect.objectContaining({ schemaChange: { sql: 'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; -- the only statement', schemaVersion: null }, changes: null, version: version + 1 })]);
+    // Writes after it are captured in the new shape and reach a peer that ran the same ALTER.
+    a.exec("UPDATE notes SET pinned = 1 WHERE id = 'n2'");
+    a.exec("INSERT INTO notes VALUES ('n3', 't3', 2)");
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    b.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    pull(b, a);
+    expect(dump(b)).toBe(dump(a));
+    expect(a.execLocal('PRAGMA integrity_check').rows).toEqual(OK);
+  });
+
+  it('a failing one leaves version, vector, stamps and schema version as they were, in exec and as a migration step', async () => {
+    const a = await notes();
+    a.migrate(['ALTER TABLE notes ADD COLUMN tag TEXT']);
+    const [version, vector, stamps, data] = [a.getVersion(), a.getVector(), await stampCount(a), dump(a)];
+    expect(() => a.exec('ALTER TABLE notes ADD COLUMN n INTEGER NOT NULL')).toThrow(/NOT NULL/);
+    expect(() => a.migrate(['ALTER TABLE notes ADD COLUMN tag TEXT', 'ALTER TABLE notes ADD COLUMN n INTEGER DEFAULT 0 CHECK (n > 0)'])).toThrow(/CHECK/);
+    expect([a.getVersion(), a.getVector(), await stampCount(a), dump(a), a.getSchemaVersion()]).toEqual([version, vector, stamps, data, 1]);
+    // The next exec starts from the stored version, and capture still works.
+    a.exec("UPDATE notes SET tag = 'x' WHERE id = 'n1'");
+    expect(a.getVersion()).toBe(version + 1);
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    b.migrate(['ALTER TABLE notes ADD COLUMN tag TEXT']);
+    pull(b, a);
+    expect(dump(b)).toBe(dump(a));
+  });
+
+  it('an ADD COLUMN with other statements in the same exec, or one whose text holds a ";" elsewhere, takes the general path: every write is captured', async () => {
+    const a = await notes();
+    a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; INSERT INTO notes VALUES ('n3', 't3', 1); UPDATE notes SET pinned = 2 WHERE id = 'n1'");
+    a.exec("ALTER TABLE notes ADD COLUMN \"odd;name\" TEXT DEFAULT 'a;b'");
+    a.exec("UPDATE notes SET \"odd;name\" = 'c' WHERE id = 'n2'");
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    b.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    b.exec("ALTER TABLE notes ADD COLUMN \"odd;name\" TEXT DEFAULT 'a;b'");
+    pull(b, a);
+    expect(dump(b)).toBe(dump(a));
+    expect(b.exec("SELECT id, pinned, \"odd;name\" AS o FROM notes ORDER BY id").rows).toEqual([
+      { id: 'n1', pinned: 2, o: 'a;b' },
+      { id: 'n2', pinned: 0, o: 'c' },
+      { id: 'n3', pinned: 1, o: 'a;b' },
+    ]);
+  });
+});
