@@ -270,7 +270,8 @@ class SqlReplica implements Replica {
    * anywhere but at the end (also in a quoted name) answers no: the exec then takes the general path.
    */
   private loneAddColumn(sql: string): boolean {
-    if (typeof sql !== 'string' || stripLiteralsAndComments(sql).replace(/[\s;]+$/, '').includes(';')) return false;
+    // Every exec asks: text that does not start with ALTER (a comment first, say) is answered at once.
+    if (typeof sql !== 'string' || !/^\s*alter\s/i.test(sql) || stripLiteralsAndComments(sql).replace(/[\s;]+$/, '').includes(';')) return false;
     const alter = parseAlterTable(sql);
     return alter !== null && alter.action === 'add' && this.tables.has(alter.table.toLowerCase());
   }
