@@ -201,7 +201,9 @@ class SqlReplica implements Replica {
     this.assertOpen();
     const bind = checkParams(params);
     const scan = newScan();
-    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => this.runAltering(sql, bind, scan), undefined, scan);
+    // An ALTER is never a lone SELECT: no need to look for one (prepareLone would only say so).
+    const select = typeof sql === 'string' && /^\s*alter\s/i.test(sql) ? null : this.loneSelect(sql, bind);
+    return select ?? this.runUser(true, sql, () => this.runAltering(sql, bind, scan), undefined, scan);
   }
 
   execLocal(sql: string, params?: SqlParams): ExecResult {

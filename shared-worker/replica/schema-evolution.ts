@@ -227,7 +227,7 @@ const tombValueColumn = (c: ColumnShape, n: number) => `v${n} ${affinityOf(c.typ
  * triggers (dropped by beforeAlter). False, having changed nothing, when a stored text is not of
  * the form this code writes or a log table is missing.
  */
-function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, added: ColumnShape[], options: { announce: boolean } = { announce: true }): boolean {
+function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, added: ColumnShape[], options: { announce: boolean; savepoint?: string } = { announce: true }): boolean {
   const { clock, tomb, updated, deleted } = t.names;
   const triggers = captureTriggers(shape, t.tid);
   // Announced (the ALTER ran): beforeAlter dropped the triggers, which are inserted. Not announced
@@ -256,7 +256,7 @@ function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, a
   if (options.announce) {
     rewriteSchemaText(db, { rows: tables, addTriggers: triggers.map((r) => ({ ...r, table: shape.name })), announceFrom: Number(read[0]![3]) });
   } else {
-    rewriteSchemaText(db, { rows: [...tables, ...triggers.map((r) => ({ type: 'trigger' as const, ...r }))] });
+    rewriteSchemaText(db, { rows: [...tables, ...triggers.map((r) => ({ type: 'trigger' as const, ...r }))], ...(options.savepoint ? { savepoint: options.savepoint } : {}) });
   }
   return true;
 }
@@ -344,11 +344,8 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
   const cols = [...old.cols, { ...column, added: true }];
   const shape: TableShape = { name: old.name, pk: old.pk, cols, rowidAlias: old.rowidAlias, fingerprint: old.fingerprint };
   if (old.dropped) shape.dropped = old.dropped;
-  db.execRaw(`SAVEPOINT ${ADD_SAVEPOINT}`);
-  if (!addColumnsInPlace(db, t, shape, [column], { announce: false })) {
-    db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
-    return null;
-  }
+  // The savepoint opens with the rewrite, once the stored rows are known to be of the expected form.
+  if (!addColumnsInPlace(db, t, shape, [column], { announce: false, savepoint: ADD_SAVEPOINT })) return null;
   return { table: t, shape, cells: extraCellsOf(db, t, column.name) };
 }
 

@@ -27,13 +27,15 @@ export interface SchemaTextChange {
    * TABLE re-reads every row).
    */
   announceFrom?: number;
+  /** A savepoint to open first, in the same call (the caller may roll back to it afterwards). */
+  savepoint?: string;
 }
 
 export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): void {
-  const { rows, addTriggers = [], announceFrom } = change;
+  const { rows, addTriggers = [], announceFrom, savepoint } = change;
   // One execRaw, the texts as literals: a prepared statement per row, or the texts bound through
   // sql.js (which encodes them in JS), cost more than the rows.
-  const writes = ['PRAGMA writable_schema = ON;'];
+  const writes = [...(savepoint ? [`SAVEPOINT ${savepoint};`] : []), 'PRAGMA writable_schema = ON;'];
   if (rows.length > 0) {
     writes.push(`UPDATE sqlite_schema SET sql = CASE name ${rows.map((r) => `WHEN ${quoteString(r.name)} THEN ${quoteString(r.sql)}`).join(' ')} END
       WHERE type IN ('table', 'trigger') AND name IN (${rows.map((r) => quoteString(r.name)).join(', ')});`);
