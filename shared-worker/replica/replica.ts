@@ -397,7 +397,11 @@ class SqlReplica implements Replica {
       const schemaAfter = loneAdd ? null : ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
       schemaChanged = schemaAfter !== schemaBefore;
       if (schemaChanged) {
-        this.db.clearCache();
+        // A lone ADD COLUMN leaves every statement of ours valid (see clearUserStatements); the
+        // ones of the table's old shape are no longer used and go with the next full clear
+        // (any other schema change, export, rollback).
+        if (loneAdd) this.db.clearUserStatements();
+        else this.db.clearCache();
         // Statements that were all ADD/DROP COLUMN of synced tables change no other table and no
         // trigger, and afterAlter inspected each altered table right after its statement.
         if (!(scan && scan.alters > 0 && scan.alters === scan.statements)) {

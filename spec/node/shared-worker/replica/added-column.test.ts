@@ -122,11 +122,12 @@ describe('an exec that is one ADD COLUMN of a synced table (no stamp, version wr
     const commits: Array<{ schemaChange?: unknown; changes: unknown; version: number }> = [];
     a.onCommit((c) => commits.push(c));
     const [version, vector, stamps] = [a.getVersion(), a.getVector(), await stampCount(a)];
-    a.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; -- the only statement');
+    const sql = 'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; -- the only statement';
+    a.exec(sql);
     expect(a.getVersion()).toBe(version + 1);
     expect(a.getVector()).toEqual(vector);
     expect(await stampCount(a)).toBe(stamps);
-    expect(commits).toEqual([expect.objectContaining({ schemaChange: { sql: 'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; -- the only statement', schemaVersion: null }, changes: null, version: version + 1 })]);
+    expect(commits).toEqual([expect.objectContaining({ schemaChange: { sql, schemaVersion: null }, changes: null, version: version + 1 })]);
     // Writes after it are captured in the new shape and reach a peer that ran the same ALTER.
     a.exec("UPDATE notes SET pinned = 1 WHERE id = 'n2'");
     a.exec("INSERT INTO notes VALUES ('n3', 't3', 2)");
@@ -135,6 +136,17 @@ describe('an exec that is one ADD COLUMN of a synced table (no stamp, version wr
     pull(b, a);
     expect(dump(b)).toBe(dump(a));
     expect(a.execLocal('PRAGMA integrity_check').rows).toEqual(OK);
+  });
+
+  it('statements the replica keeps prepared for the user (a lone SELECT *, a lone write) see the new column', async () => {
+    const a = await notes();
+    expect(a.exec('SELECT * FROM notes WHERE id = ?', ['n1']).rows).toEqual([{ id: 'n1', title: 'T1' }]);
+    a.exec('INSERT OR REPLACE INTO notes SELECT * FROM notes WHERE id = ?', ['n2']);
+    a.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 7');
+    expect(a.exec('SELECT * FROM notes WHERE id = ?', ['n1']).rows).toEqual([{ id: 'n1', title: 'T1', pinned: 7 }]);
+    a.exec("UPDATE notes SET pinned = 8 WHERE id = 'n2'");
+    a.exec('INSERT OR REPLACE INTO notes SELECT * FROM notes WHERE id = ?', ['n2']);
+    expect(a.exec('SELECT * FROM notes WHERE id = ?', ['n2']).rows).toEqual([{ id: 'n2', title: 't2', pinned: 8 }]);
   });
 
   it('a failing one leaves version, vector, stamps and schema version as they were, in exec and as a migration step', async () => {
