@@ -242,11 +242,13 @@ class SqlReplica implements Replica {
         foldCapturedChanges(this.db, [t], this.runningStamp, this.inserts);
         this.inserts.forget(t.shape.name);
       }
-      foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
       const column = alter.action === 'add' ? predictAddedColumn(text) : null;
       predicted = column && addBeforeAlter(this.db, t, column);
       if (predicted) alterText = text;
-      else beforeAlter(this.db, t, alter.action);
+      else {
+        foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
+        beforeAlter(this.db, t, alter.action);
+      }
       altering = t;
     };
     const after = () => {

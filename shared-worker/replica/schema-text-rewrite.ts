@@ -29,10 +29,12 @@ export interface SchemaTextChange {
   announceFrom?: number;
   /** A savepoint to open first, in the same call (the caller may roll back to it afterwards). */
   savepoint?: string;
+  /** More SQL to run last, in the same call (each call costs more than a short statement in it). */
+  then?: string;
 }
 
 export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): void {
-  const { rows, addTriggers = [], announceFrom, savepoint } = change;
+  const { rows, addTriggers = [], announceFrom, savepoint, then } = change;
   // One execRaw, the texts as literals: a prepared statement per row, or the texts bound through
   // sql.js (which encodes them in JS), cost more than the rows.
   const writes = [...(savepoint ? [`SAVEPOINT ${savepoint};`] : []), 'PRAGMA writable_schema = ON;'];
@@ -48,6 +50,7 @@ export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): vo
   // the new cookie causes (a text SQLite cannot parse fails the caller's next statement instead).
   writes.push('PRAGMA writable_schema = OFF;');
   if (announceFrom !== undefined) writes.push(`PRAGMA schema_version = ${announceFrom + 1};`);
+  if (then) writes.push(then);
   try {
     db.execRaw(writes.join('\n'));
   } catch (e) {

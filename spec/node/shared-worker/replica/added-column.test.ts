@@ -71,10 +71,10 @@ describe('the column an ADD COLUMN adds, read before it runs', () => {
     for (const [alter, name, type, dflt] of [
       ['ALTER TABLE notes ADD COLUMN w UNSIGNED   BIG INT DEFAULT 7', 'w', 'UNSIGNED   BIG INT', '7'],
       ['ALTER TABLE notes ADD COLUMN w INTEGER DEFAULT - 1', 'w', 'INTEGER', '- 1'],
-    ] as const) {
+    ] as const) for (const exec of [`${alter}; UPDATE notes SET w = 5 WHERE id = 'n2'`, alter]) {
       const a = await notes();
       expect(predictAddedColumn(alter)).not.toBeNull();
-      a.exec(`${alter}; UPDATE notes SET w = 5 WHERE id = 'n2'`);
+      a.exec(exec);
       expect(xinfo(a, name)).toEqual({ type, dflt });
       const { shape } = await stored(a);
       expect(shape.cols.at(-1)).toEqual({ name, type, notNull: false, dflt, added: true });
@@ -117,6 +117,19 @@ async function stampCount(r: Replica): Promise<number> {
 }
 
 describe('an exec that is one ADD COLUMN of a synced table (no stamp, version written before the ALTER)', () => {
+  it('gives the table the shape and fingerprint SQLite\'s own inspection gives it (a peer that created it so shares it)', async () => {
+    for (const column of ['pinned INTEGER NOT NULL DEFAULT 0', 'tag text', 'w UNSIGNED   BIG INT DEFAULT 7', 'n INTEGER DEFAULT - 1', '"odd name" NUMERIC']) {
+      const a = await notes();
+      a.exec(`ALTER TABLE notes ADD COLUMN ${column}`);
+      const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', `CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, ${column})`, 'notes');
+      expect(a.fingerprints()).toEqual(b.fingerprints());
+      // Any later DDL rechecks the synced tables against their stored fingerprint (schema-guard.ts).
+      expect(() => a.exec('CREATE TABLE other(x)')).not.toThrow();
+      const { shape } = await stored(a);
+      expect(shape.cols.at(-1)).toEqual({ ...(await stored(b)).shape.cols.at(-1), added: true });
+    }
+  });
+
   it('moves the version by one and the vector not at all, emits one SchemaChange, and converges with a peer that runs it', async () => {
     const a = await notes();
     const commits: Array<{ schemaChange?: unknown; changes: unknown; version: number }> = [];
