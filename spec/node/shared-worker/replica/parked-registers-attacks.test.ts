@@ -60,4 +60,14 @@ describe('parked registers under attack', () => {
     }
     expect(r.getVector()).toEqual(vector);
   });
+
+  it('a table enabled with other non-key columns than the writer\'s: shared columns merge, the writer\'s extra column is kept and shows once added, a column it lacks takes its default', async () => {
+    const r = await replica();
+    r.applyChanges(none, { signed: [body(A, H + 1)], relayed: { nodes: [A], tables: [{ table: 'lists', columns: ['name', 'color'], rows: [{ pk: ['l1'], put: [H + 1, 0], del: null, cells: [[0, 'groceries', H + 1, 0], [1, 'red', H + 1, 0]] }] }] } });
+    r.exec("CREATE TABLE lists (id TEXT PRIMARY KEY NOT NULL, name TEXT, done INTEGER NOT NULL DEFAULT 0)");
+    r.enableSync('lists');
+    expect(r.execLocal('SELECT * FROM lists').rows).toEqual([{ id: 'l1', name: 'groceries', done: 0 }]);
+    r.exec('ALTER TABLE lists ADD COLUMN color TEXT');
+    expect(r.execLocal('SELECT color FROM lists').rows).toEqual([{ color: 'red' }]);
+  });
 });
