@@ -71,3 +71,25 @@ describe('parked registers under attack', () => {
     expect(r.execLocal('SELECT color FROM lists').rows).toEqual([{ color: 'red' }]);
   });
 });
+
+describe('parked rows that break a rule of the table enabled here', () => {
+  for (const [rule, ddl, bad] of [
+    ['CHECK', 'CREATE TABLE lists (id TEXT PRIMARY KEY NOT NULL, name TEXT CHECK (length(name) < 10))', insert(M, H + 2, 'lists', 'l2', 'name', 'far too long a name')],
+    ['NOT NULL without a default', 'CREATE TABLE lists (id TEXT PRIMARY KEY NOT NULL, name TEXT, pos INTEGER NOT NULL)', insert(M, H + 2, 'lists', 'l2', 'name', 'no pos')],
+  ] as const) {
+    it(`${rule}: enableSync succeeds, the other rows merge, the breaking row stays parked (forwarded)`, async () => {
+      const r = await replica();
+      const ok: ChangeSet = ddl.includes('pos')
+        ? { nodes: [A], tables: [{ table: 'lists', columns: ['name', 'pos'], rows: [{ pk: ['l1'], put: [H + 1, 0], del: null, cells: [[0, 'ok', H + 1, 0], [1, 1, H + 1, 0]] }] }] }
+        : insert(A, H + 1, 'lists', 'l1', 'name', 'ok');
+      r.applyChanges(none, { signed: [body(A, H + 1)], relayed: ok });
+      r.applyChanges(none, { signed: [body(M, H + 2)], relayed: bad });
+      r.exec(ddl);
+      r.enableSync('lists');
+      expect(r.syncedTables()).toContain('lists');
+      expect(r.execLocal('SELECT id, name FROM lists').rows).toEqual([{ id: 'l1', name: 'ok' }]);
+      r.export(); // sweeps: the parked row's body stays
+      expect(r.signedSince({}).map((b) => b.node).sort()).toEqual([A, M]);
+    });
+  }
+});
