@@ -8,7 +8,7 @@
  * and enableSync merges the table's parked rows that fit (last writer wins, as any merge).
  *
  * _rb_parked(tbl, pk, kind, col, val, v): per lower-cased table name, encoded key, register kind
- * (put, del, or a cell of column `col`) the newest value and stamp id, the same last-writer-wins
+ * (put, del, or a cell of lower-cased column `col`) the newest value and stamp id, the same last-writer-wins
  * order as every register. So what is parked is bounded like a synced table: one register per
  * row and column, however often a row is written; superseded sets are swept.
  */
@@ -54,7 +54,8 @@ export class ParkedRegisters {
         const out: RowDelta = { pk: r.pk, put: null, del: null, cells: [] };
         if (r.put && take(PUT, '', null, r.put[0], r.put[1])) out.put = r.put;
         if (r.del && take(DEL, '', null, r.del[0], r.del[1])) out.del = r.del;
-        for (const c of r.cells) if (take(CELL, t.columns[c[0]]!, c[1], c[2], c[3])) out.cells.push(c);
+        // Column names are matched without case (as SQLite does): one register per column.
+        for (const c of r.cells) if (take(CELL, t.columns[c[0]]!.toLowerCase(), c[1], c[2], c[3])) out.cells.push(c);
         if (out.put || out.del || out.cells.length > 0) rows.push(out);
       }
       if (rows.length > 0) tables.push({ table: t.table, columns: t.columns, rows });

@@ -6,6 +6,8 @@ import type { ChangeSet, RowDelta, TableDelta } from './contracts/change-set.js'
 import { keyAffinities, nonCanonicalKey } from './key-affinity.js';
 import { validateChangeSet, type ValidatedBatch } from './remote-validation.js';
 import type { SyncedTable } from './synced-table.js';
+import { BatteryError } from '../protocol/errors.js';
+import { MAX_BATCH_BYTES, MAX_CELLS_PER_BATCH, MAX_ROWS_PER_BATCH, MAX_TABLES_PER_BATCH, valueBytes } from '../protocol/limits.js';
 
 /**
  * Registers to park, checked as change sets of tables whose only known part is their key width
@@ -44,21 +46,54 @@ export function splitByFit(cs: ChangeSet, resolveTable: (name: string) => Synced
   const unfit: TableDelta[] = [];
   for (const t of cs.tables) {
     const table = typeof t.table === 'string' ? resolveTable(t.table) : undefined;
-    const keyNames = new Set(table ? [...table.shape.pk.map((c) => c.name.toLowerCase()), 'rowid', 'oid', '_rowid_'] : []);
-    if (!table || !Array.isArray(t.columns) || t.columns.some((c) => typeof c !== 'string' || keyNames.has(c.toLowerCase()))) {
+    if (!table || !Array.isArray(t.columns) || t.columns.some((c) => typeof c !== 'string')) {
       unfit.push(t);
       continue;
     }
+    // A column naming a key column keeps out only the rows with a cell for it: enableSync merges
+    // every parked row of a table as one delta, and one author's row must not keep others' out.
+    const keyNames = new Set([...table.shape.pk.map((c) => c.name.toLowerCase()), 'rowid', 'oid', '_rowid_']);
+    const allowed = t.columns.map((c) => !keyNames.has(c.toLowerCase()));
+    const columns = t.columns.filter((_, i) => allowed[i]);
+    const newIndex = allowed.map((ok, i) => (ok ? allowed.slice(0, i).filter(Boolean).length : -1));
     const affinities = keyAffinities(table.shape.pk);
     const rowid = table.shape.rowidAlias === true;
     const yes: RowDelta[] = [];
     const no: RowDelta[] = [];
     for (const r of t.rows) {
-      const fits = Array.isArray(r.pk) && r.pk.length === affinities.length && r.pk.every((v, i) => v !== null && nonCanonicalKey(affinities[i]!, v, rowid) === null);
-      (fits ? yes : no).push(r);
+      const fits = Array.isArray(r.pk) && r.pk.length === affinities.length && r.pk.every((v, i) => v !== null && nonCanonicalKey(affinities[i]!, v, rowid) === null)
+        && r.cells.every((c) => allowed[c[0]] === true);
+      if (!fits) no.push(r);
+      else yes.push(columns.length === t.columns.length ? r : { ...r, cells: r.cells.map(([c, v, hlc, node]) => [newIndex[c]!, v, hlc, node]) });
     }
-    if (yes.length > 0) fit.push({ table: t.table, columns: t.columns, rows: yes });
+    if (yes.length > 0) fit.push({ table: t.table, columns, rows: yes });
     if (no.length > 0) unfit.push({ table: t.table, columns: t.columns, rows: no });
   }
   return { fit: fit.length > 0 ? { nodes: cs.nodes, tables: fit } : null, unfit: unfit.length > 0 ? { nodes: cs.nodes, tables: unfit } : null };
+}
+
+/**
+ * The per-batch caps (protocol/limits.ts) over a batch's changes and its registers to park
+ * together: validateParked checks each table (and key width) alone, so the caps that count a
+ * whole batch are counted here. Runs after validation (every value is a SqlValue).
+ */
+export function assertBatchCaps(sets: readonly ChangeSet[]): void {
+  const tables = new Set<string>();
+  let rows = 0;
+  let cells = 0;
+  let bytes = 0;
+  for (const cs of sets) {
+    for (const t of cs.tables) {
+      tables.add(t.table.toLowerCase());
+      rows += t.rows.length;
+      for (const r of t.rows) {
+        cells += r.cells.length;
+        for (const v of r.pk) bytes += valueBytes(v);
+        for (const c of r.cells) bytes += valueBytes(c[1]);
+      }
+    }
+  }
+  const over = tables.size > MAX_TABLES_PER_BATCH ? `more than ${MAX_TABLES_PER_BATCH} tables` : rows > MAX_ROWS_PER_BATCH ? `more than ${MAX_ROWS_PER_BATCH} rows`
+    : cells > MAX_CELLS_PER_BATCH ? `more than ${MAX_CELLS_PER_BATCH} cells` : bytes > MAX_BATCH_BYTES ? `more than ${MAX_BATCH_BYTES} bytes of values` : null;
+  if (over !== null) throw new BatteryError('BAD_OP', `invalid change set: ${over}`);
 }

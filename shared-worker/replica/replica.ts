@@ -36,7 +36,7 @@ import { StampStore } from './stamps.js';
 import { SignedBodies } from './signed-bodies.js';
 import { KnownAuthors } from './known-authors.js';
 import { ParkedRegisters } from './parked-registers.js';
-import { splitByFit, validateParked } from './parked-validation.js';
+import { assertBatchCaps, splitByFit, validateParked } from './parked-validation.js';
 import type { SignedBody } from './contracts/change-set.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -512,14 +512,33 @@ class SqlReplica implements Replica {
    * The rows parked for `t` (a table enabled just now) that fit it, merged like a remote batch
    * (last writer wins; their stamps were counted in the vector when they were parked). Rows that
    * do not fit stay parked. Inside enableSync's transaction.
+   * A row that breaks a rule of the table here (CHECK, NOT NULL without a default) stays parked
+   * alone: enableSync must not fail for good because of one author's row, nor keep the others out.
    */
   private mergeParked(t: SyncedTable): void {
     const held = this.parked.rowsOf(t.shape.name);
     if (held.tables.length === 0) return;
     const { fit } = splitByFit(held, (name) => (name.toLowerCase() === t.shape.name.toLowerCase() ? t : undefined));
     if (!fit) return;
-    mergeBatch(this.db, this.stamps, validateChangeSet(fit, () => t, false), { ownRowids: false });
-    this.parked.remove(t.shape.name, fit.tables.flatMap((td) => td.rows.map((r) => r.pk)));
+    if (this.mergeParkedRows(t, fit)) return;
+    for (const td of fit.tables) for (const r of td.rows) this.mergeParkedRows(t, { nodes: fit.nodes, tables: [{ ...td, rows: [r] }] });
+  }
+
+  /** Merges `cs` (parked rows of `t`) and forgets them; false, with nothing written, if SQLite refused a row for a constraint. */
+  private mergeParkedRows(t: SyncedTable, cs: ChangeSet): boolean {
+    // The stamps are interned already (parked registers carry them): a rollback leaves no stale cache.
+    this.db.run('SAVEPOINT _rb_merge_parked');
+    try {
+      mergeBatch(this.db, this.stamps, validateChangeSet(cs, () => t, false), { ownRowids: false });
+    } catch (e) {
+      this.db.run('ROLLBACK TO _rb_merge_parked');
+      this.db.run('RELEASE _rb_merge_parked');
+      if (/constraint failed/i.test(e instanceof Error ? e.message : String(e))) return false;
+      throw e;
+    }
+    this.db.run('RELEASE _rb_merge_parked');
+    this.parked.remove(t.shape.name, cs.tables.flatMap((td) => td.rows.map((r) => r.pk)));
+    return true;
   }
 
   /**
@@ -548,6 +567,7 @@ class SqlReplica implements Replica {
     // table here, else parked (parked-registers.ts); checked whole before anything is written.
     const extra = [options?.relayed, options?.parked].filter((x): x is ChangeSet => x !== undefined);
     const extraStamps = extra.map((cs) => validateParked(cs));
+    if (extra.length > 0) assertBatchCaps([changes, ...extra]);
     const { fit, unfit } = options?.relayed ? splitByFit(options.relayed, resolve) : { fit: null, unfit: null };
     const toPark = [unfit, options?.parked].filter((x): x is ChangeSet => x !== null && x !== undefined);
     const batch = validateChangeSet(fit ? mergeChangeSets([changes, fit]) : changes, resolve);
