@@ -8,7 +8,7 @@ import { backfill, installCapture } from './capture.js';
 import { foldCapturedChanges, foldPendingUpdates, tablesWithPendingUpdates, updateLogMarks, updateLogStart } from './capture-fold.js';
 import { migrateCaptureFormat } from './capture-migration.js';
 import { InsertCapture } from './insert-capture.js';
-import type { ChangeSet } from './contracts/change-set.js';
+import { mergeChangeSets, type ChangeSet } from './contracts/change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
 import { ranAsLoneWrite, runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
@@ -35,6 +35,8 @@ import { addAfterAlter, addBeforeAlter, afterAlter, beforeAlter, checkAlter, par
 import { StampStore } from './stamps.js';
 import { SignedBodies } from './signed-bodies.js';
 import { KnownAuthors } from './known-authors.js';
+import { ParkedRegisters } from './parked-registers.js';
+import { splitByFit, validateParked } from './parked-validation.js';
 import type { SignedBody } from './contracts/change-set.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -76,6 +78,7 @@ class SqlReplica implements Replica {
   private readonly stamps: StampStore;
   private readonly signed: SignedBodies;
   private readonly authors: KnownAuthors;
+  private readonly parked: ParkedRegisters;
   private readonly recorder: WriteRecorder;
   private readonly inserts = new InsertCapture();
   private readonly listeners = new Set<(commit: Commit) => void>();
@@ -99,6 +102,7 @@ class SqlReplica implements Replica {
     this.stamps = new StampStore(this.db);
     this.signed = new SignedBodies(this.db, this.stamps);
     this.authors = new KnownAuthors(this.db, this.stamps);
+    this.parked = new ParkedRegisters(this.db, this.stamps);
     this.clock = new HybridLogicalClock(options.now ?? Date.now, options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS);
     try {
       this.nodeId = openInternalState(this.db, () => assertNodeId(options.nodeId ?? randomNodeId()), options.bindNodeId === undefined ? undefined : assertNodeId(options.bindNodeId));
@@ -498,12 +502,27 @@ class SqlReplica implements Replica {
         this.stamps.raiseVector(this.nodeId, hlc);
         assertStampWithinCap(this.db, [synced], stampId, 'SCHEMA');
       } else this.stamps.drop(stampId);
+      this.mergeParked(synced);
       this.bumpVersion();
       this.tables.set(shape.name.toLowerCase(), synced);
       this.syncedNames.add(shape.name);
     }, 'SCHEMA');
     const changes = backfilled && this.listeners.size > 0 ? changesAt(this.db, this.stamps, [this.tables.get(shape.name.toLowerCase())!], stampId) : null;
     this.emit({ origin: 'local', tables: [shape.name], changes, rows: [], needsSnapshot: true, version: this.version });
+  }
+
+  /**
+   * The rows parked for `t` (a table enabled just now) that fit it, merged like a remote batch
+   * (last writer wins; their stamps were counted in the vector when they were parked). Rows that
+   * do not fit stay parked. Inside enableSync's transaction.
+   */
+  private mergeParked(t: SyncedTable): void {
+    const held = this.parked.rowsOf(t.shape.name);
+    if (held.tables.length === 0) return;
+    const { fit } = splitByFit(held, (name) => (name.toLowerCase() === t.shape.name.toLowerCase() ? t : undefined));
+    if (!fit) return;
+    mergeBatch(this.db, this.stamps, validateChangeSet(fit, () => t, false), { ownRowids: false });
+    this.parked.remove(t.shape.name, fit.tables.flatMap((td) => td.rows.map((r) => r.pk)));
   }
 
   /**
@@ -527,9 +546,20 @@ class SqlReplica implements Replica {
 
   applyChanges(changes: ChangeSet, options?: ApplyOptions): ApplyResult {
     this.assertOpen();
-    const batch = validateChangeSet(changes, (name) => this.tables.get(name.toLowerCase()));
-    if (!options?.trusted) this.clock.checkSkew(batch.maxHlc);
-    this.admitNodes(batch.maxHlcByNode.keys());
+    const resolve = (name: string) => this.tables.get(name.toLowerCase());
+    // Rows of others' signed sets the sender does not share with us: merged where they fit a
+    // table here, else parked (parked-registers.ts); checked whole before anything is written.
+    const extra = [options?.relayed, options?.parked].filter((x): x is ChangeSet => x !== undefined);
+    const extraStamps = extra.map((cs) => validateParked(cs));
+    const { fit, unfit } = options?.relayed ? splitByFit(options.relayed, resolve) : { fit: null, unfit: null };
+    const toPark = [unfit, options?.parked].filter((x): x is ChangeSet => x !== null && x !== undefined);
+    const batch = validateChangeSet(fit ? mergeChangeSets([changes, fit]) : changes, resolve);
+    const maxHlcByNode = new Map(batch.maxHlcByNode);
+    for (const e of extraStamps) for (const [node, hlc] of e.maxHlcByNode) if ((maxHlcByNode.get(node) ?? -1) < hlc) maxHlcByNode.set(node, hlc);
+    const maxHlc = Math.max(batch.maxHlc, ...extraStamps.map((e) => e.maxHlc));
+    if (!options?.trusted) this.clock.checkSkew(maxHlc);
+    this.admitNodes(maxHlcByNode.keys());
+    let parked: ChangeSet | null = null;
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     let kept: SignedBody[] = [];
@@ -552,7 +582,8 @@ class SqlReplica implements Replica {
         if (quiet) this.db.resumeWriteListener();
       }
       resumeTriggers?.();
-      for (const [node, hlc] of batch.maxHlcByNode) {
+      if (toPark.length > 0) parked = this.parked.park(toPark.length === 1 ? toPark[0]! : mergeChangeSets(toPark), (hlc, node) => this.stamps.intern(hlc, node));
+      for (const [node, hlc] of maxHlcByNode) {
         const cap = options?.vectorCeiling ? entryOf(options.vectorCeiling, node) : undefined;
         if (cap !== undefined && cap < hlc) (held ??= {})[node] = cap;
         this.stamps.raiseVector(node, cap !== undefined && cap < hlc ? cap : hlc);
@@ -562,13 +593,13 @@ class SqlReplica implements Replica {
       images = this.recorder.images(this.db);
       touched = this.recorder.touched();
       if (!quiet && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
-      if (r.applied > 0 || images.rows.length > 0) this.bumpVersion();
+      if (r.applied > 0 || images.rows.length > 0 || parked) this.bumpVersion();
       return r;
     }, 'BAD_OP');
-    this.clock.advancePast(batch.maxHlc);
+    this.clock.advancePast(maxHlc);
     const tables = [...new Set([...merged.tables, ...touched])];
-    if (merged.applied > 0 || images.rows.length > 0) {
-      this.emit({ origin: 'remote', tables, changes: merged.changes, ...(kept.length > 0 ? { signed: kept } : {}), ...(held ? { vectorCeiling: held } : {}), rows: images.rows, needsSnapshot: !images.complete, version: this.version });
+    if (merged.applied > 0 || images.rows.length > 0 || parked) {
+      this.emit({ origin: 'remote', tables, changes: merged.changes, ...(kept.length > 0 ? { signed: kept } : {}), ...(held ? { vectorCeiling: held } : {}), ...(parked ? { parked } : {}), rows: images.rows, needsSnapshot: !images.complete, version: this.version });
     }
     if (kept.length > 0 && this.signed.due()) this.sweepSigned();
     return { applied: merged.applied, changes: merged.changes, tables };
@@ -601,7 +632,7 @@ class SqlReplica implements Replica {
   private sweepSigned(): void {
     if (this.signed.isEmpty()) return;
     this.foldUpdateLogs();
-    this.transaction(CaptureMode.Off, 0, () => this.signed.sweep(this.tables.values()));
+    this.transaction(CaptureMode.Off, 0, () => this.signed.sweep(this.tables.values(), (used) => this.parked.addStampsTo(used)));
   }
 
   /** Folds the update logs (capture-fold.ts) before registers of live rows are read out. */
