@@ -279,7 +279,10 @@ class SqlReplica implements Replica {
    */
   private loneAddColumn(sql: string): boolean {
     // Every exec asks: text that does not start with ALTER (a comment first, say) is answered at once.
-    if (typeof sql !== 'string' || !/^\s*alter\s/i.test(sql) || stripLiteralsAndComments(sql).replace(/[\s;]+$/, '').includes(';')) return false;
+    if (typeof sql !== 'string' || !/^\s*alter\s/i.test(sql)) return false;
+    // Only a ';' before the end needs a look past literals and comments.
+    const inner = (text: string) => text.replace(/[\s;]+$/, '').includes(';');
+    if (inner(sql) && inner(stripLiteralsAndComments(sql))) return false;
     const alter = parseAlterTable(sql);
     return alter !== null && alter.action === 'add' && this.tables.has(alter.table.toLowerCase());
   }

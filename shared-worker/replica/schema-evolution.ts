@@ -76,8 +76,16 @@ function tokens(sql: string): string[] {
 const word = (t: string | undefined): string => (t === undefined || t.startsWith('\u0000') ? '' : t.toUpperCase());
 const name = (t: string | undefined): string => (t === undefined ? '' : t.startsWith('\u0000') ? t.slice(1) : t);
 
+/** The last text read and what it gave: an exec reads its ALTER twice (loneAddColumn, then its check). */
+let lastRead: { sql: string; alter: AlterStatement | null } | null = null;
+
 /** The table and action of an `ALTER TABLE` statement of the main database, else null. */
 export function parseAlterTable(sql: string): AlterStatement | null {
+  if (lastRead?.sql !== sql) lastRead = { sql, alter: readAlterTable(sql) };
+  return lastRead.alter;
+}
+
+function readAlterTable(sql: string): AlterStatement | null {
   const t = tokens(sql);
   if (word(t[0]) !== 'ALTER' || word(t[1]) !== 'TABLE') return null;
   let at = 2;
