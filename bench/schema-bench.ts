@@ -27,7 +27,7 @@ import type { SqlValue } from '../shared-worker/replica/contracts/change-set.js'
 import type { Replica } from '../shared-worker/replica/contracts/replica-types.js';
 
 const ROWS = 100_000;
-const RUNS = Number(process.env.RUNS ?? 5);
+const RUNS = Number(process.env.RUNS ?? 9);
 const DDL = 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT, b INTEGER, c TEXT)';
 const INSERT = 'INSERT INTO t VALUES (?, ?, ?, ?)';
 const ALTER = 'ALTER TABLE t ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0';
