@@ -7,8 +7,7 @@
  *
  * Ordering: requests are handed to the DurableReplica in the order they arrive (across tabs)
  * without waiting for the previous one's storage acknowledgement, so writes from several tabs
- * that arrive while a transaction is being stored share the next one; the replica keeps call
- * order for its writes.
+ * in one tick share one IndexedDB transaction; the replica keeps call order for its writes.
  */
 import { BatteryError, serializeError } from '../protocol/errors.js';
 import type { Commit, DurableReplica } from '../replica/contracts/replica-types.js';

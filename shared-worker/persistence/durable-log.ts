@@ -1,12 +1,8 @@
 /**
- * Group commit: every Commit the replica emits is appended to a pending group, and the group is
- * written in ONE store transaction (one log entry per commit, increasing keys); only then are its
- * commits announced and its callers resolved. Groups are written one after another, never
- * concurrently, so the log order is the commit order. When storage is idle, a group is written in
- * a microtask queued by its first write: it runs once the current synchronous work is done, so
- * every write made synchronously in one go (a Promise.all of exec calls, putRecords) joins it,
- * and no write waits for another task (see schedule()). While a group is being written, the
- * next one gathers everything that arrives meanwhile and is written as soon as that one is stored.
+ * Group commit: every Commit the replica emits during one tick is appended to a pending group,
+ * and the group is written in ONE store transaction (one log entry per commit, increasing keys)
+ * in a later macrotask; only then are its commits announced and its callers resolved. Groups are
+ * written one after another, never concurrently, so the log order is the commit order.
  *
  * A group that snapshots (needed by DDL/enableSync, except a SchemaChange, which is logged as an
  * entry of its own; or asked for by snapshot()) writes the replica's export() instead of its entries: the export, taken when the group is written, covers
@@ -21,6 +17,7 @@
  * When a write fails, that group and the one gathering behind it (its commits ran on top of the
  * failed ones) are rejected, and onFailure tells the owner to roll memory back to what is durable.
  */
+import { MacrotaskQueue } from './macrotask-queue.js';
 import { encodeLogRecord, logKey } from './durable-log-record.js';
 import { BatteryError, isBatteryError } from '../protocol/errors.js';
 import type { KeyValueStore, KeyValueWrite } from './kv-store.js';
@@ -80,6 +77,7 @@ interface Group {
 }
 
 export class DurableLog {
+  private readonly tasks = new MacrotaskQueue();
   private pending: Group = newGroup();
   private inFlight: Group | null = null;
   private scheduled = false;
@@ -191,15 +189,10 @@ export class DurableLog {
 
   private schedule(): void {
     if (this.scheduled || this.inFlight || this.suspended || this.closed) return; // an in-flight group reschedules when done
-    // A microtask, not a macrotask: the writes made synchronously with this one still join the
-    // group, and an acknowledgement waits for storage alone, not for a hop through the event
-    // loop (a MessageChannel task, ~0.1 ms CPU cold in Node, plus whatever tasks queue ahead of it
-    // in a busy worker). Writes spread over several tasks (requests arriving as separate port
-    // messages) land in two groups, not one: the first write's, then everything gathered while
-    // it was being stored. Storage's own completion is a task (IndexedDB events), so a chain
-    // of groups never starves the event loop.
+    // A macrotask, not a microtask: every write of the current task (and the microtasks it
+    // spawns, e.g. a burst of awaited-in-parallel calls) joins the same transaction.
     this.scheduled = true;
-    queueMicrotask(() => {
+    this.tasks.schedule(() => {
       this.scheduled = false;
       void this.flush();
     });
@@ -432,7 +425,7 @@ class BackgroundSnapshot {
   }
 
   /**
-   * A timer, not a MessageChannel task: in Node a chain of port messages can run ahead
+   * A timer, not the log's MessageChannel queue: in Node a chain of port messages can run ahead
    * of timers and I/O callbacks (the memory store's and fake-indexeddb's completions), and a
    * browser may favour it over IndexedDB events likewise; the copy must stay behind the writes.
    * (Nested timers are clamped to 4 ms: the copy takes longer, no write waits more.)

@@ -230,8 +230,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   async setPeerVector(peerNodeId: string, vector: VersionVector): Promise<void> {
-    // Put at once, as write() runs at once: a vector set together with writes joins their group.
-    if (this.closed || this.recovery || this.rollbackError) await this.ready();
+    await this.ready();
     const copy = { ...vector };
     await this.log.put(peerKey(peerNodeId), copy);
     // Bounded (peer-vector-book.ts): the vectors this evicts are deleted with the next write.
@@ -245,7 +244,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   }
 
   async putRecords(entries: ReadonlyArray<readonly [key: string, value: unknown]>): Promise<void> {
-    if (this.closed || this.recovery || this.rollbackError) await this.ready();
+    await this.ready();
     // Put synchronously one after another, they land in the same group: one transaction.
     await Promise.all(entries.map(([key, value]) => this.log.put(recordKey(key), value)));
   }
