@@ -14,7 +14,10 @@
  *                                                  kept other replicas' signed bodies, and a
  *                                                  seventh [[node, hlc]...] when a vector
  *                                                  ceiling held entries back (the sixth is then
- *                                                  present, possibly empty);
+ *                                                  present, possibly empty), and an eighth, a
+ *                                                  change set, when it parked registers
+ *                                                  (Commit.parked; the sixth and seventh are
+ *                                                  then present, possibly empty);
  *   ['schema', seq, version, sql, schemaVersion]   a SchemaChange (replica-types.ts), replayed by
  *                                                  running it again. A string tag, so that it
  *                                                  can never be taken for a numbered format.
@@ -38,6 +41,8 @@ export interface LogRecord {
   signed?: SignedBody[];
   /** Commit.vectorCeiling: replayed with it, so the vector rises no further than it did. */
   vectorCeiling?: VersionVector;
+  /** Commit.parked: replayed as ApplyOptions.parked (parked again, never merged). */
+  parked?: ChangeSet;
 }
 
 const FORMAT = 1;
@@ -80,8 +85,9 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
     }
     // A sixth element only when there are signed bodies: records without them keep the old shape.
     const signed = r.signed && r.signed.length > 0 ? r.signed : null;
-    const ceiling = r.vectorCeiling && Object.keys(r.vectorCeiling).length > 0 ? Object.entries(r.vectorCeiling) : null;
-    writer.arrayHeader(ceiling ? 7 : signed ? 6 : 5);
+    const parked = r.parked && r.parked.tables.length > 0 ? r.parked : null;
+    const ceiling = r.vectorCeiling && Object.keys(r.vectorCeiling).length > 0 ? Object.entries(r.vectorCeiling) : parked ? [] : null;
+    writer.arrayHeader(parked ? 8 : ceiling ? 7 : signed ? 6 : 5);
     writer.number(FORMAT);
     writer.number(r.seq);
     writer.number(r.version);
@@ -122,6 +128,7 @@ export function encodeLogRecord(r: LogRecord): Uint8Array {
         writer.number(hlc);
       }
     }
+    if (parked) writeChanges(parked);
     return writer.finish();
   } catch (e) {
     writer.discard();
@@ -169,7 +176,7 @@ function writeStamp(s: StampRef | null): void {
 /** Decodes and checks an entry; throws (any Error) when it is damaged or of an unknown format. */
 export function decodeLogRecord(bytes: Uint8Array): LogRecord {
   const top = arr(decoder.decode(bytes));
-  if (top.length !== 5 && !((top.length === 6 || top.length === 7) && top[0] === FORMAT)) throw new Error('bad log record shape');
+  if (top.length !== 5 && !(top.length >= 6 && top.length <= 8 && top[0] === FORMAT)) throw new Error('bad log record shape');
   if (top[0] === SCHEMA_TAG) {
     const schemaVersion = top[4] === null ? null : int(top[4]);
     return { seq: int(top[1]), version: int(top[2]), changes: null, rows: [], schema: { sql: str(top[3]), schemaVersion } };
@@ -186,14 +193,15 @@ export function decodeLogRecord(bytes: Uint8Array): LogRecord {
     return { node: str(node), hlc: num(hlc), body: body.slice() };
   });
   const record: LogRecord = { seq, version, changes, rows, ...(signed.length > 0 || top.length === 6 ? { signed } : {}) };
-  if (top.length === 7) {
+  if (top.length >= 7) {
     const ceiling: VersionVector = {};
     for (const x of arr(top[6])) {
       const [node, hlc] = arr(x, 2);
       ceiling[str(node)] = int(hlc);
     }
-    record.vectorCeiling = ceiling;
+    if (top.length === 7 || Object.keys(ceiling).length > 0) record.vectorCeiling = ceiling;
   }
+  if (top.length === 8) record.parked = decodeChanges(top[7]);
   return record;
 }
 

@@ -263,11 +263,11 @@ export class DurableLog {
     seqAt.length = 0;
     for (const c of commits) {
       // Nothing a replay could redo: no entry.
-      if (c.changes || c.rows.length > 0 || c.schemaChange) {
+      if (c.changes || c.rows.length > 0 || c.schemaChange || c.parked) {
         const bytes = encodeLogRecord({
           seq: ++lastSeq, version: c.version, changes: c.changes, rows: c.rows,
           ...(c.schemaChange ? { schema: c.schemaChange } : {}), ...(c.signed ? { signed: c.signed } : {}),
-          ...(c.vectorCeiling ? { vectorCeiling: c.vectorCeiling } : {}),
+          ...(c.vectorCeiling ? { vectorCeiling: c.vectorCeiling } : {}), ...(c.parked ? { parked: c.parked } : {}),
         });
         set.push([logKey(lastSeq), bytes]);
         sizes.push(bytes.byteLength);

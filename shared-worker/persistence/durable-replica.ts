@@ -129,7 +129,7 @@ class DurableReplicaImpl implements DurableReplicaHandle {
       const commit: Commit = {
         ...c,
         version: c.version + this.versionOffset,
-        needsSnapshot: c.needsSnapshot || (c.changes !== null && exceedsReplayLimits(c.changes)),
+        needsSnapshot: c.needsSnapshot || (c.changes !== null && exceedsReplayLimits(c.changes)) || (c.parked !== undefined && exceedsReplayLimits(c.parked)),
       };
       this.log.append(commit);
       if (commit.origin === 'remote') this.tell(this.remoteListeners, [commit]);

@@ -13,7 +13,7 @@
  * A schema change (ALTER ... ADD/DROP COLUMN logged as itself) is run again on its own, in order:
  * the records after it were made on the new columns.
  */
-import { mergeChangeSets, type ChangeSet, type SignedBody, type SqlValue } from '../replica/contracts/change-set.js';
+import { EMPTY_CHANGE_SET, mergeChangeSets, type ChangeSet, type SignedBody, type SqlValue } from '../replica/contracts/change-set.js';
 import type { LogRecord } from './durable-log-record.js';
 import { replaySize } from './durable-log-limits.js';
 import { BatteryError } from '../protocol/errors.js';
@@ -53,9 +53,10 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
   const applyOne = (record: LogRecord): boolean => {
     try {
       if (record.schema) replica.replaySchemaChange(record.schema);
-      if (record.changes) {
-        replica.applyChanges(record.changes, {
+      if (record.changes || record.parked) {
+        replica.applyChanges(record.changes ?? EMPTY_CHANGE_SET, {
           trusted: true, ...(record.signed ? { signed: record.signed } : {}), ...(record.vectorCeiling ? { vectorCeiling: record.vectorCeiling } : {}),
+          ...(record.parked ? { parked: record.parked } : {}),
         });
       }
       if (record.rows.length > 0) replica.replayRows(record.rows);
@@ -92,7 +93,8 @@ export function replayRecords(replica: Replica, records: LogRecord[]): ReplayOut
   for (const record of records) {
     // A record applied under a vector ceiling is redone alone: merged with others, the ceiling
     // would hold back their entries too, or theirs would lift its own.
-    if (record.schema || (record.changes && record.rows.length > 0) || record.vectorCeiling) {
+    // Parked registers are redone alone too (ApplyOptions.parked is per call).
+    if (record.schema || (record.changes && record.rows.length > 0) || record.vectorCeiling || record.parked) {
       if (!flush() || !applyOne(record)) return { applied, failure };
       continue;
     }

@@ -115,7 +115,7 @@ export interface CaptureTrigger {
   sql: string;
 }
 
-function captureParts(shape: TableShape, tid: number): { tables: string; triggers: CaptureTrigger[] } {
+function captureParts(shape: TableShape, tid: number): { tables: () => string; triggers: CaptureTrigger[] } {
   const { clock, tomb, deleted, updated } = captureNames(tid);
   const T = quoteIdent(shape.name);
   const n = shape.cols.length;
@@ -175,7 +175,8 @@ function captureParts(shape: TableShape, tid: number): { tables: string; trigger
   // Those are the only UPDATEs that can change the key or the rowid.
   // _upd reads _rb_ctx once, in its body: the mode decides between logging and refusing.
   // Never "SET rid = rid" in the hot path: assigning the rowid makes SQLite delete and re-insert.
-  const tables = `
+  // Built on demand: an ADD COLUMN needs only the triggers (schema-evolution.ts).
+  const tables = () => `
     CREATE TABLE ${clock}(rid INTEGER PRIMARY KEY, ver INTEGER NOT NULL, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') : ''});
     CREATE INDEX ${clock}_ver ON ${clock}(ver);
     CREATE TABLE ${tomb}(${kDecl.join(', ')}, ver INTEGER NOT NULL, put INTEGER, del INTEGER${n ? ', ' + sCols.map((s) => `${s} INTEGER`).join(', ') + ', ' + vDecl.join(', ') : ''}, PRIMARY KEY(${kList}));
@@ -214,7 +215,7 @@ const statements = (triggers: CaptureTrigger[]) => triggers.map((t) => t.sql + '
 /** DDL creating the per-table capture tables and triggers. */
 function captureDdl(shape: TableShape, tid: number): string {
   const { tables, triggers } = captureParts(shape, tid);
-  return tables + statements(triggers);
+  return tables() + statements(triggers);
 }
 
 /**

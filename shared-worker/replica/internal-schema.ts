@@ -14,6 +14,8 @@
  *                forwarding while a register carries the stamp (signed-bodies.ts)
  *   _rb_authors  node index n of every node known to sign (a kept body's, our key-bound id's):
  *                unsigned changes under them are refused (known-authors.ts)
+ *   _rb_parked   registers of others' signed sets in tables not synced here, or rows that do not
+ *                fit the table here (parked-registers.ts)
  */
 import { BatteryError } from '../protocol/errors.js';
 import type { SqlDatabase } from './sql-database.js';
@@ -56,6 +58,7 @@ function createInternalTables(db: SqlDatabase): void {
     CREATE TABLE IF NOT EXISTS _rb_signed(v INTEGER NOT NULL, body BLOB NOT NULL);
     CREATE INDEX IF NOT EXISTS _rb_signed_v ON _rb_signed(v);
     CREATE TABLE IF NOT EXISTS _rb_authors(n INTEGER PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS _rb_parked(tbl TEXT NOT NULL, pk BLOB NOT NULL, kind INTEGER NOT NULL, col TEXT NOT NULL, val BLOB NOT NULL, v INTEGER NOT NULL, PRIMARY KEY (tbl, pk, kind, col)) WITHOUT ROWID;
     INSERT OR IGNORE INTO _rb_meta VALUES ('format', ${FORMAT_VERSION});
     INSERT OR IGNORE INTO _rb_meta VALUES ('version', 0);
   `);

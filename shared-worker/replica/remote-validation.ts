@@ -45,12 +45,16 @@ function sizeOf(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? 8 : -1;
 }
 
-export function validateChangeSet(cs: unknown, resolveTable: (name: string) => SyncedTable | undefined): ValidatedBatch {
+/**
+ * `caps` false: no per-batch caps on rows, cells, bytes, tables and nodes (enableSync merging
+ * its parked rows, which came in batches checked one by one).
+ */
+export function validateChangeSet(cs: unknown, resolveTable: (name: string) => SyncedTable | undefined, caps = true): ValidatedBatch {
   if (typeof cs !== 'object' || cs === null) bad('not an object');
   const { nodes, tables } = cs as ChangeSet;
   if (!Array.isArray(nodes) || !Array.isArray(tables)) bad('nodes and tables must be arrays');
-  if (nodes.length > MAX_NODES_PER_BATCH) bad(`more than ${MAX_NODES_PER_BATCH} nodes`);
-  if (tables.length > MAX_TABLES_PER_BATCH) bad(`more than ${MAX_TABLES_PER_BATCH} tables`);
+  if (caps && nodes.length > MAX_NODES_PER_BATCH) bad(`more than ${MAX_NODES_PER_BATCH} nodes`);
+  if (caps && tables.length > MAX_TABLES_PER_BATCH) bad(`more than ${MAX_TABLES_PER_BATCH} tables`);
   nodes.forEach((id, i) => {
     if (!isNodeId(id)) bad(`node ${i} is not a node id (16 lowercase hex chars)`);
   });
@@ -110,7 +114,7 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
     const affinities = keyAffinities(table.shape.pk);
     const rowid = table.shape.rowidAlias === true;
     rowCount += rows.length;
-    if (rowCount > MAX_ROWS_PER_BATCH) bad(`more than ${MAX_ROWS_PER_BATCH} rows`);
+    if (caps && rowCount > MAX_ROWS_PER_BATCH) bad(`more than ${MAX_ROWS_PER_BATCH} rows`);
     for (let ri = 0; ri < rows.length; ri++) {
       whereTable = table.shape.name;
       whereRow = ri;
@@ -135,7 +139,7 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
       }
       if (!Array.isArray(cells)) bad(`${where()}: cells must be an array`);
       cellCount += cells.length;
-      if (cellCount > MAX_CELLS_PER_BATCH) bad(`more than ${MAX_CELLS_PER_BATCH} cells`);
+      if (caps && cellCount > MAX_CELLS_PER_BATCH) bad(`more than ${MAX_CELLS_PER_BATCH} cells`);
       for (let ci = 0; ci < cells.length; ci++) {
         const cell = cells[ci];
         if (!Array.isArray(cell) || cell.length !== 4) bad(`${where()}: a cell must be [column, value, hlc, node]`);
@@ -145,7 +149,7 @@ export function validateChangeSet(cs: unknown, resolveTable: (name: string) => S
         stamp(cell[2], cell[3], 'cell');
       }
     }
-    if (bytes > MAX_BATCH_BYTES) bad(`more than ${MAX_BATCH_BYTES} bytes of values`);
+    if (caps && bytes > MAX_BATCH_BYTES) bad(`more than ${MAX_BATCH_BYTES} bytes of values`);
     out.push({ table, colMap, unknown, rows });
   });
   const maxHlcByNode = new Map<string, number>();

@@ -8,7 +8,7 @@ import { backfill, installCapture } from './capture.js';
 import { foldCapturedChanges, foldPendingUpdates, tablesWithPendingUpdates, updateLogMarks, updateLogStart } from './capture-fold.js';
 import { migrateCaptureFormat } from './capture-migration.js';
 import { InsertCapture } from './insert-capture.js';
-import type { ChangeSet } from './contracts/change-set.js';
+import { mergeChangeSets, type ChangeSet } from './contracts/change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
 import { ranAsLoneWrite, runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
@@ -30,10 +30,13 @@ import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
 import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
 import { describeSchema } from './contracts/schema-descriptor.js';
-import { afterAlter, beforeAlter, checkAlter, parseAlterTable } from './schema-evolution.js';
+import { predictAddedColumn } from './added-column.js';
+import { addAfterAlter, addBeforeAlter, afterAlter, beforeAlter, checkAlter, parseAlterTable, type PredictedAdd } from './schema-evolution.js';
 import { StampStore } from './stamps.js';
 import { SignedBodies } from './signed-bodies.js';
 import { KnownAuthors } from './known-authors.js';
+import { ParkedRegisters } from './parked-registers.js';
+import { splitByFit, validateParked } from './parked-validation.js';
 import type { SignedBody } from './contracts/change-set.js';
 import { inspectSyncableTable, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -75,6 +78,7 @@ class SqlReplica implements Replica {
   private readonly stamps: StampStore;
   private readonly signed: SignedBodies;
   private readonly authors: KnownAuthors;
+  private readonly parked: ParkedRegisters;
   private readonly recorder: WriteRecorder;
   private readonly inserts = new InsertCapture();
   private readonly listeners = new Set<(commit: Commit) => void>();
@@ -98,6 +102,7 @@ class SqlReplica implements Replica {
     this.stamps = new StampStore(this.db);
     this.signed = new SignedBodies(this.db, this.stamps);
     this.authors = new KnownAuthors(this.db, this.stamps);
+    this.parked = new ParkedRegisters(this.db, this.stamps);
     this.clock = new HybridLogicalClock(options.now ?? Date.now, options.maxClockDriftMs ?? DEFAULT_MAX_CLOCK_DRIFT_MS);
     try {
       this.nodeId = openInternalState(this.db, () => assertNodeId(options.nodeId ?? randomNodeId()), options.bindNodeId === undefined ? undefined : assertNodeId(options.bindNodeId));
@@ -129,22 +134,27 @@ class SqlReplica implements Replica {
     if (this.closed) throw new BatteryError('CLOSED', 'the replica is closed');
   }
 
-  /** Runs `body` in one transaction; on any error everything (db and caches) is rolled back. */
-  private transaction<T>(mode: CaptureMode, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
+  /**
+   * Runs `body` in one transaction; on any error everything (db and caches) is rolled back.
+   * `mode` null (a lone ADD COLUMN, see loneAddColumn): the stored capture mode stays Forbid, as
+   * every transaction leaves it, and is not written; the hook's events are the replica's own
+   * writes (kept cells becoming registers), so they are not read either.
+   */
+  private transaction<T>(mode: CaptureMode | null, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
     // BEGIN and COMMIT on cached statements: execRaw prepares them anew on every call.
     this.db.run('BEGIN');
     this.recorder.reset();
-    this.inserts.begin(mode);
+    this.inserts.begin(mode ?? CaptureMode.Off);
     // Any transaction may change the schema (DDL, suspended user triggers): runUser sets it again.
     this.knownSchema = null;
     try {
       // A capturing body (runUser) sets the mode itself, with its stamp id, before any user SQL.
-      if (mode !== CaptureMode.Capture) setCaptureMode(this.db, mode, stampId);
+      if (mode !== null && mode !== CaptureMode.Capture) setCaptureMode(this.db, mode, stampId);
       const out = body();
       // Inserts have no trigger to refuse them (insert-capture.ts): refused here, rolled back below.
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
       if (this.inserts.unsafeRowid !== null) throw unsafeRowidError(this.db, this.inserts.unsafeRowid.table, this.inserts.unsafeRowid.rowid);
-      setCaptureMode(this.db, CaptureMode.Forbid);
+      if (mode !== null) setCaptureMode(this.db, CaptureMode.Forbid);
       this.db.run('COMMIT');
       return out;
     } catch (e) {
@@ -195,7 +205,9 @@ class SqlReplica implements Replica {
     this.assertOpen();
     const bind = checkParams(params);
     const scan = newScan();
-    return this.loneSelect(sql, bind) ?? this.runUser(true, sql, () => this.runAltering(sql, bind, scan), undefined, scan);
+    // An ALTER is never a lone SELECT: no need to look for one (prepareLone would only say so).
+    const select = typeof sql === 'string' && /^\s*alter\s/i.test(sql) ? null : this.loneSelect(sql, bind);
+    return select ?? this.runUser(true, sql, () => this.runAltering(sql, bind, scan), undefined, scan);
   }
 
   execLocal(sql: string, params?: SqlParams): ExecResult {
@@ -206,6 +218,8 @@ class SqlReplica implements Replica {
 
   /** Stamp id of the running exec (0 outside a capturing exec): ALTER folds its changes with it. */
   private runningStamp = 0;
+  /** The running exec is one ADD COLUMN (loneAddColumn): nothing runs after it but the COMMIT. */
+  private runningLoneAdd = false;
 
   /**
    * runUserSql with ADD/DROP COLUMN of synced tables let through (schema-evolution.ts): before
@@ -214,6 +228,8 @@ class SqlReplica implements Replica {
    */
   private runAltering(sql: string, bind: ReturnType<typeof checkParams>, scan: StatementScan = newScan()): ExecResult {
     let altering: SyncedTable | null = null;
+    let predicted: PredictedAdd | null = null;
+    let alterText = '';
     const check = (stripped: string, text: string) => {
       checkUserStatement(stripped);
       scan.statements++;
@@ -230,17 +246,42 @@ class SqlReplica implements Replica {
         foldCapturedChanges(this.db, [t], this.runningStamp, this.inserts);
         this.inserts.forget(t.shape.name);
       }
-      foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
-      beforeAlter(this.db, t, alter.action);
+      const column = alter.action === 'add' ? predictAddedColumn(text) : null;
+      predicted = column && addBeforeAlter(this.db, t, column);
+      if (predicted) alterText = text;
+      else {
+        foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
+        beforeAlter(this.db, t, alter.action);
+      }
       altering = t;
     };
     const after = () => {
       if (!altering) return;
-      const next = afterAlter(this.db, this.stamps, altering);
+      let next = predicted && addAfterAlter(this.db, this.stamps, predicted, { release: !this.runningLoneAdd });
+      if (predicted && !next) {
+        // The ALTER added another column than read from its text: undone, run the inspecting way.
+        beforeAlter(this.db, altering, 'add');
+        this.db.execRaw(alterText);
+      }
+      next ??= afterAlter(this.db, this.stamps, altering);
       altering = null;
+      predicted = null;
       this.tables.set(next.shape.name.toLowerCase(), next);
     };
     return runUserSql(this.db, sql, bind, check, after);
+  }
+
+  /**
+   * Is `sql` one ALTER TABLE ... ADD COLUMN of a synced table (what a migration step usually is)?
+   * Such an exec writes no row: it needs no stamp, capture mode or update-log marks, and the
+   * capture mode stays Forbid, so a row write it made anyway would be refused, not lost. A `;`
+   * anywhere but at the end (also in a quoted name) answers no: the exec then takes the general path.
+   */
+  private loneAddColumn(sql: string): boolean {
+    // Every exec asks: text that does not start with ALTER (a comment first, say) is answered at once.
+    if (typeof sql !== 'string' || !/^\s*alter\s/i.test(sql) || stripLiteralsAndComments(sql).replace(/[\s;]+$/, '').includes(';')) return false;
+    const alter = parseAlterTable(sql);
+    return alter !== null && alter.action === 'add' && this.tables.has(alter.table.toLowerCase());
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
@@ -324,7 +365,11 @@ class SqlReplica implements Replica {
   private runUser(capture: boolean, sql: string, run: () => ExecResult, migration?: { schemaVersion: number }, scan?: StatementScan, replaying = false): ExecResult {
     const schemaBefore = this.knownSchema ?? this.schemaVersion();
     this.runningStamp = 0;
-    const hlc = capture ? this.clock.tick() : 0;
+    // See loneAddColumn: such an exec needs no stamp, and writes its version before the ALTER.
+    const loneAdd = capture && scan !== undefined && this.loneAddColumn(sql);
+    this.runningLoneAdd = loneAdd;
+    const stamping = capture && !loneAdd;
+    const hlc = stamping ? this.clock.tick() : 0;
     let stampId = 0;
     let changed = false;
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
@@ -339,19 +384,30 @@ class SqlReplica implements Replica {
     const totalBefore = hooked ? this.totalChanges() : 0;
     const runBody = () => {
       let marks = new Map<SyncedTable, number>();
-      if (capture) {
+      if (stamping) {
         stampId = this.stamps.create(hlc, this.nodeId);
         this.runningStamp = stampId;
         setCaptureMode(this.db, CaptureMode.Capture, stampId);
         marks = updateLogMarks(this.db, [...this.tables.values()]);
+      } else if (loneAdd) {
+        // Written on statements prepared before the ALTER, which would have to prepare them again.
+        // A failing ALTER rolls them back (and transaction() reloads the version).
+        this.bumpVersion();
+        if (migration) writeMeta(this.db, 'schema_version', migration.schemaVersion);
       }
       const out = run();
+      if (loneAdd && !(scan.statements === 1 && scan.alters === 1)) throw new BatteryError('SQL', 'internal: a lone ADD COLUMN exec ran other statements');
       // Compared now: what follows writes only our own tables (the hook may be paused for it).
       const unseenWrites = hooked && this.totalChanges() - totalBefore > this.recorder.count;
-      const schemaAfter = ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
+      // An ADD COLUMN that ran changed the schema; anything else is asked (a lone row write cannot).
+      const schemaAfter = loneAdd ? null : ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
       schemaChanged = schemaAfter !== schemaBefore;
       if (schemaChanged) {
-        this.db.clearCache();
+        // A lone ADD COLUMN leaves every statement of ours valid (see clearUserStatements); the
+        // ones of the table's old shape are no longer used and go with the next full clear
+        // (any other schema change, export, rollback).
+        if (loneAdd) this.db.clearUserStatements();
+        else this.db.clearCache();
         // Statements that were all ADD/DROP COLUMN of synced tables change no other table and no
         // trigger, and afterAlter inspected each altered table right after its statement.
         if (!(scan && scan.alters > 0 && scan.alters === scan.statements)) {
@@ -359,7 +415,7 @@ class SqlReplica implements Replica {
           assertMergeSafeTriggers(this.db, this.syncedNames);
         }
       }
-      if (capture) {
+      if (stamping) {
         // Only tables this exec wrote can hold its stamp or its logs: the update hook sees every
         // row write to a synced table (insert-capture.ts lists what it misses, none of which
         // applies to them), and the fold's queries cost the same for every table asked.
@@ -407,14 +463,14 @@ class SqlReplica implements Replica {
         throw new BatteryError('SCHEMA', 'a logged schema change no longer runs as ALTER TABLE ... ADD/DROP COLUMN of synced tables only');
       }
       if (migration) {
-        writeMeta(this.db, 'schema_version', migration.schemaVersion);
+        if (!loneAdd) writeMeta(this.db, 'schema_version', migration.schemaVersion);
         schemaChanged = true;
       }
-      if (changed || images.rows.length > 0 || schemaChanged || !images.complete) this.bumpVersion();
+      if (!loneAdd && (changed || images.rows.length > 0 || schemaChanged || !images.complete)) this.bumpVersion();
       this.knownSchema = schemaAfter;
       return out;
     };
-    const result = this.transaction(capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, runBody);
+    const result = this.transaction(loneAdd ? null : capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, runBody);
     if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
       const commit: Commit = { origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: (schemaChanged && !schemaChange) || !images.complete, version: this.version };
       if (schemaChange) commit.schemaChange = schemaChange;
@@ -443,12 +499,27 @@ class SqlReplica implements Replica {
         this.stamps.raiseVector(this.nodeId, hlc);
         assertStampWithinCap(this.db, [synced], stampId, 'SCHEMA');
       } else this.stamps.drop(stampId);
+      this.mergeParked(synced);
       this.bumpVersion();
       this.tables.set(shape.name.toLowerCase(), synced);
       this.syncedNames.add(shape.name);
     }, 'SCHEMA');
     const changes = backfilled && this.listeners.size > 0 ? changesAt(this.db, this.stamps, [this.tables.get(shape.name.toLowerCase())!], stampId) : null;
     this.emit({ origin: 'local', tables: [shape.name], changes, rows: [], needsSnapshot: true, version: this.version });
+  }
+
+  /**
+   * The rows parked for `t` (a table enabled just now) that fit it, merged like a remote batch
+   * (last writer wins; their stamps were counted in the vector when they were parked). Rows that
+   * do not fit stay parked. Inside enableSync's transaction.
+   */
+  private mergeParked(t: SyncedTable): void {
+    const held = this.parked.rowsOf(t.shape.name);
+    if (held.tables.length === 0) return;
+    const { fit } = splitByFit(held, (name) => (name.toLowerCase() === t.shape.name.toLowerCase() ? t : undefined));
+    if (!fit) return;
+    mergeBatch(this.db, this.stamps, validateChangeSet(fit, () => t, false), { ownRowids: false });
+    this.parked.remove(t.shape.name, fit.tables.flatMap((td) => td.rows.map((r) => r.pk)));
   }
 
   /**
@@ -472,9 +543,20 @@ class SqlReplica implements Replica {
 
   applyChanges(changes: ChangeSet, options?: ApplyOptions): ApplyResult {
     this.assertOpen();
-    const batch = validateChangeSet(changes, (name) => this.tables.get(name.toLowerCase()));
-    if (!options?.trusted) this.clock.checkSkew(batch.maxHlc);
-    this.admitNodes(batch.maxHlcByNode.keys());
+    const resolve = (name: string) => this.tables.get(name.toLowerCase());
+    // Rows of others' signed sets the sender does not share with us: merged where they fit a
+    // table here, else parked (parked-registers.ts); checked whole before anything is written.
+    const extra = [options?.relayed, options?.parked].filter((x): x is ChangeSet => x !== undefined);
+    const extraStamps = extra.map((cs) => validateParked(cs));
+    const { fit, unfit } = options?.relayed ? splitByFit(options.relayed, resolve) : { fit: null, unfit: null };
+    const toPark = [unfit, options?.parked].filter((x): x is ChangeSet => x !== null && x !== undefined);
+    const batch = validateChangeSet(fit ? mergeChangeSets([changes, fit]) : changes, resolve);
+    const maxHlcByNode = new Map(batch.maxHlcByNode);
+    for (const e of extraStamps) for (const [node, hlc] of e.maxHlcByNode) if ((maxHlcByNode.get(node) ?? -1) < hlc) maxHlcByNode.set(node, hlc);
+    const maxHlc = Math.max(batch.maxHlc, ...extraStamps.map((e) => e.maxHlc));
+    if (!options?.trusted) this.clock.checkSkew(maxHlc);
+    this.admitNodes(maxHlcByNode.keys());
+    let parked: ChangeSet | null = null;
     let images: { rows: RowWrite[]; complete: boolean } = { rows: [], complete: true };
     let touched: string[] = [];
     let kept: SignedBody[] = [];
@@ -497,7 +579,8 @@ class SqlReplica implements Replica {
         if (quiet) this.db.resumeWriteListener();
       }
       resumeTriggers?.();
-      for (const [node, hlc] of batch.maxHlcByNode) {
+      if (toPark.length > 0) parked = this.parked.park(toPark.length === 1 ? toPark[0]! : mergeChangeSets(toPark), (hlc, node) => this.stamps.intern(hlc, node));
+      for (const [node, hlc] of maxHlcByNode) {
         const cap = options?.vectorCeiling ? entryOf(options.vectorCeiling, node) : undefined;
         if (cap !== undefined && cap < hlc) (held ??= {})[node] = cap;
         this.stamps.raiseVector(node, cap !== undefined && cap < hlc ? cap : hlc);
@@ -507,13 +590,13 @@ class SqlReplica implements Replica {
       images = this.recorder.images(this.db);
       touched = this.recorder.touched();
       if (!quiet && this.totalChanges() - totalBefore > this.recorder.count) images.complete = false;
-      if (r.applied > 0 || images.rows.length > 0) this.bumpVersion();
+      if (r.applied > 0 || images.rows.length > 0 || parked) this.bumpVersion();
       return r;
     }, 'BAD_OP');
-    this.clock.advancePast(batch.maxHlc);
+    this.clock.advancePast(maxHlc);
     const tables = [...new Set([...merged.tables, ...touched])];
-    if (merged.applied > 0 || images.rows.length > 0) {
-      this.emit({ origin: 'remote', tables, changes: merged.changes, ...(kept.length > 0 ? { signed: kept } : {}), ...(held ? { vectorCeiling: held } : {}), rows: images.rows, needsSnapshot: !images.complete, version: this.version });
+    if (merged.applied > 0 || images.rows.length > 0 || parked) {
+      this.emit({ origin: 'remote', tables, changes: merged.changes, ...(kept.length > 0 ? { signed: kept } : {}), ...(held ? { vectorCeiling: held } : {}), ...(parked ? { parked } : {}), rows: images.rows, needsSnapshot: !images.complete, version: this.version });
     }
     if (kept.length > 0 && this.signed.due()) this.sweepSigned();
     return { applied: merged.applied, changes: merged.changes, tables };
@@ -546,7 +629,7 @@ class SqlReplica implements Replica {
   private sweepSigned(): void {
     if (this.signed.isEmpty()) return;
     this.foldUpdateLogs();
-    this.transaction(CaptureMode.Off, 0, () => this.signed.sweep(this.tables.values()));
+    this.transaction(CaptureMode.Off, 0, () => this.signed.sweep(this.tables.values(), (used) => this.parked.addStampsTo(used)));
   }
 
   /** Folds the update logs (capture-fold.ts) before registers of live rows are read out. */

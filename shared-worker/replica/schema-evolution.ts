@@ -21,9 +21,9 @@ import { BatteryError } from '../protocol/errors.js';
 import { CaptureMode, setCaptureMode } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 import { rewriteSchemaText } from './schema-text-rewrite.js';
-import { quoteIdent } from './sql-text.js';
+import { quoteIdent, quoteString } from './sql-text.js';
 import { compareStamps, type StampStore } from './stamps.js';
-import { inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
+import { infoFingerprint, inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
 
 export type AlterAction = 'add' | 'drop' | 'rename' | 'other';
@@ -229,27 +229,43 @@ const tombValueColumn = (c: ColumnShape, n: number) => `v${n} ${affinityOf(c.typ
  */
 function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, added: ColumnShape[]): boolean {
   const { clock, tomb, updated, deleted } = t.names;
-  const stored = new Map(db.all("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name IN (?, ?, ?, ?)", [clock, tomb, updated, deleted]).map((r) => [r[0], r[1]]));
-  let clockSql = stored.get(clock);
-  let tombSql = stored.get(tomb);
+  const read = db.all('SELECT type, name, sql, (SELECT schema_version FROM pragma_schema_version) FROM sqlite_schema WHERE name IN (?, ?, ?, ?)', [clock, tomb, updated, deleted]);
+  const texts = captureTextsForAdd(t, shape, added, new Map(read.map((r) => [`${String(r[0])} ${String(r[1])}`, r[2]])), false);
+  if (!texts) return false;
+  // beforeAlter dropped the triggers: inserted, and the change announced (the ALTER ran already).
+  rewriteSchemaText(db, { rows: texts.tables, addTriggers: texts.triggers.map((r) => ({ ...r, table: shape.name })), announceFrom: Number(read[0]![3]) });
+  return true;
+}
+
+/**
+ * The capture objects' stored texts for `shape` (the old one plus `added`), given `stored` (key
+ * "type name" -> stored sql, read from sqlite_schema); null when a stored text is not of the form
+ * this code writes, a log table is missing, or (`triggersStored`) a trigger row is.
+ */
+function captureTextsForAdd(t: SyncedTable, shape: TableShape, added: ColumnShape[], stored: Map<string, unknown>, triggersStored: boolean) {
+  const { clock, tomb, updated, deleted } = t.names;
+  const triggers = captureTriggers(shape, t.tid);
+  const storedClock = stored.get(`table ${clock}`);
+  const storedTomb = stored.get(`table ${tomb}`);
   const tombEnd = `, PRIMARY KEY(${shape.pk.map((_, i) => `k${i}`).join(', ')}))`;
-  if (stored.size !== 4 || typeof clockSql !== 'string' || !clockSql.endsWith(' INTEGER)') || typeof tombSql !== 'string' || !tombSql.endsWith(tombEnd)) return false;
+  if (!stored.has(`table ${updated}`) || !stored.has(`table ${deleted}`)) return null;
+  if (typeof storedClock !== 'string' || !storedClock.endsWith(' INTEGER)') || typeof storedTomb !== 'string' || !storedTomb.endsWith(tombEnd)) return null;
+  if (triggersStored && !triggers.every((r) => stored.has(`trigger ${r.name}`))) return null;
+  let clockSql = storedClock;
+  let tombSql = storedTomb;
   let n = shape.cols.length - added.length;
   for (const c of added) {
     clockSql = `${clockSql.slice(0, -1)}, s${n} INTEGER)`;
     tombSql = `${tombSql.slice(0, -tombEnd.length)}, s${n} INTEGER, ${tombValueColumn(c, n)}${tombEnd}`;
     n++;
   }
-  rewriteSchemaText(db, {
-    tables: [
-      { name: clock, sql: clockSql },
-      { name: tomb, sql: tombSql },
-      { name: deleted, sql: deleteLogTable(shape, t.tid) },
-      { name: updated, sql: updateLogTable(shape.cols.length, updated) },
-    ],
-    addTriggers: captureTriggers(shape, t.tid).map((trigger) => ({ ...trigger, table: shape.name })),
-  });
-  return true;
+  const tables = [
+    { type: 'table' as const, name: clock, sql: clockSql },
+    { type: 'table' as const, name: tomb, sql: tombSql },
+    { type: 'table' as const, name: deleted, sql: deleteLogTable(shape, t.tid) },
+    { type: 'table' as const, name: updated, sql: updateLogTable(shape.cols.length, updated) },
+  ];
+  return { tables, triggers };
 }
 
 /**
@@ -258,11 +274,9 @@ function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, a
  * holding just that cell (as the merge would have made it).
  */
 function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, column: string): void {
+  const cells = extraCellsOf(db, t, column);
   const { extra } = captureNames(t.tid);
-  const k = t.shape.pk.length;
   const idx = t.colIndex.get(column.toLowerCase())!;
-  const kList = Array.from({ length: k }, (_, i) => `k${i}`);
-  const cells = db.all(`SELECT ${kList.join(', ')}, val, v FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
   if (cells.length === 0) return;
   // These writes are the replica's, not the exec's: the capture triggers of the new shape may be
   // installed already (addColumnsInPlace), so they are switched off meanwhile.
@@ -274,6 +288,12 @@ function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTab
     setCaptureMode(db, mode, stampId);
   }
   db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
+}
+
+/** The kept cells of `column` (key values..., val, v); the key columns are those of `t`'s shape. */
+function extraCellsOf(db: SqlDatabase, t: SyncedTable, column: string): SqlValue[][] {
+  const kList = t.shape.pk.map((_, i) => `k${i}`);
+  return db.all(`SELECT ${kList.join(', ')}, val, v FROM ${captureNames(t.tid).extra} WHERE col = ? COLLATE NOCASE`, [column]);
 }
 
 function writeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, idx: number, cells: SqlValue[][]): void {
@@ -302,4 +322,81 @@ function writeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, id
       db.run(`INSERT INTO ${tomb}(${kList.join(', ')}, ver, put, del, s${idx}, v${idx}) VALUES (${kList.map(() => '?').join(', ')}, ?, NULL, NULL, ?, ?)`, [...pk, v, v, val]);
     }
   }
+}
+
+/** What addBeforeAlter prepared: the table's shape once the predicted column is in it. */
+export interface PredictedAdd {
+  table: SyncedTable;
+  shape: TableShape;
+  /** The table's PRAGMA table_xinfo rows the ALTER must leave (cid, name, type, notnull, dflt_value, pk, hidden). */
+  columns: unknown[][];
+  /** Does the column have kept cells (extra cells) to move in? */
+  hasCells: boolean;
+}
+
+const ADD_SAVEPOINT = '_rb_add_column';
+
+/**
+ * ADD COLUMN with the column known before the ALTER runs (added-column.ts): the capture objects'
+ * stored rows and the table's stored shape are rewritten for the new shape now WITHOUT telling
+ * the connection. The user's ALTER then reloads the whole schema, parsing these rows with it: one
+ * reload instead of two, and no DROP TRIGGER. Until that reload the connection still holds the
+ * old in-memory schema, which only the ALTER reads (its own table's definition, untouched here).
+ * A savepoint taken first lets addAfterAlter undo everything when the ALTER added something else
+ * than predicted; an ALTER that fails fails the exec, whose rollback restores the rows (and the
+ * in-memory schema with them). Null, having changed nothing, when this path does not apply.
+ *
+ * What it needs is read in one statement and written in one call: run cold (a migration at
+ * start-up), each statement costs ~0.15 ms CPU, more than the work it does.
+ */
+export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape): PredictedAdd | null {
+  const old = t.shape;
+  // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
+  if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
+  const { clock, tomb, updated, deleted, extra } = t.names;
+  const names = [clock, tomb, updated, deleted, ...captureTriggerNames(t.tid)];
+  const read = db.all(
+    `SELECT 'row', type, name, sql, NULL, NULL, NULL, NULL FROM sqlite_schema WHERE name IN (${names.map(() => '?').join(', ')})
+     UNION ALL SELECT 'col', cid, name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?)
+     UNION ALL SELECT 'extra', EXISTS (SELECT 1 FROM ${extra} WHERE col = ? COLLATE NOCASE), NULL, NULL, NULL, NULL, NULL, NULL`,
+    [...names, old.name, column.name],
+  );
+  const stored = new Map(read.filter((r) => r[0] === 'row').map((r) => [`${String(r[1])} ${String(r[2])}`, r[3]]));
+  const before = read.filter((r) => r[0] === 'col').map((r) => r.slice(1)).sort((a, b) => Number(a[0]) - Number(b[0]));
+  const hasCells = read.find((r) => r[0] === 'extra')![1];
+  const columns = [...before, [before.length, column.name, column.type, column.notNull ? 1 : 0, column.dflt ?? null, 0, 0]];
+  // infoFingerprint reads table_xinfo's order (cid, name, type, notnull, pk, ...).
+  const fingerprint = infoFingerprint(columns.map(([cid, name, type, notNull, , pk, hidden]) => [cid, name, type, notNull, pk, hidden]));
+  const shape: TableShape = { name: old.name, pk: old.pk, cols: [...old.cols, { ...column, added: true }], rowidAlias: old.rowidAlias, fingerprint };
+  if (old.dropped) shape.dropped = old.dropped;
+  const texts = captureTextsForAdd(t, shape, [column], stored, true);
+  if (!texts) return null;
+  // Entries the update log still holds stay as they are: its text only gains a mark column,
+  // which they read as NULL (cell unchanged), as any ADD COLUMN leaves the rows it finds. The
+  // delete log is empty between statements of an exec that get here (see replica.ts runAltering).
+  rewriteSchemaText(db, {
+    rows: [...texts.tables, ...texts.triggers.map((r) => ({ type: 'trigger' as const, ...r }))],
+    savepoint: ADD_SAVEPOINT,
+    then: `UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};`,
+  });
+  return { table: t, shape, columns, hasCells: hasCells === 1 };
+}
+
+/**
+ * After the ALTER of addBeforeAlter: the table's columns must be exactly the predicted ones, else
+ * everything since the savepoint (the rewrite, the shape and the ALTER) is undone and null
+ * returned (the caller then runs the ALTER the inspecting way).
+ */
+export function addAfterAlter(db: SqlDatabase, stamps: StampStore, p: PredictedAdd, options: { release: boolean } = { release: true }): SyncedTable | null {
+  // The PRAGMA form: preparing it costs about half of a SELECT over pragma_table_xinfo.
+  const now = db.all(`PRAGMA table_xinfo(${quoteIdent(p.shape.name)})`);
+  if (now.length !== p.columns.length || now.some((r, i) => r.length !== 7 || r.some((v, j) => v !== p.columns[i]![j]))) {
+    db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
+    return null;
+  }
+  // Not released when nothing else runs before the exec's COMMIT, which ends the savepoint with the transaction.
+  if (options.release) db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
+  const synced = makeSyncedTable(p.shape, p.table.tid);
+  if (p.hasCells) materializeExtraCells(db, stamps, synced, p.shape.cols.at(-1)!.name);
+  return synced;
 }

@@ -16,33 +16,45 @@ import type { SqlDatabase } from './sql-database.js';
 import { quoteString } from './sql-text.js';
 
 export interface SchemaTextChange {
-  /** Tables whose stored `sql` becomes `sql` (each must exist). */
-  tables: Array<{ name: string; sql: string }>;
+  /** Existing rows (the caller has read them in this transaction) whose stored `sql` becomes `sql`. */
+  rows: Array<{ type: 'table' | 'trigger'; name: string; sql: string }>;
   /** New triggers: the row CREATE TRIGGER writes (rootpage 0, no content on disk). */
-  addTriggers: Array<{ name: string; table: string; sql: string }>;
+  addTriggers?: Array<{ name: string; table: string; sql: string }>;
+  /**
+   * The schema_version before, to announce the change with (the connection and any other then
+   * re-read the whole schema before their next statement); omitted, it is not announced and this
+   * connection keeps its in-memory schema until a statement of the caller reloads it (an ALTER
+   * TABLE re-reads every row).
+   */
+  announceFrom?: number;
+  /** A savepoint to open first, in the same call (the caller may roll back to it afterwards). */
+  savepoint?: string;
+  /** More SQL to run last, in the same call (each call costs more than a short statement in it). */
+  then?: string;
 }
 
 export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): void {
-  const [version, changesBefore] = db.get('SELECT schema_version, total_changes() FROM pragma_schema_version')!.map(Number) as [number, number];
-  const { tables, addTriggers } = change;
-  // Two statements, the texts as literals: a prepared statement per row cost more than the rows.
-  const writes: string[] = [];
-  if (tables.length > 0) {
-    writes.push(`UPDATE sqlite_schema SET sql = CASE name ${tables.map((t) => `WHEN ${quoteString(t.name)} THEN ${quoteString(t.sql)}`).join(' ')} END
-      WHERE type = 'table' AND name IN (${tables.map((t) => quoteString(t.name)).join(', ')});`);
+  const { rows, addTriggers = [], announceFrom, savepoint, then } = change;
+  // One execRaw, the texts as literals: a prepared statement per row, or the texts bound through
+  // sql.js (which encodes them in JS), cost more than the rows.
+  const writes = [...(savepoint ? [`SAVEPOINT ${savepoint};`] : []), 'PRAGMA writable_schema = ON;'];
+  if (rows.length > 0) {
+    writes.push(`UPDATE sqlite_schema SET sql = CASE name ${rows.map((r) => `WHEN ${quoteString(r.name)} THEN ${quoteString(r.sql)}`).join(' ')} END
+      WHERE type IN ('table', 'trigger') AND name IN (${rows.map((r) => quoteString(r.name)).join(', ')});`);
   }
   if (addTriggers.length > 0) {
     writes.push(`INSERT INTO sqlite_schema(type, name, tbl_name, rootpage, sql) VALUES
       ${addTriggers.map((t) => `('trigger', ${quoteString(t.name)}, ${quoteString(t.table)}, 0, ${quoteString(t.sql)})`).join(',\n      ')};`);
   }
+  // Off before the announcement: a flag pragma needs no schema, so it cannot fail on the reload
+  // the new cookie causes (a text SQLite cannot parse fails the caller's next statement instead).
+  writes.push('PRAGMA writable_schema = OFF;');
+  if (announceFrom !== undefined) writes.push(`PRAGMA schema_version = ${announceFrom + 1};`);
+  if (then) writes.push(then);
   try {
-    db.execRaw(['PRAGMA writable_schema = ON;', ...writes].join('\n'));
-    const written = Number(db.get('SELECT total_changes()')![0]) - changesBefore;
-    if (written !== tables.length + addTriggers.length) throw new Error(`rewriteSchemaText: ${written} of ${tables.length + addTriggers.length} schema rows written`);
-    // Tells this connection (and any other) that the stored schema changed: it re-reads the whole
-    // schema before its next statement.
-    db.execRaw(`PRAGMA schema_version = ${version + 1}`);
-  } finally {
+    db.execRaw(writes.join('\n'));
+  } catch (e) {
     db.execRaw('PRAGMA writable_schema = OFF');
+    throw e;
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Signed bodies of other replicas (docs/security.md, "Authorship"), kept in _rb_signed by stamp
- * id, written in the transaction that merged their registers. A body is useful while at least one
- * register still carries its stamp: then a newcomer needs it to get that register with its
- * origin's proof. Bodies whose stamp no register carries any more are dropped lazily (sweep), so
- * a row updated a million times does not keep a million bodies.
+ * id, written in the transaction that merged (or parked) their registers. A body is useful while
+ * at least one register, parked ones included (parked-registers.ts), still carries its stamp:
+ * then a newcomer needs it to get that register with its origin's proof. Bodies whose stamp no
+ * register carries any more are dropped lazily (sweep), so a row updated a million times does
+ * not keep a million bodies.
  */
 import type { SignedBody } from './contracts/change-set.js';
 import type { SqlDatabase } from './sql-database.js';
@@ -75,10 +76,12 @@ export class SignedBodies {
 
   /**
    * Drops bodies whose stamp no register carries. The caller folds pending update logs first and
-   * runs this in a transaction. Registers live in clock rows, tombstones and extra cells.
+   * runs this in a transaction. Registers live in clock rows, tombstones and extra cells, and
+   * parked registers (`addParked`) of tables not synced here.
    */
-  sweep(tables: Iterable<SyncedTable>): void {
+  sweep(tables: Iterable<SyncedTable>, addParked: (used: Set<number>) => void): void {
     const used = new Set<number>();
+    addParked(used);
     for (const t of tables) {
       const regs = ['put', 'del', ...t.shape.cols.map((_, i) => `s${i}`)];
       for (const name of [t.names.clock, t.names.tomb]) {

@@ -189,6 +189,16 @@ export class SqlDatabase {
   clearCache(): void {
     for (const stmt of this.cache.values()) stmt.free();
     this.cache.clear();
+    this.clearUserStatements();
+  }
+
+  /**
+   * Frees the cached user statements only. After a schema change that only ADDs columns, our own
+   * cached statements stay valid: SQLite prepares a statement again by itself when the schema
+   * changed under it (sqlite3_prepare_v2), and none of ours reads `*`. A user statement may, and
+   * its column names are read before its first step, which is when SQLite would prepare it again.
+   */
+  clearUserStatements(): void {
     for (const entry of this.userCache.values()) entry?.stmt.free();
     this.userCache.clear();
   }

@@ -111,7 +111,12 @@ export function inspectSyncableTable(db: SqlDatabase, name: string, options: { r
   const toShape = (r: unknown[]): ColumnShape => ({ name: String(r[1]), type: String(r[2]), notNull: r[3] === 1 || Number(r[4]) > 0, dflt: r[6] === null ? null : String(r[6]) });
   const pk = keyed.map(toShape);
   const cols = info.filter((r) => Number(r[4]) === 0).map(toShape);
-  return { name: table, pk, cols, rowidAlias, fingerprint: fingerprintOf(info.map((r) => [String(r[1]), normalizeType(String(r[2])), r[3] === 1 || Number(r[4]) > 0, Number(r[4])])) };
+  return { name: table, pk, cols, rowidAlias, fingerprint: infoFingerprint(info) };
+}
+
+/** The shape fingerprint of a table's `pragma_table_xinfo` rows (cid, name, type, notnull, pk, ...). */
+export function infoFingerprint(info: unknown[][]): string {
+  return fingerprintOf(info.map((r) => [String(r[1]), normalizeType(String(r[2])), r[3] === 1 || Number(r[4]) > 0, Number(r[4])]));
 }
 
 function normalizeType(type: string): string {

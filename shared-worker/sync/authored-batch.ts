@@ -41,6 +41,9 @@ export interface OpenedBatch {
   changes: ChangeSet;
   signed: SignedBody[];
   links: ChainLink[];
+  /** The changes of each signed set (sets[i] is signed[i]'s), and the unsigned part. */
+  sets: ChangeSet[];
+  legacy: ChangeSet;
 }
 
 /**
@@ -234,5 +237,7 @@ export async function openBatch(batch: AuthoredBatch, ownNodeId: string, knownAu
     changes: parts.length === 0 ? EMPTY_CHANGE_SET : mergeChangeSets(parts),
     signed: verified.map((v) => ({ node: v.author, hlc: v.hlc, body: v.body })),
     links: verified.map((v) => ({ author: v.author, hlc: v.hlc, prev: v.prev, parts: v.parts })),
+    sets: verified.map((v) => v.changes),
+    legacy: batch.changes,
   };
 }

@@ -17,7 +17,8 @@ import { MAX_READ_ITEMS, MAX_SNAPSHOT_CHUNK } from '../protocol/mailbox-protocol
 import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
 import { splitIntoBlobs } from './mailbox-pieces.js';
 import { authorBatch, openBatch, OwnSigner } from './authored-batch.js';
-import { splitStamp, vectorOfChanges } from './delta-pieces.js';
+import { restrictToTables, splitStamp, vectorOfChanges } from './delta-pieces.js';
+import { unsharedParts } from './unshared-tables.js';
 import type { DurableReplica } from '../replica/contracts/replica-types.js';
 import { entryOf, mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
 import { capVector, PartsTally, vectorCeiling } from './vector-chain.js';
@@ -323,9 +324,16 @@ export class MailboxSync {
     if (isEmptyChangeSet(opened.changes)) return {};
     this.parts.note(opened.links, opened.signed.map((b) => b.body));
     const ceiling = vectorCeiling(opened.links, replica.getVector(), this.parts);
-    await replica.applyChanges(opened.changes, {
+    // Signed rows of tables not synced here are parked (unshared-tables.ts); the rest is applied
+    // as it is (unsigned rows of such a table are refused, as before).
+    const synced = new Set(replica.syncedTables().map((t) => t.toLowerCase()));
+    const unshared = unsharedParts(opened, (t) => synced.has(t.toLowerCase()), null);
+    const legacyTables = new Set(opened.legacy.tables.map((t) => t.table));
+    const applied = new Set(opened.changes.tables.map((t) => t.table).filter((t) => synced.has(t.toLowerCase()) || legacyTables.has(t)));
+    await replica.applyChanges(restrictToTables(opened.changes, applied), {
       ...(opened.signed.length > 0 ? { signed: opened.signed } : {}),
       ...(Object.keys(ceiling).length > 0 ? { vectorCeiling: ceiling } : {}),
+      ...unshared,
     });
     return capVector(vectorOfChanges(opened.changes), vectorCeiling(opened.links, mergeVectors(this.cursor.vector, this.carried), this.parts));
   }

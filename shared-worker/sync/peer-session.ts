@@ -18,7 +18,7 @@ import { PeerAuthenticator } from './peer-auth.js';
 import { encodePeerMessage, PEER_LIMITS, PROTOCOL_VERSION, validatePeerMessage, type PeerMessage } from './peer-protocol.js';
 import type { RoomKeys } from './room-keys.js';
 import { openSealedChannel } from './sealed-channel.js';
-import { EMPTY_CHANGE_SET, isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
+import { EMPTY_CHANGE_SET, isEmptyChangeSet, mergeChangeSets, type ChangeSet } from '../replica/contracts/change-set.js';
 import { BatteryError, isBatteryError } from '../protocol/errors.js';
 import { parsePeerId } from '../protocol/ids.js';
 import type { PeerLink } from '../protocol/peer-link.js';
@@ -30,6 +30,7 @@ import { capVector, PartsTally, vectorCeiling } from './vector-chain.js';
 import type { PeerSyncState } from '../protocol/worker-protocol.js';
 import { DeltaProgress, OutgoingDelta } from './sync-progress.js';
 import { compareSchemas } from './compare-schemas.js';
+import { unsharedChanges, unsharedParts } from './unshared-tables.js';
 import { durableRead } from './durable-read.js';
 import { Heartbeat } from './heartbeat.js';
 import { SendWindow } from './send-window.js';
@@ -204,8 +205,9 @@ export class PeerSession {
    */
   sendLive(madeAt: VersionVector, changes: ChangeSet, batch: Promise<AuthoredBatch>): void {
     if (this.state !== 'ready') return;
-    const mine = restrictToTables(changes, this.common);
-    if (isEmptyChangeSet(mine) || covers(this.remoteVector, vectorOfChanges(mine))) return;
+    // Every table counts: signed sets go whole, and the peer keeps the rows of tables it does
+    // not share with us (unshared-tables.ts); only the unsigned part is cut to the shared tables.
+    if (isEmptyChangeSet(changes) || covers(this.remoteVector, vectorOfChanges(changes))) return;
     this.sendData(async () => {
       const { signed, changes: unsigned } = await batch;
       // Usually one message; a batch too big for one is sent in stamp-ordered pieces, all made at
@@ -447,10 +449,10 @@ export class PeerSession {
     if (!replica.applyChangesStaged) return { piece: (await this.apply(batch)).piece };
     const opened = await batch;
     if (this.isClosed()) return { piece: EMPTY_CHANGE_SET };
-    const mine = restrictToTables(opened.changes, this.common);
-    if (isEmptyChangeSet(mine)) return { piece: opened.changes };
-    const { options, ceiling } = this.applyOptions(opened);
-    this.remoteVector = mergeCapped(this.remoteVector, capVector(vectorOfChanges(mine), ceiling), 'vector');
+    const { mine, unshared, held: holding } = this.split(opened);
+    if (holding === null) return { piece: opened.changes };
+    const { options, ceiling } = this.applyOptions(opened, unshared);
+    this.remoteVector = mergeCapped(this.remoteVector, capVector(vectorOfChanges(holding), ceiling), 'vector');
     const { result, stored } = await replica.applyChangesStaged(mine, options);
     if (!this.isClosed() && result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });
     return { piece: opened.changes, stored };
@@ -466,13 +468,25 @@ export class PeerSession {
    * from). The ceiling is read from our vector now; a vector that rises meanwhile only makes it
    * lower than it could be.
    */
-  private applyOptions(opened: OpenedBatch): { options: ApplyOptions | undefined; ceiling: VersionVector } {
+  private applyOptions(opened: OpenedBatch, unshared: Pick<ApplyOptions, 'relayed' | 'parked'>): { options: ApplyOptions | undefined; ceiling: VersionVector } {
     const signed = opened.links.length > 0;
     if (signed) this.parts.note(opened.links, opened.signed.map((b) => b.body));
     const ceiling = signed ? vectorCeiling(opened.links, this.host.replica.getVector(), this.parts) : {};
     const limited = Object.keys(ceiling).length > 0;
-    const options = opened.signed.length > 0 || limited ? { ...(opened.signed.length > 0 ? { signed: opened.signed } : {}), ...(limited ? { vectorCeiling: ceiling } : {}) } : undefined;
+    const options = opened.signed.length > 0 || limited ? { ...(opened.signed.length > 0 ? { signed: opened.signed } : {}), ...(limited ? { vectorCeiling: ceiling } : {}), ...unshared } : undefined;
     return { options, ceiling };
+  }
+
+  /**
+   * What of `opened` the replica gets: the shared tables' part, and the rows of signed sets in the
+   * other tables (unshared-tables.ts); `held` is both together, null when there is nothing.
+   */
+  private split(opened: OpenedBatch): { mine: ChangeSet; unshared: Pick<ApplyOptions, 'relayed' | 'parked'>; held: ChangeSet | null } {
+    const mine = restrictToTables(opened.changes, this.common);
+    const unshared = unsharedParts(opened, (t) => this.common.has(t), this.remoteNodeId);
+    const extra = unsharedChanges(unshared);
+    const held = extra ? mergeChangeSets([mine, extra]) : mine;
+    return { mine, unshared, held: isEmptyChangeSet(held) ? null : held };
   }
 
   /**
@@ -485,12 +499,12 @@ export class PeerSession {
     const { replica } = this.host;
     const opened = await batch;
     if (this.isClosed()) return { piece: EMPTY_CHANGE_SET, held: {} };
-    const { options, ceiling } = this.applyOptions(opened);
+    const { mine, unshared, held: holding } = this.split(opened);
+    const { options, ceiling } = this.applyOptions(opened, unshared);
     const held = capVector(vectorOfChanges(opened.changes), ceiling);
-    const mine = restrictToTables(opened.changes, this.common);
-    if (isEmptyChangeSet(mine)) return { piece: opened.changes, held };
+    if (holding === null) return { piece: opened.changes, held };
     // Before applying: the commit this causes must not be echoed back to where it came from.
-    this.remoteVector = mergeCapped(this.remoteVector, capVector(vectorOfChanges(mine), ceiling), 'vector');
+    this.remoteVector = mergeCapped(this.remoteVector, capVector(vectorOfChanges(holding), ceiling), 'vector');
     const result = await replica.applyChanges(mine, options);
     if (this.isClosed()) return { piece: opened.changes, held };
     if (result.applied > 0) this.host.emit({ type: 'sync', count: result.applied, peerId: this.peerId });

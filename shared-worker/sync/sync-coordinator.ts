@@ -9,7 +9,7 @@
  * high; the cost is one extra need/delta round trip, never a wrong apply.
  */
 import type { RoomKeys } from './room-keys.js';
-import { isEmptyChangeSet, type ChangeSet } from '../replica/contracts/change-set.js';
+import { EMPTY_CHANGE_SET, isEmptyChangeSet, mergeChangeSets, type ChangeSet } from '../replica/contracts/change-set.js';
 import type { PeerLink } from '../protocol/peer-link.js';
 import type { Commit, DurableReplica } from '../replica/contracts/replica-types.js';
 import { entryOf, mergeVectors, type VersionVector } from '../replica/contracts/version-vector.js';
@@ -121,14 +121,16 @@ export function createSyncCoordinator(config: SyncCoordinatorOptions): SyncCoord
   };
 
   const unsubscribe = replica.onCommit((commit) => {
-    if (commit.changes === null || isEmptyChangeSet(commit.changes)) return;
+    // Parked registers (rows of tables not synced here) go on with their bodies like the rest.
+    const changes = commit.parked ? mergeChangeSets([commit.changes ?? EMPTY_CHANGE_SET, commit.parked]) : commit.changes;
+    if (changes === null || isEmptyChangeSet(changes)) return;
     const madeAt = committed;
     // As far as our vector rose: sets of others' that did not continue their chain here do not
     // count as held (vector-chain.ts), so peers that lack what they skip still ask for it.
-    const raised = vectorOfChanges(commit.changes);
+    const raised = vectorOfChanges(changes);
     committed = mergeVectors(committed, commit.vectorCeiling ? capVector(raised, commit.vectorCeiling) : raised);
     let batch: Promise<AuthoredBatch> | null = null;
-    for (const s of sessions) s.sendLive(madeAt, commit.changes, (batch ??= author(commit.changes, commit.signed, madeAt)));
+    for (const s of sessions) s.sendLive(madeAt, changes, (batch ??= author(changes, commit.signed, madeAt)));
   });
 
   function removeAll(): void {

@@ -55,6 +55,12 @@ export interface Commit {
    * the changes' stamps. Logged, so a replay raises the vector no further than this apply did.
    */
   vectorCeiling?: VersionVector;
+  /**
+   * Remote commits: the registers this commit parked (ApplyOptions.relayed/parked: others' signed
+   * rows of tables not synced here, or that do not fit the table here), to forward with their
+   * bodies; logged, and replayed as ApplyOptions.parked. Absent otherwise.
+   */
+  parked?: ChangeSet;
   /** Writes to non-synced tables, in order. */
   rows: RowWrite[];
   /** The schema changed (DDL, enableSync) or something a log record cannot express happened: persist a snapshot. */
@@ -84,6 +90,18 @@ export interface ApplyOptions {
    * sets"); the registers are applied all the same.
    */
   vectorCeiling?: VersionVector;
+  /**
+   * Registers of the `signed` sets in tables the sender does not share with us, of authors other
+   * than the sender (sets it relays): a row that fits a table synced here (its key, no cell naming
+   * a key column) is merged like `changes`; any other row is parked (parked-registers.ts,
+   * docs/schema-evolution.md "Tables one peer does not sync"). Malformed: BAD_OP, nothing applied.
+   */
+  relayed?: ChangeSet;
+  /**
+   * Registers of the `signed` sets to park only: the sender's own rows of a table whose definition
+   * its hello showed to differ from ours (compare-schemas.ts), or of a table not synced here.
+   */
+  parked?: ChangeSet;
 }
 
 export interface ApplyResult {
@@ -122,7 +140,10 @@ export interface Replica {
   exec(sql: string, params?: SqlParams): ExecResult;
   /** Runs SQL without change capture; refuses (BAD_OP) to write a synced table. */
   execLocal(sql: string, params?: SqlParams): ExecResult;
-  /** Turns on sync for a table (validates it, installs capture, backfills). Idempotent. */
+  /**
+   * Turns on sync for a table (validates it, installs capture, backfills, merges the rows parked
+   * for it that fit: ApplyOptions.relayed). Idempotent.
+   */
   enableSync(table: string): void;
   syncedTables(): string[];
   /** Merges a remote (or replayed) change set in one transaction. Throws BAD_OP/SKEW/SCHEMA and changes nothing on error. */

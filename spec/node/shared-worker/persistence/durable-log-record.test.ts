@@ -43,6 +43,7 @@ const logRecord: fc.Arbitrary<LogRecord> = fc.record({
   rows: fc.array(rowWrite, { maxLength: 5 }),
   signed: fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 40 }) }), { minLength: 1, maxLength: 3 }),
   vectorCeiling: fc.dictionary(fc.stringMatching(/^[0-9a-f]{16}$/), fc.nat({ max: 2 ** 52 }), { minKeys: 1, maxKeys: 3 }),
+  parked: changeSet.filter((cs) => cs.tables.length > 0),
 }, { requiredKeys: ['seq', 'version', 'changes', 'rows'] });
 
 describe('durable log record encoding', () => {
@@ -93,8 +94,8 @@ describe('durable log record encoding', () => {
       ), { maxLength: 18 }),
     });
     const ceiling = fc.option(fc.dictionary(fc.stringMatching(/^[0-9a-f]{16}$/), fc.oneof(fc.nat({ max: 2 ** 52 }), fc.constant(2 ** 40)), { minKeys: 1, maxKeys: 20 }), { nil: undefined });
-    fc.assert(fc.property(fc.tuple(wide, fc.option(fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 300 }) }), { minLength: 1, maxLength: 20 }), { nil: undefined }), ceiling)
-      .map(([w, signed, vectorCeiling]) => ({ ...w, ...(signed ? { signed } : {}), ...(vectorCeiling ? { vectorCeiling } : {}) })), (r) => {
+    fc.assert(fc.property(fc.tuple(wide, fc.option(fc.array(fc.record({ node: fc.string(), hlc: fc.nat({ max: 2 ** 52 }), body: fc.uint8Array({ minLength: 1, maxLength: 300 }) }), { minLength: 1, maxLength: 20 }), { nil: undefined }), ceiling, fc.option(wide.map((x) => x.changes).filter((cs): cs is ChangeSet => cs !== null), { nil: undefined }))
+      .map(([w, signed, vectorCeiling, parked]) => ({ ...w, ...(signed ? { signed } : {}), ...(vectorCeiling ? { vectorCeiling } : {}), ...(parked ? { parked } : {}) })), (r) => {
       expect(Buffer.from(encodeLogRecord(r)).equals(Buffer.from(genericEncoding(r)))).toBe(true);
     }), { seed: SEED, numRuns: 200 });
     // 70k rows: array 32 headers.
@@ -170,7 +171,11 @@ function genericEncoding(r: LogRecord): Uint8Array {
     ])])]
     : null;
   const rows = r.rows.map((w) => (w.op === 'upsert' ? [1, w.table, w.rowid, w.columns, w.values.map(v)] : [0, w.table, w.rowid]));
-  const ceiling = r.vectorCeiling && Object.keys(r.vectorCeiling).length > 0 ? [Object.entries(r.vectorCeiling)] : [];
+  const toWire = (cs: ChangeSet) => [cs.nodes, cs.tables.map((t) => [t.table, t.columns, t.rows.map((row) => [
+    row.pk.map(v), row.put, row.del, row.cells.map((c) => [c[0], v(c[1]), c[2], c[3]]),
+  ])])];
+  const parked = r.parked && r.parked.tables.length > 0 ? [toWire(r.parked)] : [];
+  const ceiling = r.vectorCeiling && Object.keys(r.vectorCeiling).length > 0 ? [Object.entries(r.vectorCeiling)] : parked.length > 0 ? [[]] : [];
   const signed = (r.signed && r.signed.length > 0) || ceiling.length > 0 ? [(r.signed ?? []).map((b) => [b.node, b.hlc, b.body])] : [];
-  return generic.encode([1, r.seq, r.version, changes, rows, ...signed, ...ceiling]);
+  return generic.encode([1, r.seq, r.version, changes, rows, ...signed, ...ceiling, ...parked]);
 }

@@ -46,6 +46,9 @@ describe('node id cap', () => {
     const signedRow = (node: string, pk: string, hlc: number): ChangeSet => ({ nodes: [node], tables: [{ table: 'items', columns: [], rows: [{ pk: [pk], put: [hlc, 0], del: null, cells: [] }] }] });
     const body = (node: string, hlc: number) => ({ node, hlc, body: new Uint8Array([1, 2, 3]) }); // the replica trusts sync's checks
     expect(() => r.applyChanges(signedRow(outsider, 'o', H + 7), { signed: [body(outsider, H + 7)] })).toThrow(/more than/);
+    // Rows it would park (a table not synced here) count the same (parked-registers.ts).
+    const unsynced = { nodes: [outsider], tables: [{ table: 'lists', columns: [], rows: [{ pk: ['p'], put: [H + 9, 0] as [number, number], del: null, cells: [] }] }] };
+    expect(() => r.applyChanges({ nodes: [], tables: [] }, { signed: [body(outsider, H + 9)], relayed: unsynced })).toThrow(/more than/);
     // A body of a node the batch does not carry rides along with an admitted author's.
     r.applyChanges(signedRow(admitted, 's', H + 8), { signed: [body(admitted, H + 8), body(outsider, H + 8)] });
     expect(r.isKnownAuthor(admitted)).toBe(true);

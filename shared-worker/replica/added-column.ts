@@ -1,0 +1,123 @@
+/**
+ * The column an `ALTER TABLE ... ADD [COLUMN] <column-def>` will add, read from its text before it
+ * runs, so the capture objects can be rewritten for it in the same schema reload as the ALTER's
+ * (docs/schema-evolution.md). Only the common forms are read: a name, a type of words without a size
+ * (`(n)`), and NOT NULL / NULL / DEFAULT / COLLATE / CHECK constraints; anything else
+ * (REFERENCES, GENERATED, ON CONFLICT, a quoted type, ...) gives null and the caller uses the path
+ * that inspects the table after the ALTER. The caller compares the prediction with
+ * `pragma_table_xinfo` after the ALTER, so a text read differently from SQLite is never trusted.
+ */
+import type { ColumnShape } from './sync-schema.js';
+
+interface Token {
+  /** The raw text as written. */
+  raw: string;
+  /** Upper-cased keyword or identifier; '' for quoted names, literals and punctuation. */
+  word: string;
+  /** The name a quoted or bare identifier stands for, null for anything else. */
+  ident: string | null;
+}
+
+const WORD = /[\w$\u0080-\uffff]/;
+
+function tokenize(sql: string): Token[] | null {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (/\s/.test(c)) i++;
+    else if (sql.startsWith('--', i)) i = sql.indexOf('\n', i) < 0 ? sql.length : sql.indexOf('\n', i);
+    else if (sql.startsWith('/*', i)) i = sql.indexOf('*/', i) < 0 ? sql.length : sql.indexOf('*/', i) + 2;
+    else if (c === '"' || c === '`' || c === '[' || c === "'") {
+      const close = c === '[' ? ']' : c;
+      let j = i + 1;
+      let text = '';
+      for (; j < sql.length; j++) {
+        if (sql[j] === close) {
+          if (close !== ']' && sql[j + 1] === close) {
+            text += close;
+            j++;
+            continue;
+          }
+          break;
+        }
+        text += sql[j];
+      }
+      if (j >= sql.length) return null;
+      out.push({ raw: sql.slice(i, j + 1), word: '', ident: c === "'" ? null : text });
+      i = j + 1;
+    } else if (WORD.test(c)) {
+      let j = i;
+      while (j < sql.length && (WORD.test(sql[j]!) || (sql[j] === '.' && /\d/.test(sql[i]!)))) j++;
+      const raw = sql.slice(i, j);
+      out.push({ raw, word: raw.toUpperCase(), ident: /^\d/.test(raw) ? null : raw });
+      i = j;
+    } else {
+      out.push({ raw: c, word: '', ident: null });
+      i++;
+    }
+  }
+  return out;
+}
+
+const STANDARD_TYPES = new Set(['ANY', 'BLOB', 'INT', 'INTEGER', 'REAL', 'TEXT']);
+
+const CONSTRAINT_START = new Set(['CONSTRAINT', 'PRIMARY', 'NOT', 'NULL', 'UNIQUE', 'CHECK', 'DEFAULT', 'COLLATE', 'REFERENCES', 'GENERATED', 'AS']);
+
+/** The index after the `)` matching the `(` at `from`, or null. */
+function afterParens(t: Token[], from: number): number | null {
+  let depth = 0;
+  for (let j = from; j < t.length; j++) {
+    if (t[j]!.raw === '(') depth++;
+    else if (t[j]!.raw === ')' && --depth === 0) return j + 1;
+  }
+  return null;
+}
+
+/** The column `sql` (one ALTER TABLE ... ADD statement) adds, or null when its form is not one read here. */
+export function predictAddedColumn(sql: string): ColumnShape | null {
+  const t = tokenize(sql);
+  if (!t) return null;
+  let at = t.findIndex((x) => x.word === 'ADD');
+  if (at < 0) return null;
+  at++;
+  if (t[at]?.word === 'COLUMN') at++;
+  const name = t[at]?.ident;
+  if (!name) return null;
+  at++;
+  const typeWords: string[] = [];
+  while (t[at]?.ident && t[at]!.word !== '' && !CONSTRAINT_START.has(t[at]!.word)) typeWords.push(t[at++]!.raw);
+  // SQLite keeps the type as written: words are predicted single-spaced, a sized type (`(n)`) not at all.
+  if (t[at]?.raw === '(') return null;
+  const written = typeWords.join(' ');
+  // A standard type name is kept as its upper-case spelling (SQLite 3.37+, sqlite3StdType in build.c).
+  const type = STANDARD_TYPES.has(written.toUpperCase()) ? written.toUpperCase() : written;
+  let notNull = false;
+  let dflt: string | null = null;
+  while (at < t.length && t[at]!.raw !== ';') {
+    const w = t[at]!.word;
+    if (w === 'NOT' && t[at + 1]?.word === 'NULL') {
+      notNull = true;
+      at += 2;
+    } else if (w === 'NULL') at++;
+    else if (w === 'COLLATE' && t[at + 1]?.ident) at += 2;
+    else if (w === 'CHECK' && t[at + 1]?.raw === '(') {
+      const next = afterParens(t, at + 1);
+      if (next === null) return null;
+      at = next;
+    } else if (w === 'DEFAULT' && dflt === null) {
+      const v = t[at + 1];
+      if (!v) return null;
+      if (v.raw === '(') return null;
+      if ((v.raw === '-' || v.raw === '+') && t[at + 2] && /^\d/.test(t[at + 2]!.raw)) {
+        dflt = v.raw + t[at + 2]!.raw;
+        at += 3;
+      } else if (v.raw.startsWith("'") || /^\d/.test(v.raw) || ['NULL', 'TRUE', 'FALSE', 'CURRENT_TIME', 'CURRENT_DATE', 'CURRENT_TIMESTAMP'].includes(v.word)) {
+        dflt = v.raw;
+        at += 2;
+      } else return null;
+    } else return null;
+  }
+  if (at < t.length - 1) return null;
+  return { name, type, notNull, dflt };
+}

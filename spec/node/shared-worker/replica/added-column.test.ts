@@ -1,0 +1,197 @@
+/**
+ * ADD COLUMN with the column read from the ALTER's text before it runs (added-column.ts): the
+ * capture rows are rewritten first and the user's ALTER reloads the schema once. The reading must
+ * be what SQLite stores, a column SQLite reads otherwise must go the inspecting way with the same
+ * result, and an ALTER failing after the rewrite must leave nothing behind.
+ */
+import initSqlJs from 'sql.js';
+import { describe, expect, it } from 'vitest';
+import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { predictAddedColumn } from '../../../../shared-worker/replica/added-column.js';
+import { dump, pull, syncedReplica } from './replica-helpers.js';
+
+const NOTES = 'CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT)';
+
+async function notes(nodeId = 'aaaaaaaaaaaaaaaa'): Promise<Replica> {
+  const { r } = await syncedReplica(nodeId, NOTES, 'notes');
+  r.exec("INSERT INTO notes VALUES ('n1', 't1'), ('n2', 't2')");
+  r.exec("UPDATE notes SET title = 'T1' WHERE id = 'n1'");
+  return r;
+}
+
+/** The stored shape of `notes` and every schema row, read from an export. */
+async function stored(r: Replica): Promise<{ shape: { cols: Array<Record<string, unknown>> }; schema: unknown[][]; version: unknown }> {
+  const db = new (await initSqlJs()).Database(r.export());
+  try {
+    const shape = JSON.parse(String(db.exec("SELECT shape FROM _rb_tables WHERE name = 'notes'")[0]!.values[0]![0])) as { cols: Array<Record<string, unknown>> };
+    const schema = db.exec('SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name')[0]!.values;
+    return { shape, schema, version: db.exec('PRAGMA schema_version')[0]!.values[0]![0] };
+  } finally {
+    db.close();
+  }
+}
+
+const xinfo = (r: Replica, name: string) => r.execLocal('SELECT type, dflt_value AS dflt FROM pragma_table_xinfo(\'notes\') WHERE name = ?', [name]).rows[0];
+const OK = [{ integrity_check: 'ok' }];
+
+describe('the column an ADD COLUMN adds, read before it runs', () => {
+  it('reads name, type, NOT NULL and DEFAULT of the common forms as SQLite stores them', async () => {
+    const SQL = await initSqlJs();
+    for (const [sql, expected] of [
+      ['ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0', { name: 'pinned', type: 'INTEGER', notNull: true, dflt: '0' }],
+      ['alter table "notes" add "odd ""name""" text default \'it\'\'s\'', { name: 'odd "name"', type: 'TEXT', notNull: false, dflt: "'it''s'" }],
+      ['ALTER TABLE main.notes ADD [n] UNSIGNED BIG INT DEFAULT -1 /* c */ COLLATE NOCASE', { name: 'n', type: 'UNSIGNED BIG INT', notNull: false, dflt: '-1' }],
+      ['ALTER TABLE notes ADD COLUMN `n` CHECK (n > 0) NULL DEFAULT CURRENT_TIMESTAMP', { name: 'n', type: '', notNull: false, dflt: 'CURRENT_TIMESTAMP' }],
+      ['ALTER TABLE notes ADD COLUMN n REAL DEFAULT 1.5;', { name: 'n', type: 'REAL', notNull: false, dflt: '1.5' }],
+    ] as const) {
+      expect(predictAddedColumn(sql), sql).toEqual(expected);
+      // What SQLite itself stores for that statement.
+      const db = new SQL.Database();
+      db.run(`${NOTES}; ${sql}`);
+      const [name, type, notNull, dflt] = db.exec('SELECT name, type, "notnull", dflt_value FROM pragma_table_xinfo(\'notes\') ORDER BY cid DESC LIMIT 1')[0]!.values[0]!;
+      db.close();
+      expect({ name, type, notNull: notNull === 1, dflt }, sql).toEqual(expected);
+    }
+  });
+
+  it('gives up on the forms it does not read', () => {
+    for (const sql of [
+      'ALTER TABLE notes ADD COLUMN n VARCHAR(10)',
+      'ALTER TABLE notes ADD COLUMN n INTEGER DEFAULT (1 + 2)',
+      'ALTER TABLE notes ADD COLUMN n INTEGER REFERENCES other(id)',
+      'ALTER TABLE notes ADD COLUMN n INTEGER NOT NULL ON CONFLICT IGNORE DEFAULT 0',
+      'ALTER TABLE notes ADD COLUMN n AS (1)',
+      'ALTER TABLE notes ADD COLUMN n INTEGER CONSTRAINT c DEFAULT 0',
+      "ALTER TABLE notes ADD COLUMN n INTEGER DEFAULT x'00'",
+      'ALTER TABLE notes RENAME TO other',
+    ]) expect(predictAddedColumn(sql), sql).toBeNull();
+  });
+
+  it('a column SQLite stores otherwise than read (type spacing, signed DEFAULT) goes the inspecting way, with the same result', async () => {
+    for (const [alter, name, type, dflt] of [
+      ['ALTER TABLE notes ADD COLUMN w UNSIGNED   BIG INT DEFAULT 7', 'w', 'UNSIGNED   BIG INT', '7'],
+      ['ALTER TABLE notes ADD COLUMN w INTEGER DEFAULT - 1', 'w', 'INTEGER', '- 1'],
+    ] as const) for (const exec of [`${alter}; UPDATE notes SET w = 5 WHERE id = 'n2'`, alter]) {
+      const a = await notes();
+      expect(predictAddedColumn(alter)).not.toBeNull();
+      a.exec(exec);
+      expect(xinfo(a, name)).toEqual({ type, dflt });
+      const { shape } = await stored(a);
+      expect(shape.cols.at(-1)).toEqual({ name, type, notNull: false, dflt, added: true });
+      expect(a.execLocal('PRAGMA integrity_check').rows).toEqual(OK);
+      const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+      b.exec(alter);
+      pull(b, a);
+      expect(dump(b)).toBe(dump(a));
+    }
+  });
+
+  it('an ALTER failing its NOT NULL or CHECK rule after the capture rows were rewritten leaves the file and the connection as they were', async () => {
+    const a = await notes();
+    const before = await stored(a);
+    const data = dump(a);
+    for (const alter of ['ALTER TABLE notes ADD COLUMN n INTEGER NOT NULL', 'ALTER TABLE notes ADD COLUMN n INTEGER DEFAULT 0 CHECK (n > 0)']) {
+      expect(predictAddedColumn(alter)).not.toBeNull();
+      expect(() => a.exec(alter)).toThrow(/NOT NULL|CHECK/);
+      expect(await stored(a)).toEqual(before);
+      expect(dump(a)).toBe(data);
+      expect(a.execLocal('PRAGMA integrity_check').rows).toEqual(OK);
+      expect(a.execLocal('PRAGMA writable_schema').rows).toEqual([{ writable_schema: 0 }]);
+    }
+    // The connection still runs the old triggers: a write is captured and reaches a peer.
+    a.exec("UPDATE notes SET title = 'T2' WHERE id = 'n2'");
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    pull(b, a);
+    expect(b.exec('SELECT id, title FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', title: 'T1' }, { id: 'n2', title: 'T2' }]);
+  });
+});
+
+/** Stamps held in the file (the lone ADD path must not leave one behind, nor the general one). */
+async function stampCount(r: Replica): Promise<number> {
+  const db = new (await initSqlJs()).Database(r.export());
+  try {
+    return Number(db.exec('SELECT count(*) FROM _rb_stamps')[0]!.values[0]![0]);
+  } finally {
+    db.close();
+  }
+}
+
+describe('an exec that is one ADD COLUMN of a synced table (no stamp, version written before the ALTER)', () => {
+  it('gives the table the shape and fingerprint SQLite\'s own inspection gives it (a peer that created it so shares it)', async () => {
+    for (const column of ['pinned INTEGER NOT NULL DEFAULT 0', 'tag text', 'w UNSIGNED   BIG INT DEFAULT 7', 'n INTEGER DEFAULT - 1', '"odd name" NUMERIC']) {
+      const a = await notes();
+      a.exec(`ALTER TABLE notes ADD COLUMN ${column}`);
+      const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', `CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, ${column})`, 'notes');
+      expect(a.fingerprints()).toEqual(b.fingerprints());
+      // Any later DDL rechecks the synced tables against their stored fingerprint (schema-guard.ts).
+      expect(() => a.exec('CREATE TABLE other(x)')).not.toThrow();
+      const { shape } = await stored(a);
+      expect(shape.cols.at(-1)).toEqual({ ...(await stored(b)).shape.cols.at(-1), added: true });
+    }
+  });
+
+  it('moves the version by one and the vector not at all, emits one SchemaChange, and converges with a peer that runs it', async () => {
+    const a = await notes();
+    const commits: Array<{ schemaChange?: unknown; changes: unknown; version: number }> = [];
+    a.onCommit((c) => commits.push(c));
+    const [version, vector, stamps] = [a.getVersion(), a.getVector(), await stampCount(a)];
+    const sql = 'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; -- the only statement';
+    a.exec(sql);
+    expect(a.getVersion()).toBe(version + 1);
+    expect(a.getVector()).toEqual(vector);
+    expect(await stampCount(a)).toBe(stamps);
+    expect(commits).toEqual([expect.objectContaining({ schemaChange: { sql, schemaVersion: null }, changes: null, version: version + 1 })]);
+    // Writes after it are captured in the new shape and reach a peer that ran the same ALTER.
+    a.exec("UPDATE notes SET pinned = 1 WHERE id = 'n2'");
+    a.exec("INSERT INTO notes VALUES ('n3', 't3', 2)");
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    b.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    pull(b, a);
+    expect(dump(b)).toBe(dump(a));
+    expect(a.execLocal('PRAGMA integrity_check').rows).toEqual(OK);
+  });
+
+  it('statements the replica keeps prepared for the user (a lone SELECT *, a lone write) see the new column', async () => {
+    const a = await notes();
+    expect(a.exec('SELECT * FROM notes WHERE id = ?', ['n1']).rows).toEqual([{ id: 'n1', title: 'T1' }]);
+    a.exec('INSERT OR REPLACE INTO notes SELECT * FROM notes WHERE id = ?', ['n2']);
+    a.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 7');
+    expect(a.exec('SELECT * FROM notes WHERE id = ?', ['n1']).rows).toEqual([{ id: 'n1', title: 'T1', pinned: 7 }]);
+    a.exec("UPDATE notes SET pinned = 8 WHERE id = 'n2'");
+    a.exec('INSERT OR REPLACE INTO notes SELECT * FROM notes WHERE id = ?', ['n2']);
+    expect(a.exec('SELECT * FROM notes WHERE id = ?', ['n2']).rows).toEqual([{ id: 'n2', title: 't2', pinned: 8 }]);
+  });
+
+  it('a failing one leaves version, vector, stamps and schema version as they were, in exec and as a migration step', async () => {
+    const a = await notes();
+    a.migrate(['ALTER TABLE notes ADD COLUMN tag TEXT']);
+    const [version, vector, stamps, data] = [a.getVersion(), a.getVector(), await stampCount(a), dump(a)];
+    expect(() => a.exec('ALTER TABLE notes ADD COLUMN n INTEGER NOT NULL')).toThrow(/NOT NULL/);
+    expect(() => a.migrate(['ALTER TABLE notes ADD COLUMN tag TEXT', 'ALTER TABLE notes ADD COLUMN n INTEGER DEFAULT 0 CHECK (n > 0)'])).toThrow(/CHECK/);
+    expect([a.getVersion(), a.getVector(), await stampCount(a), dump(a), a.getSchemaVersion()]).toEqual([version, vector, stamps, data, 1]);
+    // The next exec starts from the stored version, and capture still works.
+    a.exec("UPDATE notes SET tag = 'x' WHERE id = 'n1'");
+    expect(a.getVersion()).toBe(version + 1);
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    b.migrate(['ALTER TABLE notes ADD COLUMN tag TEXT']);
+    pull(b, a);
+    expect(dump(b)).toBe(dump(a));
+  });
+
+  it('an ADD COLUMN with other statements in the same exec, or one whose text holds a ";" elsewhere, takes the general path: every write is captured', async () => {
+    const a = await notes();
+    a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; INSERT INTO notes VALUES ('n3', 't3', 1); UPDATE notes SET pinned = 2 WHERE id = 'n1'");
+    a.exec("ALTER TABLE notes ADD COLUMN \"odd;name\" TEXT DEFAULT 'a;b'");
+    a.exec("UPDATE notes SET \"odd;name\" = 'c' WHERE id = 'n2'");
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    b.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    b.exec("ALTER TABLE notes ADD COLUMN \"odd;name\" TEXT DEFAULT 'a;b'");
+    pull(b, a);
+    expect(dump(b)).toBe(dump(a));
+    expect(b.exec("SELECT id, pinned, \"odd;name\" AS o FROM notes ORDER BY id").rows).toEqual([
+      { id: 'n1', pinned: 2, o: 'a;b' },
+      { id: 'n2', pinned: 0, o: 'c' },
+      { id: 'n3', pinned: 1, o: 'a;b' },
+    ]);
+  });
+});
