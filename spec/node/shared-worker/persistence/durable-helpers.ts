@@ -60,3 +60,29 @@ export function armCrash(store: MemoryKeyValueStore, writes: number): { dead(): 
     },
   };
 }
+
+/**
+ * Holds every write made on `store` from now on: a held write neither lands nor settles until
+ * release(), which lets it (and every later write) through. `held()` counts the writes waiting.
+ */
+export function holdWrites(store: MemoryKeyValueStore): { held(): number; release(): void } {
+  const write = store.write.bind(store);
+  const waiting: Array<() => void> = [];
+  let holding = true;
+  store.write = (batch) => {
+    if (!holding) return write(batch);
+    return new Promise<void>((resolve, reject) => waiting.push(() => write(batch).then(resolve, reject)));
+  };
+  return {
+    held: () => waiting.length,
+    release() {
+      holding = false;
+      for (const go of waiting.splice(0)) go();
+    },
+  };
+}
+
+/** Waits macrotask by macrotask until `pred` holds (the vitest test timeout bounds a hang). */
+export async function until(pred: () => boolean): Promise<void> {
+  while (!pred()) await new Promise((r) => setImmediate(r));
+}

@@ -3,7 +3,7 @@ import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memor
 import { logKey } from '../../../../shared-worker/persistence/durable-log-record.js';
 import type { Commit, Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { createFakeReplica, dumpFake, fakeStats } from './fake-replica.js';
-import { open } from './durable-helpers.js';
+import { holdWrites, open, settle, until } from './durable-helpers.js';
 
 /** Reaches the in-memory replica behind the handle (tests only). */
 function inner(d: unknown): Replica {
@@ -20,6 +20,78 @@ describe('openDurableReplica (with the fake replica)', () => {
     expect((await store.keys('log:')).length).toBe(50);
     await Promise.all([d.exec('put a 1'), d.execLocal('note 1 hi'), d.setPeerVector('peerX', { peerX: 3 })]);
     expect(store.writeCount - before).toBe(2);
+    await d.close();
+  });
+
+  it('writes a burst of every kind of write made in one go in one transaction, also when storage was idle', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store);
+    const remote = await createFakeReplica({ nodeId: 'remoteNode' });
+    remote.exec('put r1 9');
+    const first = remote.changesSince({});
+    const seen = remote.getVector();
+    remote.exec('put r2 8');
+    const second = remote.changesSince(seen);
+    await d.settled();
+    const before = store.writeCount;
+    const staged = d.applyChangesStaged!(second);
+    await Promise.all([
+      d.exec('put a 1'),
+      d.applyChanges(first),
+      d.execLocal('note 1 hi'),
+      d.setPeerVector('peerX', { peerX: 3 }),
+      d.putRecords([['r', 1], ['s', 2]]),
+      d.exec('put b 2'),
+      staged.then((s) => s.stored),
+    ]);
+    expect(store.writeCount - before).toBe(1);
+    await d.close();
+    const again = await open(store.reopen());
+    expect((await again.exec('get a')).rows).toEqual([{ k: 'a', v: '1' }]);
+    expect([(await again.exec('get r1')).rows, (await again.exec('get r2')).rows]).toEqual([[{ k: 'r1', v: '9' }], [{ k: 'r2', v: '8' }]]);
+    expect([again.getPeerVector('peerX'), await again.getRecord('s')]).toEqual([{ peerX: 3 }, 2]);
+    await again.close();
+  });
+
+  it('resolves an exec only once its commit is in storage', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store);
+    const gate = holdWrites(store);
+    let resolved = false;
+    let storedWhenResolved = false;
+    const p = d.exec('put a 1').then(() => {
+      resolved = true;
+      storedWhenResolved = store.data.has(logKey(d.logStats().lastSeq)) && d.logStats().lastSeq > 0;
+    });
+    await until(() => gate.held() === 1);
+    await settle(2);
+    expect(resolved).toBe(false);
+    gate.release();
+    await p;
+    expect(storedWhenResolved).toBe(true);
+    await d.close();
+  });
+
+  it('gathers the writes made while a group is being stored into one group written after it, never alongside', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store);
+    const before = store.writeCount;
+    const gate = holdWrites(store);
+    const order: string[] = [];
+    const writes = [d.exec('put a 1').then(() => order.push('a'))];
+    await until(() => gate.held() === 1);
+    // Each in a task of its own, as requests arriving one message at a time.
+    for (let i = 0; i < 5; i++) {
+      await settle(0);
+      writes.push(d.exec(`put b${i} ${i}`).then(() => order.push(`b${i}`)));
+    }
+    await settle(2);
+    expect(gate.held()).toBe(1);
+    gate.release();
+    await Promise.all(writes);
+    expect(store.writeCount - before).toBe(2);
+    expect(order).toEqual(['a', 'b0', 'b1', 'b2', 'b3', 'b4']);
+    expect((await store.keys('log:')).length).toBe(6);
     await d.close();
   });
 
