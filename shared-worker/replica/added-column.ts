@@ -7,6 +7,7 @@
  * that inspects the table after the ALTER. The caller compares the prediction with
  * `pragma_table_xinfo` after the ALTER, so a text read differently from SQLite is never trusted.
  */
+import { readQuoted } from './sql-text.js';
 import type { ColumnShape } from './sync-schema.js';
 
 interface Token {
@@ -29,23 +30,10 @@ function tokenize(sql: string): Token[] | null {
     else if (sql.startsWith('--', i)) i = sql.indexOf('\n', i) < 0 ? sql.length : sql.indexOf('\n', i);
     else if (sql.startsWith('/*', i)) i = sql.indexOf('*/', i) < 0 ? sql.length : sql.indexOf('*/', i) + 2;
     else if (c === '"' || c === '`' || c === '[' || c === "'") {
-      const close = c === '[' ? ']' : c;
-      let j = i + 1;
-      let text = '';
-      for (; j < sql.length; j++) {
-        if (sql[j] === close) {
-          if (close !== ']' && sql[j + 1] === close) {
-            text += close;
-            j++;
-            continue;
-          }
-          break;
-        }
-        text += sql[j];
-      }
-      if (j >= sql.length) return null;
-      out.push({ raw: sql.slice(i, j + 1), word: '', ident: c === "'" ? null : text });
-      i = j + 1;
+      const { text, end, closed } = readQuoted(sql, i);
+      if (!closed) return null;
+      out.push({ raw: sql.slice(i, end), word: '', ident: c === "'" ? null : text });
+      i = end;
     } else if (WORD.test(c)) {
       let j = i;
       while (j < sql.length && (WORD.test(sql[j]!) || (sql[j] === '.' && /\d/.test(sql[i]!)))) j++;

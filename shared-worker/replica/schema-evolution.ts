@@ -21,7 +21,7 @@ import { BatteryError } from '../protocol/errors.js';
 import { CaptureMode, setCaptureMode } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 import { rewriteSchemaText } from './schema-text-rewrite.js';
-import { quoteIdent, quoteString } from './sql-text.js';
+import { quoteIdent, quoteString, readQuoted } from './sql-text.js';
 import { compareStamps, type StampStore } from './stamps.js';
 import { infoFingerprint, inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -44,22 +44,9 @@ function tokens(sql: string): string[] {
     else if (sql.startsWith('--', i)) i = sql.indexOf('\n', i) < 0 ? sql.length : sql.indexOf('\n', i);
     else if (sql.startsWith('/*', i)) i = sql.indexOf('*/', i) < 0 ? sql.length : sql.indexOf('*/', i) + 2;
     else if (c === '"' || c === '`' || c === '[') {
-      const close = c === '[' ? ']' : c;
-      let j = i + 1;
-      let word = '';
-      for (; j < sql.length; j++) {
-        if (sql[j] === close) {
-          if (close !== ']' && sql[j + 1] === close) {
-            word += close;
-            j++;
-            continue;
-          }
-          break;
-        }
-        word += sql[j];
-      }
-      out.push('\u0000' + word);
-      i = j + 1;
+      const { text, end } = readQuoted(sql, i);
+      out.push('\u0000' + text);
+      i = end;
     } else if (/[\w$\u0080-\uffff]/.test(c)) {
       let j = i;
       while (j < sql.length && /[\w$\u0080-\uffff]/.test(sql[j]!)) j++;

@@ -49,3 +49,27 @@ export function firstKeyword(strippedSql: string): string {
   const m = /^\s*([A-Za-z]+)/.exec(strippedSql);
   return m ? m[1]!.toUpperCase() : '';
 }
+
+/**
+ * The quoted name or literal opening at `sql[start]` (", `, [ or '): its text with doubled quotes
+ * undone ([...] has no escape), and the index just past its closing quote (`closed` false: the
+ * text ran to the end).
+ */
+export function readQuoted(sql: string, start: number): { text: string; end: number; closed: boolean } {
+  const open = sql[start]!;
+  const close = open === '[' ? ']' : open;
+  let text = '';
+  let j = start + 1;
+  for (; j < sql.length; j++) {
+    if (sql[j] === close) {
+      if (close !== ']' && sql[j + 1] === close) {
+        text += close;
+        j++;
+        continue;
+      }
+      return { text, end: j + 1, closed: true };
+    }
+    text += sql[j];
+  }
+  return { text, end: j, closed: false };
+}
