@@ -64,6 +64,9 @@ interface StatementScan {
   altered: Set<string>;
 }
 
+/** Text that starts with ALTER (no comment before it): all exec looks at before parsing one. */
+const ALTER_LEAD = /^\s*alter\s/i;
+
 const newScan = (): StatementScan => ({ statements: 0, alters: 0, altered: new Set() });
 
 export async function createReplica(options: CreateReplicaOptions = {}): Promise<Replica> {
@@ -206,7 +209,7 @@ class SqlReplica implements Replica {
     const bind = checkParams(params);
     const scan = newScan();
     // An ALTER is never a lone SELECT: no need to look for one (prepareLone would only say so).
-    const select = typeof sql === 'string' && /^\s*alter\s/i.test(sql) ? null : this.loneSelect(sql, bind);
+    const select = typeof sql === 'string' && ALTER_LEAD.test(sql) ? null : this.loneSelect(sql, bind);
     return select ?? this.runUser(true, sql, () => this.runAltering(sql, bind, scan), undefined, scan);
   }
 
@@ -279,7 +282,7 @@ class SqlReplica implements Replica {
    */
   private loneAddColumn(sql: string): boolean {
     // Every exec asks: text that does not start with ALTER (a comment first, say) is answered at once.
-    if (typeof sql !== 'string' || !/^\s*alter\s/i.test(sql)) return false;
+    if (typeof sql !== 'string' || !ALTER_LEAD.test(sql)) return false;
     // Only a ';' before the end needs a look past literals and comments.
     const inner = (text: string) => text.replace(/[\s;]+$/, '').includes(';');
     if (inner(sql) && inner(stripLiteralsAndComments(sql))) return false;

@@ -269,8 +269,9 @@ function captureTextsForAdd(t: SyncedTable, shape: TableShape, added: ColumnShap
  * holding just that cell (as the merge would have made it).
  */
 function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, column: string): void {
-  const cells = extraCellsOf(db, t, column);
   const { extra } = captureNames(t.tid);
+  const kList = t.shape.pk.map((_, i) => `k${i}`);
+  const cells = db.all(`SELECT ${kList.join(', ')}, val, v FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
   const idx = t.colIndex.get(column.toLowerCase())!;
   if (cells.length === 0) return;
   // These writes are the replica's, not the exec's: the capture triggers of the new shape may be
@@ -283,12 +284,6 @@ function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTab
     setCaptureMode(db, mode, stampId);
   }
   db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
-}
-
-/** The kept cells of `column` (key values..., val, v); the key columns are those of `t`'s shape. */
-function extraCellsOf(db: SqlDatabase, t: SyncedTable, column: string): SqlValue[][] {
-  const kList = t.shape.pk.map((_, i) => `k${i}`);
-  return db.all(`SELECT ${kList.join(', ')}, val, v FROM ${captureNames(t.tid).extra} WHERE col = ? COLLATE NOCASE`, [column]);
 }
 
 function writeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, idx: number, cells: SqlValue[][]): void {
