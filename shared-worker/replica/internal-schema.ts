@@ -19,6 +19,7 @@
  */
 import { BatteryError } from '../protocol/errors.js';
 import type { SqlDatabase } from './sql-database.js';
+import { quoteString } from './sql-text.js';
 
 const INTERNAL_PREFIX = '_rb_';
 /**
@@ -83,6 +84,15 @@ export function readMeta(db: SqlDatabase, key: string): unknown {
 
 export function writeMeta(db: SqlDatabase, key: string, value: string | number): void {
   db.run('INSERT OR REPLACE INTO _rb_meta(k, v) VALUES (?, ?)', [key, value]);
+}
+
+/**
+ * writeMeta of integer values as SQL text, for a call that runs other statements with it (each
+ * call through sql.js costs more than a short statement in it).
+ */
+export function metaRowsSql(rows: ReadonlyArray<readonly [string, number]>): string {
+  for (const [, v] of rows) if (!Number.isSafeInteger(v)) throw new Error(`internal: meta value ${v} is not an integer`);
+  return `INSERT OR REPLACE INTO _rb_meta(k, v) VALUES ${rows.map(([k, v]) => `(${quoteString(k)}, ${v})`).join(', ')};`;
 }
 
 export function setCaptureMode(db: SqlDatabase, mode: CaptureMode, stampId = 0): void {

@@ -335,11 +335,12 @@ const ADD_SAVEPOINT = '_rb_add_column';
  * A savepoint taken first lets addAfterAlter undo everything when the ALTER added something else
  * than predicted; an ALTER that fails fails the exec, whose rollback restores the rows (and the
  * in-memory schema with them). Null, having changed nothing, when this path does not apply.
+ * `alsoRun` (SQL) runs in the same call, inside the savepoint: undone with the rest.
  *
  * What it needs is read in one statement and written in one call: run cold (a migration at
  * start-up), each statement costs ~0.15 ms CPU, more than the work it does.
  */
-export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape): PredictedAdd | null {
+export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape, alsoRun = ''): PredictedAdd | null {
   const old = t.shape;
   // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
   if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
@@ -367,7 +368,7 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
   rewriteSchemaText(db, {
     rows: [...texts.tables, ...texts.triggers.map((r) => ({ type: 'trigger' as const, ...r }))],
     savepoint: ADD_SAVEPOINT,
-    then: `UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};`,
+    then: `UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${alsoRun}`,
   });
   return { table: t, shape, columns, hasCells: hasCells === 1 };
 }

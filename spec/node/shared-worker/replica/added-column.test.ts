@@ -20,12 +20,13 @@ async function notes(nodeId = 'aaaaaaaaaaaaaaaa'): Promise<Replica> {
 }
 
 /** The stored shape of `notes` and every schema row, read from an export. */
-async function stored(r: Replica): Promise<{ shape: { cols: Array<Record<string, unknown>> }; schema: unknown[][]; version: unknown }> {
+async function stored(r: Replica): Promise<{ shape: { cols: Array<Record<string, unknown>> }; schema: unknown[][]; version: unknown; meta: Record<string, unknown> }> {
   const db = new (await initSqlJs()).Database(r.export());
   try {
     const shape = JSON.parse(String(db.exec("SELECT shape FROM _rb_tables WHERE name = 'notes'")[0]!.values[0]![0])) as { cols: Array<Record<string, unknown>> };
     const schema = db.exec('SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name')[0]!.values;
-    return { shape, schema, version: db.exec('PRAGMA schema_version')[0]!.values[0]![0] };
+    const meta = Object.fromEntries(db.exec("SELECT k, v FROM _rb_meta WHERE k IN ('version', 'schema_version')")[0]!.values);
+    return { shape, schema, version: db.exec('PRAGMA schema_version')[0]!.values[0]![0], meta };
   } finally {
     db.close();
   }
@@ -71,13 +72,18 @@ describe('the column an ADD COLUMN adds, read before it runs', () => {
     for (const [alter, name, type, dflt] of [
       ['ALTER TABLE notes ADD COLUMN w UNSIGNED   BIG INT DEFAULT 7', 'w', 'UNSIGNED   BIG INT', '7'],
       ['ALTER TABLE notes ADD COLUMN w INTEGER DEFAULT - 1', 'w', 'INTEGER', '- 1'],
-    ] as const) for (const exec of [`${alter}; UPDATE notes SET w = 5 WHERE id = 'n2'`, alter]) {
+    ] as const) for (const exec of [`${alter}; UPDATE notes SET w = 5 WHERE id = 'n2'`, alter, [alter]]) {
       const a = await notes();
       expect(predictAddedColumn(alter)).not.toBeNull();
-      a.exec(exec);
+      const version = a.getVersion();
+      if (typeof exec === 'string') a.exec(exec);
+      else a.migrate(exec);
       expect(xinfo(a, name)).toEqual({ type, dflt });
-      const { shape } = await stored(a);
+      const { shape, meta } = await stored(a);
       expect(shape.cols.at(-1)).toEqual({ name, type, notNull: false, dflt, added: true });
+      // The lone ALTER writes the version with the capture rewrite it rolled back: written again.
+      expect(a.getVersion()).toBe(version + 1);
+      expect(meta).toEqual(typeof exec === 'string' ? { version: version + 1 } : { version: version + 1, schema_version: 1 });
       expect(a.execLocal('PRAGMA integrity_check').rows).toEqual(OK);
       const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
       b.exec(alter);
