@@ -7,7 +7,7 @@
  * that inspects the table after the ALTER. The caller compares the prediction with
  * `pragma_table_xinfo` after the ALTER, so a text read differently from SQLite is never trusted.
  */
-import { readQuoted } from './sql-text.js';
+import { sqlTokens } from './sql-text.js';
 import type { ColumnShape } from './sync-schema.js';
 
 interface Token {
@@ -19,31 +19,14 @@ interface Token {
   ident: string | null;
 }
 
-const WORD = /[\w$\u0080-\uffff]/;
+const startsWithDigit = (text: string): boolean => text.charCodeAt(0) >= 48 && text.charCodeAt(0) <= 57;
 
 function tokenize(sql: string): Token[] | null {
   const out: Token[] = [];
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (/\s/.test(c)) i++;
-    else if (sql.startsWith('--', i)) i = sql.indexOf('\n', i) < 0 ? sql.length : sql.indexOf('\n', i);
-    else if (sql.startsWith('/*', i)) i = sql.indexOf('*/', i) < 0 ? sql.length : sql.indexOf('*/', i) + 2;
-    else if (c === '"' || c === '`' || c === '[' || c === "'") {
-      const { text, end, closed } = readQuoted(sql, i);
-      if (!closed) return null;
-      out.push({ raw: sql.slice(i, end), word: '', ident: c === "'" ? null : text });
-      i = end;
-    } else if (WORD.test(c)) {
-      let j = i;
-      while (j < sql.length && (WORD.test(sql[j]!) || (sql[j] === '.' && /\d/.test(sql[i]!)))) j++;
-      const raw = sql.slice(i, j);
-      out.push({ raw, word: raw.toUpperCase(), ident: /^\d/.test(raw) ? null : raw });
-      i = j;
-    } else {
-      out.push({ raw: c, word: '', ident: null });
-      i++;
-    }
+  for (const t of sqlTokens(sql)) {
+    if (!t.closed) return null;
+    if (t.kind === 'word') out.push({ raw: t.raw, word: t.raw.toUpperCase(), ident: startsWithDigit(t.raw) ? null : t.raw });
+    else out.push({ raw: t.raw, word: '', ident: t.kind === 'quoted' ? t.text : null });
   }
   return out;
 }
@@ -97,10 +80,10 @@ export function predictAddedColumn(sql: string): ColumnShape | null {
       const v = t[at + 1];
       if (!v) return null;
       if (v.raw === '(') return null;
-      if ((v.raw === '-' || v.raw === '+') && t[at + 2] && /^\d/.test(t[at + 2]!.raw)) {
+      if ((v.raw === '-' || v.raw === '+') && t[at + 2] && startsWithDigit(t[at + 2]!.raw)) {
         dflt = v.raw + t[at + 2]!.raw;
         at += 3;
-      } else if (v.raw.startsWith("'") || /^\d/.test(v.raw) || ['NULL', 'TRUE', 'FALSE', 'CURRENT_TIME', 'CURRENT_DATE', 'CURRENT_TIMESTAMP'].includes(v.word)) {
+      } else if (v.raw.startsWith("'") || startsWithDigit(v.raw) || ['NULL', 'TRUE', 'FALSE', 'CURRENT_TIME', 'CURRENT_DATE', 'CURRENT_TIMESTAMP'].includes(v.word)) {
         dflt = v.raw;
         at += 2;
       } else return null;

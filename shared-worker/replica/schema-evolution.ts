@@ -21,7 +21,7 @@ import { BatteryError } from '../protocol/errors.js';
 import { CaptureMode, setCaptureMode } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 import { rewriteSchemaText } from './schema-text-rewrite.js';
-import { quoteIdent, quoteString, readQuoted } from './sql-text.js';
+import { quoteIdent, quoteString, sqlTokens } from './sql-text.js';
 import { compareStamps, type StampStore } from './stamps.js';
 import { infoFingerprint, inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -34,30 +34,12 @@ export interface AlterStatement {
   action: AlterAction;
 }
 
-/** Reads identifiers and keywords of one statement (comments and whitespace skipped). */
+/**
+ * The first identifiers and keywords of one statement, a quoted name (or a string literal, which
+ * SQLite takes as a name there) as \u0000 + its text.
+ */
 function tokens(sql: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < sql.length && out.length < 8) {
-    const c = sql[i]!;
-    if (/\s/.test(c)) i++;
-    else if (sql.startsWith('--', i)) i = sql.indexOf('\n', i) < 0 ? sql.length : sql.indexOf('\n', i);
-    else if (sql.startsWith('/*', i)) i = sql.indexOf('*/', i) < 0 ? sql.length : sql.indexOf('*/', i) + 2;
-    else if (c === '"' || c === '`' || c === '[') {
-      const { text, end } = readQuoted(sql, i);
-      out.push('\u0000' + text);
-      i = end;
-    } else if (/[\w$\u0080-\uffff]/.test(c)) {
-      let j = i;
-      while (j < sql.length && /[\w$\u0080-\uffff]/.test(sql[j]!)) j++;
-      out.push(sql.slice(i, j));
-      i = j;
-    } else {
-      out.push(c);
-      i++;
-    }
-  }
-  return out;
+  return sqlTokens(sql, 8).map((t) => (t.kind === 'quoted' || t.kind === 'string' ? '\u0000' + t.text : t.raw));
 }
 
 const word = (t: string | undefined): string => (t === undefined || t.startsWith('\u0000') ? '' : t.toUpperCase());

@@ -56,20 +56,73 @@ export function firstKeyword(strippedSql: string): string {
  * text ran to the end).
  */
 export function readQuoted(sql: string, start: number): { text: string; end: number; closed: boolean } {
-  const open = sql[start]!;
-  const close = open === '[' ? ']' : open;
+  const close = sql[start] === '[' ? ']' : sql[start]!;
   let text = '';
-  let j = start + 1;
-  for (; j < sql.length; j++) {
-    if (sql[j] === close) {
-      if (close !== ']' && sql[j + 1] === close) {
-        text += close;
-        j++;
-        continue;
-      }
-      return { text, end: j + 1, closed: true };
-    }
-    text += sql[j];
+  let from = start + 1;
+  for (;;) {
+    const j = sql.indexOf(close, from);
+    if (j < 0) return { text: text + sql.slice(from), end: sql.length, closed: false };
+    text += sql.slice(from, j);
+    if (close !== ']' && sql[j + 1] === close) {
+      text += close;
+      from = j + 2;
+    } else return { text, end: j + 1, closed: true };
   }
-  return { text, end: j, closed: false };
+}
+
+export interface SqlToken {
+  /** The text as written. */
+  raw: string;
+  /** word: a bare keyword, name or number; quoted: "x", `x` or [x]; string: 'x'; punct: any other character. */
+  kind: 'word' | 'quoted' | 'string' | 'punct';
+  /** A quoted name's or a literal's text with doubled quotes undone, else `raw`. */
+  text: string;
+  /** False for a quoted name or literal that runs to the end of the text. */
+  closed: boolean;
+}
+
+/** A character of a bare word: SQLite's identifier characters (every code unit from 0x80 on). */
+function isWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36 || c >= 0x80;
+}
+
+/**
+ * The first `limit` tokens of `sql`, comments and whitespace skipped, split as SQLite's tokenizer
+ * splits the forms read here (tokenize.c: whitespace is tab, newline, form feed, carriage return
+ * and space). A word starting with a digit takes dots (`1.5`). Char codes rather than a regular
+ * expression per character: read cold (a migration at start-up, just after a collection dropped
+ * the compiled regular expressions) that cost ~0.1 ms CPU per ALTER text.
+ */
+export function sqlTokens(sql: string, limit = Infinity): SqlToken[] {
+  const out: SqlToken[] = [];
+  let i = 0;
+  while (i < sql.length && out.length < limit) {
+    const c = sql.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 12 || c === 13) i++;
+    else if (c === 45 && sql.charCodeAt(i + 1) === 45) {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl;
+    } else if (c === 47 && sql.charCodeAt(i + 1) === 42) {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else if (c === 34 || c === 96 || c === 91 || c === 39) {
+      const { text, end, closed } = readQuoted(sql, i);
+      out.push({ raw: sql.slice(i, end), kind: c === 39 ? 'string' : 'quoted', text, closed });
+      i = end;
+    } else if (isWordChar(c)) {
+      const number = c >= 48 && c <= 57;
+      let j = i + 1;
+      for (; j < sql.length; j++) {
+        const d = sql.charCodeAt(j);
+        if (!isWordChar(d) && !(number && d === 46)) break;
+      }
+      const raw = sql.slice(i, j);
+      out.push({ raw, kind: 'word', text: raw, closed: true });
+      i = j;
+    } else {
+      out.push({ raw: sql[i]!, kind: 'punct', text: sql[i]!, closed: true });
+      i++;
+    }
+  }
+  return out;
 }

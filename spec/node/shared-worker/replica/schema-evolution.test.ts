@@ -28,6 +28,21 @@ describe('ALTER TABLE on a synced table', () => {
     expect(b.exec('SELECT id, pinned FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', pinned: 1 }, { id: 'n2', pinned: 0 }, { id: 'n3', pinned: 1 }]);
   });
 
+  it('the table named by a string literal or quoted in any form (SQLite takes them as its name) alters the same way', async () => {
+    for (const [table, drop] of [["'notes'", "'notes'"], ['"notes"', '[notes]'], ['main.`NOTES`', "main.'notes'"]]) {
+      const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+      const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+      a.exec("INSERT INTO notes VALUES ('n1', 't1', 'b1')");
+      a.exec(`ALTER TABLE ${table} ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0`);
+      a.exec("UPDATE notes SET pinned = 1 WHERE id = 'n1'");
+      a.exec(`ALTER TABLE ${drop} DROP COLUMN body`);
+      b.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+      pull(b, a);
+      expect(b.exec('SELECT id, title, body, pinned FROM notes').rows).toEqual([{ id: 'n1', title: 't1', body: 'b1', pinned: 1 }]);
+      expect(() => a.exec(`ALTER TABLE ${table} RENAME COLUMN title TO name`)).toThrow(/renaming a synced table/);
+    }
+  });
+
   it('an older peer keeps the cells of a column it lacks, forwards them, and shows them once it adds the column', async () => {
     const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
     const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
