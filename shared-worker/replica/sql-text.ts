@@ -11,37 +11,44 @@ export function quoteString(text: string): string {
 
 /**
  * The SQL with comments removed and string literals emptied (identifiers, quoted or not, kept),
- * so keyword and name checks can't be fooled by, or trip over, text inside literals.
+ * so keyword and name checks can't be fooled by, or trip over, text inside literals. A quoted
+ * name is kept as written and nothing inside it starts a comment or a literal, as for SQLite
+ * (`"a--b"` is a name: reading `--` there as a comment would hide the rest of the line).
  */
 export function stripLiteralsAndComments(sql: string): string {
   let out = '';
+  let from = 0;
   let i = 0;
   while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === "'") {
-      let j = i + 1;
-      while (j < sql.length) {
-        if (sql[j] === "'") {
-          if (sql[j + 1] === "'") j += 2;
-          else break;
-        } else j++;
-      }
-      out += "''";
-      i = j + 1;
-    } else if (c === '-' && sql[i + 1] === '-') {
+    const c = sql.charCodeAt(i);
+    if (c === 39) {
+      out += sql.slice(from, i) + "''";
+      i = from = skipQuoted(sql, i);
+    } else if (c === 34 || c === 96 || c === 91) {
+      i = skipQuoted(sql, i);
+    } else if (c === 45 && sql.charCodeAt(i + 1) === 45) {
       const nl = sql.indexOf('\n', i);
-      out += ' ';
-      i = nl < 0 ? sql.length : nl + 1;
-    } else if (c === '/' && sql[i + 1] === '*') {
+      out += sql.slice(from, i) + ' ';
+      i = from = nl < 0 ? sql.length : nl + 1;
+    } else if (c === 47 && sql.charCodeAt(i + 1) === 42) {
       const end = sql.indexOf('*/', i + 2);
-      out += ' ';
-      i = end < 0 ? sql.length : end + 2;
-    } else {
-      out += c;
-      i++;
-    }
+      out += sql.slice(from, i) + ' ';
+      i = from = end < 0 ? sql.length : end + 2;
+    } else i++;
   }
-  return out;
+  return out + sql.slice(from);
+}
+
+/** The index just past the quoted name or literal opening at `sql[start]` (see readQuoted), or the text's end. */
+function skipQuoted(sql: string, start: number): number {
+  const close = sql[start] === '[' ? ']' : sql[start]!;
+  let from = start + 1;
+  for (;;) {
+    const j = sql.indexOf(close, from);
+    if (j < 0) return sql.length;
+    if (close !== ']' && sql[j + 1] === close) from = j + 2;
+    else return j + 1;
+  }
 }
 
 /** The first keyword of a statement (upper case), after comments. */

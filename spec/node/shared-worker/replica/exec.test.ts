@@ -43,6 +43,10 @@ describe('exec / execLocal', () => {
     ['writing an internal table', "UPDATE _rb_meta SET v = 'x'"],
     ['a quoted internal name', 'DELETE FROM "_RB_stamps"'],
     ['dropping a capture trigger', 'DROP TRIGGER _rb_c1_upd'],
+    // A quoted name holding what would start a comment or a literal outside it hides nothing after it.
+    ['an internal table after a quoted name holding --', 'SELECT "--" AS x, v FROM _rb_meta'],
+    ['an internal table after a quoted name holding /*', 'SELECT v AS [/*] FROM _rb_meta -- */'],
+    ["an internal table after a quoted name holding '", "WITH `it's` AS (SELECT 1) UPDATE _rb_ctx SET mode = 0 -- '"],
   ])('refuses %s (BAD_OP) and changes nothing', async (_name, sql) => {
     const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
     r.exec('CREATE TABLE t(x)');

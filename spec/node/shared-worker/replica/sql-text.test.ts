@@ -1,6 +1,6 @@
 /** The small SQL text helpers the tokenizers of schema-evolution.ts and added-column.ts share. */
 import { describe, expect, it } from 'vitest';
-import { readQuoted, sqlTokens } from '../../../../shared-worker/replica/sql-text.js';
+import { readQuoted, sqlTokens, stripLiteralsAndComments } from '../../../../shared-worker/replica/sql-text.js';
 
 describe('readQuoted', () => {
   it('reads each quote form with its escape, and says where it ends', () => {
@@ -32,5 +32,14 @@ describe('sqlTokens', () => {
     expect(kinds('x /* open')).toEqual([['word', 'x', true]]);
     // A dot joins a word only after a leading digit (a number), not after a name.
     expect(kinds('t.c 1.5')).toEqual([['word', 't', true], ['punct', '.', true], ['word', 'c', true], ['word', '1.5', true]]);
+  });
+});
+
+describe('stripLiteralsAndComments', () => {
+  it('empties literals and drops comments, keeping quoted names as written with nothing read inside them', () => {
+    expect(stripLiteralsAndComments("SELECT 'a''b;' /* c; */ x -- d;\nFROM t")).toBe("SELECT ''   x  FROM t");
+    expect(stripLiteralsAndComments(`SELECT "--" , [/*], \`'\`, "a""--" FROM _rb_x -- gone`)).toBe(`SELECT "--" , [/*], \`'\`, "a""--" FROM _rb_x  `);
+    expect(stripLiteralsAndComments("x 'open; _rb_")).toBe("x ''");
+    expect(stripLiteralsAndComments('x "open -- _rb_')).toBe('x "open -- _rb_');
   });
 });
