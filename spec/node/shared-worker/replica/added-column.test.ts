@@ -189,15 +189,18 @@ describe('an exec that is one ADD COLUMN of a synced table (no stamp, version wr
     a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; INSERT INTO notes VALUES ('n3', 't3', 1); UPDATE notes SET pinned = 2 WHERE id = 'n1'");
     a.exec("ALTER TABLE notes ADD COLUMN \"odd;name\" TEXT DEFAULT 'a;b'");
     a.exec("UPDATE notes SET \"odd;name\" = 'c' WHERE id = 'n2'");
+    // A name holding "--" is not a comment: the statement after it is seen, and captured.
+    a.exec('ALTER TABLE notes ADD COLUMN "a--b" INTEGER; UPDATE notes SET "a--b" = 5 WHERE id = \'n1\'');
     const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
     b.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
     b.exec("ALTER TABLE notes ADD COLUMN \"odd;name\" TEXT DEFAULT 'a;b'");
+    b.exec('ALTER TABLE notes ADD COLUMN "a--b" INTEGER');
     pull(b, a);
     expect(dump(b)).toBe(dump(a));
-    expect(b.exec("SELECT id, pinned, \"odd;name\" AS o FROM notes ORDER BY id").rows).toEqual([
-      { id: 'n1', pinned: 2, o: 'a;b' },
-      { id: 'n2', pinned: 0, o: 'c' },
-      { id: 'n3', pinned: 1, o: 'a;b' },
+    expect(b.exec("SELECT id, pinned, \"odd;name\" AS o, \"a--b\" AS m FROM notes ORDER BY id").rows).toEqual([
+      { id: 'n1', pinned: 2, o: 'a;b', m: 5 },
+      { id: 'n2', pinned: 0, o: 'c', m: null },
+      { id: 'n3', pinned: 1, o: 'a;b', m: null },
     ]);
   });
 });
