@@ -236,6 +236,11 @@ class SqlReplica implements Replica {
     let predicted: PredictedAdd | null = null;
     let alterText = '';
     let predictedMeta = '';
+    // A lone ADD COLUMN without parameters runs its ALTER last in the call that rewrites the
+    // capture rows, when that path applies: one call into sql.js instead of iterating, stepping
+    // and freeing the statement from JS (loneAddColumn made sure the text is that one statement).
+    const direct = this.runningLoneAdd && bind === undefined;
+    let alterRan = false;
     const check = (stripped: string, text: string) => {
       checkUserStatement(stripped);
       scan.statements++;
@@ -254,10 +259,11 @@ class SqlReplica implements Replica {
       }
       const column = alter.action === 'add' ? predictAddedColumn(text) : null;
       const meta = this.runningLoneAdd ? this.loneAddMeta : '';
-      predicted = column && addBeforeAlter(this.db, t, column, meta);
+      predicted = column && addBeforeAlter(this.db, t, column, direct ? `${meta}\n${text}` : meta);
       if (predicted) {
         alterText = text;
         predictedMeta = meta;
+        alterRan = direct;
       } else {
         if (meta) this.db.execRaw(meta);
         foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
@@ -280,6 +286,12 @@ class SqlReplica implements Replica {
       predictedMeta = '';
       this.tables.set(next.shape.name.toLowerCase(), next);
     };
+    if (direct) {
+      check(stripLiteralsAndComments(sql), sql);
+      if (!alterRan) this.db.execRaw(sql);
+      after();
+      return { columns: [], rows: [] };
+    }
     return runUserSql(this.db, sql, bind, check, after);
   }
 
