@@ -112,6 +112,28 @@ describe('parked rows merged after an ALTER of their table', () => {
     }
   });
 
+  it('a local write newer than a parked row, still in the update log, wins over it (ADD COLUMN leaves the log unfolded)', async () => {
+    const r = await notes('CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, name TEXT)');
+    r.exec("INSERT INTO notes VALUES ('n1', 'mine, older'), ('n2', 'mine')");
+    park(r, H + 10, 'notes', [[['n1'], { name: 'theirs, newer', y: 1 }], [['n2'], { name: 'theirs, older', y: 2 }]]);
+    r.exec("UPDATE notes SET name = 'mine, newer' WHERE id = 'n2'");
+    r.exec('ALTER TABLE notes ADD COLUMN y');
+    expect(rows(r)).toEqual([{ id: 'n1', name: 'theirs, newer', y: 1 }, { id: 'n2', name: 'mine, newer', y: 2 }]);
+    expect(authors(r, 'n2')).toEqual([ME, `name:${ME}`, `y:${A}`]);
+  });
+
+  it('a lone DROP COLUMN whose merge only inserts rows stays a schema change: nothing of the exec is stamped or sent', async () => {
+    const r = await notes();
+    park(r, H + 10, 'notes', [[['n1'], { name: 'one', x: 'text' }], [['n2'], { name: 'two' }]]);
+    const mine = r.getVector()[ME];
+    const seen: Commit[] = [];
+    r.onCommit((c) => seen.push(c));
+    r.exec('ALTER TABLE notes DROP COLUMN x');
+    expect(rows(r)).toEqual([{ id: 'n1', name: 'one' }, { id: 'n2', name: 'two' }]);
+    expect(r.getVector()[ME]).toBe(mine);
+    expect(seen.map((c) => [c.tables, c.changes, c.schemaChange, c.needsSnapshot])).toEqual([[['notes'], null, { sql: 'ALTER TABLE notes DROP COLUMN x', schemaVersion: null }, false]]);
+  });
+
   it('a row breaking a CHECK of the table stays parked alone; the others merge', async () => {
     const r = await notes('CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, name TEXT CHECK (length(name) < 10))');
     park(r, H + 10, 'notes', [[['n1'], { name: 'short', y: 1 }], [['n2'], { name: 'far too long a name', y: 2 }], [['n3'], { name: 'fine', y: 3 }]]);
