@@ -95,6 +95,21 @@ describe('parked registers, durable', () => {
     await d.close();
   });
 
+  it('a user trigger that writes a non-synced table while parked rows are merged by an ALTER: its rows are logged, and survive a crash', async () => {
+    const data = new Map<string, unknown>();
+    const { d } = await open(data);
+    await d.exec('CREATE TABLE audit (note TEXT); CREATE TRIGGER notes_audit AFTER INSERT ON notes BEGIN INSERT INTO audit VALUES (NEW.id); END');
+    await d.applyChanges(none, { signed: [body(H + 1)], parked: { nodes: [A], tables: [{ table: 'notes', columns: ['name', 'pinned'], rows: [{ pk: ['n1'], put: [H + 1, 0], del: null, cells: [[0, 'one', H + 1, 0], [1, 1, H + 1, 0]] }] }] } });
+    await d.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER');
+    const crashed = new Map(data);
+    expect((await d.exec('SELECT * FROM audit')).rows).toEqual([{ note: 'n1' }]);
+    const d2 = await openDurableReplica({ store: new MemoryKeyValueStore({ data: crashed }), createReplica: (o) => createReplica({ ...o, nodeId: ME, now: () => NOW }), warn: () => {} });
+    expect((await d2.exec('SELECT * FROM notes')).rows).toEqual([{ id: 'n1', name: 'one', pinned: 1 }]);
+    expect((await d2.exec('SELECT * FROM audit')).rows).toEqual([{ note: 'n1' }]);
+    await d2.close();
+    await d.close();
+  });
+
   it('a parking apply refused with QUOTA leaves nothing parked and the vector unmoved; sent again it lands', async () => {
     const data = new Map<string, unknown>();
     const { d, store } = await open(data);

@@ -65,6 +65,8 @@ describe('parked rows merged after an ALTER of their table', () => {
     r.exec("INSERT INTO notes VALUES ('n1', 'mine, older', 1), ('n3', 'mine', 3)");
     park(r, H + 10, 'notes', [[['n1'], { name: 'theirs, newer', x: 'text x' }], [['n2'], { name: 'theirs', x: 'x2' }], [['n3'], { name: 'theirs, older' }]]);
     park(r, H + 12, 'notes', [[['k', 2], { name: 'two keys' }]]);
+    // A relayed row whose key is not stored as the key column stores it (a number for TEXT).
+    r.applyChanges(none, { signed: [body(H + 13)], relayed: inserts(H + 13, 'notes', [[[7], { name: 'number key' }]]) });
     r.exec("UPDATE notes SET name = 'mine, newer' WHERE id = 'n3'");
     // Parked: nothing shows yet.
     expect(rows(r)).toEqual([{ id: 'n1', name: 'mine, older', x: 1 }, { id: 'n3', name: 'mine, newer', x: 3 }]);
@@ -83,9 +85,9 @@ describe('parked rows merged after an ALTER of their table', () => {
     expect(seen[0]!.tables).toContain('notes');
     expect(seen[0]!.schemaChange).toEqual({ sql: 'ALTER TABLE notes DROP COLUMN x', schemaVersion: null });
     expect(seen[0]!.changes?.tables ?? []).toEqual([]);
-    // The two-key row cannot fit (the key is what rows are matched by): still parked, not lost.
-    expect(parkedKeys(r, 'notes')).toBe(1);
-    expect(r.signedSince({}).map((b) => b.hlc - H).sort()).toEqual([10, 12]);
+    // The two unfit rows cannot fit (the key is what rows are matched by): still parked, not lost.
+    expect(parkedKeys(r, 'notes')).toBe(2);
+    expect(r.signedSince({}).map((b) => b.hlc - H).sort()).toEqual([10, 12, 13]);
     // A's cells of the dropped column are kept like any peer's: adding it back shows the newest.
     r.exec('ALTER TABLE notes ADD COLUMN x INTEGER');
     expect(rows(r)).toEqual([{ id: 'n1', name: 'theirs, newer', x: 'text x' }, { id: 'n2', name: 'theirs', x: 'x2' }, { id: 'n3', name: 'mine, newer', x: 3 }]);
