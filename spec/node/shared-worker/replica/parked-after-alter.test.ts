@@ -109,6 +109,8 @@ describe('parked rows merged after an ALTER of their table', () => {
       expect(parkedKeys(r, 'notes')).toBe(0);
       expect(parkedKeys(r, 'lists')).toBe(1);
       expect(() => r.execLocal("INSERT INTO notes VALUES ('n9', 'local', 0)")).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
+      // Updates are refused by the capture triggers, which read the stored mode.
+      expect(() => r.execLocal("UPDATE notes SET name = 'local' WHERE id = 'n2'")).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
       r.exec("INSERT INTO notes VALUES ('n3', 'three', 3)");
       expect(authors(r, 'n3')).toEqual([ME, `name:${ME}`, `pinned:${ME}`]);
     }
@@ -134,6 +136,15 @@ describe('parked rows merged after an ALTER of their table', () => {
     expect(rows(r)).toEqual([{ id: 'n1', name: 'one' }, { id: 'n2', name: 'two' }]);
     expect(r.getVector()[ME]).toBe(mine);
     expect(seen.map((c) => [c.tables, c.changes, c.schemaChange, c.needsSnapshot])).toEqual([[['notes'], null, { sql: 'ALTER TABLE notes DROP COLUMN x', schemaVersion: null }, false]]);
+  });
+
+  it('execLocal of the ALTER merges them too, and still refuses row writes to the synced table afterwards', async () => {
+    const r = await notes();
+    park(r, H + 10, 'notes', [[['n1'], { name: 'one', x: 'text' }]]);
+    r.execLocal('ALTER TABLE notes DROP COLUMN x');
+    expect(rows(r)).toEqual([{ id: 'n1', name: 'one' }]);
+    expect(authors(r, 'n1')).toEqual([A, `name:${A}`]);
+    expect(() => r.execLocal("UPDATE notes SET name = 'local' WHERE id = 'n1'")).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
   });
 
   it('a row breaking a CHECK of the table stays parked alone; the others merge', async () => {
