@@ -5,7 +5,8 @@
  * not fit the table here (its key, or a definition the sender's hello excluded). They make the
  * vector entry that rises past their set true: the set's body is kept while a parked register
  * carries its stamp (signed-bodies.ts sweep), so it is forwarded to peers that sync the table,
- * and enableSync merges the table's parked rows that fit (last writer wins, as any merge).
+ * and enableSync, or an ADD/DROP COLUMN of the table, merges the table's parked rows that fit
+ * (last writer wins, as any merge).
  *
  * _rb_parked(tbl, pk, kind, col, val, v): per lower-cased table name, encoded key, register kind
  * (put, del, or a cell of lower-cased column `col`) the newest value and stamp id, the same last-writer-wins
@@ -61,6 +62,11 @@ export class ParkedRegisters {
       if (rows.length > 0) tables.push({ table: t.table, columns: t.columns, rows });
     }
     return tables.length > 0 ? { nodes: cs.nodes, tables } : null;
+  }
+
+  /** Does table `name` have parked registers? One probe of the primary key's table prefix. */
+  has(name: string): boolean {
+    return this.db.get('SELECT EXISTS (SELECT 1 FROM _rb_parked WHERE tbl = ?)', [name.toLowerCase()])![0] === 1;
   }
 
   /** Stamp ids that parked registers carry (their bodies stay kept). */

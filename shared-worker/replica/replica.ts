@@ -285,6 +285,7 @@ class SqlReplica implements Replica {
       predicted = null;
       predictedMeta = '';
       this.tables.set(next.shape.name.toLowerCase(), next);
+      this.mergeParkedAfterAlter(next);
     };
     if (direct) {
       check(stripLiteralsAndComments(sql), sql);
@@ -538,9 +539,9 @@ class SqlReplica implements Replica {
   }
 
   /**
-   * The rows parked for `t` (a table enabled just now) that fit it, merged like a remote batch
+   * The rows parked for `t` (a table enabled or altered just now) that fit it, merged like a remote batch
    * (last writer wins; their stamps were counted in the vector when they were parked). Rows that
-   * do not fit stay parked. Inside enableSync's transaction.
+   * do not fit stay parked. Inside the caller's transaction.
    * A row that breaks a rule of the table here (CHECK, NOT NULL without a default) stays parked
    * alone: enableSync must not fail for good because of one author's row, nor keep the others out.
    */
@@ -568,6 +569,26 @@ class SqlReplica implements Replica {
     this.db.run('RELEASE _rb_merge_parked');
     this.parked.remove(t.shape.name, cs.tables.flatMap((td) => td.rows.map((r) => r.pk)));
     return true;
+  }
+
+  /**
+   * After an ADD/DROP COLUMN of synced table `t` (exec, a migration step, or its replay from the
+   * durable log): the rows parked for `t` that fit it now are merged as at enableSync (mergeParked).
+   * They were parked because the sender's definition of `t` differed, and their stamps are counted
+   * in the vector already: no peer sends them again (docs/schema-evolution.md, "Tables one peer
+   * does not sync"). They are other authors' registers with their own stamps, so the capture
+   * triggers are off and the exec's insert capture ignores them; the update hook still sees the
+   * writes, so the commit names the table and user triggers' writes become row images. A replay
+   * finds the same parked rows (the log replays in order), so it merges the same ones.
+   */
+  private mergeParkedAfterAlter(t: SyncedTable): void {
+    if (!this.parked.has(t.shape.name)) return;
+    // The merge compares with the registers of live rows: earlier execs' pending updates first.
+    foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
+    const [mode, stampId] = this.db.get('SELECT mode, v FROM _rb_ctx')! as [CaptureMode, number];
+    setCaptureMode(this.db, CaptureMode.Off);
+    this.inserts.ignoring(() => this.mergeParked(t));
+    setCaptureMode(this.db, mode, stampId);
   }
 
   /**
