@@ -273,6 +273,7 @@ class SqlReplica implements Replica {
     };
     const after = () => {
       if (!altering) return;
+      const parked = predicted?.hasParked;
       let next = predicted && addAfterAlter(this.db, this.stamps, predicted, { release: !this.runningLoneAdd });
       if (predicted && !next) {
         // The ALTER added another column than read from its text: undone, run the inspecting way.
@@ -285,7 +286,7 @@ class SqlReplica implements Replica {
       predicted = null;
       predictedMeta = '';
       this.tables.set(next.shape.name.toLowerCase(), next);
-      this.mergeParkedAfterAlter(next);
+      this.mergeParkedAfterAlter(next, parked);
     };
     if (direct) {
       check(stripLiteralsAndComments(sql), sql);
@@ -581,8 +582,9 @@ class SqlReplica implements Replica {
    * writes, so the commit names the table and user triggers' writes become row images. A replay
    * finds the same parked rows (the log replays in order), so it merges the same ones.
    */
-  private mergeParkedAfterAlter(t: SyncedTable): void {
-    if (!this.parked.has(t.shape.name)) return;
+  private mergeParkedAfterAlter(t: SyncedTable, known?: boolean): void {
+    // `known`: the predicted ADD read it already (addBeforeAlter).
+    if (!(known ?? this.parked.has(t.shape.name))) return;
     // The merge compares with the registers of live rows: earlier execs' pending updates first.
     foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
     const [mode, stampId] = this.db.get('SELECT mode, v FROM _rb_ctx')! as [CaptureMode, number];

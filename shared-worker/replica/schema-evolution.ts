@@ -304,6 +304,8 @@ export interface PredictedAdd {
   columns: unknown[][];
   /** Does the column have kept cells (extra cells) to move in? */
   hasCells: boolean;
+  /** Does the table have parked registers (parked-registers.ts; the ALTER does not change them)? */
+  hasParked: boolean;
 }
 
 const ADD_SAVEPOINT = '_rb_add_column';
@@ -331,12 +333,14 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
   const read = db.all(
     `SELECT 'row', type, name, sql, NULL, NULL, NULL, NULL FROM sqlite_schema WHERE name IN (${names.map(() => '?').join(', ')})
      UNION ALL SELECT 'col', cid, name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?)
-     UNION ALL SELECT 'extra', EXISTS (SELECT 1 FROM ${extra} WHERE col = ? COLLATE NOCASE), NULL, NULL, NULL, NULL, NULL, NULL`,
-    [...names, old.name, column.name],
+     UNION ALL SELECT 'extra', EXISTS (SELECT 1 FROM ${extra} WHERE col = ? COLLATE NOCASE), NULL, NULL, NULL, NULL, NULL, NULL
+     UNION ALL SELECT 'parked', EXISTS (SELECT 1 FROM _rb_parked WHERE tbl = ?), NULL, NULL, NULL, NULL, NULL, NULL`,
+    [...names, old.name, column.name, old.name.toLowerCase()],
   );
   const stored = new Map(read.filter((r) => r[0] === 'row').map((r) => [`${String(r[1])} ${String(r[2])}`, r[3]]));
   const before = read.filter((r) => r[0] === 'col').map((r) => r.slice(1)).sort((a, b) => Number(a[0]) - Number(b[0]));
   const hasCells = read.find((r) => r[0] === 'extra')![1];
+  const hasParked = read.find((r) => r[0] === 'parked')![1];
   const columns = [...before, [before.length, column.name, column.type, column.notNull ? 1 : 0, column.dflt ?? null, 0, 0]];
   // infoFingerprint reads table_xinfo's order (cid, name, type, notnull, pk, ...).
   const fingerprint = infoFingerprint(columns.map(([cid, name, type, notNull, , pk, hidden]) => [cid, name, type, notNull, pk, hidden]));
@@ -352,7 +356,7 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
     savepoint: ADD_SAVEPOINT,
     then: `UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${alsoRun}`,
   });
-  return { table: t, shape, columns, hasCells: hasCells === 1 };
+  return { table: t, shape, columns, hasCells: hasCells === 1, hasParked: hasParked === 1 };
 }
 
 /**
