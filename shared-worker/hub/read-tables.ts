@@ -11,6 +11,9 @@ import type { ExecResult, SqlParams } from '../replica/contracts/replica-types.j
 
 export type RunSql = (sql: string, params?: SqlParams) => Promise<ExecResult>;
 
+// A module constant, not a literal in the loop: V8 compiles a literal again after each collection.
+const WHITESPACE = /\s/;
+
 /**
  * True when `sql` holds exactly one statement. `EXPLAIN a; b` would explain `a` and then run
  * `b`, so a watch must be one statement. Skips quotes ('', "", ``, []) and comments.
@@ -33,7 +36,7 @@ export function isSingleStatement(sql: string): boolean {
       i = end < 0 ? n : end + 2;
       continue;
     }
-    if (/\s/.test(c)) {
+    if (WHITESPACE.test(c)) {
       i++;
       continue;
     }

@@ -57,6 +57,7 @@ const writer = new MsgpackWriter();
 
 /** Sequence keys are zero-padded so that the store's key order is the log order. */
 export const LOG_PREFIX = 'log:';
+const DIGITS = /^\d+$/;
 const SEQ_DIGITS = 12;
 
 export function logKey(seq: number): string {
@@ -65,7 +66,7 @@ export function logKey(seq: number): string {
 
 export function seqOfLogKey(key: string): number | null {
   const digits = key.slice(LOG_PREFIX.length);
-  return key.startsWith(LOG_PREFIX) && /^\d+$/.test(digits) ? Number(digits) : null;
+  return key.startsWith(LOG_PREFIX) && DIGITS.test(digits) ? Number(digits) : null;
 }
 
 export function encodeLogRecord(r: LogRecord): Uint8Array {

@@ -7,6 +7,9 @@ import { BatteryError } from '../protocol/errors.js';
 import type { ExecResult, SqlParams, SqlValue } from '../protocol/values.js';
 
 type Bindable = SqlParams;
+
+/** A statement that may take parameters (a module constant: see sql-text.ts). */
+const PARAMETER_MARKER = /[?:@$]/;
 import type { SqlDatabase, UserStatement } from './sql-database.js';
 import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
 
@@ -37,7 +40,7 @@ function runStatements(
       stmt = s;
       const stripped = stripLiteralsAndComments(stmt.getSQL());
       check(stripped, stmt.getSQL());
-      if (params !== undefined && (!Array.isArray(params) || /[?:@$]/.test(stripped))) stmt.bind(params as never);
+      if (params !== undefined && (!Array.isArray(params) || PARAMETER_MARKER.test(stripped))) stmt.bind(params as never);
       const columns = stmt.getColumnNames();
       const rows: Record<string, SqlValue>[] = [];
       while (stmt.step()) rows.push(rowObject(columns, stmt.get() as SqlValue[]));
@@ -81,7 +84,7 @@ function prepareLone(db: SqlDatabase, sql: string, check: (stripped: string) => 
   }
   if (kind === null) return null;
   check(stripped);
-  return { stmt: db.raw.prepare(sql), markers: /[?:@$]/.test(stripped), kind };
+  return { stmt: db.raw.prepare(sql), markers: PARAMETER_MARKER.test(stripped), kind };
 }
 
 /** Steps a cached statement to its end and resets it (bindings cleared), as runStatements would run it. */

@@ -131,8 +131,10 @@ function defaultsOf(db: SqlDatabase, t: SyncedTable): SqlValue[] {
   return d;
 }
 
+const UNIQUE_FAILED = /UNIQUE constraint failed/;
+
 function isUniqueViolation(e: unknown): boolean {
-  return /UNIQUE constraint failed/.test(e instanceof Error ? e.message : String(e));
+  return UNIQUE_FAILED.test(e instanceof Error ? e.message : String(e));
 }
 
 export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: ValidatedBatch, options: MergeOptions): MergeResult {

@@ -65,7 +65,11 @@ interface StatementScan {
 }
 
 /** Text that starts with ALTER (no comment before it): all exec looks at before parsing one. */
+// Regular expressions are module constants (see sql-text.ts).
 const ALTER_LEAD = /^\s*alter\s/i;
+const TRAILING_SEMICOLONS = /[\s;]+$/;
+const REPLACE_WORD = /\bREPLACE\b/i;
+const CONSTRAINT_FAILED = /constraint failed/i;
 
 const newScan = (): StatementScan => ({ statements: 0, alters: 0, altered: new Set() });
 
@@ -307,7 +311,7 @@ class SqlReplica implements Replica {
     // Every exec asks: text that does not start with ALTER (a comment first, say) is answered at once.
     if (typeof sql !== 'string' || !ALTER_LEAD.test(sql)) return false;
     // Only a ';' before the end needs a look past literals and comments.
-    const inner = (text: string) => text.replace(/[\s;]+$/, '').includes(';');
+    const inner = (text: string) => text.replace(TRAILING_SEMICOLONS, '').includes(';');
     if (inner(sql) && inner(stripLiteralsAndComments(sql))) return false;
     const alter = parseAlterTable(sql);
     return alter !== null && alter.action === 'add' && this.tables.has(alter.table.toLowerCase());
@@ -486,7 +490,7 @@ class SqlReplica implements Replica {
       images = this.recorder.images(this.db);
       touched = [...new Set([...touched, ...this.recorder.touched()])];
       if (unseenWrites) images.complete = false;
-      if (images.rows.length > 0 && /\bREPLACE\b/i.test(stripLiteralsAndComments(sql))) images.complete = false;
+      if (images.rows.length > 0 && REPLACE_WORD.test(stripLiteralsAndComments(sql))) images.complete = false;
       if (capture && scan && scan.alters > 0 && scan.alters === scan.statements && !changed && images.rows.length === 0 && images.complete) {
         schemaChange = { sql, schemaVersion: migration?.schemaVersion ?? null };
         touched = [...new Set([...touched, ...scan.altered])];
@@ -564,7 +568,7 @@ class SqlReplica implements Replica {
     } catch (e) {
       this.db.run('ROLLBACK TO _rb_merge_parked');
       this.db.run('RELEASE _rb_merge_parked');
-      if (/constraint failed/i.test(e instanceof Error ? e.message : String(e))) return false;
+      if (CONSTRAINT_FAILED.test(e instanceof Error ? e.message : String(e))) return false;
       throw e;
     }
     this.db.run('RELEASE _rb_merge_parked');

@@ -23,6 +23,10 @@ const PROTECTED_PRAGMAS = new Set([
   'trusted_schema',
 ]);
 
+// Module constants, not literals in checkUserStatement (see sql-text.ts).
+const PRAGMA_NAME = /^\s*PRAGMA\s+(?:(?:"[^"]*"|\w+)\s*\.\s*)?"?(\w+)"?\s*(=|\()?/i;
+const INTERNAL_NAME = /_rb_/i;
+
 function refuse(message: string): never {
   throw new BatteryError('BAD_OP', message);
 }
@@ -36,8 +40,8 @@ export function checkUserStatement(stripped: string): void {
   if (keyword === 'VACUUM') refuse('VACUUM is not allowed: it may renumber rowids, which change capture relies on');
   if (keyword === 'ATTACH' || keyword === 'DETACH') refuse(`${keyword} is not allowed: the replica syncs one database file`);
   if (keyword === 'PRAGMA') {
-    const m = /^\s*PRAGMA\s+(?:(?:"[^"]*"|\w+)\s*\.\s*)?"?(\w+)"?\s*(=|\()?/i.exec(stripped);
+    const m = PRAGMA_NAME.exec(stripped);
     if (m && m[2] && PROTECTED_PRAGMAS.has(m[1]!.toLowerCase())) refuse(`PRAGMA ${m[1]} cannot be changed: the replica depends on its setting`);
   }
-  if (/_rb_/i.test(stripped)) refuse('the library\'s internal tables (prefix _rb_) cannot be used from SQL');
+  if (INTERNAL_NAME.test(stripped)) refuse('the library\'s internal tables (prefix _rb_) cannot be used from SQL');
 }

@@ -119,8 +119,11 @@ export function infoFingerprint(info: unknown[][]): string {
   return fingerprintOf(info.map((r) => [String(r[1]), normalizeType(String(r[2])), r[3] === 1 || Number(r[4]) > 0, Number(r[4])]));
 }
 
+// A module constant, not a literal in the function (see sql-text.ts).
+const WHITESPACE_RUNS = /\s+/g;
+
 function normalizeType(type: string): string {
-  return type.trim().replace(/\s+/g, ' ').toUpperCase();
+  return type.trim().replace(WHITESPACE_RUNS, ' ').toUpperCase();
 }
 
 /** 16 hex chars: two independent 32-bit FNV-1a hashes of the canonical JSON of the shape. */

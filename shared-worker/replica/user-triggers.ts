@@ -34,8 +34,10 @@ const WRITES = [
   new RegExp(String.raw`\bDELETE\s+FROM\s+${NAME}`, 'gi'),
 ];
 
+const BEGIN_WORD = /\bBEGIN\b/i;
+
 function unquote(name: string): string {
-  if (name.startsWith('"')) return name.slice(1, -1).replace(/""/g, '"');
+  if (name.startsWith('"')) return name.slice(1, -1).replaceAll('""', '"');
   if (name.startsWith('[') || name.startsWith('`')) return name.slice(1, -1);
   return name;
 }
@@ -46,7 +48,7 @@ function unquote(name: string): string {
  */
 export function tablesWrittenBy(triggerSql: string): string[] {
   const stripped = stripLiteralsAndComments(triggerSql);
-  const begin = /\bBEGIN\b/i.exec(stripped);
+  const begin = BEGIN_WORD.exec(stripped);
   const body = begin ? stripped.slice(begin.index + 5) : '';
   const out = new Set<string>();
   for (const re of WRITES) {
@@ -97,6 +99,6 @@ export function assertMergeSafeTriggers(db: SqlDatabase, syncedNames: Iterable<s
 export function suspendUserTriggers(db: SqlDatabase): () => void {
   const triggers = userTriggers(db);
   if (triggers.length === 0) return () => {};
-  for (const t of triggers) db.execRaw(`DROP TRIGGER "${t.name.replace(/"/g, '""')}"`);
+  for (const t of triggers) db.execRaw(`DROP TRIGGER "${t.name.replaceAll('"', '""')}"`);
   return () => { for (const t of triggers) db.execRaw(t.sql); };
 }

@@ -27,8 +27,11 @@ function hash8(text: string): string {
   return h.toString(16).padStart(8, '0');
 }
 
+// A module constant, not a literal in the function: V8 recompiles such a literal after each collection.
+const WHITESPACE_RUNS = /\s+/g;
+
 function normalizeType(type: string): string {
-  return type.trim().replace(/\s+/g, ' ').toUpperCase();
+  return type.trim().replace(WHITESPACE_RUNS, ' ').toUpperCase();
 }
 
 /**
