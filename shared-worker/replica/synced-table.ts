@@ -86,76 +86,102 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 export function makeSyncedTable(shape: TableShape, tid: number): SyncedTable {
   const names = captureNames(tid);
-  const { clock, tomb } = names;
-  const T = quoteIdent(shape.name);
+  const colIndex = new Map(shape.cols.map((c, i) => [c.name.toLowerCase(), i]));
+  return { shape, tid, names, colIndex, sql: new LazySql(shape, names), insertClocksByRows: new Map() };
+}
+
+/** What the texts below are made of, built with the first text a table asks for. */
+interface Pieces {
+  names: CaptureNames;
+  clock: string;
+  tomb: string;
+  T: string;
+  k: number;
+  n: number;
+  pkCols: string[];
+  cols: string[];
+  s: string[];
+  kk: string[];
+  vv: string[];
+  pkWhere: string;
+  tombWhere: string;
+  regs: string[];
+}
+
+function piecesOf(shape: TableShape, names: CaptureNames): Pieces {
   const k = shape.pk.length;
   const n = shape.cols.length;
   const pkCols = shape.pk.map((c) => quoteIdent(c.name));
-  const cols = shape.cols.map((c) => quoteIdent(c.name));
-  const s = range(n).map((i) => `s${i}`);
   const kk = range(k).map((i) => `k${i}`);
-  const vv = range(n).map((i) => `v${i}`);
-  const q = (m: number) => range(m).map(() => '?').join(', ');
-  const pkWhere = pkCols.map((c) => `t.${c} = ?`).join(' AND ');
-  const tombWhere = kk.map((c) => `${c} = ?`).join(' AND ');
-  const regs = ['put', 'del', ...s];
-  const liveSelect = () => `SELECT ${[...regs.map((r) => `c.${r}`), ...pkCols.map((c) => `t.${c}`), ...cols.map((c) => `t.${c}`)].join(', ')} FROM ${clock} c JOIN ${T} t ON t.rowid = c.rid`;
-  const tombSelect = () => `SELECT ${[...regs, ...kk, ...vv].join(', ')} FROM ${tomb}`;
-  const build: SqlBuilders = {
-    // A scalar subquery, not a JOIN: for a join SQLite 3.38+ may build a Bloom filter over the
-    // clock table on every execution, which made this per-row lookup ~8x slower (measured).
-    selectLive: () => `SELECT rid, ver, ${regs.join(', ')} FROM ${clock} WHERE rid = (SELECT t.rowid FROM ${T} t WHERE ${pkWhere})`,
-    selectTomb: () => `SELECT ver, ${[...regs, ...vv].join(', ')} FROM ${tomb} WHERE ${tombWhere}`,
-    selectValues: () => `SELECT ${n ? cols.join(', ') : 'NULL'} FROM ${T} WHERE rowid = ?`,
-    insertRow: () => `INSERT INTO ${T}(${[...pkCols, ...cols].join(', ')}) VALUES (${q(k + n)}) RETURNING rowid`,
-    insertRowAt: () => `INSERT INTO ${T}(rowid, ${[...pkCols, ...cols].join(', ')}) VALUES (${q(1 + k + n)})`,
-    maxRowid: () => `SELECT coalesce(max(rowid), 0) FROM ${T}`,
-    hasLive: () => `SELECT EXISTS (SELECT 1 FROM ${clock})`,
-    deleteRow: () => `DELETE FROM ${T} WHERE rowid = ?`,
-    insertClock: () => `INSERT INTO ${clock}(rid, ver, ${regs.join(', ')}) VALUES (${q(2 + regs.length)})`,
-    updateClock: () => `UPDATE ${clock} SET ver = ?, ${regs.map((r) => `${r} = ?`).join(', ')} WHERE rid = ?`,
-    deleteClock: () => `DELETE FROM ${clock} WHERE rid = ?`,
-    upsertTomb: () => `INSERT OR REPLACE INTO ${tomb}(${[...kk, 'ver', ...regs, ...vv].join(', ')}) VALUES (${q(k + 1 + regs.length + n)})`,
-    deleteTomb: () => `DELETE FROM ${tomb} WHERE ${tombWhere}`,
-    hasTombs: () => `SELECT EXISTS (SELECT 1 FROM ${tomb})`,
-    hasDeleted: () => `SELECT EXISTS (SELECT 1 FROM ${names.deleted})`,
-    hasUpdated: () => n ? `SELECT EXISTS (SELECT 1 FROM ${names.updated})` : '',
-    updateLogEnd: () => n ? `SELECT coalesce(max(rowid), 0) FROM ${names.updated}` : '',
-    updateLogFirstV: () => n ? `SELECT v FROM ${names.updated} ORDER BY rowid LIMIT 1` : '',
-    // The update log is appended in stamp order and only emptied whole: if anything of stamp ?1
-    // is in it, its newest entry is.
-    changedAt: () => `SELECT EXISTS (SELECT 1 FROM ${clock} WHERE ver = ?1) OR EXISTS (SELECT 1 FROM ${tomb} WHERE ver = ?1)${
-      n ? ` OR EXISTS (SELECT 1 FROM ${names.updated} WHERE rowid = (SELECT max(rowid) FROM ${names.updated}) AND v = ?1)` : ''
-    }`,
-    selectExtra: () => `SELECT v FROM ${names.extra} WHERE ${tombWhere} AND col = ?`,
-    upsertExtra: () => `INSERT OR REPLACE INTO ${names.extra}(${[...kk, 'col', 'val', 'v'].join(', ')}) VALUES (${q(k + 3)})`,
-    extraSince: () => `SELECT ${[...kk, 'col', 'val', 'v'].join(', ')} FROM ${names.extra} WHERE v >= ? ORDER BY ${kk.join(', ')}`,
-    extraAt: () => `SELECT ${[...kk, 'col', 'val', 'v'].join(', ')} FROM ${names.extra} WHERE v = ? ORDER BY ${kk.join(', ')}`,
-    liveSince: () => `${liveSelect()} WHERE c.ver >= ? ORDER BY c.rid`,
-    tombSince: () => `${tombSelect()} WHERE ver >= ? ORDER BY ${kk.join(', ')}`,
-    // Scalar subqueries, not the JOIN of liveSelect: run once per commit, the join cost ~30 us a
-    // call on a 3,000-row table, these ~5 us (Node, CPU time; see selectLive). The IS NOT NULL
-    // test keeps the join's meaning (a clock row without its data row yields nothing); written as
-    // EXISTS, SQLite turns it back into a join and the cost with it.
-    liveAt: () => `SELECT ${[...regs.map((r) => `c.${r}`), ...[...pkCols, ...cols].map((col) => `(SELECT t.${col} FROM ${T} t WHERE t.rowid = c.rid)`)].join(', ')}
-      FROM ${clock} c WHERE c.ver = ? AND (SELECT 1 FROM ${T} t WHERE t.rowid = c.rid) IS NOT NULL`,
-    // Measured at 100k rows: ~35 ms of stepping against ~190 ms for liveAt's five subqueries per row.
-    liveAtJoined: () => `${liveSelect()} WHERE c.ver = ?`,
-    tombAt: () => `${tombSelect()} WHERE ver = ?`,
-    pendingAt: () => n
-      ? `SELECT u.v, NULL, ${s.map((_, i) => `CASE WHEN u.m${i} THEN u.v END`).join(', ')}, ${[...pkCols, ...cols].map((c) => `t.${c}`).join(', ')}
-         FROM (SELECT rid, max(v) AS v, ${s.map((_, i) => `max(m${i}) AS m${i}`).join(', ')} FROM ${names.updated} WHERE rowid > ?2 AND v = ?1 GROUP BY rid) AS u
-         JOIN ${T} t ON t.rowid = u.rid`
-      : '',
-    mixedAt: () => n
-      ? `SELECT EXISTS (SELECT 1 FROM ${clock} WHERE ver = ?1) AND EXISTS (SELECT 1 FROM ${names.updated} WHERE rowid = (SELECT max(rowid) FROM ${names.updated}) AND v = ?1)`
-      : '',
+  const s = range(n).map((i) => `s${i}`);
+  return {
+    names, clock: names.clock, tomb: names.tomb, T: quoteIdent(shape.name), k, n, pkCols,
+    cols: shape.cols.map((c) => quoteIdent(c.name)), s, kk, vv: range(n).map((i) => `v${i}`),
+    pkWhere: pkCols.map((c) => `t.${c} = ?`).join(' AND '), tombWhere: kk.map((c) => `${c} = ?`).join(' AND '),
+    regs: ['put', 'del', ...s],
   };
-  const colIndex = new Map(shape.cols.map((c, i) => [c.name.toLowerCase(), i]));
-  return { shape, tid, names, colIndex, sql: new LazySql(build), insertClocksByRows: new Map() };
 }
 
-type SqlBuilders = { [K in keyof SyncedTableSql]: () => string };
+const q = (m: number) => range(m).map(() => '?').join(', ');
+const liveSelect = (p: Pieces) => `SELECT ${[...p.regs.map((r) => `c.${r}`), ...p.pkCols.map((c) => `t.${c}`), ...p.cols.map((c) => `t.${c}`)].join(', ')} FROM ${p.clock} c JOIN ${p.T} t ON t.rowid = c.rid`;
+const tombSelect = (p: Pieces) => `SELECT ${[...p.regs, ...p.kk, ...p.vv].join(', ')} FROM ${p.tomb}`;
+
+/**
+ * Every text, as one table for all synced tables: a SyncedTable is made at every open and every
+ * ADD/DROP COLUMN, cold, and closures per table cost more than the few texts a call reads.
+ */
+const BUILD: SqlBuilders = {
+  // A scalar subquery, not a JOIN: for a join SQLite 3.38+ may build a Bloom filter over the
+  // clock table on every execution, which made this per-row lookup ~8x slower (measured).
+  selectLive: (p) => `SELECT rid, ver, ${p.regs.join(', ')} FROM ${p.clock} WHERE rid = (SELECT t.rowid FROM ${p.T} t WHERE ${p.pkWhere})`,
+  selectTomb: (p) => `SELECT ver, ${[...p.regs, ...p.vv].join(', ')} FROM ${p.tomb} WHERE ${p.tombWhere}`,
+  selectValues: (p) => `SELECT ${p.n ? p.cols.join(', ') : 'NULL'} FROM ${p.T} WHERE rowid = ?`,
+  insertRow: (p) => `INSERT INTO ${p.T}(${[...p.pkCols, ...p.cols].join(', ')}) VALUES (${q(p.k + p.n)}) RETURNING rowid`,
+  insertRowAt: (p) => `INSERT INTO ${p.T}(rowid, ${[...p.pkCols, ...p.cols].join(', ')}) VALUES (${q(1 + p.k + p.n)})`,
+  maxRowid: (p) => `SELECT coalesce(max(rowid), 0) FROM ${p.T}`,
+  hasLive: (p) => `SELECT EXISTS (SELECT 1 FROM ${p.clock})`,
+  deleteRow: (p) => `DELETE FROM ${p.T} WHERE rowid = ?`,
+  insertClock: (p) => `INSERT INTO ${p.clock}(rid, ver, ${p.regs.join(', ')}) VALUES (${q(2 + p.regs.length)})`,
+  updateClock: (p) => `UPDATE ${p.clock} SET ver = ?, ${p.regs.map((r) => `${r} = ?`).join(', ')} WHERE rid = ?`,
+  deleteClock: (p) => `DELETE FROM ${p.clock} WHERE rid = ?`,
+  upsertTomb: (p) => `INSERT OR REPLACE INTO ${p.tomb}(${[...p.kk, 'ver', ...p.regs, ...p.vv].join(', ')}) VALUES (${q(p.k + 1 + p.regs.length + p.n)})`,
+  deleteTomb: (p) => `DELETE FROM ${p.tomb} WHERE ${p.tombWhere}`,
+  hasTombs: (p) => `SELECT EXISTS (SELECT 1 FROM ${p.tomb})`,
+  hasDeleted: (p) => `SELECT EXISTS (SELECT 1 FROM ${p.names.deleted})`,
+  hasUpdated: (p) => p.n ? `SELECT EXISTS (SELECT 1 FROM ${p.names.updated})` : '',
+  updateLogEnd: (p) => p.n ? `SELECT coalesce(max(rowid), 0) FROM ${p.names.updated}` : '',
+  updateLogFirstV: (p) => p.n ? `SELECT v FROM ${p.names.updated} ORDER BY rowid LIMIT 1` : '',
+  // The update log is appended in stamp order and only emptied whole: if anything of stamp ?1
+  // is in it, its newest entry is.
+  changedAt: (p) => `SELECT EXISTS (SELECT 1 FROM ${p.clock} WHERE ver = ?1) OR EXISTS (SELECT 1 FROM ${p.tomb} WHERE ver = ?1)${
+    p.n ? ` OR EXISTS (SELECT 1 FROM ${p.names.updated} WHERE rowid = (SELECT max(rowid) FROM ${p.names.updated}) AND v = ?1)` : ''
+  }`,
+  selectExtra: (p) => `SELECT v FROM ${p.names.extra} WHERE ${p.tombWhere} AND col = ?`,
+  upsertExtra: (p) => `INSERT OR REPLACE INTO ${p.names.extra}(${[...p.kk, 'col', 'val', 'v'].join(', ')}) VALUES (${q(p.k + 3)})`,
+  extraSince: (p) => `SELECT ${[...p.kk, 'col', 'val', 'v'].join(', ')} FROM ${p.names.extra} WHERE v >= ? ORDER BY ${p.kk.join(', ')}`,
+  extraAt: (p) => `SELECT ${[...p.kk, 'col', 'val', 'v'].join(', ')} FROM ${p.names.extra} WHERE v = ? ORDER BY ${p.kk.join(', ')}`,
+  liveSince: (p) => `${liveSelect(p)} WHERE c.ver >= ? ORDER BY c.rid`,
+  tombSince: (p) => `${tombSelect(p)} WHERE ver >= ? ORDER BY ${p.kk.join(', ')}`,
+  // Scalar subqueries, not the JOIN of liveSelect: run once per commit, the join cost ~30 us a
+  // call on a 3,000-row table, these ~5 us (Node, CPU time; see selectLive). The IS NOT NULL
+  // test keeps the join's meaning (a clock row without its data row yields nothing); written as
+  // EXISTS, SQLite turns it back into a join and the cost with it.
+  liveAt: (p) => `SELECT ${[...p.regs.map((r) => `c.${r}`), ...[...p.pkCols, ...p.cols].map((col) => `(SELECT t.${col} FROM ${p.T} t WHERE t.rowid = c.rid)`)].join(', ')}
+      FROM ${p.clock} c WHERE c.ver = ? AND (SELECT 1 FROM ${p.T} t WHERE t.rowid = c.rid) IS NOT NULL`,
+  // Measured at 100k rows: ~35 ms of stepping against ~190 ms for liveAt's five subqueries per row.
+  liveAtJoined: (p) => `${liveSelect(p)} WHERE c.ver = ?`,
+  tombAt: (p) => `${tombSelect(p)} WHERE ver = ?`,
+  pendingAt: (p) => p.n
+    ? `SELECT u.v, NULL, ${p.s.map((_, i) => `CASE WHEN u.m${i} THEN u.v END`).join(', ')}, ${[...p.pkCols, ...p.cols].map((c) => `t.${c}`).join(', ')}
+         FROM (SELECT rid, max(v) AS v, ${p.s.map((_, i) => `max(m${i}) AS m${i}`).join(', ')} FROM ${p.names.updated} WHERE rowid > ?2 AND v = ?1 GROUP BY rid) AS u
+         JOIN ${p.T} t ON t.rowid = u.rid`
+    : '',
+  mixedAt: (p) => p.n
+    ? `SELECT EXISTS (SELECT 1 FROM ${p.clock} WHERE ver = ?1) AND EXISTS (SELECT 1 FROM ${p.names.updated} WHERE rowid = (SELECT max(rowid) FROM ${p.names.updated}) AND v = ?1)`
+    : '',
+};
+
+type SqlBuilders = { [K in keyof SyncedTableSql]: (p: Pieces) => string };
 
 /**
  * Each text built on first use: a table gets a new SyncedTable at every open and every ADD/DROP
@@ -163,127 +189,135 @@ type SqlBuilders = { [K in keyof SyncedTableSql]: () => string };
  */
 class LazySql implements SyncedTableSql {
   private readonly built: Partial<SyncedTableSql> = {};
+  private pieces: Pieces | null = null;
 
-  constructor(private readonly build: SqlBuilders) {}
+  constructor(
+    private readonly shape: TableShape,
+    private readonly names: CaptureNames,
+  ) {}
+
+  private get p(): Pieces {
+    return (this.pieces ??= piecesOf(this.shape, this.names));
+  }
 
   get selectLive(): string {
-    return (this.built.selectLive ??= this.build.selectLive());
+    return (this.built.selectLive ??= BUILD.selectLive(this.p));
   }
 
   get selectTomb(): string {
-    return (this.built.selectTomb ??= this.build.selectTomb());
+    return (this.built.selectTomb ??= BUILD.selectTomb(this.p));
   }
 
   get selectValues(): string {
-    return (this.built.selectValues ??= this.build.selectValues());
+    return (this.built.selectValues ??= BUILD.selectValues(this.p));
   }
 
   get insertRow(): string {
-    return (this.built.insertRow ??= this.build.insertRow());
+    return (this.built.insertRow ??= BUILD.insertRow(this.p));
   }
 
   get insertRowAt(): string {
-    return (this.built.insertRowAt ??= this.build.insertRowAt());
+    return (this.built.insertRowAt ??= BUILD.insertRowAt(this.p));
   }
 
   get maxRowid(): string {
-    return (this.built.maxRowid ??= this.build.maxRowid());
+    return (this.built.maxRowid ??= BUILD.maxRowid(this.p));
   }
 
   get hasLive(): string {
-    return (this.built.hasLive ??= this.build.hasLive());
+    return (this.built.hasLive ??= BUILD.hasLive(this.p));
   }
 
   get deleteRow(): string {
-    return (this.built.deleteRow ??= this.build.deleteRow());
+    return (this.built.deleteRow ??= BUILD.deleteRow(this.p));
   }
 
   get insertClock(): string {
-    return (this.built.insertClock ??= this.build.insertClock());
+    return (this.built.insertClock ??= BUILD.insertClock(this.p));
   }
 
   get updateClock(): string {
-    return (this.built.updateClock ??= this.build.updateClock());
+    return (this.built.updateClock ??= BUILD.updateClock(this.p));
   }
 
   get deleteClock(): string {
-    return (this.built.deleteClock ??= this.build.deleteClock());
+    return (this.built.deleteClock ??= BUILD.deleteClock(this.p));
   }
 
   get upsertTomb(): string {
-    return (this.built.upsertTomb ??= this.build.upsertTomb());
+    return (this.built.upsertTomb ??= BUILD.upsertTomb(this.p));
   }
 
   get deleteTomb(): string {
-    return (this.built.deleteTomb ??= this.build.deleteTomb());
+    return (this.built.deleteTomb ??= BUILD.deleteTomb(this.p));
   }
 
   get hasTombs(): string {
-    return (this.built.hasTombs ??= this.build.hasTombs());
+    return (this.built.hasTombs ??= BUILD.hasTombs(this.p));
   }
 
   get hasDeleted(): string {
-    return (this.built.hasDeleted ??= this.build.hasDeleted());
+    return (this.built.hasDeleted ??= BUILD.hasDeleted(this.p));
   }
 
   get hasUpdated(): string {
-    return (this.built.hasUpdated ??= this.build.hasUpdated());
+    return (this.built.hasUpdated ??= BUILD.hasUpdated(this.p));
   }
 
   get updateLogEnd(): string {
-    return (this.built.updateLogEnd ??= this.build.updateLogEnd());
+    return (this.built.updateLogEnd ??= BUILD.updateLogEnd(this.p));
   }
 
   get updateLogFirstV(): string {
-    return (this.built.updateLogFirstV ??= this.build.updateLogFirstV());
+    return (this.built.updateLogFirstV ??= BUILD.updateLogFirstV(this.p));
   }
 
   get changedAt(): string {
-    return (this.built.changedAt ??= this.build.changedAt());
+    return (this.built.changedAt ??= BUILD.changedAt(this.p));
   }
 
   get selectExtra(): string {
-    return (this.built.selectExtra ??= this.build.selectExtra());
+    return (this.built.selectExtra ??= BUILD.selectExtra(this.p));
   }
 
   get upsertExtra(): string {
-    return (this.built.upsertExtra ??= this.build.upsertExtra());
+    return (this.built.upsertExtra ??= BUILD.upsertExtra(this.p));
   }
 
   get extraSince(): string {
-    return (this.built.extraSince ??= this.build.extraSince());
+    return (this.built.extraSince ??= BUILD.extraSince(this.p));
   }
 
   get extraAt(): string {
-    return (this.built.extraAt ??= this.build.extraAt());
+    return (this.built.extraAt ??= BUILD.extraAt(this.p));
   }
 
   get liveSince(): string {
-    return (this.built.liveSince ??= this.build.liveSince());
+    return (this.built.liveSince ??= BUILD.liveSince(this.p));
   }
 
   get tombSince(): string {
-    return (this.built.tombSince ??= this.build.tombSince());
+    return (this.built.tombSince ??= BUILD.tombSince(this.p));
   }
 
   get liveAt(): string {
-    return (this.built.liveAt ??= this.build.liveAt());
+    return (this.built.liveAt ??= BUILD.liveAt(this.p));
   }
 
   get liveAtJoined(): string {
-    return (this.built.liveAtJoined ??= this.build.liveAtJoined());
+    return (this.built.liveAtJoined ??= BUILD.liveAtJoined(this.p));
   }
 
   get tombAt(): string {
-    return (this.built.tombAt ??= this.build.tombAt());
+    return (this.built.tombAt ??= BUILD.tombAt(this.p));
   }
 
   get pendingAt(): string {
-    return (this.built.pendingAt ??= this.build.pendingAt());
+    return (this.built.pendingAt ??= BUILD.pendingAt(this.p));
   }
 
   get mixedAt(): string {
-    return (this.built.mixedAt ??= this.build.mixedAt());
+    return (this.built.mixedAt ??= BUILD.mixedAt(this.p));
   }
 }
 
