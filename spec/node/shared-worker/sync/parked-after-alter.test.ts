@@ -7,12 +7,10 @@
  * that only ever meets it gets the rows.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
-import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
-import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
 import { nodeIdOf, roomFor, ticks } from './helpers.js';
-import { connect, errorsOf, makeNode, type TestNode } from './net.js';
+import { migratedPeer, type MigratedPeer } from './migrated-peer.js';
+import { connect, errorsOf } from './net.js';
 
 const TAGS = 'CREATE TABLE tags (id TEXT PRIMARY KEY NOT NULL, label TEXT)';
 const A_STEPS = ['CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, name TEXT, x TEXT)', TAGS];
@@ -26,15 +24,10 @@ beforeAll(async () => {
   keys = (await roomFor('parked after alter token')).keys;
 });
 
-type Peer = TestNode<DurableReplicaHandle> & { data: Map<string, unknown>; nodeId: string };
+type Peer = MigratedPeer;
 
-async function peer(steps: string[], data = new Map<string, unknown>(), nodeId = nodeIdOf(++seq)): Promise<Peer> {
-  const replica = await openDurableReplica({
-    store: new MemoryKeyValueStore({ data }), createReplica: (o) => createReplica({ ...o, nodeId }), warn: () => {},
-  });
-  await replica.migrate(steps);
-  for (const t of ['notes', 'tags']) await replica.enableSync(t);
-  return Object.assign(makeNode(`p${seq}`, replica, keys), { data, nodeId });
+function peer(steps: string[], data = new Map<string, unknown>(), nodeId = nodeIdOf(++seq)): Promise<Peer> {
+  return migratedPeer(keys, `p${seq}`, nodeId, steps, data);
 }
 
 const NOTES = 'SELECT * FROM notes ORDER BY id';
