@@ -47,6 +47,11 @@ describe('exec / execLocal', () => {
     ['an internal table after a quoted name holding --', 'SELECT "--" AS x, v FROM _rb_meta'],
     ['an internal table after a quoted name holding /*', 'SELECT v AS [/*] FROM _rb_meta -- */'],
     ["an internal table after a quoted name holding '", "WITH `it's` AS (SELECT 1) UPDATE _rb_ctx SET mode = 0 -- '"],
+    // A TCL-style parameter takes any characters up to `)` (tokenize.c): nothing in it starts a literal or a comment.
+    ["an internal table after a $name(...) parameter holding '", "SELECT $a(') AS x, v FROM _rb_meta -- '"],
+    ['an internal table after a @name(...) parameter holding /*', 'SELECT @a(/*) AS x, v FROM _rb_meta -- */'],
+    ['an internal table after a :name(...) parameter holding --', "UPDATE t SET x = :a(--) WHERE x IN (SELECT v FROM _rb_meta)"],
+    ["an internal table after a #name::x(...) parameter holding '", "DELETE FROM t WHERE x = #a::b(') OR x IN (SELECT v FROM _rb_meta) -- '"],
   ])('refuses %s (BAD_OP) and changes nothing', async (_name, sql) => {
     const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
     r.exec('CREATE TABLE t(x)');
