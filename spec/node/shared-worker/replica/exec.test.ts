@@ -39,6 +39,11 @@ describe('exec / execLocal', () => {
     ['ATTACH', "ATTACH ':memory:' AS other"],
     ['recursive_triggers off', 'PRAGMA recursive_triggers = OFF'],
     ['writable_schema', 'PRAGMA main.writable_schema = 1'],
+    // SQLite takes a pragma's name in any quoting, a string literal included (parse.y: nm).
+    ['recursive_triggers off, name in brackets', 'PRAGMA [recursive_triggers] = OFF'],
+    ['writable_schema, name in backquotes', 'PRAGMA main.`writable_schema` = 1'],
+    ['foreign_keys, name as a string literal', "PRAGMA 'foreign_keys' = ON"],
+    ['ignore_check_constraints, schema and name quoted', 'PRAGMA [main]."ignore_check_constraints" = 1'],
     ['reading an internal table', 'SELECT * FROM _rb_meta'],
     ['writing an internal table', "UPDATE _rb_meta SET v = 'x'"],
     ['a quoted internal name', 'DELETE FROM "_RB_stamps"'],
