@@ -70,6 +70,8 @@ describe('exec / execLocal', () => {
     const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
     expect(r.exec("SELECT '_rb_meta' AS s -- _rb_ in a comment").rows).toEqual([{ s: '_rb_meta' }]);
     expect(r.exec('PRAGMA recursive_triggers').rows).toEqual([{ recursive_triggers: 1 }]);
+    r.exec('PRAGMA [user_version] = 7');
+    expect(r.exec("PRAGMA 'user_version'").rows).toEqual([{ user_version: 7 }]);
   });
 
   it('commit records: local changes, row images of non-synced tables, snapshots for DDL', async () => {
