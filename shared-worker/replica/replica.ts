@@ -16,7 +16,7 @@ import { checkParams } from '../protocol/values.js';
 import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
 import { CaptureMode, metaRowsSql, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
-import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
+import { assertNoTempShadow, countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
 import { toBatteryError } from './sqlite-error-codes.js';
 import { assertMergeSafeTriggers, suspendUserTriggers } from './user-triggers.js';
 import { assertExactIntegers, assertTableHasExactIntegers, unsafeRowidError } from './exact-integers.js';
@@ -69,6 +69,8 @@ interface StatementScan {
 const ALTER_LEAD = /^\s*alter\s/i;
 const TRAILING_SEMICOLONS = /[\s;]+$/;
 const REPLACE_WORD = /\bREPLACE\b/i;
+/** Text that may create a TEMP object: TEMP/TEMPORARY or the schema name temp, in any quoting, holds these letters. */
+const TEMP_WORD = /temp/i;
 const CONSTRAINT_FAILED = /constraint failed/i;
 
 const newScan = (): StatementScan => ({ statements: 0, alters: 0, altered: new Set() });
@@ -432,6 +434,7 @@ class SqlReplica implements Replica {
       }
       const out = run();
       if (loneAdd && !(scan.statements === 1 && scan.alters === 1)) throw new BatteryError('SQL', 'internal: a lone ADD COLUMN exec ran other statements');
+      if (TEMP_WORD.test(sql)) assertNoTempShadow(this.db, this.syncedNames);
       // Compared now: what follows writes only our own tables (the hook may be paused for it).
       const unseenWrites = hooked && this.totalChanges() - totalBefore > this.recorder.count;
       // An ADD COLUMN that ran changed the schema; anything else is asked (a lone row write cannot).
@@ -525,6 +528,7 @@ class SqlReplica implements Replica {
     let backfilled = false;
     this.transaction(CaptureMode.Off, 0, () => {
       assertMergeSafeTriggers(this.db, [...this.syncedNames, shape.name]);
+      assertNoTempShadow(this.db, [shape.name]);
       const tid = installCapture(this.db, shape);
       stampId = this.stamps.create(hlc, this.nodeId);
       backfilled = backfill(this.db, shape, tid, stampId);
