@@ -28,7 +28,7 @@ import type { ApplyOptions, ApplyResult, Commit, ExecResult, ExportCursor, Repli
 import { replayRowImages, WriteRecorder } from './row-images.js';
 import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
-import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
+import { firstKeyword, sqliteLower, stripLiteralsAndComments } from './sql-text.js';
 import { describeSchema } from './contracts/schema-descriptor.js';
 import { predictAddedColumn } from './added-column.js';
 import { addAfterAlter, addBeforeAlter, afterAlter, beforeAlter, checkAlter, parseAlterTable, type PredictedAdd } from './schema-evolution.js';
@@ -252,7 +252,7 @@ class SqlReplica implements Replica {
       scan.statements++;
       if (firstKeyword(stripped) !== 'ALTER') return;
       const alter = parseAlterTable(text);
-      const t = alter && this.tables.get(alter.table.toLowerCase());
+      const t = alter && this.syncedTableNamed(alter.table);
       if (!alter || !t) return;
       checkAlter(t, alter);
       scan.alters++;
@@ -316,7 +316,16 @@ class SqlReplica implements Replica {
     const inner = (text: string) => text.replace(TRAILING_SEMICOLONS, '').includes(';');
     if (inner(sql) && inner(stripLiteralsAndComments(sql))) return false;
     const alter = parseAlterTable(sql);
-    return alter !== null && alter.action === 'add' && this.tables.has(alter.table.toLowerCase());
+    return alter !== null && alter.action === 'add' && this.syncedTableNamed(alter.table) !== undefined;
+  }
+
+  /**
+   * The synced table SQLite resolves `name` to. The map's keys fold every letter, SQLite folds
+   * ASCII letters only: "ä" is another table than a synced "Ä".
+   */
+  private syncedTableNamed(name: string): SyncedTable | undefined {
+    const t = this.tables.get(name.toLowerCase());
+    return t && sqliteLower(t.shape.name) === sqliteLower(name) ? t : undefined;
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
@@ -521,6 +530,9 @@ class SqlReplica implements Replica {
     this.assertOpen();
     if (typeof table !== 'string') throw new BatteryError('SCHEMA', 'table name must be a string');
     const existing = this.tables.get(table.toLowerCase());
+    if (existing && !this.syncedTableNamed(table)) {
+      throw new BatteryError('SCHEMA', `table "${table}" cannot be synced: its name differs from synced table "${existing.shape.name}" only in the case of non-ASCII letters`, { table });
+    }
     if (existing) return;
     const shape = inspectSyncableTable(this.db, table);
     const hlc = this.clock.tick();
