@@ -16,7 +16,7 @@ import { checkParams } from '../protocol/values.js';
 import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
 import { CaptureMode, metaRowsSql, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
-import { countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
+import { assertNoTempShadow, countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
 import { toBatteryError } from './sqlite-error-codes.js';
 import { assertMergeSafeTriggers, suspendUserTriggers } from './user-triggers.js';
 import { assertExactIntegers, assertTableHasExactIntegers, unsafeRowidError } from './exact-integers.js';
@@ -28,7 +28,7 @@ import type { ApplyOptions, ApplyResult, Commit, ExecResult, ExportCursor, Repli
 import { replayRowImages, WriteRecorder } from './row-images.js';
 import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
-import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
+import { firstKeyword, sqliteLower, stripLiteralsAndComments } from './sql-text.js';
 import { describeSchema } from './contracts/schema-descriptor.js';
 import { predictAddedColumn } from './added-column.js';
 import { addAfterAlter, addBeforeAlter, afterAlter, beforeAlter, checkAlter, parseAlterTable, type PredictedAdd } from './schema-evolution.js';
@@ -69,6 +69,8 @@ interface StatementScan {
 const ALTER_LEAD = /^\s*alter\s/i;
 const TRAILING_SEMICOLONS = /[\s;]+$/;
 const REPLACE_WORD = /\bREPLACE\b/i;
+/** Text that may create a TEMP object: TEMP/TEMPORARY or the schema name temp, in any quoting, holds these letters. */
+const TEMP_WORD = /temp/i;
 const CONSTRAINT_FAILED = /constraint failed/i;
 
 const newScan = (): StatementScan => ({ statements: 0, alters: 0, altered: new Set() });
@@ -250,7 +252,7 @@ class SqlReplica implements Replica {
       scan.statements++;
       if (firstKeyword(stripped) !== 'ALTER') return;
       const alter = parseAlterTable(text);
-      const t = alter && this.tables.get(alter.table.toLowerCase());
+      const t = alter && this.syncedTableNamed(alter.table);
       if (!alter || !t) return;
       checkAlter(t, alter);
       scan.alters++;
@@ -314,7 +316,16 @@ class SqlReplica implements Replica {
     const inner = (text: string) => text.replace(TRAILING_SEMICOLONS, '').includes(';');
     if (inner(sql) && inner(stripLiteralsAndComments(sql))) return false;
     const alter = parseAlterTable(sql);
-    return alter !== null && alter.action === 'add' && this.tables.has(alter.table.toLowerCase());
+    return alter !== null && alter.action === 'add' && this.syncedTableNamed(alter.table) !== undefined;
+  }
+
+  /**
+   * The synced table SQLite resolves `name` to. The map's keys fold every letter, SQLite folds
+   * ASCII letters only: "ä" is another table than a synced "Ä".
+   */
+  private syncedTableNamed(name: string): SyncedTable | undefined {
+    const t = this.tables.get(name.toLowerCase());
+    return t && sqliteLower(t.shape.name) === sqliteLower(name) ? t : undefined;
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
@@ -432,6 +443,7 @@ class SqlReplica implements Replica {
       }
       const out = run();
       if (loneAdd && !(scan.statements === 1 && scan.alters === 1)) throw new BatteryError('SQL', 'internal: a lone ADD COLUMN exec ran other statements');
+      if (TEMP_WORD.test(sql)) assertNoTempShadow(this.db, this.syncedNames);
       // Compared now: what follows writes only our own tables (the hook may be paused for it).
       const unseenWrites = hooked && this.totalChanges() - totalBefore > this.recorder.count;
       // An ADD COLUMN that ran changed the schema; anything else is asked (a lone row write cannot).
@@ -518,6 +530,9 @@ class SqlReplica implements Replica {
     this.assertOpen();
     if (typeof table !== 'string') throw new BatteryError('SCHEMA', 'table name must be a string');
     const existing = this.tables.get(table.toLowerCase());
+    if (existing && !this.syncedTableNamed(table)) {
+      throw new BatteryError('SCHEMA', `table "${table}" cannot be synced: its name differs from synced table "${existing.shape.name}" only in the case of non-ASCII letters`, { table });
+    }
     if (existing) return;
     const shape = inspectSyncableTable(this.db, table);
     const hlc = this.clock.tick();
@@ -525,6 +540,7 @@ class SqlReplica implements Replica {
     let backfilled = false;
     this.transaction(CaptureMode.Off, 0, () => {
       assertMergeSafeTriggers(this.db, [...this.syncedNames, shape.name]);
+      assertNoTempShadow(this.db, [shape.name]);
       const tid = installCapture(this.db, shape);
       stampId = this.stamps.create(hlc, this.nodeId);
       backfilled = backfill(this.db, shape, tid, stampId);

@@ -30,3 +30,20 @@ export function countUserTables(db: SqlDatabase): number {
 export function hasUserTriggers(db: SqlDatabase): boolean {
   return db.get("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name NOT LIKE '\\_rb\\_%' ESCAPE '\\')")![0] === 1;
 }
+
+/**
+ * No TEMP table or view named like a synced table, and no TEMP trigger on one. SQLite looks an
+ * unqualified name up in temp first, so such a table would take the replica's merge writes (a
+ * peer's rows lost with it) and an unqualified ALTER (the capture rewritten for a column the synced
+ * table never got); a TEMP trigger is not in the main schema assertMergeSafeTriggers reads.
+ */
+export function assertNoTempShadow(db: SqlDatabase, syncedNames: Iterable<string>): void {
+  const synced = new Set([...syncedNames].map((n) => n.toLowerCase()));
+  if (synced.size === 0) return;
+  for (const [type, name, table] of db.all("SELECT type, name, tbl_name FROM temp.sqlite_schema WHERE type IN ('table', 'view', 'trigger')")) {
+    const on = String(type === 'trigger' ? table : name);
+    if (!synced.has(on.toLowerCase())) continue;
+    const what = type === 'trigger' ? `a TEMP trigger (${String(name)}) on it` : `a TEMP ${String(type)} of its name, which would hide it from the replica's own statements`;
+    throw new BatteryError('SCHEMA', `synced table "${on}" cannot have ${what}`, { table: on });
+  }
+}

@@ -2,7 +2,7 @@
  * What user SQL (exec/execLocal) may not do, checked per statement before it runs.
  */
 import { BatteryError } from '../protocol/errors.js';
-import { firstKeyword } from './sql-text.js';
+import { firstKeyword, sqlTokens } from './sql-text.js';
 
 /**
  * exec/execLocal wrap the whole call in one transaction (atomic multi-statement SQL) and run the
@@ -23,9 +23,22 @@ const PROTECTED_PRAGMAS = new Set([
   'trusted_schema',
 ]);
 
-// Module constants, not literals in checkUserStatement (see sql-text.ts).
-const PRAGMA_NAME = /^\s*PRAGMA\s+(?:(?:"[^"]*"|\w+)\s*\.\s*)?"?(\w+)"?\s*(=|\()?/i;
+// A module constant, not a literal in checkUserStatement (see sql-text.ts).
 const INTERNAL_NAME = /_rb_/i;
+
+/**
+ * The name as written of the protected pragma `stripped` (a PRAGMA statement) sets, else null.
+ * SQLite takes the schema and the name in any quoting, a string literal included (parse.y `nm`);
+ * a literal's text is emptied by then, so a pragma set under a string-literal name counts as one.
+ */
+function protectedPragmaSet(stripped: string): string | null {
+  const t = sqlTokens(stripped, 5);
+  const at = t[2]?.raw === '.' ? 3 : 1;
+  const name = t[at];
+  const op = t[at + 1]?.raw;
+  if (!name || (op !== '=' && op !== '(')) return null;
+  return name.kind === 'string' || PROTECTED_PRAGMAS.has(name.text.toLowerCase()) ? name.raw : null;
+}
 
 function refuse(message: string): never {
   throw new BatteryError('BAD_OP', message);
@@ -39,9 +52,7 @@ export function checkUserStatement(stripped: string): void {
   }
   if (keyword === 'VACUUM') refuse('VACUUM is not allowed: it may renumber rowids, which change capture relies on');
   if (keyword === 'ATTACH' || keyword === 'DETACH') refuse(`${keyword} is not allowed: the replica syncs one database file`);
-  if (keyword === 'PRAGMA') {
-    const m = PRAGMA_NAME.exec(stripped);
-    if (m && m[2] && PROTECTED_PRAGMAS.has(m[1]!.toLowerCase())) refuse(`PRAGMA ${m[1]} cannot be changed: the replica depends on its setting`);
-  }
+  const pragma = keyword === 'PRAGMA' ? protectedPragmaSet(stripped) : null;
+  if (pragma !== null) refuse(`PRAGMA ${pragma} cannot be changed: the replica depends on its setting (one named by a string literal counts as protected)`);
   if (INTERNAL_NAME.test(stripped)) refuse('the library\'s internal tables (prefix _rb_) cannot be used from SQL');
 }

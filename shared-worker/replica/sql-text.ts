@@ -12,6 +12,13 @@ export function quoteIdent(name: string): string {
   return '"' + name.replaceAll('"', '""') + '"';
 }
 
+const ASCII_UPPER = /[A-Z]+/g;
+
+/** A name folded as SQLite folds names (sqlite3UpperToLower): ASCII letters only, so "ä" and "Ä" stay two names. */
+export function sqliteLower(name: string): string {
+  return name.replace(ASCII_UPPER, (m) => m.toLowerCase());
+}
+
 export function quoteString(text: string): string {
   return "'" + text.replaceAll("'", "''") + "'";
 }
@@ -41,9 +48,39 @@ export function stripLiteralsAndComments(sql: string): string {
       const end = sql.indexOf('*/', i + 2);
       out += sql.slice(from, i) + ' ';
       i = from = end < 0 ? sql.length : end + 2;
+    } else if (c === 36 || c === 58 || c === 64 || c === 35) i = skipParameter(sql, i);
+    else if (isWordChar(c)) {
+      // A whole word: a `$` inside a name starts no parameter.
+      i++;
+      while (i < sql.length && isWordChar(sql.charCodeAt(i))) i++;
     } else i++;
   }
   return out + sql.slice(from);
+}
+
+/** sqlite3Isspace: what ends a TCL-style parameter's parentheses (tab, newline, vertical tab, form feed, carriage return, space). */
+const isSpace = (c: number): boolean => c === 32 || (c >= 9 && c <= 13);
+
+/**
+ * The index just past the parameter opening at `sql[start]` ($, :, @ or #), read as SQLite's
+ * tokenizer reads it (tokenize.c, CC_DOLLAR/CC_VARALPHA): identifier characters and `::`, then
+ * for a TCL-style `$a(...)` any characters up to `)` or whitespace. A quote, `--` or `/*` inside
+ * those parentheses starts nothing for SQLite (`SELECT $a(') FROM _rb_meta -- '` reads _rb_meta).
+ */
+function skipParameter(sql: string, start: number): number {
+  let named = false;
+  let i = start + 1;
+  for (; i < sql.length; i++) {
+    const c = sql.charCodeAt(i);
+    if (isWordChar(c)) named = true;
+    else if (c === 40 && named) {
+      do i++;
+      while (i < sql.length && !isSpace(sql.charCodeAt(i)) && sql.charCodeAt(i) !== 41);
+      return sql.charCodeAt(i) === 41 ? i + 1 : i;
+    } else if (c === 58 && sql.charCodeAt(i + 1) === 58) i++;
+    else break;
+  }
+  return i;
 }
 
 /** The index just past the quoted name or literal opening at `sql[start]` (see readQuoted), or the text's end. */

@@ -39,6 +39,11 @@ describe('exec / execLocal', () => {
     ['ATTACH', "ATTACH ':memory:' AS other"],
     ['recursive_triggers off', 'PRAGMA recursive_triggers = OFF'],
     ['writable_schema', 'PRAGMA main.writable_schema = 1'],
+    // SQLite takes a pragma's name in any quoting, a string literal included (parse.y: nm).
+    ['recursive_triggers off, name in brackets', 'PRAGMA [recursive_triggers] = OFF'],
+    ['writable_schema, name in backquotes', 'PRAGMA main.`writable_schema` = 1'],
+    ['foreign_keys, name as a string literal', "PRAGMA 'foreign_keys' = ON"],
+    ['ignore_check_constraints, schema and name quoted', 'PRAGMA [main]."ignore_check_constraints" = 1'],
     ['reading an internal table', 'SELECT * FROM _rb_meta'],
     ['writing an internal table', "UPDATE _rb_meta SET v = 'x'"],
     ['a quoted internal name', 'DELETE FROM "_RB_stamps"'],
@@ -47,6 +52,11 @@ describe('exec / execLocal', () => {
     ['an internal table after a quoted name holding --', 'SELECT "--" AS x, v FROM _rb_meta'],
     ['an internal table after a quoted name holding /*', 'SELECT v AS [/*] FROM _rb_meta -- */'],
     ["an internal table after a quoted name holding '", "WITH `it's` AS (SELECT 1) UPDATE _rb_ctx SET mode = 0 -- '"],
+    // A TCL-style parameter takes any characters up to `)` (tokenize.c): nothing in it starts a literal or a comment.
+    ["an internal table after a $name(...) parameter holding '", "SELECT $a(') AS x, v FROM _rb_meta -- '"],
+    ['an internal table after a @name(...) parameter holding /*', 'SELECT @a(/*) AS x, v FROM _rb_meta -- */'],
+    ['an internal table after a :name(...) parameter holding --', "UPDATE t SET x = :a(--) WHERE x IN (SELECT v FROM _rb_meta)"],
+    ["an internal table after a #name::x(...) parameter holding '", "DELETE FROM t WHERE x = #a::b(') OR x IN (SELECT v FROM _rb_meta) -- '"],
   ])('refuses %s (BAD_OP) and changes nothing', async (_name, sql) => {
     const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
     r.exec('CREATE TABLE t(x)');
@@ -60,6 +70,8 @@ describe('exec / execLocal', () => {
     const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
     expect(r.exec("SELECT '_rb_meta' AS s -- _rb_ in a comment").rows).toEqual([{ s: '_rb_meta' }]);
     expect(r.exec('PRAGMA recursive_triggers').rows).toEqual([{ recursive_triggers: 1 }]);
+    r.exec('PRAGMA [user_version] = 7');
+    expect(r.exec("PRAGMA 'user_version'").rows).toEqual([{ user_version: 7 }]);
   });
 
   it('commit records: local changes, row images of non-synced tables, snapshots for DDL', async () => {

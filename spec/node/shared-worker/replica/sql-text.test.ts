@@ -42,4 +42,15 @@ describe('stripLiteralsAndComments', () => {
     expect(stripLiteralsAndComments("x 'open; _rb_")).toBe("x ''");
     expect(stripLiteralsAndComments('x "open -- _rb_')).toBe('x "open -- _rb_');
   });
+
+  it('keeps a TCL-style parameter ($a(...), @a(...), :a(...), #a::b(...)) whole, as SQLite reads it: nothing in its parentheses starts a literal or a comment', () => {
+    expect(stripLiteralsAndComments("SELECT $a(') FROM _rb_x -- '")).toBe("SELECT $a(') FROM _rb_x  ");
+    expect(stripLiteralsAndComments('SELECT @a(/*) FROM _rb_x /* */')).toBe('SELECT @a(/*) FROM _rb_x  ');
+    expect(stripLiteralsAndComments(':a(--) _rb_x')).toBe(':a(--) _rb_x');
+    expect(stripLiteralsAndComments("#a::b(') _rb_x '")).toBe("#a::b(') _rb_x ''");
+    // The parentheses end at whitespace too (then SQLite refuses the token); `$` inside a name is part of it.
+    expect(stripLiteralsAndComments("$a(' x') y")).toBe("$a(' x''");
+    expect(stripLiteralsAndComments("a$b('x')")).toBe("a$b('')");
+    expect(stripLiteralsAndComments("x 'a' $(') '")).toBe("x '' $(''");
+  });
 });
