@@ -100,6 +100,20 @@ export function setCaptureMode(db: SqlDatabase, mode: CaptureMode, stampId = 0):
 }
 
 /**
+ * Runs `body` with the capture triggers off, then puts the stored mode and stamp id back: for
+ * writes that are the replica's own in the middle of an exec (registers that carry their stamps).
+ */
+export function withCaptureOff<T>(db: SqlDatabase, body: () => T): T {
+  const [mode, stampId] = db.get('SELECT mode, v FROM _rb_ctx')! as [CaptureMode, number];
+  setCaptureMode(db, CaptureMode.Off);
+  try {
+    return body();
+  } finally {
+    setCaptureMode(db, mode, stampId);
+  }
+}
+
+/**
  * Creates our tables if missing (a fresh file, or one made by plain SQLite), refuses files from a
  * newer format and returns the node id: `bind` when given (stored, replacing an older id), else
  * the stored one, else `newNodeId()` stored for good.

@@ -15,7 +15,7 @@ import { ranAsLoneWrite, runForEachRow, runLoneSelect, runUserSql } from './exec
 import { checkParams } from '../protocol/values.js';
 import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
-import { CaptureMode, metaRowsSql, openInternalState, readMeta, setCaptureMode, writeMeta } from './internal-schema.js';
+import { CaptureMode, metaRowsSql, openInternalState, readMeta, setCaptureMode, withCaptureOff, writeMeta } from './internal-schema.js';
 import { assertNoTempShadow, countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
 import { toBatteryError } from './sqlite-error-codes.js';
 import { assertMergeSafeTriggers, suspendUserTriggers } from './user-triggers.js';
@@ -607,10 +607,7 @@ class SqlReplica implements Replica {
     if (!(known ?? this.parked.has(t.shape.name))) return;
     // The merge compares with the registers of live rows: earlier execs' pending updates first.
     foldPendingUpdates(this.db, tablesWithPendingUpdates(this.db, [t]));
-    const [mode, stampId] = this.db.get('SELECT mode, v FROM _rb_ctx')! as [CaptureMode, number];
-    setCaptureMode(this.db, CaptureMode.Off);
-    this.inserts.ignoring(() => this.mergeParked(t));
-    setCaptureMode(this.db, mode, stampId);
+    withCaptureOff(this.db, () => this.inserts.ignoring(() => this.mergeParked(t)));
   }
 
   /**
