@@ -3,6 +3,7 @@
  * peers compare before merging a table.
  */
 import { BatteryError } from '../protocol/errors.js';
+import { normalizeType } from './contracts/schema-descriptor.js';
 import { isInternalName } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 
@@ -117,13 +118,6 @@ export function inspectSyncableTable(db: SqlDatabase, name: string, options: { r
 /** The shape fingerprint of a table's `pragma_table_xinfo` rows (cid, name, type, notnull, pk, ...). */
 export function infoFingerprint(info: unknown[][]): string {
   return fingerprintOf(info.map((r) => [String(r[1]), normalizeType(String(r[2])), r[3] === 1 || Number(r[4]) > 0, Number(r[4])]));
-}
-
-// A module constant, not a literal in the function (see sql-text.ts).
-const WHITESPACE_RUNS = /\s+/g;
-
-function normalizeType(type: string): string {
-  return type.trim().replace(WHITESPACE_RUNS, ' ').toUpperCase();
 }
 
 /** 16 hex chars: two independent 32-bit FNV-1a hashes of the canonical JSON of the shape. */

@@ -30,7 +30,8 @@ function hash8(text: string): string {
 // A module constant, not a literal in the function: V8 recompiles such a literal after each collection.
 const WHITESPACE_RUNS = /\s+/g;
 
-function normalizeType(type: string): string {
+/** A declared type as compared between replicas: trimmed, single-spaced, upper case. */
+export function normalizeType(type: string): string {
   return type.trim().replace(WHITESPACE_RUNS, ' ').toUpperCase();
 }
 
