@@ -37,9 +37,9 @@ export function stripLiteralsAndComments(sql: string): string {
     const c = sql.charCodeAt(i);
     if (c === 39) {
       out += sql.slice(from, i) + "''";
-      i = from = skipQuoted(sql, i);
+      i = from = quotedEnd(sql, i);
     } else if (c === 34 || c === 96 || c === 91) {
-      i = skipQuoted(sql, i);
+      i = quotedEnd(sql, i);
     } else if (c === 45 && sql.charCodeAt(i + 1) === 45) {
       const nl = sql.indexOf('\n', i);
       out += sql.slice(from, i) + ' ';
@@ -83,16 +83,26 @@ function skipParameter(sql: string, start: number): number {
   return i;
 }
 
-/** The index just past the quoted name or literal opening at `sql[start]` (see readQuoted), or the text's end. */
-function skipQuoted(sql: string, start: number): number {
+/**
+ * The index just past the closing quote of the quoted name or literal opening at `sql[start]`
+ * (", `, [ or '; a doubled quote is an escaped one, [...] has no escape), or -1 when it runs to
+ * the end of the text.
+ */
+function closingQuoteEnd(sql: string, start: number): number {
   const close = sql[start] === '[' ? ']' : sql[start]!;
   let from = start + 1;
   for (;;) {
     const j = sql.indexOf(close, from);
-    if (j < 0) return sql.length;
+    if (j < 0) return -1;
     if (close !== ']' && sql[j + 1] === close) from = j + 2;
     else return j + 1;
   }
+}
+
+/** closingQuoteEnd, or the text's end for a quote that runs to it. */
+function quotedEnd(sql: string, start: number): number {
+  const end = closingQuoteEnd(sql, start);
+  return end < 0 ? sql.length : end;
 }
 
 const FIRST_WORD = /^\s*([A-Za-z]+)/;
@@ -110,17 +120,11 @@ export function firstKeyword(strippedSql: string): string {
  */
 export function readQuoted(sql: string, start: number): { text: string; end: number; closed: boolean } {
   const close = sql[start] === '[' ? ']' : sql[start]!;
-  let text = '';
-  let from = start + 1;
-  for (;;) {
-    const j = sql.indexOf(close, from);
-    if (j < 0) return { text: text + sql.slice(from), end: sql.length, closed: false };
-    text += sql.slice(from, j);
-    if (close !== ']' && sql[j + 1] === close) {
-      text += close;
-      from = j + 2;
-    } else return { text, end: j + 1, closed: true };
-  }
+  const closing = closingQuoteEnd(sql, start);
+  const closed = closing >= 0;
+  const end = closed ? closing : sql.length;
+  const inner = sql.slice(start + 1, closed ? end - 1 : end);
+  return { text: close === ']' ? inner : inner.replaceAll(close + close, close), end, closed };
 }
 
 export interface SqlToken {
