@@ -18,10 +18,10 @@ import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteL
 import type { SqlValue } from './contracts/change-set.js';
 import { columnTypeOf } from './contracts/schema-descriptor.js';
 import { BatteryError } from '../protocol/errors.js';
-import { CaptureMode, setCaptureMode } from './internal-schema.js';
+import { withCaptureOff } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 import { rewriteSchemaText } from './schema-text-rewrite.js';
-import { quoteIdent, quoteString, sqlTokens } from './sql-text.js';
+import { quoteIdent, quoteString, sqlTokens, type SqlToken } from './sql-text.js';
 import { compareStamps, type StampStore } from './stamps.js';
 import { infoFingerprint, inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
 import { makeSyncedTable, type SyncedTable } from './synced-table.js';
@@ -34,16 +34,10 @@ export interface AlterStatement {
   action: AlterAction;
 }
 
-/**
- * The first identifiers and keywords of one statement, a quoted name (or a string literal, which
- * SQLite takes as a name there) as \u0000 + its text.
- */
-function tokens(sql: string): string[] {
-  return sqlTokens(sql, 8).map((t) => (t.kind === 'quoted' || t.kind === 'string' ? '\u0000' + t.text : t.raw));
-}
-
-const word = (t: string | undefined): string => (t === undefined || t.startsWith('\u0000') ? '' : t.toUpperCase());
-const name = (t: string | undefined): string => (t === undefined ? '' : t.startsWith('\u0000') ? t.slice(1) : t);
+/** A keyword (upper case); '' for a quoted name, a literal or punctuation. */
+const word = (t: SqlToken | undefined): string => (t?.kind === 'word' ? t.raw.toUpperCase() : '');
+/** The name a token stands for: bare, quoted, or a string literal (SQLite takes one as a name there). */
+const name = (t: SqlToken | undefined): string => (t === undefined ? '' : t.text);
 
 /** The last text read and what it gave: an exec reads its ALTER twice (loneAddColumn, then its check). */
 let lastRead: { sql: string; alter: AlterStatement | null } | null = null;
@@ -55,11 +49,11 @@ export function parseAlterTable(sql: string): AlterStatement | null {
 }
 
 function readAlterTable(sql: string): AlterStatement | null {
-  const t = tokens(sql);
+  const t = sqlTokens(sql, 8);
   if (word(t[0]) !== 'ALTER' || word(t[1]) !== 'TABLE') return null;
   let at = 2;
   let table = name(t[at]);
-  if (t[at + 1] === '.') {
+  if (t[at + 1]?.kind === 'punct' && t[at + 1]!.raw === '.') {
     if (table.toLowerCase() !== 'main') return null;
     at += 2;
     table = name(t[at]);
@@ -258,13 +252,7 @@ function materializeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTab
   if (cells.length === 0) return;
   // These writes are the replica's, not the exec's: the capture triggers of the new shape may be
   // installed already (addColumnsInPlace), so they are switched off meanwhile.
-  const [mode, stampId] = db.get('SELECT mode, v FROM _rb_ctx')! as [CaptureMode, number];
-  setCaptureMode(db, CaptureMode.Off);
-  try {
-    writeExtraCells(db, stamps, t, idx, cells);
-  } finally {
-    setCaptureMode(db, mode, stampId);
-  }
+  withCaptureOff(db, () => writeExtraCells(db, stamps, t, idx, cells));
   db.run(`DELETE FROM ${extra} WHERE col = ? COLLATE NOCASE`, [column]);
 }
 
