@@ -1,0 +1,227 @@
+/**
+ * Outside-tester acceptance of issue 14 at the replica level (Replica.exec / migrate /
+ * applyChanges / changesSince): odd table shapes and names, statement forms, refusals, extra
+ * cells relayed through a peer that lacks the column.
+ */
+import { describe, expect, it } from 'vitest';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { exchangeAll, pull, registers } from './replica-helpers.js';
+
+const ids = ['b000000000000001', 'b000000000000002', 'b000000000000003'];
+
+async function peers(n: number, ddl: string, table: string): Promise<Replica[]> {
+  const clock = { t: Date.now() };
+  const out: Replica[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await createReplica({ nodeId: ids[i]!, now: () => clock.t++ });
+    r.exec(ddl);
+    r.enableSync(table);
+    out.push(r);
+  }
+  return out;
+}
+
+const q = (t: string) => `"${t.replaceAll('"', '""')}"`;
+
+/** Every row of each table, ordered by every column (the names quoted: they may be odd). */
+function dump(r: Replica, tables: string[]): string {
+  return JSON.stringify(tables.map((t) => {
+    const n = r.execLocal(`SELECT count(*) AS n FROM pragma_table_xinfo(?)`, [t]).rows[0]!.n as number;
+    const order = Array.from({ length: n }, (_, i) => i + 1).join(', ');
+    return r.execLocal(`SELECT * FROM ${q(t)} ORDER BY ${order}`).rows;
+  }), (_, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
+}
+
+async function reopened(r: Replica, nodeId: string): Promise<Replica> {
+  const data = r.export();
+  r.close();
+  return createReplica({ nodeId, data });
+}
+
+function schemaError(f: () => unknown): { code: string; message: string } {
+  try {
+    f();
+  } catch (e) {
+    return e as { code: string; message: string };
+  }
+  throw new Error('expected an error');
+}
+
+/** Table shapes an app may have; each has key columns `id` (and `k2`), and non-key column `a`. */
+const SHAPES: Array<{ name: string; ddl: string; table: string; key: string; keyVals: (i: number) => string }> = [
+  { name: 'text key', table: 't', ddl: 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT)', key: 'id', keyVals: (i) => `'k${i}'` },
+  { name: 'INTEGER PRIMARY KEY', table: 't', ddl: 'CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT)', key: 'id', keyVals: (i) => `${i}` },
+  { name: 'composite key', table: 't', ddl: 'CREATE TABLE t(id INTEGER NOT NULL, k2 TEXT NOT NULL, a TEXT, PRIMARY KEY (k2, id))', key: 'id, k2', keyVals: (i) => `${i}, 'x${i}'` },
+  { name: 'composite blob/int key', table: 't', ddl: 'CREATE TABLE t(id BLOB NOT NULL, k2 INT NOT NULL, a TEXT, PRIMARY KEY (id, k2))', key: 'id, k2', keyVals: (i) => `x'0${i}', ${i}` },
+  { name: 'quoted odd names', table: 'my "odd" table', ddl: 'CREATE TABLE "my ""odd"" table"("id" TEXT PRIMARY KEY NOT NULL, [a] TEXT)', key: 'id', keyVals: (i) => `'k${i}'` },
+];
+
+
+describe('ADD / DROP COLUMN over table shapes', () => {
+  for (const s of SHAPES) {
+    it(`${s.name}: values written to a new column before a peer had it arrive (direct and relayed), defaults agree, drop and re-add brings them back`, async () => {
+      const [a, b, c] = await peers(3, s.ddl, s.table);
+      const t = q(s.table);
+      for (const [i, r] of [a, b, c].entries()) r!.exec(`INSERT INTO ${t}(${s.key}, a) VALUES (${s.keyVals(i)}, 'r${i}')`);
+      exchangeAll([a!, b!, c!]);
+      // a and c get the column; b does not.
+      for (const r of [a!, c!]) r.migrate([`ALTER TABLE ${t} ADD COLUMN "n w" INTEGER NOT NULL DEFAULT -5 CHECK ("n w" > -10)`]);
+      a!.exec(`UPDATE ${t} SET "n w" = 3`);
+      a!.exec(`INSERT INTO ${t}(${s.key}, a, "n w") VALUES (${s.keyVals(7)}, 'new', 9)`);
+      b!.exec(`INSERT INTO ${t}(${s.key}, a) VALUES (${s.keyVals(8)}, 'from b')`);
+      // c hears only through b.
+      pull(b!, a!);
+      pull(c!, b!);
+      expect(c!.execLocal(`SELECT "n w" AS n FROM ${t} ORDER BY n`).rows.map((r) => r.n)).toEqual([-5, 3, 3, 3, 9]);
+      // b reloads and adds the column: a's values appear.
+      const b2 = await reopened(b!, ids[1]!);
+      b2.migrate([`ALTER TABLE ${t} ADD COLUMN "n w" INTEGER NOT NULL DEFAULT -5 CHECK ("n w" > -10)`]);
+      exchangeAll([a!, b2, c!]);
+      expect(dump(b2, [s.table])).toBe(dump(a!, [s.table]));
+      expect(dump(c!, [s.table])).toBe(dump(a!, [s.table]));
+      expect(registers(b2)).toBe(registers(a!));
+      // drop on a, write on c, re-add on a.
+      a!.exec(`ALTER TABLE ${t} DROP COLUMN "n w"`);
+      c!.exec(`UPDATE ${t} SET "n w" = 4`);
+      exchangeAll([a!, b2, c!]);
+      a!.exec(`ALTER TABLE ${t} ADD COLUMN "n w" INTEGER NOT NULL DEFAULT -5 CHECK ("n w" > -10)`);
+      expect(a!.execLocal(`SELECT DISTINCT "n w" AS n FROM ${t}`).rows).toEqual([{ n: 4 }]);
+      exchangeAll([a!, b2, c!]);
+      expect(dump(a!, [s.table])).toBe(dump(c!, [s.table]));
+      expect(registers(a!)).toBe(registers(c!));
+      const a2 = await reopened(a!, ids[0]!);
+      expect(dump(a2, [s.table])).toBe(dump(c!, [s.table]));
+      a2.exec(`UPDATE ${t} SET a = 'after reopen'`);
+      pull(c!, a2);
+      expect(dump(a2, [s.table])).toBe(dump(c!, [s.table]));
+    });
+  }
+});
+
+describe('column definitions an ADD may carry', () => {
+  const defs = [
+    "c TEXT COLLATE NOCASE DEFAULT 'Hello'",
+    "c TEXT DEFAULT 'it''s'",
+    'c BLOB DEFAULT x\'00ff\'',
+    'c REAL DEFAULT -1.5',
+    'c NUMERIC DEFAULT 1e3',
+    'c',
+    'c VARCHAR(20) DEFAULT NULL',
+    'c DECIMAL(10, 2) NOT NULL DEFAULT 0',
+    'c INTEGER DEFAULT (3)',
+    "c TEXT DEFAULT ('a' || 'b')",
+    'c INT NOT NULL DEFAULT +7',
+    'c UNSIGNED BIG INT',
+    '"select" TEXT',
+    '[c;d] TEXT DEFAULT \';\'',
+    '`c--d` TEXT',
+    'c TEXT CHECK (length(c) < 5) DEFAULT \'abc\'',
+    'c TEXT GENERATED ALWAYS AS (a || \'!\') VIRTUAL',
+    'c INTEGER REFERENCES other(x)',
+  ];
+  for (const def of defs) {
+    it(`ADD COLUMN ${def}: rows written before read the default on every peer, writes sync, reopen keeps it`, async () => {
+      const [a, b] = await peers(2, 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT); CREATE TABLE other(x INTEGER PRIMARY KEY)', 't');
+      a!.exec("INSERT INTO t VALUES ('k1', 'one')");
+      pull(b!, a!);
+      let err: unknown = null;
+      try {
+        a!.exec(`ALTER TABLE t ADD COLUMN ${def}`);
+      } catch (e) {
+        err = e;
+      }
+      if (err) {
+        // A refusal must be SCHEMA or SQLite's, and leave a working table.
+        expect(String((err as Error).message)).not.toBe('');
+        a!.exec("INSERT INTO t VALUES ('k2', 'two')");
+        pull(b!, a!);
+        expect(dump(b!, ['t'])).toBe(dump(a!, ['t']));
+        return;
+      }
+      b!.exec("INSERT INTO t(id, a) VALUES ('k3', 'three')");
+      exchangeAll([a!, b!]);
+      b!.exec(`ALTER TABLE t ADD COLUMN ${def}`);
+      exchangeAll([a!, b!]);
+      expect(dump(b!, ['t'])).toBe(dump(a!, ['t']));
+      const a2 = await reopened(a!, ids[0]!);
+      expect(dump(a2, ['t'])).toBe(dump(b!, ['t']));
+      a2.exec("INSERT INTO t(id, a) VALUES ('k4', 'four')");
+      pull(b!, a2);
+      expect(dump(b!, ['t'])).toBe(dump(a2, ['t']));
+    });
+  }
+});
+
+describe('statement forms', () => {
+  it('ALTER with params in the same exec as writes, and several statements per migration step', async () => {
+    const [a, b] = await peers(2, 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT)', 't');
+    a!.exec("INSERT INTO t VALUES ('k1', 'x')");
+    a!.exec('INSERT INTO t VALUES (:id, :a); ALTER TABLE t ADD COLUMN c INTEGER DEFAULT 1; UPDATE t SET c = :c WHERE id = :old', { ':id': 'k2', ':a': 'y', ':c': 5, ':old': 'k1' });
+    expect(a!.execLocal('SELECT * FROM t ORDER BY id').rows).toEqual([{ id: 'k1', a: 'x', c: 5 }, { id: 'k2', a: 'y', c: 1 }]);
+    pull(b!, a!);
+    b!.migrate(['ALTER TABLE t ADD COLUMN c INTEGER DEFAULT 1; ALTER TABLE t ADD COLUMN d TEXT; UPDATE t SET d = id']);
+    expect(b!.getSchemaVersion()).toBe(1);
+    pull(a!, b!);
+    a!.exec('ALTER TABLE t ADD COLUMN d TEXT');
+    exchangeAll([a!, b!]);
+    expect(dump(a!, ['t'])).toBe(dump(b!, ['t']));
+    expect(a!.execLocal('SELECT * FROM t ORDER BY id').rows).toEqual([{ id: 'k1', a: 'x', c: 5, d: 'k1' }, { id: 'k2', a: 'y', c: 1, d: 'k2' }]);
+  });
+
+  it('ALTER inside an explicit BEGIN/COMMIT is either refused cleanly or captured', async () => {
+    const [a, b] = await peers(2, 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT)', 't');
+    let refused = false;
+    try {
+      a!.exec("BEGIN; INSERT INTO t VALUES ('k1', 'x'); ALTER TABLE t ADD COLUMN c; UPDATE t SET c = 2; COMMIT");
+    } catch {
+      refused = true;
+    }
+    if (refused) {
+      expect(a!.execLocal('SELECT count(*) AS n FROM t').rows[0]!.n).toBe(0);
+    }
+    a!.exec("INSERT INTO t(id, a) VALUES ('k9', 'z')");
+    pull(b!, a!);
+    if (!refused) b!.exec('ALTER TABLE t ADD COLUMN c');
+    pull(b!, a!);
+    expect(dump(b!, ['t'])).toBe(dump(a!, ['t']));
+  });
+
+  it('a failing step keeps the earlier ones and names the step and SQLite\'s message', async () => {
+    const [a] = await peers(1, 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT)', 't');
+    const err = schemaError(() => a!.migrate(['ALTER TABLE t ADD COLUMN c', "INSERT INTO t VALUES ('k', 'x', 1)", 'ALTER TABLE t ADD COLUMN d NOT NULL', 'ALTER TABLE t ADD COLUMN e']));
+    expect(err.code).toBe('SCHEMA');
+    expect(err.message).toMatch(/migration 2 \(step 3\)/);
+    expect(err.message).toMatch(/NOT NULL/i);
+    expect(a!.getSchemaVersion()).toBe(2);
+    expect(a!.execLocal('SELECT * FROM t').rows).toEqual([{ id: 'k', a: 'x', c: 1 }]);
+    const older = schemaError(() => a!.migrate(['ALTER TABLE t ADD COLUMN c']));
+    expect(older.code).toBe('SCHEMA');
+    expect(older.message).toMatch(/\b1\b.*\b2\b/);
+  });
+});
+
+describe('refusals say what to do instead', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['ALTER TABLE t RENAME COLUMN a TO b', /add a column|new name/i],
+    ['ALTER TABLE t RENAME a TO b', /add a column|new name/i],
+    ['ALTER TABLE t RENAME TO t2', /new table|create/i],
+    ['ALTER TABLE t DROP COLUMN a; ALTER TABLE t ADD COLUMN a INTEGER', /type|new name/i],
+    ['DROP TABLE t', /.+/],
+    ['ALTER TABLE t ADD COLUMN u TEXT UNIQUE', /.+/],
+    ['ALTER TABLE t DROP COLUMN id', /.+/],
+  ];
+  for (const [sql, hint] of cases) {
+    it(`${sql}: SCHEMA (or SQLite's refusal), nothing changed, table still syncs`, async () => {
+      const [a, b] = await peers(2, 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, a TEXT)', 't');
+      a!.exec("INSERT INTO t VALUES ('k1', 'x')");
+      const before = a!.execLocal("SELECT sql FROM sqlite_master ORDER BY name").rows;
+      const err = schemaError(() => a!.exec(sql));
+      expect(err.message).toMatch(hint);
+      expect(a!.execLocal("SELECT sql FROM sqlite_master ORDER BY name").rows).toEqual(before);
+      a!.exec("UPDATE t SET a = 'y'");
+      pull(b!, a!);
+      expect(dump(b!, ['t'])).toBe(dump(a!, ['t']));
+    });
+  }
+});
