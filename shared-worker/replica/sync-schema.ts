@@ -63,7 +63,15 @@ export function inspectSyncableTable(db: SqlDatabase, name: string, options: { r
   const info = db.all('SELECT cid, name, type, "notnull", pk, hidden, dflt_value FROM pragma_table_xinfo(?) ORDER BY cid', [table]);
   const indexes = db.all('SELECT name, "unique", origin FROM pragma_index_list(?)', [table]);
   const pkIndex = indexes.find((r) => r[2] === 'pk');
+  // Change sets, extra cells and parked cells match column names ignoring the case of every
+  // letter; SQLite ignores only ASCII case, so it allows "Ä" next to "ä", whose cells would mix.
+  const folded = new Map<string, string>();
   for (const [, colName, , , , hidden] of info) {
+    const twin = folded.get(String(colName).toLowerCase());
+    if (twin !== undefined) {
+      refuse(table, `columns "${twin}" and "${String(colName)}" differ only in the case of letters outside ASCII (SQLite tells them apart, peers' change sets do not)`, 'Rename one of them.');
+    }
+    folded.set(String(colName).toLowerCase(), String(colName));
     if (hidden !== 0) refuse(table, `column "${String(colName)}" is generated`, 'Generated columns cannot be merged; compute them in queries or views.');
     if (['rowid', 'oid', '_rowid_'].includes(String(colName).toLowerCase())) {
       refuse(table, `column "${String(colName)}" shadows the rowid`, 'Rename the column.');
