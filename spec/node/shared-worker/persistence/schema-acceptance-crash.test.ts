@@ -1,0 +1,139 @@
+/**
+ * Outside-tester acceptance of issue 14 on DurableReplica: an app's life (migrations of every
+ * kind: several statements per step, ADD and DROP in one step, a data step, a dropped column
+ * added back, several pending steps applied by one start) with writes between, crashed at every
+ * storage write. The reopened replica shows a state the run had acknowledged or was working on
+ * (never one in between, never older than acknowledged), and the next start, with the same
+ * list, ends where a run without a crash ends.
+ */
+import { describe, expect, it } from 'vitest';
+import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
+import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { armCrash } from './durable-helpers.js';
+
+const NODE = 'cccccccccccccccc';
+const STEPS = [
+  'CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT); CREATE TABLE prefs (k TEXT PRIMARY KEY, v TEXT)',
+  'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0',
+  "ALTER TABLE notes ADD COLUMN color TEXT DEFAULT 'none'; ALTER TABLE notes DROP COLUMN body",
+  "UPDATE notes SET color = 'red' WHERE pinned = 1; CREATE INDEX notes_color ON notes(color); INSERT OR IGNORE INTO notes(id) VALUES ('seed')",
+  'ALTER TABLE notes ADD COLUMN body TEXT',
+  'DROP INDEX notes_color; ALTER TABLE notes DROP COLUMN color',
+];
+
+/** The app's life: each entry is one call an app makes (a start with a list, an exec). */
+type Call = { migrate: number } | { exec: string } | { enable: string };
+const LIFE: Call[] = [
+  { migrate: 1 },
+  { enable: 'notes' },
+  { exec: "INSERT INTO notes(id, body) VALUES ('n1', 'one'), ('n2', 'two')" },
+  { migrate: 2 },
+  { exec: "UPDATE notes SET pinned = 1 WHERE id = 'n2'" },
+  // Two pending steps applied by one start.
+  { migrate: 4 },
+  { exec: "INSERT INTO notes(id, pinned) VALUES ('n3', 1)" },
+  { migrate: 6 },
+  { exec: "UPDATE notes SET body = 'back' WHERE id = 'n1'" },
+];
+
+/** Snapshots every few entries, or (the default thresholds) a log replayed from the first snapshot. */
+let snapshotEvery: { records: number; bytes: number } | undefined;
+
+async function open(data: Map<string, unknown>, store = new MemoryKeyValueStore({ data })): Promise<DurableReplicaHandle> {
+  return openDurableReplica({
+    store,
+    createReplica: (o) => createReplica({ ...o, nodeId: NODE }),
+    warn: () => {},
+    ...(snapshotEvery ? { snapshotEvery } : {}),
+  });
+}
+
+async function state(d: DurableReplicaHandle): Promise<string> {
+  const columns = (await d.execLocal("SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info('notes') ORDER BY cid")).rows;
+  const rows = columns.length === 0 ? [] : (await d.execLocal('SELECT * FROM notes ORDER BY id')).rows;
+  return JSON.stringify({ v: d.getSchemaVersion(), synced: d.syncedTables(), columns, rows });
+}
+
+/** Runs one call; a migrate call reports the state after each step it applies. */
+async function run(d: DurableReplicaHandle, call: Call, seen: (s: string) => Promise<void>): Promise<void> {
+  if ('migrate' in call) {
+    for (let n = d.getSchemaVersion() + 1; n <= call.migrate; n++) {
+      await d.migrate(STEPS.slice(0, n));
+      await seen(await state(d));
+    }
+  } else {
+    if ('enable' in call) await d.enableSync(call.enable);
+    else await d.exec(call.exec);
+    await seen(await state(d));
+  }
+}
+
+describe('an app life with migrations, crashed at every storage write', () => {
+  it.each([['a snapshot every 3 entries', { records: 3, bytes: 1 << 20 }], ['the default snapshot policy', undefined]])('%s: reopens at an acknowledged (or the in-flight) state and finishes like an uncrashed run', async (_, every) => {
+    snapshotEvery = every;
+    // The states in order: after opening, then after each step / call.
+    const clean = new MemoryKeyValueStore();
+    const d0 = await open(new Map(), clean);
+    const states = [await state(d0)];
+    const writesBefore: number[] = [clean.writeCount];
+    for (const call of LIFE) {
+      await run(d0, call, async (s) => { states.push(s); writesBefore.push(clean.writeCount); });
+    }
+    await d0.close();
+    const totalWrites = clean.writeCount;
+    const final = states.at(-1)!;
+    expect(JSON.parse(final).v).toBe(STEPS.length);
+
+    for (let crashAt = 1; crashAt <= totalWrites; crashAt++) {
+      const data = new Map<string, unknown>();
+      const store = new MemoryKeyValueStore({ data });
+      const crash = armCrash(store, crashAt);
+      let acked = -1;
+      const life = (async () => {
+        const d = await open(data, store);
+        acked = 0;
+        let i = 0;
+        for (const call of LIFE) {
+          await run(d, call, async (s) => {
+            i++;
+            expect(s).toBe(states[i]);
+            acked = i;
+          });
+        }
+      })();
+      await crash.doneOrDead(life);
+      // A dead worker's pending write never settles: its work is abandoned, not awaited.
+      life.catch(() => {});
+      const at = crash.dead() ? acked : states.length - 1;
+      // Reopen what storage holds: an acknowledged state, or the one being written when it died.
+      const d = await open(new Map(data));
+      const reopened = await state(d);
+      const index = states.indexOf(reopened);
+      expect(index, `crash after write ${crashAt}: ${reopened}`).toBeGreaterThanOrEqual(Math.max(at, 0));
+      expect(index, `crash after write ${crashAt}`).toBeLessThanOrEqual(at + 1);
+      // The next start runs the whole list and the app's enableSync, then redoes the calls after the state it found.
+      await d.migrate(STEPS);
+      await d.enableSync('notes');
+      for (const call of LIFE) {
+        if ('exec' in call && index < stateIndexAfterCall(call)) await d.exec(call.exec);
+      }
+      expect(await state(d), `crash after write ${crashAt}`).toBe(final);
+      await d.close();
+    }
+  });
+});
+
+/** The index in `states` right after an exec call of LIFE ran (the states list has one per step / call). */
+function stateIndexAfterCall(target: Call): number {
+  let i = 0;
+  let v = 0;
+  for (const call of LIFE) {
+    if ('migrate' in call) {
+      i += call.migrate - v;
+      v = call.migrate;
+    } else i++;
+    if (call === target) return i;
+  }
+  throw new Error('not in LIFE');
+}
