@@ -4,7 +4,7 @@
  * added back, several pending steps applied by one start) with writes between, crashed at every
  * storage write. The reopened replica shows a state the run had acknowledged or was working on
  * (never one in between, never older than acknowledged), and the next start, with the same
- * list, ends where a run without a crash ends.
+ * list, ends where a run without a crash ends. ALTER in exec (among writes, and alone) too.
  */
 import { describe, expect, it } from 'vitest';
 import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
@@ -35,6 +35,10 @@ const LIFE: Call[] = [
   { exec: "INSERT INTO notes(id, pinned) VALUES ('n3', 1)" },
   { migrate: 6 },
   { exec: "UPDATE notes SET body = 'back' WHERE id = 'n1'" },
+  // ALTER in exec: among writes (a snapshot), then alone (a schema change entry without a version).
+  { exec: "INSERT INTO notes(id, body) VALUES ('n4', 'four'); ALTER TABLE notes ADD COLUMN extra TEXT DEFAULT 'e'; UPDATE notes SET extra = 'E' WHERE id = 'n1'" },
+  { exec: 'ALTER TABLE notes DROP COLUMN pinned' },
+  { exec: "UPDATE notes SET extra = 'last' WHERE id = 'n4'" },
 ];
 
 /** Snapshots every few entries, or (the default thresholds) a log replayed from the first snapshot. */
