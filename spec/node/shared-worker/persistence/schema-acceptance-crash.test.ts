@@ -141,3 +141,48 @@ function stateIndexAfterCall(target: Call): number {
   }
   throw new Error('not in LIFE');
 }
+
+describe('refused and failing ALTERs on a durable replica', () => {
+  it('each leaves memory, storage, version and sync as before; the next writes, a reopen and a peer agree', async () => {
+    snapshotEvery = undefined;
+    const data = new Map<string, unknown>();
+    const d = await open(data);
+    await d.migrate(STEPS.slice(0, 2));
+    await d.enableSync('notes');
+    await d.exec("INSERT INTO notes(id, body) VALUES ('n1', 'one')");
+    const peer = await createReplica({ nodeId: 'cccccccccccccccd' });
+    peer.migrate(STEPS.slice(0, 2));
+    peer.enableSync('notes');
+    const failing = [
+      'ALTER TABLE notes ADD COLUMN c INTEGER NOT NULL',
+      "ALTER TABLE notes ADD COLUMN c TEXT CHECK (c <> 'x') DEFAULT 'x'",
+      'ALTER TABLE notes ADD COLUMN pinned TEXT',
+      'ALTER TABLE notes ADD COLUMN c TEXT UNIQUE',
+      'ALTER TABLE notes ADD COLUMN rowid INTEGER',
+      'ALTER TABLE notes ADD COLUMN c INTEGER REFERENCES prefs(k)',
+      'ALTER TABLE notes ADD COLUMN c TEXT GENERATED ALWAYS AS (body) VIRTUAL',
+      'ALTER TABLE notes DROP COLUMN id',
+      'ALTER TABLE notes DROP COLUMN nosuch',
+      'ALTER TABLE notes RENAME COLUMN body TO text',
+      'ALTER TABLE notes ADD COLUMN c TEXT; ALTER TABLE notes DROP COLUMN c; ALTER TABLE notes ADD COLUMN c INTEGER',
+      "ALTER TABLE notes ADD COLUMN c TEXT; UPDATE notes SET c = 'v'; SELECT * FROM nosuch",
+    ];
+    const before = await state(d);
+    const version = d.getVersion();
+    for (const sql of failing) {
+      await expect(d.exec(sql), sql).rejects.toMatchObject({ name: 'BatteryError' });
+      await expect(d.migrate([...STEPS.slice(0, 2), sql]), sql).rejects.toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/migration 2 \(step 3\)/) });
+      expect(await state(d), sql).toBe(before);
+      expect(d.getVersion(), sql).toBe(version);
+    }
+    await d.exec("UPDATE notes SET pinned = 1; ALTER TABLE notes ADD COLUMN c TEXT DEFAULT 'd'");
+    peer.applyChanges(d.changesSince(peer.getVector()));
+    peer.exec("ALTER TABLE notes ADD COLUMN c TEXT DEFAULT 'd'");
+    const now = await state(d);
+    expect(JSON.stringify(peer.execLocal('SELECT * FROM notes ORDER BY id').rows)).toBe(JSON.stringify(JSON.parse(now).rows));
+    await d.close();
+    const again = await open(data);
+    expect(await state(again)).toBe(now);
+    await again.close();
+  });
+});
