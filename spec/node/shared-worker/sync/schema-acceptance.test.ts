@@ -1,0 +1,53 @@
+/**
+ * Outside-tester acceptance of issue 14 end to end (durable peers migrated with
+ * DurableReplica.migrate, real sync coordinator, in-memory links): table definitions that differ
+ * in ways SQLite does not count as a difference.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
+import { nodeIdOf, roomFor, ticks } from './helpers.js';
+import { migratedPeer, type MigratedPeer } from './migrated-peer.js';
+import { connect, errorsOf } from './net.js';
+
+let keys: RoomKeys;
+let seq = 700;
+beforeAll(async () => {
+  keys = (await roomFor('schema acceptance')).keys;
+});
+
+const peer = (steps: string[]) => migratedPeer(keys, `p${++seq}`, nodeIdOf(seq), steps);
+const rows = async (p: MigratedPeer, sql: string) => JSON.stringify((await p.replica.exec(sql)).rows);
+
+/** Waits, by scheduler turns (not time), until every peer reads the same; then asserts it. */
+async function same(ps: MigratedPeer[], sql: string): Promise<void> {
+  for (let turns = 0; turns < 2_000; turns++) {
+    const all = await Promise.all(ps.map((p) => rows(p, sql)));
+    if (all.every((r) => r === all[0])) break;
+    await ticks(1);
+  }
+  const all = await Promise.all(ps.map((p) => rows(p, sql)));
+  expect(all).toEqual(Array(ps.length).fill(all[0]));
+}
+
+describe('definitions SQLite does not tell apart', () => {
+  it('a table named in another ASCII case on each side ("Notes" / "notes", as an exec-made table and a migration step may name it) syncs, and a column one side adds arrives', async () => {
+    const a = await peer(['CREATE TABLE Notes (id TEXT PRIMARY KEY NOT NULL, content TEXT); CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT)']);
+    const b = await peer([
+      'CREATE TABLE IF NOT EXISTS notes (id TEXT PRIMARY KEY NOT NULL, content TEXT); CREATE TABLE IF NOT EXISTS TAGS (id INTEGER PRIMARY KEY, label TEXT)',
+      'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0',
+    ]);
+    connect(a, b);
+    await a.replica.exec("INSERT INTO notes VALUES ('a1', 'x'); INSERT INTO tags VALUES (1, 'r')");
+    await b.replica.exec("INSERT INTO notes VALUES ('b1', 'y', 1); INSERT INTO tags VALUES (2, 's')");
+    await same([a, b], 'SELECT id, content FROM notes ORDER BY id');
+    await same([a, b], 'SELECT * FROM tags ORDER BY id');
+    expect(await rows(a, 'SELECT id FROM notes ORDER BY id')).toBe(JSON.stringify([{ id: 'a1' }, { id: 'b1' }]));
+    expect(errorsOf(a)).toEqual([]);
+    expect(errorsOf(b)).toEqual([]);
+    // A adds the column B has: B's pin appears (A kept the cell).
+    await a.replica.exec('ALTER TABLE Notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    expect(await rows(a, 'SELECT id, pinned FROM notes ORDER BY id')).toBe(JSON.stringify([{ id: 'a1', pinned: 0 }, { id: 'b1', pinned: 1 }]));
+    a.sync.close();
+    b.sync.close();
+  });
+});
