@@ -8,6 +8,8 @@ import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
 import { nodeIdOf, roomFor, ticks } from './helpers.js';
 import { migratedPeer, type MigratedPeer } from './migrated-peer.js';
 import { connect, errorsOf } from './net.js';
+import { compareSchemas } from '../../../../shared-worker/sync/compare-schemas.js';
+import { describeSchema } from '../../../../shared-worker/replica/contracts/schema-descriptor.js';
 
 let keys: RoomKeys;
 let seq = 700;
@@ -49,5 +51,21 @@ describe('definitions SQLite does not tell apart', () => {
     expect(await rows(a, 'SELECT id, pinned FROM notes ORDER BY id')).toBe(JSON.stringify([{ id: 'a1', pinned: 0 }, { id: 'b1', pinned: 1 }]));
     a.sync.close();
     b.sync.close();
+  });
+});
+
+describe('compareSchemas matches table names as SQLite does', () => {
+  const d = describeSchema([{ name: 'id', type: 'TEXT', notNull: true }], [{ name: 'a', type: 'TEXT', notNull: false }]);
+  const other = describeSchema([{ name: 'id', type: 'INTEGER', notNull: true }], []);
+  it('ASCII case aside, on both sides alike; other letters and two spellings of one name are not matched', () => {
+    const split = (ours: Record<string, string>, theirs: Record<string, string>) => {
+      const { common, excluded } = compareSchemas(ours, theirs);
+      return { common: [...common].sort(), excluded };
+    };
+    expect(split({ Notes: d, tags: d }, { notes: d, TAGS: d })).toEqual({ common: ['Notes', 'TAGS', 'notes', 'tags'], excluded: [] });
+    expect(split({ notes: d, TAGS: d }, { Notes: d, tags: d })).toEqual({ common: ['Notes', 'TAGS', 'notes', 'tags'], excluded: [] });
+    expect(split({ Notes: d }, { notes: other })).toEqual({ common: [], excluded: ['Notes', 'notes'] });
+    expect(split({ Ä: d }, { ä: d })).toEqual({ common: [], excluded: ['Ä', 'ä'] });
+    expect(split({ notes: d }, { Notes: d, NOTES: d })).toEqual({ common: [], excluded: ['NOTES', 'Notes', 'notes'] });
   });
 });
