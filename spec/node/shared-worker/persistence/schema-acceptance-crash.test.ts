@@ -6,6 +6,8 @@
  * (never one in between, never older than acknowledged), and the next start, with the same
  * list, ends where a run without a crash ends. ALTER in exec (among writes, and alone) too.
  */
+import { decode } from '@msgpack/msgpack';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
@@ -184,5 +186,43 @@ describe('refused and failing ALTERs on a durable replica', () => {
     const again = await open(data);
     expect(await state(again)).toBe(now);
     await again.close();
+  });
+});
+
+describe('a store of the 0.1 release meets a peer on a newer version', () => {
+  it('keeps the cells of a column it lacks across a crash, shows them once it adds the column, and a peer on the old definition gets everything', async () => {
+    const entries = decode(readFileSync(new URL('./fixtures/release-0.1-store.msgpack', import.meta.url))) as Array<[string, unknown]>;
+    const data = new Map(entries);
+    const openOld = (store: Map<string, unknown>) => openDurableReplica({ store: new MemoryKeyValueStore({ data: store }), createReplica, warn: () => {} });
+    const old = await openOld(data);
+    const newer = await createReplica({ nodeId: 'cccccccccccccce1' });
+    newer.exec("CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, body TEXT DEFAULT '', n INTEGER)");
+    newer.enableSync('notes');
+    newer.applyChanges(old.changesSince({}, { tables: ['notes'] }));
+    newer.migrate(['ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; ALTER TABLE notes DROP COLUMN body']);
+    newer.exec("UPDATE notes SET pinned = 1 WHERE id = 'n3'; INSERT INTO notes(id, title, pinned) VALUES ('n9', 'new', 1)");
+    await old.applyChanges(newer.changesSince(old.getVector()));
+    await old.exec("UPDATE notes SET body = 'edited on 0.1' WHERE id = 'n1'");
+    // A crash: storage as it stands (the apply and the exec were acknowledged).
+    const crashed = await openOld(new Map(data));
+    expect((await crashed.exec('SELECT id, body FROM notes ORDER BY id')).rows).toEqual([
+      { id: 'n1', body: 'edited on 0.1' }, { id: 'n3', body: 'pending' }, { id: 'n4', body: 'b4' }, { id: 'n9', body: '' },
+    ]);
+    await crashed.migrate(['ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0']);
+    expect((await crashed.exec('SELECT id, pinned FROM notes ORDER BY id')).rows).toEqual([
+      { id: 'n1', pinned: 0 }, { id: 'n3', pinned: 1 }, { id: 'n4', pinned: 0 }, { id: 'n9', pinned: 1 },
+    ]);
+    // A peer still on the 0.1 definition gets the rows (body included) through it.
+    const onOld = await createReplica({ nodeId: 'cccccccccccccce2' });
+    onOld.exec("CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, body TEXT DEFAULT '', n INTEGER)");
+    onOld.enableSync('notes');
+    onOld.applyChanges(crashed.changesSince({}, { tables: ['notes'] }));
+    expect(onOld.execLocal('SELECT id, body FROM notes ORDER BY id').rows).toEqual((await crashed.exec('SELECT id, body FROM notes ORDER BY id')).rows);
+    // And the newer peer gets the 0.1 store's edit of the column it dropped back when it adds it again.
+    newer.applyChanges(crashed.changesSince(newer.getVector()));
+    newer.migrate(['ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; ALTER TABLE notes DROP COLUMN body', 'ALTER TABLE notes ADD COLUMN body TEXT DEFAULT \'\'']);
+    expect(newer.execLocal("SELECT body FROM notes WHERE id = 'n1'").rows).toEqual([{ body: 'edited on 0.1' }]);
+    await old.close();
+    await crashed.close();
   });
 });
