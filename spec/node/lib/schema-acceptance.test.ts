@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connectBattery } from '../../../lib/connect-battery.js';
 import type { Battery } from '../../../lib/battery.js';
+import { Ledger } from '../../../lib/ledger.js';
 import type { SqlRow } from '../../../shared-worker/protocol/values.js';
 import { browserOptions as options, fakeBrowser } from './fake-browser.js';
 
@@ -85,5 +86,26 @@ describe('schema changes seen through the public API', () => {
     expect((await db.exec('SELECT * FROM notes')).rows).toEqual([{ id: 'n1', content: 'x' }]);
     await db.exec("ALTER TABLE notes ADD COLUMN tag TEXT DEFAULT 't'; UPDATE notes SET tag = :tag WHERE id = :id", { ':tag': 'new', ':id': 'n1' });
     expect((await db.exec('SELECT * FROM notes')).rows).toEqual([{ id: 'n1', content: 'x', tag: 'new' }]);
+  });
+
+  it('Ledger: a failing step rejects init() with SCHEMA (index and SQLite\'s message), earlier steps stay, a Ledger with the list fixed resumes, an older list is refused naming both versions; a bad list fails at construction', async () => {
+    fakeBrowser();
+    expect(() => new Ledger({ ...options, migrations: [NOTES, { sql: 7 }] as never })).toThrow(expect.objectContaining({ code: 'SCHEMA', message: expect.stringMatching(/\[1\]/) }));
+    const bad = new Ledger({ ...options, migrations: [NOTES, { sql: "INSERT INTO notes VALUES ('n1', 'x')" }, 'ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL'] });
+    const err = await bad.init().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/migration 2 \(step 3\)[^]*NOT NULL/) });
+    expect(() => bad.getSchemaVersion()).toThrow();
+    await bad.close();
+    const good = new Ledger({ ...options, migrations: [NOTES, { sql: "INSERT INTO notes VALUES ('n1', 'x')" }, PINNED] });
+    await good.init();
+    try {
+      expect(good.getSchemaVersion()).toBe(3);
+      expect((await good.exec('SELECT * FROM notes')).rows).toEqual([{ id: 'n1', content: 'x', pinned: 0 }]);
+      const older = new Ledger({ ...options, migrations: [NOTES] });
+      await expect(older.init()).rejects.toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/\b1\b[^]*\b3\b/) });
+      await older.close();
+    } finally {
+      await good.close();
+    }
   });
 });
