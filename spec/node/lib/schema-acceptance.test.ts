@@ -108,4 +108,16 @@ describe('schema changes seen through the public API', () => {
       await good.close();
     }
   });
+
+  it('the README limits on a migration list: 10 000 steps, 1 048 576 characters a step; past them SCHEMA before anything opens', async () => {
+    const browser = fakeBrowser();
+    const tooMany = await connectBattery({ ...options, migrations: Array(10_001).fill('SELECT 1') }).catch((e: unknown) => e);
+    expect(tooMany).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/10000 steps/) });
+    const long = `SELECT '${'x'.repeat(1 << 20)}'`;
+    const tooLong = await connectBattery({ ...options, migrations: [NOTES, long] }).catch((e: unknown) => e);
+    expect(tooLong).toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/\[1\]/) });
+    expect(browser.instances).toHaveLength(0);
+    const atLimit = await open([NOTES, `SELECT '${'x'.repeat((1 << 20) - 11)}'`]);
+    expect(atLimit.getSchemaVersion()).toBe(2);
+  });
 });
