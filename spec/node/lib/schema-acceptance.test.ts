@@ -120,4 +120,22 @@ describe('schema changes seen through the public API', () => {
     const atLimit = await open([NOTES, `SELECT '${'x'.repeat((1 << 20) - 11)}'`]);
     expect(atLimit.getSchemaVersion()).toBe(2);
   });
+
+  it('a live query naming a column another tab drops reports the error to onError; other live queries and the tab keep working', async () => {
+    fakeBrowser();
+    const a = await open([NOTES, "INSERT INTO notes VALUES ('n1', 'x')"]);
+    await a.enableSync('notes');
+    const b = await open([NOTES, "INSERT INTO notes VALUES ('n1', 'x')"]);
+    const errors: Array<{ code: string }> = [];
+    const seen: SqlRow[][] = [];
+    const others: SqlRow[][] = [];
+    a.watch('SELECT content FROM notes', [], (r) => seen.push(r.rows), (e) => errors.push(e));
+    a.watch('SELECT id FROM notes ORDER BY id', [], (r) => others.push(r.rows));
+    await until(() => seen.length === 1 && others.length === 1);
+    await b.exec('ALTER TABLE notes DROP COLUMN content');
+    await b.exec("INSERT INTO notes VALUES ('n2')");
+    await until(() => errors.length > 0 && JSON.stringify(others.at(-1)) === JSON.stringify([{ id: 'n1' }, { id: 'n2' }]));
+    expect(errors[0]).toMatchObject({ code: 'SQL' });
+    expect((await a.exec('SELECT * FROM notes ORDER BY id')).rows).toEqual([{ id: 'n1' }, { id: 'n2' }]);
+  });
 });
