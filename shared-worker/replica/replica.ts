@@ -175,6 +175,17 @@ class SqlReplica implements Replica {
     }
   }
 
+  /**
+   * A transaction of the replica's own that writes rows of its tables only (folds, sweeps): no
+   * DDL, so the schema_version known before it (knownSchema) still holds after it. A snapshot
+   * runs one, and the next exec then needs not ask the version again.
+   */
+  private schemaKeepingTransaction(body: () => void): void {
+    const known = this.knownSchema;
+    this.transaction(CaptureMode.Off, 0, body);
+    this.knownSchema = known;
+  }
+
   private bumpVersion(): number {
     this.version++;
     writeMeta(this.db, 'version', this.version);
@@ -231,6 +242,12 @@ class SqlReplica implements Replica {
   private runningLoneAdd = false;
   /** The meta rows such an exec writes before its ALTER (runUser), as SQL. */
   private loneAddMeta = '';
+  /**
+   * Set by runAltering when a lone ADD COLUMN took the direct path whole: the capture rows were
+   * rewritten without announcing it, so the user's ALTER was the one statement that bumped
+   * schema_version (by one: sqlite3AlterFinishAddColumn changes the cookie once).
+   */
+  private loneAddBumpedOnce = false;
 
   /**
    * runUserSql with ADD/DROP COLUMN of synced tables let through (schema-evolution.ts): before
@@ -287,6 +304,7 @@ class SqlReplica implements Replica {
         beforeAlter(this.db, altering, 'add');
         this.db.execRaw(alterText);
       }
+      if (next && alterRan) this.loneAddBumpedOnce = true;
       next ??= afterAlter(this.db, this.stamps, altering);
       altering = null;
       predicted = null;
@@ -411,6 +429,8 @@ class SqlReplica implements Replica {
     // See loneAddColumn: such an exec needs no stamp, and writes its version with the capture rewrite.
     const loneAdd = capture && scan !== undefined && this.loneAddColumn(sql);
     this.runningLoneAdd = loneAdd;
+    this.loneAddBumpedOnce = false;
+    const knownBefore = this.knownSchema;
     // A lone ADD COLUMN changes the schema and writes no row: neither is asked (~0.1 ms CPU cold each).
     const schemaBefore = loneAdd ? -1 : (this.knownSchema ?? this.schemaVersion());
     const stamping = capture && !loneAdd;
@@ -447,7 +467,8 @@ class SqlReplica implements Replica {
       // Compared now: what follows writes only our own tables (the hook may be paused for it).
       const unseenWrites = hooked && this.totalChanges() - totalBefore > this.recorder.count;
       // An ADD COLUMN that ran changed the schema; anything else is asked (a lone row write cannot).
-      const schemaAfter = loneAdd ? null : ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
+      // A lone ADD that took the direct path bumped it once (see loneAddBumpedOnce); else unknown.
+      const schemaAfter = loneAdd ? (this.loneAddBumpedOnce && knownBefore !== null ? knownBefore + 1 : null) : ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
       schemaChanged = schemaAfter !== schemaBefore;
       if (schemaChanged) {
         // A lone ADD COLUMN leaves every statement of ours valid (see clearUserStatements); the
@@ -518,6 +539,12 @@ class SqlReplica implements Replica {
       return out;
     };
     const result = this.transaction(loneAdd ? null : capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, runBody);
+    // An ADD COLUMN creates and drops no table: the answer cached for the version before it holds
+    // for the version after it (committed: a rolled-back exec leaves the cache as it was).
+    const cached = this.unsyncedCache;
+    if (loneAdd && this.knownSchema !== null && cached && cached.schema === knownBefore && cached.synced === this.tables.size) {
+      this.unsyncedCache = { ...cached, schema: this.knownSchema };
+    }
     if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
       const commit: Commit = { origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: (schemaChanged && !schemaChange) || !images.complete, version: this.version };
       if (schemaChange) commit.schemaChange = schemaChange;
@@ -718,13 +745,13 @@ class SqlReplica implements Replica {
   private sweepSigned(): void {
     if (this.signed.isEmpty()) return;
     this.foldUpdateLogs();
-    this.transaction(CaptureMode.Off, 0, () => this.signed.sweep(this.tables.values(), (used) => this.parked.addStampsTo(used)));
+    this.schemaKeepingTransaction(() => this.signed.sweep(this.tables.values(), (used) => this.parked.addStampsTo(used)));
   }
 
   /** Folds the update logs (capture-fold.ts) before registers of live rows are read out. */
   private foldUpdateLogs(): void {
     const pending = tablesWithPendingUpdates(this.db, [...this.tables.values()]);
-    if (pending.length > 0) this.transaction(CaptureMode.Off, 0, () => foldPendingUpdates(this.db, pending));
+    if (pending.length > 0) this.schemaKeepingTransaction(() => foldPendingUpdates(this.db, pending));
   }
 
   getVector(): VersionVector {

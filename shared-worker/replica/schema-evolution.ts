@@ -319,7 +319,8 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
   const { clock, tomb, updated, deleted, extra } = t.names;
   const names = [clock, tomb, updated, deleted, ...captureTriggerNames(t.tid)];
   const read = db.all(
-    `SELECT 'row', type, name, sql, NULL, NULL, NULL, NULL FROM sqlite_schema WHERE name IN (${names.map(() => '?').join(', ')})
+    // A trigger's text is not needed (only that it is there): not copied out (~4 kB per table).
+    `SELECT 'row', type, name, CASE type WHEN 'table' THEN sql END, NULL, NULL, NULL, NULL FROM sqlite_schema WHERE name IN (${names.map(() => '?').join(', ')})
      UNION ALL SELECT 'col', cid, name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?)
      UNION ALL SELECT 'extra', EXISTS (SELECT 1 FROM ${extra} WHERE col = ? COLLATE NOCASE), NULL, NULL, NULL, NULL, NULL, NULL
      UNION ALL SELECT 'parked', EXISTS (SELECT 1 FROM _rb_parked WHERE tbl = ?), NULL, NULL, NULL, NULL, NULL, NULL`,
