@@ -322,3 +322,51 @@ describe('schema changes while a background snapshot is copied', () => {
     }
   }, 300_000); // generous: the machine is shared; no timing is asserted
 });
+
+describe('DDL right after a lone ADD COLUMN', () => {
+  // The replica knows the schema version a lone ADD leaves without asking SQLite; the statement
+  // after it must still be seen as DDL (it asks for a snapshot, and a trigger is checked).
+  const SEQS: string[][] = [
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'CREATE TABLE side(x); INSERT INTO side VALUES (1)'],
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'CREATE INDEX notes_c ON notes(c)'],
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'ALTER TABLE notes ADD COLUMN d TEXT', 'CREATE VIEW v AS SELECT * FROM notes'],
+    ['ALTER TABLE notes ADD COLUMN c TEXT', "INSERT INTO notes(id) VALUES ('x')", 'CREATE TABLE side(x)'],
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'ALTER TABLE notes ADD COLUMN c TEXT', 'CREATE TABLE side(x)'],
+    ['ALTER TABLE notes ADD COLUMN c NOT NULL', 'CREATE TABLE side(x)'],
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'ALTER TABLE notes DROP COLUMN c', 'ALTER TABLE notes ADD COLUMN c TEXT', 'CREATE TABLE side(x)'],
+    ['migrate:ALTER TABLE notes ADD COLUMN c TEXT', 'CREATE TABLE side(x); INSERT INTO side VALUES (2)'],
+  ];
+  const userSchema = async (d: DurableReplicaHandle) => JSON.stringify((await d.execLocal("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '\\_rb%' ESCAPE '\\' ORDER BY name")).rows);
+
+  it.each(SEQS.map((s) => [s.join(' | '), s]))('%s: storage holds it the moment it is acknowledged', async (_, seq) => {
+    snapshotEvery = undefined;
+    const data = new Map<string, unknown>();
+    const d = await open(data);
+    await d.exec("CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, a TEXT); INSERT INTO notes VALUES ('n', 'x')");
+    await d.enableSync('notes');
+    await d.snapshot();
+    // A write first: the replica then knows the schema version going into the ADD.
+    await d.exec("UPDATE notes SET a = 'y'");
+    for (const sql of seq as string[]) {
+      if (sql.startsWith('migrate:')) await d.migrate([sql.slice('migrate:'.length)]);
+      else await d.exec(sql).catch(() => {});
+    }
+    const want = [await userSchema(d), JSON.stringify((await d.execLocal('SELECT * FROM notes ORDER BY id')).rows)];
+    // A crash right after the last acknowledgement: storage as it stands.
+    const again = await open(new Map(data));
+    expect([await userSchema(again), JSON.stringify((await again.execLocal('SELECT * FROM notes ORDER BY id')).rows)]).toEqual(want);
+    await again.close();
+  });
+
+  it('a trigger that would write a synced table during merges is refused right after a lone ADD too', async () => {
+    const d = await open(new Map());
+    await d.exec('CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, a TEXT); CREATE TABLE tags(id TEXT PRIMARY KEY NOT NULL, n INTEGER)');
+    await d.enableSync('notes');
+    await d.enableSync('tags');
+    await d.exec("INSERT INTO notes VALUES ('n', 'x')");
+    await d.exec('ALTER TABLE notes ADD COLUMN c TEXT');
+    await expect(d.exec("CREATE TRIGGER count_notes AFTER INSERT ON notes BEGIN INSERT OR REPLACE INTO tags VALUES ('n', 1); END")).rejects.toMatchObject({ code: 'SCHEMA', message: expect.stringMatching(/count_notes/) });
+    expect((await d.execLocal("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = 'count_notes'")).rows).toEqual([]);
+    await d.close();
+  });
+});
