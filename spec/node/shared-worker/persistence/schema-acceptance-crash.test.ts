@@ -335,6 +335,11 @@ describe('DDL right after a lone ADD COLUMN', () => {
     ['ALTER TABLE notes ADD COLUMN c NOT NULL', 'CREATE TABLE side(x)'],
     ['ALTER TABLE notes ADD COLUMN c TEXT', 'ALTER TABLE notes DROP COLUMN c', 'ALTER TABLE notes ADD COLUMN c TEXT', 'CREATE TABLE side(x)'],
     ['migrate:ALTER TABLE notes ADD COLUMN c TEXT', 'CREATE TABLE side(x); INSERT INTO side VALUES (2)'],
+    // Forms the direct path does not read, or may predict wrongly (then it falls back).
+    ['ALTER TABLE notes ADD COLUMN c VARCHAR(10)', 'CREATE TABLE side(x)'],
+    ['ALTER TABLE notes ADD COLUMN c unsigned   big int', 'CREATE TABLE side(x)'],
+    ['ALTER TABLE notes ADD COLUMN "c d" TEXT DEFAULT \'x\' COLLATE NOCASE CHECK (length("c d") < 9)', 'CREATE INDEX notes_cd ON notes("c d")'],
+    ["ALTER TABLE 'notes' ADD c INTEGER NOT NULL DEFAULT -1 ;", 'CREATE TABLE side(x)'],
   ];
   const userSchema = async (d: DurableReplicaHandle) => JSON.stringify((await d.execLocal("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '\\_rb%' ESCAPE '\\' ORDER BY name")).rows);
 
