@@ -340,6 +340,9 @@ describe('DDL right after a lone ADD COLUMN', () => {
     ['ALTER TABLE notes ADD COLUMN c unsigned   big int', 'CREATE TABLE side(x)'],
     ['ALTER TABLE notes ADD COLUMN "c d" TEXT DEFAULT \'x\' COLLATE NOCASE CHECK (length("c d") < 9)', 'CREATE INDEX notes_cd ON notes("c d")'],
     ["ALTER TABLE 'notes' ADD c INTEGER NOT NULL DEFAULT -1 ;", 'CREATE TABLE side(x)'],
+    // A snapshot between (its fold keeps the known version).
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'snapshot', 'CREATE TABLE side(x)'],
+    ["UPDATE notes SET a = 'z'", 'snapshot', 'ALTER TABLE notes ADD COLUMN c TEXT', 'snapshot', 'CREATE INDEX notes_c ON notes(c)'],
   ];
   const userSchema = async (d: DurableReplicaHandle) => JSON.stringify((await d.execLocal("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '\\_rb%' ESCAPE '\\' ORDER BY name")).rows);
 
@@ -354,6 +357,7 @@ describe('DDL right after a lone ADD COLUMN', () => {
     await d.exec("UPDATE notes SET a = 'y'");
     for (const sql of seq as string[]) {
       if (sql.startsWith('migrate:')) await d.migrate([sql.slice('migrate:'.length)]);
+      else if (sql === 'snapshot') await d.snapshot();
       else await d.exec(sql).catch(() => {});
     }
     const want = [await userSchema(d), JSON.stringify((await d.execLocal('SELECT * FROM notes ORDER BY id')).rows)];
