@@ -343,6 +343,8 @@ describe('DDL right after a lone ADD COLUMN', () => {
     // A snapshot between (its fold keeps the known version).
     ['ALTER TABLE notes ADD COLUMN c TEXT', 'snapshot', 'CREATE TABLE side(x)'],
     ["UPDATE notes SET a = 'z'", 'snapshot', 'ALTER TABLE notes ADD COLUMN c TEXT', 'snapshot', 'CREATE INDEX notes_c ON notes(c)'],
+    // The DDL through execLocal.
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'local:CREATE TABLE side(x); INSERT INTO side VALUES (3)'],
   ];
   const userSchema = async (d: DurableReplicaHandle) => JSON.stringify((await d.execLocal("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '\\_rb%' ESCAPE '\\' ORDER BY name")).rows);
 
@@ -358,6 +360,7 @@ describe('DDL right after a lone ADD COLUMN', () => {
     for (const sql of seq as string[]) {
       if (sql.startsWith('migrate:')) await d.migrate([sql.slice('migrate:'.length)]);
       else if (sql === 'snapshot') await d.snapshot();
+      else if (sql.startsWith('local:')) await d.execLocal(sql.slice('local:'.length));
       else await d.exec(sql).catch(() => {});
     }
     const want = [await userSchema(d), JSON.stringify((await d.execLocal('SELECT * FROM notes ORDER BY id')).rows)];
