@@ -345,14 +345,25 @@ describe('DDL right after a lone ADD COLUMN', () => {
     ["UPDATE notes SET a = 'z'", 'snapshot', 'ALTER TABLE notes ADD COLUMN c TEXT', 'snapshot', 'CREATE INDEX notes_c ON notes(c)'],
     // The DDL through execLocal.
     ['ALTER TABLE notes ADD COLUMN c TEXT', 'local:CREATE TABLE side(x); INSERT INTO side VALUES (3)'],
+    // Writes to tables that are not synced (logged as row images) after the ADD.
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'local:INSERT INTO loc VALUES (1)', "UPDATE notes SET c = 'w'; INSERT INTO loc VALUES (2)"],
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'CREATE TABLE side(x)', 'INSERT INTO side VALUES (4)', 'local:INSERT INTO side VALUES (5)'],
+    // Writes SQLite's update hook does not see (a WITHOUT ROWID table, DELETE without WHERE).
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'local:INSERT INTO wr VALUES (7)'],
+    ['ALTER TABLE notes ADD COLUMN c TEXT', 'local:DELETE FROM loc'],
   ];
-  const userSchema = async (d: DurableReplicaHandle) => JSON.stringify((await d.execLocal("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '\\_rb%' ESCAPE '\\' ORDER BY name")).rows);
+  /** The user's schema and every row of the user's tables. */
+  const userSchema = async (d: DurableReplicaHandle) => {
+    const schema = (await d.execLocal("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '\\_rb%' ESCAPE '\\' ORDER BY name")).rows;
+    const tables = schema.filter((r) => r.type === 'table').map((r) => String(r.name));
+    return JSON.stringify([schema, ...(await Promise.all(tables.map(async (t) => (await d.execLocal(`SELECT * FROM "${t}" ORDER BY 1`)).rows)))]);
+  };
 
   it.each(SEQS.map((s) => [s.join(' | '), s]))('%s: storage holds it the moment it is acknowledged', async (_, seq) => {
     snapshotEvery = undefined;
     const data = new Map<string, unknown>();
     const d = await open(data);
-    await d.exec("CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, a TEXT); INSERT INTO notes VALUES ('n', 'x')");
+    await d.exec("CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, a TEXT); INSERT INTO notes VALUES ('n', 'x'); CREATE TABLE loc(x); INSERT INTO loc VALUES (0); CREATE TABLE wr(k PRIMARY KEY) WITHOUT ROWID");
     await d.enableSync('notes');
     await d.snapshot();
     // A write first: the replica then knows the schema version going into the ADD.
