@@ -6,8 +6,8 @@ const ASCII_UPPER = /[A-Z]/g;
 /**
  * A table name as SQLite matches it: ASCII letters without case, every other character as it is
  * ("Notes" and "notes" are one table, "Ä" and "ä" two). The replica resolves incoming table
- * names the same way, so "Notes" made by an exec on one peer and "notes" made by a migration
- * step's CREATE TABLE IF NOT EXISTS on another are one table to sync.
+ * names without case as well, so "Notes" made by an exec on one peer and "notes" made by a
+ * migration step's CREATE TABLE IF NOT EXISTS on another are one table to sync.
  */
 function sqliteName(name: string): string {
   return name.replace(ASCII_UPPER, (c) => c.toLowerCase());
