@@ -9,7 +9,7 @@ import { nodeIdOf, roomFor, ticks } from './helpers.js';
 import { migratedPeer, type MigratedPeer } from './migrated-peer.js';
 import { connect, errorsOf } from './net.js';
 import { compareSchemas } from '../../../../shared-worker/sync/compare-schemas.js';
-import { describeSchema } from '../../../../shared-worker/replica/contracts/schema-descriptor.js';
+import { describeSchema, schemasCompatible } from '../../../../shared-worker/replica/contracts/schema-descriptor.js';
 
 let keys: RoomKeys;
 let seq = 700;
@@ -51,6 +51,31 @@ describe('definitions SQLite does not tell apart', () => {
     expect(await rows(a, 'SELECT id, pinned FROM notes ORDER BY id')).toBe(JSON.stringify([{ id: 'a1', pinned: 0 }, { id: 'b1', pinned: 1 }]));
     a.sync.close();
     b.sync.close();
+  });
+});
+
+describe('declared types compared case and spacing aside', () => {
+  it('a table declared with the same types spelled with other spacing ("DECIMAL(10,2)" / "decimal( 10, 2 )", "VARCHAR (20)" / "VARCHAR(20)") syncs', async () => {
+    const a = await peer(['CREATE TABLE notes (id VARCHAR(20) PRIMARY KEY NOT NULL, price DECIMAL(10,2), body VARCHAR (20)); CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT)']);
+    const b = await peer(['CREATE TABLE IF NOT EXISTS notes (id varchar (20) PRIMARY KEY NOT NULL, price decimal( 10, 2 ), body VARCHAR(20)); CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, label TEXT)']);
+    connect(a, b);
+    await a.replica.exec("INSERT INTO notes VALUES ('a1', 1.5, 'x')");
+    await b.replica.exec("INSERT INTO notes VALUES ('b1', 2.25, 'y')");
+    await same([a, b], 'SELECT * FROM notes ORDER BY id');
+    expect(await rows(a, 'SELECT id FROM notes ORDER BY id')).toBe(JSON.stringify([{ id: 'a1' }, { id: 'b1' }]));
+    expect(errorsOf(a)).toEqual([]);
+    expect(errorsOf(b)).toEqual([]);
+    a.sync.close();
+    b.sync.close();
+  });
+
+  it('schemasCompatible: spacing inside a type does not count, other types still do', () => {
+    const of = (type: string) => describeSchema([{ name: 'id', type: 'TEXT', notNull: true }], [{ name: 'c', type, notNull: false }]);
+    expect(schemasCompatible(of('VARCHAR(10)'), of('varchar ( 10 )'))).toBe(true);
+    expect(schemasCompatible(of('DECIMAL(10,2)'), of('DECIMAL(10, 2)'))).toBe(true);
+    expect(schemasCompatible(of('VARCHAR(10)'), of('VARCHAR(20)'))).toBe(false);
+    expect(schemasCompatible(of('INT'), of('INTEGER'))).toBe(false);
+    expect(schemasCompatible(of('UNSIGNED BIG INT'), of('UNSIGNEDBIGINT'))).toBe(false);
   });
 });
 
