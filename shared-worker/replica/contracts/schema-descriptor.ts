@@ -35,16 +35,28 @@ export function normalizeType(type: string): string {
   return type.trim().replace(WHITESPACE_RUNS, ' ').toUpperCase();
 }
 
+// Module constants, not literals in the function: V8 recompiles such a literal after each collection.
+const SPACE_AROUND_PUNCTUATION = /\s*([(),])\s*/g;
+
+/**
+ * A declared type as peers compare it: normalizeType, and no space next to a parenthesis or a
+ * comma ("VARCHAR (10)", "varchar( 10 )" and "VARCHAR(10)" are one type). normalizeType itself
+ * stays as it is: stored table shapes hold fingerprints made with it.
+ */
+function peerType(type: string): string {
+  return normalizeType(type).replace(SPACE_AROUND_PUNCTUATION, '$1');
+}
+
 /**
  * A non-key column's type as peers compare it: the declared type (case and spacing aside) and
  * NOT NULL. Two definitions whose shared column differs here do not sync that table.
  */
 export function columnTypeOf(c: Omit<ColumnFacts, 'name'>): string {
-  return `${normalizeType(c.type)}${c.notNull ? ' NOT NULL' : ''}`;
+  return `${peerType(c.type)}${c.notNull ? ' NOT NULL' : ''}`;
 }
 
 export function describeSchema(pk: ColumnFacts[], cols: ColumnFacts[]): string {
-  const key = pk.map((c) => `${c.name.toLowerCase()} ${normalizeType(c.type)}`).join('\u0001');
+  const key = pk.map((c) => `${c.name.toLowerCase()} ${peerType(c.type)}`).join('\u0001');
   const columns = cols.map((c) => `${hash8(c.name.toLowerCase())}:${hash8(columnTypeOf(c))}`).sort();
   return `${PREFIX}${hash8(key)}${hash8('k' + key)}|${columns.join(',')}`;
 }
