@@ -69,6 +69,19 @@ describe('declared types compared case and spacing aside', () => {
     b.sync.close();
   });
 
+  it('columns declared in another order (and quoted or not) on each side sync by name', async () => {
+    const a = await peer(['CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT, title TEXT, n INTEGER); CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT)']);
+    const b = await peer(['CREATE TABLE IF NOT EXISTS "notes" ("n" INTEGER, [title] TEXT, id TEXT NOT NULL, `body` TEXT, PRIMARY KEY (id)); CREATE TABLE IF NOT EXISTS tags (id INTEGER PRIMARY KEY, label TEXT)']);
+    connect(a, b);
+    await a.replica.exec("INSERT INTO notes (id, body, title, n) VALUES ('a1', 'ab', 'at', 1)");
+    await b.replica.exec("INSERT INTO notes (id, body, title, n) VALUES ('b1', 'bb', 'bt', 2)");
+    await same([a, b], 'SELECT id, body, title, n FROM notes ORDER BY id');
+    expect(await rows(b, 'SELECT id, body, title, n FROM notes ORDER BY id')).toBe(JSON.stringify([{ id: 'a1', body: 'ab', title: 'at', n: 1 }, { id: 'b1', body: 'bb', title: 'bt', n: 2 }]));
+    expect(errorsOf(a)).toEqual([]);
+    a.sync.close();
+    b.sync.close();
+  });
+
   it('schemasCompatible: spacing inside a type does not count, other types still do', () => {
     const of = (type: string) => describeSchema([{ name: 'id', type: 'TEXT', notNull: true }], [{ name: 'c', type, notNull: false }]);
     expect(schemasCompatible(of('VARCHAR(10)'), of('varchar ( 10 )'))).toBe(true);
