@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { schemasCompatible } from '../../../../shared-worker/replica/contracts/schema-descriptor.js';
 import { exchangeAll, pull, registers } from './replica-helpers.js';
 
 const ids = ['b000000000000001', 'b000000000000002', 'b000000000000003'];
@@ -323,5 +324,25 @@ describe('a snapshot copied in slices while the schema changes', () => {
     peer!.migrate([alters[0]!, "ALTER TABLE items ADD COLUMN tag TEXT DEFAULT 't'", alters[2]!, alters[4]!]);
     pull(peer!, copy);
     expect(dump(peer!, ['items']) === dump(copy, ['items'])).toBe(true);
+  });
+});
+
+describe('adding a dropped column back', () => {
+  it('with its type spelled in another case or spacing brings its kept cells back; with another type or NOT NULL it is refused naming both types', async () => {
+    const [a, b] = await peers(2, 'CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, price DECIMAL(10,2), x TEXT)', 't');
+    a.exec("INSERT INTO t VALUES ('k', 1.5, 'x')");
+    pull(b!, a!);
+    a!.exec('ALTER TABLE t DROP COLUMN price');
+    b!.exec("UPDATE t SET price = 2.5");
+    pull(a!, b!);
+    for (const [sql, hint] of [['ALTER TABLE t ADD COLUMN price DECIMAL(12,2)', /DECIMAL\(10,2\)[^]*DECIMAL\(12,2\)|DECIMAL\(12,2\)[^]*DECIMAL\(10,2\)/], ['ALTER TABLE t ADD COLUMN price DECIMAL(10,2) NOT NULL DEFAULT 0', /NOT NULL/], ['ALTER TABLE t ADD COLUMN price TEXT', /TEXT/]] as const) {
+      const err = schemaError(() => a!.exec(sql));
+      expect(err.code, sql).toBe('SCHEMA');
+      expect(err.message, sql).toMatch(hint);
+    }
+    a!.exec('ALTER TABLE t ADD COLUMN PRICE decimal( 10, 2 ) DEFAULT 0');
+    expect(a!.execLocal('SELECT price AS p FROM t').rows).toEqual([{ p: 2.5 }]);
+    // And the two peers still sync the table (the hello compares the types the same way).
+    expect(schemasCompatible(a!.fingerprints().t!, b!.fingerprints().t!)).toBe(true);
   });
 });
