@@ -79,15 +79,21 @@ describe('the schema version known across a lone ADD COLUMN', () => {
   });
 });
 
+/** A synced t and a non-synced plain table, both with a row, then the lone ADD. */
+async function addedNextToPlainTable(): Promise<{ r: Replica; commits: Commit[] }> {
+  const r = await createReplica();
+  r.exec(`${TABLES}; CREATE TABLE plain (k TEXT PRIMARY KEY, n INTEGER)`);
+  r.enableSync('t');
+  r.exec("INSERT INTO plain VALUES ('p', 1); INSERT INTO t VALUES ('a', 'x')");
+  const commits: Commit[] = [];
+  r.onCommit((c) => commits.push(c));
+  r.exec(ADD);
+  return { r, commits };
+}
+
 describe('the non-synced tables answer across a lone ADD COLUMN', () => {
   it('row images of a non-synced table written after it are still in the commit', async () => {
-    const r = await createReplica();
-    r.exec(`${TABLES}; CREATE TABLE plain (k TEXT PRIMARY KEY, n INTEGER)`);
-    r.enableSync('t');
-    r.exec("INSERT INTO plain VALUES ('p', 1); INSERT INTO t VALUES ('a', 'x')");
-    const commits: Commit[] = [];
-    r.onCommit((c) => commits.push(c));
-    r.exec(ADD);
+    const { r, commits } = await addedNextToPlainTable();
     r.exec("UPDATE plain SET n = 2 WHERE k = 'p'; UPDATE t SET pinned = 1 WHERE id = 'a'");
     const last = commits.at(-1)!;
     expect(last.rows).toEqual([{ op: 'upsert', table: 'plain', rowid: 1, columns: ['k', 'n'], values: ['p', 2] }]);
@@ -96,13 +102,7 @@ describe('the non-synced tables answer across a lone ADD COLUMN', () => {
   });
 
   it('a write the update hook does not report, made after it, still asks for a snapshot', async () => {
-    const r = await createReplica();
-    r.exec(`${TABLES}; CREATE TABLE plain (k TEXT PRIMARY KEY, n INTEGER)`);
-    r.enableSync('t');
-    r.exec("INSERT INTO plain VALUES ('p', 1); INSERT INTO t VALUES ('a', 'x')");
-    const commits: Commit[] = [];
-    r.onCommit((c) => commits.push(c));
-    r.exec(ADD);
+    const { r, commits } = await addedNextToPlainTable();
     // The truncate optimization deletes without a hook call per row (sqlite.org/c3ref/update_hook.html):
     // only comparing total_changes(), which the replica does when non-synced tables exist, sees it.
     r.exec("DELETE FROM plain; UPDATE t SET pinned = 1 WHERE id = 'a'");

@@ -19,12 +19,11 @@ import type { Replica } from '../../../../shared-worker/replica/contracts/replic
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
 import { nodeIdOf, roomFor, ticks } from './helpers.js';
-import type { LinkPair } from './memory-link.js';
-import { connect, errorsOf, makeNode, type TestNode } from './net.js';
+import { TriangleLinks } from './triangle-links.js';
+import { errorsOf, makeNode, type TestNode } from './net.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261209);
 const RUNS = Number(process.env.FC_RUNS ?? 25);
-const PAIRS = [[0, 1], [1, 2], [0, 2]] as const;
 
 const LIST = [
   'CREATE TABLE notes (id TEXT PRIMARY KEY NOT NULL, body TEXT); CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT)',
@@ -93,19 +92,12 @@ describe('ADD/DROP COLUMN roll out under random writes, links, upgrades and cras
         for (const t of ['notes', 'tags']) oracle.enableSync(t);
         const hear = (p: Peer) => oracle.applyChanges(p.replica.changesSince(oracle.getVector()));
 
-        const links: Array<LinkPair | null> = [null, null, null];
-        const isUp = (p: number) => links[p] !== null && !links[p]!.a.closed;
-        const wanted = [false, false, false];
-        const up = (p: number) => {
-          if (isUp(p)) return;
-          const [x, y] = PAIRS[p]!;
-          links[p] = connect(peers[x]!, peers[y]!);
-        };
+        const links = new TriangleLinks(peers);
         const errors: string[] = [];
         const reopened = (i: number, next: Peer) => {
           errors.push(...errorsOf(peers[i]!).map((e) => `${e.code}: ${e.message}`));
           peers[i] = next;
-          PAIRS.forEach((_, p) => wanted[p] && up(p));
+          links.relink();
         };
         try {
           for (const c of cmds) {
@@ -131,9 +123,7 @@ describe('ADD/DROP COLUMN roll out under random writes, links, upgrades and cras
                 hear(p!);
                 break;
               case 'toggle':
-                wanted[c.pair] = !isUp(c.pair);
-                if (isUp(c.pair)) links[c.pair]!.close('flap');
-                else up(c.pair);
+                links.toggle(c.pair);
                 break;
               case 'upgrade':
                 if (p!.version < LIST.length) {
@@ -158,7 +148,7 @@ describe('ADD/DROP COLUMN roll out under random writes, links, upgrades and cras
               reopened(i, await openPeer(keys, LIST.length, peers[i]!.nodeId, peers[i]!.data));
             }
           }
-          PAIRS.forEach((_, p) => up(p));
+          links.allUp();
           const cols = ['id', ...FINAL].map(q).join(', ');
           const dump = (r: { exec(sql: string): unknown }) => r.exec(`SELECT ${cols} FROM notes ORDER BY id`);
           const want = JSON.stringify((dump(oracle) as { rows: unknown[] }).rows);

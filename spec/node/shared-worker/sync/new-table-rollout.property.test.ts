@@ -9,14 +9,13 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RoomKeys } from '../../../../shared-worker/sync/room-keys.js';
 import { nodeIdOf, roomFor, ticks } from './helpers.js';
-import type { LinkPair } from './memory-link.js';
-import { connect, errorsOf } from './net.js';
+import { TriangleLinks } from './triangle-links.js';
+import { errorsOf } from './net.js';
 import { crash, openPeer, reload, V1, V2, type Peer } from './rollout-peers.js';
 
 // Fixed so a failure replays exactly; change it to explore, and put a failing one back here.
 const SEED = 141414;
 const RUNS = 100;
-const PAIRS = [[0, 1], [1, 2], [0, 2]] as const;
 
 type Cmd =
   | { k: 'write'; node: number; table: 'notes' | 'lists'; key: number; value: number }
@@ -59,21 +58,12 @@ describe('a new synced table rolls out under random writes, links, upgrades and 
         const options = { pieceRows };
         const peers: Peer[] = [];
         for (let i = 0; i < 3; i++) peers.push(await openPeer(keys, onV2[i] ? V2 : V1, nodeIdOf(run * 10 + i), undefined, options));
-        const links: Array<LinkPair | null> = [null, null, null];
-        const isUp = (p: number) => links[p] !== null && !links[p]!.a.closed;
-        const wanted = [false, false, false];
-        const up = (p: number) => {
-          if (isUp(p)) return;
-          const [x, y] = PAIRS[p]!;
-          links[p] = connect(peers[x]!, peers[y]!);
-        };
-        /** After a peer reopened: the links that were wanted come back (its old ones closed with it). */
-        const relink = () => PAIRS.forEach((_, p) => wanted[p] && up(p));
+        const links = new TriangleLinks(peers);
         const errors: string[] = [];
         const reopened = (i: number, next: Peer) => {
           errors.push(...errorsOf(peers[i]!).filter((e) => e.code !== 'SCHEMA').map((e) => e.message));
           peers[i] = next;
-          relink();
+          links.relink();
         };
         try {
           for (const c of cmds) {
@@ -93,9 +83,7 @@ describe('a new synced table rolls out under random writes, links, upgrades and 
                 break;
               }
               case 'toggle':
-                wanted[c.pair] = !isUp(c.pair);
-                if (isUp(c.pair)) links[c.pair]!.close('flap');
-                else up(c.pair);
+                links.toggle(c.pair);
                 break;
               case 'upgrade':
                 if (peers[c.node]!.steps !== V2) reopened(c.node, await reload(peers[c.node]!, V2, options));
@@ -113,7 +101,7 @@ describe('a new synced table rolls out under random writes, links, upgrades and 
           }
           await ticks(SETTLE_TICKS);
           for (let i = 0; i < 3; i++) if (peers[i]!.steps !== V2) reopened(i, await reload(peers[i]!, V2, options));
-          PAIRS.forEach((_, p) => up(p));
+          links.allUp();
           const dumps = () => Promise.all(peers.map(async (p) => JSON.stringify([(await p.replica.exec('SELECT * FROM notes ORDER BY id')).rows, (await p.replica.exec('SELECT * FROM lists ORDER BY id')).rows])));
           // Bounded by scheduler turns, not time, so a divergence fails (and prints) instead of hanging.
           let turns = 0;
