@@ -111,13 +111,7 @@ describe('the non-synced tables answer across a lone ADD COLUMN', () => {
   });
 
   it('a table created by execLocal between the ADD and the next exec is counted', async () => {
-    const r = await createReplica();
-    r.exec(TABLES);
-    r.enableSync('t');
-    r.enableSync('u');
-    r.exec("INSERT INTO t VALUES ('a', 'x')");
-    const commits: Commit[] = [];
-    r.onCommit((c) => commits.push(c));
+    const { r, commits } = await syncedT();
     r.exec(ADD);
     r.execLocal('CREATE TABLE later (k TEXT PRIMARY KEY, n INTEGER)');
     r.exec("INSERT INTO later VALUES ('q', 1); UPDATE t SET pinned = 1 WHERE id = 'a'");
