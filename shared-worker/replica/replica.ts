@@ -28,7 +28,8 @@ import type { ApplyOptions, ApplyResult, Commit, ExecResult, ExportCursor, Repli
 import { replayRowImages, WriteRecorder } from './row-images.js';
 import { loadSqlJs, SqlDatabase, type SqlJsLoader } from './sql-database.js';
 import { checkUserStatement } from './sql-policy.js';
-import { firstKeyword, sqliteLower, stripLiteralsAndComments } from './sql-text.js';
+import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
+import { sqliteLower } from './contracts/sqlite-names.js';
 import { describeSchema } from './contracts/schema-descriptor.js';
 import { predictAddedColumn } from './added-column.js';
 import { addAfterAlter, addBeforeAlter, afterAlter, beforeAlter, checkAlter, parseAlterTable, type PredictedAdd } from './schema-evolution.js';

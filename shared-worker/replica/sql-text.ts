@@ -12,13 +12,6 @@ export function quoteIdent(name: string): string {
   return '"' + name.replaceAll('"', '""') + '"';
 }
 
-const ASCII_UPPER = /[A-Z]+/g;
-
-/** A name folded as SQLite folds names (sqlite3UpperToLower): ASCII letters only, so "ä" and "Ä" stay two names. */
-export function sqliteLower(name: string): string {
-  return name.replace(ASCII_UPPER, (m) => m.toLowerCase());
-}
-
 export function quoteString(text: string): string {
   return "'" + text.replaceAll("'", "''") + "'";
 }
