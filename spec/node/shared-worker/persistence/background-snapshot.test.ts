@@ -11,7 +11,7 @@ import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memor
 import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
 import { PIECE_BYTES } from '../../../../shared-worker/persistence/snapshot-store.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
-import { armCrash } from './durable-helpers.js';
+import { armCrash, withCopySteps } from './durable-helpers.js';
 import type { Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261206);
@@ -100,24 +100,13 @@ describe('background snapshots', () => {
     const store = new MemoryKeyValueStore({ data });
     let d!: DurableReplicaHandle;
     let n = 0;
-    const wrapped = async (o: Parameters<typeof createReplica>[0]) => {
-      const r = await createReplica(o);
-      const slices = r.exportInSlices.bind(r);
-      r.exportInSlices = () => {
-        const cursor = slices();
-        return {
-          ...cursor,
-          step: (pages: number) => {
-            void d.exec('INSERT INTO items VALUES (?, NULL, 0)', [`in-copy-${n++}`]); // before the step: in the copy
-            const done = cursor.step(pages);
-            // After the copy completed, while the group holding the write above still gathers.
-            if (done) queueMicrotask(() => { void d.exec('INSERT INTO items VALUES (?, NULL, 0)', [`after-copy-${n++}`]); });
-            return done;
-          },
-        };
-      };
-      return r;
-    };
+    const wrapped = withCopySteps(createReplica, (pages, step) => {
+      void d.exec('INSERT INTO items VALUES (?, NULL, 0)', [`in-copy-${n++}`]); // before the step: in the copy
+      const done = step(pages);
+      // After the copy completed, while the group holding the write above still gathers.
+      if (done) queueMicrotask(() => { void d.exec('INSERT INTO items VALUES (?, NULL, 0)', [`after-copy-${n++}`]); });
+      return done;
+    });
     d = await openDurableReplica({ store, createReplica: wrapped, snapshotEvery: { records: 3 }, warn: () => {} });
     for (let i = 0; i < 4; i++) await d.exec('INSERT INTO items VALUES (?, NULL, 1)', [`w-${i}`]);
     await d.settled();

@@ -86,3 +86,19 @@ export function holdWrites(store: MemoryKeyValueStore): { held(): number; releas
 export async function until(pred: () => boolean): Promise<void> {
   while (!pred()) await new Promise((r) => setImmediate(r));
 }
+
+/**
+ * `create` with each background-snapshot copy's step handed to `onStep` (with the step itself),
+ * so that a test runs writes between the copy's steps.
+ */
+export function withCopySteps(create: CreateReplica, onStep: (pages: number, step: (pages: number) => boolean) => boolean): CreateReplica {
+  return async (o) => {
+    const r = await create(o);
+    const slices = r.exportInSlices.bind(r);
+    r.exportInSlices = () => {
+      const cursor = slices();
+      return { ...cursor, step: (pages: number) => onStep(pages, (p) => cursor.step(p)) };
+    };
+    return r;
+  };
+}

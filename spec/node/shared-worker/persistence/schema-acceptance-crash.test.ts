@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { openDurableReplica, type DurableReplicaHandle } from '../../../../shared-worker/persistence/durable-replica.js';
 import { MemoryKeyValueStore } from '../../../../shared-worker/persistence/memory-kv-store.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
-import { armCrash } from './durable-helpers.js';
+import { armCrash, withCopySteps } from './durable-helpers.js';
 
 const NODE = 'cccccccccccccccc';
 const STEPS = [
@@ -276,25 +276,14 @@ describe('schema changes while a background snapshot is copied', () => {
       let duringCopy = 0;
       const execs: Promise<unknown>[] = [];
       // Each step of the copy first sends the next statement, so the ALTERs run while it is copied.
-      const wrapped = async (o: Parameters<typeof createReplica>[0]) => {
-        const r = await createReplica({ ...o, nodeId: NODE });
-        const slices = r.exportInSlices.bind(r);
-        r.exportInSlices = () => {
-          const cursor = slices();
-          return {
-            ...cursor,
-            step: (pages: number) => {
-              if (next < ALTERS.length) {
-                const i = next++;
-                duringCopy++;
-                execs.push(d.exec(ALTERS[i]![0], params(i) as never).then(() => { acked = Math.max(acked, i + 1); }));
-              }
-              return cursor.step(Math.min(pages, 8));
-            },
-          };
-        };
-        return r;
-      };
+      const wrapped = withCopySteps((o) => createReplica({ ...o, nodeId: NODE }), (pages, step) => {
+        if (next < ALTERS.length) {
+          const i = next++;
+          duringCopy++;
+          execs.push(d.exec(ALTERS[i]![0], params(i) as never).then(() => { acked = Math.max(acked, i + 1); }));
+        }
+        return step(Math.min(pages, 8));
+      });
       d = await openDurableReplica({ store, createReplica: wrapped, snapshotEvery: { records: 1 }, warn: () => {} });
       const crash = armCrash(store, crashAt === 0 ? Number.MAX_SAFE_INTEGER : crashAt);
       // A write starts the first background snapshot (one record past the threshold).
