@@ -433,7 +433,7 @@ class SqlReplica implements Replica {
     this.loneAddBumpedOnce = false;
     const knownBefore = this.knownSchema;
     // A lone ADD COLUMN changes the schema and writes no row: neither is asked (~0.1 ms CPU cold each).
-    const schemaBefore = loneAdd ? -1 : (this.knownSchema ?? this.schemaVersion());
+    const schemaBefore = loneAdd ? -1 : (knownBefore ?? this.schemaVersion());
     const stamping = capture && !loneAdd;
     const hlc = stamping ? this.clock.tick() : 0;
     let stampId = 0;
@@ -467,9 +467,11 @@ class SqlReplica implements Replica {
       if (TEMP_WORD.test(sql)) assertNoTempShadow(this.db, this.syncedNames);
       // Compared now: what follows writes only our own tables (the hook may be paused for it).
       const unseenWrites = hooked && this.totalChanges() - totalBefore > this.recorder.count;
-      // An ADD COLUMN that ran changed the schema; anything else is asked (a lone row write cannot).
-      // A lone ADD that took the direct path bumped it once (see loneAddBumpedOnce); else unknown.
-      const schemaAfter = loneAdd ? (this.loneAddBumpedOnce && knownBefore !== null ? knownBefore + 1 : null) : ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
+      // A lone ADD COLUMN changed the schema: by one when it took the direct path whole (see
+      // loneAddBumpedOnce), else by an unknown amount. Anything else is asked (a lone row write cannot).
+      let schemaAfter: number | null;
+      if (loneAdd) schemaAfter = this.loneAddBumpedOnce && knownBefore !== null ? knownBefore + 1 : null;
+      else schemaAfter = ranAsLoneWrite(this.db, sql) ? schemaBefore : this.schemaVersion();
       schemaChanged = schemaAfter !== schemaBefore;
       if (schemaChanged) {
         // A lone ADD COLUMN leaves every statement of ours valid (see clearUserStatements); the
