@@ -21,6 +21,7 @@
  */
 import type { Database, SqlJsStatic } from 'sql.js';
 import type { ExportCursor } from './contracts/replica-types.js';
+import { handleOf } from './sqljs-c-api.js';
 
 const SQLITE_OK = 0;
 const SQLITE_BUSY = 5;
@@ -50,11 +51,6 @@ function backupApi(sql: SqlJsStatic): BackupApi {
     apis.set(sql, api);
   }
   return api;
-}
-
-/** The C handle of a sql.js Database (a field sql.js does not declare in its types). */
-function handleOf(db: Database): number {
-  return (db as unknown as { db: number }).db;
 }
 
 function pragmaNumber(db: Database, pragma: string): number {

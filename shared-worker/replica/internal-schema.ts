@@ -42,6 +42,21 @@ export type CaptureMode = (typeof CaptureMode)[keyof typeof CaptureMode];
 /** Prefix of the RAISE messages of our triggers, so errors from them map to BAD_OP. */
 export const TRIGGER_ERROR_PREFIX = 'rtc-battery:';
 
+/**
+ * A SQL function that fails the statement calling it, its argument the message: it stops a call
+ * of several statements at a check (schema-evolution.ts), as core SQL has no RAISE outside
+ * triggers. Registered on every connection (registerConnectionFunctions); no trigger or stored
+ * object names it, so the file needs nothing registered. User SQL cannot call it (an _rb_ name).
+ */
+export const REFUSE_FUNCTION = '_rb_refuse';
+
+/** What every connection of the replica has registered (again after each export(), which reopens). */
+export function registerConnectionFunctions(db: SqlDatabase): void {
+  db.raw.create_function(REFUSE_FUNCTION, (why: unknown) => {
+    throw new Error(`${TRIGGER_ERROR_PREFIX} ${String(why)}`);
+  });
+}
+
 export function isInternalName(name: string): boolean {
   return name.toLowerCase().startsWith(INTERNAL_PREFIX) || name.toLowerCase().startsWith('sqlite_');
 }

@@ -15,7 +15,7 @@ import { ranAsLoneWrite, runForEachRow, runLoneSelect, runUserSql } from './exec
 import { checkParams } from '../protocol/values.js';
 import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
-import { CaptureMode, metaRowsSql, openInternalState, readMeta, setCaptureMode, withCaptureOff, writeMeta } from './internal-schema.js';
+import { CaptureMode, metaRowsSql, openInternalState, readMeta, registerConnectionFunctions, setCaptureMode, withCaptureOff, writeMeta } from './internal-schema.js';
 import { assertNoTempShadow, countUserTables, hasUserTriggers, recheckSyncedTables } from './schema-guard.js';
 import { toBatteryError } from './sqlite-error-codes.js';
 import { assertMergeSafeTriggers, suspendUserTriggers } from './user-triggers.js';
@@ -107,6 +107,7 @@ class SqlReplica implements Replica {
     this.db = new SqlDatabase(sql, options.data, (db) => {
       // Connection state, set again after every export() (which reopens the connection).
       db.execRaw('PRAGMA recursive_triggers = ON; PRAGMA temp_store = MEMORY');
+      registerConnectionFunctions(db);
     });
     this.db.listenToWrites(this.recorder.onHook);
     this.stamps = new StampStore(this.db);
@@ -283,7 +284,7 @@ class SqlReplica implements Replica {
       }
       const column = alter.action === 'add' ? predictAddedColumn(text) : null;
       const meta = this.runningLoneAdd ? this.loneAddMeta : '';
-      predicted = column && addBeforeAlter(this.db, t, column, direct ? `${meta}\n${text}` : meta);
+      predicted = column && addBeforeAlter(this.db, t, column, direct ? { meta, alter: text } : { meta });
       if (predicted) {
         alterText = text;
         predictedMeta = meta;
@@ -297,8 +298,9 @@ class SqlReplica implements Replica {
     };
     const after = () => {
       if (!altering) return;
-      const parked = predicted?.hasParked;
-      let next = predicted && addAfterAlter(this.db, this.stamps, predicted, { release: !this.runningLoneAdd });
+      // addBeforeAlter takes its way only for a table without parked rows.
+      const parked = predicted ? false : undefined;
+      let next = predicted && addAfterAlter(this.db, predicted, { release: !this.runningLoneAdd });
       if (predicted && !next) {
         // The ALTER added another column than read from its text: undone, run the inspecting way.
         if (predictedMeta) this.db.execRaw(predictedMeta);

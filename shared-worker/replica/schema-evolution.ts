@@ -18,9 +18,9 @@ import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteL
 import type { SqlValue } from './contracts/change-set.js';
 import { columnTypeOf } from './contracts/schema-descriptor.js';
 import { BatteryError } from '../protocol/errors.js';
-import { withCaptureOff } from './internal-schema.js';
+import { REFUSE_FUNCTION, withCaptureOff } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
-import { rewriteSchemaText } from './schema-text-rewrite.js';
+import { rewriteSchemaText, rewrittenCountSql } from './schema-text-rewrite.js';
 import { quoteIdent, quoteString, sqlTokens, type SqlToken } from './sql-text.js';
 import { compareStamps, type StampStore } from './stamps.js';
 import { infoFingerprint, inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
@@ -201,7 +201,7 @@ const tombValueColumn = (c: ColumnShape, n: number) => `v${n} ${affinityOf(c.typ
 function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, added: ColumnShape[]): boolean {
   const { clock, tomb, updated, deleted } = t.names;
   const read = db.all('SELECT type, name, sql, (SELECT schema_version FROM pragma_schema_version) FROM sqlite_schema WHERE name IN (?, ?, ?, ?)', [clock, tomb, updated, deleted]);
-  const texts = captureTextsForAdd(t, shape, added, new Map(read.map((r) => [`${String(r[0])} ${String(r[1])}`, r[2]])), false);
+  const texts = captureTextsForAdd(t, shape, added, new Map(read.map((r) => [`${String(r[0])} ${String(r[1])}`, r[2]])));
   if (!texts) return false;
   // beforeAlter dropped the triggers: inserted, and the change announced (the ALTER ran already).
   rewriteSchemaText(db, { rows: texts.tables, addTriggers: texts.triggers.map((r) => ({ ...r, table: shape.name })), announceFrom: Number(read[0]![3]) });
@@ -211,9 +211,9 @@ function addColumnsInPlace(db: SqlDatabase, t: SyncedTable, shape: TableShape, a
 /**
  * The capture objects' stored texts for `shape` (the old one plus `added`), given `stored` (key
  * "type name" -> stored sql, read from sqlite_schema); null when a stored text is not of the form
- * this code writes, a log table is missing, or (`triggersStored`) a trigger row is.
+ * this code writes or a log table is missing.
  */
-function captureTextsForAdd(t: SyncedTable, shape: TableShape, added: ColumnShape[], stored: Map<string, unknown>, triggersStored: boolean) {
+function captureTextsForAdd(t: SyncedTable, shape: TableShape, added: ColumnShape[], stored: Map<string, unknown>) {
   const { clock, tomb, updated, deleted } = t.names;
   const triggers = captureTriggers(shape, t.tid);
   const storedClock = stored.get(`table ${clock}`);
@@ -221,7 +221,6 @@ function captureTextsForAdd(t: SyncedTable, shape: TableShape, added: ColumnShap
   const tombEnd = `, PRIMARY KEY(${shape.pk.map((_, i) => `k${i}`).join(', ')}))`;
   if (!stored.has(`table ${updated}`) || !stored.has(`table ${deleted}`)) return null;
   if (typeof storedClock !== 'string' || !storedClock.endsWith(' INTEGER)') || typeof storedTomb !== 'string' || !storedTomb.endsWith(tombEnd)) return null;
-  if (triggersStored && !triggers.every((r) => stored.has(`trigger ${r.name}`))) return null;
   let clockSql = storedClock;
   let tombSql = storedTomb;
   let n = shape.cols.length - added.length;
@@ -288,15 +287,36 @@ function writeExtraCells(db: SqlDatabase, stamps: StampStore, t: SyncedTable, id
 export interface PredictedAdd {
   table: SyncedTable;
   shape: TableShape;
-  /** The table's PRAGMA table_xinfo rows the ALTER must leave (cid, name, type, notnull, dflt_value, pk, hidden). */
-  columns: unknown[][];
-  /** Does the column have kept cells (extra cells) to move in? */
-  hasCells: boolean;
-  /** Does the table have parked registers (parked-registers.ts; the ALTER does not change them)? */
-  hasParked: boolean;
+  /** The PRAGMA table_xinfo row the ALTER must add (cid, name, type, notnull, dflt_value, pk, hidden). */
+  column: SqlValue[];
+  /** Did the ALTER run in addBeforeAlter's call, which also checked the columns it made? */
+  checked: boolean;
 }
 
 const ADD_SAVEPOINT = '_rb_add_column';
+
+/** A statement that fails (REFUSE_FUNCTION) when `condition` holds. */
+const refuseWhen = (condition: string, why: string) => `SELECT ${REFUSE_FUNCTION}(${quoteString(why)}) WHERE ${condition};`;
+
+/**
+ * The shape fingerprint `old` will have with `column` added (the ALTER adds it last), computed
+ * from the shape alone. infoFingerprint reads the columns in table order, which a shape keeps
+ * only within its key and within its other columns: the usual orders are tried (the key first,
+ * or a one-column key at any place), each checked against the fingerprint stored with the shape.
+ * Null when none gives it.
+ */
+function predictedFingerprint(old: TableShape, column: ColumnShape): string | null {
+  // infoFingerprint's input: table_xinfo's (cid, name, type, notnull, pk) per column.
+  const row = (c: ColumnShape, pk: number) => [0, c.name, c.type, c.notNull ? 1 : 0, pk];
+  const keys = old.pk.map((c, i) => row(c, i + 1));
+  const cols = old.cols.map((c) => row(c, 0));
+  const places = old.pk.length === 1 ? cols.length + 1 : 1;
+  for (let at = 0; at < places; at++) {
+    const rows = [...cols.slice(0, at), ...keys, ...cols.slice(at)];
+    if (infoFingerprint(rows) === old.fingerprint) return infoFingerprint([...rows, row(column, 0)]);
+  }
+  return null;
+}
 
 /**
  * ADD COLUMN with the column known before the ALTER runs (added-column.ts): the capture objects'
@@ -304,65 +324,84 @@ const ADD_SAVEPOINT = '_rb_add_column';
  * the connection. The user's ALTER then reloads the whole schema, parsing these rows with it: one
  * reload instead of two, and no DROP TRIGGER. Until that reload the connection still holds the
  * old in-memory schema, which only the ALTER reads (its own table's definition, untouched here).
- * A savepoint taken first lets addAfterAlter undo everything when the ALTER added something else
- * than predicted; an ALTER that fails fails the exec, whose rollback restores the rows (and the
- * in-memory schema with them). Null, having changed nothing, when this path does not apply.
- * `alsoRun` (SQL) runs in the same call, inside the savepoint: undone with the rest.
  *
- * What it needs is read in one statement and written in one call: run cold (a migration at
- * start-up), each statement costs ~0.15 ms CPU, more than the work it does.
+ * One call into sql.js, nothing read before it or after it (run cold, a migration at start-up,
+ * every statement costs ~0.15 ms CPU, more than the work it does): the clock and tombstone texts
+ * are edited in place, the other texts written whole, and checks in the same call stop it when
+ * this path does not fit: a capture row not of the form this code writes, kept cells or parked
+ * rows of the table (the inspecting way moves them in), or, when `alter` (the user's statement)
+ * runs in the call too, a column other than the predicted one. The call runs inside a savepoint;
+ * if any of its statements fails (a check, or the ALTER itself), everything since the savepoint
+ * is undone and null returned: the caller then takes the inspecting way, which runs the ALTER
+ * again (and fails it with SQLite's own message if the ALTER was the problem). Null, having
+ * changed nothing, also when this path does not apply. `meta` (SQL) runs in the call, before the
+ * ALTER.
  */
-export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape, alsoRun = ''): PredictedAdd | null {
+export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape, run: { meta: string; alter?: string }): PredictedAdd | null {
   const old = t.shape;
   // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
   if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
-  const { clock, tomb, updated, deleted, extra } = t.names;
-  const names = [clock, tomb, updated, deleted, ...captureTriggerNames(t.tid)];
-  const read = db.all(
-    // A trigger's text is not needed (only that it is there): not copied out (~4 kB per table).
-    `SELECT 'row', type, name, CASE type WHEN 'table' THEN sql END, NULL, NULL, NULL, NULL FROM sqlite_schema WHERE name IN (${names.map(() => '?').join(', ')})
-     UNION ALL SELECT 'col', cid, name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?)
-     UNION ALL SELECT 'extra', EXISTS (SELECT 1 FROM ${extra} WHERE col = ? COLLATE NOCASE), NULL, NULL, NULL, NULL, NULL, NULL
-     UNION ALL SELECT 'parked', EXISTS (SELECT 1 FROM _rb_parked WHERE tbl = ?), NULL, NULL, NULL, NULL, NULL, NULL`,
-    [...names, old.name, column.name, old.name.toLowerCase()],
-  );
-  const stored = new Map(read.filter((r) => r[0] === 'row').map((r) => [`${String(r[1])} ${String(r[2])}`, r[3]]));
-  const before = read.filter((r) => r[0] === 'col').map((r) => r.slice(1)).sort((a, b) => Number(a[0]) - Number(b[0]));
-  const hasCells = read.find((r) => r[0] === 'extra')![1];
-  const hasParked = read.find((r) => r[0] === 'parked')![1];
-  const columns = [...before, [before.length, column.name, column.type, column.notNull ? 1 : 0, column.dflt ?? null, 0, 0]];
-  // infoFingerprint reads table_xinfo's order (cid, name, type, notnull, pk, ...).
-  const fingerprint = infoFingerprint(columns.map(([cid, name, type, notNull, , pk, hidden]) => [cid, name, type, notNull, pk, hidden]));
+  const fingerprint = predictedFingerprint(old, column);
+  if (fingerprint === null) return null;
   const shape: TableShape = { name: old.name, pk: old.pk, cols: [...old.cols, { ...column, added: true }], rowidAlias: old.rowidAlias, fingerprint };
   if (old.dropped) shape.dropped = old.dropped;
-  const texts = captureTextsForAdd(t, shape, [column], stored, true);
-  if (!texts) return null;
-  // Entries the update log still holds stay as they are: its text only gains a mark column,
-  // which they read as NULL (cell unchanged), as any ADD COLUMN leaves the rows it finds. The
-  // delete log is empty between statements of an exec that get here (see replica.ts runAltering).
-  rewriteSchemaText(db, {
-    rows: [...texts.tables, ...texts.triggers.map((r) => ({ type: 'trigger' as const, ...r }))],
-    savepoint: ADD_SAVEPOINT,
-    then: `UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${alsoRun}`,
-  });
-  return { table: t, shape, columns, hasCells: hasCells === 1, hasParked: hasParked === 1 };
-}
-
-/**
- * After the ALTER of addBeforeAlter: the table's columns must be exactly the predicted ones, else
- * everything since the savepoint (the rewrite, the shape and the ALTER) is undone and null
- * returned (the caller then runs the ALTER the inspecting way).
- */
-export function addAfterAlter(db: SqlDatabase, stamps: StampStore, p: PredictedAdd, options: { release: boolean } = { release: true }): SyncedTable | null {
-  // The PRAGMA form: preparing it costs about half of a SELECT over pragma_table_xinfo.
-  const now = db.all(`PRAGMA table_xinfo(${quoteIdent(p.shape.name)})`);
-  if (now.length !== p.columns.length || now.some((r, i) => r.length !== 7 || r.some((v, j) => v !== p.columns[i]![j]))) {
+  const { clock, tomb, updated, deleted, extra } = t.names;
+  const n = old.cols.length;
+  const tombEnd = `, PRIMARY KEY(${shape.pk.map((_, i) => `k${i}`).join(', ')}))`;
+  const rows = [
+    { type: 'table' as const, name: deleted, sql: deleteLogTable(shape, t.tid) },
+    // Entries the update log still holds stay as they are: its text only gains a mark column,
+    // which they read as NULL (cell unchanged), as any ADD COLUMN leaves the rows it finds. The
+    // delete log is empty between statements of an exec that get here (see replica.ts runAltering).
+    { type: 'table' as const, name: updated, sql: updateLogTable(shape.cols.length, updated) },
+    ...captureTriggers(shape, t.tid).map((r) => ({ type: 'trigger' as const, ...r })),
+  ];
+  // The register columns go where SQLite's ADD COLUMN puts them (see addColumnsInPlace).
+  const splices = [
+    { name: clock, mustEndWith: ' INTEGER)', cut: 1, insert: `, s${n} INTEGER)` },
+    { name: tomb, mustEndWith: tombEnd, cut: tombEnd.length, insert: `, s${n} INTEGER, ${tombValueColumn(column, n)}${tombEnd}` },
+  ];
+  const added: SqlValue[] = [old.pk.length + n, column.name, column.type, column.notNull ? 1 : 0, column.dflt ?? null, 0, 0];
+  const checks = [
+    refuseWhen(`${rewrittenCountSql({ rows, splices })} <> ${rows.length + splices.length}`, 'a capture row is missing or of another form'),
+    refuseWhen(`EXISTS (SELECT 1 FROM ${extra} WHERE col = ${quoteString(column.name)} COLLATE NOCASE) OR EXISTS (SELECT 1 FROM _rb_parked WHERE tbl = ${quoteString(old.name.toLowerCase())})`, 'kept cells or parked rows to move in'),
+  ];
+  let then = `${checks.join('\n')}
+    UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${run.meta}`;
+  if (run.alter !== undefined) {
+    // One scan of the columns: as many as predicted, the last one the predicted column (an ADD
+    // leaves the others as they were). A newline first: the user's text may end in a -- comment.
+    const fits = `cid = ${added[0]} AND name = ${quoteString(column.name)} AND type = ${quoteString(column.type)} AND "notnull" = ${added[3]} AND dflt_value IS ${column.dflt == null ? 'NULL' : quoteString(column.dflt)} AND pk = 0 AND hidden = 0`;
+    then += `\n${run.alter}\n;\n${refuseWhen(`(SELECT count(*) <> ${Number(added[0]) + 1} OR coalesce(sum(${fits}), 0) <> 1 FROM pragma_table_xinfo(${quoteString(old.name)}))`, 'the ALTER added another column than predicted')}`;
+  }
+  try {
+    rewriteSchemaText(db, { rows, splices, savepoint: ADD_SAVEPOINT, then });
+  } catch {
     db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
     return null;
   }
+  return { table: t, shape, column: added, checked: run.alter !== undefined };
+}
+
+/**
+ * After the ALTER of addBeforeAlter: the table's columns must be the old ones (as the fingerprint
+ * compares them) and the predicted one last, else everything since the savepoint (the rewrite,
+ * the shape and the ALTER) is undone and null returned (the caller then runs the ALTER the
+ * inspecting way). An ALTER run in addBeforeAlter's call was checked there.
+ */
+export function addAfterAlter(db: SqlDatabase, p: PredictedAdd, options: { release: boolean } = { release: true }): SyncedTable | null {
+  if (!p.checked) {
+    // The PRAGMA form: preparing it costs about half of a SELECT over pragma_table_xinfo.
+    const now = db.all(`PRAGMA table_xinfo(${quoteIdent(p.shape.name)})`);
+    const last = now.at(-1);
+    const fits = last !== undefined && last.length === 7 && last.every((v, j) => v === p.column[j]) &&
+      infoFingerprint(now.map(([cid, name, type, notNull, , pk]) => [cid, name, type, notNull, pk])) === p.shape.fingerprint;
+    if (!fits) {
+      db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
+      return null;
+    }
+  }
   // Not released when nothing else runs before the exec's COMMIT, which ends the savepoint with the transaction.
   if (options.release) db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
-  const synced = makeSyncedTable(p.shape, p.table.tid);
-  if (p.hasCells) materializeExtraCells(db, stamps, synced, p.shape.cols.at(-1)!.name);
-  return synced;
+  return makeSyncedTable(p.shape, p.table.tid);
 }

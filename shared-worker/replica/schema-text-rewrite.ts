@@ -15,9 +15,23 @@
 import type { SqlDatabase } from './sql-database.js';
 import { quoteString } from './sql-text.js';
 
+/**
+ * A table row whose stored text is edited in place, without reading it out first: when the text
+ * ends with `mustEndWith`, its last `cut` characters become `insert`; any other text is left as
+ * it is (rewrittenCountSql does not count it, so the caller tells a text of another form).
+ */
+export interface SchemaTextSplice {
+  name: string;
+  mustEndWith: string;
+  cut: number;
+  insert: string;
+}
+
 export interface SchemaTextChange {
-  /** Existing rows (the caller has read them in this transaction) whose stored `sql` becomes `sql`. */
+  /** Existing rows whose stored `sql` becomes `sql`. */
   rows: Array<{ type: 'table' | 'trigger'; name: string; sql: string }>;
+  /** Existing table rows edited in place (see SchemaTextSplice). */
+  splices?: SchemaTextSplice[];
   /** New triggers: the row CREATE TRIGGER writes (rootpage 0, no content on disk). */
   addTriggers?: Array<{ name: string; table: string; sql: string }>;
   /**
@@ -34,13 +48,16 @@ export interface SchemaTextChange {
 }
 
 export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): void {
-  const { rows, addTriggers = [], announceFrom, savepoint, then } = change;
+  const { rows, splices = [], addTriggers = [], announceFrom, savepoint, then } = change;
   // One execRaw, the texts as literals: a prepared statement per row, or the texts bound through
   // sql.js (which encodes them in JS), cost more than the rows.
   const writes = [...(savepoint ? [`SAVEPOINT ${savepoint};`] : []), 'PRAGMA writable_schema = ON;'];
-  if (rows.length > 0) {
-    writes.push(`UPDATE sqlite_schema SET sql = CASE name ${rows.map((r) => `WHEN ${quoteString(r.name)} THEN ${quoteString(r.sql)}`).join(' ')} END
-      WHERE type IN ('table', 'trigger') AND name IN (${rows.map((r) => quoteString(r.name)).join(', ')});`);
+  if (rows.length + splices.length > 0) {
+    const texts = [
+      ...rows.map((r) => `WHEN ${quoteString(r.name)} THEN ${quoteString(r.sql)}`),
+      ...splices.map((x) => `WHEN ${quoteString(x.name)} THEN substr(sql, 1, length(sql) - ${x.cut}) || ${quoteString(x.insert)}`),
+    ];
+    writes.push(`UPDATE sqlite_schema SET sql = CASE name ${texts.join(' ')} END WHERE ${inScope(rows, splices, (x) => x.mustEndWith)};`);
   }
   if (addTriggers.length > 0) {
     writes.push(`INSERT INTO sqlite_schema(type, name, tbl_name, rootpage, sql) VALUES
@@ -57,4 +74,23 @@ export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): vo
     db.execRaw('PRAGMA writable_schema = OFF');
     throw e;
   }
+}
+
+/**
+ * A SQL expression: how many of the change's rows and splices stand rewritten in sqlite_schema
+ * (a row missing, or a splice whose text was of another form, is not). Equal to their number
+ * after rewriteSchemaText when every one applied, in the same transaction, until other DDL.
+ */
+export function rewrittenCountSql(change: Pick<SchemaTextChange, 'rows' | 'splices'>): string {
+  const { rows, splices = [] } = change;
+  // A spliced text ends with its insert only once spliced: the insert adds what it lacked.
+  return `(SELECT count(*) FROM sqlite_schema WHERE ${inScope(rows, splices, (x) => x.insert)})`;
+}
+
+/** The rows and splices of a change, those spliced only when their text ends with `end(splice)`. */
+function inScope(rows: SchemaTextChange['rows'], splices: SchemaTextSplice[], end: (x: SchemaTextSplice) => string): string {
+  const names = [...rows, ...splices].map((r) => quoteString(r.name)).join(', ');
+  // substr counts characters; a JS length counts UTF-16 units (two for a character past U+FFFF).
+  const fits = splices.map((x) => `WHEN ${quoteString(x.name)} THEN substr(sql, -${[...end(x)].length}) = ${quoteString(end(x))}`);
+  return `type IN ('table', 'trigger') AND name IN (${names})${fits.length > 0 ? ` AND CASE name ${fits.join(' ')} ELSE 1 END` : ''}`;
 }

@@ -136,6 +136,30 @@ describe('an exec that is one ADD COLUMN of a synced table (no stamp, version wr
     }
   });
 
+  it('tables whose key is not in front: the same shape and fingerprint, in one call when the key order can be told from the shape', async () => {
+    const added = 'pinned INTEGER NOT NULL DEFAULT 0';
+    const forms = [
+      { ddl: `CREATE TABLE notes(title TEXT, id TEXT PRIMARY KEY NOT NULL, body TEXT%)`, oneCall: true },
+      { ddl: `CREATE TABLE notes(title TEXT, body TEXT, id INTEGER PRIMARY KEY%)`, oneCall: true },
+      { ddl: `CREATE TABLE notes(a TEXT NOT NULL, b INT NOT NULL, title TEXT%, PRIMARY KEY (a, b))`, oneCall: true },
+      // A composite key declared in another order than its columns: the inspecting way.
+      { ddl: `CREATE TABLE notes(a TEXT NOT NULL, title TEXT, b INT NOT NULL%, PRIMARY KEY (b, a))`, oneCall: false },
+    ].map((f) => ({ ...f, ddl: f.ddl.replace('%', ''), withColumn: f.ddl.replace('%', `, ${added}`) }));
+    for (const { ddl, withColumn, oneCall } of forms) {
+      const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', ddl, 'notes');
+      const raw = (a as unknown as { db: { execRaw(sql: string): void } }).db;
+      const calls: string[] = [];
+      const execRaw = raw.execRaw.bind(raw);
+      raw.execRaw = (sql: string) => { calls.push(sql); execRaw(sql); };
+      a.exec(`ALTER TABLE notes ADD COLUMN ${added}`);
+      raw.execRaw = execRaw;
+      expect(calls.length === 1, ddl).toBe(oneCall);
+      const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', withColumn, 'notes');
+      expect(a.fingerprints(), ddl).toEqual(b.fingerprints());
+      expect(() => a.exec('CREATE TABLE other(x)'), ddl).not.toThrow();
+    }
+  });
+
   it('moves the version by one and the vector not at all, emits one SchemaChange, and converges with a peer that runs it', async () => {
     const a = await notes();
     const commits: Array<{ schemaChange?: unknown; changes: unknown; version: number }> = [];
