@@ -152,8 +152,12 @@ class SqlReplica implements Replica {
    * writes (kept cells becoming registers), so they are not read either.
    */
   private transaction<T>(mode: CaptureMode | null, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
-    // BEGIN and COMMIT on cached statements: execRaw prepares them anew on every call.
-    this.db.run('BEGIN');
+    // BEGIN and COMMIT on cached statements: execRaw prepares them anew on every call. A lone ADD
+    // COLUMN usually runs as one call, BEGIN and COMMIT included (addBeforeAlter): BEGIN is
+    // deferred to the first statement, and the COMMIT skipped when that call made it.
+    this.committedInBody = false;
+    if (mode === null) this.db.deferBegin();
+    else this.db.run('BEGIN');
     this.recorder.reset();
     this.inserts.begin(mode ?? CaptureMode.Off);
     // Any transaction may change the schema (DDL, suspended user triggers): runUser sets it again.
@@ -166,16 +170,23 @@ class SqlReplica implements Replica {
       if (this.inserts.forbidden !== null) throw new BatteryError('BAD_OP', `execLocal cannot write synced table ${this.inserts.forbidden}; use exec`);
       if (this.inserts.unsafeRowid !== null) throw unsafeRowidError(this.db, this.inserts.unsafeRowid.table, this.inserts.unsafeRowid.rowid);
       if (mode !== null) setCaptureMode(this.db, CaptureMode.Forbid);
-      this.db.run('COMMIT');
+      if (this.db.beginDeferred) this.db.cancelBegin();
+      else if (!this.committedInBody) this.db.run('COMMIT');
       return out;
     } catch (e) {
       this.knownSchema = null;
-      this.db.execRaw('ROLLBACK');
+      if (this.db.beginDeferred) this.db.cancelBegin();
+      // After a committing call only JS runs that cannot fail (runAltering): were it to, memory
+      // is made to match the committed file again.
+      else if (!this.committedInBody) this.db.execRaw('ROLLBACK');
       this.db.clearCache();
       this.loadState();
       throw toBatteryError(e, sqlCode);
     }
   }
+
+  /** Set when a call inside the running transaction's body committed it (see transaction). */
+  private committedInBody = false;
 
   /**
    * A transaction of the replica's own that writes rows of its tables only (folds, sweeps): no
@@ -284,7 +295,7 @@ class SqlReplica implements Replica {
       }
       const column = alter.action === 'add' ? predictAddedColumn(text) : null;
       const meta = this.runningLoneAdd ? this.loneAddMeta : '';
-      predicted = column && addBeforeAlter(this.db, t, column, direct ? { meta, alter: text } : { meta });
+      predicted = column && addBeforeAlter(this.db, t, column, direct ? { meta, alter: text, commit: true } : { meta });
       if (predicted) {
         alterText = text;
         predictedMeta = meta;
@@ -300,6 +311,8 @@ class SqlReplica implements Replica {
       if (!altering) return;
       // addBeforeAlter takes its way only for a table without parked rows.
       const parked = predicted ? false : undefined;
+      // From here on, after a call that committed, nothing may fail (see transaction).
+      if (predicted?.committed) this.committedInBody = true;
       let next = predicted && addAfterAlter(this.db, predicted, { release: !this.runningLoneAdd });
       if (predicted && !next) {
         // The ALTER added another column than read from its text: undone, run the inspecting way.
@@ -466,7 +479,8 @@ class SqlReplica implements Replica {
       }
       const out = run();
       if (loneAdd && !(scan.statements === 1 && scan.alters === 1)) throw new BatteryError('SQL', 'internal: a lone ADD COLUMN exec ran other statements');
-      if (TEMP_WORD.test(sql)) assertNoTempShadow(this.db, this.syncedNames);
+      // An ALTER creates no TEMP object; a lone ADD may have committed already (see transaction).
+      if (!loneAdd && TEMP_WORD.test(sql)) assertNoTempShadow(this.db, this.syncedNames);
       // Compared now: what follows writes only our own tables (the hook may be paused for it).
       const unseenWrites = hooked && this.totalChanges() - totalBefore > this.recorder.count;
       // A lone ADD COLUMN changed the schema: by one when it took the direct path whole (see

@@ -291,6 +291,8 @@ export interface PredictedAdd {
   column: SqlValue[];
   /** Did the ALTER run in addBeforeAlter's call, which also checked the columns it made? */
   checked: boolean;
+  /** Did that call end the transaction (COMMIT)? Nothing may then fail before the exec returns. */
+  committed: boolean;
 }
 
 const ADD_SAVEPOINT = '_rb_add_column';
@@ -335,9 +337,10 @@ function predictedFingerprint(old: TableShape, column: ColumnShape): string | nu
  * is undone and null returned: the caller then takes the inspecting way, which runs the ALTER
  * again (and fails it with SQLite's own message if the ALTER was the problem). Null, having
  * changed nothing, also when this path does not apply. `meta` (SQL) runs in the call, before the
- * ALTER.
+ * ALTER; `commit`: with the ALTER, the call ends with the transaction's COMMIT (the exec is that
+ * ALTER alone: BEGIN, deferred by the caller, opens the same call, so the exec is one call).
  */
-export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape, run: { meta: string; alter?: string }): PredictedAdd | null {
+export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape, run: { meta: string; alter?: string; commit?: boolean }): PredictedAdd | null {
   const old = t.shape;
   // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
   if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
@@ -373,6 +376,7 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
     // leaves the others as they were). A newline first: the user's text may end in a -- comment.
     const fits = `cid = ${added[0]} AND name = ${quoteString(column.name)} AND type = ${quoteString(column.type)} AND "notnull" = ${added[3]} AND dflt_value IS ${column.dflt == null ? 'NULL' : quoteString(column.dflt)} AND pk = 0 AND hidden = 0`;
     then += `\n${run.alter}\n;\n${refuseWhen(`(SELECT count(*) <> ${Number(added[0]) + 1} OR coalesce(sum(${fits}), 0) <> 1 FROM pragma_table_xinfo(${quoteString(old.name)}))`, 'the ALTER added another column than predicted')}`;
+    if (run.commit) then += '\nCOMMIT;';
   }
   try {
     rewriteSchemaText(db, { rows, splices, savepoint: ADD_SAVEPOINT, then });
@@ -380,7 +384,7 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
     db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
     return null;
   }
-  return { table: t, shape, column: added, checked: run.alter !== undefined };
+  return { table: t, shape, column: added, checked: run.alter !== undefined, committed: run.alter !== undefined && run.commit === true };
 }
 
 /**
@@ -402,6 +406,6 @@ export function addAfterAlter(db: SqlDatabase, p: PredictedAdd, options: { relea
     }
   }
   // Not released when nothing else runs before the exec's COMMIT, which ends the savepoint with the transaction.
-  if (options.release) db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
+  if (options.release && !p.committed) db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
   return makeSyncedTable(p.shape, p.table.tid);
 }

@@ -69,7 +69,7 @@ export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): vo
   if (announceFrom !== undefined) writes.push(`PRAGMA schema_version = ${announceFrom + 1};`);
   if (then) writes.push(then);
   try {
-    db.execRaw(writes.join('\n'));
+    db.execRawInTransaction(writes.join('\n'));
   } catch (e) {
     db.execRaw('PRAGMA writable_schema = OFF');
     throw e;

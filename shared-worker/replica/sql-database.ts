@@ -118,8 +118,46 @@ export class SqlDatabase {
     this.hook?.forgetNames();
   }
 
+  /** Set by deferBegin: the transaction's BEGIN runs before the next statement. */
+  private beginPending = false;
+
+  /**
+   * Opens a transaction lazily: BEGIN runs first thing in the next call that runs SQL through
+   * this object, or as the first statement of `execRawInTransaction`'s text (one call into
+   * sql.js fewer, for an exec that is a single such call).
+   */
+  deferBegin(): void {
+    this.beginPending = true;
+  }
+
+  /** Was the deferred BEGIN not run yet (nothing ran since deferBegin)? */
+  get beginDeferred(): boolean {
+    return this.beginPending;
+  }
+
+  /** Forgets a deferred BEGIN that never ran (the caller's transaction ends without SQL). */
+  cancelBegin(): void {
+    this.beginPending = false;
+  }
+
+  private begin(): void {
+    this.beginPending = false;
+    this.raw.run('BEGIN');
+  }
+
+  /**
+   * execRaw inside the transaction: with a deferred BEGIN first in the same call. A failure
+   * leaves the transaction open (BEGIN, run first with none open, does not fail).
+   */
+  execRawInTransaction(sql: string): void {
+    const opening = this.beginPending;
+    this.beginPending = false;
+    this.execRaw(opening ? `BEGIN;\n${sql}` : sql);
+  }
+
   /** A cached prepared statement (reset, bindings cleared by the caller's next bind). */
   prepare(sql: string): Statement {
+    if (this.beginPending) this.begin();
     let stmt = this.cache.get(sql);
     if (!stmt) {
       stmt = this.raw.prepare(sql);
@@ -187,6 +225,7 @@ export class SqlDatabase {
 
   /** One-off SQL (DDL, BEGIN/COMMIT); not cached. */
   execRaw(sql: string): void {
+    if (this.beginPending) this.begin();
     const c = this.cApi;
     if (!c) this.raw.run(sql);
     else {

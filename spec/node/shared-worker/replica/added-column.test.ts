@@ -208,6 +208,25 @@ describe('an exec that is one ADD COLUMN of a synced table (no stamp, version wr
     expect(dump(b)).toBe(dump(a));
   });
 
+  it('a failing one that takes the inspecting way (its key order not told from the shape) leaves the capture objects in place too', async () => {
+    // The inspecting way drops the capture triggers before the ALTER: only the exec's rollback
+    // brings them back, so they must have been dropped inside its transaction.
+    const ddl = 'CREATE TABLE notes(a TEXT NOT NULL, title TEXT, b INT NOT NULL, PRIMARY KEY (b, a))';
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', ddl, 'notes');
+    a.exec("INSERT INTO notes VALUES ('x', 't', 1)");
+    const schema = () => a.execLocal("SELECT type, name, sql FROM sqlite_schema WHERE name LIKE '\\_rb\\_%' ESCAPE '\\' ORDER BY name").rows;
+    const before = schema();
+    const version = a.getVersion();
+    expect(() => a.exec('ALTER TABLE notes ADD COLUMN n INTEGER NOT NULL')).toThrow(/NOT NULL/);
+    expect(schema()).toEqual(before);
+    expect(a.getVersion()).toBe(version);
+    a.exec("UPDATE notes SET title = 'u' WHERE a = 'x'");
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', ddl, 'notes');
+    pull(b, a);
+    expect(dump(b)).toBe(dump(a));
+    expect(b.exec('SELECT title FROM notes').rows).toEqual([{ title: 'u' }]);
+  });
+
   it('an ADD COLUMN with other statements in the same exec, or one whose text holds a ";" elsewhere, takes the general path: every write is captured', async () => {
     const a = await notes();
     a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; INSERT INTO notes VALUES ('n3', 't3', 1); UPDATE notes SET pinned = 2 WHERE id = 'n1'");
