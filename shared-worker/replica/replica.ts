@@ -153,9 +153,8 @@ class SqlReplica implements Replica {
    */
   private transaction<T>(mode: CaptureMode | null, stampId: number, body: () => T, sqlCode: 'SQL' | 'BAD_OP' | 'SCHEMA' = 'SQL'): T {
     // BEGIN and COMMIT on cached statements: execRaw prepares them anew on every call. A lone ADD
-    // COLUMN usually runs as one call, BEGIN and COMMIT included (addBeforeAlter): BEGIN is
-    // deferred to the first statement, and the COMMIT skipped when that call made it.
-    this.committedInBody = false;
+    // COLUMN's BEGIN is deferred to its first statement, usually the call that rewrites the
+    // capture rows and runs the ALTER (addBeforeAlter): one call into sql.js fewer.
     if (mode === null) this.db.deferBegin();
     else this.db.run('BEGIN');
     this.recorder.reset();
@@ -171,22 +170,18 @@ class SqlReplica implements Replica {
       if (this.inserts.unsafeRowid !== null) throw unsafeRowidError(this.db, this.inserts.unsafeRowid.table, this.inserts.unsafeRowid.rowid);
       if (mode !== null) setCaptureMode(this.db, CaptureMode.Forbid);
       if (this.db.beginDeferred) this.db.cancelBegin();
-      else if (!this.committedInBody) this.db.run('COMMIT');
+      else this.db.run('COMMIT');
       return out;
     } catch (e) {
       this.knownSchema = null;
       if (this.db.beginDeferred) this.db.cancelBegin();
-      // After a committing call only JS runs that cannot fail (runAltering): were it to, memory
-      // is made to match the committed file again.
-      else if (!this.committedInBody) this.db.execRaw('ROLLBACK');
+      else this.db.execRaw('ROLLBACK');
       this.db.clearCache();
       this.loadState();
       throw toBatteryError(e, sqlCode);
     }
   }
 
-  /** Set when a call inside the running transaction's body committed it (see transaction). */
-  private committedInBody = false;
 
   /**
    * A transaction of the replica's own that writes rows of its tables only (folds, sweeps): no
@@ -295,7 +290,7 @@ class SqlReplica implements Replica {
       }
       const column = alter.action === 'add' ? predictAddedColumn(text) : null;
       const meta = this.runningLoneAdd ? this.loneAddMeta : '';
-      predicted = column && addBeforeAlter(this.db, t, column, direct ? { meta, alter: text, commit: true } : { meta });
+      predicted = column && addBeforeAlter(this.db, t, column, direct ? { meta, alter: text } : { meta });
       if (predicted) {
         alterText = text;
         predictedMeta = meta;
@@ -311,8 +306,6 @@ class SqlReplica implements Replica {
       if (!altering) return;
       // addBeforeAlter takes its way only for a table without parked rows.
       const parked = predicted ? false : undefined;
-      // From here on, after a call that committed, nothing may fail (see transaction).
-      if (predicted?.committed) this.committedInBody = true;
       let next = predicted && addAfterAlter(this.db, predicted, { release: !this.runningLoneAdd });
       if (predicted && !next) {
         // The ALTER added another column than read from its text: undone, run the inspecting way.
@@ -479,7 +472,7 @@ class SqlReplica implements Replica {
       }
       const out = run();
       if (loneAdd && !(scan.statements === 1 && scan.alters === 1)) throw new BatteryError('SQL', 'internal: a lone ADD COLUMN exec ran other statements');
-      // An ALTER creates no TEMP object; a lone ADD may have committed already (see transaction).
+      // An ALTER creates no TEMP object.
       if (!loneAdd && TEMP_WORD.test(sql)) assertNoTempShadow(this.db, this.syncedNames);
       // Compared now: what follows writes only our own tables (the hook may be paused for it).
       const unseenWrites = hooked && this.totalChanges() - totalBefore > this.recorder.count;

@@ -20,7 +20,7 @@ import { columnTypeOf } from './contracts/schema-descriptor.js';
 import { BatteryError } from '../protocol/errors.js';
 import { REFUSE_FUNCTION, withCaptureOff } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
-import { rewriteSchemaText, rewrittenCountSql } from './schema-text-rewrite.js';
+import { rewriteSchemaText } from './schema-text-rewrite.js';
 import { quoteIdent, quoteString, sqlTokens, type SqlToken } from './sql-text.js';
 import { compareStamps, type StampStore } from './stamps.js';
 import { infoFingerprint, inspectSyncableTable, type ColumnShape, type TableShape } from './sync-schema.js';
@@ -289,10 +289,6 @@ export interface PredictedAdd {
   shape: TableShape;
   /** The PRAGMA table_xinfo row the ALTER must add (cid, name, type, notnull, dflt_value, pk, hidden). */
   column: SqlValue[];
-  /** Did the ALTER run in addBeforeAlter's call, which also checked the columns it made? */
-  checked: boolean;
-  /** Did that call end the transaction (COMMIT)? Nothing may then fail before the exec returns. */
-  committed: boolean;
 }
 
 const ADD_SAVEPOINT = '_rb_add_column';
@@ -327,20 +323,19 @@ function predictedFingerprint(old: TableShape, column: ColumnShape): string | nu
  * reload instead of two, and no DROP TRIGGER. Until that reload the connection still holds the
  * old in-memory schema, which only the ALTER reads (its own table's definition, untouched here).
  *
- * One call into sql.js, nothing read before it or after it (run cold, a migration at start-up,
- * every statement costs ~0.15 ms CPU, more than the work it does): the clock and tombstone texts
- * are edited in place, the other texts written whole, and checks in the same call stop it when
- * this path does not fit: a capture row not of the form this code writes, kept cells or parked
- * rows of the table (the inspecting way moves them in), or, when `alter` (the user's statement)
- * runs in the call too, a column other than the predicted one. The call runs inside a savepoint;
- * if any of its statements fails (a check, or the ALTER itself), everything since the savepoint
- * is undone and null returned: the caller then takes the inspecting way, which runs the ALTER
- * again (and fails it with SQLite's own message if the ALTER was the problem). Null, having
- * changed nothing, also when this path does not apply. `meta` (SQL) runs in the call, before the
- * ALTER; `commit`: with the ALTER, the call ends with the transaction's COMMIT (the exec is that
- * ALTER alone: BEGIN, deferred by the caller, opens the same call, so the exec is one call).
+ * One call into sql.js and nothing read before it (run cold, a migration at start-up, every
+ * statement costs ~0.15 ms CPU, more than the work it does): the clock and tombstone texts are
+ * edited in place, the other texts written whole, and a check in the same call stops it when this
+ * path does not fit: a capture row not of the form this code writes, kept cells or parked rows of
+ * the table (the inspecting way moves them in). `meta` (SQL) runs in the call, before the ALTER;
+ * `alter` (the user's statement) runs last in it, when given. The call runs inside a savepoint
+ * (and opens the transaction when the caller deferred its BEGIN); if any of its statements fails
+ * (the check, or the ALTER itself), everything since the savepoint is undone and null returned:
+ * the caller then takes the inspecting way, which runs the ALTER again (and fails it with
+ * SQLite's own message if the ALTER was the problem). Null, having changed nothing, also when
+ * this path does not apply. addAfterAlter then checks the column the ALTER made.
  */
-export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape, run: { meta: string; alter?: string; commit?: boolean }): PredictedAdd | null {
+export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape, run: { meta: string; alter?: string }): PredictedAdd | null {
   const old = t.shape;
   // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
   if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
@@ -364,27 +359,22 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
     { name: clock, mustEndWith: ' INTEGER)', cut: 1, insert: `, s${n} INTEGER)` },
     { name: tomb, mustEndWith: tombEnd, cut: tombEnd.length, insert: `, s${n} INTEGER, ${tombValueColumn(column, n)}${tombEnd}` },
   ];
-  const added: SqlValue[] = [old.pk.length + n, column.name, column.type, column.notNull ? 1 : 0, column.dflt ?? null, 0, 0];
-  const checks = [
-    refuseWhen(`${rewrittenCountSql({ rows, splices })} <> ${rows.length + splices.length}`, 'a capture row is missing or of another form'),
-    refuseWhen(`EXISTS (SELECT 1 FROM ${extra} WHERE col = ${quoteString(column.name)} COLLATE NOCASE) OR EXISTS (SELECT 1 FROM _rb_parked WHERE tbl = ${quoteString(old.name.toLowerCase())})`, 'kept cells or parked rows to move in'),
-  ];
-  let then = `${checks.join('\n')}
-    UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${run.meta}`;
-  if (run.alter !== undefined) {
-    // One scan of the columns: as many as predicted, the last one the predicted column (an ADD
-    // leaves the others as they were). A newline first: the user's text may end in a -- comment.
-    const fits = `cid = ${added[0]} AND name = ${quoteString(column.name)} AND type = ${quoteString(column.type)} AND "notnull" = ${added[3]} AND dflt_value IS ${column.dflt == null ? 'NULL' : quoteString(column.dflt)} AND pk = 0 AND hidden = 0`;
-    then += `\n${run.alter}\n;\n${refuseWhen(`(SELECT count(*) <> ${Number(added[0]) + 1} OR coalesce(sum(${fits}), 0) <> 1 FROM pragma_table_xinfo(${quoteString(old.name)}))`, 'the ALTER added another column than predicted')}`;
-    if (run.commit) then += '\nCOMMIT;';
-  }
+  const cells = `EXISTS (SELECT 1 FROM ${extra} WHERE col = ${quoteString(column.name)} COLLATE NOCASE)`;
+  const parked = `EXISTS (SELECT 1 FROM _rb_parked WHERE tbl = ${quoteString(old.name.toLowerCase())})`;
   try {
-    rewriteSchemaText(db, { rows, splices, savepoint: ADD_SAVEPOINT, then });
+    rewriteSchemaText(db, {
+      rows,
+      splices,
+      savepoint: ADD_SAVEPOINT,
+      check: (rewritten) => refuseWhen(`${rewritten} <> ${rows.length + splices.length} OR ${cells} OR ${parked}`, 'a capture row missing or of another form, or kept cells or parked rows to move in'),
+      // A newline after the user's ALTER: its text may end in a -- comment.
+      then: `UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${run.meta}${run.alter === undefined ? '' : `\n${run.alter}\n`}`,
+    });
   } catch {
     db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
     return null;
   }
-  return { table: t, shape, column: added, checked: run.alter !== undefined, committed: run.alter !== undefined && run.commit === true };
+  return { table: t, shape, column: [old.pk.length + n, column.name, column.type, column.notNull ? 1 : 0, column.dflt ?? null, 0, 0] };
 }
 
 /**
@@ -394,18 +384,17 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
  * inspecting way). An ALTER run in addBeforeAlter's call was checked there.
  */
 export function addAfterAlter(db: SqlDatabase, p: PredictedAdd, options: { release: boolean } = { release: true }): SyncedTable | null {
-  if (!p.checked) {
-    // The PRAGMA form: preparing it costs about half of a SELECT over pragma_table_xinfo.
-    const now = db.all(`PRAGMA table_xinfo(${quoteIdent(p.shape.name)})`);
-    const last = now.at(-1);
-    const fits = last !== undefined && last.length === 7 && last.every((v, j) => v === p.column[j]) &&
-      infoFingerprint(now.map(([cid, name, type, notNull, , pk]) => [cid, name, type, notNull, pk])) === p.shape.fingerprint;
-    if (!fits) {
-      db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
-      return null;
-    }
+  // The PRAGMA statement: in a SELECT, pragma_table_xinfo (a virtual table that declares its
+  // columns and prepares the PRAGMA each time) cost ~0.3 ms more, cold.
+  const now = db.all(`PRAGMA table_xinfo(${quoteIdent(p.shape.name)})`);
+  const last = now.at(-1);
+  const fits = last !== undefined && last.length === 7 && last.every((v, j) => v === p.column[j]) &&
+    infoFingerprint(now.map(([cid, name, type, notNull, , pk]) => [cid, name, type, notNull, pk])) === p.shape.fingerprint;
+  if (!fits) {
+    db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
+    return null;
   }
   // Not released when nothing else runs before the exec's COMMIT, which ends the savepoint with the transaction.
-  if (options.release && !p.committed) db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
+  if (options.release) db.execRaw(`RELEASE ${ADD_SAVEPOINT}`);
   return makeSyncedTable(p.shape, p.table.tid);
 }

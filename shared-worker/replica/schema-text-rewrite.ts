@@ -18,7 +18,7 @@ import { quoteString } from './sql-text.js';
 /**
  * A table row whose stored text is edited in place, without reading it out first: when the text
  * ends with `mustEndWith`, its last `cut` characters become `insert`; any other text is left as
- * it is (rewrittenCountSql does not count it, so the caller tells a text of another form).
+ * it is (not counted as rewritten, so the caller tells a text of another form: see `check`).
  */
 export interface SchemaTextSplice {
   name: string;
@@ -43,12 +43,17 @@ export interface SchemaTextChange {
   announceFrom?: number;
   /** A savepoint to open first, in the same call (the caller may roll back to it afterwards). */
   savepoint?: string;
+  /**
+   * SQL run right after the rewrite, given an expression for how many of `rows` and `splices`
+   * it rewrote (a row missing, or a splice whose text was of another form, is not counted).
+   */
+  check?: (rewritten: string) => string;
   /** More SQL to run last, in the same call (each call costs more than a short statement in it). */
   then?: string;
 }
 
 export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): void {
-  const { rows, splices = [], addTriggers = [], announceFrom, savepoint, then } = change;
+  const { rows, splices = [], addTriggers = [], announceFrom, savepoint, check, then } = change;
   // One execRaw, the texts as literals: a prepared statement per row, or the texts bound through
   // sql.js (which encodes them in JS), cost more than the rows.
   const writes = [...(savepoint ? [`SAVEPOINT ${savepoint};`] : []), 'PRAGMA writable_schema = ON;'];
@@ -57,8 +62,13 @@ export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): vo
       ...rows.map((r) => `WHEN ${quoteString(r.name)} THEN ${quoteString(r.sql)}`),
       ...splices.map((x) => `WHEN ${quoteString(x.name)} THEN substr(sql, 1, length(sql) - ${x.cut}) || ${quoteString(x.insert)}`),
     ];
-    writes.push(`UPDATE sqlite_schema SET sql = CASE name ${texts.join(' ')} END WHERE ${inScope(rows, splices, (x) => x.mustEndWith)};`);
+    const fits = splices.map((x) => `WHEN ${quoteString(x.name)} THEN substr(sql, -${sqliteLength(x.mustEndWith)}) = ${quoteString(x.mustEndWith)}`);
+    const names = [...rows, ...splices].map((r) => quoteString(r.name)).join(', ');
+    writes.push(`UPDATE sqlite_schema SET sql = CASE name ${texts.join(' ')} END
+      WHERE type IN ('table', 'trigger') AND name IN (${names})${fits.length > 0 ? ` AND CASE name ${fits.join(' ')} ELSE 1 END` : ''};`);
   }
+  // changes(): the rows the UPDATE (the statement just before) changed.
+  if (check) writes.push(check(rows.length + splices.length > 0 ? 'changes()' : '0'));
   if (addTriggers.length > 0) {
     writes.push(`INSERT INTO sqlite_schema(type, name, tbl_name, rootpage, sql) VALUES
       ${addTriggers.map((t) => `('trigger', ${quoteString(t.name)}, ${quoteString(t.table)}, 0, ${quoteString(t.sql)})`).join(',\n      ')};`);
@@ -76,21 +86,7 @@ export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): vo
   }
 }
 
-/**
- * A SQL expression: how many of the change's rows and splices stand rewritten in sqlite_schema
- * (a row missing, or a splice whose text was of another form, is not). Equal to their number
- * after rewriteSchemaText when every one applied, in the same transaction, until other DDL.
- */
-export function rewrittenCountSql(change: Pick<SchemaTextChange, 'rows' | 'splices'>): string {
-  const { rows, splices = [] } = change;
-  // A spliced text ends with its insert only once spliced: the insert adds what it lacked.
-  return `(SELECT count(*) FROM sqlite_schema WHERE ${inScope(rows, splices, (x) => x.insert)})`;
-}
-
-/** The rows and splices of a change, those spliced only when their text ends with `end(splice)`. */
-function inScope(rows: SchemaTextChange['rows'], splices: SchemaTextSplice[], end: (x: SchemaTextSplice) => string): string {
-  const names = [...rows, ...splices].map((r) => quoteString(r.name)).join(', ');
-  // substr counts characters; a JS length counts UTF-16 units (two for a character past U+FFFF).
-  const fits = splices.map((x) => `WHEN ${quoteString(x.name)} THEN substr(sql, -${[...end(x)].length}) = ${quoteString(end(x))}`);
-  return `type IN ('table', 'trigger') AND name IN (${names})${fits.length > 0 ? ` AND CASE name ${fits.join(' ')} ELSE 1 END` : ''}`;
+/** A text's length as SQLite's length() and substr() count it: characters, not UTF-16 units. */
+function sqliteLength(text: string): number {
+  return [...text].length;
 }
