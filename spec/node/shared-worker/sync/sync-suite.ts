@@ -187,8 +187,9 @@ export function syncSuite(kit: ReplicaKit): void {
         // 3000 nested array headers of 65535 elements each in 9 KB (see msgpack-guard.ts).
         ['BAD_OP', (r) => r.sendPlaintext(new Uint8Array(9000).map((_, i) => [0xdc, 0xff, 0xff][i % 3]!))],
         ['AUTH', (r) => r.sendRawFrame(new Uint8Array(100).fill(0).map((_, i) => (i < 12 ? [0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1][i]! : i)))],
-        ['SKEW', (r) => signedLive(r, (n) => ({ nodes: [n], tables: [{ table: 'notes', columns: ['body', 'n'], rows: [{ pk: ['future'], put: [kit.hlcAt(Date.now() + 3_600_000), 0], del: null, cells: [[0, 'from the future', kit.hlcAt(Date.now() + 3_600_000), 0]] }] }] }))],
-        ['BAD_OP', (r) => signedLive(r, (n) => ({ nodes: [n], tables: [{ table: 'notes', columns: ['id'], rows: [{ pk: ['y'], put: [kit.hlcAt(Date.now()), 0], del: null, cells: [[0, 'v', kit.hlcAt(Date.now()), 0]] }] }] }))],
+        // One stamp per set (each read of the clock once: a millisecond tick between two reads made two stamps).
+        ['SKEW', (r) => signedLive(r, (n, hlc = kit.hlcAt(Date.now() + 3_600_000)) => ({ nodes: [n], tables: [{ table: 'notes', columns: ['body', 'n'], rows: [{ pk: ['future'], put: [hlc, 0], del: null, cells: [[0, 'from the future', hlc, 0]] }] }] }))],
+        ['BAD_OP', (r) => signedLive(r, (n, hlc = kit.hlcAt(Date.now())) => ({ nodes: [n], tables: [{ table: 'notes', columns: ['id'], rows: [{ pk: ['y'], put: [hlc, 0], del: null, cells: [[0, 'v', hlc, 0]] }] }] }))],
         ['BAD_OP', (r) => r.send({ t: 'hello', protocol: PROTOCOL_VERSION, nodeId: 'ffffffffffffffff', fingerprints: {}, vector: {} }, { skipHello: true })],
         ['BAD_OP', (r) => r.send({ t: 'need', since: {} }, { skipHello: true })],
         // A need before acknowledging the answer to its hello (this rogue never acks).
