@@ -182,7 +182,6 @@ class SqlReplica implements Replica {
     }
   }
 
-
   /**
    * A transaction of the replica's own that writes rows of its tables only (folds, sweeps): no
    * DDL, so the schema_version known before it (knownSchema) still holds after it. A snapshot
