@@ -381,7 +381,7 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
  * After the ALTER of addBeforeAlter: the table's columns must be the old ones (as the fingerprint
  * compares them) and the predicted one last, else everything since the savepoint (the rewrite,
  * the shape and the ALTER) is undone and null returned (the caller then runs the ALTER the
- * inspecting way). An ALTER run in addBeforeAlter's call was checked there.
+ * inspecting way).
  */
 export function addAfterAlter(db: SqlDatabase, p: PredictedAdd, options: { release: boolean } = { release: true }): SyncedTable | null {
   // The PRAGMA statement: in a SELECT, pragma_table_xinfo (a virtual table that declares its
