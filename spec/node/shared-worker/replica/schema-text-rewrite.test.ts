@@ -8,6 +8,8 @@ import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import type { Commit, Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { rewriteSchemaText } from '../../../../shared-worker/replica/schema-text-rewrite.js';
+import { SqlDatabase } from '../../../../shared-worker/replica/sql-database.js';
 import { dump, exchangeAll, pull, registers, syncedReplica } from './replica-helpers.js';
 
 const NOTES = 'CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, body TEXT)';
@@ -194,5 +196,21 @@ describe('ADD COLUMN by rewriting the capture schema text', () => {
     const { r: c } = await syncedReplica('cccccccccccccccc', NOTES_WITH_PINNED, 'notes');
     pull(c, b);
     expect(c.exec('SELECT id, pinned FROM notes ORDER BY id').rows).toEqual([{ id: 'n1', pinned: 0 }, { id: 'n2', pinned: 3 }]);
+  });
+});
+
+describe('rewriteSchemaText splices', () => {
+  it('edit only the texts that end as expected, and only those count as rewritten', async () => {
+    const db = new SqlDatabase(await initSqlJs(), undefined, () => {});
+    const counted: unknown[] = [];
+    db.raw.create_function('counted', (n: unknown) => counted.push(n));
+    db.execRaw('CREATE TABLE a(x INTEGER, y INTEGER); CREATE TABLE b(x INTEGER, y TEXT)');
+    db.execRaw('BEGIN');
+    const splice = (name: string) => ({ name, mustEndWith: ' INTEGER)', cut: 1, insert: ', z INTEGER)' });
+    rewriteSchemaText(db, { rows: [], splices: [splice('a'), splice('b')], check: (n) => `SELECT counted(${n});` });
+    db.execRaw('COMMIT');
+    const sql = (name: string) => db.get('SELECT sql FROM sqlite_schema WHERE name = ?', [name])![0];
+    expect([sql('a'), sql('b'), counted]).toEqual(['CREATE TABLE a(x INTEGER, y INTEGER, z INTEGER)', 'CREATE TABLE b(x INTEGER, y TEXT)', [1]]);
+    db.close();
   });
 });
