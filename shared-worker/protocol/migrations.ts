@@ -16,14 +16,19 @@ const MAX_MIGRATION_SQL = 1 << 20;
 export function migrationSql(steps: unknown, where = 'migrations'): string[] {
   if (!Array.isArray(steps)) throw new BatteryError('SCHEMA', `${where} must be an array of SQL strings or { sql } objects`);
   if (steps.length > MAX_MIGRATIONS) throw new BatteryError('SCHEMA', `${where}: more than ${MAX_MIGRATIONS} steps`);
-  return steps.map((step: unknown, i) => {
+  // By index, not map(): map() skips the holes of a sparse list (`['a', , 'b']`), which would
+  // pass here and fail only when that step's turn came, after the steps before it were applied.
+  const out: string[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const step: unknown = steps[i];
     const sql = typeof step === 'string' ? step : typeof step === 'object' && step !== null && !Array.isArray(step) ? (step as { sql?: unknown }).sql : undefined;
     if (typeof sql !== 'string' || sql.trim() === '') {
       throw new BatteryError('SCHEMA', `${where}[${i}] must be a non-empty SQL string or an object { sql: string }`, { step: i });
     }
     if (sql.length > MAX_MIGRATION_SQL) throw new BatteryError('SCHEMA', `${where}[${i}] is longer than ${MAX_MIGRATION_SQL} characters`, { step: i });
-    return sql;
-  });
+    out.push(sql);
+  }
+  return out;
 }
 
 /** What migrate() did: the schema version before and after. */

@@ -123,6 +123,9 @@ describe('migrations through connectBattery', () => {
       [['   '], /\[0\]/],
       [[['SELECT 1']], /\[0\]/],
       [[NOTES, { sql: 42 }], /\[1\]/],
+      // A hole in a sparse list (a stray comma): caught here, not when its turn comes after step 0 ran.
+      // eslint-disable-next-line no-sparse-arrays
+      [[NOTES, , 'SELECT 1'], /\[1\]/],
     ] as Array<[unknown, RegExp]>) {
       const err = await connectBattery({ ...options, migrations: list as never }).catch((e: unknown) => e);
       expect(err, JSON.stringify(list)).toBeInstanceOf(BatteryError);
