@@ -4,9 +4,10 @@
  * Writes run on the replica at once (so their order is the call order) and resolve when the group
  * commit holding their Commit is stored; DurableReplica.onCommit listeners hear a commit only then
  * (onRemoteApplied listeners hear a peer's commit at once, for live queries: readNow reads memory).
- * Reads are served from memory immediately. When storage refuses a group, its callers are rejected
- * and the replica is rebuilt from storage (snapshot + log) and swapped in, so memory never holds a
- * write that was not acknowledged; writes made meanwhile wait for the swap.
+ * Reads are served from memory immediately. When storage refuses a group, the replica is rebuilt
+ * from storage (snapshot + log) and swapped in, and only then are its callers rejected: memory
+ * keeps no write that was refused, and a caller reading after the rejection reads what is stored.
+ * Writes made meanwhile wait for the swap.
  *
  * getVersion() across restarts: a replay does not always move the replica's counter as the
  * original commit did (replayRows of a non-synced write does not count, while the exec did), so
@@ -159,6 +160,8 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   async migrate(steps: readonly string[]): Promise<MigrationResult> {
     // One step per write: a step is durable (its snapshot or schema change entry stored) before
     // the next one runs, so a crash mid-migration reopens at the last step that was acknowledged.
+    // After a refused write, the version is read once memory is rolled back to storage.
+    if (this.closed || this.recovery || this.rollbackError) await this.ready();
     const from = this.getSchemaVersion();
     if (steps.length <= from) return this.write((r) => r.migrate(steps));
     for (let i = from + 1; i <= steps.length; i++) await this.write((r) => r.migrate(steps.slice(0, i)));
@@ -296,7 +299,15 @@ class DurableReplicaImpl implements DurableReplicaHandle {
   private async write<T>(run: (r: Replica) => T): Promise<T> {
     if (this.closed || this.recovery || this.rollbackError) await this.ready();
     const result = run(this.replica);
-    await this.log.barrier();
+    try {
+      await this.log.barrier();
+    } catch (e) {
+      // Storage refused the group, and memory is being rolled back (onFailure). The caller hears
+      // of it once that is done, as whenDurable's callers do: what it reads next (getVersion,
+      // getSchemaVersion after a refused migration step, readNow) is what storage holds.
+      await this.ready().catch(() => {});
+      throw e;
+    }
     return result;
   }
 

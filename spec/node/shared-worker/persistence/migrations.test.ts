@@ -95,6 +95,26 @@ describe('migrations', () => {
     expect(await rows(again)).toEqual([{ id: 'n1', body: 'first', pinned: 0 }, { id: 'n3', body: 'x', pinned: 0 }]);
   });
 
+  it('a step storage refuses: by the time migrate rejects, memory holds what storage holds (version, rows), and the next migrate goes on from there one step per write', async () => {
+    const store = new MemoryKeyValueStore();
+    const d = await open(store);
+    await d.migrate(STEPS.slice(0, 1));
+    await d.enableSync('notes');
+    // Step 2 is an ADD COLUMN (a log entry), step 3 writes a row.
+    for (const n of [2, 3]) {
+      store.failNextWrites(1);
+      await expect(d.migrate(STEPS.slice(0, n + 1))).rejects.toMatchObject({ code: 'QUOTA' });
+      // Read at once, with nothing awaited in between: memory was rolled back before the rejection.
+      expect(d.getSchemaVersion()).toBe(n - 1);
+      expect(d.readNow!('SELECT * FROM notes ORDER BY id').rows).toEqual(await expected(n - 1));
+      const writes = store.writeCount;
+      expect(await d.migrate(STEPS.slice(0, n))).toEqual({ from: n - 1, to: n });
+      expect(store.writeCount - writes).toBe(1);
+    }
+    expect(await rows(d)).toEqual(await expected(3));
+    await d.close();
+  });
+
   it('a crash at any storage write during a migration reopens at an acknowledged step (property)', async () => {
     console.log(`migrations crash property: FC_SEED=${SEED}`);
     await fc.assert(
