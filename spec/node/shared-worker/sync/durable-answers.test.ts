@@ -22,9 +22,36 @@ beforeAll(async () => {
 class GatedStore extends MemoryKeyValueStore {
   gate: { refuse(): void; release(): void } | null = null;
   private armed = false;
+  /** While set, reads wait for it (a rollback's restore then stays under way). */
+  private readsHeld: Promise<void> | null = null;
 
   arm(): void {
     this.armed = true;
+  }
+
+  /** Holds every read from now until the returned function is called. */
+  holdReads(): () => void {
+    let release!: () => void;
+    this.readsHeld = new Promise<void>((resolve) => { release = resolve; });
+    return () => {
+      this.readsHeld = null;
+      release();
+    };
+  }
+
+  override async get<T = unknown>(key: string): Promise<T | undefined> {
+    await this.readsHeld;
+    return super.get<T>(key);
+  }
+
+  override async getMany<T = unknown>(keys: string[]): Promise<Array<T | undefined>> {
+    await this.readsHeld;
+    return super.getMany<T>(keys);
+  }
+
+  override async keys(prefix?: string): Promise<string[]> {
+    await this.readsHeld;
+    return super.keys(prefix);
   }
 
   override write(batch: KeyValueWrite): Promise<void> {
@@ -179,12 +206,18 @@ describe('answers to peers come from durable state', () => {
     peer.enableSync('t');
     peer.exec("INSERT INTO t VALUES ('p', 1)");
     store.arm();
-    const write = b.exec("INSERT INTO t VALUES ('x', 1)").catch((e: BatteryError) => e.code);
+    let settled = false;
+    const write = b.exec("INSERT INTO t VALUES ('x', 1)").catch((e: BatteryError) => e.code).finally(() => { settled = true; });
     await until(() => store.gate !== null);
+    const releaseReads = store.holdReads();
     store.gate!.refuse();
-    expect(await write).toBe('QUOTA');
-    // The rollback is under way: a piece merged now could land without the refused one before it.
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the refusal reaches the log
+    // The rollback is under way (its restore waits for the held reads), and the refused write's
+    // caller is told only once it is done: a piece merged now could land without the refused one before it.
     await expect(b.applyChangesStaged!(peer.changesSince({}))).rejects.toMatchObject({ code: 'QUOTA' });
+    expect(settled).toBe(false);
+    releaseReads();
+    expect(await write).toBe('QUOTA');
     await b.whenDurable().catch(() => {});
     const { result, stored } = await b.applyChangesStaged!(peer.changesSince({}));
     expect(result.applied).toBeGreaterThan(0);
