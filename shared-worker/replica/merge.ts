@@ -10,6 +10,7 @@ import type { CellChange, ChangeSet, RowDelta, SqlValue } from './contracts/chan
 import { ChangeSetBuilder } from './delta.js';
 import type { ValidatedBatch, ValidatedTable } from './remote-validation.js';
 import { materializeInsertsSql } from './capture.js';
+import { existingRowDefaults } from './column-default.js';
 import type { SqlDatabase } from './sql-database.js';
 import { compareStamps, type Stamp, type StampStore } from './stamps.js';
 import { updateCellsSql, type SyncedTable } from './synced-table.js';
@@ -113,19 +114,16 @@ function updateClocksManySql(t: SyncedTable, rows: number): string {
 
 const defaultsByTable = new WeakMap<SyncedTable, SqlValue[]>();
 
-/** A DEFAULT that is a literal (SQLite stores the clause's text): the same value on every replica. */
-const LITERAL_DEFAULT = /^\(*\s*(NULL|TRUE|FALSE|[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|0[xX][0-9a-fA-F]+|'(?:[^']|'')*'|[xX]'[0-9a-fA-F]*')\s*\)*$/i;
-
 /**
  * Per column, the value of a row no peer wrote the column for (a row from a peer whose table
- * lacks the column): its DEFAULT when that is the same everywhere (a literal, or any default of a
- * column added by ALTER TABLE, which SQLite requires to be constant), so it matches what peers
- * that add the column later show for the rows they had; else NULL.
+ * lacks the column): what peers that add the column later show for the rows they had, its DEFAULT
+ * when that is constant as SQLite's ADD COLUMN requires; else NULL, the same on every replica
+ * (column-default.ts).
  */
 function defaultsOf(db: SqlDatabase, t: SyncedTable): SqlValue[] {
   let d = defaultsByTable.get(t);
   if (!d) {
-    d = t.shape.cols.map((c) => (c.dflt != null && (c.added || LITERAL_DEFAULT.test(c.dflt)) ? (db.get(`SELECT ${c.dflt}`)![0] as SqlValue) : null));
+    d = existingRowDefaults(db, t.shape.cols);
     defaultsByTable.set(t, d);
   }
   return d;

@@ -16,6 +16,7 @@
  */
 import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteLogDdl, deleteLogTable, reinstallCaptureTriggers, updateLogTable } from './capture.js';
 import type { SqlValue } from './contracts/change-set.js';
+import { defaultClause, existingRowDefaults } from './column-default.js';
 import { columnTypeOf } from './contracts/schema-descriptor.js';
 import { BatteryError } from '../protocol/errors.js';
 import { REFUSE_FUNCTION, withCaptureOff } from './internal-schema.js';
@@ -147,8 +148,11 @@ export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable):
   if (!inPlace) {
     for (const c of added) {
       const n = cols.length;
+      // A DEFAULT that is not constant (possible when the table was empty) reads NULL in older
+      // rows, and SQLite refuses it in an ADD to a table with rows, as the tombstones may be.
+      const value = existingRowDefaults(db, [c])[0] === null ? { ...c, dflt: null } : c;
       db.execRaw(`ALTER TABLE ${clock} ADD COLUMN s${n} INTEGER; ALTER TABLE ${tomb} ADD COLUMN s${n} INTEGER;
-        ALTER TABLE ${tomb} ADD COLUMN ${tombValueColumn(c, n)};`);
+        ALTER TABLE ${tomb} ADD COLUMN ${tombValueColumn(value, n)};`);
       cols.push(c);
     }
     // The logs are empty (the exec's changes were folded before the ALTER): recreated in the new layout.
@@ -186,7 +190,7 @@ function droppedColumns(old: TableShape, nowCols: ColumnShape[]): ColumnShape[] 
 }
 
 /** The tombstone column holding column `c`'s last value, as register n (its default for older tombstones). */
-const tombValueColumn = (c: ColumnShape, n: number) => `v${n} ${affinityOf(c.type)}${c.dflt != null ? ` DEFAULT ${c.dflt}` : ''}`;
+const tombValueColumn = (c: ColumnShape, n: number) => `v${n} ${affinityOf(c.type)}${defaultClause(c.dflt)}`;
 
 /**
  * ADD COLUMN without DDL on the capture objects (schema-text-rewrite.ts, docs/schema-evolution.md):

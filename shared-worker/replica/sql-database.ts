@@ -223,6 +223,19 @@ export class SqlDatabase {
     return this.userCache.get(sql);
   }
 
+  /**
+   * Runs `body` on a new, empty in-memory database of the same sql.js module, closed afterwards:
+   * SQL whose answer needs DDL (column-default.ts) without touching this connection's schema.
+   */
+  scratch<T>(body: (db: Database) => T): T {
+    const db = new this.sql.Database();
+    try {
+      return body(db);
+    } finally {
+      db.close();
+    }
+  }
+
   /** One-off SQL (DDL, BEGIN/COMMIT); not cached. */
   execRaw(sql: string): void {
     if (this.beginPending) this.begin();

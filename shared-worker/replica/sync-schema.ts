@@ -14,7 +14,10 @@ export interface ColumnShape {
   notNull: boolean;
   /** The DEFAULT clause's expression as SQLite stores it (pragma table_info.dflt_value), null if none. */
   dflt?: string | null;
-  /** Added by ALTER TABLE ... ADD COLUMN after sync was enabled: rows no peer wrote it for read its DEFAULT. */
+  /**
+   * Added by ALTER TABLE ... ADD COLUMN after sync was enabled. Kept in stored shapes; what a row no
+   * peer wrote the column for reads no longer depends on it (column-default.ts).
+   */
   added?: boolean;
 }
 

@@ -1,0 +1,84 @@
+/**
+ * A column's DEFAULT across replicas that got the column three ways: a fresh install (made it
+ * with its table, before enableSync), an upgraded replica (added it to a table with rows), and a
+ * peer still without it that adds it last. A row no peer wrote the column for reads the same on
+ * all of them, for every constant DEFAULT SQLite takes (column-default.ts); an outside pass found
+ * fresh installs reading NULL for "dq", 1_000 and the like (and refusing the rows when the column
+ * is NOT NULL), and a parenthesized DEFAULT failing the ADD of a synced table.
+ */
+import { describe, expect, it } from 'vitest';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { dump, pull } from './replica-helpers.js';
+
+const BASE = 'CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT)';
+const FORMS = [
+  'TEXT DEFAULT "dq"',
+  'TEXT NOT NULL DEFAULT "dq"',
+  'TEXT DEFAULT abc',
+  'INTEGER NOT NULL DEFAULT 1_000',
+  'INTEGER DEFAULT (-(3))',
+  'TEXT DEFAULT (CAST(1 AS TEXT))',
+  'TEXT DEFAULT .5',
+  'TEXT DEFAULT (-.5)',
+  'REAL DEFAULT 0x10',
+  "BLOB DEFAULT (x'0a')",
+  'INTEGER DEFAULT TRUE',
+];
+
+describe('a DEFAULT read the same by replicas that got the column in different ways', () => {
+  for (const form of FORMS) {
+    it(form, async () => {
+      const add = `ALTER TABLE notes ADD COLUMN p ${form}`;
+      const old = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
+      old.migrate([BASE]);
+      old.enableSync('notes');
+      const upgraded = await createReplica({ nodeId: 'bbbbbbbbbbbbbbbb' });
+      upgraded.migrate([BASE]);
+      upgraded.enableSync('notes');
+      upgraded.exec("INSERT INTO notes VALUES ('had', 'before the ADD'), ('gone', 'deleted before the ADD')");
+      upgraded.exec("DELETE FROM notes WHERE id = 'gone'");
+      upgraded.migrate([BASE, add]);
+      const fresh = await createReplica({ nodeId: 'cccccccccccccccc' });
+      fresh.migrate([BASE, add]);
+      fresh.enableSync('notes');
+      // Rows no peer wrote the column for, from the peer without it; 'gone' comes back through it.
+      pull(old, upgraded);
+      old.exec("INSERT INTO notes VALUES ('n1', 'from the old peer')");
+      old.exec("UPDATE notes SET title = 'back' WHERE id = 'had'");
+      for (const [to, from] of [[upgraded, old], [fresh, old], [fresh, upgraded], [old, fresh], [upgraded, fresh]] as const) pull(to, from);
+      old.migrate([BASE, add]);
+      for (const [to, from] of [[old, upgraded], [old, fresh], [upgraded, old], [fresh, old], [upgraded, fresh], [fresh, upgraded]] as const) pull(to, from);
+      expect(dump(upgraded), 'upgraded vs old').toBe(dump(old));
+      expect(dump(fresh), 'fresh install vs old').toBe(dump(old));
+      const p = (r: typeof old) => r.execLocal('SELECT id, p FROM notes ORDER BY id').rows.map((row) => row.p);
+      const values = p(fresh);
+      expect(values).toHaveLength(2);
+      // Both rows predate the column everywhere: the value existing rows read after the ADD.
+      const probe = await createReplica();
+      probe.exec("CREATE TABLE x(id TEXT PRIMARY KEY); INSERT INTO x VALUES ('r')");
+      probe.exec(`ALTER TABLE x ADD COLUMN p ${form}`);
+      const expected = probe.execLocal('SELECT p FROM x').rows[0]!.p;
+      expect(values).toEqual([expected, expected]);
+    });
+  }
+
+  it('a DEFAULT that is not constant (CURRENT_TIMESTAMP) reads NULL in such rows on every replica, also where the column was added to an empty table', async () => {
+    const add = 'ALTER TABLE notes ADD COLUMN at TEXT DEFAULT CURRENT_TIMESTAMP';
+    const old = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
+    old.migrate([BASE]);
+    old.enableSync('notes');
+    // Added by ALTER while its table was empty, the only way SQLite takes such a default in an ADD.
+    const added = await createReplica({ nodeId: 'bbbbbbbbbbbbbbbb' });
+    added.migrate([BASE]);
+    added.enableSync('notes');
+    added.migrate([BASE, add]);
+    const fresh = await createReplica({ nodeId: 'cccccccccccccccc' });
+    fresh.migrate([BASE, add]);
+    fresh.enableSync('notes');
+    old.exec("INSERT INTO notes VALUES ('n1', 'from the old peer')");
+    pull(added, old);
+    pull(fresh, old);
+    expect(added.execLocal('SELECT at FROM notes').rows).toEqual([{ at: null }]);
+    expect(dump(fresh)).toBe(dump(added));
+  });
+});
