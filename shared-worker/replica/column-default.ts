@@ -16,6 +16,7 @@
  * both are asked of SQLite itself, with an ADD COLUMN on a table with a row in a scratch database.
  */
 import { affinityOf } from './capture.js';
+import type { Database } from 'sql.js';
 import type { SqlValue } from './contracts/change-set.js';
 import type { SqlDatabase } from './sql-database.js';
 import type { ColumnShape } from './sync-schema.js';
@@ -37,26 +38,38 @@ export function defaultClause(dflt: string | null | undefined): string {
 }
 
 /**
+ * Answers so far, by "affinity DEFAULT-text": the same in every database of this SQLite build, and
+ * asked again otherwise whenever the replica reloads its tables (after any failed exec).
+ */
+const answered = new Map<string, SqlValue>();
+
+/**
  * Per column, what a row that predates an ADD COLUMN of it reads there (see the header): its
  * constant DEFAULT with the column's affinity applied, else NULL.
  */
 export function existingRowDefaults(db: SqlDatabase, cols: readonly ColumnShape[]): SqlValue[] {
-  if (cols.every((c) => defaultClause(c.dflt) === '')) return cols.map(() => null);
-  return db.scratch((s) => {
-    s.run('CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)');
-    return cols.map((c, i) => {
-      if (defaultClause(c.dflt) === '') return null;
-      // In parentheses first: any constant reads the same in them. A name alone is a column
-      // reference there (refused as not constant) and only means its string bare.
-      for (const clause of [` DEFAULT (${c.dflt})`, ` DEFAULT ${c.dflt}`]) {
-        try {
-          s.run(`ALTER TABLE t ADD COLUMN d${i} ${affinityOf(c.type)}${clause}`);
-          return s.exec(`SELECT d${i} FROM t`)[0]!.values[0]![0] as SqlValue;
-        } catch {
-          // not constant in this form
-        }
-      }
-      return null;
+  const keys = cols.map((c) => (defaultClause(c.dflt) === '' ? null : `${affinityOf(c.type)} ${c.dflt}`));
+  const missing = cols.filter((_, i) => keys[i] !== null && !answered.has(keys[i]!));
+  if (missing.length > 0) {
+    db.scratch((s) => {
+      s.run('CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)');
+      missing.forEach((c, i) => answered.set(`${affinityOf(c.type)} ${c.dflt}`, readBack(s, `d${i} ${affinityOf(c.type)}`, c.dflt!)));
     });
-  });
+  }
+  return keys.map((k) => (k === null ? null : answered.get(k)!));
+}
+
+/** Adds column `decl` with DEFAULT `dflt` to the scratch table's one row and reads it there; null when refused. */
+function readBack(s: Database, decl: string, dflt: string): SqlValue {
+  // In parentheses first: any constant reads the same in them. A name alone is a column
+  // reference there (refused as not constant) and only means its string bare.
+  for (const clause of [` DEFAULT (${dflt})`, ` DEFAULT ${dflt}`]) {
+    try {
+      s.run(`ALTER TABLE t ADD COLUMN ${decl}${clause}`);
+      return s.exec(`SELECT ${decl.split(' ')[0]} FROM t`)[0]!.values[0]![0] as SqlValue;
+    } catch {
+      // not constant in this form
+    }
+  }
+  return null;
 }
