@@ -34,8 +34,11 @@ const BARE = /^(?:'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\]|[xX]'[
  */
 export function defaultClause(dflt: string | null | undefined): string {
   if (dflt == null || CURRENT.test(dflt)) return '';
-  return BARE.test(dflt) ? ` DEFAULT ${dflt}` : ` DEFAULT (${dflt})`;
+  return BARE.test(dflt) ? ` DEFAULT ${dflt}` : ` DEFAULT (${dflt}${endLine(dflt)})`;
 }
+
+/** A newline when `dflt` may end in a -- comment (SQLite keeps one in dflt_value, without its newline). */
+const endLine = (dflt: string) => (dflt.includes('--') ? '\n' : '');
 
 /**
  * Answers so far, by "affinity DEFAULT-text": the same in every database of this SQLite build, and
@@ -63,7 +66,7 @@ export function existingRowDefaults(db: SqlDatabase, cols: readonly ColumnShape[
 function readBack(s: Database, decl: string, dflt: string): SqlValue {
   // In parentheses first: any constant reads the same in them. A name alone is a column
   // reference there (refused as not constant) and only means its string bare.
-  for (const clause of [` DEFAULT (${dflt})`, ` DEFAULT ${dflt}`]) {
+  for (const clause of [` DEFAULT (${dflt}${endLine(dflt)})`, ` DEFAULT ${dflt}${endLine(dflt)}`]) {
     try {
       s.run(`ALTER TABLE t ADD COLUMN ${decl}${clause}`);
       return s.exec(`SELECT ${decl.split(' ')[0]} FROM t`)[0]!.values[0]![0] as SqlValue;

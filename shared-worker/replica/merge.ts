@@ -118,7 +118,10 @@ const defaultsByTable = new WeakMap<SyncedTable, SqlValue[]>();
  * Per column, the value of a row no peer wrote the column for (a row from a peer whose table
  * lacks the column): what peers that add the column later show for the rows they had, its DEFAULT
  * when that is constant as SQLite's ADD COLUMN requires; else NULL, the same on every replica
- * (column-default.ts).
+ * (column-default.ts). A NOT NULL column cannot hold NULL, and a row refused would stop the whole
+ * batch (a version-1 `created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP` that version 2 dropped):
+ * there the DEFAULT is evaluated for each batch, as SQLite evaluates one once per statement, so
+ * such a row reads what a row inserted here without the column would (each replica its own time).
  */
 function defaultsOf(db: SqlDatabase, t: SyncedTable): SqlValue[] {
   let d = defaultsByTable.get(t);
@@ -126,7 +129,19 @@ function defaultsOf(db: SqlDatabase, t: SyncedTable): SqlValue[] {
     d = existingRowDefaults(db, t.shape.cols);
     defaultsByTable.set(t, d);
   }
-  return d;
+  const cols = t.shape.cols;
+  if (!cols.some((c, i) => d[i] === null && c.notNull && c.dflt != null)) return d;
+  return cols.map((c, i) => (d[i] === null && c.notNull && c.dflt != null ? evaluated(db, c.dflt) : d[i]!));
+}
+
+/** `dflt` evaluated on this connection now; null when it cannot be (the insert then fails as before). */
+function evaluated(db: SqlDatabase, dflt: string): SqlValue {
+  try {
+    // A newline: dflt_value may end in a -- comment.
+    return db.get(`SELECT ${dflt}\n`)![0] as SqlValue;
+  } catch {
+    return null;
+  }
 }
 
 const UNIQUE_FAILED = /UNIQUE constraint failed/;

@@ -93,6 +93,9 @@ const clause = fc.oneof(
   literal,
   fc.constantFrom('-5', '+7', '-1.5', "-'abc'"),
   expr.map((x) => `(${x})`),
+  // SQLite keeps a comment in dflt_value, but not the newline that ends a -- one.
+  expr.map((x) => `(${x} -- note\n)`),
+  expr.map((x) => `(${x} /* note */)`),
 ).map((d) => `DEFAULT ${d}`);
 const type = fc.constantFrom('', 'INTEGER', 'TEXT', 'REAL', 'BLOB', 'NUMERIC', 'VARCHAR(5)');
 

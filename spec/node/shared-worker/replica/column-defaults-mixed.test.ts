@@ -23,6 +23,7 @@ const FORMS = [
   'REAL DEFAULT 0x10',
   "BLOB DEFAULT (x'0a')",
   'INTEGER DEFAULT TRUE',
+  "TEXT DEFAULT ('x' -- a comment SQLite keeps without its newline\n)",
 ];
 
 describe('a DEFAULT read the same by replicas that got the column in different ways', () => {
@@ -80,5 +81,30 @@ describe('a DEFAULT read the same by replicas that got the column in different w
     pull(fresh, old);
     expect(added.execLocal('SELECT at FROM notes').rows).toEqual([{ at: null }]);
     expect(dump(fresh)).toBe(dump(added));
+  });
+
+  it('a NOT NULL column whose DEFAULT is not constant takes rows from a peer that dropped it (each replica evaluates the DEFAULT), and sync goes on', async () => {
+    const v1 = ['CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)'];
+    const v2 = [...v1, 'ALTER TABLE notes DROP COLUMN created'];
+    const old = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
+    old.migrate(v1);
+    old.enableSync('notes');
+    const dropped = await createReplica({ nodeId: 'bbbbbbbbbbbbbbbb' });
+    dropped.migrate(v1);
+    dropped.enableSync('notes');
+    dropped.migrate(v2);
+    const fresh = await createReplica({ nodeId: 'cccccccccccccccc' });
+    fresh.migrate(v1);
+    fresh.enableSync('notes');
+    dropped.exec("INSERT INTO notes VALUES ('b', 'written without the column')");
+    pull(old, dropped);
+    pull(fresh, dropped);
+    old.exec("UPDATE notes SET title = 'edited on version 1' WHERE id = 'b'");
+    pull(dropped, old);
+    for (const r of [old, fresh]) {
+      const rows = r.execLocal('SELECT id, typeof(created) AS t FROM notes').rows;
+      expect(rows).toEqual([{ id: 'b', t: 'text' }]);
+    }
+    expect(dropped.execLocal('SELECT * FROM notes').rows).toEqual([{ id: 'b', title: 'edited on version 1' }]);
   });
 });
