@@ -76,3 +76,19 @@ function readBack(s: Database, decl: string, dflt: string): SqlValue {
   }
   return null;
 }
+
+/** A DEFAULT that may hold an integer beyond ±(2^53 - 1): 16 decimal or 14 hex digits in a row. */
+const MANY_DIGITS = /\d{16}|0x[\da-f]{14}/i;
+
+/**
+ * Is `dflt`, read as rows that predate the column read it (see the header), an integer beyond
+ * ±(2^53 - 1)? Asked of SQLite only when the text has that many digits.
+ */
+export function unsafeIntegerDefault(db: SqlDatabase, type: string, dflt: string): boolean {
+  if (!MANY_DIGITS.test(dflt.replaceAll('_', '')) || defaultClause(dflt) === '') return false;
+  return db.scratch((s) => {
+    s.run('CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)');
+    if (readBack(s, `d ${affinityOf(type)}`, dflt) === null) return false;
+    return s.exec("SELECT typeof(d) = 'integer' AND (d > 9007199254740991 OR d < -9007199254740991) FROM t")[0]!.values[0]![0] === 1;
+  });
+}

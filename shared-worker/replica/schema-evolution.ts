@@ -16,7 +16,7 @@
  */
 import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteLogDdl, deleteLogTable, reinstallCaptureTriggers, updateLogTable } from './capture.js';
 import type { SqlValue } from './contracts/change-set.js';
-import { defaultClause, existingRowDefaults } from './column-default.js';
+import { defaultClause, existingRowDefaults, unsafeIntegerDefault } from './column-default.js';
 import { columnTypeOf } from './contracts/schema-descriptor.js';
 import { BatteryError } from '../protocol/errors.js';
 import { REFUSE_FUNCTION, withCaptureOff } from './internal-schema.js';
@@ -343,6 +343,8 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
   const old = t.shape;
   // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
   if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
+  // A DEFAULT no synced table may have: the inspecting way refuses it (inspectSyncableTable).
+  if (column.dflt != null && unsafeIntegerDefault(db, column.type, column.dflt)) return null;
   const fingerprint = predictedFingerprint(old, column);
   if (fingerprint === null) return null;
   const shape: TableShape = { name: old.name, pk: old.pk, cols: [...old.cols, { ...column, added: true }], rowidAlias: old.rowidAlias, fingerprint };

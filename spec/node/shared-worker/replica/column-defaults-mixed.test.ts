@@ -107,4 +107,26 @@ describe('a DEFAULT read the same by replicas that got the column in different w
     }
     expect(dropped.execLocal('SELECT * FROM notes').rows).toEqual([{ id: 'b', title: 'edited on version 1' }]);
   });
+
+  it('a DEFAULT that is an integer beyond ±(2^53 - 1) is refused with SCHEMA where it would enter a synced table (ADD COLUMN, enableSync); near it and other types pass', async () => {
+    for (const form of ['INTEGER DEFAULT 9007199254740993', 'DEFAULT -9223372036854775808', 'INTEGER DEFAULT 0x20000000000001', 'INTEGER DEFAULT 9_007_199_254_740_993', "INTEGER DEFAULT '9007199254740993'"]) {
+      const r = await createReplica();
+      r.migrate([BASE]);
+      r.enableSync('notes');
+      r.exec("INSERT INTO notes VALUES ('had', 'x')");
+      expect(() => r.exec(`ALTER TABLE notes ADD COLUMN p ${form}`), form).toThrow(expect.objectContaining({ code: 'SCHEMA', message: expect.stringMatching(/beyond ±\(2\^53 - 1\)/) }));
+      expect(r.execLocal('SELECT * FROM notes').rows, form).toEqual([{ id: 'had', title: 'x' }]);
+      const fresh = await createReplica();
+      fresh.exec(`CREATE TABLE t(id TEXT PRIMARY KEY NOT NULL, p ${form})`);
+      expect(() => fresh.enableSync('t'), form).toThrow(expect.objectContaining({ code: 'SCHEMA' }));
+    }
+    for (const form of ['INTEGER DEFAULT 9007199254740991', 'DEFAULT -9007199254740991', 'REAL DEFAULT 1e300', "TEXT DEFAULT '9007199254740993'", 'TEXT DEFAULT 9007199254740993']) {
+      const r = await createReplica();
+      r.migrate([BASE]);
+      r.enableSync('notes');
+      r.exec("INSERT INTO notes VALUES ('had', 'x')");
+      r.exec(`ALTER TABLE notes ADD COLUMN p ${form}`);
+      expect(r.execLocal('SELECT count(*) AS n FROM notes WHERE p IS NOT NULL').rows, form).toEqual([{ n: 1 }]);
+    }
+  });
 });
