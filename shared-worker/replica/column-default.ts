@@ -54,10 +54,7 @@ export function existingRowDefaults(db: SqlDatabase, cols: readonly ColumnShape[
   const keys = cols.map((c) => (defaultClause(c.dflt) === '' ? null : `${affinityOf(c.type)} ${c.dflt}`));
   const missing = cols.filter((_, i) => keys[i] !== null && !answered.has(keys[i]!));
   if (missing.length > 0) {
-    db.scratch((s) => {
-      s.run('CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)');
-      missing.forEach((c, i) => answered.set(`${affinityOf(c.type)} ${c.dflt}`, readBack(s, `d${i} ${affinityOf(c.type)}`, c.dflt!)));
-    });
+    withRow(db, (s) => missing.forEach((c, i) => answered.set(`${affinityOf(c.type)} ${c.dflt}`, readBack(s, `d${i} ${affinityOf(c.type)}`, c.dflt!))));
   }
   return keys.map((k) => (k === null ? null : answered.get(k)!));
 }
@@ -86,9 +83,14 @@ const MANY_DIGITS = /\d{16}|0x[\da-f]{14}/i;
  */
 export function unsafeIntegerDefault(db: SqlDatabase, type: string, dflt: string): boolean {
   if (!MANY_DIGITS.test(dflt.replaceAll('_', '')) || defaultClause(dflt) === '') return false;
+  return withRow(db, (s) => readBack(s, `d ${affinityOf(type)}`, dflt) !== null &&
+    s.exec("SELECT typeof(d) = 'integer' AND (d > 9007199254740991 OR d < -9007199254740991) FROM t")[0]!.values[0]![0] === 1);
+}
+
+/** `body` on a scratch database holding table t with one row. */
+function withRow<T>(db: SqlDatabase, body: (s: Database) => T): T {
   return db.scratch((s) => {
     s.run('CREATE TABLE t(id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1)');
-    if (readBack(s, `d ${affinityOf(type)}`, dflt) === null) return false;
-    return s.exec("SELECT typeof(d) = 'integer' AND (d > 9007199254740991 OR d < -9007199254740991) FROM t")[0]!.values[0]![0] === 1;
+    return body(s);
   });
 }

@@ -81,8 +81,8 @@ export function inspectSyncableTable(db: SqlDatabase, name: string, options: { r
       refuse(table, `column "${String(colName)}" shadows the rowid`, 'Rename the column.');
     }
     if (dflt !== null && unsafeIntegerDefault(db, String(type), String(dflt))) {
-      refuse(table, `column "${String(colName)}" has DEFAULT ${String(dflt)}, an integer beyond ±(2^53 - 1): rows no peer wrote the column for would read it, and JavaScript numbers round it, so replicas could hold different values`,
-        'Use a DEFAULT within ±(2^53 - 1), or store such numbers as TEXT.');
+      // Rows no peer wrote the column for read it, and JavaScript numbers round it: replicas would differ.
+      refuse(table, `column "${String(colName)}" has DEFAULT ${String(dflt)}, an integer beyond ±(2^53 - 1)`, 'Use a smaller DEFAULT, or TEXT.');
     }
   }
   const keyed = info.filter((r) => Number(r[4]) > 0).sort((a, b) => Number(a[4]) - Number(b[4]));
