@@ -14,8 +14,8 @@ import { errorsOf } from './net.js';
 import { crash, openPeer, reload, V1, V2, type Peer } from './rollout-peers.js';
 
 // Fixed so a failure replays exactly; change it to explore, and put a failing one back here.
-const SEED = 141414;
-const RUNS = 100;
+const SEED = Number(process.env.FC_SEED ?? 141414);
+const RUNS = Number(process.env.FC_RUNS ?? 100);
 
 type Cmd =
   | { k: 'write'; node: number; table: 'notes' | 'lists'; key: number; value: number }
