@@ -63,7 +63,11 @@ export function existingRowDefaults(db: SqlDatabase, cols: readonly ColumnShape[
 function readBack(s: Database, decl: string, dflt: string): SqlValue {
   // In parentheses first: any constant reads the same in them. A name alone is a column
   // reference there (refused as not constant) and only means its string bare.
-  for (const clause of [` DEFAULT (${dflt}${endLine(dflt)})`, ` DEFAULT ${dflt}${endLine(dflt)}`]) {
+  const clauses = [` DEFAULT (${dflt}${endLine(dflt)})`];
+  // Bare only what SQLite takes bare as one term: `'a' COLLATE NOCASE` would pass as 'a' with a
+  // column constraint, where the DEFAULT itself is not constant.
+  if (BARE.test(dflt)) clauses.push(` DEFAULT ${dflt}`);
+  for (const clause of clauses) {
     try {
       s.run(`ALTER TABLE t ADD COLUMN ${decl}${clause}`);
       return s.exec(`SELECT ${decl.split(' ')[0]} FROM t`)[0]!.values[0]![0] as SqlValue;
@@ -74,17 +78,24 @@ function readBack(s: Database, decl: string, dflt: string): SqlValue {
   return null;
 }
 
-/** A DEFAULT that may hold an integer beyond ±(2^53 - 1): 16 decimal or 14 hex digits in a row. */
-const MANY_DIGITS = /\d{16}|0x[\da-f]{14}/i;
+/**
+ * A DEFAULT that needs no asking to be a safe integer or no integer: a short number literal (at
+ * most 15 digits, no exponent), NULL, TRUE, FALSE, CURRENT_*. Anything else may become an integer
+ * beyond the safe range with the column's affinity (CAST(1e19 AS INTEGER) clamps to 2^63 - 1,
+ * '9.2e15' in an INTEGER column is 9200000000000000).
+ */
+const PLAINLY_SAFE = /^(?:[-+]?\s*(?:\d{1,15}(?:\.\d*)?|\.\d+|0x[\da-f]{1,13})|null|true|false|current_(?:time|date|timestamp))$/i;
 
 /**
- * Is `dflt`, read as rows that predate the column read it (see the header), an integer beyond
- * ±(2^53 - 1)? Asked of SQLite only when the text has that many digits.
+ * The first of `cols` whose DEFAULT, read as rows that predate the column read it (see the header),
+ * is an integer beyond ±(2^53 - 1), or undefined. Such a value reaches peers through JavaScript
+ * numbers, which round it: replicas would hold different values. Asked of SQLite unless plainly safe.
  */
-export function unsafeIntegerDefault(db: SqlDatabase, type: string, dflt: string): boolean {
-  if (!MANY_DIGITS.test(dflt.replaceAll('_', '')) || defaultClause(dflt) === '') return false;
-  return withRow(db, (s) => readBack(s, `d ${affinityOf(type)}`, dflt) !== null &&
-    s.exec("SELECT typeof(d) = 'integer' AND (d > 9007199254740991 OR d < -9007199254740991) FROM t")[0]!.values[0]![0] === 1);
+export function unsafeDefaultColumn(db: SqlDatabase, cols: readonly ColumnShape[]): ColumnShape | undefined {
+  const asked = cols.filter((c) => c.dflt != null && !PLAINLY_SAFE.test(c.dflt.trim()) && defaultClause(c.dflt) !== '' && ['INTEGER', 'NUMERIC', 'BLOB'].includes(affinityOf(c.type)));
+  if (asked.length === 0) return undefined;
+  return withRow(db, (s) => asked.find((c, i) => readBack(s, `d${i} ${affinityOf(c.type)}`, c.dflt!) !== null &&
+    s.exec(`SELECT typeof(d${i}) = 'integer' AND (d${i} > 9007199254740991 OR d${i} < -9007199254740991) FROM t`)[0]!.values[0]![0] === 1));
 }
 
 /** `body` on a scratch database holding table t with one row. */

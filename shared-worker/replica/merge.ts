@@ -120,8 +120,9 @@ const defaultsByTable = new WeakMap<SyncedTable, SqlValue[]>();
  * when that is constant as SQLite's ADD COLUMN requires; else NULL, the same on every replica
  * (column-default.ts). A NOT NULL column cannot hold NULL, and a row refused would stop the whole
  * batch (a version-1 `created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP` that version 2 dropped):
- * there the DEFAULT is evaluated for each batch, as SQLite evaluates one once per statement, so
- * such a row reads what a row inserted here without the column would (each replica its own time).
+ * there the DEFAULT is evaluated for each batch (as SQLite evaluates CURRENT_TIMESTAMP once per
+ * statement; a random() gets one value per batch), so such a row reads what a row inserted here
+ * without the column would (each replica its own time).
  */
 function defaultsOf(db: SqlDatabase, t: SyncedTable): SqlValue[] {
   let d = defaultsByTable.get(t);

@@ -32,7 +32,8 @@ import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
 import { sqliteLower } from './contracts/sqlite-names.js';
 import { describeSchema } from './contracts/schema-descriptor.js';
 import { predictAddedColumn } from './added-column.js';
-import { addAfterAlter, addBeforeAlter, afterAlter, beforeAlter, checkAlter, parseAlterTable, type PredictedAdd } from './schema-evolution.js';
+import { addAfterAlter, addBeforeAlter, afterAlter, beforeAlter, checkAlter, parseAlterTable, unsafeDefaultMessage, type PredictedAdd } from './schema-evolution.js';
+import { unsafeDefaultColumn } from './column-default.js';
 import { StampStore } from './stamps.js';
 import { SignedBodies } from './signed-bodies.js';
 import { KnownAuthors } from './known-authors.js';
@@ -402,7 +403,7 @@ class SqlReplica implements Replica {
         const cause = toBatteryError(e);
         throw new BatteryError(
           'SCHEMA',
-          `migration ${i} (step ${i + 1}) failed and was rolled back: ${cause.message}. The database stays at schema version ${i}.`,
+          `migration ${i} (step ${i + 1}) failed and was rolled back: ${cause.message.replace(/\.$/, '')}. The database stays at schema version ${i}.`,
           { step: i, schemaVersion: i, cause: cause.code },
         );
       }
@@ -573,6 +574,10 @@ class SqlReplica implements Replica {
     }
     if (existing) return;
     const shape = inspectSyncableTable(this.db, table);
+    // Checked here and for added columns (afterAlter), not at every inspection: a table an older
+    // version synced with such a DEFAULT must stay usable.
+    const unsafe = unsafeDefaultColumn(this.db, [...shape.pk, ...shape.cols]);
+    if (unsafe) throw new BatteryError('SCHEMA', `Cannot sync table "${shape.name}": ${unsafeDefaultMessage(unsafe)}.`, { table: shape.name });
     const hlc = this.clock.tick();
     let stampId = 0;
     let backfilled = false;

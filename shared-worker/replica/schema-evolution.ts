@@ -16,7 +16,7 @@
  */
 import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteLogDdl, deleteLogTable, reinstallCaptureTriggers, updateLogTable } from './capture.js';
 import type { SqlValue } from './contracts/change-set.js';
-import { defaultClause, existingRowDefaults, unsafeIntegerDefault } from './column-default.js';
+import { defaultClause, existingRowDefaults, unsafeDefaultColumn } from './column-default.js';
 import { columnTypeOf } from './contracts/schema-descriptor.js';
 import { BatteryError } from '../protocol/errors.js';
 import { REFUSE_FUNCTION, withCaptureOff } from './internal-schema.js';
@@ -117,6 +117,8 @@ export function afterAlter(db: SqlDatabase, stamps: StampStore, t: SyncedTable):
   }
   const added = now.cols.filter((c) => !old.cols.some((d) => lower(d) === lower(c)));
   checkReAdds(old, added);
+  const unsafe = unsafeDefaultColumn(db, added);
+  if (unsafe) refuse(old.name, unsafeDefaultMessage(unsafe));
   const { clock, tomb, updated, extra } = t.names;
   // Dropped columns leave the capture tables; later register columns move down one place each,
   // so that register i is still column i (renames are schema-only, no row is rewritten).
@@ -181,6 +183,9 @@ function checkReAdds(old: TableShape, added: ColumnShape[]): void {
 }
 
 const typeText = (c: ColumnShape) => columnTypeOf(c) || 'no declared type';
+
+/** Why a column's DEFAULT keeps it out of a synced table (column-default.ts unsafeDefaultColumn). */
+export const unsafeDefaultMessage = (c: ColumnShape) => `column "${c.name}" has DEFAULT ${String(c.dflt)}, an integer beyond ±(2^53 - 1): use a smaller DEFAULT, or TEXT`;
 
 /** The dropped columns to remember after a statement: the earlier ones not added back, and those it dropped. */
 function droppedColumns(old: TableShape, nowCols: ColumnShape[]): ColumnShape[] {
@@ -343,8 +348,8 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
   const old = t.shape;
   // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
   if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
-  // A DEFAULT no synced table may have: the inspecting way refuses it (inspectSyncableTable).
-  if (column.dflt != null && unsafeIntegerDefault(db, column.type, column.dflt)) return null;
+  // A DEFAULT no synced table may have: the inspecting way refuses it (afterAlter).
+  if (unsafeDefaultColumn(db, [column])) return null;
   const fingerprint = predictedFingerprint(old, column);
   if (fingerprint === null) return null;
   const shape: TableShape = { name: old.name, pk: old.pk, cols: [...old.cols, { ...column, added: true }], rowidAlias: old.rowidAlias, fingerprint };

@@ -2,7 +2,6 @@
  * Which tables can be synced, their shape (key and non-key columns) and the schema fingerprint
  * peers compare before merging a table.
  */
-import { unsafeIntegerDefault } from './column-default.js';
 import { BatteryError } from '../protocol/errors.js';
 import { normalizeType } from './contracts/schema-descriptor.js';
 import { isInternalName } from './internal-schema.js';
@@ -70,7 +69,7 @@ export function inspectSyncableTable(db: SqlDatabase, name: string, options: { r
   // Change sets, extra cells and parked cells match column names ignoring the case of every
   // letter; SQLite ignores only ASCII case, so it allows "Ä" next to "ä", whose cells would mix.
   const folded = new Map<string, string>();
-  for (const [, colName, type, , , hidden, dflt] of info) {
+  for (const [, colName, , , , hidden] of info) {
     const twin = folded.get(String(colName).toLowerCase());
     if (twin !== undefined) {
       refuse(table, `columns "${twin}" and "${String(colName)}" differ only in the case of letters outside ASCII (SQLite tells them apart, peers' change sets do not)`, 'Rename one of them.');
@@ -79,10 +78,6 @@ export function inspectSyncableTable(db: SqlDatabase, name: string, options: { r
     if (hidden !== 0) refuse(table, `column "${String(colName)}" is generated`, 'Generated columns cannot be merged; compute them in queries or views.');
     if (['rowid', 'oid', '_rowid_'].includes(String(colName).toLowerCase())) {
       refuse(table, `column "${String(colName)}" shadows the rowid`, 'Rename the column.');
-    }
-    if (dflt !== null && unsafeIntegerDefault(db, String(type), String(dflt))) {
-      // Rows no peer wrote the column for read it, and JavaScript numbers round it: replicas would differ.
-      refuse(table, `column "${String(colName)}" has DEFAULT ${String(dflt)}, an integer beyond ±(2^53 - 1)`, 'Use a smaller DEFAULT, or TEXT.');
     }
   }
   const keyed = info.filter((r) => Number(r[4]) > 0).sort((a, b) => Number(a[4]) - Number(b[4]));

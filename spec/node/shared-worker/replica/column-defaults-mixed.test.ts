@@ -6,6 +6,7 @@
  * fresh installs reading NULL for "dq", 1_000 and the like (and refusing the rows when the column
  * is NOT NULL), and a parenthesized DEFAULT failing the ADD of a synced table.
  */
+import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import { dump, pull } from './replica-helpers.js';
@@ -109,7 +110,8 @@ describe('a DEFAULT read the same by replicas that got the column in different w
   });
 
   it('a DEFAULT that is an integer beyond ±(2^53 - 1) is refused with SCHEMA where it would enter a synced table (ADD COLUMN, enableSync); near it and other types pass', async () => {
-    for (const form of ['INTEGER DEFAULT 9007199254740993', 'DEFAULT -9223372036854775808', 'INTEGER DEFAULT 0x20000000000001', 'INTEGER DEFAULT 9_007_199_254_740_993', "INTEGER DEFAULT '9007199254740993'"]) {
+    for (const form of ['INTEGER DEFAULT 9007199254740993', 'DEFAULT -9223372036854775808', 'INTEGER DEFAULT 0x20000000000001', 'INTEGER DEFAULT 9_007_199_254_740_993', "INTEGER DEFAULT '9007199254740993'",
+      'INTEGER DEFAULT (CAST(1e19 AS INTEGER))', "INTEGER DEFAULT '9.2e15'", 'INTEGER DEFAULT 1e16']) {
       const r = await createReplica();
       r.migrate([BASE]);
       r.enableSync('notes');
@@ -128,5 +130,34 @@ describe('a DEFAULT read the same by replicas that got the column in different w
       r.exec(`ALTER TABLE notes ADD COLUMN p ${form}`);
       expect(r.execLocal('SELECT count(*) AS n FROM notes WHERE p IS NOT NULL').rows, form).toEqual([{ n: 1 }]);
     }
+  });
+
+  it('a table an older version synced with such a DEFAULT stays usable: DDL, migrations, writes and merges go on', async () => {
+    // Made as an older version left it: synced with DEFAULT 1, then the DEFAULT text changed in the file.
+    const made = await createReplica();
+    made.exec('CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, big INTEGER DEFAULT 1)');
+    made.enableSync('notes');
+    made.exec("INSERT INTO notes(id, title) VALUES ('a', 'x')");
+    const SQL = await initSqlJs();
+    const raw = new SQL.Database(made.export());
+    raw.run("PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = replace(sql, 'DEFAULT 1)', 'DEFAULT 9007199254740993)') WHERE name = 'notes'; UPDATE _rb_tables SET shape = replace(shape, '\"dflt\":\"1\"', '\"dflt\":\"9007199254740993\"'); PRAGMA writable_schema = OFF");
+    const data = raw.export();
+    raw.close();
+    const r = await createReplica({ data });
+    expect(r.execLocal("SELECT dflt_value AS d FROM pragma_table_xinfo('notes') WHERE name = 'big'").rows).toEqual([{ d: '9007199254740993' }]);
+    r.exec('CREATE TABLE other(x)');
+    r.exec('CREATE INDEX notes_big ON notes(big)');
+    r.exec('ALTER TABLE notes ADD COLUMN extra TEXT');
+    r.exec('ALTER TABLE notes DROP COLUMN title');
+    r.migrate(['CREATE TABLE t2(a)']);
+    r.exec("UPDATE notes SET extra = 'y' WHERE id = 'a'");
+    const peer = await createReplica();
+    peer.exec('CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, big INTEGER, extra TEXT)');
+    peer.enableSync('notes');
+    peer.applyChanges(r.changesSince({}));
+    expect(peer.execLocal('SELECT id, extra FROM notes').rows).toEqual([{ id: 'a', extra: 'y' }]);
+    peer.exec("INSERT INTO notes(id, big, extra) VALUES ('p', 7, 'from the peer')");
+    r.applyChanges(peer.changesSince(r.getVector()));
+    expect(r.execLocal('SELECT id, big, extra FROM notes ORDER BY id').rows).toEqual([{ id: 'a', big: 1, extra: 'y' }, { id: 'p', big: 7, extra: 'from the peer' }]);
   });
 });
