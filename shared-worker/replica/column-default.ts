@@ -52,15 +52,14 @@ const answered = new Map<string, SqlValue>();
  */
 export function existingRowDefaults(db: SqlDatabase, cols: readonly ColumnShape[]): SqlValue[] {
   const keys = cols.map((c) => (defaultClause(c.dflt) === '' ? null : `${affinityOf(c.type)} ${c.dflt}`));
-  const missing = cols.filter((_, i) => keys[i] !== null && !answered.has(keys[i]!));
-  if (missing.length > 0) {
-    withRow(db, (s) => missing.forEach((c, i) => answered.set(`${affinityOf(c.type)} ${c.dflt}`, readBack(s, `d${i} ${affinityOf(c.type)}`, c.dflt!))));
-  }
+  const missing = cols.flatMap((c, i) => (keys[i] !== null && !answered.has(keys[i]!) ? [[c, keys[i]!] as const] : []));
+  if (missing.length > 0) withRow(db, (s) => missing.forEach(([c, key], i) => answered.set(key, readBack(s, `d${i}`, c))));
   return keys.map((k) => (k === null ? null : answered.get(k)!));
 }
 
-/** Adds column `decl` with DEFAULT `dflt` to the scratch table's one row and reads it there; null when refused. */
-function readBack(s: Database, decl: string, dflt: string): SqlValue {
+/** Adds column `name` (of `c`'s affinity and DEFAULT) to the scratch table's one row and reads it there; null when refused. */
+function readBack(s: Database, name: string, c: ColumnShape): SqlValue {
+  const dflt = c.dflt!;
   // In parentheses first: any constant reads the same in them. A name alone is a column
   // reference there (refused as not constant) and only means its string bare.
   const clauses = [` DEFAULT (${dflt}${endLine(dflt)})`];
@@ -69,8 +68,8 @@ function readBack(s: Database, decl: string, dflt: string): SqlValue {
   if (BARE.test(dflt)) clauses.push(` DEFAULT ${dflt}`);
   for (const clause of clauses) {
     try {
-      s.run(`ALTER TABLE t ADD COLUMN ${decl}${clause}`);
-      return s.exec(`SELECT ${decl.split(' ')[0]} FROM t`)[0]!.values[0]![0] as SqlValue;
+      s.run(`ALTER TABLE t ADD COLUMN ${name} ${affinityOf(c.type)}${clause}`);
+      return s.exec(`SELECT ${name} FROM t`)[0]!.values[0]![0] as SqlValue;
     } catch {
       // not constant in this form
     }
@@ -94,9 +93,12 @@ const PLAINLY_SAFE = /^(?:[-+]?\s*(?:\d{1,15}(?:\.\d*)?|\.\d+|0x[\da-f]{1,13})|n
 export function unsafeDefaultColumn(db: SqlDatabase, cols: readonly ColumnShape[]): ColumnShape | undefined {
   const asked = cols.filter((c) => c.dflt != null && !PLAINLY_SAFE.test(c.dflt.trim()) && defaultClause(c.dflt) !== '' && ['INTEGER', 'NUMERIC', 'BLOB'].includes(affinityOf(c.type)));
   if (asked.length === 0) return undefined;
-  return withRow(db, (s) => asked.find((c, i) => readBack(s, `d${i} ${affinityOf(c.type)}`, c.dflt!) !== null &&
+  return withRow(db, (s) => asked.find((c, i) => readBack(s, `d${i}`, c) !== null &&
     s.exec(`SELECT typeof(d${i}) = 'integer' AND (d${i} > 9007199254740991 OR d${i} < -9007199254740991) FROM t`)[0]!.values[0]![0] === 1));
 }
+
+/** Why a column's DEFAULT keeps it out of a synced table (unsafeDefaultColumn). */
+export const unsafeDefaultMessage = (c: ColumnShape) => `column "${c.name}" has DEFAULT ${String(c.dflt)}, an integer beyond ±(2^53 - 1): use a smaller DEFAULT, or TEXT`;
 
 /** `body` on a scratch database holding table t with one row. */
 function withRow<T>(db: SqlDatabase, body: (s: Database) => T): T {

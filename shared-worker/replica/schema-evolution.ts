@@ -16,7 +16,7 @@
  */
 import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteLogDdl, deleteLogTable, reinstallCaptureTriggers, updateLogTable } from './capture.js';
 import type { SqlValue } from './contracts/change-set.js';
-import { defaultClause, existingRowDefaults, unsafeDefaultColumn } from './column-default.js';
+import { defaultClause, existingRowDefaults, unsafeDefaultColumn, unsafeDefaultMessage } from './column-default.js';
 import { columnTypeOf } from './contracts/schema-descriptor.js';
 import { BatteryError } from '../protocol/errors.js';
 import { REFUSE_FUNCTION, withCaptureOff } from './internal-schema.js';
@@ -183,9 +183,6 @@ function checkReAdds(old: TableShape, added: ColumnShape[]): void {
 }
 
 const typeText = (c: ColumnShape) => columnTypeOf(c) || 'no declared type';
-
-/** Why a column's DEFAULT keeps it out of a synced table (column-default.ts unsafeDefaultColumn). */
-export const unsafeDefaultMessage = (c: ColumnShape) => `column "${c.name}" has DEFAULT ${String(c.dflt)}, an integer beyond ±(2^53 - 1): use a smaller DEFAULT, or TEXT`;
 
 /** The dropped columns to remember after a statement: the earlier ones not added back, and those it dropped. */
 function droppedColumns(old: TableShape, nowCols: ColumnShape[]): ColumnShape[] {
