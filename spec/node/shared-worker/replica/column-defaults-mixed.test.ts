@@ -12,6 +12,15 @@ import { createReplica } from '../../../../shared-worker/replica/replica.js';
 import { dump, pull } from './replica-helpers.js';
 
 const BASE = 'CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT)';
+
+/** A replica that ran `steps`, then enabled sync of notes (`later`: steps it runs after that). */
+async function replica(nodeId: string | undefined, steps: string[], later: string[] = []) {
+  const r = await createReplica(nodeId ? { nodeId } : {});
+  r.migrate(steps);
+  r.enableSync('notes');
+  if (later.length > 0) r.migrate([...steps, ...later]);
+  return r;
+}
 const FORMS = [
   'TEXT DEFAULT "dq"',
   'TEXT NOT NULL DEFAULT "dq"',
@@ -31,18 +40,12 @@ describe('a DEFAULT read the same by replicas that got the column in different w
   for (const form of FORMS) {
     it(form, async () => {
       const add = `ALTER TABLE notes ADD COLUMN p ${form}`;
-      const old = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
-      old.migrate([BASE]);
-      old.enableSync('notes');
-      const upgraded = await createReplica({ nodeId: 'bbbbbbbbbbbbbbbb' });
-      upgraded.migrate([BASE]);
-      upgraded.enableSync('notes');
+      const old = await replica('aaaaaaaaaaaaaaaa', [BASE]);
+      const upgraded = await replica('bbbbbbbbbbbbbbbb', [BASE]);
       upgraded.exec("INSERT INTO notes VALUES ('had', 'before the ADD'), ('gone', 'deleted before the ADD')");
       upgraded.exec("DELETE FROM notes WHERE id = 'gone'");
       upgraded.migrate([BASE, add]);
-      const fresh = await createReplica({ nodeId: 'cccccccccccccccc' });
-      fresh.migrate([BASE, add]);
-      fresh.enableSync('notes');
+      const fresh = await replica('cccccccccccccccc', [BASE, add]);
       // Rows no peer wrote the column for, from the peer without it; 'gone' comes back through it.
       pull(old, upgraded);
       old.exec("INSERT INTO notes VALUES ('n1', 'from the old peer')");
@@ -66,17 +69,10 @@ describe('a DEFAULT read the same by replicas that got the column in different w
 
   it('a DEFAULT that is not constant (CURRENT_TIMESTAMP) reads NULL in such rows on every replica, also where the column was added to an empty table', async () => {
     const add = 'ALTER TABLE notes ADD COLUMN at TEXT DEFAULT CURRENT_TIMESTAMP';
-    const old = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
-    old.migrate([BASE]);
-    old.enableSync('notes');
+    const old = await replica('aaaaaaaaaaaaaaaa', [BASE]);
     // Added by ALTER while its table was empty, the only way SQLite takes such a default in an ADD.
-    const added = await createReplica({ nodeId: 'bbbbbbbbbbbbbbbb' });
-    added.migrate([BASE]);
-    added.enableSync('notes');
-    added.migrate([BASE, add]);
-    const fresh = await createReplica({ nodeId: 'cccccccccccccccc' });
-    fresh.migrate([BASE, add]);
-    fresh.enableSync('notes');
+    const added = await replica('bbbbbbbbbbbbbbbb', [BASE], [add]);
+    const fresh = await replica('cccccccccccccccc', [BASE, add]);
     old.exec("INSERT INTO notes VALUES ('n1', 'from the old peer')");
     pull(added, old);
     pull(fresh, old);
@@ -87,16 +83,9 @@ describe('a DEFAULT read the same by replicas that got the column in different w
   it('a NOT NULL column whose DEFAULT is not constant takes rows from a peer that dropped it (each replica evaluates the DEFAULT), and sync goes on', async () => {
     const v1 = ['CREATE TABLE notes(id TEXT PRIMARY KEY NOT NULL, title TEXT, created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)'];
     const v2 = [...v1, 'ALTER TABLE notes DROP COLUMN created'];
-    const old = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa' });
-    old.migrate(v1);
-    old.enableSync('notes');
-    const dropped = await createReplica({ nodeId: 'bbbbbbbbbbbbbbbb' });
-    dropped.migrate(v1);
-    dropped.enableSync('notes');
-    dropped.migrate(v2);
-    const fresh = await createReplica({ nodeId: 'cccccccccccccccc' });
-    fresh.migrate(v1);
-    fresh.enableSync('notes');
+    const old = await replica('aaaaaaaaaaaaaaaa', v1);
+    const dropped = await replica('bbbbbbbbbbbbbbbb', v1, v2.slice(1));
+    const fresh = await replica('cccccccccccccccc', v1);
     dropped.exec("INSERT INTO notes VALUES ('b', 'written without the column')");
     pull(old, dropped);
     pull(fresh, dropped);
@@ -112,9 +101,7 @@ describe('a DEFAULT read the same by replicas that got the column in different w
   it('a DEFAULT that is an integer beyond ±(2^53 - 1) is refused with SCHEMA where it would enter a synced table (ADD COLUMN, enableSync); near it and other types pass', async () => {
     for (const form of ['INTEGER DEFAULT 9007199254740993', 'DEFAULT -9223372036854775808', 'INTEGER DEFAULT 0x20000000000001', 'INTEGER DEFAULT 9_007_199_254_740_993', "INTEGER DEFAULT '9007199254740993'",
       'INTEGER DEFAULT (CAST(1e19 AS INTEGER))', "INTEGER DEFAULT '9.2e15'", 'INTEGER DEFAULT 1e16']) {
-      const r = await createReplica();
-      r.migrate([BASE]);
-      r.enableSync('notes');
+      const r = await replica(undefined, [BASE]);
       r.exec("INSERT INTO notes VALUES ('had', 'x')");
       expect(() => r.exec(`ALTER TABLE notes ADD COLUMN p ${form}`), form).toThrow(expect.objectContaining({ code: 'SCHEMA', message: expect.stringMatching(/beyond ±\(2\^53 - 1\)/) }));
       expect(r.execLocal('SELECT * FROM notes').rows, form).toEqual([{ id: 'had', title: 'x' }]);
@@ -123,9 +110,7 @@ describe('a DEFAULT read the same by replicas that got the column in different w
       expect(() => fresh.enableSync('t'), form).toThrow(expect.objectContaining({ code: 'SCHEMA' }));
     }
     for (const form of ['INTEGER DEFAULT 9007199254740991', 'DEFAULT -9007199254740991', 'REAL DEFAULT 1e300', "TEXT DEFAULT '9007199254740993'", 'TEXT DEFAULT 9007199254740993']) {
-      const r = await createReplica();
-      r.migrate([BASE]);
-      r.enableSync('notes');
+      const r = await replica(undefined, [BASE]);
       r.exec("INSERT INTO notes VALUES ('had', 'x')");
       r.exec(`ALTER TABLE notes ADD COLUMN p ${form}`);
       expect(r.execLocal('SELECT count(*) AS n FROM notes WHERE p IS NOT NULL').rows, form).toEqual([{ n: 1 }]);
