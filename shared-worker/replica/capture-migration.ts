@@ -7,6 +7,9 @@
  *           does not have (schema-evolution.ts), and its stored shape each column's DEFAULT
  *           (merge.ts gives it to a row merged from a peer that lacks the column; without it such
  *           a row read NULL here and the DEFAULT on a replica made by this version).
+ *   3 -> 4: the delete and key-change triggers become guards; the connection captures those
+ *           writes with TEMP triggers (lazy-capture.ts). Only the triggers are replaced: the update
+ *           log keeps its entries, which the update trigger writes as before.
  */
 import { extraCellsDdl, reinstallCaptureTriggers } from './capture.js';
 import { FORMAT_VERSION, readMeta, writeMeta } from './internal-schema.js';
@@ -28,8 +31,11 @@ export function migrateCaptureFormat(db: SqlDatabase): void {
     for (const [tid, shape] of db.all('SELECT tid, shape FROM _rb_tables ORDER BY tid')) {
       const stored = JSON.parse(String(shape)) as TableShape;
       if (format < 2) reinstallCaptureTriggers(db, stored, Number(tid));
-      db.execRaw(extraCellsDdl(stored, Number(tid)));
-      db.run('UPDATE _rb_tables SET shape = ? WHERE tid = ?', [JSON.stringify(withDefaults(db, stored)), Number(tid)]);
+      else if (format < 4) reinstallCaptureTriggers(db, stored, Number(tid), { keepUpdateLog: true });
+      if (format < 3) {
+        db.execRaw(extraCellsDdl(stored, Number(tid)));
+        db.run('UPDATE _rb_tables SET shape = ? WHERE tid = ?', [JSON.stringify(withDefaults(db, stored)), Number(tid)]);
+      }
     }
     writeMeta(db, 'format', FORMAT_VERSION);
     db.execRaw('COMMIT');

@@ -25,15 +25,23 @@
  * row has no clock row; the delete and key/rowid-change triggers treat a missing clock row as
  * "inserted by this exec": registers all this exec's stamp, no delete register.
  *
- * Rowid stability: clock rows follow a row through `UPDATE ... SET rowid` (the update trigger
+ * Deletes and key or rowid changes are captured by TEMP triggers (_lazy_del, _lazy_chg) that the
+ * connection installs the first time an exec needs them (lazy-capture.ts); the file holds only
+ * the update trigger and two guards (_del, _chg) that refuse such a write in Forbid mode and, in
+ * Capture mode, abort it with LAZY_CAPTURE_REQUEST so the replica installs the TEMP triggers and
+ * runs the statement again. Every ALTER TABLE re-parses the whole schema, and those two were
+ * four fifths of the capture text it parsed (docs/schema-evolution.md).
+ *
+ * Rowid stability: clock rows follow a row through `UPDATE ... SET rowid` (the key-change trigger
  * moves them) and INSERT OR REPLACE (with recursive_triggers=ON, which the connection always sets,
  * the replaced row fires the delete trigger). VACUUM may renumber rowids of tables without an
  * INTEGER PRIMARY KEY and is refused by exec/execLocal; export() is a byte copy and keeps them.
  *
  * Triggers read the running exec's stamp id from _rb_ctx (a real table, so the triggers saved in
- * the file keep working after export()/reopen with nothing registered on the connection).
+ * the file keep working after export()/reopen with nothing registered on the connection; there
+ * the guards refuse deletes and key changes, the mode at rest being Forbid).
  */
-import { CaptureMode, TRIGGER_ERROR_PREFIX } from './internal-schema.js';
+import { CaptureMode, LAZY_CAPTURE_REQUEST, TRIGGER_ERROR_PREFIX } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 import { quoteIdent, quoteString } from './sql-text.js';
 import { MAX_VALUE_BYTES } from '../protocol/limits.js';
@@ -115,7 +123,7 @@ export interface CaptureTrigger {
   sql: string;
 }
 
-function captureParts(shape: TableShape, tid: number): { tables: () => string; triggers: CaptureTrigger[] } {
+function captureParts(shape: TableShape, tid: number): { tables: () => string; triggers: CaptureTrigger[]; lazy: CaptureTrigger[] } {
   const { clock, tomb, deleted, updated } = captureNames(tid);
   const T = quoteIdent(shape.name);
   const n = shape.cols.length;
@@ -141,18 +149,21 @@ function captureParts(shape: TableShape, tid: number): { tables: () => string; t
     const NEW = `NEW.${quoteIdent(c.name)}`;
     return `CASE WHEN ${changed(c)} THEN 1 + (typeof(${NEW}) IN ('text', 'blob') AND length(${NEW}) > ${Math.floor(MAX_VALUE_BYTES / 4)}) ELSE 0 END`;
   };
-  const active = `(SELECT mode FROM _rb_ctx) <> ${CaptureMode.Off}`;
+  // The persistent delete and key-change triggers only guard (see the header): they refuse the
+  // write in Forbid mode, and in Capture mode ask for the TEMP triggers that capture it.
+  const guarded = `(SELECT mode FROM _rb_ctx) IN (${CaptureMode.Capture}, ${CaptureMode.Forbid})`;
+  const installed = `(SELECT mode FROM _rb_ctx) = ${CaptureMode.CaptureFull}`;
   const keyOrRowidNames = [...shape.pk.map((c) => c.name), 'rowid', 'oid', '_rowid_'];
   const keyOrRowid = keyOrRowidNames.filter((c, i) => keyOrRowidNames.findIndex((d) => d.toLowerCase() === c.toLowerCase()) === i).map(quoteIdent).join(', ');
   const message = quoteString(`${TRIGGER_ERROR_PREFIX} execLocal cannot write synced table ${shape.name}; use exec`);
-  // In the hot triggers the execLocal guard is a WHERE term of the one statement they run (a
+  // In the hot trigger the execLocal guard is a WHERE term of the one statement it runs (a
   // statement per row costs ~0.3 us); SQLite evaluates such table-independent terms first.
-  const guard = `(SELECT CASE mode WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) ELSE 1 END FROM _rb_ctx)`;
   const forbid = `SELECT RAISE(ABORT, ${message}) FROM _rb_ctx WHERE mode = ${CaptureMode.Forbid};`;
+  const request = `SELECT RAISE(ABORT, ${quoteString(LAZY_CAPTURE_REQUEST)}) FROM _rb_ctx WHERE mode = ${CaptureMode.Capture};`;
   // Both take a condition, so the key-change trigger can run them only when the key changed.
   const newClockRow = (when: string) => `INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
        SELECT NEW.rowid, v, v, (SELECT del FROM ${tomb} WHERE ${tombMatch('NEW')})${n ? ', ' + sCols.map(() => 'v').join(', ') : ''}
-       FROM _rb_ctx WHERE ${guard} AND ${when};
+       FROM _rb_ctx WHERE ${when};
      DELETE FROM ${tomb} WHERE ${tombMatch('NEW')} AND ${when};`;
   // A row without a clock row was inserted by this exec (see the header): its registers are
   // this exec's stamp, with no delete register.
@@ -163,14 +174,15 @@ function captureParts(shape: TableShape, tid: number): { tables: () => string; t
      DELETE FROM ${clock} WHERE rid = OLD.rowid AND ${when};`;
   const cellUpdates = shape.cols.map((c, i) => `s${i} = CASE WHEN ${changed(c)} THEN ${S} ELSE s${i} END`);
 
-  // Two UPDATE triggers with mutually exclusive WHEN clauses:
-  //   _upd  same key, same rowid (the common case): log which cells changed (see foldUpdatesSql);
-  //   _chg  same key, new rowid (UPDATE ... SET rowid): move the clock row, stamp changed cells;
-  //         key changed: the old key is deleted, the new key inserted.
+  // UPDATE triggers with mutually exclusive WHEN clauses:
+  //   _upd       same key, same rowid (the common case): log which cells changed (see foldUpdatesSql);
+  //   _lazy_chg  (TEMP) same key, new rowid (UPDATE ... SET rowid): move the clock row, stamp
+  //              changed cells; key changed: the old key is deleted, the new key inserted;
+  //   _chg       the same changes without _lazy_chg installed: refuse or ask for it (the header).
   // A trigger's WHEN runs inside its sub-program, so every trigger a statement fires costs a
   // sub-program call per row even when WHEN is false (~0.2x of a plain 100k-row update for _chg).
-  // _chg is therefore UPDATE OF the key columns and the rowid's names: SQLite leaves it out of
-  // any UPDATE whose SET list names none of them, when it compiles the statement
+  // _chg and _lazy_chg are therefore UPDATE OF the key columns and the rowid's names: SQLite
+  // leaves them out of any UPDATE whose SET list names none of them, when it compiles the statement
   // (checkColumnOverlap in trigger.c, names compared case-insensitively, as written in SET).
   // Those are the only UPDATEs that can change the key or the rowid.
   // _upd reads _rb_ctx once, in its body: the mode decides between logging and refusing.
@@ -187,10 +199,21 @@ function captureParts(shape: TableShape, tid: number): { tables: () => string; t
   const upd = `CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${sameKey} BEGIN
       ${n ? `INSERT INTO ${updated}(rid, v, ${range(n).map((i) => `m${i}`).join(', ')})
         SELECT OLD.rowid, v, ${shape.cols.map(changeMark).join(', ')}
-        FROM _rb_ctx WHERE CASE mode WHEN ${CaptureMode.Capture} THEN (${anyChanged}) WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) ELSE 0 END;` : forbid}
+        FROM _rb_ctx WHERE CASE mode WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) WHEN ${CaptureMode.Off} THEN 0 ELSE (${anyChanged}) END;` : forbid}
     END`;
-  const chg = `CREATE TRIGGER ${clock}_chg AFTER UPDATE OF ${keyOrRowid} ON ${T} WHEN (OLD.rowid <> NEW.rowid OR NOT (${sameKey})) AND ${active} BEGIN
+  const keyOrRowidChanged = `AFTER UPDATE OF ${keyOrRowid} ON`;
+  const keyOrRowidWhen = `(OLD.rowid <> NEW.rowid OR NOT (${sameKey}))`;
+  const chg = `CREATE TRIGGER ${clock}_chg ${keyOrRowidChanged} ${T} WHEN ${keyOrRowidWhen} AND ${guarded} BEGIN
       ${forbid}
+      ${request}
+    END`;
+  const del = `CREATE TRIGGER ${clock}_del AFTER DELETE ON ${T} WHEN ${guarded} BEGIN
+      ${forbid}
+      ${request}
+    END`;
+  // The TEMP triggers (lazy-capture.ts). main.: the table of the main schema, not a TEMP one of
+  // its name (which the replica refuses anyway, schema-guard.ts).
+  const lazyChg = `CREATE TEMP TRIGGER ${clock}_lazy_chg ${keyOrRowidChanged} main.${T} WHEN ${keyOrRowidWhen} AND ${installed} BEGIN
       ${foldUpdates}
       INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
         SELECT NEW.rowid, v, v, NULL${n ? ', ' + sCols.map(() => 'v').join(', ') : ''} FROM _rb_ctx
@@ -202,12 +225,15 @@ function captureParts(shape: TableShape, tid: number): { tables: () => string; t
       ${logDeleted(`NOT (${sameKey})`)}
       ${newClockRow(`NOT (${sameKey})`)}
     END`;
-  const del = `CREATE TRIGGER ${clock}_del AFTER DELETE ON ${T} WHEN ${active} BEGIN
-      ${forbid}
+  const lazyDel = `CREATE TEMP TRIGGER ${clock}_lazy_del AFTER DELETE ON main.${T} WHEN ${installed} BEGIN
       ${foldUpdates}
       ${logDeleted('1')}
     END`;
-  return { tables, triggers: [{ name: `${clock}_upd`, sql: upd }, { name: `${clock}_chg`, sql: chg }, { name: `${clock}_del`, sql: del }] };
+  return {
+    tables,
+    triggers: [{ name: `${clock}_upd`, sql: upd }, { name: `${clock}_chg`, sql: chg }, { name: `${clock}_del`, sql: del }],
+    lazy: [{ name: `${clock}_lazy_chg`, sql: lazyChg }, { name: `${clock}_lazy_del`, sql: lazyDel }],
+  };
 }
 
 const statements = (triggers: CaptureTrigger[]) => triggers.map((t) => t.sql + ';').join('\n');
@@ -219,12 +245,18 @@ function captureDdl(shape: TableShape, tid: number): string {
 }
 
 /**
- * The capture triggers of `shape`. Each `sql` starts with "CREATE TRIGGER " and the trigger's name
- * and ends at its END: the text SQLite stores in sqlite_schema for that statement (it keeps
- * "CREATE TRIGGER " and the statement from the name on, trigger.c sqlite3FinishTrigger).
+ * The capture triggers of `shape` saved in the file. Each `sql` starts with "CREATE TRIGGER " and
+ * the trigger's name and ends at its END: the text SQLite stores in sqlite_schema for that
+ * statement (it keeps "CREATE TRIGGER " and the statement from the name on, trigger.c
+ * sqlite3FinishTrigger).
  */
 export function captureTriggers(shape: TableShape, tid: number): CaptureTrigger[] {
   return captureParts(shape, tid).triggers;
+}
+
+/** The TEMP capture triggers of `shape` (lazy-capture.ts): CREATE TEMP TRIGGER statements. */
+export function lazyCaptureTriggers(shape: TableShape, tid: number): CaptureTrigger[] {
+  return captureParts(shape, tid).lazy;
 }
 
 /** The per-exec delete log (see the header); empty between execs. */
@@ -258,14 +290,16 @@ export function captureTriggerNames(tid: number): string[] {
 
 /**
  * Replaces a table's capture triggers and its update log with this version's (opening a file of
- * an older format, whose update log is always empty between calls). `dropped`: the caller has
- * already dropped both (schema-evolution.ts), so only the new ones are created.
+ * format 1, which had no update log). `dropped`: the caller has already dropped both
+ * (schema-evolution.ts), so only the new ones are created. `keepUpdateLog`: only the triggers are
+ * replaced (a file of format 2 or 3, whose update log has this layout and may hold entries).
  */
-export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid: number, options: { dropped?: boolean } = {}): void {
+export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid: number, options: { dropped?: boolean; keepUpdateLog?: boolean } = {}): void {
   const { updated } = captureNames(tid);
   const n = shape.cols.length;
-  const drops = options.dropped ? '' : captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n') + `DROP TABLE IF EXISTS ${updated};`;
-  db.execRaw(drops + (n ? updateLogDdl(n, updated) : '') + statements(captureParts(shape, tid).triggers));
+  const drops = options.dropped ? '' : captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n');
+  const log = options.keepUpdateLog ? '' : (options.dropped ? '' : `DROP TABLE IF EXISTS ${updated};`) + (n ? updateLogDdl(n, updated) : '');
+  db.execRaw(drops + log + statements(captureParts(shape, tid).triggers));
 }
 
 /**

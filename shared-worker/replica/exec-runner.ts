@@ -12,6 +12,41 @@ type Bindable = SqlParams;
 const PARAMETER_MARKER = /[?:@$]/;
 import type { SqlDatabase, UserStatement } from './sql-database.js';
 import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
+import { isLazyCaptureRequest } from './lazy-capture.js';
+
+/**
+ * How a statement runs again when a capture guard aborted it to ask for the TEMP capture
+ * triggers (lazy-capture.ts): `statementStarts` before each statement runs, then, if it was so
+ * aborted, `install` (the triggers, and the replica forgets what the aborted run recorded) and
+ * the same statement with the same parameters once more.
+ */
+export interface LazyCaptureRetry {
+  statementStarts(): void;
+  install(): void;
+}
+
+/**
+ * Steps `stmt` to its end, binding with `bind` first; the rows as objects when `columns` has any.
+ * A statement aborted by a guard (ABORT undid all it did) is reset and run again after `retry.install`.
+ */
+function stepAll(stmt: Statement, columns: string[], bind: () => void, retry: LazyCaptureRetry | undefined): Record<string, SqlValue>[] {
+  retry?.statementStarts();
+  try {
+    return stepOnce(stmt, columns, bind);
+  } catch (e) {
+    if (!retry || !isLazyCaptureRequest(e)) throw e;
+    stmt.reset();
+    retry.install();
+    return stepOnce(stmt, columns, bind);
+  }
+}
+
+function stepOnce(stmt: Statement, columns: string[], bind: () => void): Record<string, SqlValue>[] {
+  bind();
+  const rows: Record<string, SqlValue>[] = [];
+  while (stmt.step()) rows.push(rowObject(columns, stmt.get() as SqlValue[]));
+  return rows;
+}
 
 function rowObject(columns: string[], values: SqlValue[]): Record<string, SqlValue> {
   const row: Record<string, SqlValue> = {};
@@ -29,6 +64,7 @@ function runStatements(
   params: Bindable | undefined,
   check: (stripped: string, text: string) => void,
   after?: () => void,
+  retry?: LazyCaptureRetry,
 ): ExecResult {
   if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
   let result: ExecResult = { columns: [], rows: [] };
@@ -40,10 +76,9 @@ function runStatements(
       stmt = s;
       const stripped = stripLiteralsAndComments(stmt.getSQL());
       check(stripped, stmt.getSQL());
-      if (params !== undefined && (!Array.isArray(params) || PARAMETER_MARKER.test(stripped))) stmt.bind(params as never);
+      const bound = params !== undefined && (!Array.isArray(params) || PARAMETER_MARKER.test(stripped));
       const columns = stmt.getColumnNames();
-      const rows: Record<string, SqlValue>[] = [];
-      while (stmt.step()) rows.push(rowObject(columns, stmt.get() as SqlValue[]));
+      const rows = stepAll(s, columns, () => bound && s.bind(params as never), retry);
       if (rows.length > 0) result = { columns, rows };
       else if (columns.length > 0) fallbackColumns = columns;
       stmt.free();
@@ -88,15 +123,13 @@ function prepareLone(db: SqlDatabase, sql: string, check: (stripped: string) => 
 }
 
 /** Steps a cached statement to its end and resets it (bindings cleared), as runStatements would run it. */
-function runCached(entry: UserStatement, params: Bindable | undefined): ExecResult {
+function runCached(entry: UserStatement, params: Bindable | undefined, retry?: LazyCaptureRetry): ExecResult {
   const { stmt } = entry;
   try {
     // Array parameters bind only to a statement with markers, as in runStatements.
-    if (params !== undefined && (entry.markers || !Array.isArray(params))) stmt.bind(params as never);
+    const bound = params !== undefined && (entry.markers || !Array.isArray(params));
     const columns = stmt.getColumnNames();
-    const rows: Record<string, SqlValue>[] = [];
-    while (stmt.step()) rows.push(rowObject(columns, stmt.get() as SqlValue[]));
-    return { columns, rows };
+    return { columns, rows: stepAll(stmt, columns, () => bound && stmt.bind(params as never), retry) };
   } finally {
     stmt.reset();
   }
@@ -127,12 +160,13 @@ export function runUserSql(
   params: Bindable | undefined,
   check: (stripped: string, text: string) => void,
   after?: () => void,
+  retry?: LazyCaptureRetry,
 ): ExecResult {
   if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
   // A cached lone write is an INSERT/UPDATE/DELETE/REPLACE: never a schema change, so no `after`.
   const entry = db.userStatement(sql, () => prepareLone(db, sql, (stripped) => check(stripped, sql)));
-  if (entry?.kind === 'write') return runCached(entry, params);
-  return runStatements(db, sql, params, check, after);
+  if (entry?.kind === 'write') return runCached(entry, params, retry);
+  return runStatements(db, sql, params, check, after, retry);
 }
 
 /**
@@ -147,15 +181,15 @@ export function ranAsLoneWrite(db: SqlDatabase, sql: string): boolean {
 const ROW_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'SELECT', 'WITH', 'VALUES']);
 
 /** One statement run once per parameter row (execMany); the caller holds the transaction. */
-export function runForEachRow(db: SqlDatabase, sql: string, rows: Array<Bindable | undefined>, check: (stripped: string, text: string) => void): ExecResult {
+export function runForEachRow(db: SqlDatabase, sql: string, rows: Array<Bindable | undefined>, check: (stripped: string, text: string) => void, retry?: LazyCaptureRetry): ExecResult {
   const stmt = db.raw.prepare(sql);
   try {
     const stripped = stripLiteralsAndComments(stmt.getSQL());
     check(stripped, stmt.getSQL());
     const mayChangeSchema = !ROW_WRITES.has(firstKeyword(stripped));
+    const none: string[] = [];
     for (const p of rows) {
-      if (p) stmt.bind(p as never);
-      while (stmt.step());
+      stepAll(stmt, none, () => p && stmt.bind(p as never), retry);
       stmt.reset();
       if (mayChangeSchema) db.forgetTableNames();
     }

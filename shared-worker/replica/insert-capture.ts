@@ -67,6 +67,17 @@ export class InsertCapture {
     }
   }
 
+  /**
+   * The running statement was aborted and runs again (lazy-capture.ts): the rowids it recorded
+   * may have no row now, or get one again. Every list is checked against its table from now on
+   * (materializeInsertsSql's `checked` form), which skips a rowid with no row and gives a rowid
+   * listed twice one clock row; an unsafe rowid seen only in the aborted run is forgotten.
+   */
+  rewindStatement(unsafeBefore: InsertCapture['unsafeRowid']): void {
+    for (const t of this.byTable.values()) t.checked = true;
+    this.unsafeRowid = unsafeBefore;
+  }
+
   /** Drops what was recorded for `table` (its inserts were folded early, before an ALTER of it). */
   forget(table: string): void {
     this.byTable.delete(table);

@@ -24,23 +24,36 @@ import { quoteString } from './sql-text.js';
 const INTERNAL_PREFIX = '_rb_';
 /**
  * 2: inserts are captured through the update hook, not a trigger; 3: per synced table an
- * extra-cells table (capture-migration.ts).
+ * extra-cells table; 4: deletes and key changes are captured by TEMP triggers the connection
+ * installs when it first needs them (capture-migration.ts, lazy-capture.ts).
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 
 /** What the capture triggers do; stored in _rb_ctx.mode. */
 export const CaptureMode = {
   /** The replica itself writes (merge, enableSync): triggers stay quiet. */
   Off: 0,
-  /** exec(): stamp every change of synced tables with _rb_ctx.v. */
+  /**
+   * exec(): stamp every change of synced tables with _rb_ctx.v. The connection lacks the TEMP
+   * triggers that capture deletes and key changes (lazy-capture.ts): such a write aborts its
+   * statement, which runs again once they are installed (and the mode is CaptureFull).
+   */
   Capture: 1,
   /** execLocal() and at rest: a write to a synced table aborts the statement. */
   Forbid: 2,
+  /** Capture, with the TEMP triggers of every synced table installed on the connection. */
+  CaptureFull: 3,
 } as const;
 export type CaptureMode = (typeof CaptureMode)[keyof typeof CaptureMode];
 
 /** Prefix of the RAISE messages of our triggers, so errors from them map to BAD_OP. */
 export const TRIGGER_ERROR_PREFIX = 'rtc-battery:';
+
+/**
+ * The RAISE message of a persistent capture trigger asking for the TEMP ones (lazy-capture.ts):
+ * the statement it aborted runs again once they are installed, so no caller ever sees it.
+ */
+export const LAZY_CAPTURE_REQUEST = `${TRIGGER_ERROR_PREFIX} internal: the capture of deletes and key changes is not installed`;
 
 /**
  * A SQL function that fails the statement calling it, its argument the message: it stops a call

@@ -11,7 +11,8 @@ import { InsertCapture } from './insert-capture.js';
 import { mergeChangeSets, type ChangeSet } from './contracts/change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
-import { ranAsLoneWrite, runForEachRow, runLoneSelect, runUserSql } from './exec-runner.js';
+import { ranAsLoneWrite, runForEachRow, runLoneSelect, runUserSql, type LazyCaptureRetry } from './exec-runner.js';
+import { installLazyCapture, startCapture } from './lazy-capture.js';
 import { checkParams } from '../protocol/values.js';
 import { MAX_VECTOR_ENTRIES } from '../protocol/limits.js';
 import { DEFAULT_MAX_CLOCK_DRIFT_MS, HybridLogicalClock, isValidHlc } from './hlc.js';
@@ -327,8 +328,22 @@ class SqlReplica implements Replica {
       after();
       return { columns: [], rows: [] };
     }
-    return runUserSql(this.db, sql, bind, check, after);
+    return runUserSql(this.db, sql, bind, check, after, this.lazyRetry);
   }
+
+  /** What a capture guard's request runs (exec-runner.ts, lazy-capture.ts). */
+  private unsafeAtStatement: InsertCapture['unsafeRowid'] = null;
+  private readonly lazyRetry: LazyCaptureRetry = {
+    statementStarts: () => {
+      this.recorder.markStatement();
+      this.unsafeAtStatement = this.inserts.unsafeRowid;
+    },
+    install: () => {
+      this.recorder.rewindStatement();
+      this.inserts.rewindStatement(this.unsafeAtStatement);
+      installLazyCapture(this.db, this.tables.values());
+    },
+  };
 
   /**
    * Is `sql` one ALTER TABLE ... ADD COLUMN of a synced table (what a migration step usually is)?
@@ -374,7 +389,7 @@ class SqlReplica implements Replica {
     this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, (stripped) => {
       checkUserStatement(stripped);
       if (firstKeyword(stripped) === 'ALTER') throw new BatteryError('SQL', 'execMany runs row writes only; ALTER TABLE goes through exec');
-    }));
+    }, this.lazyRetry));
   }
 
   /**
@@ -461,7 +476,7 @@ class SqlReplica implements Replica {
       if (stamping) {
         stampId = this.stamps.create(hlc, this.nodeId);
         this.runningStamp = stampId;
-        setCaptureMode(this.db, CaptureMode.Capture, stampId);
+        startCapture(this.db, stampId, this.tables.size);
         marks = updateLogMarks(this.db, [...this.tables.values()]);
       } else if (loneAdd) {
         // Written before the ALTER (a statement prepared before it would have to be prepared again),

@@ -27,6 +27,8 @@ export class WriteRecorder {
   captureLogWrites = 0;
   private events: Array<[op: HookOp, table: string, rowid: number]> = [];
   private tablesTouched = new Set<string>();
+  /** What was recorded when the running statement started (markStatement). */
+  private statementMark = { count: 0, captureLogWrites: 0, events: 0 };
 
   constructor(
     private readonly isSynced: (table: string) => boolean,
@@ -57,6 +59,26 @@ export class WriteRecorder {
     this.captureLogWrites = 0;
     this.events = [];
     this.tablesTouched = new Set();
+  }
+
+  /** Remembers what is recorded so far: the running statement starts. */
+  markStatement(): void {
+    const m = this.statementMark;
+    m.count = this.count;
+    m.captureLogWrites = this.captureLogWrites;
+    m.events = this.events.length;
+  }
+
+  /**
+   * Forgets what the running statement recorded: it was aborted (nothing it did remains) and runs
+   * again (lazy-capture.ts). total_changes() does not count an aborted statement's rows either.
+   * Tables it touched stay touched: that only makes the exec look at more tables.
+   */
+  rewindStatement(): void {
+    const m = this.statementMark;
+    this.count = m.count;
+    this.captureLogWrites = m.captureLogWrites;
+    this.events.length = m.events;
   }
 
   /** Non-internal tables (synced or not) the hook saw written. */

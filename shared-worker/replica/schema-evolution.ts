@@ -20,6 +20,7 @@ import { defaultClause, existingRowDefaults, unsafeDefaultColumn, unsafeDefaultM
 import { columnTypeOf } from './contracts/schema-descriptor.js';
 import { BatteryError } from '../protocol/errors.js';
 import { REFUSE_FUNCTION, withCaptureOff } from './internal-schema.js';
+import { dropLazyCaptureSql } from './lazy-capture.js';
 import type { SqlDatabase } from './sql-database.js';
 import { rewriteSchemaText } from './schema-text-rewrite.js';
 import { quoteIdent, quoteString, sqlTokens, type SqlToken } from './sql-text.js';
@@ -85,7 +86,7 @@ export function checkAlter(t: SyncedTable, alter: AlterStatement): void {
  * afterAlter removes the rest: which column goes is only known afterwards).
  */
 export function beforeAlter(db: SqlDatabase, t: SyncedTable, action: AlterAction): void {
-  db.execRaw(captureTriggerNames(t.tid).map((n) => `DROP TRIGGER IF EXISTS ${n};`).join('\n'));
+  db.execRaw(dropLazyCaptureSql(db) + captureTriggerNames(t.tid).map((n) => `DROP TRIGGER IF EXISTS ${n};`).join('\n'));
   if (action !== 'drop') return;
   const { clock, tomb, extra } = t.names;
   const k = t.shape.pk.length;
@@ -360,7 +361,8 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
     // which they read as NULL (cell unchanged), as any ADD COLUMN leaves the rows it finds. The
     // delete log is empty between statements of an exec that get here (see replica.ts runAltering).
     { type: 'table' as const, name: updated, sql: updateLogTable(shape.cols.length, updated) },
-    ...captureTriggers(shape, t.tid).map((r) => ({ type: 'trigger' as const, ...r })),
+    // Only the update trigger names the columns: the guards (_chg, _del) stay as they are.
+    ...captureTriggers(shape, t.tid).filter((r) => r.name === `${clock}_upd`).map((r) => ({ type: 'trigger' as const, ...r })),
   ];
   // The register columns go where SQLite's ADD COLUMN puts them (see addColumnsInPlace).
   const splices = [
@@ -376,7 +378,8 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
       savepoint: ADD_SAVEPOINT,
       check: (rewritten) => refuseWhen(`${rewritten} <> ${rows.length + splices.length} OR ${cells} OR ${parked}`, 'a capture row missing or of another form, or kept cells or parked rows to move in'),
       // A newline after the user's ALTER: its text may end in a -- comment.
-      then: `UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${run.meta}${run.alter === undefined ? '' : `\n${run.alter}\n`}`,
+      // The TEMP capture triggers go before the ALTER (they hold the old columns; lazy-capture.ts).
+      then: `${dropLazyCaptureSql(db)}UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${run.meta}${run.alter === undefined ? '' : `\n${run.alter}\n`}`,
     });
   } catch {
     db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);

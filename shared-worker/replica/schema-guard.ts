@@ -40,7 +40,8 @@ export function hasUserTriggers(db: SqlDatabase): boolean {
 export function assertNoTempShadow(db: SqlDatabase, syncedNames: Iterable<string>): void {
   const synced = new Set([...syncedNames].map((n) => n.toLowerCase()));
   if (synced.size === 0) return;
-  for (const [type, name, table] of db.all("SELECT type, name, tbl_name FROM temp.sqlite_schema WHERE type IN ('table', 'view', 'trigger')")) {
+  // The replica's own TEMP triggers (lazy-capture.ts) are named _rb_*, which user SQL cannot name.
+  for (const [type, name, table] of db.all("SELECT type, name, tbl_name FROM temp.sqlite_schema WHERE type IN ('table', 'view', 'trigger') AND NOT (type = 'trigger' AND name GLOB '_rb_*')")) {
     const on = String(type === 'trigger' ? table : name);
     if (!synced.has(on.toLowerCase())) continue;
     const what = type === 'trigger' ? `a TEMP trigger (${String(name)}) on it` : `a TEMP ${String(type)} of its name, which would hide it from the replica's own statements`;

@@ -1,10 +1,11 @@
 /**
  * sql.js loading and one connection with a prepared-statement cache.
  *
- * Quirk: sql.js `Database.export()` closes the SQLite connection and opens a new one on the same
- * file. Every prepared statement is freed, registered functions and the update hook are gone and
- * connection pragmas (recursive_triggers!) are back to their defaults. `exportBytes()` therefore
- * drops our statement cache and calls `configure` again, so callers never see the difference.
+ * Quirk: older sql.js versions' `Database.export()` closed the SQLite connection and opened a new
+ * one on the same file: every prepared statement freed, registered functions and the update hook
+ * gone, connection pragmas (recursive_triggers!) back to their defaults. sql.js 1.16 copies through
+ * the backup API and keeps the connection (and its TEMP objects). `exportBytes()` still drops our
+ * statement cache and calls `configure` again, so callers see no difference either way.
  *
  * Every connection runs with `locking_mode = EXCLUSIVE` and `journal_mode = MEMORY`. The file
  * lives in Emscripten's in-memory FS and this connection is its only user, so shared locks buy
@@ -76,6 +77,12 @@ export class SqlDatabase {
 
   private hook: UpdateHook | null = null;
   private hookOn = false;
+  /**
+   * TEMP triggers may have been created on this connection (lazy-capture.ts sets it). Never set
+   * back: sql.js 1.16's export() keeps the connection (it copies through the backup API), and
+   * were it to open a new one, the flag would only make lazy-capture.ts ask SQLite for nothing.
+   */
+  tempTriggersMayExist = false;
 
   constructor(
     private readonly sql: SqlJsStatic,

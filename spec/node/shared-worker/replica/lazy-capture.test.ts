@@ -1,0 +1,172 @@
+/**
+ * Deletes and key changes are captured by TEMP triggers the connection installs when an exec
+ * first needs them (lazy-capture.ts): the statement a guard aborted runs again, and nothing of
+ * the aborted run may show, whatever happened to the TEMP triggers before (never installed, gone
+ * with export(), taken back by a rollback, dropped by an ALTER).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Commit, Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
+import { createReplica } from '../../../../shared-worker/replica/replica.js';
+import { clockRowCounts, dump, ITEMS_DDL, pull, registers, syncedReplica } from './replica-helpers.js';
+
+const ROWS = "INSERT INTO items VALUES ('a', 'A', 1, NULL), ('b', 'B', 2, 'x'), ('c', 'C', 3, NULL), ('d', 'D', 4, 'y')";
+
+async function pair(): Promise<{ r: Replica; peer: Replica }> {
+  const { r } = await syncedReplica('aaaaaaaaaaaaaaaa');
+  const { r: peer } = await syncedReplica('bbbbbbbbbbbbbbbb');
+  r.exec(ROWS);
+  pull(peer, r);
+  return { r, peer };
+}
+
+/** The peer got every change of `r`: same rows, same registers. */
+function expectSynced(peer: Replica, r: Replica): void {
+  pull(peer, r);
+  expect(dump(peer)).toBe(dump(r));
+  expect(registers(peer)).toBe(registers(r));
+}
+
+const tempTriggers = (r: Replica) => r.exec("SELECT name FROM temp.sqlite_schema WHERE type = 'trigger' ORDER BY name").rows.map((x) => x.name);
+
+describe('capture of deletes and key changes installed when first needed', () => {
+  it('captures them in the first exec of a connection, after export() and after an ADD COLUMN', async () => {
+    const { r, peer } = await pair();
+    expect(tempTriggers(r)).toEqual([]);
+    r.exec("DELETE FROM items WHERE id = 'a'");
+    expect(tempTriggers(r)).toEqual(['_rb_c1_lazy_chg', '_rb_c1_lazy_del']);
+    expectSynced(peer, r);
+
+    // sql.js 1.16's export() keeps the connection, and with it the TEMP triggers.
+    r.export();
+    r.exec("UPDATE items SET id = 'bb' WHERE id = 'b'");
+    expectSynced(peer, r);
+    expect(dump(peer)).toContain('"bb"');
+
+    // A new connection on the same file has none.
+    const reopened = await createReplica({ data: r.export(), now: () => 1_700_000_000_000 });
+    expect(tempTriggers(reopened)).toEqual([]);
+    reopened.exec("UPDATE items SET id = 'c2' WHERE id = 'c'");
+    expectSynced(peer, reopened);
+
+    for (const x of [reopened, peer]) x.exec('ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    // The ALTER dropped them: they held the old columns.
+    expect(tempTriggers(reopened)).toEqual([]);
+    reopened.exec("UPDATE items SET pinned = 7 WHERE id = 'd'");
+    reopened.exec("UPDATE items SET id = 'dd' WHERE id = 'd'");
+    reopened.exec("DELETE FROM items WHERE id = 'c2'");
+    expectSynced(peer, reopened);
+    expect(peer.exec('SELECT id, pinned FROM items ORDER BY id').rows).toEqual([{ id: 'bb', pinned: 0 }, { id: 'dd', pinned: 7 }]);
+  });
+
+  it('DROP COLUMN after they were installed, also after export(): the TEMP triggers do not hold the column back', async () => {
+    const { r, peer } = await pair();
+    r.exec("DELETE FROM items WHERE id = 'a'");
+    r.export();
+    for (const x of [r, peer]) x.exec('ALTER TABLE items DROP COLUMN note');
+    r.exec("UPDATE items SET id = 'z' WHERE id = 'b'; DELETE FROM items WHERE id = 'c'");
+    expectSynced(peer, r);
+    expect(peer.exec('SELECT * FROM items ORDER BY id').rows).toEqual([{ id: 'd', title: 'D', qty: 4 }, { id: 'z', title: 'B', qty: 2 }]);
+  });
+
+  it('after an ALTER, a key change keeps the value of the added column (no trigger of the old shape is left)', async () => {
+    const { r, peer } = await pair();
+    r.exec("DELETE FROM items WHERE id = 'a'");
+    for (const x of [r, peer]) x.exec('ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    r.exec("UPDATE items SET pinned = 5 WHERE id = 'b'");
+    r.exec("UPDATE items SET id = 'z' WHERE id = 'b'");
+    expectSynced(peer, r);
+    expect(peer.exec("SELECT pinned FROM items WHERE id = 'z'").rows).toEqual([{ pinned: 5 }]);
+  });
+
+  it('a delete, an ADD COLUMN and a key change in one exec', async () => {
+    const { r, peer } = await pair();
+    peer.exec('ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    r.exec("DELETE FROM items WHERE id = 'a'; ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; UPDATE items SET pinned = 1 WHERE id = 'b'; UPDATE items SET id = 'z' WHERE id = 'b'; DELETE FROM items WHERE id = 'c'");
+    expectSynced(peer, r);
+    expect(peer.exec('SELECT id, pinned FROM items ORDER BY id').rows).toEqual([{ id: 'd', pinned: 0 }, { id: 'z', pinned: 1 }]);
+  });
+
+  it('an exec that installed them and then failed leaves the next delete captured', async () => {
+    const { r, peer } = await pair();
+    expect(() => r.exec("DELETE FROM items WHERE id = 'a'; SELECT * FROM no_such_table")).toThrow();
+    // The rollback took the CREATE TEMP TRIGGERs back with the delete.
+    expect(tempTriggers(r)).toEqual([]);
+    r.exec("DELETE FROM items WHERE id = 'b'");
+    r.exec("UPDATE items SET id = 'cc' WHERE id = 'c'");
+    expectSynced(peer, r);
+    expect(peer.exec('SELECT id FROM items ORDER BY id').rows).toEqual([{ id: 'a' }, { id: 'cc' }, { id: 'd' }]);
+  });
+
+  it('with them installed, updates of cells are captured as before', async () => {
+    const { r, peer } = await pair();
+    r.exec("DELETE FROM items WHERE id = 'a'");
+    r.exec("UPDATE items SET qty = 20 WHERE id = 'b'");
+    r.exec("UPDATE items SET note = 'n' WHERE id = 'c'; DELETE FROM items WHERE id = 'd'");
+    expectSynced(peer, r);
+    expect(peer.exec('SELECT id, qty, note FROM items ORDER BY id').rows).toEqual([{ id: 'b', qty: 20, note: 'x' }, { id: 'c', qty: 3, note: 'n' }]);
+  });
+
+  it('a table synced after they were installed gets its own, and both tables capture', async () => {
+    const { r, peer } = await pair();
+    r.exec("DELETE FROM items WHERE id = 'a'");
+    for (const x of [r, peer]) {
+      x.exec('CREATE TABLE tags(name TEXT PRIMARY KEY NOT NULL, n INTEGER)');
+      x.enableSync('tags');
+    }
+    r.exec("INSERT INTO tags VALUES ('t1', 1), ('t2', 2)");
+    r.exec("DELETE FROM tags WHERE name = 't1'; DELETE FROM items WHERE id = 'b'");
+    expect(tempTriggers(r)).toEqual(['_rb_c1_lazy_chg', '_rb_c1_lazy_del', '_rb_c2_lazy_chg', '_rb_c2_lazy_del']);
+    expectSynced(peer, r);
+    expect(peer.exec('SELECT name FROM tags').rows).toEqual([{ name: 't2' }]);
+  });
+
+  it('execLocal and execMany: a delete of a synced row is refused by execLocal, captured by execMany, installed or not', async () => {
+    const { r, peer } = await pair();
+    expect(() => r.execLocal("DELETE FROM items WHERE id = 'a'")).toThrow(/execLocal cannot write synced table items/);
+    (r as Replica & { execMany(sql: string, rows: unknown[][]): void }).execMany('DELETE FROM items WHERE id = ?', [['a'], ['b']]);
+    expect(tempTriggers(r)).toHaveLength(2);
+    expect(() => r.execLocal("UPDATE items SET id = 'q' WHERE id = 'c'")).toThrow(/execLocal cannot write synced table items/);
+    expectSynced(peer, r);
+    expect(peer.exec('SELECT id FROM items ORDER BY id').rows).toEqual([{ id: 'c' }, { id: 'd' }]);
+  });
+
+  it('a statement run again records its rows once: a write the update hook cannot see still asks for a snapshot', async () => {
+    const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa', now: () => 1_700_000_000_000 });
+    // A WITHOUT ROWID table's rows have no update hook event (row-images.ts): only total_changes()
+    // counts them, against the hook's events, which the aborted run must not have left counted.
+    // The user trigger is older than the guard, which SQLite fires first (newest first): the
+    // aborted run deleted a row (an event) and wrote nothing to audit.
+    r.exec(ITEMS_DDL);
+    r.exec('CREATE TABLE audit(id TEXT PRIMARY KEY) WITHOUT ROWID');
+    r.exec('CREATE TRIGGER items_audit AFTER DELETE ON items BEGIN INSERT INTO audit VALUES (OLD.id); END');
+    r.enableSync('items');
+    r.exec(ROWS);
+    r.export();
+    const commits: Commit[] = [];
+    r.onCommit((c) => commits.push(c));
+    r.exec("DELETE FROM items WHERE id = 'a'");
+    expect(r.exec('SELECT id FROM audit').rows).toEqual([{ id: 'a' }]);
+    expect(commits).toHaveLength(1);
+    expect(commits[0]!.needsSnapshot).toBe(true);
+  });
+
+  it('a REPLACE whose first run inserted rows before the guard stopped it: every row gets one clock row', async () => {
+    const { r, peer } = await pair();
+    r.export();
+    // Rows e and f go in before 'a' is replaced (its delete asks for the capture): run again.
+    r.exec("REPLACE INTO items VALUES ('e', 'E', 5, NULL), ('f', 'F', 6, NULL), ('a', 'A2', 9, NULL), ('g', 'G', 7, NULL)");
+    expectSynced(peer, r);
+    expect(await clockRowCounts(r, 'items', 1)).toEqual({ rows: 7, matched: 7, clocks: 7 });
+  });
+
+  it('a statement whose second run writes fewer rows: rowids only the aborted run used get no clock row', async () => {
+    const { r, peer } = await pair();
+    // The SELECT sees the TEMP triggers the retry installed: its first run inserts n1 and n2, then
+    // replacing 'a' asks for the capture; run again, it only replaces 'a' (at n1's rowid).
+    r.exec(`REPLACE INTO items SELECT value, 'N', 0, NULL FROM json_each('["n1", "n2", "a"]')
+      WHERE (SELECT count(*) FROM temp.sqlite_schema) = 0 OR value = 'a'`);
+    expect(r.exec('SELECT id FROM items ORDER BY id').rows).toEqual([{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }]);
+    expect(await clockRowCounts(r, 'items', 1)).toEqual({ rows: 4, matched: 4, clocks: 4 });
+    expectSynced(peer, r);
+  });
+});
