@@ -12,13 +12,13 @@
  *            shape's texts built, the schema asked again) is paid by the first write after it, so
  *            that share is added to the ALTER on both sides: the first one-row write after the
  *            ALTER minus the same write in the same situation without an ALTER before it. For the
- *            durable side that situation is right after a snapshot, as the ALTER was (export()
- *            closes the connection: a snapshot leaves every statement to be prepared again, ALTER
- *            or not); plain sql.js prepares every db.run anyway. The two writes themselves are
+ *            durable side that situation is right after a snapshot, as the ALTER was (the
+ *            replica's export() drops its statement cache, sql-database.ts: a snapshot leaves every
+ *            statement to be prepared again, ALTER or not); plain sql.js prepares every db.run anyway. The two writes themselves are
  *            printed too: their ratio is the one-row exec's own overhead (replica-bench's line).
  * Each run fills every side's table once and alters it ALTERS_PER_TABLE times (a column more each
  * time, on both sides), each ALTER timed right after a snapshot (the durable side's d.snapshot(),
- * the replica's export(): both reopen the connection, so the ALTER finds no statement prepared).
+ * the replica's export(): both drop the statement cache, so the ALTER finds no statement prepared).
  * The generated rows are released before anything is timed: 100k rows of strings kept alive make
  * every major GC that an allocation happens to start cost ~10 ms, which would land in whichever
  * side allocates more JS, not measure either.
@@ -138,7 +138,7 @@ export async function run(): Promise<string[]> {
 
     const r = await filledReplica();
     for (let k = 0; k < ALTERS_PER_TABLE; k++) {
-      // As the durable side's snapshot does (below): export() reopens the connection.
+      // As the durable side's snapshot does (below): export() drops the statement cache.
       r.export();
       t.replica.push(await cpu(() => r.exec(alter(k))));
     }

@@ -123,12 +123,22 @@ export interface CaptureTrigger {
   sql: string;
 }
 
-function captureParts(shape: TableShape, tid: number): { tables: () => string; triggers: CaptureTrigger[]; lazy: CaptureTrigger[] } {
+/**
+ * The texts of a table's capture objects, each built when asked: an ADD COLUMN needs only the
+ * update trigger's (schema-evolution.ts), an install only the TEMP triggers' (lazy-capture.ts).
+ */
+interface CaptureParts {
+  tables: () => string;
+  upd: () => CaptureTrigger;
+  triggers: () => CaptureTrigger[];
+  lazy: () => CaptureTrigger[];
+}
+
+function captureParts(shape: TableShape, tid: number): CaptureParts {
   const { clock, tomb, deleted, updated } = captureNames(tid);
   const T = quoteIdent(shape.name);
   const n = shape.cols.length;
   const k = shape.pk.length;
-  const foldUpdates = foldUpdatesSql(shape, tid);
   const S = '(SELECT v FROM _rb_ctx)';
   const sCols = range(n).map((i) => `s${i}`);
   const kDecl = keyColumnsDecl(shape);
@@ -172,7 +182,7 @@ function captureParts(shape: TableShape, tid: number): { tables: () => string; t
        SELECT ${pkOf('OLD').join(', ')}${n ? ', ' + colsOf('OLD').join(', ') : ''}, ${reg('put')}, c.del${n ? ', ' + sCols.map(reg).join(', ') : ''}
        FROM _rb_ctx x LEFT JOIN ${clock} c ON c.rid = OLD.rowid WHERE ${when};
      DELETE FROM ${clock} WHERE rid = OLD.rowid AND ${when};`;
-  const cellUpdates = shape.cols.map((c, i) => `s${i} = CASE WHEN ${changed(c)} THEN ${S} ELSE s${i} END`);
+  const cellUpdates = () => shape.cols.map((c, i) => `s${i} = CASE WHEN ${changed(c)} THEN ${S} ELSE s${i} END`);
 
   // UPDATE triggers with mutually exclusive WHEN clauses:
   //   _upd       same key, same rowid (the common case): log which cells changed (see foldUpdatesSql);
@@ -196,43 +206,48 @@ function captureParts(shape: TableShape, tid: number): { tables: () => string; t
     ${n ? updateLogDdl(n, updated) : ''}
     ${deleteLogDdl(shape, tid)}
     ${extraCellsDdl(shape, tid)}`;
-  const upd = `CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${sameKey} BEGIN
+  const upd = () => `CREATE TRIGGER ${clock}_upd AFTER UPDATE ON ${T} WHEN OLD.rowid = NEW.rowid AND ${sameKey} BEGIN
       ${n ? `INSERT INTO ${updated}(rid, v, ${range(n).map((i) => `m${i}`).join(', ')})
         SELECT OLD.rowid, v, ${shape.cols.map(changeMark).join(', ')}
         FROM _rb_ctx WHERE CASE mode WHEN ${CaptureMode.Forbid} THEN RAISE(ABORT, ${message}) WHEN ${CaptureMode.Off} THEN 0 ELSE (${anyChanged}) END;` : forbid}
     END`;
   const keyOrRowidChanged = `AFTER UPDATE OF ${keyOrRowid} ON`;
   const keyOrRowidWhen = `(OLD.rowid <> NEW.rowid OR NOT (${sameKey}))`;
-  const chg = `CREATE TRIGGER ${clock}_chg ${keyOrRowidChanged} ${T} WHEN ${keyOrRowidWhen} AND ${guarded} BEGIN
+  const chg = () => `CREATE TRIGGER ${clock}_chg ${keyOrRowidChanged} ${T} WHEN ${keyOrRowidWhen} AND ${guarded} BEGIN
       ${forbid}
       ${request}
     END`;
-  const del = `CREATE TRIGGER ${clock}_del AFTER DELETE ON ${T} WHEN ${guarded} BEGIN
+  const del = () => `CREATE TRIGGER ${clock}_del AFTER DELETE ON ${T} WHEN ${guarded} BEGIN
       ${forbid}
       ${request}
     END`;
   // The TEMP triggers (lazy-capture.ts). main.: the table of the main schema, not a TEMP one of
   // its name (which the replica refuses anyway, schema-guard.ts).
-  const lazyChg = `CREATE TEMP TRIGGER ${clock}_lazy_chg ${keyOrRowidChanged} main.${T} WHEN ${keyOrRowidWhen} AND ${installed} BEGIN
+  const lazyChg = (foldUpdates: string) => `CREATE TEMP TRIGGER ${clock}_lazy_chg ${keyOrRowidChanged} main.${T} WHEN ${keyOrRowidWhen} AND ${installed} BEGIN
       ${foldUpdates}
       INSERT INTO ${clock}(rid, ver, put, del${n ? ', ' + sCols.join(', ') : ''})
         SELECT NEW.rowid, v, v, NULL${n ? ', ' + sCols.map(() => 'v').join(', ') : ''} FROM _rb_ctx
         WHERE ${sameKey} AND NOT EXISTS (SELECT 1 FROM ${clock} WHERE rid = OLD.rowid);
       UPDATE ${clock} SET rid = NEW.rowid,
         ver = CASE WHEN ${anyChanged} THEN ${S} ELSE ver END,
-        put = CASE WHEN ${anyChanged} THEN ${S} ELSE put END${n ? ',\n        ' + cellUpdates.join(',\n        ') : ''}
+        put = CASE WHEN ${anyChanged} THEN ${S} ELSE put END${n ? ',\n        ' + cellUpdates().join(',\n        ') : ''}
         WHERE rid = OLD.rowid AND ${sameKey};
       ${logDeleted(`NOT (${sameKey})`)}
       ${newClockRow(`NOT (${sameKey})`)}
     END`;
-  const lazyDel = `CREATE TEMP TRIGGER ${clock}_lazy_del AFTER DELETE ON main.${T} WHEN ${installed} BEGIN
+  const lazyDel = (foldUpdates: string) => `CREATE TEMP TRIGGER ${clock}_lazy_del AFTER DELETE ON main.${T} WHEN ${installed} BEGIN
       ${foldUpdates}
       ${logDeleted('1')}
     END`;
+  const updTrigger = () => ({ name: `${clock}_upd`, sql: upd() });
   return {
     tables,
-    triggers: [{ name: `${clock}_upd`, sql: upd }, { name: `${clock}_chg`, sql: chg }, { name: `${clock}_del`, sql: del }],
-    lazy: [{ name: `${clock}_lazy_chg`, sql: lazyChg }, { name: `${clock}_lazy_del`, sql: lazyDel }],
+    upd: updTrigger,
+    triggers: () => [updTrigger(), { name: `${clock}_chg`, sql: chg() }, { name: `${clock}_del`, sql: del() }],
+    lazy: () => {
+      const fold = foldUpdatesSql(shape, tid);
+      return [{ name: `${clock}_lazy_chg`, sql: lazyChg(fold) }, { name: `${clock}_lazy_del`, sql: lazyDel(fold) }];
+    },
   };
 }
 
@@ -241,7 +256,7 @@ const statements = (triggers: CaptureTrigger[]) => triggers.map((t) => t.sql + '
 /** DDL creating the per-table capture tables and triggers. */
 function captureDdl(shape: TableShape, tid: number): string {
   const { tables, triggers } = captureParts(shape, tid);
-  return tables() + statements(triggers);
+  return tables() + statements(triggers());
 }
 
 /**
@@ -251,12 +266,17 @@ function captureDdl(shape: TableShape, tid: number): string {
  * sqlite3FinishTrigger).
  */
 export function captureTriggers(shape: TableShape, tid: number): CaptureTrigger[] {
-  return captureParts(shape, tid).triggers;
+  return captureParts(shape, tid).triggers();
+}
+
+/** The one of captureTriggers that names the non-key columns (the guards name only the key). */
+export function updateCaptureTrigger(shape: TableShape, tid: number): CaptureTrigger {
+  return captureParts(shape, tid).upd();
 }
 
 /** The TEMP capture triggers of `shape` (lazy-capture.ts): CREATE TEMP TRIGGER statements. */
 export function lazyCaptureTriggers(shape: TableShape, tid: number): CaptureTrigger[] {
-  return captureParts(shape, tid).lazy;
+  return captureParts(shape, tid).lazy();
 }
 
 /** The per-exec delete log (see the header); empty between execs. */
@@ -299,7 +319,7 @@ export function reinstallCaptureTriggers(db: SqlDatabase, shape: TableShape, tid
   const n = shape.cols.length;
   const drops = options.dropped ? '' : captureTriggerNames(tid).map((name) => `DROP TRIGGER IF EXISTS ${name};`).join('\n');
   const log = options.keepUpdateLog ? '' : (options.dropped ? '' : `DROP TABLE IF EXISTS ${updated};`) + (n ? updateLogDdl(n, updated) : '');
-  db.execRaw(drops + log + statements(captureParts(shape, tid).triggers));
+  db.execRaw(drops + log + statements(captureParts(shape, tid).triggers()));
 }
 
 /**

@@ -14,7 +14,7 @@
  * capture tables and installs the triggers of the new shape. Both run inside the exec's
  * transaction, so a failing ALTER leaves everything as it was.
  */
-import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteLogDdl, deleteLogTable, reinstallCaptureTriggers, updateLogTable } from './capture.js';
+import { affinityOf, captureNames, captureTriggerNames, captureTriggers, deleteLogDdl, deleteLogTable, reinstallCaptureTriggers, updateCaptureTrigger, updateLogTable } from './capture.js';
 import type { SqlValue } from './contracts/change-set.js';
 import { defaultClause, existingRowDefaults, unsafeDefaultColumn, unsafeDefaultMessage } from './column-default.js';
 import { columnTypeOf } from './contracts/schema-descriptor.js';
@@ -362,7 +362,7 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
     // delete log is empty between statements of an exec that get here (see replica.ts runAltering).
     { type: 'table' as const, name: updated, sql: updateLogTable(shape.cols.length, updated) },
     // Only the update trigger names the columns: the guards (_chg, _del) stay as they are.
-    ...captureTriggers(shape, t.tid).filter((r) => r.name === `${clock}_upd`).map((r) => ({ type: 'trigger' as const, ...r })),
+    { type: 'trigger' as const, ...updateCaptureTrigger(shape, t.tid) },
   ];
   // The register columns go where SQLite's ADD COLUMN puts them (see addColumnsInPlace).
   const splices = [
