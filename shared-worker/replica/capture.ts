@@ -302,6 +302,12 @@ export function updateLogTable(n: number, updated: string): string {
   return `CREATE TABLE ${updated}(rid INTEGER NOT NULL, v INTEGER NOT NULL, ${range(n).map((i) => `m${i} INTEGER`).join(', ')})`;
 }
 
+/** The names of the capture triggers a synced table has in the file. */
+export function persistentCaptureTriggerNames(tid: number): string[] {
+  const { clock } = captureNames(tid);
+  return [`${clock}_upd`, `${clock}_chg`, `${clock}_del`];
+}
+
 /** The names of every capture trigger a table has had (format 1 also had `_ins`). */
 export function captureTriggerNames(tid: number): string[] {
   const { clock } = captureNames(tid);

@@ -100,7 +100,7 @@ const LONE_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE']);
  * `sql` prepared when it is exactly one statement worth keeping prepared (a SELECT, or a row write
  * that can never change the schema) and it passes `check`, else null. Throws what prepare throws.
  */
-function prepareLone(db: SqlDatabase, sql: string, check: (stripped: string) => void): UserStatement | null {
+function prepareLone(db: SqlDatabase, sql: string, check: (stripped: string, text: string) => void): UserStatement | null {
   // Text that starts with another statement (DDL, BEGIN, PRAGMA...) is never kept: no need to
   // prepare it here only to run it again (preparing an ALTER does most of its work). Only the
   // head is read; a keyword cut by it at worst leaves a statement unkept, which runs all the same.
@@ -118,7 +118,7 @@ function prepareLone(db: SqlDatabase, sql: string, check: (stripped: string) => 
     break; // frees the statement and the iterator
   }
   if (kind === null) return null;
-  check(stripped);
+  check(stripped, sql);
   return { stmt: db.raw.prepare(sql), markers: PARAMETER_MARKER.test(stripped), kind };
 }
 
@@ -142,7 +142,7 @@ function runCached(entry: UserStatement, params: Bindable | undefined, retry?: L
  * read through exec() costs one prepared-statement step instead of a write transaction. Outside a call nothing holds a
  * transaction open, so it reads the latest committed state, as a transaction would.
  */
-export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string) => void): ExecResult | null {
+export function runLoneSelect(db: SqlDatabase, sql: string, params: Bindable | undefined, check: (stripped: string, text: string) => void): ExecResult | null {
   if (typeof sql !== 'string') return null;
   const entry = db.userStatement(sql, () => prepareLone(db, sql, check));
   if (!entry || entry.kind !== 'select') return null;
@@ -164,7 +164,7 @@ export function runUserSql(
 ): ExecResult {
   if (typeof sql !== 'string') throw new BatteryError('SQL', 'sql must be a string');
   // A cached lone write is an INSERT/UPDATE/DELETE/REPLACE: never a schema change, so no `after`.
-  const entry = db.userStatement(sql, () => prepareLone(db, sql, (stripped) => check(stripped, sql)));
+  const entry = db.userStatement(sql, () => prepareLone(db, sql, check));
   if (entry?.kind === 'write') return runCached(entry, params, retry);
   return runStatements(db, sql, params, check, after, retry);
 }

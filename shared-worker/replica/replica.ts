@@ -70,6 +70,8 @@ interface StatementScan {
 /** Text that starts with ALTER (no comment before it): all exec looks at before parsing one. */
 // Regular expressions are module constants (see sql-text.ts).
 const ALTER_LEAD = /^\s*alter\s/i;
+/** SQL functions reading the connection's counters (installBeforeCounters); in a literal too, harmlessly. */
+const COUNTER_FUNCTIONS = /\b(?:total_changes|changes|last_insert_rowid)\s*\(/i;
 const TRAILING_SEMICOLONS = /[\s;]+$/;
 const REPLACE_WORD = /\bREPLACE\b/i;
 /** Text that may create a TEMP object: TEMP/TEMPORARY or the schema name temp, in any quoting, holds these letters. */
@@ -274,7 +276,7 @@ class SqlReplica implements Replica {
     const direct = this.runningLoneAdd && bind === undefined;
     let alterRan = false;
     const check = (stripped: string, text: string) => {
-      checkUserStatement(stripped);
+      checkUserStatement(stripped, text);
       scan.statements++;
       if (firstKeyword(stripped) !== 'ALTER') return;
       const alter = parseAlterTable(text);
@@ -317,6 +319,8 @@ class SqlReplica implements Replica {
       if (next && alterRan) this.loneAddBumpedOnce = true;
       next ??= afterAlter(this.db, this.stamps, altering);
       altering = null;
+      // The ALTER dropped the TEMP capture triggers.
+      if (!this.runningLoneAdd) this.installBeforeCounters(sql);
       predicted = null;
       predictedMeta = '';
       this.tables.set(next.shape.name.toLowerCase(), next);
@@ -329,6 +333,18 @@ class SqlReplica implements Replica {
       return { columns: [], rows: [] };
     }
     return runUserSql(this.db, sql, bind, check, after, this.lazyRetry);
+  }
+
+  /**
+   * A statement a capture guard aborts runs again (lazy-capture.ts), and SQLite does not give an
+   * aborted statement's changes() or last_insert_rowid() back: an exec whose text reads those
+   * gets the TEMP triggers before its statements run, so none of them is aborted for them.
+   */
+  private installBeforeCounters(sql: string): void {
+    if (!COUNTER_FUNCTIONS.test(sql) || this.tables.size === 0) return;
+    // Only in Capture mode: not installed yet, and an exec (execLocal refuses, a merge is quiet).
+    if (this.db.get('SELECT mode FROM _rb_ctx')![0] !== CaptureMode.Capture) return;
+    installLazyCapture(this.db, this.tables.values());
   }
 
   /** What a capture guard's request runs (exec-runner.ts, lazy-capture.ts). */
@@ -386,8 +402,8 @@ class SqlReplica implements Replica {
   execMany(sql: string, paramRows: SqlParams[]): void {
     this.assertOpen();
     const rows = paramRows.map((p) => checkParams(p));
-    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, (stripped) => {
-      checkUserStatement(stripped);
+    this.runUser(true, sql, () => runForEachRow(this.db, sql, rows, (stripped, text) => {
+      checkUserStatement(stripped, text);
       if (firstKeyword(stripped) === 'ALTER') throw new BatteryError('SQL', 'execMany runs row writes only; ALTER TABLE goes through exec');
     }, this.lazyRetry));
   }
@@ -477,6 +493,7 @@ class SqlReplica implements Replica {
         stampId = this.stamps.create(hlc, this.nodeId);
         this.runningStamp = stampId;
         startCapture(this.db, stampId, this.tables.size);
+        this.installBeforeCounters(sql);
         marks = updateLogMarks(this.db, [...this.tables.values()]);
       } else if (loneAdd) {
         // Written before the ALTER (a statement prepared before it would have to be prepared again),

@@ -6,9 +6,15 @@ import { BatteryError } from '../protocol/errors.js';
 import type { SqlDatabase } from './sql-database.js';
 import { inspectSyncableTable, resolveTableName } from './sync-schema.js';
 import type { SyncedTable } from './synced-table.js';
+import { persistentCaptureTriggerNames } from './capture.js';
 
-/** After DDL in user SQL: every synced table must still exist with the shape it was synced with. */
+/**
+ * After DDL in user SQL: every synced table must still exist with the shape it was synced with,
+ * and with its capture triggers (a DROP TABLE and a CREATE TABLE of the same columns in one exec
+ * would pass the first two checks with the triggers gone, dropped with the table).
+ */
 export function recheckSyncedTables(db: SqlDatabase, tables: SyncedTable[]): void {
+  const triggers = new Set(db.all("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name GLOB '_rb_c*'").map((r) => String(r[0])));
   for (const t of tables) {
     const name = resolveTableName(db, t.shape.name);
     if (name !== t.shape.name) {
@@ -17,6 +23,9 @@ export function recheckSyncedTables(db: SqlDatabase, tables: SyncedTable[]): voi
     const now = inspectSyncableTable(db, name);
     if (now.fingerprint !== t.shape.fingerprint) {
       throw new BatteryError('SCHEMA', `synced table "${name}" cannot be altered: its columns must stay as they were when sync was enabled`, { table: name });
+    }
+    if (!persistentCaptureTriggerNames(t.tid).every((n) => triggers.has(n))) {
+      throw new BatteryError('SCHEMA', `synced table "${name}" cannot be dropped and created again (its change capture would be lost; peers keep syncing it)`, { table: name });
     }
   }
 }

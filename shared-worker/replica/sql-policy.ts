@@ -25,6 +25,9 @@ const PROTECTED_PRAGMAS = new Set([
 
 // A module constant, not a literal in checkUserStatement (see sql-text.ts).
 const INTERNAL_NAME = /_rb_/i;
+const INTERNAL_LITERAL = /^_rb_/i;
+/** Words after which SQLite reads a string literal as the name of a table, index, view or trigger. */
+const NAME_BEFORE = new Set(['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE', 'TRIGGER', 'INDEX', 'VIEW', 'ON', 'EXISTS']);
 
 /**
  * The name as written of the protected pragma `stripped` (a PRAGMA statement) sets, else null.
@@ -44,8 +47,11 @@ function refuse(message: string): never {
   throw new BatteryError('BAD_OP', message);
 }
 
-/** Throws BAD_OP for a statement user SQL must not run. `stripped`: literals and comments removed. */
-export function checkUserStatement(stripped: string): void {
+/**
+ * Throws BAD_OP for a statement user SQL must not run. `stripped`: literals and comments removed;
+ * `text`: the statement as written, when the caller has it.
+ */
+export function checkUserStatement(stripped: string, text?: string): void {
   const keyword = firstKeyword(stripped);
   if (TRANSACTION_CONTROL.has(keyword)) {
     refuse(`${keyword} is not allowed: each exec/execLocal call already runs as one transaction (all statements commit together or none do)`);
@@ -55,4 +61,22 @@ export function checkUserStatement(stripped: string): void {
   const pragma = keyword === 'PRAGMA' ? protectedPragmaSet(stripped) : null;
   if (pragma !== null) refuse(`PRAGMA ${pragma} cannot be changed: the replica depends on its setting (one named by a string literal counts as protected)`);
   if (INTERNAL_NAME.test(stripped)) refuse('the library\'s internal tables (prefix _rb_) cannot be used from SQL');
+  if (text !== undefined && INTERNAL_NAME.test(text) && namesInternalByLiteral(text)) {
+    refuse('the library\'s internal tables and triggers (prefix _rb_) cannot be used from SQL, also not named by a string literal');
+  }
+}
+
+/**
+ * SQLite takes a string literal where it expects a name (`DROP TRIGGER '_rb_c1_del'`, `DELETE FROM
+ * '_rb_c1'`; lang_keywords.html), and `stripped` has literals emptied: a literal starting like one
+ * of our names, where a table, index, view or trigger name goes (after FROM, INTO, TRIGGER, ...,
+ * or a schema's `.`), counts as naming it. A value (`SELECT '_rb_x'`, `VALUES ('_rb_x')`) does not.
+ */
+function namesInternalByLiteral(text: string): boolean {
+  let before = '';
+  for (const t of sqlTokens(text)) {
+    if (t.kind === 'string' && INTERNAL_LITERAL.test(t.text) && (before === '.' || NAME_BEFORE.has(before))) return true;
+    before = t.kind === 'word' ? t.raw.toUpperCase() : t.raw;
+  }
+  return false;
 }

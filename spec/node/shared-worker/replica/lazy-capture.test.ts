@@ -170,3 +170,53 @@ describe('capture of deletes and key changes installed when first needed', () =>
     expectSynced(peer, r);
   });
 });
+
+describe('what a statement run again must not show', () => {
+  async function withLocal() {
+    const { r, peer } = await pair();
+    for (const x of [r, peer]) x.exec('CREATE TABLE u(x)');
+    return { r, peer };
+  }
+
+  it('changes() and last_insert_rowid() read inside the statement are the ones before it', async () => {
+    const { r, peer } = await withLocal();
+    r.exec("INSERT INTO u VALUES (1), (2); DELETE FROM items WHERE changes() = 2 AND id = 'a'");
+    expect(r.exec("SELECT id FROM items WHERE id = 'a'").rows).toEqual([]);
+    const again = await withLocal();
+    again.r.exec("INSERT INTO u VALUES (1); INSERT INTO u VALUES (2); REPLACE INTO items VALUES ('e', 'E', last_insert_rowid(), NULL), ('a', 'A2', 9, NULL)");
+    expect(again.r.exec("SELECT qty FROM items WHERE id = 'e'").rows).toEqual([{ qty: 2 }]);
+    expectSynced(peer, r);
+  });
+
+  it('also after an ALTER of a synced table in the same exec (which drops the TEMP triggers)', async () => {
+    const { r } = await withLocal();
+    r.exec("ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; INSERT INTO u VALUES (1), (2), (3); DELETE FROM items WHERE changes() = 3 AND id = 'b'");
+    expect(r.exec('SELECT id FROM items ORDER BY id').rows).toEqual([{ id: 'a' }, { id: 'c' }, { id: 'd' }]);
+  });
+
+  it('execLocal with an ALTER and changes() in its text stays refused for synced rows', async () => {
+    const { r } = await withLocal();
+    expect(() => r.execLocal("CREATE TABLE w(y); SELECT changes(); DELETE FROM items WHERE id = 'a'")).toThrow(/execLocal cannot write synced table items/);
+    expect(() => r.execLocal("ALTER TABLE items ADD COLUMN p INTEGER NOT NULL DEFAULT 0; SELECT changes(); DELETE FROM items WHERE id = 'a'")).toThrow(/execLocal cannot write synced table items/);
+    expect(r.exec("SELECT count(*) AS n FROM items").rows).toEqual([{ n: 4 }]);
+  });
+});
+
+describe('naming internal objects', () => {
+  it('a string literal naming an _rb_ object is refused like the bare name', async () => {
+    const { r } = await pair();
+    for (const sql of ["DROP TRIGGER '_rb_c1_del'", 'DROP TRIGGER IF EXISTS main.\'_rb_c1_chg\'', "DELETE FROM '_rb_c1'", "UPDATE '_rb_ctx' SET mode = 0", "CREATE TEMP TRIGGER '_rb_x' AFTER INSERT ON items BEGIN SELECT 1; END", "SELECT * FROM '_rb_meta'"]) {
+      expect(() => r.exec(sql), sql).toThrow(/prefix _rb_/);
+    }
+    // A value is not a name.
+    r.exec("INSERT INTO items VALUES ('_rb_value', 'x', 1, NULL)");
+    expect(r.exec("SELECT title, '_rb_meta' AS s FROM items WHERE id = '_rb_value'").rows).toEqual([{ title: 'x', s: '_rb_meta' }]);
+  });
+
+  it('a synced table dropped and created again with the same columns is refused', async () => {
+    const { r } = await pair();
+    expect(() => r.exec(`DROP TABLE items; ${'CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, title TEXT, qty INTEGER, note TEXT)'}`)).toThrow(/cannot be dropped and created again/);
+    r.exec("DELETE FROM items WHERE id = 'a'");
+    expect(r.changesSince({}).tables[0]!.rows.some((row) => row.pk[0] === 'a' && row.del !== null)).toBe(true);
+  });
+});
