@@ -308,10 +308,9 @@ export function persistentCaptureTriggerNames(tid: number): string[] {
   return [`${clock}_upd`, `${clock}_chg`, `${clock}_del`];
 }
 
-/** The names of every capture trigger a table has had (format 1 also had `_ins`). */
+/** The names of every capture trigger a table has had in the file (format 1 also had `_ins`). */
 export function captureTriggerNames(tid: number): string[] {
-  const { clock } = captureNames(tid);
-  return ['ins', 'upd', 'chg', 'del'].map((t) => `${clock}_${t}`);
+  return [`${captureNames(tid).clock}_ins`, ...persistentCaptureTriggerNames(tid)];
 }
 
 /**

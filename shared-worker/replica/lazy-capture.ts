@@ -18,15 +18,15 @@
  * statement again.
  *
  * The mode says CaptureFull only while the TEMP triggers of every synced table are there, which
- * nothing in JS can vouch for (a rollback takes back the CREATEs of its transaction, export()
- * reopens the connection without them, enableSync adds a table): each exec asks SQLite
+ * nothing in JS can vouch for (a rollback takes back the CREATEs of its transaction, a database
+ * opened from storage is a new connection without them, enableSync adds a table): each exec asks SQLite
  * (startCapture). Every change of a synced table's columns drops them all in its transaction
  * (dropLazyCaptureSql), so a TEMP trigger never holds an older shape's text, and they are either
  * all there or all gone. Creating or dropping a TEMP object makes SQLite prepare every statement
  * of the connection again on its next step (vdbe.c OP_SetCookie, "Ticket #1644").
  */
 import { lazyCaptureTriggers } from './capture.js';
-import { CaptureMode, LAZY_CAPTURE_REQUEST } from './internal-schema.js';
+import { CaptureMode, LAZY_CAPTURE_REQUEST, setCaptureMode } from './internal-schema.js';
 import type { SqlDatabase } from './sql-database.js';
 import { quoteIdent } from './sql-text.js';
 import type { SyncedTable } from './synced-table.js';
@@ -49,7 +49,7 @@ const OURS = "type = 'trigger' AND name GLOB '_rb_*'";
  */
 export function startCapture(db: SqlDatabase, stampId: number, tableCount: number): void {
   if (!db.tempTriggersMayExist) {
-    db.run('UPDATE _rb_ctx SET mode = ?, v = ?', [CaptureMode.Capture, stampId]);
+    setCaptureMode(db, CaptureMode.Capture, stampId);
     return;
   }
   db.run(

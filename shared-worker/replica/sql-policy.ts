@@ -49,9 +49,9 @@ function refuse(message: string): never {
 
 /**
  * Throws BAD_OP for a statement user SQL must not run. `stripped`: literals and comments removed;
- * `text`: the statement as written, when the caller has it.
+ * `text`: the statement as written.
  */
-export function checkUserStatement(stripped: string, text?: string): void {
+export function checkUserStatement(stripped: string, text: string): void {
   const keyword = firstKeyword(stripped);
   if (TRANSACTION_CONTROL.has(keyword)) {
     refuse(`${keyword} is not allowed: each exec/execLocal call already runs as one transaction (all statements commit together or none do)`);
@@ -61,7 +61,7 @@ export function checkUserStatement(stripped: string, text?: string): void {
   const pragma = keyword === 'PRAGMA' ? protectedPragmaSet(stripped) : null;
   if (pragma !== null) refuse(`PRAGMA ${pragma} cannot be changed: the replica depends on its setting (one named by a string literal counts as protected)`);
   if (INTERNAL_NAME.test(stripped)) refuse('the library\'s internal tables (prefix _rb_) cannot be used from SQL');
-  if (text !== undefined && INTERNAL_NAME.test(text) && namesInternalByLiteral(text)) {
+  if (INTERNAL_NAME.test(text) && namesInternalByLiteral(text)) {
     refuse('the library\'s internal tables and triggers (prefix _rb_) cannot be used from SQL, also not named by a string literal');
   }
 }
