@@ -16,6 +16,10 @@
  *            replica's export() drops its statement cache, sql-database.ts: a snapshot leaves every
  *            statement to be prepared again, ALTER or not); plain sql.js prepares every db.run anyway. The two writes themselves are
  *            printed too: their ratio is the one-row exec's own overhead (replica-bench's line).
+ *            The same for the next delete (a one-row delete after that write, less one after
+ *            that write after a snapshot): the first delete or key change after an ALTER of a
+ *            synced table also installs the TEMP capture triggers the ALTER dropped
+ *            (lazy-capture.ts), which a snapshot keeps.
  * Each run fills every side's table once and alters it ALTERS_PER_TABLE times (a column more each
  * time, on both sides), each ALTER timed right after a snapshot (the durable side's d.snapshot(),
  * the replica's export(): both drop the statement cache, so the ALTER finds no statement prepared).
@@ -45,6 +49,10 @@ const INSERT = 'INSERT INTO t VALUES (?, ?, ?, ?)';
 const alter = (k: number) => `ALTER TABLE t ADD COLUMN pinned${k} INTEGER NOT NULL DEFAULT 0`;
 const ALTERS_PER_TABLE = Number(process.env.ALTERS ?? 4);
 const NEXT_WRITE = 'UPDATE t SET b = b + 1 WHERE rowid = 1';
+/** A one-row delete, each of another row (rowid ?): what the ALTER leaves to the next delete. */
+const NEXT_DELETE = 'DELETE FROM t WHERE rowid = ?';
+/** Rowids the deletes take, two per ALTER (after it, and after a snapshot). */
+const deleted = (k: number, second: boolean) => 1000 + 2 * k + (second ? 1 : 0);
 const GOAL = 3;
 
 type Bulk = Replica & { execMany(sql: string, rows: SqlValue[][]): void };
@@ -121,13 +129,15 @@ async function filledDurable() {
 
 export async function run(): Promise<string[]> {
   const SQL = await initSqlJs();
-  const t = { plain: [] as number[], plainExport: [] as number[], replica: [] as number[], durable: [] as number[], plainNext: [] as number[], durableNext: [] as number[], plainWrite: [] as number[], durableWrite: [] as number[] };
+  const t = { plain: [] as number[], plainExport: [] as number[], replica: [] as number[], durable: [] as number[], plainNext: [] as number[], durableNext: [] as number[], plainWrite: [] as number[], durableWrite: [] as number[], plainNextDelete: [] as number[], plainDelete: [] as number[], durableNextDelete: [] as number[], durableDelete: [] as number[] };
   for (let i = 0; i < RUNS; i++) {
     const [plain, plain2] = await plainPair(SQL);
     for (let k = 0; k < ALTERS_PER_TABLE; k++) {
       t.plain.push(await cpu(() => plain.run(`BEGIN; ${alter(k)}; COMMIT`)));
       t.plainNext.push(await cpu(() => plain.run(NEXT_WRITE)));
       t.plainWrite.push(await cpu(() => plain.run(NEXT_WRITE)));
+      t.plainNextDelete.push(await cpu(() => plain.run(NEXT_DELETE, [deleted(k, false)])));
+      t.plainDelete.push(await cpu(() => plain.run(NEXT_DELETE, [deleted(k, true)])));
       t.plainExport.push(await cpu(() => {
         plain2.run(`BEGIN; ${alter(k)}; COMMIT`);
         plain2.export();
@@ -156,10 +166,18 @@ export async function run(): Promise<string[]> {
         await d.exec(NEXT_WRITE);
         await d.settled();
       }));
+      t.durableNextDelete.push(await cpu(async () => {
+        await d.exec(NEXT_DELETE, [deleted(k, false)]);
+        await d.settled();
+      }));
       await d.snapshot();
       await d.settled();
       t.durableWrite.push(await cpu(async () => {
         await d.exec(NEXT_WRITE);
+        await d.settled();
+      }));
+      t.durableDelete.push(await cpu(async () => {
+        await d.exec(NEXT_DELETE, [deleted(k, true)]);
         await d.settled();
       }));
     }
@@ -171,7 +189,8 @@ export async function run(): Promise<string[]> {
     line(`${name}, DurableReplica.exec vs plain ALTER + export`, median(t.durable) / median(t.plainExport)),
     line(`${name}, Replica.exec vs plain ALTER`, median(t.replica) / median(t.plain)),
     line(`${name} with what it defers to the next write, DurableReplica.exec vs plain ALTER`, (median(t.durable) + deferred(t.durableNext, t.durableWrite)) / (median(t.plain) + deferred(t.plainNext, t.plainWrite))),
-    `  (medians of ${t.plain.length}, ms CPU: plain ALTER ${median(t.plain).toFixed(2)}, + export ${median(t.plainExport).toFixed(1)}, write after it ${median(t.plainNext).toFixed(2)}, write ${median(t.plainWrite).toFixed(2)}; replica ${median(t.replica).toFixed(2)}; durable ${median(t.durable).toFixed(2)}, write after it ${median(t.durableNext).toFixed(2)}, write after a snapshot ${median(t.durableWrite).toFixed(2)})`,
+    line(`${name} with what it defers to the next delete, DurableReplica.exec vs plain ALTER`, (median(t.durable) + deferred(t.durableNextDelete, t.durableDelete)) / (median(t.plain) + deferred(t.plainNextDelete, t.plainDelete))),
+    `  (medians of ${t.plain.length}, ms CPU: plain ALTER ${median(t.plain).toFixed(2)}, + export ${median(t.plainExport).toFixed(1)}, write after it ${median(t.plainNext).toFixed(2)}, write ${median(t.plainWrite).toFixed(2)}; replica ${median(t.replica).toFixed(2)}; durable ${median(t.durable).toFixed(2)}, write after it ${median(t.durableNext).toFixed(2)}, write after a snapshot ${median(t.durableWrite).toFixed(2)}, delete after it ${median(t.durableNextDelete).toFixed(2)}, delete after a snapshot ${median(t.durableDelete).toFixed(2)}; plain delete after it ${median(t.plainNextDelete).toFixed(2)}, delete ${median(t.plainDelete).toFixed(2)})`,
   ];
 }
 
