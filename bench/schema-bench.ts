@@ -17,9 +17,9 @@
  *            statement to be prepared again, ALTER or not); plain sql.js prepares every db.run anyway. The two writes themselves are
  *            printed too: their ratio is the one-row exec's own overhead (replica-bench's line).
  *            The same for the next delete (a one-row delete after that write, less one after
- *            that write after a snapshot): the first delete or key change after an ALTER of a
- *            synced table also installs the TEMP capture triggers the ALTER dropped
- *            (lazy-capture.ts), which a snapshot keeps.
+ *            that write after a snapshot): the TEMP capture triggers (lazy-capture.ts), which a
+ *            snapshot keeps, must hold the new columns by then; the ADD rewrites them in its own
+ *            schema reload (an ALTER that drops them leaves their creation to that delete).
  * Each run fills every side's table once and alters it ALTERS_PER_TABLE times (a column more each
  * time, on both sides), each ALTER timed right after a snapshot (the durable side's d.snapshot(),
  * the replica's export(): both drop the statement cache, so the ALTER finds no statement prepared).

@@ -70,8 +70,14 @@ interface StatementScan {
 /** Text that starts with ALTER (no comment before it): all exec looks at before parsing one. */
 // Regular expressions are module constants (see sql-text.ts).
 const ALTER_LEAD = /^\s*alter\s/i;
-/** SQL functions reading the connection's counters (installBeforeCounters); in a literal too, harmlessly. */
-const COUNTER_FUNCTIONS = /\b(?:total_changes|changes|last_insert_rowid)\s*\(/i;
+/**
+ * Text that gets the TEMP capture triggers before its statements run (installBeforeStatements):
+ * SQL functions reading the connection's counters, and the words of a delete (DELETE; REPLACE as
+ * a conflict resolution: OR REPLACE, REPLACE INTO, ON CONFLICT REPLACE, never the replace()
+ * function, which a "(" follows). In a literal or a comment too, harmlessly: an install a
+ * connection would not have needed yet.
+ */
+const INSTALL_FIRST = /\b(?:total_changes|changes|last_insert_rowid)\s*\(|\bdelete\b|\breplace\b(?!\s*\()/i;
 const TRAILING_SEMICOLONS = /[\s;]+$/;
 const REPLACE_WORD = /\bREPLACE\b/i;
 /** Text that may create a TEMP object: TEMP/TEMPORARY or the schema name temp, in any quoting, holds these letters. */
@@ -319,12 +325,12 @@ class SqlReplica implements Replica {
       if (next && alterRan) this.loneAddBumpedOnce = true;
       next ??= afterAlter(this.db, this.stamps, altering);
       altering = null;
-      // The ALTER dropped the TEMP capture triggers.
-      if (!this.runningLoneAdd) this.installBeforeCounters(sql);
       predicted = null;
       predictedMeta = '';
       this.tables.set(next.shape.name.toLowerCase(), next);
       this.mergeParkedAfterAlter(next, parked);
+      // The ALTER dropped the TEMP capture triggers; installed again of the new shape.
+      if (!this.runningLoneAdd) this.installBeforeStatements(sql);
     };
     if (direct) {
       check(stripLiteralsAndComments(sql), sql);
@@ -336,14 +342,18 @@ class SqlReplica implements Replica {
   }
 
   /**
-   * A statement a capture guard aborts runs again (lazy-capture.ts), and SQLite does not give an
-   * aborted statement's changes() or last_insert_rowid() back: an exec whose text reads those
-   * gets the TEMP triggers before its statements run, so none of them is aborted for them.
+   * A statement a capture guard aborts runs again (lazy-capture.ts), which costs the aborted run
+   * and every statement of the exec prepared again (the install changes the TEMP schema), and
+   * SQLite does not give an aborted statement's changes() or last_insert_rowid() back. An exec
+   * whose text may delete or reads those counters (INSTALL_FIRST) gets the TEMP triggers before
+   * its statements run: the first delete after an ADD COLUMN cost ~1.1 ms CPU more when asked
+   * for by its guard (schema-bench.ts). A key change (an UPDATE that sets the key or the rowid)
+   * still asks through its guard: telling it from the text would take parsing it.
    */
-  private installBeforeCounters(sql: string): void {
-    if (!COUNTER_FUNCTIONS.test(sql) || this.tables.size === 0) return;
+  private installBeforeStatements(sql: string, mode?: CaptureMode): void {
+    if (!INSTALL_FIRST.test(sql) || this.tables.size === 0) return;
     // Only in Capture mode: not installed yet, and an exec (execLocal refuses, a merge is quiet).
-    if (this.db.get('SELECT mode FROM _rb_ctx')![0] !== CaptureMode.Capture) return;
+    if ((mode ?? this.db.get('SELECT mode FROM _rb_ctx')![0]) !== CaptureMode.Capture) return;
     installLazyCapture(this.db, this.tables.values());
   }
 
@@ -492,8 +502,8 @@ class SqlReplica implements Replica {
       if (stamping) {
         stampId = this.stamps.create(hlc, this.nodeId);
         this.runningStamp = stampId;
-        startCapture(this.db, stampId, this.tables.size);
-        this.installBeforeCounters(sql);
+        const mode = startCapture(this.db, stampId, this.tables.size);
+        this.installBeforeStatements(sql, mode);
         marks = updateLogMarks(this.db, [...this.tables.values()]);
       } else if (loneAdd) {
         // Written before the ALTER (a statement prepared before it would have to be prepared again),

@@ -35,6 +35,13 @@ export interface SchemaTextChange {
   /** New triggers: the row CREATE TRIGGER writes (rootpage 0, no content on disk). */
   addTriggers?: Array<{ name: string; table: string; sql: string }>;
   /**
+   * TEMP triggers whose stored `sql` becomes `sql` (the text SQLite stores for a CREATE TEMP
+   * TRIGGER: "CREATE TRIGGER " and the statement from the name on), those that exist; not
+   * counted for `check`. Only the reload of an ALTER TABLE of a main table (which re-reads the
+   * TEMP schema too, alter.c renameReloadSchema) makes the connection see them.
+   */
+  tempTriggers?: Array<{ name: string; sql: string }>;
+  /**
    * The schema_version before, to announce the change with (the connection and any other then
    * re-read the whole schema before their next statement); omitted, it is not announced and this
    * connection keeps its in-memory schema until a statement of the caller reloads it (an ALTER
@@ -53,7 +60,7 @@ export interface SchemaTextChange {
 }
 
 export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): void {
-  const { rows, splices = [], addTriggers = [], announceFrom, savepoint, check, then } = change;
+  const { rows, splices = [], addTriggers = [], tempTriggers = [], announceFrom, savepoint, check, then } = change;
   // One execRaw, the texts as literals: a prepared statement per row, or the texts bound through
   // sql.js (which encodes them in JS), cost more than the rows.
   const writes = [...(savepoint ? [`SAVEPOINT ${savepoint};`] : []), 'PRAGMA writable_schema = ON;'];
@@ -69,6 +76,10 @@ export function rewriteSchemaText(db: SqlDatabase, change: SchemaTextChange): vo
   }
   // changes(): the rows the UPDATE (the statement just before) changed.
   if (check) writes.push(check(rows.length + splices.length > 0 ? 'changes()' : '0'));
+  if (tempTriggers.length > 0) {
+    writes.push(`UPDATE temp.sqlite_schema SET sql = CASE name ${tempTriggers.map((r) => `WHEN ${quoteString(r.name)} THEN ${quoteString(r.sql)}`).join(' ')} END
+      WHERE type = 'trigger' AND name IN (${tempTriggers.map((r) => quoteString(r.name)).join(', ')});`);
+  }
   if (addTriggers.length > 0) {
     writes.push(`INSERT INTO sqlite_schema(type, name, tbl_name, rootpage, sql) VALUES
       ${addTriggers.map((t) => `('trigger', ${quoteString(t.name)}, ${quoteString(t.table)}, 0, ${quoteString(t.sql)})`).join(',\n      ')};`);

@@ -78,11 +78,17 @@ export class SqlDatabase {
   private hook: UpdateHook | null = null;
   private hookOn = false;
   /**
-   * TEMP triggers may have been created on this connection (lazy-capture.ts sets it). Never set
-   * back: sql.js 1.16's export() keeps the connection (it copies through the backup API), and
-   * were it to open a new one, the flag would only make lazy-capture.ts ask SQLite for nothing.
+   * The TEMP capture triggers ever created on this connection (lazy-capture.ts adds to it): a
+   * superset of those there now (a rollback takes CREATEs back, dropping a table drops its
+   * triggers). Never emptied: sql.js 1.16's export() keeps the connection (it copies through the
+   * backup API), and were it to open a new one, the names would only make lazy-capture.ts ask
+   * SQLite for nothing.
    */
-  tempTriggersMayExist = false;
+  readonly tempTriggerNames = new Set<string>();
+
+  get tempTriggersMayExist(): boolean {
+    return this.tempTriggerNames.size > 0;
+  }
 
   constructor(
     private readonly sql: SqlJsStatic,

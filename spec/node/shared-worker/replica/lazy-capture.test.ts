@@ -2,7 +2,7 @@
  * Deletes and key changes are captured by TEMP triggers the connection installs when an exec
  * first needs them (lazy-capture.ts): the statement a guard aborted runs again, and nothing of
  * the aborted run may show, whatever happened to the TEMP triggers before (never installed, gone
- * with export(), taken back by a rollback, dropped by an ALTER).
+ * with export(), taken back by a rollback, dropped by an ALTER or rewritten by an ADD COLUMN).
  */
 import { describe, expect, it } from 'vitest';
 import type { Commit, Replica } from '../../../../shared-worker/replica/contracts/replica-types.js';
@@ -49,8 +49,9 @@ describe('capture of deletes and key changes installed when first needed', () =>
     expectSynced(peer, reopened);
 
     for (const x of [reopened, peer]) x.exec('ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
-    // The ALTER dropped them: they held the old columns.
-    expect(tempTriggers(reopened)).toEqual([]);
+    // The ADD rewrote them for the new columns, in the rows its reload parsed.
+    expect(tempTriggers(reopened)).toEqual(['_rb_c1_lazy_chg', '_rb_c1_lazy_del']);
+    expect(reopened.exec("SELECT count(*) AS n FROM temp.sqlite_schema WHERE sql LIKE '%pinned%'").rows).toEqual([{ n: 2 }]);
     reopened.exec("UPDATE items SET pinned = 7 WHERE id = 'd'");
     reopened.exec("UPDATE items SET id = 'dd' WHERE id = 'd'");
     reopened.exec("DELETE FROM items WHERE id = 'c2'");
@@ -84,6 +85,14 @@ describe('capture of deletes and key changes installed when first needed', () =>
     r.exec("DELETE FROM items WHERE id = 'a'; ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; UPDATE items SET pinned = 1 WHERE id = 'b'; UPDATE items SET id = 'z' WHERE id = 'b'; DELETE FROM items WHERE id = 'c'");
     expectSynced(peer, r);
     expect(peer.exec('SELECT id, pinned FROM items ORDER BY id').rows).toEqual([{ id: 'd', pinned: 0 }, { id: 'z', pinned: 1 }]);
+  });
+
+  it('installed again after an ALTER in the same exec, of the new shape (the exec reads changes())', async () => {
+    const { r, peer } = await pair();
+    peer.exec('ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    r.exec("ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; UPDATE items SET pinned = 1 WHERE id = 'b'; SELECT changes(); UPDATE items SET id = 'z' WHERE id = 'b'");
+    expectSynced(peer, r);
+    expect(peer.exec("SELECT pinned FROM items WHERE id = 'z'").rows).toEqual([{ pinned: 1 }]);
   });
 
   it('an exec that installed them and then failed leaves the next delete captured', async () => {
@@ -130,43 +139,85 @@ describe('capture of deletes and key changes installed when first needed', () =>
     expect(peer.exec('SELECT id FROM items ORDER BY id').rows).toEqual([{ id: 'c' }, { id: 'd' }]);
   });
 
+  // The statements below reach the guard: their text names no delete (a text that does gets the
+  // TEMP triggers before it runs, see the next describe), so a conflict clause, a key change or a
+  // user trigger does the deleting.
   it('a statement run again records its rows once: a write the update hook cannot see still asks for a snapshot', async () => {
     const r = await createReplica({ nodeId: 'aaaaaaaaaaaaaaaa', now: () => 1_700_000_000_000 });
     // A WITHOUT ROWID table's rows have no update hook event (row-images.ts): only total_changes()
     // counts them, against the hook's events, which the aborted run must not have left counted.
     // The user trigger is older than the guard, which SQLite fires first (newest first): the
-    // aborted run deleted a row (an event) and wrote nothing to audit.
+    // aborted run changed a key (an event) and wrote nothing to audit.
     r.exec(ITEMS_DDL);
     r.exec('CREATE TABLE audit(id TEXT PRIMARY KEY) WITHOUT ROWID');
-    r.exec('CREATE TRIGGER items_audit AFTER DELETE ON items BEGIN INSERT INTO audit VALUES (OLD.id); END');
+    r.exec('CREATE TRIGGER items_audit AFTER UPDATE ON items BEGIN INSERT INTO audit VALUES (NEW.id); END');
     r.enableSync('items');
     r.exec(ROWS);
     r.export();
     const commits: Commit[] = [];
     r.onCommit((c) => commits.push(c));
-    r.exec("DELETE FROM items WHERE id = 'a'");
-    expect(r.exec('SELECT id FROM audit').rows).toEqual([{ id: 'a' }]);
+    r.exec("UPDATE items SET id = 'a2' WHERE id = 'a'");
+    expect(tempTriggers(r)).toHaveLength(2);
+    expect(r.exec('SELECT id FROM audit').rows).toEqual([{ id: 'a2' }]);
     expect(commits).toHaveLength(1);
     expect(commits[0]!.needsSnapshot).toBe(true);
   });
 
-  it('a REPLACE whose first run inserted rows before the guard stopped it: every row gets one clock row', async () => {
+  /** Both replicas with a synced table whose key replaces on conflict: a plain INSERT can delete. */
+  async function replacingPair(): Promise<{ r: Replica; peer: Replica }> {
     const { r, peer } = await pair();
+    for (const x of [r, peer]) {
+      x.exec('CREATE TABLE kv(k TEXT PRIMARY KEY ON CONFLICT REPLACE NOT NULL, v INTEGER)');
+      x.enableSync('kv');
+    }
+    r.exec("INSERT INTO kv VALUES ('a', 1), ('b', 2)");
+    pull(peer, r);
     r.export();
+    return { r, peer };
+  }
+
+  it('an insert whose first run added rows before replacing one stopped it: every row gets one clock row', async () => {
+    const { r, peer } = await replacingPair();
     // Rows e and f go in before 'a' is replaced (its delete asks for the capture): run again.
-    r.exec("REPLACE INTO items VALUES ('e', 'E', 5, NULL), ('f', 'F', 6, NULL), ('a', 'A2', 9, NULL), ('g', 'G', 7, NULL)");
+    r.exec("INSERT INTO kv VALUES ('e', 5), ('f', 6), ('a', 9), ('g', 7)");
+    expect(tempTriggers(r)).toHaveLength(4);
     expectSynced(peer, r);
-    expect(await clockRowCounts(r, 'items', 1)).toEqual({ rows: 7, matched: 7, clocks: 7 });
+    expect(peer.exec('SELECT k, v FROM kv ORDER BY k').rows).toEqual([{ k: 'a', v: 9 }, { k: 'b', v: 2 }, { k: 'e', v: 5 }, { k: 'f', v: 6 }, { k: 'g', v: 7 }]);
+    expect(await clockRowCounts(r, 'kv', 2)).toEqual({ rows: 5, matched: 5, clocks: 5 });
   });
 
   it('a statement whose second run writes fewer rows: rowids only the aborted run used get no clock row', async () => {
-    const { r, peer } = await pair();
+    const { r, peer } = await replacingPair();
     // The SELECT sees the TEMP triggers the retry installed: its first run inserts n1 and n2, then
     // replacing 'a' asks for the capture; run again, it only replaces 'a' (at n1's rowid).
-    r.exec(`REPLACE INTO items SELECT value, 'N', 0, NULL FROM json_each('["n1", "n2", "a"]')
+    r.exec(`INSERT INTO kv SELECT value, 0 FROM json_each('["n1", "n2", "a"]')
       WHERE (SELECT count(*) FROM temp.sqlite_schema) = 0 OR value = 'a'`);
-    expect(r.exec('SELECT id FROM items ORDER BY id').rows).toEqual([{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }]);
-    expect(await clockRowCounts(r, 'items', 1)).toEqual({ rows: 4, matched: 4, clocks: 4 });
+    expect(r.exec('SELECT k, v FROM kv ORDER BY k').rows).toEqual([{ k: 'a', v: 0 }, { k: 'b', v: 2 }]);
+    expect(await clockRowCounts(r, 'kv', 2)).toEqual({ rows: 2, matched: 2, clocks: 2 });
+    expectSynced(peer, r);
+  });
+
+  it('a delete done by a user trigger of another table is captured', async () => {
+    const { r, peer } = await pair();
+    r.exec('CREATE TABLE gone(id TEXT)');
+    r.exec('CREATE TRIGGER gone_items AFTER INSERT ON gone BEGIN DELETE FROM items WHERE id = NEW.id; END');
+    r.export();
+    r.exec("INSERT INTO gone VALUES ('b'), ('c')");
+    expectSynced(peer, r);
+    expect(peer.exec('SELECT id FROM items ORDER BY id').rows).toEqual([{ id: 'a' }, { id: 'd' }]);
+  });
+});
+
+describe('an exec whose text may delete gets the TEMP triggers before it runs', () => {
+  it('DELETE and REPLACE do, even when no row goes; the replace() function does not', async () => {
+    for (const sql of ["DELETE FROM items WHERE id = 'none'", "INSERT OR REPLACE INTO items VALUES ('e', 'E', 5, NULL)", "REPLACE INTO items VALUES ('e', 'E', 5, NULL)"]) {
+      const { r } = await pair();
+      r.exec(sql);
+      expect(tempTriggers(r), sql).toEqual(['_rb_c1_lazy_chg', '_rb_c1_lazy_del']);
+    }
+    const { r, peer } = await pair();
+    r.exec("UPDATE items SET title = replace(title, 'A', 'a') WHERE id = 'a'; INSERT INTO items VALUES ('e', 'E', 5, NULL)");
+    expect(tempTriggers(r)).toEqual([]);
     expectSynced(peer, r);
   });
 });
@@ -188,7 +239,7 @@ describe('what a statement run again must not show', () => {
     expectSynced(peer, r);
   });
 
-  it('also after an ALTER of a synced table in the same exec (which drops the TEMP triggers)', async () => {
+  it('also after an ALTER of a synced table in the same exec (which may drop the TEMP triggers)', async () => {
     const { r } = await withLocal();
     r.exec("ALTER TABLE items ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; INSERT INTO u VALUES (1), (2), (3); DELETE FROM items WHERE changes() = 3 AND id = 'b'");
     expect(r.exec('SELECT id FROM items ORDER BY id').rows).toEqual([{ id: 'a' }, { id: 'c' }, { id: 'd' }]);
