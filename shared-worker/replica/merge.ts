@@ -6,7 +6,7 @@
  * Because the result depends only on the registers, any order of batches, with duplicates, ends
  * in the same tables.
  */
-import type { CellChange, ChangeSet, RowDelta, SqlValue } from './contracts/change-set.js';
+import type { CellChange, ChangeSet, RowDelta, SqlValue, TableDelta } from './contracts/change-set.js';
 import { ChangeSetBuilder } from './delta.js';
 import type { ValidatedBatch, ValidatedTable } from './remote-validation.js';
 import { materializeInsertsSql } from './capture.js';
@@ -20,6 +20,13 @@ export interface MergeResult {
   applied: number;
   changes: ChangeSet | null;
   tables: string[];
+  /**
+   * Rows that would have become live here without a value for a NOT NULL column that has no
+   * DEFAULT (a peer whose table lacks the column, one that dropped it, sent them), as received:
+   * nothing of them was written. The caller parks them (parked-registers.ts) rather than refuse
+   * the batch, which stopped sync with that peer for good.
+   */
+  unfit: ChangeSet | null;
 }
 
 export interface MergeOptions {
@@ -182,15 +189,21 @@ export function mergeBatch(db: SqlDatabase, stamps: StampStore, batch: Validated
   };
   let applied = 0;
   const touched: string[] = [];
+  const unfit: TableDelta[] = [];
   for (const vt of batch.tables) {
-    const taken = new TableMerge(db, stamps, batch.nodes, vt.table, intern, out, options).run(vt);
+    const merge = new TableMerge(db, stamps, batch.nodes, vt.table, intern, out, options);
+    const taken = merge.run(vt);
     if (taken > 0) {
       applied += taken;
       if (!touched.includes(vt.table.shape.name)) touched.push(vt.table.shape.name);
     }
+    if (merge.unfit.length > 0) {
+      const columns = vt.colMap.map((c) => (c >= 0 ? vt.table.shape.cols[c]!.name : vt.unknown[-1 - c]!));
+      unfit.push({ table: vt.table.shape.name, columns, rows: merge.unfit });
+    }
   }
   const changes = out.build();
-  return { applied, changes: changes.tables.length > 0 ? changes : null, tables: touched };
+  return { applied, changes: changes.tables.length > 0 ? changes : null, tables: touched, unfit: unfit.length > 0 ? { nodes: batch.nodes, tables: unfit } : null };
 }
 
 /** What the registers of a merged row were before this row: a live row, a tombstone, or nothing. */
@@ -211,6 +224,11 @@ class TableMerge {
   /** What a new row holds in a column no register covers (defaultsOf). */
   private readonly defaults: SqlValue[];
   private readonly outRows: RowDelta[] = [];
+  /** Rows that cannot live here (MergeResult.unfit), as received; the last mergeRow's went there. */
+  readonly unfit: RowDelta[] = [];
+  private lastUnfit = false;
+  /** Non-key columns a new row cannot leave NULL: NOT NULL and no value from defaultsOf. */
+  private readonly required: number[];
   /**
    * Clock rows of new rows not yet written: rid, ver, put, del, s0.. per row, flattened. With
    * ownRowids nothing but this merge reads the clock table, so they are written CLOCK_BATCH rows
@@ -252,6 +270,7 @@ class TableMerge {
   ) {
     this.n = table.shape.cols.length;
     this.defaults = defaultsOf(db, table);
+    this.required = table.shape.cols.flatMap((c, i) => (c.notNull && this.defaults[i] === null ? [i] : []));
     this.hasTombs = db.get(table.sql.hasTombs)![0] === 1;
     this.startedEmpty = !this.hasTombs && db.get(table.sql.hasLive)![0] !== 1;
     this.nextRowid = options.ownRowids && !table.shape.rowidAlias ? Number(db.get(table.sql.maxRowid)![0]) + 1 : null;
@@ -289,8 +308,10 @@ class TableMerge {
     let applied = 0;
     const mergeOne = (row: RowDelta) => {
       const pushed = this.outRows.length;
+      this.lastUnfit = false;
       applied += this.mergeRow(row, vt.colMap);
-      if (vt.unknown.length > 0) applied += this.mergeUnknown(row, vt, this.outRows.length > pushed);
+      // An unfit row is parked whole, its cells of columns this table lacks with it.
+      if (vt.unknown.length > 0 && !this.lastUnfit) applied += this.mergeUnknown(row, vt, this.outRows.length > pushed);
     };
     const rows = vt.rows;
     if (this.options.ownRowids && !this.startedEmpty && rows.length >= MIN_SET_BASED_ROWS) {
@@ -533,6 +554,13 @@ class TableMerge {
     this.outRows.push({ pk: row.pk, put: putTaken ? this.out.ref(cur[0]!) : null, del: delTaken ? this.out.ref(cur[1]!) : null, cells: cellsOut });
 
     const visible = cur[0] !== null && (cur[1] === null || compareStamps(cur[0], cur[1]) > 0);
+    if (visible && loaded.state !== 'live' && this.required.some((col) => vals[col] === null)) {
+      // It would become live without a value SQLite requires: kept as received (MergeResult.unfit).
+      this.outRows.pop();
+      this.unfit.push(row);
+      this.lastUnfit = true;
+      return 0;
+    }
     if (!this.write(row.pk, loaded.state, loaded.rid, ver, visible, knownNew)) {
       // The "new key" shortcut met a key already in the table. Canonical keys (key-affinity.ts)
       // make this unreachable; if it happens anyway, merge this row again, the careful way.

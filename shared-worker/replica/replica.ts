@@ -8,7 +8,7 @@ import { backfill, installCapture } from './capture.js';
 import { foldCapturedChanges, foldPendingUpdates, tablesWithPendingUpdates, updateLogMarks, updateLogStart } from './capture-fold.js';
 import { migrateCaptureFormat } from './capture-migration.js';
 import { InsertCapture } from './insert-capture.js';
-import { mergeChangeSets, type ChangeSet } from './contracts/change-set.js';
+import { mergeChangeSets, type ChangeSet, type SqlValue } from './contracts/change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
 import { ranAsLoneWrite, runForEachRow, runLoneSelect, runUserSql, type LazyCaptureRetry } from './exec-runner.js';
@@ -664,8 +664,9 @@ class SqlReplica implements Replica {
   private mergeParkedRows(t: SyncedTable, cs: ChangeSet): boolean {
     // The stamps are interned already (parked registers carry them): a rollback leaves no stale cache.
     this.db.run('SAVEPOINT _rb_merge_parked');
+    let unfit: ChangeSet | null;
     try {
-      mergeBatch(this.db, this.stamps, validateChangeSet(cs, () => t, false), { ownRowids: false });
+      ({ unfit } = mergeBatch(this.db, this.stamps, validateChangeSet(cs, () => t, false), { ownRowids: false }));
     } catch (e) {
       this.db.run('ROLLBACK TO _rb_merge_parked');
       this.db.run('RELEASE _rb_merge_parked');
@@ -673,7 +674,10 @@ class SqlReplica implements Replica {
       throw e;
     }
     this.db.run('RELEASE _rb_merge_parked');
-    this.parked.remove(t.shape.name, cs.tables.flatMap((td) => td.rows.map((r) => r.pk)));
+    // Rows still lacking a NOT NULL column stay parked (nothing of them was written).
+    const keyOf = (pk: SqlValue[]) => JSON.stringify(pk.map((v) => (v instanceof Uint8Array ? [...v] : v)));
+    const staying = new Set(unfit ? unfit.tables.flatMap((td) => td.rows.map((r) => keyOf(r.pk))) : []);
+    this.parked.remove(t.shape.name, cs.tables.flatMap((td) => td.rows.map((r) => r.pk).filter((pk) => !staying.has(keyOf(pk)))));
     return true;
   }
 
@@ -753,6 +757,8 @@ class SqlReplica implements Replica {
         if (quiet) this.db.resumeWriteListener();
       }
       resumeTriggers?.();
+      // Rows that cannot live here yet (a NOT NULL column their sender's table lacks) wait parked.
+      if (r.unfit) toPark.push(r.unfit);
       if (toPark.length > 0) parked = this.parked.park(toPark.length === 1 ? toPark[0]! : mergeChangeSets(toPark), (hlc, node) => this.stamps.intern(hlc, node));
       for (const [node, hlc] of maxHlcByNode) {
         const cap = options?.vectorCeiling ? entryOf(options.vectorCeiling, node) : undefined;
