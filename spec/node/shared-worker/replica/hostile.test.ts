@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeSet } from '../../../../shared-worker/replica/contracts/change-set.js';
+import type { Commit } from '../../../../shared-worker/replica/contracts/replica-types.js';
 import { hlcFromMs } from '../../../../shared-worker/replica/hlc.js';
 import { MAX_ROWS_PER_BATCH } from '../../../../shared-worker/protocol/limits.js';
 import { MAX_VALUE_BYTES } from '../../../../shared-worker/protocol/limits.js';
@@ -121,12 +122,23 @@ describe('applyChanges refuses hostile batches as a whole', () => {
     expect(() => b.changesSince(vector as never)).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
   });
 
-  it('a merged row that breaks a local constraint fails as a whole (BAD_OP), nothing applied', async () => {
-    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', 'CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL, qty INTEGER, note TEXT)', 'items', NOW);
+  it('a merged row that breaks a local CHECK fails as a whole (BAD_OP), nothing applied', async () => {
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', 'CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, title TEXT, qty INTEGER CHECK (qty >= 0), note TEXT)', 'items', NOW);
     const before = b.export();
     const cs = good();
-    cs.tables[0]!.rows[1]!.cells = [];
+    cs.tables[0]!.rows[1]!.cells.push([1, -1, H, 0]);
     expect(() => b.applyChanges(cs)).toThrow(expect.objectContaining({ code: 'BAD_OP' }));
     expect(Buffer.from(b.export()).equals(Buffer.from(before))).toBe(true);
+  });
+
+  it('a merged row without a value for a NOT NULL column without DEFAULT is parked, the rest applied (parked-not-null.test.ts)', async () => {
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', 'CREATE TABLE items(id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL, qty INTEGER, note TEXT)', 'items', NOW);
+    const cs = good();
+    cs.tables[0]!.rows[1]!.cells = [];
+    const commits: Commit[] = [];
+    b.onCommit((c) => commits.push(c));
+    expect(b.applyChanges(cs).applied).toBeGreaterThan(0);
+    expect(b.execLocal('SELECT id, title FROM items').rows).toEqual([{ id: 'ok-row', title: 'fine' }]);
+    expect(commits[0]!.parked?.tables[0]!.rows.map((r) => r.pk)).toEqual([['x']]);
   });
 });
