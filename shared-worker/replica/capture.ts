@@ -135,7 +135,7 @@ interface CaptureParts {
 }
 
 function captureParts(shape: TableShape, tid: number): CaptureParts {
-  const { clock, tomb, deleted, updated } = captureNames(tid);
+  const { clock, tomb, deleted, updated, extra } = captureNames(tid);
   const T = quoteIdent(shape.name);
   const n = shape.cols.length;
   const k = shape.pk.length;
@@ -182,6 +182,12 @@ function captureParts(shape: TableShape, tid: number): CaptureParts {
        SELECT ${pkOf('OLD').join(', ')}${n ? ', ' + colsOf('OLD').join(', ') : ''}, ${reg('put')}, c.del${n ? ', ' + sCols.map(reg).join(', ') : ''}
        FROM _rb_ctx x LEFT JOIN ${clock} c ON c.rid = OLD.rowid WHERE ${when};
      DELETE FROM ${clock} WHERE rid = OLD.rowid AND ${when};`;
+  // A key change moves the row's cells of columns this table lacks (kept for peers that have
+  // them, schema-evolution.ts) to the new key as this exec's, as a peer that has the columns moves
+  // their values with the row; the old key keeps them, as its tombstone keeps its values.
+  const carryExtraCells = `INSERT OR REPLACE INTO ${extra}(${kList}, col, val, v)
+        SELECT ${pkOf('NEW').join(', ')}, e.col, e.val, x.v FROM ${extra} e, _rb_ctx x
+        WHERE ${pkOf('OLD').map((o, i) => `e.k${i} = ${o}`).join(' AND ')} AND NOT (${sameKey});`;
   const cellUpdates = () => shape.cols.map((c, i) => `s${i} = CASE WHEN ${changed(c)} THEN ${S} ELSE s${i} END`);
 
   // UPDATE triggers with mutually exclusive WHEN clauses:
@@ -234,6 +240,7 @@ function captureParts(shape: TableShape, tid: number): CaptureParts {
         WHERE rid = OLD.rowid AND ${sameKey};
       ${logDeleted(`NOT (${sameKey})`)}
       ${newClockRow(`NOT (${sameKey})`)}
+      ${carryExtraCells}
     END`;
   const lazyDel = (foldUpdates: string) => `CREATE TEMP TRIGGER ${clock}_lazy_del AFTER DELETE ON main.${T} WHEN ${installed} BEGIN
       ${foldUpdates}

@@ -224,8 +224,17 @@ class TableMerge {
   /** What a new row holds in a column no register covers (defaultsOf). */
   private readonly defaults: SqlValue[];
   private readonly outRows: RowDelta[] = [];
-  /** Rows that cannot live here (MergeResult.unfit), as received; the last mergeRow's went there. */
+  /** Rows that cannot live here (MergeResult.unfit), as received. */
   readonly unfit: RowDelta[] = [];
+  /**
+   * Rows that could not live here when their turn came, merged again after the table's other
+   * rows: a delta may carry a row's cells of columns its sender lacks as another entry of the same
+   * key (delta.ts appends extra cells that way), after or before the entry with its put, and that
+   * entry may hold the value the NOT NULL column needs (it then sits in the key's tombstone).
+   */
+  private readonly retry: RowDelta[] = [];
+  private lastTry = false;
+  /** The last mergeRow left its row out (retry or unfit). */
   private lastUnfit = false;
   /** Non-key columns a new row cannot leave NULL: NOT NULL and no value from defaultsOf. */
   private readonly required: number[];
@@ -309,7 +318,7 @@ class TableMerge {
     const mergeOne = (row: RowDelta) => {
       const pushed = this.outRows.length;
       this.lastUnfit = false;
-      applied += this.mergeRow(row, vt.colMap);
+      applied += this.mergeRow(row, vt.colMap, this.lastTry);
       // An unfit row is parked whole, its cells of columns this table lacks with it.
       if (vt.unknown.length > 0 && !this.lastUnfit) applied += this.mergeUnknown(row, vt, this.outRows.length > pushed);
     };
@@ -331,6 +340,8 @@ class TableMerge {
     } else {
       for (const row of rows) mergeOne(row);
     }
+    this.lastTry = true;
+    for (const row of this.retry) mergeOne(row);
     this.flushClock();
     this.out.addTable({ table: this.table.shape.name, columns: [...this.table.shape.cols.map((c) => c.name), ...vt.unknown], rows: this.outRows });
     return applied;
@@ -555,9 +566,10 @@ class TableMerge {
 
     const visible = cur[0] !== null && (cur[1] === null || compareStamps(cur[0], cur[1]) > 0);
     if (visible && loaded.state !== 'live' && this.required.some((col) => vals[col] === null)) {
-      // It would become live without a value SQLite requires: kept as received (MergeResult.unfit).
+      // It would become live without a value SQLite requires: tried again after the other rows,
+      // then kept as received (MergeResult.unfit).
       this.outRows.pop();
-      this.unfit.push(row);
+      (this.lastTry ? this.unfit : this.retry).push(row);
       this.lastUnfit = true;
       return 0;
     }

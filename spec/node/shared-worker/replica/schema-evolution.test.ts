@@ -67,6 +67,22 @@ describe('ALTER TABLE on a synced table', () => {
     expect(registers(c)).toBe(registers(a));
   });
 
+  it('a key change on the older peer carries the kept cells to the new key, as one on a peer with the column moves its value', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; INSERT INTO notes VALUES ('n1', 't1', 'b1', 7), ('n2', 't2', 'b2', 5)");
+    pull(b, a);
+    // b lacks the column; its key changes (two statement forms) move the cells with the rows.
+    b.exec("UPDATE notes SET id = 'm1' WHERE id = 'n1'");
+    b.exec("UPDATE notes SET id = id || 'x', title = 'T2' WHERE id = 'n2'");
+    pull(a, b);
+    expect(a.exec('SELECT id, title, pinned FROM notes ORDER BY id').rows).toEqual([{ id: 'm1', title: 't1', pinned: 7 }, { id: 'n2x', title: 'T2', pinned: 5 }]);
+    b.exec('ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0');
+    exchangeAll([a, b]);
+    expect(dump(b)).toBe(dump(a));
+    expect(registers(b)).toBe(registers(a));
+  });
+
   it('DROP COLUMN: the column goes, its cells are still forwarded to a peer that has it', async () => {
     const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
     const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
