@@ -144,8 +144,8 @@ export interface ChangesAtHints {
   /** The update-log rowid after which the exec's entries start (see updateLogStart); default 0. */
   logStart?: (t: SyncedTable) => number;
   /**
-   * May the exec have stamped extra cells? Only a DROP COLUMN moves cells there
-   * (schema-evolution.ts), so an exec that changed no schema skips the query: it sorts in a
+   * May the exec have stamped extra cells? A DROP COLUMN moves cells there (schema-evolution.ts),
+   * a key change copies them to the new key (capture.ts); any other exec skips the query: it sorts in a
    * temporary b-tree even when nothing matches (~25% of a one-row exec's SQL time, measured).
    * Default true.
    */

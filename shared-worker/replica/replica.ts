@@ -559,7 +559,8 @@ class SqlReplica implements Replica {
             if (this.listeners.size > 0) {
               changes = changesAt(this.db, this.stamps, changedTables, stampId, {
                 logStart,
-                extras: schemaChanged,
+                // A DROP COLUMN, or a key change carrying cells of columns this table lacks.
+                extras: schemaChanged || this.recorder.extraCellWrites > 0,
                 manyRows,
                 insertedOnly,
               });

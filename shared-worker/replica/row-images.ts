@@ -25,10 +25,15 @@ export class WriteRecorder {
    * Rows REPLACE removes fire the delete trigger but no hook event of their own (see the header).
    */
   captureLogWrites = 0;
+  /**
+   * Rows written to the extra-cell tables (_rb_e*) by the exec: a key change moved cells of
+   * columns this replica lacks (capture.ts), so its change set must read them (delta.ts extras).
+   */
+  extraCellWrites = 0;
   private events: Array<[op: HookOp, table: string, rowid: number]> = [];
   private tablesTouched = new Set<string>();
   /** What was recorded when the running statement started (markStatement). */
-  private statementMark = { count: 0, captureLogWrites: 0, events: 0 };
+  private statementMark = { count: 0, captureLogWrites: 0, extraCellWrites: 0, events: 0 };
 
   constructor(
     private readonly isSynced: (table: string) => boolean,
@@ -42,6 +47,7 @@ export class WriteRecorder {
     if (table.charCodeAt(0) === 95 /* _ */ && table.startsWith('_rb_')) {
       const kind = table.charCodeAt(4);
       if (kind === 120 /* x */ || kind === 117 /* u */) this.captureLogWrites++;
+      else if (kind === 101 /* e */) this.extraCellWrites++;
       return;
     }
     if (dbName !== 'main' || isInternalName(table)) return;
@@ -57,6 +63,7 @@ export class WriteRecorder {
   reset(): void {
     this.count = 0;
     this.captureLogWrites = 0;
+    this.extraCellWrites = 0;
     this.events = [];
     this.tablesTouched = new Set();
   }
@@ -66,6 +73,7 @@ export class WriteRecorder {
     const m = this.statementMark;
     m.count = this.count;
     m.captureLogWrites = this.captureLogWrites;
+    m.extraCellWrites = this.extraCellWrites;
     m.events = this.events.length;
   }
 
@@ -78,6 +86,7 @@ export class WriteRecorder {
     const m = this.statementMark;
     this.count = m.count;
     this.captureLogWrites = m.captureLogWrites;
+    this.extraCellWrites = m.extraCellWrites;
     this.events.length = m.events;
   }
 

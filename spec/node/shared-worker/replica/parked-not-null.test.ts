@@ -150,6 +150,29 @@ describe('rows lacking a NOT NULL column without DEFAULT wait parked', () => {
   });
 });
 
+describe('a key change carrying kept cells, through the durable log', () => {
+  it('reopened, the new key still holds the cells of the column this replica dropped', async () => {
+    let store = new MemoryKeyValueStore();
+    const open = () => openDurableReplica({ store, createReplica, warn: () => {} });
+    const d = await open();
+    await d.migrate(V1);
+    await d.enableSync('notes');
+    await d.migrate(V2);
+    const old = await replica('aaaaaaaaaaaaaaaa', V1);
+    old.exec("INSERT INTO notes VALUES ('k', 'kept title', 'x')");
+    await d.applyChanges(old.changesSince(d.getVector()));
+    await d.exec("UPDATE notes SET id = 'k2' WHERE id = 'k'");
+    const cells = (cs: ChangeSet) => JSON.stringify(cs.tables.flatMap((t) => t.rows.filter((r) => r.pk[0] === 'k2').flatMap((r) => r.cells.map(([c, v]) => [t.columns[c], v]))).sort());
+    const before = cells(d.changesSince({}));
+    expect(before).toContain('kept title');
+    await d.close();
+    store = store.reopen();
+    const again = await open();
+    expect(cells(again.changesSince({}))).toBe(before);
+    await again.close();
+  });
+});
+
 /**
  * Property: three replicas drop a NOT NULL column (and add another) at their own pace, writing
  * meanwhile, with late, reordered, duplicated or lost delivery; replicas still on version 0 park

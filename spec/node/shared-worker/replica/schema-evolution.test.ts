@@ -83,6 +83,20 @@ describe('ALTER TABLE on a synced table', () => {
     expect(registers(b)).toBe(registers(a));
   });
 
+  it('the carried cells are in the key change\'s commit (what live sync sends and the durable log keeps)', async () => {
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    a.exec("ALTER TABLE notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0; INSERT INTO notes VALUES ('n1', 't1', 'b1', 7)");
+    pull(b, a);
+    const live: Commit[] = [];
+    b.onCommit((c) => live.push(c));
+    b.exec("UPDATE notes SET id = 'm1' WHERE id = 'n1'");
+    // Live sync sends only the commit's changes; the vector then says a has everything.
+    for (const c of live) a.applyChanges(c.changes!);
+    expect(pull(a, b)).toBe(0);
+    expect(a.exec('SELECT id, pinned FROM notes').rows).toEqual([{ id: 'm1', pinned: 7 }]);
+  });
+
   it('DROP COLUMN: the column goes, its cells are still forwarded to a peer that has it', async () => {
     const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
     const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
