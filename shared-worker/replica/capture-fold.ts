@@ -49,7 +49,10 @@ export function foldCapturedChanges(
       db.run(toTombs!, [stampId]);
       db.run(clear!);
     }
-    if (db.get(t.sql.hasTombs)![0] === 1) {
+    // Only a key this exec inserted can have a tombstone to adopt (a key change's trigger
+    // takes the new key's tombstone itself): an exec that inserted nothing into t skips the
+    // three statements, which every update or delete paid once t had any tombstone.
+    if (ins && db.get(t.sql.hasTombs)![0] === 1) {
       for (const sql of adoptTombstonesSql(t.shape, t.tid)) db.run(sql, [stampId]);
     }
     const foldNow = onlyInserts || !t.sql.mixedAt ? false
