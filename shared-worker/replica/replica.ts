@@ -329,7 +329,8 @@ class SqlReplica implements Replica {
       predictedMeta = '';
       this.tables.set(next.shape.name.toLowerCase(), next);
       this.mergeParkedAfterAlter(next, parked);
-      // The ALTER dropped the TEMP capture triggers; installed again of the new shape.
+      // An ALTER that dropped the TEMP capture triggers (all but the usual ADD, which rewrote
+      // them): installed again, of the new shape, when the text asks for them first.
       if (!this.runningLoneAdd) this.installBeforeStatements(sql);
     };
     if (direct) {
