@@ -185,7 +185,7 @@ function captureParts(shape: TableShape, tid: number): CaptureParts {
   // A key change moves the row's cells of columns this table lacks (kept for peers that have
   // them, schema-evolution.ts) to the new key as this exec's, as a peer that has the columns moves
   // their values with the row; the old key keeps them, as its tombstone keeps its values.
-  const carryExtraCells = `INSERT OR REPLACE INTO ${extra}(${kList}, col, val, v)
+  const carryExtraCells = () => `INSERT OR REPLACE INTO ${extra}(${kList}, col, val, v)
         SELECT ${pkOf('NEW').join(', ')}, e.col, e.val, x.v FROM ${extra} e, _rb_ctx x
         WHERE ${pkOf('OLD').map((o, i) => `e.k${i} = ${o}`).join(' AND ')} AND NOT (${sameKey});`;
   const cellUpdates = () => shape.cols.map((c, i) => `s${i} = CASE WHEN ${changed(c)} THEN ${S} ELSE s${i} END`);
@@ -240,7 +240,7 @@ function captureParts(shape: TableShape, tid: number): CaptureParts {
         WHERE rid = OLD.rowid AND ${sameKey};
       ${logDeleted(`NOT (${sameKey})`)}
       ${newClockRow(`NOT (${sameKey})`)}
-      ${carryExtraCells}
+      ${carryExtraCells()}
     END`;
   const lazyDel = (foldUpdates: string) => `CREATE TEMP TRIGGER ${clock}_lazy_del AFTER DELETE ON main.${T} WHEN ${installed} BEGIN
       ${foldUpdates}
@@ -253,7 +253,8 @@ function captureParts(shape: TableShape, tid: number): CaptureParts {
     triggers: () => [updTrigger(), { name: `${clock}_chg`, sql: chg() }, { name: `${clock}_del`, sql: del() }],
     lazy: () => {
       const fold = foldUpdatesSql(shape, tid);
-      return [{ name: `${clock}_lazy_chg`, sql: lazyChg(fold) }, { name: `${clock}_lazy_del`, sql: lazyDel(fold) }];
+      const [chgName, delName] = lazyCaptureTriggerNames(tid);
+      return [{ name: chgName!, sql: lazyChg(fold) }, { name: delName!, sql: lazyDel(fold) }];
     },
   };
 }
@@ -313,6 +314,12 @@ export function updateLogTable(n: number, updated: string): string {
 export function persistentCaptureTriggerNames(tid: number): string[] {
   const { clock } = captureNames(tid);
   return [`${clock}_upd`, `${clock}_chg`, `${clock}_del`];
+}
+
+/** The names of a synced table's TEMP capture triggers (lazy-capture.ts): key change, delete. */
+export function lazyCaptureTriggerNames(tid: number): string[] {
+  const { clock } = captureNames(tid);
+  return [`${clock}_lazy_chg`, `${clock}_lazy_del`];
 }
 
 /** The names of every capture trigger a table has had in the file (format 1 also had `_ins`). */

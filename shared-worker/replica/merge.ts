@@ -234,8 +234,6 @@ class TableMerge {
    */
   private readonly retry: RowDelta[] = [];
   private lastTry = false;
-  /** The last mergeRow left its row out (retry or unfit). */
-  private lastUnfit = false;
   /** Non-key columns a new row cannot leave NULL: NOT NULL and no value from defaultsOf. */
   private readonly required: number[];
   /**
@@ -317,10 +315,10 @@ class TableMerge {
     let applied = 0;
     const mergeOne = (row: RowDelta) => {
       const pushed = this.outRows.length;
-      this.lastUnfit = false;
+      const leftOut = this.retry.length + this.unfit.length;
       applied += this.mergeRow(row, vt.colMap, this.lastTry);
-      // An unfit row is parked whole, its cells of columns this table lacks with it.
-      if (vt.unknown.length > 0 && !this.lastUnfit) applied += this.mergeUnknown(row, vt, this.outRows.length > pushed);
+      // A row left out (retry, unfit) goes whole, its cells of columns this table lacks with it.
+      if (vt.unknown.length > 0 && this.retry.length + this.unfit.length === leftOut) applied += this.mergeUnknown(row, vt, this.outRows.length > pushed);
     };
     const rows = vt.rows;
     if (this.options.ownRowids && !this.startedEmpty && rows.length >= MIN_SET_BASED_ROWS) {
@@ -570,7 +568,6 @@ class TableMerge {
       // then kept as received (MergeResult.unfit).
       this.outRows.pop();
       (this.lastTry ? this.unfit : this.retry).push(row);
-      this.lastUnfit = true;
       return 0;
     }
     if (!this.write(row.pk, loaded.state, loaded.rid, ver, visible, knownNew)) {

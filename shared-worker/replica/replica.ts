@@ -8,7 +8,7 @@ import { backfill, installCapture } from './capture.js';
 import { foldCapturedChanges, foldPendingUpdates, tablesWithPendingUpdates, updateLogMarks, updateLogStart } from './capture-fold.js';
 import { migrateCaptureFormat } from './capture-migration.js';
 import { InsertCapture } from './insert-capture.js';
-import { mergeChangeSets, type ChangeSet, type SqlValue } from './contracts/change-set.js';
+import { mergeChangeSets, type ChangeSet } from './contracts/change-set.js';
 import { changesAt, changesSince } from './delta.js';
 import { BatteryError } from '../protocol/errors.js';
 import { ranAsLoneWrite, runForEachRow, runLoneSelect, runUserSql, type LazyCaptureRetry } from './exec-runner.js';
@@ -676,10 +676,10 @@ class SqlReplica implements Replica {
       throw e;
     }
     this.db.run('RELEASE _rb_merge_parked');
-    // Rows still lacking a NOT NULL column stay parked (nothing of them was written).
-    const keyOf = (pk: SqlValue[]) => JSON.stringify(pk.map((v) => (v instanceof Uint8Array ? [...v] : v)));
-    const staying = new Set(unfit ? unfit.tables.flatMap((td) => td.rows.map((r) => keyOf(r.pk))) : []);
-    this.parked.remove(t.shape.name, cs.tables.flatMap((td) => td.rows.map((r) => r.pk).filter((pk) => !staying.has(keyOf(pk)))));
+    // Rows still lacking a NOT NULL column stay parked (nothing of them was written): the merge
+    // hands back the row objects of `cs` (validation keeps them), so they are told apart as such.
+    const staying = new Set(unfit ? unfit.tables.flatMap((td) => td.rows) : []);
+    this.parked.remove(t.shape.name, cs.tables.flatMap((td) => td.rows.filter((r) => !staying.has(r)).map((r) => r.pk)));
     return true;
   }
 
