@@ -145,5 +145,12 @@ function approximateSize(v: unknown): number {
 }
 
 function clone<T>(v: T): T {
+  // A plain byte array that is its whole buffer (log entries, snapshot pieces) clones as a copy of
+  // it, as structuredClone would, without the serializer's cost (~60 us against ~30 us CPU cold).
+  // A view on part of a bigger buffer goes through structuredClone, which copies the whole buffer
+  // as IndexedDB does.
+  if (v instanceof Uint8Array && v.constructor === Uint8Array && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.buffer instanceof ArrayBuffer) {
+    return v.slice() as T;
+  }
   return v === undefined ? v : structuredClone(v);
 }
