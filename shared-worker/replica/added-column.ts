@@ -6,6 +6,7 @@
  * (REFERENCES, GENERATED, ON CONFLICT, a quoted type, ...) gives null and the caller uses the path
  * that inspects the table after the ALTER. The caller compares the prediction with
  * `pragma_table_xinfo` after the ALTER, so a text read differently from SQLite is never trusted.
+ * Except for one narrow form (canonicalAddedColumn), which SQLite's grammar reads one way only.
  */
 import { sqlTokens } from './sql-text.js';
 import type { ColumnShape } from './sync-schema.js';
@@ -91,4 +92,48 @@ export function predictAddedColumn(sql: string): ColumnShape | null {
   }
   if (at < t.length - 1) return null;
   return { name, type, notNull, dflt };
+}
+
+/** The types a canonical ADD may name: sqlite3StdType's (build.c) but ANY (STRICT tables only), stored upper-cased. */
+const CANONICAL_TYPES = new Set(['BLOB', 'INT', 'INTEGER', 'REAL', 'TEXT']);
+const BARE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const UNSIGNED_NUMBER = /^\d+(?:\.\d+)?$/;
+const PLAIN_STRING = /^'[^']*'$/;
+const INTERNAL_NAME = /_rb_/i;
+const TRAILING = /[\s;]+$/;
+
+/**
+ * The table and column of `ALTER TABLE <table> ADD [COLUMN] <name> <type> [NOT NULL] [DEFAULT
+ * <literal>]` written canonically: bare names (none holding `_rb_`, which user SQL may not name),
+ * a type of CANONICAL_TYPES, an unsigned number or a string literal without a quote inside,
+ * single spaces, nothing else but trailing semicolons. SQLite's grammar reads such a text one way
+ * (parse.y: the name is an `nm`; the type one `ids`, which NOT and DEFAULT, keywords without a
+ * fallback to ID, cannot extend; a DEFAULT's dflt_value is the literal as written), the one
+ * returned, so the caller needs not read the table back after the ALTER (a text SQLite refuses
+ * fails the ALTER). canonical-add.property.test.ts holds random such texts against SQLite's own
+ * inspection. Null for any other text, which predictAddedColumn reads and the caller checks.
+ */
+export function canonicalAddedColumn(sql: string): { table: string; column: ColumnShape } | null {
+  const body = sql.replace(TRAILING, '');
+  const t = sqlTokens(body);
+  const word = (i: number) => (t[i]?.kind === 'word' ? t[i]!.raw.toUpperCase() : '');
+  if (word(0) !== 'ALTER' || word(1) !== 'TABLE' || word(3) !== 'ADD') return null;
+  let at = word(4) === 'COLUMN' ? 5 : 4;
+  const table = t[2]!;
+  const name = t[at];
+  const type = word(at + 1);
+  if (!name || name.kind !== 'word' || !BARE_NAME.test(name.raw) || !BARE_NAME.test(table.raw) || !CANONICAL_TYPES.has(type)) return null;
+  if (INTERNAL_NAME.test(body)) return null;
+  at += 2;
+  const notNull = word(at) === 'NOT' && word(at + 1) === 'NULL';
+  if (notNull) at += 2;
+  let dflt: string | null = null;
+  if (word(at) === 'DEFAULT') {
+    const v = t[at + 1];
+    if (!v || !((v.kind === 'word' && UNSIGNED_NUMBER.test(v.raw)) || (v.kind === 'string' && PLAIN_STRING.test(v.raw)))) return null;
+    dflt = v.raw;
+    at += 2;
+  }
+  if (at !== t.length || t.map((x) => x.raw).join(' ') !== body) return null;
+  return { table: table.raw, column: { name: name.raw, type, notNull, dflt } };
 }

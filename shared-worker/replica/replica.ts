@@ -32,7 +32,7 @@ import { checkUserStatement } from './sql-policy.js';
 import { firstKeyword, stripLiteralsAndComments } from './sql-text.js';
 import { sqliteLower } from './contracts/sqlite-names.js';
 import { describeSchema } from './contracts/schema-descriptor.js';
-import { predictAddedColumn } from './added-column.js';
+import { canonicalAddedColumn, predictAddedColumn } from './added-column.js';
 import { addAfterAlter, addBeforeAlter, afterAlter, beforeAlter, checkAlter, parseAlterTable, type PredictedAdd } from './schema-evolution.js';
 import { unsafeDefaultColumn, unsafeDefaultMessage } from './column-default.js';
 import { StampStore } from './stamps.js';
@@ -241,9 +241,12 @@ class SqlReplica implements Replica {
   exec(sql: string, params?: SqlParams): ExecResult {
     this.assertOpen();
     const bind = checkParams(params);
+    const altering = typeof sql === 'string' && ALTER_LEAD.test(sql);
+    const added = altering && bind === undefined ? this.canonicalAdd(sql) : null;
+    if (added) return added;
     const scan = newScan();
     // An ALTER is never a lone SELECT: no need to look for one (prepareLone would only say so).
-    const select = typeof sql === 'string' && ALTER_LEAD.test(sql) ? null : this.loneSelect(sql, bind);
+    const select = altering ? null : this.loneSelect(sql, bind);
     return select ?? this.runUser(true, sql, () => this.runAltering(sql, bind, scan), undefined, scan);
   }
 
@@ -382,7 +385,7 @@ class SqlReplica implements Replica {
     // Every exec asks: text that does not start with ALTER (a comment first, say) is answered at once.
     if (typeof sql !== 'string' || !ALTER_LEAD.test(sql)) return false;
     // Only a ';' before the end needs a look past literals and comments.
-    const inner = (text: string) => text.replace(TRAILING_SEMICOLONS, '').includes(';');
+    const inner = (text: string) => text.includes(';') && text.replace(TRAILING_SEMICOLONS, '').includes(';');
     if (inner(sql) && inner(stripLiteralsAndComments(sql))) return false;
     const alter = parseAlterTable(sql);
     return alter !== null && alter.action === 'add' && this.syncedTableNamed(alter.table) !== undefined;
@@ -394,7 +397,7 @@ class SqlReplica implements Replica {
    */
   private syncedTableNamed(name: string): SyncedTable | undefined {
     const t = this.tables.get(name.toLowerCase());
-    return t && sqliteLower(t.shape.name) === sqliteLower(name) ? t : undefined;
+    return t && (t.shape.name === name || sqliteLower(t.shape.name) === sqliteLower(name)) ? t : undefined;
   }
 
   /** A single SELECT writes nothing: no transaction or capture needed (see runLoneSelect). */
@@ -440,6 +443,7 @@ class SqlReplica implements Replica {
       const sql = steps[i]!;
       const scan = newScan();
       try {
+        if (this.canonicalAdd(sql, { schemaVersion: i + 1 })) continue;
         this.runUser(true, sql, () => this.runAltering(sql, undefined, scan), { schemaVersion: i + 1 }, scan);
       } catch (e) {
         const cause = toBatteryError(e);
@@ -467,8 +471,10 @@ class SqlReplica implements Replica {
     if (schemaVersion !== null && schemaVersion !== this.getSchemaVersion() + 1) {
       throw new BatteryError('SCHEMA', `schema change to version ${schemaVersion} cannot follow version ${this.getSchemaVersion()}`);
     }
+    const migration = schemaVersion === null ? undefined : { schemaVersion };
+    if (this.canonicalAdd(sql, migration)) return;
     const scan = newScan();
-    this.runUser(true, sql, () => this.runAltering(sql, undefined, scan), schemaVersion === null ? undefined : { schemaVersion }, scan, true);
+    this.runUser(true, sql, () => this.runAltering(sql, undefined, scan), migration, scan, true);
   }
 
   /**
@@ -595,18 +601,69 @@ class SqlReplica implements Replica {
       return out;
     };
     const result = this.transaction(loneAdd ? null : capture ? CaptureMode.Capture : CaptureMode.Forbid, 0, runBody);
-    // An ADD COLUMN creates and drops no table: the answer cached for the version before it holds
-    // for the version after it (committed: a rolled-back exec leaves the cache as it was).
-    const cached = this.unsyncedCache;
-    if (loneAdd && this.knownSchema !== null && cached && cached.schema === knownBefore && cached.synced === this.tables.size) {
-      this.unsyncedCache = { ...cached, schema: this.knownSchema };
-    }
+    if (loneAdd) this.keepUnsyncedAnswer(knownBefore);
     if (changed || images.rows.length > 0 || schemaChanged || !images.complete) {
       const commit: Commit = { origin: 'local', tables: touched, changes, rows: images.rows, needsSnapshot: (schemaChanged && !schemaChange) || !images.complete, version: this.version };
       if (schemaChange) commit.schemaChange = schemaChange;
       this.emit(commit);
     }
     return result;
+  }
+
+  /**
+   * After a committed lone ADD COLUMN: it creates and drops no table, so the hasUnsyncedTables
+   * answer cached for the schema version before it (`knownBefore`) holds for the one after it.
+   */
+  private keepUnsyncedAnswer(knownBefore: number | null): void {
+    const cached = this.unsyncedCache;
+    if (this.knownSchema !== null && cached && cached.schema === knownBefore && cached.synced === this.tables.size) {
+      this.unsyncedCache = { ...cached, schema: this.knownSchema };
+    }
+  }
+
+  /**
+   * An exec, migration step or replayed schema change that is one ADD COLUMN of a synced table
+   * in the form SQLite reads one way (added-column.ts canonicalAddedColumn), run without the
+   * general path: one call into sql.js opens the transaction, rewrites the capture rows, writes
+   * the version, runs the ALTER and commits (schema-evolution.ts addBeforeAlter), and nothing is
+   * read back. The call into sql.js, cold, costs about what a plain ALTER does; what the general
+   * path adds around it (the statement read back with PRAGMA table_xinfo, a COMMIT of its own, the
+   * per-exec bookkeeping) was about a quarter of the whole (schema-bench.ts). The commit is the one the
+   * general path emits for it. Null, with nothing changed, when the text is not of that form or
+   * the call failed (the ALTER refused, a capture row of another form, kept cells or parked rows
+   * of the table): the caller takes the general path, which reports SQLite's error if any.
+   */
+  private canonicalAdd(sql: unknown, migration?: { schemaVersion: number }): ExecResult | null {
+    if (typeof sql !== 'string' || !ALTER_LEAD.test(sql)) return null;
+    const add = canonicalAddedColumn(sql);
+    const t = add && this.syncedTableNamed(add.table);
+    if (!add || !t) return null;
+    const version = this.version + 1;
+    const meta = metaRowsSql([['version', version], ...(migration ? [['schema_version', migration.schemaVersion] as const] : [])]);
+    const knownBefore = this.knownSchema;
+    this.knownSchema = null;
+    this.db.deferBegin();
+    let predicted: PredictedAdd | null = null;
+    try {
+      predicted = addBeforeAlter(this.db, t, add.column, { meta, alter: sql, commit: true });
+    } catch {
+      // Anything unforeseen: the general path runs the same statement and reports what it meets.
+    }
+    if (!predicted) {
+      // Not committed: nothing ran (the BEGIN is still deferred), or the call failed past its BEGIN.
+      if (this.db.beginDeferred) this.db.cancelBegin();
+      else this.db.execRaw('ROLLBACK');
+      return null;
+    }
+    this.version = version;
+    this.tables.set(t.shape.name.toLowerCase(), makeSyncedTable(predicted.shape, t.tid));
+    // The capture rows were rewritten without announcing it: the ALTER bumped schema_version once.
+    this.knownSchema = knownBefore === null ? null : knownBefore + 1;
+    this.keepUnsyncedAnswer(knownBefore);
+    // Our statements stay valid after an ADD COLUMN; the user's are prepared again (see runUser).
+    this.db.clearUserStatements();
+    this.emit({ origin: 'local', tables: [t.shape.name], changes: null, rows: [], needsSnapshot: false, version: this.version, schemaChange: { sql, schemaVersion: migration?.schemaVersion ?? null } });
+    return { columns: [], rows: [] };
   }
 
   enableSync(table: string): void {

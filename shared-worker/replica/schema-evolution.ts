@@ -340,9 +340,11 @@ function predictedFingerprint(old: TableShape, column: ColumnShape): string | nu
  * (the check, or the ALTER itself), everything since the savepoint is undone and null returned:
  * the caller then takes the inspecting way, which runs the ALTER again (and fails it with
  * SQLite's own message if the ALTER was the problem). Null, having changed nothing, also when
- * this path does not apply. addAfterAlter then checks the column the ALTER made.
+ * this path does not apply. addAfterAlter then checks the column the ALTER made; or, for a text of
+ * the form SQLite reads one way (canonicalAddedColumn), `commit` ends the call with the COMMIT of
+ * the transaction it opened (a failure leaves that transaction open, rolled back to the savepoint).
  */
-export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape, run: { meta: string; alter?: string }): PredictedAdd | null {
+export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnShape, run: { meta: string; alter?: string; commit?: boolean }): PredictedAdd | null {
   const old = t.shape;
   // A name taken, or a dropped column's (whose type checkReAdds compares with the real one): the inspecting way.
   if (old.cols.length === 0 || [...old.pk, ...old.cols, ...(old.dropped ?? [])].some((c) => lower(c) === lower(column))) return null;
@@ -382,7 +384,7 @@ export function addBeforeAlter(db: SqlDatabase, t: SyncedTable, column: ColumnSh
       // next delete or key change to create them again (~1.3 ms CPU cold, schema-bench.ts).
       tempTriggers: storedLazyCaptureTriggers(db, shape, t.tid),
       // A newline after the user's ALTER: its text may end in a -- comment.
-      then: `UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${run.meta}${run.alter === undefined ? '' : `\n${run.alter}\n`}`,
+      then: `UPDATE _rb_tables SET shape = ${quoteString(JSON.stringify(shape))} WHERE tid = ${t.tid};${run.meta}${run.alter === undefined ? '' : `\n${run.alter}\n`}${run.commit ? ';COMMIT;' : ''}`,
     });
   } catch {
     db.execRaw(`ROLLBACK TO ${ADD_SAVEPOINT}; RELEASE ${ADD_SAVEPOINT}`);
