@@ -100,13 +100,22 @@ const BARE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const UNSIGNED_NUMBER = /^\d+(?:\.\d+)?$/;
 const PLAIN_STRING = /^'[^']*'$/;
 const INTERNAL_NAME = /_rb_/i;
-const TRAILING = /[\s;]+$/;
+/** SQLite's whitespace (tokenize.c: space, tab, newline, form feed, carriage return) and semicolons. */
+const TRAILING = /[ \t\n\f\r;]+$/;
+/**
+ * Printable ASCII only: JavaScript and SQLite part ways beyond it. `\s` takes U+00A0 or U+3000 as
+ * whitespace where SQLite reads them as part of a name (`INTEGER\u00a0` is the type it stores),
+ * toUpperCase makes `\u0131nteger` (dotless i) INTEGER where SQLite keeps a non-standard type,
+ * and a lone surrogate in a literal reaches SQLite as U+FFFD while the shape would keep it.
+ */
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
 /**
  * The table and column of `ALTER TABLE <table> ADD [COLUMN] <name> <type> [NOT NULL] [DEFAULT
- * <literal>]` written canonically: bare names (none holding `_rb_`, which user SQL may not name),
- * a type of CANONICAL_TYPES, an unsigned number or a string literal without a quote inside,
- * single spaces, nothing else but trailing semicolons. SQLite's grammar reads such a text one way
+ * <literal>]` written canonically: printable ASCII only, bare names (none holding `_rb_`, which
+ * user SQL may not name), a type of CANONICAL_TYPES, an unsigned number or a string literal
+ * without a quote inside, single spaces, nothing else but trailing semicolons and whitespace.
+ * SQLite's grammar reads such a text one way
  * (parse.y: the name is an `nm`; the type one `ids`, which NOT and DEFAULT, keywords without a
  * fallback to ID, cannot extend; a DEFAULT's dflt_value is the literal as written), the one
  * returned, so the caller needs not read the table back after the ALTER (a text SQLite refuses
@@ -115,6 +124,7 @@ const TRAILING = /[\s;]+$/;
  */
 export function canonicalAddedColumn(sql: string): { table: string; column: ColumnShape } | null {
   const body = sql.replace(TRAILING, '');
+  if (!PRINTABLE_ASCII.test(body)) return null;
   const t = sqlTokens(body);
   const word = (i: number) => (t[i]?.kind === 'word' ? t[i]!.raw.toUpperCase() : '');
   if (word(0) !== 'ALTER' || word(1) !== 'TABLE' || word(3) !== 'ADD') return null;

@@ -81,6 +81,20 @@ describe('the canonical ADD COLUMN, read without reading the table back', () => 
     }), { seed: SEED, numRuns: 300 });
   });
 
+  it('reads a canonical text with any character put anywhere as SQLite does, or leaves it to the path that reads back', async () => {
+    // Where JavaScript and SQLite part ways: Unicode spaces, case mappings, lone surrogates, ASCII controls.
+    const odd = fc.constantFrom('\u00a0', '\u3000', '\ufeff', '\u2028', '\u0131', '\u017f', '\u212a', '\ud800', '\udc00', '\u00e9', '\v', '\t', '\n', '\r', '\f', '\0', ' ', ';', "'", '-', '"');
+    await fc.assert(fc.asyncProperty(canonicalText, odd, fc.nat(), async (text, c, at) => {
+      const i = at % (text.length + 1);
+      const changed = text.slice(0, i) + c + text.slice(i);
+      const read = canonicalAddedColumn(changed);
+      if (read === null) return;
+      const sqlite = await sqliteReading(changed);
+      if ('error' in sqlite) return;
+      expect(read.column).toEqual(sqlite);
+    }), { seed: SEED, numRuns: 1000 });
+  });
+
   it('ends where the general path ends: rows, shape, fingerprint, versions, commit and errors, as an exec and as a migration step', async () => {
     await fc.assert(fc.asyncProperty(canonicalText, fc.boolean(), async (text, asMigration) => {
       const a = await notes('aaaaaaaaaaaaaaaa');
@@ -129,7 +143,26 @@ describe('the canonical ADD COLUMN, read without reading the table back', () => 
       'ALTER TABLE notes ADD COLUMN pinned INTEGER DEFAULT 0 NOT NULL',
       'ALTER TABLE notes ADD COLUMN pinned INTEGER; SELECT 1',
       'ALTER TABLE notes DROP COLUMN title',
+      // Read otherwise by SQLite than by JavaScript (a review found these committed unread).
+      'ALTER TABLE notes ADD COLUMN x INTEGER\u00a0',
+      'ALTER TABLE notes ADD COLUMN x TEXT \u3000',
+      'ALTER TABLE notes ADD COLUMN x \u0131nteger',
+      "ALTER TABLE notes ADD COLUMN x TEXT NOT NULL DEFAULT '\ud800'",
+      "ALTER TABLE notes ADD COLUMN x TEXT DEFAULT '\u00e9'",
     ]) expect(canonicalAddedColumn(text), text).toBeNull();
+  });
+
+  it('a DEFAULT SQLite receives otherwise than written (a lone surrogate) gives every replica the same rows', async () => {
+    const text = "ALTER TABLE notes ADD COLUMN x TEXT NOT NULL DEFAULT '\ud800'";
+    const { r: a } = await syncedReplica('aaaaaaaaaaaaaaaa', NOTES, 'notes');
+    const { r: b } = await syncedReplica('bbbbbbbbbbbbbbbb', NOTES, 'notes');
+    const { r: p } = await syncedReplica('cccccccccccccccc', NOTES, 'notes');
+    a.exec(text);
+    b.exec(text.replace(' ', '  '));
+    p.exec("INSERT INTO notes VALUES ('p1', 't')");
+    pull(a, p);
+    pull(b, p);
+    expect(dump(a)).toBe(dump(b));
   });
 
   it('commits in the call: the exec is one call into sql.js, and a refused ALTER leaves the transaction closed', async () => {
