@@ -66,15 +66,20 @@ export type Row = SqlValue[];
 export type BindValues = SqlValue[] | Record<string, SqlValue>;
 
 const ENCODER = new TextEncoder();
-/** encodeWithNul's buffer, grown as needed: UTF-8 takes at most 3 bytes per UTF-16 unit. */
+/** encodeWithNul's kept buffer, grown as needed up to KEPT_BYTES. */
 let scratch = new Uint8Array(4096);
+/** Past this, a text gets a buffer of its own: one huge statement must not pin 3x its size for good. */
+const KEPT_BYTES = 256 * 1024;
 
-/** `text` as UTF-8 with a NUL after it, in a view of the kept buffer (valid until the next call). */
+/** `text` as UTF-8 with a NUL after it, in a view of a buffer valid until the next call. */
 function encodeWithNul(text: string): Uint8Array {
-  if (scratch.length < text.length * 3 + 1) scratch = new Uint8Array(text.length * 3 + 1);
-  const { written } = ENCODER.encodeInto(text, scratch);
-  scratch[written] = 0;
-  return scratch.subarray(0, written + 1);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit (4 per surrogate pair).
+  const need = text.length * 3 + 1;
+  if (need > scratch.length && need <= KEPT_BYTES) scratch = new Uint8Array(need);
+  const buffer = need <= scratch.length ? scratch : new Uint8Array(need);
+  const { written } = ENCODER.encodeInto(text, buffer);
+  buffer[written] = 0;
+  return buffer.subarray(0, written + 1);
 }
 
 export class SqlDatabase {
