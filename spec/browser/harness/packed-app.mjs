@@ -12,9 +12,9 @@ export const PACKED_APP_DIR = '.test-output/packed-app';
 /** Versions the app asks for: the ones this repository tests with (so the npm cache has them). */
 const APP_DEPENDENCIES = ['react', 'react-dom', 'kysely', 'vite', 'typescript', '@types/react', '@types/react-dom'];
 
-function run(cmd, args, cwd) {
+function run(cmd, args, cwd, env = {}) {
   // Bounded: a registry that hangs must not hang the test run.
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -54,5 +54,27 @@ function prepareServerInstall(root, dir) {
   const server = join(dir, 'server');
   mkdirSync(server, { recursive: true });
   writeFileSync(join(server, 'package.json'), `${JSON.stringify({ name: 'packed-server', private: true, dependencies: { 'rtc-battery-server': `file:../${packed.filename}` } }, null, 2)}\n`);
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], server);
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], server, offerLocalSqliteAddon(root, dir));
+}
+
+/**
+ * better-sqlite3's install script (prebuild-install) downloads a prebuilt addon from GitHub,
+ * which these machines cannot reach, and then compiles SQLite from source: most of a minute on 2
+ * cores, for an addon the repository's own install already compiled. So that addon is offered as
+ * a local prebuild, prebuild-install's documented offline source (`npm_config_<package>_local_prebuilds`,
+ * a directory of `<name>-v<version>-<runtime>-v<abi>-<platform><libc>-<arch>.tar.gz`): the install
+ * script still runs and loads the addon it unpacked. Another version, or a libc other than glibc,
+ * finds no matching file and compiles as before. Returns the environment of the install.
+ */
+function offerLocalSqliteAddon(root, dir) {
+  const pkg = join(root, 'node_modules/better-sqlite3');
+  const addon = 'build/Release/better_sqlite3.node';
+  const glibc = process.platform !== 'linux' || Boolean(process.report?.getReport().header.glibcVersionRuntime);
+  if (!glibc || !existsSync(join(pkg, addon))) return {};
+  const { version } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
+  const prebuilds = join(dir, 'prebuilds');
+  mkdirSync(prebuilds, { recursive: true });
+  const file = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  run('tar', ['-czf', join(prebuilds, file), '-C', pkg, addon], root);
+  return { npm_config_better_sqlite3_local_prebuilds: prebuilds };
 }
