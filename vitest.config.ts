@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 // The browser suites run once per browser (spec/browser/run.mjs runs the projects one after the
@@ -29,6 +30,10 @@ export default defineConfig({
           include: ['spec/node/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
+          // vitest 4 runs cores - 1 files at once by default: one on CI's 2-core machine, which left
+          // the other core idle for the ~5 minutes of this project. The suites are CPU-bound and
+          // share nothing but the loopback interface (every server listens on port 0).
+          maxWorkers: Math.max(2, availableParallelism()),
         },
       },
       {
