@@ -1,6 +1,7 @@
 /**
  * The mailbox beside a connected room: asks the signaling host whether it offers one
- * (`GET <path>mailbox`; 404 = no mailbox, nothing more happens), then keeps a MailboxSync
+ * (`GET <path>mailbox`; 404 = no mailbox, nothing more happens; no answer, 408, 429 or 5xx = asked
+ * again with backoff until it answers), then keeps a MailboxSync
  * running, reconnecting with backoff (1 s doubling to 30 s) when the socket drops, until
  * `stop()`. The cursor is stored with the replica (as the stored vector of a pseudo peer named
  * after the mailbox), so a restarted worker resumes where it stopped; so are the snapshot ranges
@@ -59,15 +60,36 @@ export function attachMailbox(options: MailboxAttachmentOptions): MailboxAttachm
   const socketFactory = options.socketFactory ?? ((url: string) => new globalThis.WebSocket(url) as never);
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
 
+  /** Waits `ms`, or less if stop() comes first. */
+  const pause = (ms: number) => Promise.race([delay(ms), new Promise<void>((resolve) => (wake = resolve))]);
+
+  /**
+   * Whether the host offers a mailbox. Only a definite answer ends the question: 200 (yes), or a
+   * 4xx other than 408/429 (no: 404 is what a host without one answers). A host that cannot be
+   * reached (an app opened offline, a server restarting) or answers 408, 429 or 5xx is asked
+   * again with the reconnect backoff: giving up there left a member who opened the app offline
+   * without its mailbox for the whole session, even once the host was back.
+   */
+  const offersMailbox = async (httpBase: string): Promise<boolean> => {
+    let backoff = 1000;
+    while (!stopped) {
+      try {
+        const answer = await fetchFn(`${httpBase}mailbox`);
+        if (answer.ok) return true;
+        if (answer.status >= 400 && answer.status < 500 && answer.status !== 408 && answer.status !== 429) return false;
+      } catch {
+        // unreachable for now: asked again below
+      }
+      if (stopped) break;
+      await pause(backoff);
+      backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+    }
+    return false;
+  };
+
   const run = async (): Promise<void> => {
     const { httpBase } = parseSignalingUrl(options.signalingUrl);
-    let offered: Response;
-    try {
-      offered = await fetchFn(`${httpBase}mailbox`);
-    } catch {
-      return; // no server answer: the room works without a mailbox
-    }
-    if (!offered.ok) return;
+    if (!(await offersMailbox(httpBase))) return;
     const keys = await deriveMailboxKeys(options.token);
     const url = `${httpBase.replace(/^http/, 'ws')}mailbox`;
     const name = `mailbox-${keys.mailboxIdHex.slice(0, 16)}`;
@@ -101,7 +123,7 @@ export function attachMailbox(options: MailboxAttachmentOptions): MailboxAttachm
       }
       await current.stop();
       if (stopped) return;
-      await Promise.race([delay(backoff), new Promise<void>((resolve) => (wake = resolve))]);
+      await pause(backoff);
       backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
     }
   };

@@ -26,7 +26,7 @@ interface Attached {
   attachment: MailboxAttachment;
 }
 
-async function attach(nodeId: string, signalingUrl: string, token: string, kit?: KitReplica): Promise<Attached> {
+async function attach(nodeId: string, signalingUrl: string, token: string, kit?: KitReplica, fetchFn?: typeof globalThis.fetch): Promise<Attached> {
   const k = kit ?? (await durableKit.create(nodeId, { notes: ['body'] }));
   const states: string[] = [];
   const errors: BatteryError[] = [];
@@ -39,6 +39,7 @@ async function attach(nodeId: string, signalingUrl: string, token: string, kit?:
     error: (e) => errors.push(e),
     socketFactory: (url) => new WebSocket(url) as unknown as MailboxSocket,
     delay: () => new Promise((r) => setTimeout(r, 50)),
+    ...(fetchFn ? { fetch: fetchFn } : {}),
   });
   cleanups.push(() => attachment.stop());
   return { kit: k, states, errors, attachment };
@@ -79,6 +80,76 @@ describe('the mailbox beside a room (attachMailbox)', () => {
     expect(a.errors.filter((e) => e.code !== 'SIGNALING')).toEqual([]);
     // The cursor lives with the replica (a pseudo peer's stored vector), so a restarted worker resumes.
     expect(Object.keys(peerVectors(b))).toHaveLength(1);
+  });
+
+  it('attaches once the host answers when it could not be reached at connect (an app opened offline)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'battery-mailbox-attach-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // A port nothing listens on yet: take one from a server and close it.
+    const probe = await createBatteryServer({ port: 0, log: () => {} });
+    const { port, url } = probe;
+    await probe.close();
+    let asked = 0;
+    const counting: typeof globalThis.fetch = (input, init) => {
+      asked++;
+      return globalThis.fetch(input, init);
+    };
+    const a = await attach('a6a6a6a6a6a6a6a6', url, 'offline-start-token', undefined, counting);
+    await a.kit.upsert('notes', [['r1', { body: 'written offline' }]]);
+    await until(() => asked >= 2);
+    expect(a.states).toEqual([]);
+
+    const s = await createBatteryServer({ port, mailbox: join(dir, 'mailbox.sqlite'), log: () => {} });
+    cleanups.push(() => s.close());
+    await until(() => a.states.includes('online'));
+    const b = await attach('b6b6b6b6b6b6b6b6', s.url, 'offline-start-token');
+    await until(async () => (await b.kit.dump('notes')).length === 1);
+    expect(await b.kit.dump('notes')).toEqual(await a.kit.dump('notes'));
+  });
+
+  it('asks again after 503, 429 and 408; a 404 or 403 means no mailbox and ends the asking', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'battery-mailbox-attach-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const s = await createBatteryServer({ port: 0, mailbox: join(dir, 'mailbox.sqlite'), log: () => {} });
+    cleanups.push(() => s.close());
+    const scripted = (statuses: number[]) => {
+      const calls: number[] = [];
+      const fetchFn: typeof globalThis.fetch = async (input, init) => {
+        const status = statuses[calls.length];
+        calls.push(status ?? 0);
+        return status === undefined ? globalThis.fetch(input, init) : new Response('{}', { status });
+      };
+      return { calls, fetchFn };
+    };
+    const busy = scripted([503, 429, 408]);
+    const a = await attach('a7a7a7a7a7a7a7a7', s.url, 'busy-host-token', undefined, busy.fetchFn);
+    await until(() => a.states.includes('online'));
+    expect(busy.calls).toEqual([503, 429, 408, 0]);
+
+    for (const status of [404, 403]) {
+      const none = scripted([status, 200]);
+      const n = await attach('a8a8a8a8a8a8a8a8', s.url, `no-mailbox-${status}`, undefined, none.fetchFn);
+      await new Promise((r) => setTimeout(r, 300)); // six backoffs of this test's 50 ms
+      expect(none.calls).toEqual([status]);
+      expect(n.states).toEqual([]);
+      expect(n.errors).toEqual([]);
+    }
+  });
+
+  it('stop() ends the asking while the host is unreachable', async () => {
+    const probe = await createBatteryServer({ port: 0, log: () => {} });
+    const url = probe.url;
+    await probe.close();
+    let asked = 0;
+    const a = await attach('a9a9a9a9a9a9a9a9', url, 'stop-while-asking', undefined, (input, init) => {
+      asked++;
+      return globalThis.fetch(input, init);
+    });
+    await until(() => asked >= 2);
+    await a.attachment.stop();
+    const after = asked;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(asked).toBe(after);
   });
 });
 
