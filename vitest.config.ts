@@ -11,6 +11,8 @@ const PACKAGE_CHECKS = ['spec/browser/package/**/*.test.ts'];
 // Tests that drive both browsers at once: in the firefox project (its Firefox is already running).
 const DRIVES_BOTH_BROWSERS = ['spec/browser/cross-browser/**/*.test.ts'];
 
+// Each project runs one browser for the whole run (harness/shared-browser.ts); every file gets
+// fresh users (browser contexts) in it.
 const browserProject = {
   include: BROWSER_SUITES,
   environment: 'node',
@@ -42,6 +44,7 @@ export default defineConfig({
           name: 'chromium',
           exclude: [...configDefaults.exclude, ...DRIVES_BOTH_BROWSERS],
           env: { BATTERY_BROWSER: 'chromium' },
+          globalSetup: ['spec/browser/harness/shared-browser.ts'],
         },
       },
       {
@@ -50,8 +53,7 @@ export default defineConfig({
           name: 'firefox',
           exclude: [...configDefaults.exclude, ...DRIVES_NO_BROWSER, ...PACKAGE_CHECKS],
           env: { BATTERY_BROWSER: 'firefox' },
-          // One Firefox for the whole run: it starts in 6-11 s here (Chromium: 1-2 s).
-          globalSetup: ['spec/browser/harness/shared-firefox.ts'],
+          globalSetup: ['spec/browser/harness/shared-browser.ts'],
         },
       },
     ],

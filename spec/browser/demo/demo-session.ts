@@ -40,6 +40,7 @@ export function useDemoSession(extraMounts?: Record<string, string>): () => Demo
   let servers: DemoServers | undefined;
   let session: DemoSession | undefined;
   let snapshot: string | undefined;
+  const contexts: BrowserContext[] = [];
   const log = new ConsoleLog();
 
   beforeAll(async () => {
@@ -60,6 +61,7 @@ export function useDemoSession(extraMounts?: Record<string, string>): () => Demo
       log,
       async newUser(name) {
         const context = await browser.createBrowserContext();
+        contexts.push(context);
         let tabs = 0;
         const census = sharedWorkerCensus(browser, context);
         return {
@@ -78,6 +80,9 @@ export function useDemoSession(extraMounts?: Record<string, string>): () => Demo
     };
   });
   afterAll(async () => {
+    // The run's shared browser outlives this file: its users (workers, timers, links to the
+    // servers closed below) must not go on using CPU under the next files.
+    for (const context of contexts.splice(0)) await context.close().catch(() => {});
     await launched?.close();
     await servers?.close();
     if (snapshot) await rm(snapshot, { recursive: true, force: true });

@@ -7,7 +7,7 @@ export type BrowserName = (typeof BROWSERS)[number];
 
 const BROWSER_ENV = 'BATTERY_BROWSER';
 
-function isBrowserName(value: string): value is BrowserName {
+export function isBrowserName(value: string): value is BrowserName {
   return (BROWSERS as readonly string[]).includes(value);
 }
 

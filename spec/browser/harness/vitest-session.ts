@@ -29,8 +29,8 @@ export function useBrowserSession(options: SessionOptions = {}): () => BrowserSe
   };
 }
 
-/** The endpoint of the run's shared browser of kind `name`, if the project started one (shared-firefox.ts). */
+/** The endpoint of the run's shared browser of kind `name`, if the project started one (shared-browser.ts). */
 export function sharedBrowserEndpoint(name: BrowserName): string | undefined {
-  if (name !== 'firefox') return undefined;
-  return (inject('firefoxEndpoint') as string | undefined) || undefined;
+  const shared = inject('sharedBrowser') as { name: BrowserName; endpoint: string } | undefined;
+  return shared?.name === name ? shared.endpoint : undefined;
 }

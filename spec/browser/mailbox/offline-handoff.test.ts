@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec } from '../harness/battery-tab.js';
@@ -71,36 +72,56 @@ describe.each((process.env.MAILBOX_STORES?.split(',') ?? ['sqlite', 'postgres'])
     while (!(await check())) await new Promise((r) => setTimeout(r, 50));
   };
 
-  it('A writes 1,000 rows and leaves; B gets them with A offline; B edits and leaves; A comes back to them', async () => {
+  it('A writes 1,000 rows and leaves; B gets them with A offline; B edits and leaves; A comes back to them', async ({ onTestFailed }) => {
+    // Every wait below is unbounded (only the test timeout ends it): on failure, say which step
+    // was waiting, the mailbox's head, and the events of the tab that was open then.
+    let step = 'opening the users';
+    let open: Page | undefined;
+    onTestFailed(async () => {
+      const headNow = await head().catch((e: unknown) => `unreadable (${String(e)})`);
+      const events = open && !open.isClosed()
+        ? await open.evaluate(() => window.batteryEvents!.map((e) => `${e.name} ${JSON.stringify(e.args)}`).slice(-40)).catch((e: unknown) => [String(e)])
+        : ['(no tab open)'];
+      console.log(`offline hand-off (${kind}) stopped at: ${step}; mailbox head ${headNow}\n${events.join('\n')}\n--- server log (last 40) ---\n${server.log.slice(-40).join('\n')}`);
+    });
     const token = `mailbox-handoff-${kind}-token-7f3a`;
     const alice = await session().newUser('alice');
     const bob = await session().newUser('bob');
     const options = { signalingUrl: server.url, token, dbName: 'mailbox-db' };
 
+    step = 'alice/1 opens and its mailbox goes online';
     const a1 = await openRoomTab(alice, options, 'alice/1');
+    open = a1;
     await waitUntil(a1, () => window.batteryEvents?.some((e) => e.name === 'mailbox' && e.args[0] === 'online'));
     const values = Array.from({ length: 1000 }, (_, i) => `('r${String(i).padStart(4, '0')}', 'handoff-text-${i}', ${i})`).join(', ');
+    step = 'alice/1 writes 1,000 rows and uploads them';
     await exec(a1, `INSERT INTO notes VALUES ${values}`);
     await until(async () => (await head()) >= 1);
     const aliceNode = await a1.evaluate(() => window.db!.getNodeId());
     await a1.close();
 
+    step = 'bob/1 opens and downloads the 1,000 rows';
     const b1 = await openRoomTab(bob, options, 'bob/1');
+    open = b1;
     await waitForResult(b1, 'SELECT count(*) AS n, sum(n) AS total FROM notes', [{ n: 1000, total: 499500 }]);
     const bobEvents = await b1.evaluate(() => window.batteryEvents!.map((e) => `${e.name} ${JSON.stringify(e.args)}`));
     expect(bobEvents.filter((e) => e.startsWith('mailbox-progress')), bobEvents.join('\n')).not.toEqual([]);
     const bobNode = await b1.evaluate(() => window.db!.getNodeId());
     const before = await head();
+    step = "bob/1 edits two rows and uploads them";
     await exec(b1, "UPDATE notes SET body = 'bob-was-here' WHERE id = 'r0007'");
     await exec(b1, "DELETE FROM notes WHERE id = 'r0008'");
     await until(async () => (await head()) >= before + 2);
     await b1.close();
 
+    step = "alice/3 reopens and downloads bob's edits";
     const a2 = await alice.openTab('/tab.html', 'alice/2');
     await a2.close();
     const a3 = await openRoomTab(alice, options, 'alice/3');
+    open = a3;
     await waitForResult(a3, "SELECT count(*) AS n, (SELECT body FROM notes WHERE id = 'r0007') AS b FROM notes", [{ n: 999, b: 'bob-was-here' }]);
 
+    step = 'checking what the mailbox stored';
     const stored = storedBytes();
     // The mailbox's own log lines (signaling's join/leave lines name peers by design).
     const logs = server.log.filter((l) => l.startsWith('mailbox')).join('\n');
