@@ -35,6 +35,7 @@ export interface MailboxAttachment {
 
 /** A key no node id can take (node ids are 16 hex digits), so the cursor never collides with a peer's vector. */
 const SEQ_ENTRY = '~seq';
+const FIRST_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
 
 function cursorStore(replica: DurableReplica, name: string): MailboxCursorStore {
@@ -71,7 +72,7 @@ export function attachMailbox(options: MailboxAttachmentOptions): MailboxAttachm
    * without its mailbox for the whole session, even once the host was back.
    */
   const offersMailbox = async (httpBase: string): Promise<boolean> => {
-    let backoff = 1000;
+    let backoff = FIRST_BACKOFF_MS;
     while (!stopped) {
       try {
         const answer = await fetchFn(`${httpBase}mailbox`);
@@ -95,7 +96,7 @@ export function attachMailbox(options: MailboxAttachmentOptions): MailboxAttachm
     const name = `mailbox-${keys.mailboxIdHex.slice(0, 16)}`;
     const store = cursorStore(options.replica, name);
     const snapshotStore = replicaSnapshotStore(options.replica, name);
-    let backoff = 1000;
+    let backoff = FIRST_BACKOFF_MS;
     while (!stopped) {
       let wentOffline: () => void = () => {};
       const closed = new Promise<void>((resolve) => (wentOffline = resolve));
@@ -116,7 +117,7 @@ export function attachMailbox(options: MailboxAttachmentOptions): MailboxAttachm
       wake = wentOffline;
       try {
         await current.start();
-        backoff = 1000;
+        backoff = FIRST_BACKOFF_MS;
         await closed;
       } catch (err) {
         if (!stopped) options.error(isBatteryError(err) ? err : new BatteryError('SIGNALING', `mailbox: ${(err as Error).message}`));

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject, type ProvidedContext } from 'vitest';
 import { browserUnderTest, type BrowserName } from './browser-name.js';
 import { startBrowserSession, type BrowserSession, type SessionOptions } from './browser-session.js';
 
@@ -31,6 +31,7 @@ export function useBrowserSession(options: SessionOptions = {}): () => BrowserSe
 
 /** The endpoint of the run's shared browser of kind `name`, if the project started one (shared-browser.ts). */
 export function sharedBrowserEndpoint(name: BrowserName): string | undefined {
-  const shared = inject('sharedBrowser') as { name: BrowserName; endpoint: string } | undefined;
+  // Typed as always there (ProvidedContext), but a project without the globalSetup provides nothing.
+  const shared: ProvidedContext['sharedBrowser'] | undefined = inject('sharedBrowser');
   return shared?.name === name ? shared.endpoint : undefined;
 }

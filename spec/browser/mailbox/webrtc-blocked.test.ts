@@ -10,21 +10,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startBrowserSession, type BrowserSession, type User } from '../harness/browser-session.js';
+import type { User } from '../harness/browser-session.js';
+import { useBrowserSession } from '../harness/vitest-session.js';
 import { exec } from '../harness/battery-tab.js';
 import { startPeerServer, type TestPeerServer } from '../harness/peer-server.js';
 import { events, openRoomTab, waitForResult, waitUntil } from '../p2p/room-tabs.js';
 
-let session: BrowserSession;
+// The run's shared browser, as every other file uses (its own launch cost a Firefox start and stop).
+const session = useBrowserSession();
 let server: TestPeerServer;
 let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'battery-mailbox-blocked-'));
   server = await startPeerServer({ mailbox: join(dir, 'mailbox.sqlite') });
-  session = await startBrowserSession();
 });
 afterAll(async () => {
-  await session?.close();
   await server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -44,7 +44,7 @@ function blocked(user: User): User {
       const page = await user.context.newPage();
       await page.evaluateOnNewDocument('globalThis.__name = (fn) => fn;');
       await page.evaluateOnNewDocument(RELAY_ONLY);
-      await page.goto(session.origin + path, { waitUntil: 'load' });
+      await page.goto(session().origin + path, { waitUntil: 'load' });
       return page;
     },
   };
@@ -53,8 +53,8 @@ function blocked(user: User): User {
 it('both online with WebRTC blocked: edits arrive both ways through the mailbox', async () => {
   const token = 'webrtc-blocked-mailbox-token';
   const options = { signalingUrl: server.url, token };
-  const alice = await openRoomTab(blocked(await session.newUser('alice')), options, 'alice');
-  const bob = await openRoomTab(blocked(await session.newUser('bob')), options, 'bob');
+  const alice = await openRoomTab(blocked(await session().newUser('alice')), options, 'alice');
+  const bob = await openRoomTab(blocked(await session().newUser('bob')), options, 'bob');
   for (const page of [alice, bob]) await waitUntil(page, () => window.batteryEvents?.some((e) => e.name === 'mailbox' && e.args[0] === 'online'));
   await exec(alice, "INSERT INTO notes VALUES ('a1', 'from alice', 1)");
   await waitForResult(bob, 'SELECT id, body FROM notes ORDER BY id', [{ id: 'a1', body: 'from alice' }]);

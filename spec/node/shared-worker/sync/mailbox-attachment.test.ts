@@ -24,12 +24,15 @@ interface Attached {
   states: string[];
   errors: BatteryError[];
   attachment: MailboxAttachment;
+  /** Backoff waits the attachment has begun (each before it asks or connects again). */
+  waits(): number;
 }
 
 async function attach(nodeId: string, signalingUrl: string, token: string, kit?: KitReplica, fetchFn?: typeof globalThis.fetch): Promise<Attached> {
   const k = kit ?? (await durableKit.create(nodeId, { notes: ['body'] }));
   const states: string[] = [];
   const errors: BatteryError[] = [];
+  let waits = 0;
   const attachment = attachMailbox({
     signalingUrl,
     token,
@@ -38,20 +41,31 @@ async function attach(nodeId: string, signalingUrl: string, token: string, kit?:
     progress: () => {},
     error: (e) => errors.push(e),
     socketFactory: (url) => new WebSocket(url) as unknown as MailboxSocket,
-    delay: () => new Promise((r) => setTimeout(r, 50)),
+    delay: () => {
+      waits++;
+      return new Promise((r) => setTimeout(r, 50));
+    },
     ...(fetchFn ? { fetch: fetchFn } : {}),
   });
   cleanups.push(() => attachment.stop());
-  return { kit: k, states, errors, attachment };
+  return { kit: k, states, errors, attachment, waits: () => waits };
 }
 
 describe('the mailbox beside a room (attachMailbox)', () => {
   it('does nothing when the signaling host offers no mailbox', async () => {
     const s = await createBatteryServer({ port: 0, log: () => {} });
     cleanups.push(() => s.close());
-    const a = await attach('a3a3a3a3a3a3a3a3', s.url, 'no-mailbox-token');
+    const answers: number[] = [];
+    const a = await attach('a3a3a3a3a3a3a3a3', s.url, 'no-mailbox-token', undefined, async (input, init) => {
+      const answer = await globalThis.fetch(input, init);
+      answers.push(answer.status);
+      return answer;
+    });
     await a.kit.upsert('notes', [['x', { body: 'y' }]]);
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => answers.length === 1);
+    await new Promise((r) => setImmediate(r));
+    // Asked once, answered 404, and no wait begun to ask again or to connect.
+    expect([answers, a.waits()]).toEqual([[404], 0]);
     expect(a.states).toEqual([]);
     expect(a.errors).toEqual([]);
   });
@@ -129,7 +143,10 @@ describe('the mailbox beside a room (attachMailbox)', () => {
     for (const status of [404, 403]) {
       const none = scripted([status, 200]);
       const n = await attach('a8a8a8a8a8a8a8a8', s.url, `no-mailbox-${status}`, undefined, none.fetchFn);
-      await new Promise((r) => setTimeout(r, 300)); // six backoffs of this test's 50 ms
+      await until(() => none.calls.length === 1);
+      // Asking again would begin a wait as soon as the answer is read (microtasks, long done by
+      // the time `until` sees the call): none begins, so nothing is asked again.
+      expect(n.waits()).toBe(0);
       expect(none.calls).toEqual([status]);
       expect(n.states).toEqual([]);
       expect(n.errors).toEqual([]);
@@ -146,10 +163,11 @@ describe('the mailbox beside a room (attachMailbox)', () => {
       return globalThis.fetch(input, init);
     });
     await until(() => asked >= 2);
+    // stop() resolves once the asking loop has ended (it awaits it); no wait begins after it.
     await a.attachment.stop();
-    const after = asked;
-    await new Promise((r) => setTimeout(r, 200));
-    expect(asked).toBe(after);
+    const [askedAtStop, waitsAtStop] = [asked, a.waits()];
+    await new Promise((r) => setImmediate(r));
+    expect([asked, a.waits()]).toEqual([askedAtStop, waitsAtStop]);
   });
 });
 
